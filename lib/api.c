@@ -1,0 +1,116 @@
+/*
+ * api.c — an API call end to end: request, streaming parse, verdict.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "api.h"
+
+struct sink_ctx {
+	struct json_parser *parser;
+	struct http_response *resp;
+	bool started;
+};
+
+static int sink(void *ctx, const char *data, size_t len)
+{
+	struct sink_ctx *s = ctx;
+
+	if (!s->started) {
+		/* Headers are in: items of an error response are never handed over. */
+		s->started = true;
+		json_parser_deliver(s->parser, s->resp->status >= 200 && s->resp->status < 300);
+	}
+	return json_parser_feed(s->parser, data, len);
+}
+
+/* " (ProjectExceptionCodes.DUPLICATE_BID: You have already bid)" or "". */
+static void api_detail(const struct json_envelope *env, char *out, size_t outsz)
+{
+	if (env->error_code[0] && env->message[0])
+		snprintf(out, outsz, ": %s: %s", env->error_code, env->message);
+	else if (env->error_code[0] || env->message[0])
+		snprintf(out, outsz, ": %s", env->error_code[0] ? env->error_code : env->message);
+	else
+		out[0] = '\0';
+}
+
+int api_call(struct http_client *c, const char *method, const char *path_query,
+	     const char *content_type, const char *body, size_t body_len,
+	     const char *collection, const struct json_limits *limits,
+	     json_item_fn fn, void *ctx, struct api_result *out, struct fl_error *err)
+{
+	struct json_parser *parser = NULL;
+	struct sink_ctx s = { 0 };
+	char detail[700];
+	long status;
+	int rc, prc;
+
+	memset(out, 0, sizeof *out);
+	out->env.total_count = out->env.unfiltered_count = -1;
+	rc = json_parser_new(collection, limits, fn, ctx, &parser, err);
+	if (rc)
+		return rc;
+	s.parser = parser;
+	s.resp = &out->http;
+
+	rc = http_request(c, method, path_query, content_type, body, body_len, sink, &s,
+			  &out->http);
+	status = out->http.status;
+	if (rc != FL_OK && !json_parser_errmsg(parser)[0]) {
+		/* Transport failure: nothing reached the parser's judgement. */
+		error_set(err, rc, "%s", http_errmsg(c));
+		goto out;
+	}
+	/* The parser (or fn) stopped the body part-way, or the body is whole. */
+	prc = rc != FL_OK ? rc : json_parser_finish(parser);
+	out->env = *json_parser_envelope(parser);
+	api_detail(&out->env, detail, sizeof detail);
+
+	if (status >= 200 && status < 300) {
+		if (prc)
+			rc = error_set(err, prc, "%s %s: HTTP %ld: %s", method, path_query, status,
+				       json_parser_errmsg(parser));
+		else if (strcmp(out->env.status, "success") != 0)
+			rc = error_set(err, FL_ERR_API, "%s %s: HTTP %ld with status \"%s\"%s",
+				       method, path_query, status, out->env.status, detail);
+		goto out;
+	}
+	if (status == 429)
+		rc = FL_ERR_RATE_LIMITED;
+	else if (prc == FL_OK && status == 404)
+		rc = FL_ERR_NOT_FOUND;
+	else if (prc == FL_OK)
+		rc = FL_ERR_API;
+	else
+		rc = FL_ERR_HTTP;
+	if (prc == FL_OK || rc == FL_ERR_RATE_LIMITED)
+		error_set(err, rc, "%s %s: HTTP %ld%s", method, path_query, status,
+			  prc == FL_OK ? detail : "");
+	else
+		error_set(err, rc, "%s %s: HTTP %ld and no API error envelope: %s", method,
+			  path_query, status, json_parser_errmsg(parser));
+out:
+	if (rc != FL_OK && !out->env.status[0])
+		out->env = *json_parser_envelope(parser);
+	json_parser_free(parser);
+	return rc;
+}
+
+bool api_transient(int rc, const struct api_result *r)
+{
+	switch (rc) {
+	case FL_ERR_NETWORK:
+	case FL_ERR_TIMEOUT:
+	case FL_ERR_RATE_LIMITED:
+		return true;
+	case FL_ERR_HTTP:
+	case FL_ERR_API:
+	case FL_ERR_PARSE:
+		/* A 5xx, or a body cut or mangled in transit, may well come right. */
+		return r->http.status >= 500 || r->http.status == 0 ||
+		       (rc == FL_ERR_PARSE && r->http.status < 300);
+	default:
+		return false;
+	}
+}

@@ -1,0 +1,43 @@
+/*
+ * api.h — one Freelancer API call: an HTTP request whose body streams
+ * through the envelope parser, and the verdict on what came back.  Every
+ * failure — transport, HTTP status, error envelope, non-JSON body — becomes
+ * one FL_* code with a message naming the request, and the API's own
+ * error_code and message kept for the caller.
+ */
+#ifndef FL_API_H
+#define FL_API_H
+
+#include "http.h"
+#include "json.h"
+
+struct api_result {
+	struct http_response http;  /* status, Date, rate-limit headers */
+	struct json_envelope env;   /* status, error_code, message, counts */
+};
+
+/*
+ * Perform method path_query (body may be NULL) and hand each item of
+ * collection (see json_parser_new()) to fn.  Items are handed over only from
+ * 2xx responses; a caller storing them must still discard them unless the
+ * call returns FL_OK, since a body can fail after its first items.
+ *
+ * Returns FL_OK for a 2xx success envelope, and otherwise:
+ *   FL_ERR_RATE_LIMITED  HTTP 429
+ *   FL_ERR_NOT_FOUND     HTTP 404
+ *   FL_ERR_API           another error envelope (out->env.error_code, message)
+ *   FL_ERR_HTTP          an HTTP error status whose body is no API envelope
+ *   FL_ERR_PARSE         a 2xx body that is not a whole API envelope
+ *   FL_ERR_TOO_BIG       a cap was hit
+ *   FL_ERR_NETWORK, FL_ERR_TIMEOUT, FL_ERR_NOMEM, or fn's own code.
+ * err gets the message; out is always filled as far as the response went.
+ */
+int api_call(struct http_client *c, const char *method, const char *path_query,
+	     const char *content_type, const char *body, size_t body_len,
+	     const char *collection, const struct json_limits *limits,
+	     json_item_fn fn, void *ctx, struct api_result *out, struct fl_error *err);
+
+/* True for failures worth retrying later: network, timeout, 5xx, 429. */
+bool api_transient(int rc, const struct api_result *r);
+
+#endif

@@ -1,0 +1,90 @@
+/*
+ * buf.c — the capped growable buffer of buf.h.
+ */
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+
+void buf_init(struct buf *b, size_t cap)
+{
+	b->data = NULL;
+	b->len = 0;
+	b->alloc = 0;
+	b->cap = cap ? cap : SIZE_MAX / 2;
+}
+
+void buf_free(struct buf *b)
+{
+	free(b->data);
+	b->data = NULL;
+	b->len = b->alloc = 0;
+}
+
+static bool reserve(struct buf *b, size_t extra)
+{
+	size_t need, n;
+	char *p;
+
+	if (extra > b->cap - b->len)
+		return false;
+	need = b->len + extra + 1;
+	if (need <= b->alloc)
+		return true;
+	n = b->alloc ? b->alloc : 256;
+	while (n < need)
+		n = n > SIZE_MAX / 2 ? need : n * 2;
+	p = realloc(b->data, n);
+	if (!p)
+		return false;
+	b->data = p;
+	b->alloc = n;
+	return true;
+}
+
+bool buf_append(struct buf *b, const void *p, size_t len)
+{
+	if (!reserve(b, len))
+		return false;
+	if (len)
+		memcpy(b->data + b->len, p, len);
+	b->len += len;
+	b->data[b->len] = '\0';
+	return true;
+}
+
+bool buf_puts(struct buf *b, const char *s)
+{
+	return buf_append(b, s, strlen(s));
+}
+
+bool buf_printf(struct buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0 || !reserve(b, (size_t)n))
+		return false;
+	va_start(ap, fmt);
+	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	b->len += (size_t)n;
+	return true;
+}
+
+char *buf_steal(struct buf *b)
+{
+	char *p = b->data;
+
+	if (!p)
+		p = calloc(1, 1);
+	b->data = NULL;
+	b->len = b->alloc = 0;
+	return p;
+}

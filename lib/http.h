@@ -1,0 +1,74 @@
+/*
+ * http.h — libflsync's HTTP transport: one reused libcurl easy handle per
+ * client (keep-alive), gzip, connect and total timeouts, TLS verification
+ * always on, the User-Agent and the auth header.  The body is streamed to a
+ * sink as it arrives; nothing here holds a whole response.
+ */
+#ifndef FL_HTTP_H
+#define FL_HTTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "error.h"
+
+enum http_auth {
+	HTTP_AUTH_OAUTH = 0,     /* Freelancer-OAuth-V1: <token> */
+	HTTP_AUTH_DEVELOPER = 1, /* Freelancer-Developer-Auth-V1: <developer_id>;<key> */
+};
+
+struct http_config {
+	const char *base_url;     /* origin, e.g. https://www.freelancer.com (no trailing path) */
+	const char *token;        /* credential for the auth header; copied; never logged */
+	enum http_auth auth;      /* which auth header carries the token */
+	long connect_timeout_ms;  /* 0: 10 s */
+	long timeout_ms;          /* whole request; 0: 60 s */
+	size_t max_body;          /* response body cap in bytes; 0: 64 MiB */
+};
+
+struct http_response {
+	long status;              /* HTTP status, 0 when no response arrived */
+	int64_t date;             /* server's Date header as unix seconds, 0 if absent */
+	int64_t retry_after;      /* Retry-After in seconds, -1 if absent */
+	long ratelimit_limit;     /* first figure of RateLimit-Limit, -1 if absent */
+	long ratelimit_remaining; /* RateLimit-Remaining, -1 if absent */
+	size_t body_bytes;        /* body bytes received (after decoding) */
+	char content_type[96];    /* Content-Type, "" if absent */
+};
+
+/*
+ * Receives the body as it arrives.  Returns FL_OK to go on, or an FL_* code to
+ * stop the transfer; http_request() then returns that code.
+ */
+typedef int (*http_sink)(void *ctx, const char *data, size_t len);
+
+struct http_client;
+
+int http_client_new(const struct http_config *cfg, struct http_client **out,
+		    struct fl_error *err);
+void http_client_free(struct http_client *c);
+
+/*
+ * Perform one request.  path_query is appended to the base URL and must
+ * start with '/'.  body (may be NULL) is sent with content_type.  The sink
+ * sees the body; resp is filled even when the request fails part-way.
+ * Returns FL_OK when a whole response arrived (whatever its status),
+ * FL_ERR_NETWORK, FL_ERR_TIMEOUT, FL_ERR_TOO_BIG, FL_ERR_NOMEM, or the
+ * sink's code; the message is on c (http_errmsg()).
+ */
+int http_request(struct http_client *c, const char *method,
+		 const char *path_query, const char *content_type,
+		 const char *body, size_t body_len, http_sink sink, void *ctx,
+		 struct http_response *resp);
+
+const char *http_errmsg(const struct http_client *c);
+
+/* Number of requests this client has sent (every attempt counts). */
+uint64_t http_request_count(const struct http_client *c);
+
+/* Append key=value to a query string under construction ('?' or '&'), URL-escaped. */
+int http_query_add(struct buf *q, const char *key, const char *value);
+int http_query_add_int(struct buf *q, const char *key, long long value);
+
+#endif

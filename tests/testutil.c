@@ -98,6 +98,19 @@ static ssize_t truncated_read(void *cls, uint64_t pos, char *buf, size_t max)
 	return (ssize_t)n;
 }
 
+/* Rebuild the query (decoded) after the path: MHD parses it away. */
+static enum MHD_Result add_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+			       const char *value)
+{
+	struct tu_request *req = cls;
+	size_t n = strlen(req->url);
+	(void)kind;
+
+	snprintf(req->url + n, sizeof req->url - n, "%c%s=%s", strchr(req->url, '?') ? '&' : '?',
+		 key, value ? value : "");
+	return MHD_YES;
+}
+
 static void copy_header(struct MHD_Connection *c, const char *name, char *out, size_t n)
 {
 	const char *v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, name);
@@ -134,12 +147,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 		return MHD_YES;
 	}
 	snprintf(req->method, sizeof req->method, "%s", method);
-	{
-		/* Rebuild path + query as sent: MHD hands the path, the query parsed. */
-		const char *q = strchr(url, '?');
-		snprintf(req->url, sizeof req->url, "%s", url);
-		(void)q;
-	}
+	snprintf(req->url, sizeof req->url, "%s", url);
+	MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, add_arg, req);
 	copy_header(conn, "Freelancer-OAuth-V1", req->auth, sizeof req->auth);
 	copy_header(conn, "User-Agent", req->user_agent, sizeof req->user_agent);
 	copy_header(conn, "Accept-Encoding", req->accept_encoding, sizeof req->accept_encoding);

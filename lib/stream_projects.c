@@ -1,0 +1,188 @@
+/*
+ * stream_projects.c — projects: the account's own (GET /projects/ with
+ * owners[], windows on created time), market searches from the config
+ * (GET /projects/active/, windows on last-updated time), and freshness: own
+ * projects, projects the account bid on, and projects known only by id are
+ * re-read by projects[] batches until final; ones that vanish are marked
+ * deleted.  The jobs of each changed project land in project_jobs.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <curl/curl.h>
+
+#include "sync_internal.h"
+
+/* Projections every project read asks for. */
+#define PROJECT_DETAILS "full_description=true&job_details=true&upgrade_details=true"
+
+static const char *const project_types[] = { "fixed", "hourly", NULL };
+
+int row_project(struct sync_run *run, const struct json_item *it)
+{
+	sqlite3_stmt *st;
+	int64_t id, v, job;
+	char path[32];
+	int rc;
+
+	if (!json_int(it, "id", &id))
+		return error_set(&run->err, FL_ERR_PARSE, "a project without an id");
+	if (json_int(it, "owner_id", &v) && (rc = sync_ref_user(run, v)))
+		return rc;
+	if (json_int(it, "currency.id", &v) && (rc = sync_ref_currency(run, v)))
+		return rc;
+	rc = sync_stmt(run, SLOT_PROJECT,
+		"INSERT INTO projects(id, owner_id, title, seo_url, preview_description, description, type, "
+		"status, sub_status, frontend_project_status, currency_id, budget_minimum, budget_maximum, "
+		"bid_count, bid_avg, language, hireme, nonpublic, time_submitted, time_updated, deleted, "
+		"local_state, raw, synced_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "
+		"?14, ?15, ?16, ?17, ?18, ?19, ?20, coalesce(?21, 0), NULL, ?22, ?23) "
+		"ON CONFLICT(id) DO UPDATE SET owner_id = excluded.owner_id, title = excluded.title, "
+		"seo_url = excluded.seo_url, preview_description = excluded.preview_description, "
+		"description = coalesce(excluded.description, projects.description), type = excluded.type, "
+		"status = excluded.status, sub_status = excluded.sub_status, "
+		"frontend_project_status = excluded.frontend_project_status, currency_id = excluded.currency_id, "
+		"budget_minimum = excluded.budget_minimum, budget_maximum = excluded.budget_maximum, "
+		"bid_count = excluded.bid_count, bid_avg = excluded.bid_avg, language = excluded.language, "
+		"hireme = excluded.hireme, nonpublic = excluded.nonpublic, "
+		"time_submitted = excluded.time_submitted, time_updated = excluded.time_updated, "
+		"deleted = excluded.deleted, local_state = NULL, raw = excluded.raw, synced_at = excluded.synced_at "
+		"WHERE projects.raw IS NOT excluded.raw", &st);
+	if (rc)
+		return rc;
+	sqlite3_bind_int64(st, 1, id);
+	sync_bind_int(st, 2, it, "owner_id");
+	sync_bind_text(st, 3, it, "title");
+	sync_bind_text(st, 4, it, "seo_url");
+	sync_bind_text(st, 5, it, "preview_description");
+	sync_bind_text(st, 6, it, "description");
+	sync_bind_enum(st, 7, it, "type", project_types);
+	sync_bind_text(st, 8, it, "status");
+	sync_bind_text(st, 9, it, "sub_status");
+	sync_bind_text(st, 10, it, "frontend_project_status");
+	sync_bind_int(st, 11, it, "currency.id");
+	sync_bind_real(st, 12, it, "budget.minimum");
+	sync_bind_real(st, 13, it, "budget.maximum");
+	sync_bind_int(st, 14, it, "bid_stats.bid_count");
+	sync_bind_real(st, 15, it, "bid_stats.bid_avg");
+	sync_bind_text(st, 16, it, "language");
+	sync_bind_bool(st, 17, it, "hireme");
+	sync_bind_bool(st, 18, it, "nonpublic");
+	sync_bind_int(st, 19, it, "time_submitted");
+	sync_bind_int(st, 20, it, "time_updated");
+	sync_bind_bool(st, 21, it, "deleted");
+	sync_bind_raw(st, 22, it);
+	sqlite3_bind_int64(st, 23, run->server_now);
+	rc = sync_step(run, st, "store project", id);
+	if (rc || !run->changed)
+		return rc;
+
+	/* A changed project: its milestones may have changed too, and its jobs. */
+	rc = sync_touch_project(run, id);
+	if (rc || !json_get(it, "jobs.0.id"))
+		return rc;
+	rc = sync_stmt(run, SLOT_PROJECT_JOBS_DEL, "DELETE FROM project_jobs WHERE project_id = ?1", &st);
+	if (rc)
+		return rc;
+	sqlite3_bind_int64(st, 1, id);
+	if ((rc = sync_step(run, st, "clear jobs of project", id)))
+		return rc;
+	for (int i = 0;; i++) {
+		snprintf(path, sizeof path, "jobs.%d.id", i);
+		if (!json_int(it, path, &job))
+			break;
+		if ((rc = sync_ref_job(run, job)))
+			return rc;
+		rc = sync_stmt(run, SLOT_PROJECT_JOB,
+			       "INSERT INTO project_jobs(project_id, job_id) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+			       &st);
+		if (rc)
+			return rc;
+		sqlite3_bind_int64(st, 1, id);
+		sqlite3_bind_int64(st, 2, job);
+		if ((rc = sync_step(run, st, "store job of project", id)))
+			return rc;
+	}
+	return FL_OK;
+}
+
+static bool project_created(const struct json_item *it, int64_t *out)
+{
+	return json_int(it, "time_submitted", out);
+}
+
+static bool project_updated(const struct json_item *it, int64_t *out)
+{
+	return json_int(it, "time_updated", out) || json_int(it, "time_submitted", out);
+}
+
+int stream_projects_own(struct sync_run *run)
+{
+	char base[256];
+	struct sync_window_spec spec = {
+		.stream = "projects", .base_query = base, .collection = "projects",
+		.from_param = "from_time", .to_param = "to_time",
+		.store = row_project, .time = project_created,
+	};
+
+	snprintf(base, sizeof base, "/api/projects/0.1/projects/?owners[]=%lld&" PROJECT_DETAILS,
+		 (long long)run->self_id);
+	return sync_window(run, &spec);
+}
+
+/* One window stream per configured search: its cursor is its own. */
+int stream_projects_market(struct sync_run *run)
+{
+	const struct sync_options *o = run->opt;
+	struct buf base, name;
+	int rc = FL_OK;
+
+	if (o->n_market_queries == 0 && o->n_market_jobs == 0)
+		return FL_OK;
+	buf_init(&base, 4096);
+	buf_init(&name, 512);
+	for (int i = 0; !rc && i < (o->n_market_queries ? o->n_market_queries : 1); i++) {
+		const char *query = o->n_market_queries ? o->market_queries[i] : NULL;
+		struct sync_window_spec spec = {
+			.collection = "projects", .from_param = "from_time", .to_param = "to_time",
+			.store = row_project, .time = project_updated,
+		};
+		char *esc = query ? curl_easy_escape(NULL, query, 0) : NULL;
+
+		buf_reset(&base);
+		buf_reset(&name);
+		buf_puts(&base, "/api/projects/0.1/projects/active/?" PROJECT_DETAILS);
+		buf_puts(&name, "projects_market");
+		if (esc) {
+			buf_printf(&base, "&query=%s", esc);
+			buf_printf(&name, ":%s", query);
+		}
+		curl_free(esc);
+		for (int j = 0; j < o->n_market_jobs; j++) {
+			buf_printf(&base, "&jobs[]=%lld", (long long)o->market_jobs[j]);
+			buf_printf(&name, "%sjob %lld", j ? "," : " ", (long long)o->market_jobs[j]);
+		}
+		if (!base.data || !name.data) {
+			rc = error_set(&run->err, FL_ERR_NOMEM, "out of memory");
+			break;
+		}
+		spec.stream = name.data;
+		spec.base_query = base.data;
+		rc = sync_window(run, &spec);
+	}
+	buf_free(&base);
+	buf_free(&name);
+	return rc;
+}
+
+int stream_projects_refresh(struct sync_run *run)
+{
+	/* Final: closed or complete.  Stubs (raw IS NULL) are fetched for the first time. */
+	return sync_by_ids_vanish(run,
+		"SELECT id FROM projects WHERE deleted = 0 AND (raw IS NULL OR "
+		"((owner_id = :self OR id IN (SELECT project_id FROM bids WHERE bidder_id = :self)) "
+		"AND coalesce(status, '') NOT IN ('closed', 'complete'))) "
+		"ORDER BY time_submitted DESC",
+		"/api/projects/0.1/projects/?" PROJECT_DETAILS, "projects[]", "projects", row_project,
+		"id", "projects", "UPDATE projects SET deleted = 1 WHERE id = ?1 AND deleted = 0", 0);
+}

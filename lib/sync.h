@@ -1,0 +1,71 @@
+/*
+ * sync.h — one sync pass: every stream (own projects, market projects, bids,
+ * milestones, milestone requests, reviews, threads, messages, users,
+ * currencies, jobs) brought up to the server's clock, each with its cursor
+ * in sync_state, committed in batches together with the rows they cover.
+ */
+#ifndef FL_SYNC_H
+#define FL_SYNC_H
+
+#include <signal.h>
+#include <stdint.h>
+
+#include "flsync.h"
+#include "http.h"
+#include "ratelimit.h"
+
+/* What a progress display is told, after every page. */
+struct sync_progress {
+	const char *stream;     /* "projects", "bids", ... */
+	int64_t rows;           /* rows stored by this stream in this pass */
+	int64_t total;          /* total the API announced (total_count), -1 unknown */
+	int64_t requests;       /* requests this stream made in this pass */
+	int done;               /* 1 when the stream finished (or failed) */
+	const char *error;      /* the stream's error when it failed, else NULL */
+};
+
+struct sync_options {
+	int64_t safety_lag_s;         /* windows end this long before server now (default 30) */
+	int64_t lookback_s;           /* each pass re-reads this much before the cursor (default 120) */
+	int page_limit;               /* results per page (default 100, the API's cap) */
+	int batch_rows;               /* rows per transaction (default 5000) */
+	int batch_ms;                 /* or this long per transaction (default 1000) */
+	int max_window_pages;         /* a window needing more pages is split (default 100) */
+	const char *const *market_queries; /* searches of /projects/active/ (query=...) */
+	int n_market_queries;
+	const int64_t *market_jobs;   /* jobs[] filter for market searches */
+	int n_market_jobs;
+	int64_t users_refresh_s;      /* re-read known users this often (default 86400) */
+	int64_t reference_refresh_s;  /* currencies, jobs, categories (default 86400) */
+	int64_t milestones_all_s;     /* re-read all non-final milestones this often (default 3600) */
+	double mass_delete_ratio;     /* refuse to mark more than this share of a table gone (0.2) */
+	int max_attempts;             /* tries of one request on network/5xx errors (default 5) */
+	int retry_base_ms;            /* first back-off, doubled per try with jitter (default 500) */
+	volatile sig_atomic_t *stop;  /* when set, finish the current batch and return FL_ERR_ABORTED */
+	void (*progress)(void *ctx, const struct sync_progress *p);
+	void (*log)(void *ctx, const char *line); /* -v lines; never contain the token */
+	void *ctx;                    /* for progress and log */
+};
+
+/* Defaults for every field above. */
+void sync_options_default(struct sync_options *opt);
+
+struct sync_report {
+	int64_t rows;             /* rows stored (inserted or changed) */
+	int64_t requests;         /* HTTP requests made, retries included */
+	int64_t server_now;       /* the server's clock at the pass's start */
+	int streams_ok;
+	int streams_failed;
+	char first_error[FL_ERRMSG_MAX]; /* the first failing stream's error */
+};
+
+/*
+ * Run one pass.  Returns FL_OK when every stream succeeded, FL_ERR_ABORTED
+ * when *opt->stop was set (everything committed so far is kept), or the
+ * first failing stream's code (the other streams still ran; out says which
+ * failed).  A 429 never fails a stream: it waits.  err gets the message.
+ */
+int sync_pass(struct fl_db *db, struct http_client *http, struct ratelimit *rl,
+	      const struct sync_options *opt, struct sync_report *out, struct fl_error *err);
+
+#endif

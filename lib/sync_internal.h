@@ -1,0 +1,208 @@
+/*
+ * sync_internal.h — what the sync engine (sync.c) shares with the stream
+ * files (stream_*.c): the state of one pass, fetching pages with retries and
+ * rate limits, batched transactions, and the two paging shapes every stream
+ * is built from (time windows, id batches).
+ */
+#ifndef FL_SYNC_INTERNAL_H
+#define FL_SYNC_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "api.h"
+#include "buf.h"
+#include "store.h"
+#include "sync.h"
+
+struct sync_run;
+
+/* Stores one item of a page; returns FL_OK or an FL_* code (with run->err set). */
+typedef int (*sync_store_fn)(struct sync_run *run, const struct json_item *it);
+
+/* The time of an item in a windowed stream's own clock (created/updated). */
+typedef bool (*sync_time_fn)(const struct json_item *it, int64_t *out);
+
+/* Per-stream counters for this pass. */
+struct sync_stream_stats {
+	const char *name;
+	int64_t rows;
+	int64_t requests;
+	int64_t total;
+};
+
+struct sync_run {
+	struct fl_db *db;
+	struct http_client *http;
+	struct ratelimit *rl;
+	const struct sync_options *opt;
+	struct fl_error err;             /* the current failure */
+	int64_t self_id;                 /* the account's user id */
+	int64_t server_now;              /* server clock (Date) at the pass's start */
+	int64_t pass_started;            /* same, as written to sync_state */
+
+	/* batching */
+	bool in_tx;
+	int64_t batch_rows;              /* rows in the open transaction */
+	int64_t batch_started_ms;
+
+	/* the stream running now */
+	struct sync_stream_stats *cur;
+	int64_t rows_total, requests_total;
+
+	/* a small set of ids already given stub rows in this pass, per table */
+	struct idset *stubbed_users, *stubbed_projects, *stubbed_currencies, *stubbed_jobs;
+	struct idset *stubbed_bids, *stubbed_threads;
+
+	sqlite3_stmt *stmts[64];         /* prepared statements by slot (see sync.c) */
+	bool changed;                    /* the last sync_step() changed a row */
+	struct window_ctx *window;       /* the time window being paged, if any */
+	struct ids_ctx *ids;             /* the id batch being read, if any */
+};
+
+/* ---- requests ---------------------------------------------------------- */
+
+/*
+ * GET path_query and store each item of collection with fn (inside a
+ * SAVEPOINT: a page that fails part-way stores nothing).  Waits for the rate
+ * limiter; retries network errors and 5xx with jittered back-off up to
+ * opt->max_attempts; a 429 is returned as FL_ERR_RATE_LIMITED after the
+ * limiter has been told (the scheduler runs other streams meanwhile).
+ */
+int sync_get(struct sync_run *run, const char *path_query, const char *collection,
+	     sync_store_fn fn, struct api_result *res);
+
+/* ---- transactions ------------------------------------------------------ */
+
+/* Make sure a transaction is open. */
+int sync_tx_begin(struct sync_run *run);
+/* Commit if the batch is full (rows or time); force commits regardless. */
+int sync_tx_maybe_commit(struct sync_run *run, bool force);
+void sync_tx_rollback(struct sync_run *run);
+
+/* ---- sync_state -------------------------------------------------------- */
+
+struct sync_cursor {
+	bool has_cursor;
+	int64_t cursor;
+	int64_t last_success;
+	char extra[512];                 /* cursor_extra, "" if NULL */
+};
+
+int sync_state_load(struct sync_run *run, const char *stream, struct sync_cursor *out);
+/* Write the cursor (inside the open transaction, with the rows it covers). */
+int sync_state_cursor(struct sync_run *run, const char *stream, int64_t cursor, const char *extra);
+int sync_state_finish(struct sync_run *run, const char *stream, int rc, const char *error);
+
+/* ---- paging shapes ----------------------------------------------------- */
+
+/*
+ * A time-windowed stream: items of `collection` from base_query (a path with
+ * its fixed filters and projections) whose time (fn_time) lies in [from, to),
+ * with from/to passed as from_param/to_param.  Resumes from the stream's
+ * cursor minus the lookback; advances the cursor with each committed batch.
+ */
+struct sync_window_spec {
+	const char *stream;              /* sync_state key */
+	const char *base_query;          /* e.g. "/api/projects/0.1/bids/?bidders[]=42" */
+	const char *collection;          /* "bids" */
+	const char *from_param, *to_param; /* "from_time"/"to_time" or *_updated_time */
+	sync_store_fn store;
+	sync_time_fn time;
+};
+int sync_window(struct sync_run *run, const struct sync_window_spec *spec);
+
+/*
+ * Read the ids that sql selects (one int64 column), in batches of up to 100,
+ * as base_query + "&<param>=<id>" for each, storing items with fn.
+ * Returns the number of ids asked for in *out_asked.
+ */
+int sync_by_ids(struct sync_run *run, const char *sql, const char *base_query,
+		const char *param, const char *collection, sync_store_fn fn,
+		int max_requests, int64_t *out_asked);
+
+/*
+ * As sync_by_ids, and ids asked for but not returned are "vanished": unless
+ * they are more than opt->mass_delete_ratio of table's rows (the mass-delete
+ * guard, which fails the stream instead), mark_sql runs for each, with the id
+ * bound to ?1.  id_path names the item field that holds the id.
+ */
+int sync_by_ids_vanish(struct sync_run *run, const char *sql, const char *base_query,
+		       const char *param, const char *collection, sync_store_fn fn,
+		       const char *id_path, const char *table, const char *mark_sql,
+		       int max_requests);
+
+/* ---- storage helpers --------------------------------------------------- */
+
+/* Prepared-statement slots: one per statement, kept for the whole pass. */
+enum sync_slot {
+	SLOT_REF_USER, SLOT_REF_PROJECT, SLOT_REF_CURRENCY, SLOT_REF_JOB, SLOT_REF_BID, SLOT_REF_THREAD,
+	SLOT_TOUCH, SLOT_CURSOR,
+	SLOT_USER, SLOT_USER_SELF, SLOT_CURRENCY, SLOT_JOB, SLOT_CATEGORY, SLOT_JOB_CATEGORY,
+	SLOT_PROJECT, SLOT_PROJECT_JOBS_DEL, SLOT_PROJECT_JOB,
+	SLOT_BID, SLOT_MILESTONE, SLOT_MREQ, SLOT_REVIEW,
+	SLOT_THREAD, SLOT_THREAD_MEMBERS_DEL, SLOT_THREAD_MEMBER, SLOT_MESSAGE,
+	SLOT_COUNT
+};
+
+/* A prepared statement kept for the pass, in slot (0..63). */
+int sync_stmt(struct sync_run *run, int slot, const char *sql, sqlite3_stmt **out);
+
+/* Bind a field of it as int / real / text / bool (0/1), or NULL when absent or null. */
+void sync_bind_int(sqlite3_stmt *st, int col, const struct json_item *it, const char *path);
+void sync_bind_real(sqlite3_stmt *st, int col, const struct json_item *it, const char *path);
+void sync_bind_text(sqlite3_stmt *st, int col, const struct json_item *it, const char *path);
+void sync_bind_bool(sqlite3_stmt *st, int col, const struct json_item *it, const char *path);
+void sync_bind_raw(sqlite3_stmt *st, int col, const struct json_item *it);
+/*
+ * Bind an enum field, or NULL when its value is not one of allowed (NULL
+ * terminated): the API may grow values the schema's CHECK does not know yet;
+ * the row is still stored, and raw keeps the value.
+ */
+void sync_bind_enum(sqlite3_stmt *st, int col, const struct json_item *it, const char *path,
+		    const char *const *allowed);
+
+/* Step an upsert; counts a changed row; errors name what (e.g. "store bid 12"). */
+int sync_step(struct sync_run *run, sqlite3_stmt *st, const char *what, int64_t id);
+
+/* Make sure a referenced row exists (a stub with raw NULL until fetched). */
+int sync_ref_user(struct sync_run *run, int64_t id);
+int sync_ref_project(struct sync_run *run, int64_t id);
+int sync_ref_currency(struct sync_run *run, int64_t id);
+int sync_ref_job(struct sync_run *run, int64_t id);
+int sync_ref_bid(struct sync_run *run, int64_t id);
+int sync_ref_thread(struct sync_run *run, int64_t id);
+
+/* Note a project whose milestones should be re-read in this pass. */
+int sync_touch_project(struct sync_run *run, int64_t id);
+
+/* Log a -v line (printf style). */
+void sync_log(struct sync_run *run, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Report progress of the current stream. */
+void sync_progress(struct sync_run *run, bool done, const char *error);
+
+/* ---- the streams (stream_*.c) ------------------------------------------- */
+
+int stream_self(struct sync_run *run);
+int stream_reference(struct sync_run *run);
+int stream_projects_own(struct sync_run *run);
+int stream_projects_market(struct sync_run *run);
+int stream_projects_refresh(struct sync_run *run);
+int stream_bids_own(struct sync_run *run);
+int stream_bids_on_own_projects(struct sync_run *run);
+int stream_bids_refresh(struct sync_run *run);
+int stream_milestones(struct sync_run *run);
+int stream_milestone_requests(struct sync_run *run);
+int stream_reviews_to(struct sync_run *run);
+int stream_reviews_from(struct sync_run *run);
+int stream_threads(struct sync_run *run);
+int stream_messages(struct sync_run *run);
+int stream_users(struct sync_run *run);
+
+/* Store functions shared between streams of one family. */
+int row_project(struct sync_run *run, const struct json_item *it);
+int row_bid(struct sync_run *run, const struct json_item *it);
+int row_user(struct sync_run *run, const struct json_item *it);
+
+#endif

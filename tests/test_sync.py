@@ -1,0 +1,273 @@
+#!/usr/bin/env python3
+"""test_sync.py FLSYNCD FLMOCK — flsyncd against flmock, table by table.
+
+Every check compares the database with flmock's world (GET /_mock/dump): each
+record in the account's scope must be in its table exactly once, with `raw`
+equal to the world's object, and nothing else may be there.  Covered: a full
+sync; incremental passes after simulated activity (freshness); an idle pass's
+request count; window boundaries under many small advances; passes under
+every fault flmock injects; and flsyncd killed with SIGKILL at random points.
+"""
+import json
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+FLSYNCD, FLMOCK = sys.argv[1], sys.argv[2]
+TOKEN = 'sync-test-token'
+VALGRIND = os.environ.get('FL_UNDER_VALGRIND') == '1'
+WORLD = ['--users', '300', '--projects', '400', '--bids-per-project', '6', '--milestones', '300',
+         '--milestone-requests', '150', '--reviews', '300', '--threads', '120',
+         '--messages-per-thread', '8']
+
+passed = failed = 0
+
+
+class Mock:
+    def __init__(self, *args):
+        self.proc = subprocess.Popen([FLMOCK, '--port', '0', '--token', TOKEN, *args],
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        line = self.proc.stdout.readline()
+        if not line.startswith('listening on '):
+            raise RuntimeError('flmock did not start: %r %s' % (line, self.proc.stderr.read()))
+        self.url = line.split()[-1]
+
+    def call(self, method, path):
+        req = urllib.request.Request(self.url + path, method=method,
+                                     headers={'Freelancer-OAuth-V1': TOKEN})
+        with urllib.request.urlopen(req, timeout=60) as r:
+            return r.read().decode()
+
+    def dump(self, entity):
+        text = self.call('GET', '/_mock/dump?entity=' + entity)
+        return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+    def requests(self):
+        stats = json.loads(self.call('GET', '/_mock/stats'))
+        return stats.get('total', stats.get('requests', 0)) if isinstance(stats, dict) else 0
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def flsyncd(db, url, *extra, timeout=600):
+    env = dict(os.environ, FLSYNC_TOKEN=TOKEN, XDG_CONFIG_HOME=os.path.dirname(db))
+    return subprocess.run([FLSYNCD, '--db', db, '--api', url, '--once', *extra], env=env,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def check(name, ok, detail=''):
+    global passed, failed
+    if ok:
+        passed += 1
+    else:
+        failed += 1
+        print('FAIL: %s%s' % (name, ('\n  ' + detail.replace('\n', '\n  ')) if detail else ''))
+    return ok
+
+
+def expected_scope(mock):
+    """The world's records that belong in the account's database, by table and key."""
+    self_id = json.loads(mock.call('GET', '/api/users/0.1/self/'))['result']['id']
+    w = {e: mock.dump(e) for e in ('users', 'projects', 'bids', 'milestones',
+                                   'milestone_requests', 'reviews', 'threads', 'messages')}
+    bids = {b['id']: b for b in w['bids']
+            if b.get('bidder_id') == self_id or b.get('project_owner_id') == self_id}
+    my_projects = {p['id'] for p in w['projects'] if p.get('owner_id') == self_id}
+    bid_projects = {b['project_id'] for b in bids.values() if b.get('bidder_id') == self_id}
+
+    def mine(m):
+        return m.get('project_owner_id') == self_id or m.get('bidder_id') == self_id
+
+    milestones = {m.get('transaction_id', m.get('id')): m for m in w['milestones'] if mine(m)}
+    mreqs = {m['id']: m for m in w['milestone_requests'] if mine(m)}
+    reviews = {(r['project_id'], r['from_user_id'], r['to_user_id']): r for r in w['reviews']
+               if self_id in (r.get('from_user_id'), r.get('to_user_id'))}
+    threads = {t['id']: t for t in w['threads'] if self_id in t['thread'].get('members', [])}
+    messages = {m['id']: m for m in w['messages'] if m.get('thread_id') in threads}
+    project_ids = (my_projects | bid_projects | {b['project_id'] for b in bids.values()}
+                   | {m['project_id'] for m in milestones.values()}
+                   | {m['project_id'] for m in mreqs.values()}
+                   | {r['project_id'] for r in reviews.values()})
+    projects = {p['id']: p for p in w['projects'] if p['id'] in project_ids}
+    return self_id, {'projects': projects, 'bids': bids, 'milestones': milestones,
+                     'milestone_requests': mreqs, 'reviews': reviews, 'threads': threads,
+                     'messages': messages}
+
+
+def db_rows(db, table):
+    con = sqlite3.connect(db)
+    try:
+        if table == 'reviews':
+            rows = con.execute('SELECT project_id, from_user_id, to_user_id, raw FROM reviews').fetchall()
+            return {(a, b, c): json.loads(raw) for a, b, c, raw in rows}
+        rows = con.execute('SELECT id, raw FROM %s WHERE raw IS NOT NULL' % table).fetchall()
+        return {i: json.loads(raw) for i, raw in rows}
+    finally:
+        con.close()
+
+
+def compare(name, mock, db):
+    """Every table in scope equals the world; returns True when all do."""
+    _, want = expected_scope(mock)
+    ok = True
+    for table, expected in want.items():
+        got = db_rows(db, table)
+        missing = [k for k in expected if k not in got]
+        stale = [k for k in expected if k in got and got[k] != expected[k]]
+        extra = [k for k in got if k not in expected]
+        detail = '%s: %d expected, %d stored; missing %s; stale %s; extra %s' % (
+            table, len(expected), len(got), missing[:5], stale[:5], extra[:5])
+        if stale:
+            k = stale[0]
+            diff = {f: (got[k].get(f), expected[k].get(f)) for f in set(got[k]) | set(expected[k])
+                    if got[k].get(f) != expected[k].get(f)}
+            detail += '\n  first stale %r differs in %s' % (k, json.dumps(diff)[:400])
+        ok &= check('%s: %s matches the world' % (name, table), not missing and not stale and not extra,
+                    detail)
+    con = sqlite3.connect(db)
+    integrity = con.execute('PRAGMA integrity_check').fetchone()[0]
+    fk = con.execute('PRAGMA foreign_key_check').fetchall()
+    dup_users = con.execute('SELECT count(*) FROM users WHERE raw IS NULL').fetchone()[0]
+    con.close()
+    ok &= check('%s: integrity_check' % name, integrity == 'ok', integrity)
+    ok &= check('%s: foreign keys hold' % name, not fk, str(fk[:5]))
+    ok &= check('%s: every referenced user fetched' % name, dup_users == 0, '%d stubs' % dup_users)
+    return ok
+
+
+def content(db):
+    """Everything the API sent, table by table, for database-to-database comparison."""
+    out = {}
+    for table in ('projects', 'bids', 'milestones', 'milestone_requests', 'reviews', 'threads',
+                  'messages', 'users', 'currencies', 'jobs', 'project_jobs', 'thread_members'):
+        con = sqlite3.connect(db)
+        cols = 'raw' if table not in ('project_jobs', 'thread_members') else '*'
+        out[table] = sorted(map(repr, con.execute('SELECT %s FROM %s' % (cols, table)).fetchall()))
+        con.close()
+    return out
+
+
+def run(name, fn):
+    try:
+        fn()
+    except Exception as e:  # a crash of the test itself is a failure, not an abort
+        check(name, False, '%s: %s' % (type(e).__name__, e))
+
+
+def test_full_and_incremental(tmp):
+    mock = Mock('--seed', '7', *WORLD)
+    try:
+        db = os.path.join(tmp, 'full.db')
+        r = flsyncd(db, mock.url)
+        check('full sync exits 0', r.returncode == 0, r.stderr[-2000:])
+        compare('full sync', mock, db)
+
+        r = flsyncd(db, mock.url)
+        check('re-sync exits 0', r.returncode == 0, r.stderr[-2000:])
+        compare('re-sync', mock, db)
+
+        # Activity: new records, status changes, deletions.
+        for step in range(3):
+            mock.call('POST', '/_mock/advance?seconds=%d' % (3600 * (step + 1)))
+            r = flsyncd(db, mock.url)
+            check('incremental pass %d exits 0' % step, r.returncode == 0, r.stderr[-2000:])
+            compare('after advance %d' % step, mock, db)
+
+        # With nothing new, a pass asks little.
+        mock.call('POST', '/_mock/advance?seconds=1')
+        before = mock.requests()
+        r = flsyncd(db, mock.url)
+        used = mock.requests() - before
+        print('idle pass: %d requests' % used)
+        check('idle pass exits 0', r.returncode == 0, r.stderr[-2000:])
+        check('idle pass makes a handful of requests', 0 < used <= 30, '%d requests' % used)
+    finally:
+        mock.stop()
+
+
+def test_boundaries(tmp):
+    """Many short advances: windows end at many instants, records share seconds."""
+    mock = Mock('--seed', '11', *WORLD)
+    try:
+        db = os.path.join(tmp, 'bounds.db')
+        check('boundary: first pass', flsyncd(db, mock.url).returncode == 0)
+        for step in range(6):
+            mock.call('POST', '/_mock/advance?seconds=%d' % random.choice([1, 7, 60, 61, 600]))
+            r = flsyncd(db, mock.url)
+            check('boundary pass %d exits 0' % step, r.returncode == 0, r.stderr[-1500:])
+        compare('after many small advances', mock, db)
+    finally:
+        mock.stop()
+
+
+def test_faults(tmp):
+    clean = Mock('--seed', '5', *WORLD)
+    try:
+        clean_db = os.path.join(tmp, 'clean.db')
+        check('clean sync for faults', flsyncd(clean_db, clean.url).returncode == 0)
+    finally:
+        clean.stop()
+    faults = 'http500=0.04,html503=0.04,rate429=0.04,truncate=0.04,malformed=0.04,reset=0.04,stall=0.01,stall_ms=1500'
+    mock = Mock('--seed', '5', '--faults', faults, *WORLD)
+    try:
+        db = os.path.join(tmp, 'faulty.db')
+        codes = []
+        for _ in range(4):  # a pass may give up on a stream; the next one resumes it
+            r = flsyncd(db, mock.url)
+            codes.append(r.returncode)
+            if r.returncode == 0:
+                break
+        check('a pass under faults succeeds eventually', codes[-1] == 0, '%s\n%s' % (codes, r.stderr[-2000:]))
+        check('faults end with the same database as a clean sync', content(db) == content(clean_db))
+    finally:
+        mock.stop()
+
+
+def test_kill9(tmp):
+    mock = Mock('--seed', '9', *WORLD)
+    try:
+        ref = os.path.join(tmp, 'ref.db')
+        check('reference sync for kill -9', flsyncd(ref, mock.url).returncode == 0)
+        db = os.path.join(tmp, 'killed.db')
+        env = dict(os.environ, FLSYNC_TOKEN=TOKEN, XDG_CONFIG_HOME=tmp)
+        rng = random.Random(1)
+        for i in range(5):
+            p = subprocess.Popen([FLSYNCD, '--db', db, '--api', mock.url, '--once'], env=env,
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            time.sleep(rng.uniform(0.02, 0.6 if not VALGRIND else 3))
+            p.send_signal(signal.SIGKILL)
+            p.wait()
+        r = flsyncd(db, mock.url)
+        check('re-run after kill -9 exits 0', r.returncode == 0, r.stderr[-2000:])
+        check('kill -9 then re-run equals a clean sync', content(db) == content(ref))
+        con = sqlite3.connect(db)
+        check('kill -9: integrity_check', con.execute('PRAGMA integrity_check').fetchone()[0] == 'ok')
+        con.close()
+    finally:
+        mock.stop()
+
+
+def main():
+    with tempfile.TemporaryDirectory() as tmp:
+        run('full and incremental', lambda: test_full_and_incremental(tmp))
+        run('boundaries', lambda: test_boundaries(tmp))
+        run('faults', lambda: test_faults(tmp))
+        run('kill -9', lambda: test_kill9(tmp))
+    print('%d passed, %d failed' % (passed, failed))
+    return 1 if failed else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

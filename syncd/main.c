@@ -1,8 +1,7 @@
 /*
- * flsyncd — the sync daemon: parses its command line, reads the token,
- * opens (creating and migrating) the database, and talks to the API.
- * The sync streams arrive with the sync engine; today a pass checks that
- * the API answers and the token is accepted (GET /api/users/0.1/self/).
+ * main.c — flsyncd's entry: the command line, the token, and the order
+ * things are set up in (config, token, lock, database, HTTP client, rate
+ * limiter) before the loop (loop.c) runs; each failure has its exit code.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -13,44 +12,65 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "api.h"
 #include "config.h"
 #include "flsync.h"
+#include "syncd.h"
 
-/* Exit codes: documented in flsyncd --help and the README. */
-enum {
-	EXIT_OK = 0,
-	EXIT_FAIL = 1,     /* the pass failed (network, API, server errors) */
-	EXIT_USAGE = 2,    /* bad command line or configuration */
-	EXIT_DB = 3,       /* the database cannot be opened or written */
-	EXIT_AUTH = 4,     /* no token, or the API refused it */
-};
-
-static void usage(FILE *f)
+static void main_usage(FILE *f)
 {
 	fprintf(f,
 		"usage: flsyncd --db PATH --api URL [--once] [--interval SECONDS]\n"
-		"               [--token-file FILE] [--progress] [-v]\n"
+		"               [--config FILE] [--token-file FILE] [--progress] [-v]\n"
 		"\n"
 		"Keeps a local SQLite copy of a Freelancer.com account's data.\n"
 		"\n"
-		"  --db PATH          the database file (created if missing)\n"
+		"  --db PATH          the database file (created if missing); PATH.lock beside it\n"
+		"                     keeps a second flsyncd from syncing the same file\n"
 		"  --api URL          the API origin, e.g. https://www.freelancer.com\n"
 		"  --once             run one pass and exit (0 only if it succeeded)\n"
-		"  --interval S       seconds between passes when not --once (default 300)\n"
+		"  --interval S       seconds between passes when not --once (default: the\n"
+		"                     config's [cadence] interval, else 300)\n"
+		"  --config FILE      the configuration file (default:\n"
+		"                     $XDG_CONFIG_HOME/flsync/flsyncd.conf, else\n"
+		"                     ~/.config/flsync/flsyncd.conf; a missing default is fine)\n"
 		"  --token-file FILE  read the API token from FILE (must not be world-readable);\n"
 		"                     otherwise it comes from the FLSYNC_TOKEN environment variable\n"
-		"  --progress         show progress on a terminal\n"
-		"  -v, --verbose      log each request (never the token)\n"
+		"  --progress         on a terminal, show per-stream progress redrawn in place\n"
+		"  -v, --verbose      log passes, streams and requests (never the token)\n"
 		"  -h, --help         this help\n"
 		"  -V, --version      print the version\n"
 		"\n"
-		"Exit status: 0 success, 1 the pass failed, 2 usage, 3 database error,\n"
-		"4 missing or refused token.\n");
+		"Configuration file: '[section]' headers, 'key = value' lines, '#' comment lines.\n"
+		"Durations are seconds, or take a unit: 90s, 15m, 2h, 1d.\n"
+		"  [search]   query = TEXT         a market search of active projects (repeatable)\n"
+		"             jobs = 3, 17         job ids to filter market searches (repeatable)\n"
+		"  [cadence]  interval = 5m        time between passes\n"
+		"             users = 1d           re-read known users this often\n"
+		"             reference = 1d       currencies, jobs, categories\n"
+		"             milestones_all = 1h  re-read every non-final milestone\n"
+		"             safety_lag = 30s     windows end this long before the server's now\n"
+		"             lookback = 2m        each pass re-reads this much before its cursor\n"
+		"  [limits]   rate_scale = 1.0     multiplies every documented rate limit\n"
+		"  [sync]     page_limit = 100, batch_rows = 5000, batch_ms = 1000,\n"
+		"             max_window_pages = 100, mass_delete_ratio = 0.2,\n"
+		"             max_attempts = 5, retry_base_ms = 500\n"
+		"An unknown key or a bad value stops flsyncd with FILE:LINE and exit status 2.\n"
+		"\n"
+		"Signals: SIGTERM or SIGINT finish the current batch and exit 0 (a second one\n"
+		"ends flsyncd at once; the unfinished batch is rolled back); SIGHUP re-reads the\n"
+		"configuration and starts the next pass.\n"
+		"\n"
+		"Exit status:\n"
+		"  0  success (or stopped by SIGTERM/SIGINT)\n"
+		"  1  the pass failed (network, API or server errors)\n"
+		"  2  bad command line or configuration\n"
+		"  3  the database cannot be opened or written\n"
+		"  4  missing or refused token\n"
+		"  5  another flsyncd is syncing this database\n");
 }
 
 /* The token: first line of the file, which no one but the owner may read. */
-static char *read_token_file(const char *path)
+static char *main_read_token_file(const char *path)
 {
 	struct stat st;
 	char line[4096];
@@ -86,21 +106,16 @@ static char *read_token_file(const char *path)
 	return strdup(line);
 }
 
-static int check_self(struct http_client *http, int verbose)
+static char *main_token(const char *token_file)
 {
-	struct api_result res;
-	struct fl_error err = { 0 };
-	int rc;
+	const char *env = getenv("FLSYNC_TOKEN");
 
-	rc = api_call(http, "GET", "/api/users/0.1/self/", NULL, NULL, 0, NULL, NULL,
-		      NULL, NULL, &res, &err);
-	if (rc == FL_OK) {
-		if (verbose)
-			fprintf(stderr, "flsyncd: API answers; token accepted\n");
-		return EXIT_OK;
-	}
-	fprintf(stderr, "flsyncd: %s\n", err.msg);
-	return res.http.status == 401 || res.http.status == 403 ? EXIT_AUTH : EXIT_FAIL;
+	if (token_file)
+		return main_read_token_file(token_file);
+	if (env && *env)
+		return strdup(env);
+	fprintf(stderr, "flsyncd: no API token: set FLSYNC_TOKEN or use --token-file\n");
+	return NULL;
 }
 
 int main(int argc, char **argv)
@@ -110,6 +125,7 @@ int main(int argc, char **argv)
 		{ "api", required_argument, NULL, 'a' },
 		{ "once", no_argument, NULL, 'o' },
 		{ "interval", required_argument, NULL, 'i' },
+		{ "config", required_argument, NULL, 'c' },
 		{ "token-file", required_argument, NULL, 't' },
 		{ "progress", no_argument, NULL, 'p' },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -117,73 +133,95 @@ int main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *db_path = NULL, *api = NULL, *token_file = NULL;
+	const char *db_path = NULL, *api = NULL, *token_file = NULL, *config_arg = NULL;
+	struct syncd_run run = { .interval_s = -1 };
 	struct http_config hc = { 0 };
-	struct http_client *http = NULL;
 	struct fl_error err = { 0 };
-	struct fl_db *db = NULL;
-	char *token = NULL, *end;
-	int c, once = 0, verbose = 0, rc, code;
-	long interval = 300;
+	char *token = NULL, *end, *config_path = NULL;
+	int c, code, lock_fd = -1;
+	bool progress = false, verbose = false;
 
 	while ((c = getopt_long(argc, argv, "vhV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd': db_path = optarg; break;
 		case 'a': api = optarg; break;
-		case 'o': once = 1; break;
+		case 'o': run.once = true; break;
 		case 'i':
-			interval = strtol(optarg, &end, 10);
-			if (*end || interval <= 0) {
+			errno = 0;
+			run.interval_s = strtol(optarg, &end, 10);
+			if (*end || errno || run.interval_s <= 0) {
 				fprintf(stderr, "flsyncd: --interval wants a positive number of seconds\n");
-				return EXIT_USAGE;
+				return SYNCD_EXIT_USAGE;
 			}
 			break;
+		case 'c': config_arg = optarg; break;
 		case 't': token_file = optarg; break;
-		case 'p': break;
-		case 'v': verbose = 1; break;
-		case 'h': usage(stdout); return EXIT_OK;
+		case 'p': progress = true; break;
+		case 'v': verbose = true; break;
+		case 'h': main_usage(stdout); return SYNCD_EXIT_OK;
 		case 'V': printf("flsyncd %s (libflsync %s, schema %d)\n", FL_VERSION,
 				 fl_libversion(), fl_schema_version());
-			return EXIT_OK;
-		default: usage(stderr); return EXIT_USAGE;
+			return SYNCD_EXIT_OK;
+		default: main_usage(stderr); return SYNCD_EXIT_USAGE;
 		}
 	}
 	if (optind < argc || !db_path || !api) {
 		fprintf(stderr, "flsyncd: %s\n", optind < argc ? "unexpected argument" :
 			"--db and --api are required");
-		usage(stderr);
-		return EXIT_USAGE;
+		main_usage(stderr);
+		return SYNCD_EXIT_USAGE;
 	}
-	(void)interval;
 
-	if (token_file)
-		token = read_token_file(token_file);
-	else if (getenv("FLSYNC_TOKEN") && *getenv("FLSYNC_TOKEN"))
-		token = strdup(getenv("FLSYNC_TOKEN"));
-	else
-		fprintf(stderr, "flsyncd: no API token: set FLSYNC_TOKEN or use --token-file\n");
-	if (!token)
-		return EXIT_AUTH;
+	config_path = config_arg ? strdup(config_arg) : syncd_config_default_path();
+	run.config_path = config_path;
+	run.config_required = config_arg != NULL;
+	code = syncd_config_load(config_path, run.config_required, &run.cfg);
+	if (code)
+		goto out;
+	run.progress = syncd_progress_new(progress && isatty(STDERR_FILENO), verbose);
+	if (run.cfg.path)
+		syncd_info(run.progress, "configuration from %s", run.cfg.path);
 
-	rc = fl_db_open(db_path, FL_OPEN_CREATE, &db);
-	if (rc) {
+	token = main_token(token_file);
+	if (!token) {
+		code = SYNCD_EXIT_AUTH;
+		goto out;
+	}
+	/* The lock comes first: even a migration must not race another flsyncd. */
+	code = syncd_lock_acquire(db_path, &lock_fd);
+	if (code)
+		goto out;
+	if (fl_db_open(db_path, FL_OPEN_CREATE, &run.db) != FL_OK) {
 		fprintf(stderr, "flsyncd: %s\n", fl_db_open_errmsg());
-		free(token);
-		return EXIT_DB;
+		code = SYNCD_EXIT_DB;
+		goto out;
 	}
 	hc.base_url = api;
 	hc.token = token;
-	rc = http_client_new(&hc, &http, &err);
-	free(token);
-	if (rc) {
+	if (http_client_new(&hc, &run.http, &err) != FL_OK ||
+	    ratelimit_new(run.cfg.rate_scale, &run.rl, &err) != FL_OK) {
 		fprintf(stderr, "flsyncd: %s\n", err.msg);
-		fl_db_close(db);
-		return EXIT_USAGE;
+		code = SYNCD_EXIT_USAGE;
+		goto out;
 	}
-	code = check_self(http, verbose);
-	if (code == EXIT_OK && !once)
-		fprintf(stderr, "flsyncd: the sync loop is not built yet; run with --once\n");
-	http_client_free(http);
-	fl_db_close(db);
+	/* The client keeps its own copy; this one need not outlive setup. */
+	memset(token, 0, strlen(token));
+	free(token);
+	token = NULL;
+
+	syncd_signals_install();
+	code = syncd_loop(&run);
+out:
+	if (token) {
+		memset(token, 0, strlen(token));
+		free(token);
+	}
+	ratelimit_free(run.rl);
+	http_client_free(run.http);
+	fl_db_close(run.db);
+	syncd_lock_release(lock_fd);
+	syncd_progress_free(run.progress);
+	syncd_config_free(&run.cfg);
+	free(config_path);
 	return code;
 }

@@ -1,0 +1,211 @@
+/*
+ * progress.c — what flsyncd tells a person: on a terminal with --progress,
+ * one row per stream redrawn in place (ANSI, at most ten times a second);
+ * otherwise plain log lines with -v; errors always; and the summary line
+ * after a pass.  Everything goes to stderr; stdout stays free for scripts.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "syncd.h"
+
+#define PROGRESS_MAX_STREAMS 32
+#define PROGRESS_REDRAW_MS 100
+
+struct progress_row {
+	char name[32];
+	int64_t rows, total, requests;
+	bool done;
+	char error[120];          /* the stream's failure, "" if none */
+};
+
+struct syncd_progress {
+	bool display;             /* redraw rows in place (stderr is a TTY, --progress) */
+	bool verbose;             /* -v: log lines */
+	struct progress_row row[PROGRESS_MAX_STREAMS];
+	int n;
+	int drawn;                /* lines of the display now on screen */
+	int64_t last_draw_ms;
+	int64_t started_ms;       /* the pass's start, monotonic */
+};
+
+struct syncd_progress *syncd_progress_new(bool display, bool verbose)
+{
+	struct syncd_progress *p = calloc(1, sizeof *p);
+
+	if (!p)
+		abort();
+	p->display = display;
+	p->verbose = verbose;
+	return p;
+}
+
+void syncd_progress_free(struct syncd_progress *p)
+{
+	free(p);
+}
+
+/* 12300 -> "12,300" */
+static const char *progress_num(int64_t v, char *buf, size_t size)
+{
+	char digits[32];
+	int len, o = 0;
+
+	len = snprintf(digits, sizeof digits, "%lld", (long long)(v < 0 ? -v : v));
+	if (v < 0 && (size_t)o + 1 < size)
+		buf[o++] = '-';
+	for (int i = 0; i < len && (size_t)o + 1 < size; i++) {
+		if (i > 0 && (len - i) % 3 == 0 && (size_t)o + 2 < size)
+			buf[o++] = ',';
+		buf[o++] = digits[i];
+	}
+	buf[o] = '\0';
+	return buf;
+}
+
+/* Take the display off the screen, so a log line can be printed. */
+static void progress_erase(struct syncd_progress *p)
+{
+	if (p->drawn > 0) {
+		fprintf(stderr, "\033[%dA\r\033[J", p->drawn);
+		p->drawn = 0;
+	}
+}
+
+static void progress_draw(struct syncd_progress *p)
+{
+	int64_t rows = 0, requests = 0, now = ratelimit_now_ms();
+	char a[32], b[32], c[32];
+
+	if (p->drawn > 0)
+		fprintf(stderr, "\033[%dA", p->drawn);
+	for (int i = 0; i < p->n; i++) {
+		const struct progress_row *r = &p->row[i];
+
+		rows += r->rows;
+		requests += r->requests;
+		if (r->total >= 0)
+			fprintf(stderr, "\r\033[K  %-22s %12s / %-12s %8s requests  %s\n", r->name,
+				progress_num(r->rows, a, sizeof a), progress_num(r->total, b, sizeof b),
+				progress_num(r->requests, c, sizeof c),
+				r->error[0] ? r->error : r->done ? "done" : "");
+		else
+			fprintf(stderr, "\r\033[K  %-22s %12s %-14s %8s requests  %s\n", r->name,
+				progress_num(r->rows, a, sizeof a), "",
+				progress_num(r->requests, c, sizeof c),
+				r->error[0] ? r->error : r->done ? "done" : "");
+	}
+	fprintf(stderr, "\r\033[K  %-22s %12s %-14s %8s requests  %.1f s\n", "total",
+		progress_num(rows, a, sizeof a), "", progress_num(requests, c, sizeof c),
+		(double)(now - p->started_ms) / 1000.0);
+	fflush(stderr);
+	p->drawn = p->n + 1;
+	p->last_draw_ms = now;
+}
+
+void syncd_progress_begin(struct syncd_progress *p)
+{
+	p->n = 0;
+	p->drawn = 0;
+	p->last_draw_ms = 0;
+	p->started_ms = ratelimit_now_ms();
+}
+
+void syncd_progress_update(void *ctx, const struct sync_progress *sp)
+{
+	struct syncd_progress *p = ctx;
+	struct progress_row *r = NULL;
+	char a[32], b[32], c[32];
+
+	for (int i = 0; i < p->n && !r; i++)
+		if (strcmp(p->row[i].name, sp->stream) == 0)
+			r = &p->row[i];
+	if (!r && p->n < PROGRESS_MAX_STREAMS) {
+		r = &p->row[p->n++];
+		memset(r, 0, sizeof *r);
+		snprintf(r->name, sizeof r->name, "%s", sp->stream);
+	}
+	if (!r)
+		return;
+	r->rows = sp->rows;
+	r->total = sp->total;
+	r->requests = sp->requests;
+	r->done = sp->done;
+	if (sp->error)
+		snprintf(r->error, sizeof r->error, "failed: %s", sp->error);
+	if (p->display) {
+		if (sp->done || ratelimit_now_ms() - p->last_draw_ms >= PROGRESS_REDRAW_MS)
+			progress_draw(p);
+	} else if (p->verbose && sp->done) {
+		if (sp->total >= 0)
+			fprintf(stderr, "flsyncd: %s: %s rows of %s, %s requests, %s\n", r->name,
+				progress_num(sp->rows, a, sizeof a), progress_num(sp->total, b, sizeof b),
+				progress_num(sp->requests, c, sizeof c), r->error[0] ? r->error : "done");
+		else
+			fprintf(stderr, "flsyncd: %s: %s rows, %s requests, %s\n", r->name,
+				progress_num(sp->rows, a, sizeof a),
+				progress_num(sp->requests, c, sizeof c), r->error[0] ? r->error : "done");
+	}
+}
+
+static void progress_vline(struct syncd_progress *p, const char *fmt, va_list ap)
+{
+	bool redraw = p->display && p->drawn > 0;
+
+	progress_erase(p);
+	fputs("flsyncd: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	if (redraw)
+		progress_draw(p);
+	fflush(stderr);
+}
+
+void syncd_progress_log(void *ctx, const char *line)
+{
+	struct syncd_progress *p = ctx;
+
+	if (p->verbose)
+		syncd_info(p, "%s", line);
+}
+
+void syncd_error(struct syncd_progress *p, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	progress_vline(p, fmt, ap);
+	va_end(ap);
+}
+
+void syncd_info(struct syncd_progress *p, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!p->verbose)
+		return;
+	va_start(ap, fmt);
+	progress_vline(p, fmt, ap);
+	va_end(ap);
+}
+
+void syncd_progress_end(struct syncd_progress *p, const struct sync_report *r, int rc,
+			bool summary)
+{
+	double secs = (double)(ratelimit_now_ms() - p->started_ms) / 1000.0;
+	char a[32], b[32], c[32];
+	const char *how = rc == FL_OK ? "pass done" : rc == FL_ERR_ABORTED ? "pass stopped"
+		: "pass failed";
+
+	if (p->display && p->n > 0)
+		progress_draw(p); /* the final counts stay on screen */
+	p->drawn = 0;
+	if (!summary && !p->verbose)
+		return;
+	fprintf(stderr, "flsyncd: %s: %s rows, %s requests, %.1f s, %s rows/s\n", how,
+		progress_num(r->rows, a, sizeof a), progress_num(r->requests, b, sizeof b), secs,
+		progress_num(secs > 0 ? (int64_t)((double)r->rows / secs) : r->rows, c, sizeof c));
+	fflush(stderr);
+}

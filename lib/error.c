@@ -30,6 +30,8 @@ FL_API const char *fl_strerror(int rc)
 	case FL_ERR_NOT_FOUND: return "not found";
 	case FL_ERR_ABORTED: return "aborted";
 	case FL_ERR_LOCKED: return "database is being synced by another flsyncd";
+	case FL_ERR_INVALID: return "invalid input";
+	case FL_ERR_STATE: return "not possible in the current state";
 	}
 	return "unknown error";
 }

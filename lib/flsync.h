@@ -63,6 +63,8 @@ enum fl_code {
 	FL_ERR_NOT_FOUND = 15,    /* the requested object does not exist */
 	FL_ERR_ABORTED = 16,      /* a callback asked to stop */
 	FL_ERR_LOCKED = 17,       /* another flsyncd already syncs this database */
+	FL_ERR_INVALID = 18,      /* input refused by validation (an action's kind or parameters, a query) */
+	FL_ERR_STATE = 19,        /* not possible in the object's current state (cancel a sent action) */
 };
 
 /*
@@ -154,6 +156,117 @@ FL_API int fl_schema_version(void);
  * is 5000.  Returns FL_OK or FL_ERR_MISUSE.
  */
 FL_API int fl_db_busy_timeout(struct fl_db *db, int ms);
+
+/* ---------------------------------------------------------------------------
+ * Write actions
+ *
+ * A program queues write actions (place a bid, release a milestone, send a
+ * message, ...) while online or not; flsyncd replays them against the API in
+ * order, inside its rate limits, and records each outcome.  Enqueueing writes
+ * the action and its optimistic local effect in one transaction, so queries
+ * see a pending bid among the project's bids, a sent message in its thread,
+ * a released milestone as releasing, at once.  Rows written that way carry
+ * local_state 'pending' (then 'failed' if the API rejects the action) and a
+ * local_id until the server's own row replaces them.
+ *
+ * Kinds and their parameters follow the API reference, with its parameter
+ * names: bid.create, bid.update, bid.award, bid.revoke, bid.accept,
+ * bid.reject, bid.retract, bid.highlight, bid.shortlist, milestone.create,
+ * milestone.release, milestone.request_release, milestone.cancel,
+ * milestone_request.create, milestone_request.accept,
+ * milestone_request.reject, milestone_request.delete, review.post,
+ * thread.create, message.send, thread.read, thread.archive, thread.mute,
+ * project.create, project.invite.  The object acted on is a parameter
+ * (bid_id, milestone_id, thread_id, ...).  Where an action names an object
+ * created by another queued action, the id is that action's local reference
+ * (the string fl_action_enqueue() returns in out_local_ref, e.g.
+ * "local:thread:12"): the action waits for the other and runs with the
+ * server's id.
+ * ------------------------------------------------------------------------- */
+
+/* An action's life. */
+enum fl_action_state {
+	FL_ACTION_QUEUED = 0,    /* waiting to be sent (or to be retried after a transient failure) */
+	FL_ACTION_SENDING = 1,   /* handed to the API; outcome not yet recorded */
+	FL_ACTION_DONE = 2,      /* the API confirmed it; result holds what it returned */
+	FL_ACTION_FAILED = 3,    /* the API rejected it (error_code, error_message) or retries ran out */
+	FL_ACTION_CANCELLED = 4, /* cancelled before it was sent */
+};
+
+/* What fl_action_get() and fl_action_foreach() report of an action. */
+struct fl_action_info {
+	int64_t id;                 /* the action's id, in queue order */
+	const char *kind;           /* "bid.create", ... */
+	enum fl_action_state state;
+	const char *params;         /* the parameters, a JSON object */
+	const char *local_ref;      /* local id of the object it creates, or NULL */
+	int64_t depends_on;         /* the action it waits for, or 0 */
+	int attempts;               /* times it was sent */
+	int http_status;            /* last HTTP status, 0 if none */
+	const char *error_code;     /* the API's error_code, or NULL */
+	const char *error_message;  /* the API's message or a transport error, or NULL */
+	const char *result;         /* the API's result (JSON) once done, or NULL */
+	int64_t created_at;         /* unix seconds */
+	int64_t updated_at;
+	int64_t next_attempt;       /* unix seconds before which it will not be sent */
+};
+
+/*
+ * fl_action_enqueue — queue an action of `kind` with parameters
+ * `params_json` (a JSON object, API parameter names).
+ *
+ * The kind and the parameters are validated against the API reference
+ * (required fields, types, enums, positive amounts, ...); anything wrong is
+ * refused with FL_ERR_INVALID, a message naming the field, and nothing
+ * queued.  On success the action and its optimistic effect are committed
+ * together; *out_id is its id and, for actions that create an object,
+ * *out_local_ref (when out_local_ref is not NULL) is that object's local
+ * reference, owned by the caller (fl_free()); otherwise NULL.
+ *
+ * Returns FL_OK, FL_ERR_INVALID, FL_ERR_NOT_FOUND (a referenced local
+ * object or action does not exist), FL_ERR_READONLY, FL_ERR_BUSY, FL_ERR_DB,
+ * FL_ERR_NOMEM or FL_ERR_MISUSE.
+ */
+FL_API int fl_action_enqueue(struct fl_db *db, const char *kind, const char *params_json,
+			     int64_t *out_id, char **out_local_ref);
+
+/*
+ * fl_action_cancel — cancel a queued action and undo its optimistic effect.
+ * Actions waiting on it are cancelled too.  Returns FL_OK, FL_ERR_NOT_FOUND,
+ * FL_ERR_STATE (already sending, done, failed or cancelled), or a database code.
+ */
+FL_API int fl_action_cancel(struct fl_db *db, int64_t id);
+
+/*
+ * fl_action_retry — queue a failed action again (its optimistic effect comes
+ * back; attempts restart).  Returns FL_OK, FL_ERR_NOT_FOUND, FL_ERR_STATE
+ * (not failed), or a database code.
+ */
+FL_API int fl_action_retry(struct fl_db *db, int64_t id);
+
+/*
+ * fl_action_get — one action.  *out is the caller's, freed with
+ * fl_action_free().  Returns FL_OK, FL_ERR_NOT_FOUND, or a database code.
+ */
+FL_API int fl_action_get(struct fl_db *db, int64_t id, struct fl_action_info **out);
+FL_API void fl_action_free(struct fl_action_info *info);
+
+/*
+ * fl_action_foreach — call fn for each action in queue order, all of them
+ * (state < 0) or those in one state.  The info passed to fn is borrowed for
+ * the call.  fn returns 0 to go on, anything else to stop; that value is
+ * then returned.  Returns FL_OK or a database code otherwise.
+ */
+FL_API int fl_action_foreach(struct fl_db *db, int state,
+			     int (*fn)(void *ctx, const struct fl_action_info *info), void *ctx);
+
+/* The name of a state ("queued", "sending", ...), static. */
+FL_API const char *fl_action_state_name(enum fl_action_state state);
+
+/* ---------------------------------------------------------------------------
+ * Reading: queries, the change feed, sync status
+ * (this section is maintained by the read-side work; keep the above stable)
+ * ------------------------------------------------------------------------- */
 
 #ifdef __cplusplus
 }

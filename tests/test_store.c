@@ -330,7 +330,7 @@ END_TEST
 
 START_TEST(strerror_covers_codes)
 {
-	for (int rc = FL_OK; rc <= FL_ERR_LOCKED; rc++)
+	for (int rc = FL_OK; rc <= FL_ERR_STATE; rc++)
 		ck_assert_str_ne(fl_strerror(rc), "unknown error");
 	ck_assert_str_eq(fl_strerror(-1), "unknown error");
 	ck_assert_str_eq(fl_strerror(9999), "unknown error");

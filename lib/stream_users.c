@@ -103,7 +103,17 @@ int stream_users(struct sync_run *run)
 	snprintf(sql, sizeof sql,
 		 "SELECT id FROM users WHERE raw IS NOT NULL AND is_self = 0 AND synced_at < %lld ORDER BY synced_at",
 		 (long long)(run->server_now - run->opt->users_refresh_s));
-	return sync_by_ids(run, sql, "/api/users/0.1/users/", "users[]", "users", row_user, 0, &asked);
+	rc = sync_by_ids(run, sql, "/api/users/0.1/users/", "users[]", "users", row_user, 0, &asked);
+	if (rc || asked == 0)
+		return rc;
+	/* Unchanged rows are not rewritten by the upsert: note that they were checked. */
+	snprintf(sql, sizeof sql,
+		 "UPDATE users SET synced_at = %lld WHERE raw IS NOT NULL AND is_self = 0 AND synced_at < %lld",
+		 (long long)run->server_now, (long long)(run->server_now - run->opt->users_refresh_s));
+	rc = sync_tx_begin(run);
+	if (!rc && store_exec(run->db, sql, "note checked users"))
+		rc = error_copy(&run->err, &run->db->err);
+	return rc;
 }
 
 /* ---- reference data ------------------------------------------------------ */

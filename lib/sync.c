@@ -160,14 +160,18 @@ int sync_tx_begin(struct sync_run *run)
 	return FL_OK;
 }
 
+/* A batch ends at so many rows or so much time, whichever comes first. */
+static bool batch_full(const struct sync_run *run)
+{
+	return run->in_tx && (run->batch_rows >= run->opt->batch_rows ||
+			      now_ms() - run->batch_started_ms >= run->opt->batch_ms);
+}
+
 int sync_tx_maybe_commit(struct sync_run *run, bool force)
 {
 	int rc;
 
-	if (!run->in_tx)
-		return FL_OK;
-	if (!force && run->batch_rows < run->opt->batch_rows &&
-	    now_ms() - run->batch_started_ms < run->opt->batch_ms)
+	if (!run->in_tx || (!force && !batch_full(run)))
 		return FL_OK;
 	rc = store_commit(run->db);
 	if (rc) {
@@ -486,6 +490,7 @@ int sync_get(struct sync_run *run, const char *path_query, const char *collectio
 	     sync_store_fn fn, struct api_result *res)
 {
 	struct page_ctx pc = { .run = run, .fn = fn };
+	struct fl_error call_err = { 0 };
 	char endpoint[128];
 	int rc, attempt;
 
@@ -509,8 +514,11 @@ int sync_get(struct sync_run *run, const char *path_query, const char *collectio
 		ratelimit_sent(run->rl, endpoint, now_ms());
 		if (run->opt->log)
 			sync_log(run, "GET %s", path_query);
+		pc.rc = FL_OK;
 		rc = api_call(run->http, "GET", path_query, NULL, NULL, 0, collection, NULL,
-			      fn ? store_item : NULL, &pc, res, &run->err);
+			      fn ? store_item : NULL, &pc, res, &call_err);
+		if (pc.rc == FL_OK)
+			error_copy(&run->err, &call_err); /* else the store's own message stays */
 		run->requests_total++;
 		if (run->cur)
 			run->cur->requests++;
@@ -634,14 +642,13 @@ int sync_window(struct sync_run *run, const struct sync_window_spec *spec)
 		}
 		offset += (int64_t)res.env.items;
 		done = res.env.items < (size_t)run->opt->page_limit;
-		if (!done && keyset && (int)res.env.items == 0)
-			done = true;
 		sync_progress(run, false, NULL);
-		if (!done && keyset && run->batch_rows >= run->opt->batch_rows) {
-			/* Everything before t_last is stored: the cursor may move there. */
-			rc = sync_state_cursor(run, spec->stream, w.t_last, NULL);
+		if (!done && batch_full(run)) {
+			/* In order, everything before t_last is stored: the cursor moves there. */
+			rc = keyset && w.t_last > w.from ? sync_state_cursor(run, spec->stream, w.t_last, NULL)
+							  : FL_OK;
 			if (!rc)
-				rc = sync_tx_maybe_commit(run, false);
+				rc = sync_tx_maybe_commit(run, true);
 			if (rc)
 				break;
 		}

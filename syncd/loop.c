@@ -226,6 +226,8 @@ int syncd_loop(struct syncd_run *run)
 			    code == SYNCD_EXIT_DB)
 				return code;
 		}
+		if (stop_requested)
+			break;
 		interval = run->interval_s > 0 ? run->interval_s : run->cfg.interval_s;
 		syncd_info(run->progress, "next pass in %lld s", (long long)interval);
 		loop_sleep_ms(interval * 1000);

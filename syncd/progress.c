@@ -136,7 +136,8 @@ void syncd_progress_update(void *ctx, const struct sync_progress *sp)
 	if (sp->error)
 		snprintf(r->error, sizeof r->error, "failed: %s", sp->error);
 	if (p->display) {
-		if (sp->done || ratelimit_now_ms() - p->last_draw_ms >= PROGRESS_REDRAW_MS)
+		/* Streams often finish in bursts: the end of the pass draws the last state. */
+		if (ratelimit_now_ms() - p->last_draw_ms >= PROGRESS_REDRAW_MS)
 			progress_draw(p);
 	} else if (p->verbose && sp->done) {
 		if (sp->total >= 0)

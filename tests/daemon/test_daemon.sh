@@ -56,18 +56,22 @@ wait_for() { # wait_for FILE TEXT : until FILE mentions TEXT (bounded, generous)
 	return 1
 }
 
-start() { # start NAME ARGS... : flsyncd in the background, stderr to $tmp/NAME.err
-	local name=$1; shift
+launch() { # launch NAME TEXT ARGS... : flsyncd in the background, until its log says TEXT
+	local name=$1 text=$2; shift 2
 	"${run[@]}" "$@" >"$tmp/$name.out" 2>"$tmp/$name.err" &
 	bg_pid=$!
 	pids+=("$bg_pid")
+	wait_for "$tmp/$name.err" "$text" && return 0
+	bad "$name: flsyncd never logged '$text'"; sed 's/^/  | /' "$tmp/$name.err"
+	return 1
 }
 
-finish() { # finish NAME PID WANT_EXIT : wait for it and check its exit status
-	local name=$1 pid=$2 want=$3 got
+stop() { # stop NAME SIGNAL WANT_EXIT : signal the last launched flsyncd, check its exit
+	local name=$1 pid=$bg_pid got
+	kill -"$2" "$pid"
 	wait "$pid"; got=$?
-	if [ "$got" -eq "$want" ]; then ok; else
-		bad "$name: exit $got, want $want"; sed 's/^/  | /' "$tmp/$name.err"
+	if [ "$got" -eq "$3" ]; then ok; else
+		bad "$name: exit $got, want $3"; sed 's/^/  | /' "$tmp/$name.err"
 	fi
 }
 
@@ -137,9 +141,8 @@ cp "$tmp/good.conf" "$tmp/xdg/flsync/flsyncd.conf"
 export FLSYNC_TOKEN=tok
 # ---- lock and signals ------------------------------------------------------
 # The first instance holds the lock while it waits to retry the dead API.
-start first --db "$tmp/a.db" --api $dead --interval 3600 -v
-first=$bg_pid
-if wait_for "$tmp/first.err" "next pass in"; then
+if launch first "next pass in" --db "$tmp/a.db" --api $dead --interval 3600 -v; then
+	first=$bg_pid
 	check "second instance" 5 "${run[@]}" --db "$tmp/a.db" --api $dead --once
 	says "second instance" "another flsyncd is syncing $tmp/a.db (pid $first)"
 	[ -e "$tmp/a.db.lock" ] && ok || bad "no lock file beside the database"
@@ -152,23 +155,15 @@ if wait_for "$tmp/first.err" "next pass in"; then
 		bad "a broken config on SIGHUP was not refused"
 	cp "$tmp/good.conf" "$tmp/xdg/flsync/flsyncd.conf"
 	kill -0 "$first" 2>/dev/null && ok || bad "flsyncd died on a broken config at SIGHUP"
-	kill -TERM "$first"
-	finish "SIGTERM while sleeping" "$first" 0
+	stop "SIGTERM while sleeping" TERM 0
 	says_file "$tmp/first.err" "stopping on signal"
 	# The lock went with the process: this run gets past it to the dead API (1).
 	check "lock released after exit" 1 "${run[@]}" --db "$tmp/a.db" --api $dead --once
 	says "lock released after exit" "/api/users/0.1/self/"
-else
-	bad "flsyncd never logged its first wait"; cat "$tmp/first.err"
 fi
 
-start int --db "$tmp/b.db" --api $dead --interval 3600 -v
-int=$bg_pid
-if wait_for "$tmp/int.err" "next pass in"; then
-	kill -INT "$int"
-	finish "SIGINT while sleeping" "$int" 0
-else
-	bad "flsyncd never logged its first wait"; cat "$tmp/int.err"
+if launch int "next pass in" --db "$tmp/b.db" --api $dead --interval 3600 -v; then
+	stop "SIGINT while sleeping" INT 0
 fi
 
 # A lock file in a directory that does not exist: a database problem (3).
@@ -196,23 +191,10 @@ if "$flmock" --version >/dev/null 2>&1; then
 		check "--once junk database" 3 "${run[@]}" --db "$tmp/junk.db" --api "$url" --once
 
 		# SIGTERM once a pass has begun: the pass stops, flsyncd exits 0.
-		start during --db "$tmp/t.db" --api "$url" --interval 3600 -v
-		during=$bg_pid
-		if wait_for "$tmp/during.err" "pass 1 started"; then
-			kill -TERM "$during"
-			finish "SIGTERM during a pass" "$during" 0
-		else
-			bad "flsyncd never started a pass"; cat "$tmp/during.err"
-		fi
-		# While one syncs against flmock, another is refused.
-		start holder --db "$tmp/t.db" --api "$url" --interval 3600 -v
-		holder=$bg_pid
-		if wait_for "$tmp/holder.err" "pass 1 started"; then
+		if launch during "pass 1 started" --db "$tmp/t.db" --api "$url" --interval 3600 -v; then
+			# While it syncs, another instance is refused.
 			check "second instance during a pass" 5 "${run[@]}" --db "$tmp/t.db" --api "$url" --once
-			kill -TERM "$holder"
-			finish "SIGTERM (holder)" "$holder" 0
-		else
-			bad "flsyncd never started a pass"; cat "$tmp/holder.err"
+			stop "SIGTERM during a pass" TERM 0
 		fi
 	fi
 else

@@ -113,20 +113,28 @@ void syncd_progress_begin(struct syncd_progress *p)
 	p->started_ms = ratelimit_now_ms();
 }
 
+/* The row of stream, added at the end the first time; NULL past the cap. */
+static struct progress_row *progress_row(struct syncd_progress *p, const char *stream)
+{
+	struct progress_row *r;
+
+	for (int i = 0; i < p->n; i++)
+		if (strcmp(p->row[i].name, stream) == 0)
+			return &p->row[i];
+	if (p->n >= PROGRESS_MAX_STREAMS)
+		return NULL;
+	r = &p->row[p->n++];
+	memset(r, 0, sizeof *r);
+	strncpy(r->name, stream, sizeof r->name - 1);
+	return r;
+}
+
 void syncd_progress_update(void *ctx, const struct sync_progress *sp)
 {
 	struct syncd_progress *p = ctx;
-	struct progress_row *r = NULL;
+	struct progress_row *r = progress_row(p, sp->stream);
 	char a[32], b[32], c[32];
 
-	for (int i = 0; i < p->n && !r; i++)
-		if (strcmp(p->row[i].name, sp->stream) == 0)
-			r = &p->row[i];
-	if (!r && p->n < PROGRESS_MAX_STREAMS) {
-		r = &p->row[p->n++];
-		memset(r, 0, sizeof *r);
-		snprintf(r->name, sizeof r->name, "%s", sp->stream);
-	}
 	if (!r)
 		return;
 	r->rows = sp->rows;

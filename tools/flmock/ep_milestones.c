@@ -1,0 +1,461 @@
+/*
+ * ep_milestones.c — milestones and milestone requests: Get Milestones and
+ * Get Milestone Requests (no time filter, objects keyed by id, id order),
+ * Create a Milestone, Milestone Action (release, request_release, cancel),
+ * Create a Milestone Request and Milestone Request Action (accept, reject,
+ * delete).  The employer funds and releases; the freelancer requests.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "flmock.h"
+
+struct ms_filter {
+	struct idset projects, owners, bidders, users, bids;
+	uint32_t statuses;
+};
+
+static bool filter_parse(struct fm_req *r, struct ms_filter *f, const char *(*status)(int), int nstatus)
+{
+	return req_ids(r, "projects", &f->projects) && req_ids(r, "project_owners", &f->owners) &&
+	       req_ids(r, "bidders", &f->bidders) && req_ids(r, "users", &f->users) &&
+	       req_ids(r, "bids", &f->bids) && req_enums(r, "statuses", status, nstatus, &f->statuses);
+}
+
+static void filter_free(struct ms_filter *f)
+{
+	idset_free(&f->projects);
+	idset_free(&f->owners);
+	idset_free(&f->bidders);
+	idset_free(&f->users);
+	idset_free(&f->bids);
+}
+
+static bool filter_match(const struct ms_filter *f, int64_t project, int64_t owner, int64_t bidder,
+			 int64_t bid, int status)
+{
+	return (!f->projects.on || idset_has(&f->projects, project)) &&
+	       (!f->owners.on || idset_has(&f->owners, owner)) &&
+	       (!f->bidders.on || idset_has(&f->bidders, bidder)) &&
+	       (!f->users.on || idset_has(&f->users, owner) || idset_has(&f->users, bidder)) &&
+	       (!f->bids.on || idset_has(&f->bids, bid)) &&
+	       (!f->statuses || (f->statuses & (1u << status)));
+}
+
+static void key_id(struct jw *w, int64_t id)
+{
+	char k[24];
+
+	snprintf(k, sizeof k, "%lld", (long long)id);
+	jw_key(w, k);
+}
+
+void ep_milestones_list(struct fm_req *r)
+{
+	struct world *w = r->w;
+	struct ms_filter f = { 0 };
+	struct pager pg = { 0 };
+	size_t i;
+
+	if (!req_page(r, &pg.offset, &pg.limit) || !filter_parse(r, &f, out_milestone_status, 6))
+		goto out;
+	jw_obj(&r->jw);
+	jw_kobj(&r->jw, "milestones");
+	for (i = 0; i < w->milestones.n; i++) {
+		const struct milestone *m = &w->milestones.v[i];
+
+		if (!filter_match(&f, m->project_id, m->project_owner_id, m->bidder_id, m->bid_id, m->status) ||
+		    !pager_take(&pg))
+			continue;
+		key_id(&r->jw, m->id);
+		out_milestone(&r->jw, w, m);
+	}
+	jw_end_obj(&r->jw);
+	jw_knull(&r->jw, "users");
+	jw_end_obj(&r->jw);
+out:
+	filter_free(&f);
+}
+
+void ep_mreqs_list(struct fm_req *r)
+{
+	struct world *w = r->w;
+	struct ms_filter f = { 0 };
+	struct pager pg = { 0 };
+	size_t i;
+
+	if (!req_page(r, &pg.offset, &pg.limit) || !filter_parse(r, &f, out_mreq_status, 4))
+		goto out;
+	jw_obj(&r->jw);
+	jw_kobj(&r->jw, "milestone_requests");
+	for (i = 0; i < w->mreqs.n; i++) {
+		const struct mreq *m = &w->mreqs.v[i];
+
+		if (!filter_match(&f, m->project_id, m->project_owner_id, m->bidder_id, m->bid_id, m->status) ||
+		    !pager_take(&pg))
+			continue;
+		key_id(&r->jw, m->id);
+		out_mreq(&r->jw, w, m);
+	}
+	jw_end_obj(&r->jw);
+	jw_knull(&r->jw, "users");
+	jw_end_obj(&r->jw);
+out:
+	filter_free(&f);
+}
+
+/* ---- writes --------------------------------------------------------------------- */
+
+static bool perr(struct fm_req *r, int status, const char *code, const char *msg)
+{
+	return req_fail(r, status, "Project", code, msg);
+}
+
+static char *dup_or_die(const char *s)
+{
+	char *p = strdup(s);
+
+	if (!p)
+		abort();
+	return p;
+}
+
+/* The bidder's live award on a project: pending or accepted. */
+static struct bid *awarded_bid(struct world *w, const struct project *p, int64_t bidder)
+{
+	size_t n, i;
+	const uint32_t *ix = bids_of_project(w, p, &n);
+
+	for (i = 0; i < n; i++) {
+		struct bid *b = &w->bids.v[ix[i]];
+
+		if (b->bidder_id == bidder && (b->award_status == AW_PENDING || b->award_status == AW_AWARDED))
+			return b;
+	}
+	return NULL;
+}
+
+static struct milestone *new_milestone(struct world *w, const struct bid *b, const struct project *p,
+				       double amount, int reason, const char *desc)
+{
+	struct milestone *m = world_add_milestone(w);
+
+	if (!m)
+		abort();
+	m->project_id = p->id;
+	m->bid_id = b->id;
+	m->bidder_id = b->bidder_id;
+	m->project_owner_id = p->owner_id;
+	m->time_created = w->now;
+	m->amount = amount;
+	m->currency = p->currency;
+	m->status = MS_FROZEN;
+	m->reason = (uint8_t)reason;
+	m->description = desc ? dup_or_die(desc) : NULL;
+	return m;
+}
+
+/* MilestoneReason as a name ("task_description") or its number (2). */
+static int parse_reason(const char *s)
+{
+	static const char *const names[] = { "full_payment", "partial_payment", "task_description", "other" };
+	int i;
+
+	if (!s)
+		return 2;
+	for (i = 0; i < 4; i++)
+		if (strcasecmp(s, names[i]) == 0)
+			return i;
+	i = atoi(s);
+	return i >= 0 && i < 4 ? i : -1;
+}
+
+/* Accepting a request turns it into a milestone on the same bid. */
+static bool take_request(struct fm_req *r, int64_t req_id, const struct bid *b)
+{
+	struct mreq *q = world_mreq(r->w, req_id);
+
+	if (!q || q->bid_id != b->id || q->status != MR_PENDING)
+		return perr(r, 400, "INVALID_MILESTONE_REQUEST", "A milestone request with that ID does not exist.");
+	q->status = MR_CREATED;
+	return true;
+}
+
+void ep_milestone_create(struct fm_req *r)
+{
+	struct world *w = r->w;
+	int64_t pid = 0, bidder = 0, req_id = 0;
+	double amount = 0;
+	const char *desc = req_param(r, "description");
+	int reason = parse_reason(req_param(r, "reason"));
+	struct project *p;
+	struct bid *b;
+	struct milestone *m;
+
+	if (!req_param(r, "project_id") || !req_param(r, "bidder_id") || !req_param(r, "amount") || !desc || !*desc) {
+		req_error(r, 400, "RestExceptionCodes.BAD_REQUEST", "bidder_id, amount, project_id and description are required.");
+		return;
+	}
+	if (!req_int(r, "project_id", &pid) || !req_int(r, "bidder_id", &bidder) ||
+	    !req_double(r, "amount", &amount) || !req_int(r, "request_id", &req_id))
+		return;
+	if (reason < 0) {
+		req_error(r, 400, "RestExceptionCodes.BAD_ENUM", "You have provided an incorrect enum.");
+		return;
+	}
+	p = world_project(w, pid);
+	if (!p) {
+		req_not_found(r);
+		return;
+	}
+	if (p->owner_id != w->self_id) {
+		perr(r, 401, "UNAUTHORIZED_MILESTONE", "You do not have access to this milestone.");
+		return;
+	}
+	b = awarded_bid(w, p, bidder);
+	if (!b) {
+		perr(r, 400, "PROJECT_NOT_AWARDED", "The project has not been awarded.");
+		return;
+	}
+	if (!(amount > 0)) {
+		perr(r, 400, "INVALID_MILESTONE_AMOUNT", "You have used an amount less than or equal to zero.");
+		return;
+	}
+	if (req_id && !take_request(r, req_id, b))
+		return;
+	m = new_milestone(w, b, p, amount, reason, desc);
+	r->object_id = m->id;
+	out_milestone(&r->jw, w, m);
+}
+
+/* A project completes when its released milestones cover the bid amount. */
+static void settle_payment(struct world *w, struct bid *b)
+{
+	double paid = 0;
+	size_t i;
+	struct project *p = world_project(w, b->project_id);
+
+	for (i = 0; i < w->milestones.n; i++)
+		if (w->milestones.v[i].bid_id == b->id && w->milestones.v[i].status == MS_CLEARED)
+			paid += w->milestones.v[i].amount;
+	if (paid >= b->amount && b->award_status == AW_AWARDED) {
+		b->paid_full = true;
+		p->status = PS_COMPLETE;
+	}
+	world_touch_project(w, p, w->now);
+}
+
+static bool release(struct fm_req *r, struct milestone *m, struct bid *b)
+{
+	double amount = 0;
+
+	if (m->project_owner_id != r->w->self_id)
+		return perr(r, 401, "UNAUTHORIZED_MILESTONE", "You do not have access to this milestone.");
+	if (m->status != MS_FROZEN && m->status != MS_REQUESTED && m->status != MS_PENDING)
+		return perr(r, 400, "INVALID_MILESTONE_REQUEST", "This milestone cannot be released in its state.");
+	if (!b || b->award_status != AW_AWARDED)
+		return perr(r, 400, "PROJECT_NOT_ACCEPTED",
+			    "This Milestone Payment can only be released after freelancer accepted the project.");
+	if (!req_param(r, "amount")) {
+		req_error(r, 400, "RestExceptionCodes.BAD_REQUEST", "amount is required when action is release");
+		return false;
+	}
+	if (!req_double(r, "amount", &amount))
+		return false;
+	if (!(amount > 0))
+		return perr(r, 400, "INVALID_MILESTONE_AMOUNT", "You have used an amount less than or equal to zero.");
+	if (amount > m->amount + 1e-9)
+		return perr(r, 400, "MILESTONE_AMOUNT_GREATER_THAN_ORIGINAL",
+			    "You can't release an amount greater than the original milestone amount.");
+	if (amount < m->amount - 1e-9) {
+		/* A partial release: the released part becomes its own cleared milestone. */
+		struct milestone *part;
+		int64_t keep = m->id;
+
+		m->amount -= amount;
+		part = new_milestone(r->w, b, world_project(r->w, m->project_id), amount, 1, NULL);
+		part->status = MS_CLEARED;
+		m = world_milestone(r->w, keep);
+		(void)m;
+	} else {
+		m->status = MS_CLEARED;
+	}
+	settle_payment(r->w, b);
+	return true;
+}
+
+static bool cancel(struct fm_req *r, struct milestone *m, const struct bid *b)
+{
+	bool owner = m->project_owner_id == r->w->self_id, bidder = m->bidder_id == r->w->self_id;
+
+	if (!owner && !bidder)
+		return perr(r, 401, "UNAUTHORIZED_MILESTONE", "You do not have access to this milestone.");
+	/* "an employer can cancel a milestone as long as a freelancer has not accepted the project" */
+	if (!bidder && b && b->award_status == AW_AWARDED)
+		return perr(r, 401, "UNAUTHORIZED_MILESTONE", "The freelancer has accepted the project.");
+	if (m->status != MS_FROZEN && m->status != MS_REQUESTED && m->status != MS_PENDING)
+		return perr(r, 400, "INVALID_MILESTONE_REQUEST", "This milestone cannot be cancelled in its state.");
+	m->status = MS_CANCELED;
+	return true;
+}
+
+void ep_milestone_action(struct fm_req *r)
+{
+	struct world *w = r->w;
+	struct milestone *m = world_milestone(w, r->path_id);
+	const char *action = req_param(r, "action");
+	struct bid *b;
+	int64_t id;
+	bool ok;
+
+	if (!action) {
+		req_error(r, 400, "RestExceptionCodes.INVALID_REQUEST", "action is required");
+		return;
+	}
+	if (!m) {
+		perr(r, 404, "INVALID_MILESTONE", "A milestone by this ID does not exist.");
+		return;
+	}
+	id = m->id;
+	b = world_bid(w, m->bid_id);
+	if (strcmp(action, "release") == 0) {
+		ok = release(r, m, b);
+	} else if (strcmp(action, "request_release") == 0) {
+		ok = m->bidder_id == w->self_id ||
+		     perr(r, 401, "UNAUTHORIZED_MILESTONE", "Only the freelancer can request a release.");
+		if (ok && m->status == MS_REQUESTED)
+			ok = perr(r, 409, "MILESTONE_ALREADY_REQUESTED", "This milestone has already been requested.");
+		else if (ok && m->status != MS_FROZEN)
+			ok = perr(r, 400, "INVALID_MILESTONE_REQUEST", "This milestone cannot be requested in its state.");
+		if (ok)
+			m->status = MS_REQUESTED;
+	} else if (strcmp(action, "cancel") == 0) {
+		ok = cancel(r, m, b);
+	} else {
+		req_error(r, 400, "RestExceptionCodes.BAD_ENUM", "You have provided an incorrect enum.");
+		return;
+	}
+	if (ok)
+		r->object_id = id;
+}
+
+void ep_mreq_create(struct fm_req *r)
+{
+	struct world *w = r->w;
+	int64_t pid = 0, bid_id = 0;
+	double amount = 0;
+	const char *desc = req_param(r, "description");
+	struct project *p;
+	struct bid *b;
+	struct mreq *q;
+	size_t i;
+
+	if (!req_param(r, "project_id") || !req_param(r, "bid_id") || !req_param(r, "amount")) {
+		req_error(r, 400, "RestExceptionCodes.BAD_REQUEST", "project_id, bid_id, description and amount are required.");
+		return;
+	}
+	if (!req_int(r, "project_id", &pid) || !req_int(r, "bid_id", &bid_id) || !req_double(r, "amount", &amount))
+		return;
+	p = world_project(w, pid);
+	b = world_bid(w, bid_id);
+	if (!p) {
+		req_not_found(r);
+		return;
+	}
+	if (!b || b->project_id != p->id) {
+		perr(r, 400, "BID_DOES_NOT_BELONG_TO_PROJECT", "The given bid is not from the given project.");
+		return;
+	}
+	if (b->bidder_id != w->self_id) {
+		perr(r, 401, "UNAUTHORIZED_MILESTONE_REQUEST", "You do not have permission to perform this action.");
+		return;
+	}
+	if (b->award_status != AW_AWARDED) {
+		perr(r, 400, "PROJECT_NOT_AWARDED", "The project has not been awarded.");
+		return;
+	}
+	if (!desc || !*desc) {
+		perr(r, 400, "EMPTY_MILESTONE_REQUEST_DESCRIPTION", "Your milestone request description is empty.");
+		return;
+	}
+	if (strlen(desc) > 1000) {
+		perr(r, 400, "MILESTONE_REQUEST_DESCRIPTION_INVALID_LENGTH", "The description exceeds the maximum length allowed.");
+		return;
+	}
+	if (!(amount > 0)) {
+		perr(r, 400, "NEGATIVE_MILESTONE_REQUEST_AMOUNT", "Invalid amount - amount must be a positive number.");
+		return;
+	}
+	for (i = 0; i < w->mreqs.n; i++)
+		if (w->mreqs.v[i].bid_id == b->id && w->mreqs.v[i].status == MR_PENDING) {
+			perr(r, 409, "MILESTONE_REQUEST_PENDING", "There is already a milestone request pending for this bid.");
+			return;
+		}
+	q = world_add_mreq(w);
+	if (!q)
+		abort();
+	q->project_id = p->id;
+	q->bid_id = b->id;
+	q->bidder_id = b->bidder_id;
+	q->project_owner_id = p->owner_id;
+	q->time_requested = w->now;
+	q->amount = amount;
+	q->currency = p->currency;
+	q->status = MR_PENDING;
+	q->description = dup_or_die(desc);
+	r->object_id = q->id;
+	out_mreq(&r->jw, w, q);
+}
+
+void ep_mreq_action(struct fm_req *r)
+{
+	struct world *w = r->w;
+	struct mreq *q = world_mreq(w, r->path_id);
+	const char *action = req_param(r, "action");
+	bool owner_action;
+
+	if (!action) {
+		req_error(r, 400, "RestExceptionCodes.INVALID_REQUEST", "action is required");
+		return;
+	}
+	if (!q) {
+		perr(r, 404, "INVALID_MILESTONE_REQUEST", "A milestone request with that ID does not exist.");
+		return;
+	}
+	if (strcmp(action, "accept") != 0 && strcmp(action, "reject") != 0 && strcmp(action, "delete") != 0) {
+		req_error(r, 400, "RestExceptionCodes.BAD_ENUM", "You have provided an incorrect enum.");
+		return;
+	}
+	owner_action = action[0] != 'd';
+	if ((owner_action ? q->project_owner_id : q->bidder_id) != w->self_id) {
+		perr(r, 401, "UNAUTHORIZED_MILESTONE_REQUEST", "You do not have permission to perform this action.");
+		return;
+	}
+	if (q->status != MR_PENDING) {
+		perr(r, 400, "INVALID_MILESTONE_REQUEST", "This milestone request is no longer pending.");
+		return;
+	}
+	if (action[0] == 'r' && !req_param(r, "reason")) {
+		perr(r, 400, "INVALID_REJECT_PARAMETER", "A reason is required when rejecting a milestone request.");
+		return;
+	}
+	r->object_id = q->id;
+	if (action[0] == 'd') {
+		q->status = MR_DELETED;
+	} else if (action[0] == 'r') {
+		q->status = MR_REJECTED;
+	} else {
+		int64_t qid = q->id;
+		struct bid *b = world_bid(w, q->bid_id);
+		const struct project *p = world_project(w, q->project_id);
+		char *desc = q->description ? dup_or_die(q->description) : text_make(w->cfg.seed, TX_MILESTONE, q->id);
+		struct milestone *m = new_milestone(w, b, p, q->amount, 2, desc);
+
+		free(desc);
+		q = world_mreq(w, qid);
+		q->status = MR_CREATED;
+		out_milestone(&r->jw, w, m);
+	}
+}

@@ -1,0 +1,91 @@
+/*
+ * faults.c — the --faults spec and the per-request draw.  The spec is a
+ * comma-separated list of kind=fraction (and stall_ms=N); each API request
+ * (never /_mock/) draws once from a stream keyed by (seed, request number),
+ * so the same seed and the same request sequence fault the same requests.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "flmock.h"
+
+static const char *const names[F_COUNT] = {
+	"none", "http500", "html503", "rate429", "truncate", "malformed",
+	"reset", "stall", "lostreply",
+};
+
+const char *faults_name(enum fault_kind k)
+{
+	return names[k];
+}
+
+bool faults_parse(const char *spec, struct fault_spec *out, char *err, size_t errlen)
+{
+	char *copy = strdup(spec), *save = NULL, *tok;
+	bool ok = true;
+	double total = 0;
+	int k;
+
+	memset(out, 0, sizeof *out);
+	out->stall_ms = 3000;
+	if (!copy)
+		abort();
+	for (tok = strtok_r(copy, ",", &save); tok && ok; tok = strtok_r(NULL, ",", &save)) {
+		char *eq = strchr(tok, '='), *end;
+		double v;
+
+		if (!eq) {
+			snprintf(err, errlen, "fault '%s' has no '='", tok);
+			ok = false;
+			break;
+		}
+		*eq = '\0';
+		v = strtod(eq + 1, &end);
+		if (end == eq + 1 || *end || v < 0) {
+			snprintf(err, errlen, "bad value for fault '%s'", tok);
+			ok = false;
+			break;
+		}
+		if (strcmp(tok, "stall_ms") == 0) {
+			out->stall_ms = (int)v;
+			continue;
+		}
+		for (k = 1; k < F_COUNT && strcmp(names[k], tok) != 0; k++)
+			;
+		if (k == F_COUNT || v > 1) {
+			snprintf(err, errlen, "unknown fault '%s' or fraction above 1", tok);
+			ok = false;
+			break;
+		}
+		out->p[k] = v;
+		total += v;
+	}
+	if (ok && total > 1) {
+		snprintf(err, errlen, "fault fractions add up to more than 1");
+		ok = false;
+	}
+	free(copy);
+	return ok;
+}
+
+enum fault_kind faults_pick(const struct fault_spec *f, uint64_t seed, uint64_t seq, bool is_write)
+{
+	struct rng r;
+	double u, acc = 0;
+	int k;
+
+	rng_seed(&r, seed ^ 0xfa017ull, seq);
+	u = (double)(rng_next(&r) >> 11) * (1.0 / 9007199254740992.0);
+	for (k = 1; k < F_COUNT; k++) {
+		acc += f->p[k];
+		if (u < acc)
+			break;
+	}
+	if (k == F_COUNT)
+		return F_NONE;
+	/* "Applied but the reply lost" only means something for a write. */
+	if (k == F_LOSTREPLY && !is_write)
+		return F_RESET;
+	return (enum fault_kind)k;
+}

@@ -1,0 +1,187 @@
+/*
+ * flmock.h — what flmock's modules share: the configuration, the request
+ * being handled (parameters in, envelope out), the endpoint handlers, and
+ * the fault, rate-limit and inspection modules' entry points.
+ */
+#ifndef FLMOCK_H
+#define FLMOCK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "out.h"
+#include "world.h"
+
+/* ---- faults (faults.c) ------------------------------------------------------ */
+
+enum fault_kind {
+	F_NONE, F_HTTP500, F_HTML503, F_RATE429, F_TRUNCATE, F_MALFORMED,
+	F_RESET, F_STALL, F_LOSTREPLY, F_COUNT
+};
+
+struct fault_spec {
+	double p[F_COUNT];         /* probability of each kind per request */
+	int stall_ms;              /* how long a stall lasts */
+};
+
+bool faults_parse(const char *spec, struct fault_spec *out, char *err, size_t errlen);
+/* The fault for API request number `seq` (deterministic from the seed). */
+enum fault_kind faults_pick(const struct fault_spec *f, uint64_t seed, uint64_t seq, bool is_write);
+const char *faults_name(enum fault_kind k);
+
+/* ---- configuration ------------------------------------------------------------ */
+
+struct fm_config {
+	struct world_config world;
+	int port;
+	const char *token;
+	double rate_scale;
+	struct fault_spec faults;
+};
+
+/* ---- requests ------------------------------------------------------------------ */
+
+struct fm_param {
+	char *key, *val;           /* decoded; val "" for a bare flag */
+};
+
+struct fm_req {
+	struct world *w;
+	const struct fm_config *cfg;
+	const char *method;
+	const char *path;          /* without the query string */
+	const char *body;          /* request body, NUL-terminated, maybe empty */
+	size_t body_len;
+	struct fm_param *params;   /* query string, then body fields */
+	size_t nparams, cap;
+	int64_t path_id;           /* the {id} of the route, 0 if none */
+	bool compact;
+	bool authed;               /* a valid token came with the request */
+	/* outcome */
+	struct fm_buf *out;        /* result JSON is written here through jw */
+	struct jw jw;
+	int status;
+	const char *error_code;    /* NULL on success */
+	char code[96];             /* storage for a composed error_code */
+	char message[256];
+	int64_t object_id;         /* created or acted-on object, for /_mock/log */
+};
+
+/* params.c */
+void req_add_param(struct fm_req *r, const char *key, size_t klen, const char *val, size_t vlen);
+void req_parse_form(struct fm_req *r, const char *s, size_t n);
+bool req_parse_json(struct fm_req *r, const char *s, size_t n);
+void req_free_params(struct fm_req *r);
+const char *req_param(const struct fm_req *r, const char *key);
+bool req_flag(const struct fm_req *r, const char *key);
+
+/*
+ * Typed parameters.  Each returns false after setting a 400 error when the
+ * value is malformed; an absent parameter leaves *out at its default.
+ */
+bool req_int(struct fm_req *r, const char *key, int64_t *out);
+bool req_double(struct fm_req *r, const char *key, double *out);
+bool req_page(struct fm_req *r, size_t *offset, size_t *limit);
+bool req_window(struct fm_req *r, const char *from_key, const char *to_key, int64_t *from, int64_t *to);
+
+/* A set of ids from repeated "key[]" parameters, sorted for lookups. */
+struct idset {
+	int64_t *v;
+	size_t n;
+	bool on;                   /* the filter was given (even if empty) */
+};
+bool req_ids(struct fm_req *r, const char *key, struct idset *out);
+bool idset_has(const struct idset *s, int64_t id);
+void idset_free(struct idset *s);
+
+/* A set of enum names from repeated "key[]" parameters, matched by index. */
+bool req_enums(struct fm_req *r, const char *key, const char *(*name)(int), int count, uint32_t *mask);
+
+void req_error(struct fm_req *r, int status, const char *code, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+void req_not_found(struct fm_req *r);
+/* Error with code "<ns>ExceptionCodes.<code>"; always returns false. */
+bool req_fail(struct fm_req *r, int status, const char *ns, const char *code, const char *msg);
+
+/* ---- handlers (ep_*.c) ----------------------------------------------------------- */
+
+typedef void handler_fn(struct fm_req *r);
+
+handler_fn ep_projects_list, ep_projects_active, ep_project_get, ep_project_bids,
+	ep_project_create, ep_project_invite, ep_project_milestones, ep_project_mreqs;
+handler_fn ep_bids_list, ep_bid_get, ep_bid_create, ep_bid_action;
+handler_fn ep_milestones_list, ep_milestone_create, ep_milestone_action;
+handler_fn ep_mreqs_list, ep_mreq_create, ep_mreq_action;
+handler_fn ep_reviews_list, ep_review_post;
+handler_fn ep_threads_list, ep_thread_get, ep_thread_create, ep_threads_action,
+	ep_messages_list, ep_message_post;
+handler_fn ep_users_list, ep_user_get, ep_self_get;
+handler_fn ep_currencies, ep_jobs, ep_categories;
+
+/* Paging helper for list endpoints: emit item i when it falls in the page. */
+struct pager {
+	size_t offset, limit;
+	size_t seen;               /* matches so far (the total at the end) */
+};
+static inline bool pager_take(struct pager *p)
+{
+	size_t i = p->seen++;
+
+	return i >= p->offset && i < p->offset + p->limit;
+}
+
+/* Bids of one project, in id (= created time) order: a lazily built index. */
+const uint32_t *bids_of_project(struct world *w, const struct project *p, size_t *n);
+
+/* ---- routing (router.c) ------------------------------------------------------------ */
+
+struct route {
+	const char *method;
+	const char *pattern;       /* "{id}" matches a decimal id */
+	handler_fn *fn;
+	bool auth_optional;        /* the reference says Authentication: None */
+	int rl_limit;              /* requests per window per user; 0 = default */
+	int rl_window;             /* seconds */
+	bool write;
+};
+
+const struct route *router_match(const char *method, const char *path, int64_t *id, bool *path_known);
+size_t router_count(void);
+size_t router_index(const struct route *rt);
+const struct route *router_at(size_t i);
+
+/* ---- rate limits (ratelimit.c) ------------------------------------------------------- */
+
+struct ratelimit;
+struct ratelimit *ratelimit_new(double scale);
+void ratelimit_free(struct ratelimit *rl);
+/*
+ * Count one request to route `i` at rate-limit time `t` (seconds).  Fills
+ * the RateLimit-Limit header value and the remaining count; false when over.
+ */
+bool ratelimit_take(struct ratelimit *rl, const struct route *rt, size_t i, int64_t t,
+		    char *limit_hdr, size_t hdrlen, long *remaining);
+
+/* ---- inspection (mocklog.c) ----------------------------------------------------------- */
+
+struct mocklog;
+struct mocklog *mocklog_new(void);
+void mocklog_free(struct mocklog *m);
+void mocklog_write(struct mocklog *m, const struct fm_req *r, const char *query, const char *fault);
+void mocklog_count(struct mocklog *m, const char *endpoint, int status, enum fault_kind fault);
+void mocklog_dump_log(struct mocklog *m, struct fm_buf *out);
+void mocklog_dump_stats(struct mocklog *m, struct fm_buf *out);
+
+/* dump.c: every record of an entity as JSON lines, records [from, from+max). */
+int dump_entity_kind(const char *name);   /* -1 if unknown */
+size_t dump_count(struct world *w, int kind);
+void dump_records(struct world *w, int kind, size_t from, size_t max, struct fm_buf *out);
+
+/* ---- server (http.c) -------------------------------------------------------------------- */
+
+struct server;
+struct server *server_start(const struct fm_config *cfg, struct world *w, int *out_port);
+void server_stop(struct server *s);
+
+#endif

@@ -1,0 +1,663 @@
+/*
+ * http.c — libmicrohttpd glue: accepts requests on 127.0.0.1, gathers
+ * parameters and body, checks the token, counts rate limits, injects
+ * faults, runs the endpoint under the world lock and wraps its result in the
+ * API's envelope with the simulator clock in the Date header.  Every
+ * connection has its own thread (a stall blocks only its own client); the
+ * world lock serialises what they do to the world.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+
+#include "flmock.h"
+
+enum { BODY_CAP = 1 << 20 };
+
+struct server {
+	struct MHD_Daemon *d;
+	int listen_fd;
+	const struct fm_config *cfg;
+	struct world *w;
+	pthread_mutex_t mu;        /* guards everything below */
+	struct ratelimit *rl;
+	struct mocklog *log;
+	struct fault_spec faults;  /* --faults, replaceable through /_mock/faults */
+	uint64_t seq;              /* API requests so far: the fault and request-id stream */
+	int64_t mono_start;
+};
+
+/* One request's upload, across MHD's calls. */
+struct upload {
+	struct fm_buf body;
+	bool too_big;
+};
+
+static int64_t mono_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec;
+}
+
+/* Rate-limit time: wall seconds since start plus the simulator's advances. */
+static int64_t ratelimit_now(const struct server *s)
+{
+	return mono_seconds() - s->mono_start + (s->w->now - s->cfg->world.now);
+}
+
+static void http_date(int64_t t, char *out, size_t n)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	gmtime_r(&tt, &tm);
+	strftime(out, n, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+}
+
+static void request_id(const struct server *s, uint64_t seq, char out[33])
+{
+	struct rng r;
+	uint64_t a, b;
+
+	rng_seed(&r, s->cfg->world.seed ^ 0x4e51ull, seq);
+	a = rng_next(&r);
+	b = rng_next(&r);
+	snprintf(out, 33, "%016llx%016llx", (unsigned long long)a, (unsigned long long)b);
+}
+
+/* ---- responses --------------------------------------------------------------- */
+
+struct partial {
+	char *data;
+	size_t cut;                /* bytes sent before the connection breaks */
+};
+
+static ssize_t partial_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct partial *p = cls;
+	size_t left;
+
+	if (pos >= p->cut)
+		return MHD_CONTENT_READER_END_WITH_ERROR;
+	left = p->cut - (size_t)pos;
+	if (left > max)
+		left = max;
+	memcpy(buf, p->data + pos, left);
+	return (ssize_t)left;
+}
+
+static void partial_free(void *cls)
+{
+	struct partial *p = cls;
+
+	free(p->data);
+	free(p);
+}
+
+static void add_common_headers(struct MHD_Response *resp, const struct server *s, const char *ctype)
+{
+	char date[64];
+
+	http_date(s->w->now, date, sizeof date);
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_DATE, date);
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
+}
+
+static enum MHD_Result send_buffer(struct MHD_Connection *c, struct server *s, int status,
+				   struct fm_buf *body, const char *ctype,
+				   const char *rl_limit, long rl_remaining)
+{
+	size_t len;
+	char *data = buf_steal(body, &len);
+	struct MHD_Response *resp = MHD_create_response_from_buffer(len, data, MHD_RESPMEM_MUST_FREE);
+	enum MHD_Result ret;
+
+	add_common_headers(resp, s, ctype);
+	if (rl_limit) {
+		char rem[32];
+
+		snprintf(rem, sizeof rem, "%ld", rl_remaining);
+		MHD_add_response_header(resp, "RateLimit-Limit", rl_limit);
+		MHD_add_response_header(resp, "RateLimit-Remaining", rem);
+	}
+	ret = MHD_queue_response(c, (unsigned)status, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+/* A body that stops short of its Content-Length: the connection then closes. */
+static enum MHD_Result send_truncated(struct MHD_Connection *c, struct server *s, int status, struct fm_buf *body)
+{
+	struct partial *p = malloc(sizeof *p);
+	struct MHD_Response *resp;
+	size_t len;
+	enum MHD_Result ret;
+
+	if (!p)
+		abort();
+	p->data = buf_steal(body, &len);
+	p->cut = len / 2;
+	resp = MHD_create_response_from_callback(len, 4096, partial_read, p, partial_free);
+	add_common_headers(resp, s, "application/json");
+	ret = MHD_queue_response(c, (unsigned)status, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+/* Close with SO_LINGER 0: the client sees a TCP reset, not a clean close. */
+static enum MHD_Result reset_connection(struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+	struct linger lg = { 1, 0 };
+
+	if (ci)
+		setsockopt(ci->connect_fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+	return MHD_NO;
+}
+
+/* ---- request parameters --------------------------------------------------------- */
+
+static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const char *key, size_t klen,
+				   const char *value, size_t vlen)
+{
+	(void)kind;
+	req_add_param(cls, key, klen, value, value ? vlen : 0);
+	return MHD_YES;
+}
+
+static bool token_ok(const char *got, const char *token, bool developer)
+{
+	const char *semi;
+
+	if (strcmp(got, token) == 0)
+		return true;
+	/* Freelancer-Developer-Auth-V1: <developer_id>;<key> */
+	semi = developer ? strrchr(got, ';') : NULL;
+	return semi && strcmp(semi + 1, token) == 0;
+}
+
+/* 0 no credentials, 1 good, -1 wrong */
+static int check_auth(struct MHD_Connection *c, const char *token)
+{
+	const char *oauth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Freelancer-OAuth-V1");
+	const char *dev = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Freelancer-Developer-Auth-V1");
+
+	if (oauth && token_ok(oauth, token, false))
+		return 1;
+	if (dev && token_ok(dev, token, true))
+		return 1;
+	return oauth || dev ? -1 : 0;
+}
+
+static bool parse_body(struct fm_req *r, struct MHD_Connection *c)
+{
+	const char *ctype = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+	size_t i = 0;
+
+	if (!r->body_len)
+		return true;
+	while (i < r->body_len && (r->body[i] == ' ' || r->body[i] == '\n' || r->body[i] == '\r' || r->body[i] == '\t'))
+		i++;
+	if ((ctype && strstr(ctype, "json")) || (i < r->body_len && r->body[i] == '{')) {
+		if (!req_parse_json(r, r->body, r->body_len)) {
+			req_error(r, 400, "RestExceptionCodes.BAD_JSON",
+				  "The JSON object you have given is incorrectly formatted");
+			return false;
+		}
+		return true;
+	}
+	req_parse_form(r, r->body, r->body_len);
+	return true;
+}
+
+/* ---- envelopes ----------------------------------------------------------------------- */
+
+static void error_envelope(struct fm_buf *b, const struct fm_req *r, const char *rid)
+{
+	struct jw w;
+
+	b->len = 0;
+	jw_init(&w, b, false);
+	jw_obj(&w);
+	jw_kstr(&w, "status", "error");
+	jw_kstr(&w, "message", r->message);
+	jw_kstr(&w, "error_code", r->error_code);
+	jw_kstr(&w, "request_id", rid);
+	jw_end_obj(&w);
+}
+
+static const char success_prefix[] = "{\"status\":\"success\",\"result\":";
+
+/* Close the envelope the handler wrote into: result, then request_id. */
+static void finish_envelope(struct fm_buf *b, const struct fm_req *r, const char *rid)
+{
+	if (r->error_code) {
+		error_envelope(b, r, rid);
+		return;
+	}
+	if (b->len == sizeof success_prefix - 1) {
+		if (r->compact)
+			b->len = sizeof success_prefix - 1 - strlen(",\"result\":");
+		else
+			buf_puts(b, "null");
+	}
+	buf_printf(b, ",\"request_id\":\"%s\"}", rid);
+}
+
+/* Spoil a JSON body the way a broken proxy would: cut mid-token, keep the length honest. */
+static void make_malformed(struct fm_buf *b)
+{
+	size_t cut = b->len / 2;
+
+	if (cut < 2)
+		cut = b->len;
+	b->len = cut;
+	buf_puts(b, "\x01<!-- garbled");
+}
+
+/* ---- API requests --------------------------------------------------------------------- */
+
+struct outcome {
+	int status;
+	struct fm_buf body;
+	const char *ctype;
+	enum fault_kind fault;
+	bool have_rl;
+	char rl_limit[64];
+	long rl_remaining;
+};
+
+static void canned_error(struct outcome *o, struct fm_req *r, const char *rid, int status,
+			 const char *code, const char *msg)
+{
+	req_error(r, status, code, "%s", msg);
+	error_envelope(&o->body, r, rid);
+	o->status = status;
+}
+
+/* Faults that answer in place of the endpoint; false when the endpoint should run. */
+static bool answer_with_fault(struct outcome *o, struct fm_req *r, const char *rid, bool write)
+{
+	switch (o->fault) {
+	case F_HTTP500:
+		canned_error(o, r, rid, 500, "RestExceptionCodes.INTERNAL_SERVER_ERROR", "Unknown internal error");
+		return true;
+	case F_RATE429:
+		canned_error(o, r, rid, 429, "AuthorisationExceptionCodes.RATE_LIMITED", "You have been rate limited.");
+		return true;
+	case F_HTML503:
+		o->status = 503;
+		o->ctype = "text/html; charset=utf-8";
+		buf_puts(&o->body, "<!DOCTYPE html>\n<html><head><title>503 Service Unavailable</title></head>"
+			 "<body><h1>Service Unavailable</h1><p>The server is temporarily busy.</p></body></html>\n");
+		return true;
+	case F_STALL:
+	case F_TRUNCATE:
+	case F_MALFORMED:
+		/* A faulted write is never applied: its client cannot know it was. */
+		if (write) {
+			canned_error(o, r, rid, 503, "RestExceptionCodes.SERVICE_DOWN", "The service is down.");
+			return true;
+		}
+		return false;
+	default:
+		return false;
+	}
+}
+
+static void run_endpoint(struct server *s, const struct route *rt, struct fm_req *r, struct outcome *o,
+			 const char *rid)
+{
+	struct fm_buf *b = &o->body;
+
+	buf_put(b, success_prefix, sizeof success_prefix - 1);
+	r->out = b;
+	r->status = 200;
+	jw_init(&r->jw, b, r->compact);
+	rt->fn(r);
+	finish_envelope(b, r, rid);
+	o->status = r->status;
+	(void)s;
+}
+
+static void api_request(struct server *s, struct MHD_Connection *c, const char *url, const char *method,
+			struct upload *up, struct outcome *o)
+{
+	struct fm_req r = { 0 };
+	char rid[33], endpoint[160];
+	const struct route *rt;
+	bool known = false;
+	int auth;
+
+	o->ctype = "application/json";
+	r.w = s->w;
+	r.cfg = s->cfg;
+	r.method = method;
+	r.path = url;
+	r.body = up->body.data ? up->body.data : "";
+	r.body_len = up->body.len;
+	MHD_get_connection_values_n(c, MHD_GET_ARGUMENT_KIND, collect_arg, &r);
+	r.compact = req_param(&r, "compact") != NULL;
+	rt = router_match(method, url, &r.path_id, &known);
+	request_id(s, ++s->seq, rid);
+	snprintf(endpoint, sizeof endpoint, "%s %s", method, rt ? rt->pattern : "(unknown)");
+	o->fault = rt ? faults_pick(&s->faults, s->cfg->world.seed, s->seq, rt->write) : F_NONE;
+
+	auth = check_auth(c, s->cfg->token);
+	r.authed = auth == 1;
+	if (!rt) {
+		o->fault = F_NONE;
+		if (known)
+			canned_error(o, &r, rid, 405, "RestExceptionCodes.INVALID_REQUEST", "Method not allowed");
+		else
+			canned_error(o, &r, rid, 404, "RestExceptionCodes.NOT_FOUND", "Object doesn't exist");
+		goto out;
+	}
+	if (auth < 0 || (auth == 0 && !rt->auth_optional)) {
+		o->fault = F_NONE;
+		canned_error(o, &r, rid, 401, "RestExceptionCodes.NOT_AUTHENTICATED", "You are not authenticated.");
+		goto out;
+	}
+	o->have_rl = true;
+	if (!ratelimit_take(s->rl, rt, router_index(rt), ratelimit_now(s), o->rl_limit, sizeof o->rl_limit,
+			    &o->rl_remaining)) {
+		o->fault = F_NONE;
+		canned_error(o, &r, rid, 429, "AuthorisationExceptionCodes.RATE_LIMITED", "You have been rate limited.");
+		goto out;
+	}
+	if (o->fault == F_STALL) {
+		/* Only this connection waits: the lock is released meanwhile. */
+		pthread_mutex_unlock(&s->mu);
+		usleep((useconds_t)s->faults.stall_ms * 1000);
+		pthread_mutex_lock(&s->mu);
+	}
+	if (answer_with_fault(o, &r, rid, rt->write))
+		goto logit;
+	if (!parse_body(&r, c)) {
+		error_envelope(&o->body, &r, rid);
+		o->status = r.status;
+	} else {
+		run_endpoint(s, rt, &r, o, rid);
+	}
+	if (o->fault == F_MALFORMED)
+		make_malformed(&o->body);
+logit:
+	if (rt->write) {
+		r.status = o->status;
+		mocklog_write(s->log, &r, MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "action"),
+			      o->fault == F_NONE ? NULL : faults_name(o->fault));
+	}
+out:
+	mocklog_count(s->log, endpoint, o->status, o->fault);
+	req_free_params(&r);
+}
+
+/* ---- /_mock/ ------------------------------------------------------------------------------- */
+
+struct dump_stream {
+	struct server *s;
+	int kind;
+	size_t next;               /* next record index */
+	struct fm_buf buf;
+	size_t pos;                /* bytes of buf already sent */
+};
+
+static ssize_t dump_read(void *cls, uint64_t pos, char *out, size_t max)
+{
+	struct dump_stream *d = cls;
+	size_t n;
+
+	(void)pos;
+	if (d->pos == d->buf.len) {
+		d->buf.len = 0;
+		d->pos = 0;
+		pthread_mutex_lock(&d->s->mu);
+		dump_records(d->s->w, d->kind, d->next, 256, &d->buf);
+		pthread_mutex_unlock(&d->s->mu);
+		d->next += 256;
+		if (d->buf.len == 0)
+			return MHD_CONTENT_READER_END_OF_STREAM;
+	}
+	n = d->buf.len - d->pos;
+	if (n > max)
+		n = max;
+	memcpy(out, d->buf.data + d->pos, n);
+	d->pos += n;
+	return (ssize_t)n;
+}
+
+static void dump_free(void *cls)
+{
+	struct dump_stream *d = cls;
+
+	buf_free(&d->buf);
+	free(d);
+}
+
+static enum MHD_Result mock_dump(struct server *s, struct MHD_Connection *c)
+{
+	const char *entity = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "entity");
+	int kind = dump_entity_kind(entity);
+	struct dump_stream *d;
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+
+	if (kind < 0) {
+		struct fm_buf b = { 0 };
+
+		buf_puts(&b, "{\"error\":\"entity must be one of users, projects, bids, milestones, "
+			 "milestone_requests, reviews, threads, messages\"}\n");
+		return send_buffer(c, s, 400, &b, "application/json", NULL, 0);
+	}
+	d = calloc(1, sizeof *d);
+	if (!d)
+		abort();
+	d->s = s;
+	d->kind = kind;
+	resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 65536, dump_read, d, dump_free);
+	add_common_headers(resp, s, "application/x-ndjson");
+	ret = MHD_queue_response(c, MHD_HTTP_OK, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+static void mock_advance(struct server *s, struct MHD_Connection *c, struct fm_buf *b, int *status)
+{
+	const char *sec = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "seconds");
+	char *end = NULL;
+	long long n = sec ? strtoll(sec, &end, 10) : -1;
+	size_t events;
+
+	if (!sec || *end || n < 0) {
+		*status = 400;
+		buf_puts(b, "{\"error\":\"seconds must be a non-negative integer\"}\n");
+		return;
+	}
+	events = activity_advance(s->w, n);
+	buf_printf(b, "{\"now\":%lld,\"events\":%zu}\n", (long long)s->w->now, events);
+}
+
+static void mock_faults(struct server *s, struct MHD_Connection *c, struct fm_buf *b, int *status)
+{
+	const char *spec = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "spec");
+	char err[128];
+	struct fault_spec f;
+
+	if (!faults_parse(spec ? spec : "", &f, err, sizeof err)) {
+		*status = 400;
+		buf_printf(b, "{\"error\":\"%s\"}\n", err);
+		return;
+	}
+	s->faults = f;
+	buf_puts(b, "{\"ok\":true}\n");
+}
+
+static enum MHD_Result mock_request(struct server *s, struct MHD_Connection *c, const char *url, const char *method)
+{
+	struct fm_buf b = { 0 };
+	int status = 200;
+	const char *ctype = "application/json";
+	bool post = strcmp(method, "POST") == 0;
+
+	if (strcmp(url, "/_mock/dump") == 0 || strcmp(url, "/_mock/dump/") == 0)
+		return mock_dump(s, c);
+	pthread_mutex_lock(&s->mu);
+	if (strcmp(url, "/_mock/log") == 0) {
+		ctype = "application/x-ndjson";
+		mocklog_dump_log(s->log, &b);
+	} else if (strcmp(url, "/_mock/stats") == 0) {
+		mocklog_dump_stats(s->log, &b);
+	} else if (strcmp(url, "/_mock/self") == 0) {
+		buf_printf(&b, "{\"id\":%lld,\"now\":%lld,\"seed\":%llu}\n", (long long)s->w->self_id,
+			   (long long)s->w->now, (unsigned long long)s->cfg->world.seed);
+	} else if (strcmp(url, "/_mock/clock") == 0) {
+		buf_printf(&b, "{\"now\":%lld}\n", (long long)s->w->now);
+	} else if (strcmp(url, "/_mock/advance") == 0 && post) {
+		mock_advance(s, c, &b, &status);
+	} else if (strcmp(url, "/_mock/faults") == 0 && post) {
+		mock_faults(s, c, &b, &status);
+	} else {
+		status = 404;
+		buf_puts(&b, "{\"error\":\"unknown /_mock/ endpoint\"}\n");
+	}
+	pthread_mutex_unlock(&s->mu);
+	return send_buffer(c, s, status, &b, ctype, NULL, 0);
+}
+
+/* ---- MHD callbacks ---------------------------------------------------------------------- */
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+				  const char *version, const char *upload_data, size_t *upload_data_size,
+				  void **con_cls)
+{
+	struct server *s = cls;
+	struct upload *up = *con_cls;
+	struct outcome o = { 0 };
+	enum MHD_Result ret;
+
+	(void)version;
+	if (!up) {
+		up = calloc(1, sizeof *up);
+		if (!up)
+			return MHD_NO;
+		*con_cls = up;
+		return MHD_YES;
+	}
+	if (*upload_data_size) {
+		if (up->body.len + *upload_data_size > BODY_CAP)
+			up->too_big = true;
+		else
+			buf_put(&up->body, upload_data, *upload_data_size);
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	if (strncmp(url, "/_mock/", 7) == 0)
+		return mock_request(s, c, url, method);
+	if (up->too_big) {
+		buf_puts(&o.body, "{\"status\":\"error\",\"message\":\"Request body too large\","
+			 "\"error_code\":\"RestExceptionCodes.INVALID_REQUEST\"}");
+		return send_buffer(c, s, 413, &o.body, "application/json", NULL, 0);
+	}
+	pthread_mutex_lock(&s->mu);
+	api_request(s, c, url, method, up, &o);
+	pthread_mutex_unlock(&s->mu);
+	if (o.fault == F_RESET || o.fault == F_LOSTREPLY) {
+		buf_free(&o.body);
+		return reset_connection(c);
+	}
+	if (o.fault == F_TRUNCATE)
+		return send_truncated(c, s, o.status, &o.body);
+	ret = send_buffer(c, s, o.status, &o.body, o.ctype, o.have_rl ? o.rl_limit : NULL, o.rl_remaining);
+	return ret;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode toe)
+{
+	struct upload *up = *con_cls;
+
+	(void)cls;
+	(void)c;
+	(void)toe;
+	if (up) {
+		buf_free(&up->body);
+		free(up);
+		*con_cls = NULL;
+	}
+}
+
+static int listen_loopback(int port, int *out_port)
+{
+	struct sockaddr_in sa = { 0 };
+	socklen_t len = sizeof sa;
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
+
+	if (fd < 0)
+		return -1;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons((uint16_t)port);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK); /* loopback only, never 0.0.0.0 */
+	if (bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(fd, 128) < 0 ||
+	    getsockname(fd, (struct sockaddr *)&sa, &len) < 0) {
+		close(fd);
+		return -1;
+	}
+	*out_port = ntohs(sa.sin_port);
+	return fd;
+}
+
+struct server *server_start(const struct fm_config *cfg, struct world *w, int *out_port)
+{
+	struct server *s = calloc(1, sizeof *s);
+
+	if (!s)
+		return NULL;
+	s->cfg = cfg;
+	s->w = w;
+	s->faults = cfg->faults;
+	s->mono_start = mono_seconds();
+	pthread_mutex_init(&s->mu, NULL);
+	s->rl = ratelimit_new(cfg->rate_scale);
+	s->log = mocklog_new();
+	s->listen_fd = listen_loopback(cfg->port, out_port);
+	if (s->listen_fd < 0)
+		goto fail;
+	s->d = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
+				MHD_USE_SUPPRESS_DATE_NO_CLOCK,
+				0, NULL, NULL, on_request, s,
+				MHD_OPTION_LISTEN_SOCKET, s->listen_fd,
+				MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)600,
+				MHD_OPTION_END);
+	if (!s->d)
+		goto fail;
+	return s;
+fail:
+	if (s->listen_fd >= 0)
+		close(s->listen_fd);
+	s->listen_fd = -1;
+	server_stop(s);
+	return NULL;
+}
+
+void server_stop(struct server *s)
+{
+	if (!s)
+		return;
+	if (s->d)
+		MHD_stop_daemon(s->d); /* closes the listening socket too */
+	ratelimit_free(s->rl);
+	mocklog_free(s->log);
+	pthread_mutex_destroy(&s->mu);
+	free(s);
+}

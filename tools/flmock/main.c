@@ -1,0 +1,235 @@
+/*
+ * main.c — flmock's entry point: flags, world generation, the server on
+ * 127.0.0.1, and a clean stop on SIGTERM or SIGINT.  The first line on
+ * stdout is "listening on http://127.0.0.1:PORT"; diagnostics go to stderr.
+ */
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "config.h"
+#include "flmock.h"
+
+static const char usage[] =
+	"usage: flmock [--port N] [--seed N] [--token T] [--scale N] [--faults SPEC]\n"
+	"              [--rate-scale X] [--now UNIX] [size flags]\n"
+	"\n"
+	"A local simulator of the Freelancer.com API, serving a generated world on\n"
+	"127.0.0.1 under the real paths (/api/projects/0.1/..., /api/users/0.1/...,\n"
+	"/api/messages/0.1/...).\n"
+	"\n"
+	"  --port N              port to listen on (0: pick a free one; default 0)\n"
+	"  --seed N              world seed (default 1); same seed, same world\n"
+	"  --token T             accepted token (default demo), in Freelancer-OAuth-V1: T\n"
+	"                        or Freelancer-Developer-Auth-V1: T (or ID;T)\n"
+	"  --now UNIX            simulator clock at start (default 1767225600,\n"
+	"                        2026-01-01T00:00:00Z)\n"
+	"  --scale N             preset for about N records in all (e.g. 1000000)\n"
+	"  --users N  --projects N  --bids-per-project X  --milestones N\n"
+	"  --milestone-requests N  --reviews N  --threads N  --messages-per-thread X\n"
+	"                        world sizes (override --scale)\n"
+	"  --rate-scale X        multiply every rate limit by X (default 1; >1 looser)\n"
+	"  --faults SPEC         comma-separated kind=fraction of API requests, drawn\n"
+	"                        deterministically from the seed and request number:\n"
+	"                          http500    500 with a JSON error envelope\n"
+	"                          html503    503 with an HTML body\n"
+	"                          rate429    429 AuthorisationExceptionCodes.RATE_LIMITED\n"
+	"                          truncate   Content-Length says more than is sent\n"
+	"                          malformed  200 with a body that is not valid JSON\n"
+	"                          reset      connection reset, no response\n"
+	"                          stall      answer only after stall_ms\n"
+	"                          lostreply  a write is applied, then the connection resets\n"
+	"                        plus stall_ms=N (default 3000).  A faulted write is never\n"
+	"                        applied (stall/truncate/malformed writes answer 503),\n"
+	"                        except lostreply.  /_mock/ is never faulted.\n"
+	"                        e.g. 'http500=0.05,html503=0.05,reset=0.02,stall=0.01,stall_ms=3000'\n"
+	"  --help, --version\n"
+	"\n"
+	"Inspection and control (no auth, never faulted or rate limited):\n"
+	"  GET  /_mock/self                {\"id\":SELF,\"now\":T,\"seed\":S}\n"
+	"  GET  /_mock/clock               {\"now\":T}\n"
+	"  POST /_mock/advance?seconds=N   move the clock, make activity: {\"now\":T,\"events\":K}\n"
+	"  GET  /_mock/log                 JSON lines, one per write request: seq, time, method,\n"
+	"                                  path, query (action), body, applied, fault, status,\n"
+	"                                  error_code, id\n"
+	"  GET  /_mock/stats               {\"requests\":N,\"endpoints\":{\"GET /api/...\":{\"200\":n}},\n"
+	"                                  \"faults\":{\"http500\":n,...}}\n"
+	"  GET  /_mock/dump?entity=E       JSON lines of every record of E (users, projects, bids,\n"
+	"                                  milestones, milestone_requests, reviews, threads,\n"
+	"                                  messages) in the API's object shape, id order\n"
+	"  POST /_mock/faults?spec=SPEC    replace the fault spec (empty: no faults)\n"
+	"\n"
+	"Rate limits are per endpoint, as the reference lists them, over windows timed by\n"
+	"the wall clock plus the simulator's advances (advancing by a window resets it).\n";
+
+enum {
+	O_PORT = 1000, O_SEED, O_TOKEN, O_SCALE, O_FAULTS, O_RATE, O_NOW, O_USERS, O_PROJECTS,
+	O_BPP, O_MILESTONES, O_MREQS, O_REVIEWS, O_THREADS, O_MPT, O_HELP, O_VERSION,
+};
+
+static const struct option options[] = {
+	{ "port", required_argument, NULL, O_PORT },
+	{ "seed", required_argument, NULL, O_SEED },
+	{ "token", required_argument, NULL, O_TOKEN },
+	{ "scale", required_argument, NULL, O_SCALE },
+	{ "faults", required_argument, NULL, O_FAULTS },
+	{ "rate-scale", required_argument, NULL, O_RATE },
+	{ "now", required_argument, NULL, O_NOW },
+	{ "users", required_argument, NULL, O_USERS },
+	{ "projects", required_argument, NULL, O_PROJECTS },
+	{ "bids-per-project", required_argument, NULL, O_BPP },
+	{ "milestones", required_argument, NULL, O_MILESTONES },
+	{ "milestone-requests", required_argument, NULL, O_MREQS },
+	{ "reviews", required_argument, NULL, O_REVIEWS },
+	{ "threads", required_argument, NULL, O_THREADS },
+	{ "messages-per-thread", required_argument, NULL, O_MPT },
+	{ "help", no_argument, NULL, O_HELP },
+	{ "version", no_argument, NULL, O_VERSION },
+	{ NULL, 0, NULL, 0 },
+};
+
+static bool num(const char *s, double min, double max, double *out)
+{
+	char *end;
+	double v = strtod(s, &end);
+
+	if (end == s || *end || v < min || v > max)
+		return false;
+	*out = v;
+	return true;
+}
+
+/* One flag into the config; false on a bad value. */
+static bool apply(struct fm_config *c, int opt, const char *arg)
+{
+	struct world_config *w = &c->world;
+	char err[160];
+	double v = 0;
+
+	switch (opt) {
+	case O_TOKEN:
+		c->token = arg;
+		return *arg != '\0';
+	case O_FAULTS:
+		if (!faults_parse(arg, &c->faults, err, sizeof err)) {
+			fprintf(stderr, "flmock: --faults: %s\n", err);
+			return false;
+		}
+		return true;
+	case O_RATE:
+		return num(arg, 1e-9, 1e9, &c->rate_scale);
+	default:
+		break;
+	}
+	if (!num(arg, 0, 1e15, &v))
+		return false;
+	switch (opt) {
+	case O_PORT: c->port = (int)v; return v <= 65535;
+	case O_SEED: w->seed = (uint64_t)v; return true;
+	case O_SCALE: world_config_scale(w, (size_t)v); return true;
+	case O_NOW: w->now = (int64_t)v; return v > 3 * 365 * 86400.0;
+	case O_USERS: w->users = (size_t)v; return v >= 3 && v < 4e9;
+	case O_PROJECTS: w->projects = (size_t)v; return v >= 1 && v < 4e9;
+	case O_BPP: w->bids_per_project = v; return v <= 30;
+	case O_MILESTONES: w->milestones = (size_t)v; return v < 4e9;
+	case O_MREQS: w->mreqs = (size_t)v; return v < 4e9;
+	case O_REVIEWS: w->reviews = (size_t)v; return v < 4e9;
+	case O_THREADS: w->threads = (size_t)v; return v < 4e9;
+	case O_MPT: w->messages_per_thread = v; return v <= 10000;
+	default: return false;
+	}
+}
+
+/* --scale first, then every other flag, so explicit sizes override the preset. */
+static int parse_flags(int argc, char **argv, struct fm_config *c)
+{
+	int pass, opt;
+
+	for (pass = 0; pass < 2; pass++) {
+		optind = 1;
+		while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
+			if (opt == O_HELP) {
+				fputs(usage, stdout);
+				return 0;
+			}
+			if (opt == O_VERSION) {
+				printf("flmock %s\n", FL_VERSION);
+				return 0;
+			}
+			if (opt == '?' || opt == ':') {
+				fputs(usage, stderr);
+				return 2;
+			}
+			if ((opt == O_SCALE) != (pass == 0))
+				continue;
+			if (!apply(c, opt, optarg)) {
+				fprintf(stderr, "flmock: bad value for --%s: %s\n", options[opt - O_PORT].name, optarg);
+				return 2;
+			}
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "flmock: unexpected argument '%s'\n", argv[optind]);
+		return 2;
+	}
+	return -1;
+}
+
+static double elapsed(const struct timespec *a)
+{
+	struct timespec b;
+
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	return (double)(b.tv_sec - a->tv_sec) + (double)(b.tv_nsec - a->tv_nsec) / 1e9;
+}
+
+int main(int argc, char **argv)
+{
+	struct fm_config cfg = { .token = "demo", .rate_scale = 1 };
+	struct world *w;
+	struct server *s;
+	struct timespec t0;
+	sigset_t set;
+	int rc, port = 0, sig = 0;
+
+	world_config_defaults(&cfg.world);
+	cfg.faults.stall_ms = 3000;
+	rc = parse_flags(argc, argv, &cfg);
+	if (rc >= 0)
+		return rc;
+
+	/* Block the stop signals before any thread starts, then wait for one. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	w = world_generate(&cfg.world);
+	if (!w) {
+		fprintf(stderr, "flmock: out of memory generating the world\n");
+		return 1;
+	}
+	fprintf(stderr, "flmock: seed %llu, %zu records (%zu users, %zu projects, %zu bids, %zu milestones, "
+		"%zu milestone requests, %zu reviews, %zu threads, %zu messages) in %.2f s; self %lld\n",
+		(unsigned long long)cfg.world.seed, world_records(w), w->users.n, w->projects.n, w->bids.n,
+		w->milestones.n, w->mreqs.n, w->reviews.n, w->threads.n, w->messages.n, elapsed(&t0),
+		(long long)w->self_id);
+	s = server_start(&cfg, w, &port);
+	if (!s) {
+		fprintf(stderr, "flmock: cannot listen on 127.0.0.1:%d\n", cfg.port);
+		world_free(w);
+		return 1;
+	}
+	printf("listening on http://127.0.0.1:%d\n", port);
+	fflush(stdout);
+	sigwait(&set, &sig);
+	server_stop(s);
+	world_free(w);
+	return 0;
+}

@@ -1,0 +1,279 @@
+/*
+ * out.c — byte buffers and the streaming JSON writer.  Numbers are formatted
+ * by hand on the hot path (ids, times, integral amounts); strings are copied
+ * in runs between the characters that need escaping.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "out.h"
+
+void buf_reserve(struct fm_buf *b, size_t extra)
+{
+	size_t need = b->len + extra + 1;
+	size_t cap = b->cap ? b->cap : 256;
+	char *p;
+
+	if (need <= b->cap)
+		return;
+	while (cap < need)
+		cap *= 2;
+	p = realloc(b->data, cap);
+	if (!p)
+		abort(); /* flmock is a tool: out of memory ends it */
+	b->data = p;
+	b->cap = cap;
+}
+
+void buf_put(struct fm_buf *b, const void *p, size_t n)
+{
+	buf_reserve(b, n);
+	memcpy(b->data + b->len, p, n);
+	b->len += n;
+	b->data[b->len] = '\0';
+}
+
+void buf_puts(struct fm_buf *b, const char *s)
+{
+	buf_put(b, s, strlen(s));
+}
+
+void buf_putc(struct fm_buf *b, char c)
+{
+	buf_reserve(b, 1);
+	b->data[b->len++] = c;
+	b->data[b->len] = '\0';
+}
+
+void buf_printf(struct fm_buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	buf_reserve(b, (size_t)n);
+	va_start(ap, fmt);
+	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	b->len += (size_t)n;
+}
+
+void buf_free(struct fm_buf *b)
+{
+	free(b->data);
+	b->data = NULL;
+	b->len = b->cap = 0;
+}
+
+char *buf_steal(struct fm_buf *b, size_t *out_len)
+{
+	char *p;
+
+	buf_reserve(b, 0);
+	p = b->data;
+	if (out_len)
+		*out_len = b->len;
+	b->data = NULL;
+	b->len = b->cap = 0;
+	return p;
+}
+
+/* ---- JSON writer ---------------------------------------------------------- */
+
+void jw_init(struct jw *w, struct fm_buf *b, bool compact)
+{
+	w->b = b;
+	w->first = 1;
+	w->depth = 0;
+	w->after_key = false;
+	w->compact = compact;
+}
+
+/* Before any value or key: a comma unless first at this level or after a key. */
+static void sep(struct jw *w)
+{
+	uint64_t bit = 1ull << w->depth;
+
+	if (w->after_key) {
+		w->after_key = false;
+		return;
+	}
+	if (w->first & bit)
+		w->first &= ~bit;
+	else
+		buf_putc(w->b, ',');
+}
+
+static void level_open(struct jw *w, char c)
+{
+	sep(w);
+	buf_putc(w->b, c);
+	w->depth++;
+	w->first |= 1ull << w->depth;
+}
+
+static void level_close(struct jw *w, char c)
+{
+	w->first &= ~(1ull << w->depth);
+	w->depth--;
+	buf_putc(w->b, c);
+}
+
+void jw_obj(struct jw *w) { level_open(w, '{'); }
+void jw_end_obj(struct jw *w) { level_close(w, '}'); }
+void jw_arr(struct jw *w) { level_open(w, '['); }
+void jw_end_arr(struct jw *w) { level_close(w, ']'); }
+
+void jw_key(struct jw *w, const char *k)
+{
+	size_t n = strlen(k);
+	char *p;
+
+	sep(w);
+	buf_reserve(w->b, n + 3);
+	p = w->b->data + w->b->len;
+	*p++ = '"';
+	memcpy(p, k, n);
+	p += n;
+	*p++ = '"';
+	*p++ = ':';
+	w->b->len += n + 3;
+	w->b->data[w->b->len] = '\0';
+	w->after_key = true;
+}
+
+static size_t fmt_u64(char *out, uint64_t v)
+{
+	char tmp[24];
+	size_t n = 0, i;
+
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	for (i = 0; i < n; i++)
+		out[i] = tmp[n - 1 - i];
+	return n;
+}
+
+void jw_int(struct jw *w, int64_t v)
+{
+	char *p;
+	size_t n = 0;
+
+	sep(w);
+	buf_reserve(w->b, 24);
+	p = w->b->data + w->b->len;
+	if (v < 0) {
+		p[n++] = '-';
+		n += fmt_u64(p + n, (uint64_t)0 - (uint64_t)v);
+	} else {
+		n += fmt_u64(p, (uint64_t)v);
+	}
+	w->b->len += n;
+	w->b->data[w->b->len] = '\0';
+}
+
+void jw_dbl(struct jw *w, double v)
+{
+	if (v == (double)(int64_t)v && v > -1e15 && v < 1e15) {
+		jw_int(w, (int64_t)v);
+		return;
+	}
+	sep(w);
+	buf_printf(w->b, "%.10g", v);
+}
+
+void jw_escape(struct fm_buf *b, const char *s, size_t n)
+{
+	size_t i, run = 0;
+
+	buf_reserve(b, n + 2);
+	b->data[b->len++] = '"';
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c >= 0x20 && c != '"' && c != '\\')
+			continue;
+		buf_put(b, s + run, i - run);
+		run = i + 1;
+		if (c == '"')
+			buf_put(b, "\\\"", 2);
+		else if (c == '\\')
+			buf_put(b, "\\\\", 2);
+		else if (c == '\n')
+			buf_put(b, "\\n", 2);
+		else if (c == '\t')
+			buf_put(b, "\\t", 2);
+		else
+			buf_printf(b, "\\u%04x", c);
+	}
+	buf_put(b, s + run, n - run);
+	buf_putc(b, '"');
+}
+
+void jw_strn(struct jw *w, const char *s, size_t n)
+{
+	sep(w);
+	jw_escape(w->b, s, n);
+}
+
+void jw_str(struct jw *w, const char *s)
+{
+	if (!s) {
+		jw_null(w);
+		return;
+	}
+	jw_strn(w, s, strlen(s));
+}
+
+void jw_bool(struct jw *w, bool v)
+{
+	sep(w);
+	if (v)
+		buf_put(w->b, "true", 4);
+	else
+		buf_put(w->b, "false", 5);
+}
+
+void jw_null(struct jw *w)
+{
+	sep(w);
+	buf_put(w->b, "null", 4);
+}
+
+void jw_raw(struct jw *w, const char *s, size_t n)
+{
+	sep(w);
+	buf_put(w->b, s, n);
+}
+
+void jw_kint(struct jw *w, const char *k, int64_t v) { jw_key(w, k); jw_int(w, v); }
+void jw_kdbl(struct jw *w, const char *k, double v) { jw_key(w, k); jw_dbl(w, v); }
+void jw_kbool(struct jw *w, const char *k, bool v) { jw_key(w, k); jw_bool(w, v); }
+void jw_kobj(struct jw *w, const char *k) { jw_key(w, k); jw_obj(w); }
+void jw_karr(struct jw *w, const char *k) { jw_key(w, k); jw_arr(w); }
+
+void jw_kstr(struct jw *w, const char *k, const char *s)
+{
+	if (!s) {
+		jw_knull(w, k);
+		return;
+	}
+	jw_key(w, k);
+	jw_str(w, s);
+}
+
+void jw_knull(struct jw *w, const char *k)
+{
+	if (w->compact)
+		return; /* ?compact leaves out fields that would be null */
+	jw_key(w, k);
+	jw_null(w);
+}

@@ -1,0 +1,126 @@
+/*
+ * text.c — deterministic content for titles, descriptions, proposals,
+ * messages, reviews and names: a function of (seed, kind, id), so records
+ * need not store their text.  The word list mixes ASCII with accents, CJK,
+ * Cyrillic, Arabic and emoji (4-byte UTF-8), and messages sometimes carry
+ * quotes, backslashes and newlines, so clients' escaping is exercised.
+ */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "out.h"
+
+static const char *const words[] = {
+	"build", "website", "app", "logo", "design", "fix", "bug", "in", "my",
+	"Python", "script", "need", "an", "expert", "for", "data", "entry",
+	"urgent", "simple", "mobile", "Android", "iOS", "shop", "WordPress",
+	"café", "naïve", "résumé", "Zürich", "São", "Paulo", "crème", "brûlée",
+	"日本語", "翻訳", "开发", "网站", "Привет", "проект", "مرحبا", "مشروع",
+	"🚀", "✨", "💡", "🎨", "📱", "👍", "🔥", "€500", "£", "¥",
+	"database", "migration", "SQLite", "API", "integration", "Freelancer",
+	"landing", "page", "redesign", "SEO", "marketing", "video", "editing",
+	"translate", "document", "Spanish", "German", "report", "Excel",
+	"dashboard", "React", "Node.js", "Rust", "C", "embedded", "firmware",
+	"the", "and", "with", "a", "to", "of", "quick", "long-term", "small",
+};
+static const size_t nwords = sizeof words / sizeof words[0];
+
+/* Only messages use these: JSON-significant characters and a newline. */
+static const char *const tricky[] = {
+	"\"quoted\"", "back\\slash", "line\nbreak", "tab\there", "<b>bold</b>",
+	"it's", "50% off", "a&b", "{json}", "naïve\u00a0space",
+};
+static const size_t ntricky = sizeof tricky / sizeof tricky[0];
+
+static const char *const first_names[] = {
+	"Anna", "José", "Zoë", "Mohammed", "Priya", "Wei", "Olga", "Liam",
+	"Chloé", "Kenji", "Fatima", "Søren", "Ngozi", "Mateo", "Aiko", "Björn",
+	"李", "Анна", "Émile", "Dmitri",
+};
+static const char *const ascii_names[] = {
+	"anna", "jose", "zoe", "mo", "priya", "wei", "olga", "liam", "chloe",
+	"kenji", "fatima", "soren", "ngozi", "mateo", "aiko", "bjorn", "li",
+	"dev", "studio", "pixel",
+};
+
+static void words_into(struct fm_buf *b, struct rng *r, unsigned n, bool tricky_ok)
+{
+	unsigned i;
+
+	for (i = 0; i < n; i++) {
+		const char *wd;
+
+		if (tricky_ok && rng_below(r, 12) == 0)
+			wd = tricky[rng_below(r, (uint32_t)ntricky)];
+		else
+			wd = words[rng_below(r, (uint32_t)nwords)];
+		if (i)
+			buf_putc(b, i % 11 == 10 ? '.' : ' ');
+		if (i % 11 == 10)
+			buf_putc(b, ' ');
+		buf_puts(b, wd);
+	}
+}
+
+void text_emit(struct fm_buf *b, uint64_t seed, enum text_kind kind, int64_t id)
+{
+	struct rng r;
+
+	rng_seed(&r, seed, ((uint64_t)kind << 56) ^ (uint64_t)id);
+	switch (kind) {
+	case TX_TITLE:
+		words_into(b, &r, 3 + rng_below(&r, 6), false);
+		break;
+	case TX_DESC:
+		words_into(b, &r, 15 + rng_below(&r, 45), false);
+		break;
+	case TX_BID:
+		words_into(b, &r, 8 + rng_below(&r, 25), false);
+		break;
+	case TX_MSG:
+		words_into(b, &r, 1 + rng_below(&r, 20), true);
+		break;
+	case TX_REVIEW:
+		words_into(b, &r, 4 + rng_below(&r, 16), false);
+		break;
+	case TX_MILESTONE:
+		words_into(b, &r, 2 + rng_below(&r, 4), false);
+		break;
+	case TX_USERNAME:
+		/* Unique: the id is part of it.  ASCII, as usernames are. */
+		buf_puts(b, ascii_names[rng_below(&r, 20)]);
+		buf_printf(b, "_%lld", (long long)(id % 100000000));
+		break;
+	case TX_DISPLAY:
+		buf_puts(b, first_names[rng_below(&r, 20)]);
+		buf_putc(b, ' ');
+		buf_putc(b, (char)('A' + rng_below(&r, 26)));
+		buf_putc(b, '.');
+		break;
+	}
+}
+
+char *text_make(uint64_t seed, enum text_kind kind, int64_t id)
+{
+	struct fm_buf b = { 0 };
+
+	text_emit(&b, seed, kind, id);
+	return buf_steal(&b, NULL);
+}
+
+bool text_matches(const char *hay, const char *needle)
+{
+	size_t n = strlen(needle), i;
+
+	if (n == 0)
+		return true;
+	for (; *hay; hay++) {
+		for (i = 0; i < n && hay[i]; i++)
+			if (tolower((unsigned char)hay[i]) != tolower((unsigned char)needle[i]))
+				break;
+		if (i == n)
+			return true;
+	}
+	return false;
+}

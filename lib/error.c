@@ -68,11 +68,8 @@ int error_prefix(struct fl_error *err, const char *fmt, ...)
 	vsnprintf(err->msg, sizeof err->msg, fmt, ap);
 	va_end(ap);
 	n = strlen(err->msg);
-	if (n + 2 < sizeof err->msg) {
-		memcpy(err->msg + n, ": ", 3);
-		n += 2;
-		strncat(err->msg + n, old, sizeof err->msg - n - 1);
-	}
+	if (n + 2 < sizeof err->msg)
+		snprintf(err->msg + n, sizeof err->msg - n, ": %.*s", (int)(sizeof err->msg - n - 3), old);
 	return err->rc;
 }
 

@@ -186,6 +186,7 @@ static size_t on_header(char *data, size_t size, size_t nitems, void *ud)
 		r->date = 0;
 		r->retry_after = -1;
 		r->ratelimit_limit = r->ratelimit_remaining = -1;
+		r->ratelimit_policy[0] = '\0';
 		r->content_type[0] = '\0';
 		return n;
 	}
@@ -212,6 +213,7 @@ static size_t on_header(char *data, size_t size, size_t nitems, void *ud)
 	} else if (klen == 15 && strncasecmp(data, "RateLimit-Limit", 15) == 0) {
 		/* "50, 50;window=60, 1000;window=3600": the first figure is the tightest. */
 		r->ratelimit_limit = strtol(value, NULL, 10);
+		snprintf(r->ratelimit_policy, sizeof r->ratelimit_policy, "%.127s", value);
 	} else if (klen == 19 && strncasecmp(data, "RateLimit-Remaining", 19) == 0) {
 		r->ratelimit_remaining = strtol(value, NULL, 10);
 	} else if (klen == 12 && strncasecmp(data, "Content-Type", 12) == 0) {

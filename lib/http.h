@@ -32,6 +32,7 @@ struct http_response {
 	int64_t date;             /* server's Date header as unix seconds, 0 if absent */
 	int64_t retry_after;      /* Retry-After in seconds, -1 if absent */
 	long ratelimit_limit;     /* first figure of RateLimit-Limit, -1 if absent */
+	char ratelimit_policy[128]; /* the whole RateLimit-Limit value ("50, 50;window=60, ..."), "" if absent */
 	long ratelimit_remaining; /* RateLimit-Remaining, -1 if absent */
 	size_t body_bytes;        /* body bytes received (after decoding) */
 	char content_type[96];    /* Content-Type, "" if absent */

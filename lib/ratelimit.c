@@ -445,18 +445,20 @@ void ratelimit_observe(struct ratelimit *rl, const char *endpoint,
 
 	if (!e || resp->status == 0)
 		return; /* no response: nothing learned */
-	if (resp->ratelimit_limit > 0) {
-		long window = -1;
+	if (resp->ratelimit_policy[0]) {
+		/* Every window the server announces; learning tightens, never loosens. */
+		ratelimit_learn(rl, endpoint, resp->ratelimit_policy, resp->ratelimit_remaining, now_ms);
+	} else {
+		if (resp->ratelimit_limit > 0) {
+			long window = -1;
 
-		/*
-		 * The transport keeps only the first figure, the quota nearest
-		 * to running out; its window is unknown, so assume a minute.
-		 */
-		ratelimit_set_learned(e, &resp->ratelimit_limit, &window, 1);
-	}
-	if (resp->ratelimit_remaining >= 0) {
-		e->hint_remaining = resp->ratelimit_remaining;
-		e->hint_at_ms = now_ms;
+			/* A bare figure with no window: assume a minute. */
+			ratelimit_set_learned(e, &resp->ratelimit_limit, &window, 1);
+		}
+		if (resp->ratelimit_remaining >= 0) {
+			e->hint_remaining = resp->ratelimit_remaining;
+			e->hint_at_ms = now_ms;
+		}
 	}
 	if (resp->status == 429) {
 		int64_t pause;

@@ -57,8 +57,8 @@ void ratelimit_observe(struct ratelimit *rl, const char *endpoint,
  * "50, 50;window=60, 1000;window=3600" (every policy with its window; a bare
  * figure alone is taken as a 60 s window), and a RateLimit-Remaining value
  * (-1 if absent).  The learned windows replace earlier learned ones and add
- * to the documented limits, never loosen them.  ratelimit_observe() does the
- * same with the first figure only, as struct http_response keeps no more.
+ * to the documented limits, never loosen them.  ratelimit_observe() calls it
+ * with a response's whole RateLimit-Limit value.
  */
 void ratelimit_learn(struct ratelimit *rl, const char *endpoint, const char *limit_header,
 		     long remaining, int64_t now_ms);

@@ -523,6 +523,7 @@ int sync_get(struct sync_run *run, const char *path_query, const char *collectio
 		if (run->cur)
 			run->cur->requests++;
 		ratelimit_observe(run->rl, endpoint, &res->http, now_ms());
+		run->last_status = res->http.status;
 		if (!run->server_now && res->http.date > 0)
 			run->server_now = run->pass_started = res->http.date;
 
@@ -1017,6 +1018,7 @@ int sync_pass(struct fl_db *db, struct http_client *http, struct ratelimit *rl,
 			sync_log(&run, "%s failed: %s", streams[i].name, run.err.msg);
 			if (first_rc == FL_OK) {
 				first_rc = rc;
+				out->first_http_status = run.last_status;
 				snprintf(out->first_error, sizeof out->first_error, "%s: %.480s",
 					 streams[i].name, run.err.msg);
 			}

@@ -56,6 +56,7 @@ struct sync_report {
 	int64_t server_now;       /* the server's clock at the pass's start */
 	int streams_ok;
 	int streams_failed;
+	long first_http_status;   /* HTTP status of the first failing stream's last response, 0 if none */
 	char first_error[FL_ERRMSG_MAX]; /* the first failing stream's error */
 };
 

@@ -56,6 +56,7 @@ struct sync_run {
 
 	sqlite3_stmt *stmts[64];         /* prepared statements by slot (see sync.c) */
 	bool changed;                    /* the last sync_step() changed a row */
+	long last_status;                /* HTTP status of the last response, 0 if none */
 	struct window_ctx *window;       /* the time window being paged, if any */
 	struct ids_ctx *ids;             /* the id batch being read, if any */
 };

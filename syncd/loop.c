@@ -105,9 +105,9 @@ static void loop_sleep_ms(int64_t ms)
 	sigprocmask(SIG_SETMASK, &old, NULL);
 }
 
-static bool loop_auth_refused(const char *msg)
+static bool loop_auth_refused(long status)
 {
-	return strstr(msg, "HTTP 401") || strstr(msg, "HTTP 403");
+	return status == 401 || status == 403;
 }
 
 /*
@@ -165,7 +165,7 @@ static int loop_exit_code(int rc, const struct sync_report *rep, const struct fl
 	case FL_ERR_LOCKED:
 		return SYNCD_EXIT_LOCKED;
 	default:
-		if (loop_auth_refused(err->msg) || loop_auth_refused(rep->first_error))
+		if (loop_auth_refused(rep->first_http_status))
 			return SYNCD_EXIT_AUTH;
 		return SYNCD_EXIT_FAIL;
 	}

@@ -87,6 +87,7 @@ START_TEST(success_headers_keepalive)
 	ck_assert_int_eq(res.http.date, 1767225610);
 	ck_assert_int_eq(res.http.ratelimit_limit, 50);
 	ck_assert_int_eq(res.http.ratelimit_remaining, 45);
+	ck_assert_str_eq(res.http.ratelimit_policy, "50, 50;window=60, 1000;window=3600");
 	ck_assert_int_eq(res.env.total_count, 2);
 
 	req = tu_server_last(srv);

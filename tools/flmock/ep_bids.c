@@ -102,11 +102,11 @@ static int cmp_u32(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* Candidate bid indices in id order: from bids[], projects[], or the window. */
+/* Candidate bid indices in id order, from bids[] or else projects[]. */
 static uint32_t *candidates(struct world *w, const struct idset *ids, const struct bid_filter *f, size_t *n)
 {
 	uint32_t *c;
-	size_t i, k = 0, lo, hi;
+	size_t i, k = 0;
 
 	if (ids->on) {
 		c = malloc((ids->n ? ids->n : 1) * sizeof *c);
@@ -118,7 +118,7 @@ static uint32_t *candidates(struct world *w, const struct idset *ids, const stru
 			if (b && (!k || w->bids.v[c[k - 1]].id != b->id))
 				c[k++] = (uint32_t)(b - w->bids.v);
 		}
-	} else if (f->projects.on) {
+	} else {
 		size_t total = 0, m;
 
 		for (i = 0; i < f->projects.n; i++) {
@@ -143,14 +143,6 @@ static uint32_t *candidates(struct world *w, const struct idset *ids, const stru
 			k += m;
 		}
 		qsort(c, k, sizeof *c, cmp_u32);
-	} else {
-		world_time_range(w->bids.v, w->bids.n, sizeof *w->bids.v, offsetof(struct bid, time_submitted),
-				 f->from, f->to, &lo, &hi);
-		c = malloc((hi > lo ? hi - lo : 1) * sizeof *c);
-		if (!c)
-			abort();
-		for (i = lo; i < hi; i++)
-			c[k++] = (uint32_t)i;
 	}
 	*n = k;
 	return c;
@@ -173,14 +165,29 @@ void ep_bids_list(struct fm_req *r)
 	    !req_enums(r, "complete_statuses", complete_name, 3, &f.complete) ||
 	    !req_enums(r, "frontend_bid_statuses", frontend_name, 3, &f.frontend))
 		goto out;
-	c = candidates(w, &ids, &f, &n);
 	jw_obj(&r->jw);
 	jw_karr(&r->jw, "bids");
-	for (i = 0; i < n; i++) {
-		const struct bid *b = &w->bids.v[c[i]];
+	if (ids.on || f.projects.on) {
+		c = candidates(w, &ids, &f, &n);
+		for (i = 0; i < n; i++) {
+			const struct bid *b = &w->bids.v[c[i]];
 
-		if (bid_matches(&f, b) && pager_take(&pg))
-			out_bid(&r->jw, w, b);
+			if (bid_matches(&f, b) && pager_take(&pg))
+				out_bid(&r->jw, w, b);
+		}
+	} else {
+		size_t lo, hi;
+		bool sliced = !f.bidders.on && !f.owners.on && !f.award && !f.paid && !f.complete && !f.frontend;
+
+		world_time_range(w->bids.v, w->bids.n, sizeof *w->bids.v, offsetof(struct bid, time_submitted),
+				 f.from, f.to, &lo, &hi);
+		/* Only the window: the page is a slice of the id-ordered array. */
+		for (i = sliced ? lo + pg.offset : lo; i < hi && (!sliced || i < lo + pg.offset + pg.limit); i++) {
+			const struct bid *b = &w->bids.v[i];
+
+			if (sliced || (bid_matches(&f, b) && pager_take(&pg)))
+				out_bid(&r->jw, w, b);
+		}
 	}
 	jw_end_arr(&r->jw);
 	jw_knull(&r->jw, "users");

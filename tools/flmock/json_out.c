@@ -46,6 +46,49 @@ const char *out_folder(int f)
 	return n[f];
 }
 
+/*
+ * Fragments that depend only on reference data (a currency, a location, a
+ * job, a set of upgrades) are rendered once per variant and then copied:
+ * printf-formatted rates and coordinates would otherwise dominate a page.
+ * Rendering happens under the world lock, so the lazy fill needs no other.
+ */
+struct frag {
+	char *s;
+	size_t n;
+};
+
+static struct frag currency_frag[2][32], location_frag[2][2][32], upgrade_frag[2][256], job_frag[2][64];
+
+static void frag_raw(struct jw *w, struct frag *f, void (*render)(struct jw *, int, int), int a, int b)
+{
+	if (!f->s) {
+		struct fm_buf tmp = { 0 };
+		struct jw tw;
+
+		jw_init(&tw, &tmp, w->compact);
+		render(&tw, a, b);
+		f->s = buf_steal(&tmp, &f->n);
+	}
+	jw_raw(w, f->s, f->n);
+}
+
+void out_free_cache(void)
+{
+	size_t c, i, j;
+
+	for (c = 0; c < 2; c++) {
+		for (i = 0; i < 32; i++) {
+			free(currency_frag[c][i].s);
+			free(location_frag[c][0][i].s);
+			free(location_frag[c][1][i].s);
+		}
+		for (j = 0; j < 256; j++)
+			free(upgrade_frag[c][j].s);
+		for (j = 0; j < 64; j++)
+			free(job_frag[c][j].s);
+	}
+}
+
 static bool needs_escape(const char *s, size_t n)
 {
 	size_t i;
@@ -87,10 +130,11 @@ static void ktext(struct jw *w, const char *k, const char *own, uint64_t seed, e
 	}
 }
 
-void out_currency(struct jw *w, int index)
+static void render_currency(struct jw *w, int index, int unused)
 {
 	const struct currency *c = &ref_currencies[index];
 
+	(void)unused;
 	jw_obj(w);
 	jw_kint(w, "id", c->id);
 	jw_kstr(w, "code", c->code);
@@ -101,10 +145,17 @@ void out_currency(struct jw *w, int index)
 	jw_end_obj(w);
 }
 
-void out_job(struct jw *w, const struct job *j)
+void out_currency(struct jw *w, int index)
 {
+	frag_raw(w, &currency_frag[w->compact][index], render_currency, index, 0);
+}
+
+static void render_job(struct jw *w, int index, int unused)
+{
+	const struct job *j = &ref_jobs[index];
 	const struct category *c = ref_category(j->category_id);
 
+	(void)unused;
 	jw_obj(w);
 	jw_kint(w, "id", j->id);
 	jw_kstr(w, "name", j->name);
@@ -118,7 +169,14 @@ void out_job(struct jw *w, const struct job *j)
 	jw_end_obj(w);
 }
 
-static void out_location(struct jw *w, int country, bool precise)
+void out_job(struct jw *w, const struct job *j)
+{
+	int index = (int)(j - ref_jobs);
+
+	frag_raw(w, &job_frag[w->compact][index], render_job, index, 0);
+}
+
+static void render_location(struct jw *w, int country, int precise)
 {
 	const struct country *c = &ref_countries[country];
 
@@ -138,6 +196,22 @@ static void out_location(struct jw *w, int country, bool precise)
 	jw_knull(w, "vicinity");
 	jw_knull(w, "administrative_area");
 	jw_knull(w, "full_address");
+	jw_end_obj(w);
+}
+
+static void out_location(struct jw *w, int country, bool precise)
+{
+	frag_raw(w, &location_frag[w->compact][precise][country], render_location, country, precise);
+}
+
+static void render_upgrades(struct jw *w, int mask, int unused)
+{
+	int i;
+
+	(void)unused;
+	jw_obj(w);
+	for (i = 0; i < 8; i++)
+		jw_kbool(w, upgrade_names[i], mask & (1 << i));
 	jw_end_obj(w);
 }
 
@@ -161,7 +235,7 @@ static void preview(struct jw *w, const char *desc, size_t n)
 	size_t cut = n;
 
 	if (cut > 120) {
-		cut = 120;
+		cut = 120; /* desc has more than 120 bytes, so desc[cut] exists */
 		while (cut > 0 && ((unsigned char)desc[cut] & 0xc0) == 0x80)
 			cut--;
 	}
@@ -187,7 +261,7 @@ void out_project(struct jw *w, const struct world *wd, const struct project *p, 
 	if (p->description)
 		buf_puts(&desc, p->description);
 	else
-		text_emit(&desc, wd->cfg.seed, TX_DESC, p->id);
+		text_emit_prefix(&desc, wd->cfg.seed, TX_DESC, p->id, o->full_description ? SIZE_MAX : 121);
 	jw_obj(w);
 	jw_kint(w, "id", p->id);
 	jw_kint(w, "owner_id", p->owner_id);
@@ -237,14 +311,13 @@ void out_project(struct jw *w, const struct world *wd, const struct project *p, 
 	jw_kbool(w, "urgent", p->upgrades & UP_URGENT);
 	jw_kobj(w, "bid_stats");
 	jw_kint(w, "bid_count", p->bid_count);
-	jw_kdbl(w, "bid_avg", p->bid_count ? (double)(int64_t)(p->bid_total / p->bid_count * 100) / 100 : 0);
+	jw_key(w, "bid_avg");
+	jw_cents(w, p->bid_count ? (int64_t)(p->bid_total / p->bid_count * 100) : 0);
 	jw_end_obj(w);
 	jw_kint(w, "time_submitted", p->time_submitted);
 	jw_kint(w, "time_updated", p->time_updated);
-	jw_kobj(w, "upgrades");
-	for (i = 0; i < 8; i++)
-		jw_kbool(w, upgrade_names[i], p->upgrades & (1u << i));
-	jw_end_obj(w);
+	jw_key(w, "upgrades");
+	frag_raw(w, &upgrade_frag[w->compact][p->upgrades], render_upgrades, p->upgrades, 0);
 	jw_kstr(w, "language", "en");
 	jw_kbool(w, "hireme", p->hireme);
 	jw_kstr(w, "frontend_project_status", frontend_status(p));

@@ -231,5 +231,6 @@ int main(int argc, char **argv)
 	sigwait(&set, &sig);
 	server_stop(s);
 	world_free(w);
+	out_free_cache();
 	return 0;
 }

@@ -10,14 +10,12 @@
 
 #include "out.h"
 
-void buf_reserve(struct fm_buf *b, size_t extra)
+void buf_grow(struct fm_buf *b, size_t extra)
 {
 	size_t need = b->len + extra + 1;
 	size_t cap = b->cap ? b->cap : 256;
 	char *p;
 
-	if (need <= b->cap)
-		return;
 	while (cap < need)
 		cap *= 2;
 	p = realloc(b->data, cap);
@@ -25,26 +23,6 @@ void buf_reserve(struct fm_buf *b, size_t extra)
 		abort(); /* flmock is a tool: out of memory ends it */
 	b->data = p;
 	b->cap = cap;
-}
-
-void buf_put(struct fm_buf *b, const void *p, size_t n)
-{
-	buf_reserve(b, n);
-	memcpy(b->data + b->len, p, n);
-	b->len += n;
-	b->data[b->len] = '\0';
-}
-
-void buf_puts(struct fm_buf *b, const char *s)
-{
-	buf_put(b, s, strlen(s));
-}
-
-void buf_putc(struct fm_buf *b, char c)
-{
-	buf_reserve(b, 1);
-	b->data[b->len++] = c;
-	b->data[b->len] = '\0';
 }
 
 void buf_printf(struct fm_buf *b, const char *fmt, ...)
@@ -130,9 +108,8 @@ void jw_end_obj(struct jw *w) { level_close(w, '}'); }
 void jw_arr(struct jw *w) { level_open(w, '['); }
 void jw_end_arr(struct jw *w) { level_close(w, ']'); }
 
-void jw_key(struct jw *w, const char *k)
+void jw_keyn(struct jw *w, const char *k, size_t n)
 {
-	size_t n = strlen(k);
 	char *p;
 
 	sep(w);
@@ -182,12 +159,43 @@ void jw_int(struct jw *w, int64_t v)
 
 void jw_dbl(struct jw *w, double v)
 {
+	double cents = v * 100;
+
 	if (v == (double)(int64_t)v && v > -1e15 && v < 1e15) {
 		jw_int(w, (int64_t)v);
 		return;
 	}
+	/* Money has cents: write those by hand, printf is the slow path. */
+	if (v > 0 && v < 1e13 && cents == (double)(int64_t)cents) {
+		int64_t c = (int64_t)cents;
+		char frac[4] = { '.', (char)('0' + c / 10 % 10), (char)('0' + c % 10), 0 };
+
+		jw_int(w, c / 100);
+		if (frac[2] == '0')
+			frac[2] = 0;
+		buf_puts(w->b, frac);
+		return;
+	}
 	sep(w);
 	buf_printf(w->b, "%.10g", v);
+}
+
+void jw_cents(struct jw *w, int64_t cents)
+{
+	char frac[4] = { '.', 0, 0, 0 };
+	int64_t c = cents < 0 ? -cents : cents;
+
+	if (cents < 0) {
+		sep(w);
+		buf_putc(w->b, '-');
+		w->after_key = true;
+	}
+	jw_int(w, c / 100);
+	if (c % 100 == 0)
+		return;
+	frac[1] = (char)('0' + c / 10 % 10);
+	frac[2] = c % 10 ? (char)('0' + c % 10) : 0;
+	buf_puts(w->b, frac);
 }
 
 void jw_escape(struct fm_buf *b, const char *s, size_t n)
@@ -254,12 +262,6 @@ void jw_raw(struct jw *w, const char *s, size_t n)
 	buf_put(w->b, s, n);
 }
 
-void jw_kint(struct jw *w, const char *k, int64_t v) { jw_key(w, k); jw_int(w, v); }
-void jw_kdbl(struct jw *w, const char *k, double v) { jw_key(w, k); jw_dbl(w, v); }
-void jw_kbool(struct jw *w, const char *k, bool v) { jw_key(w, k); jw_bool(w, v); }
-void jw_kobj(struct jw *w, const char *k) { jw_key(w, k); jw_obj(w); }
-void jw_karr(struct jw *w, const char *k) { jw_key(w, k); jw_arr(w); }
-
 void jw_kstr(struct jw *w, const char *k, const char *s)
 {
 	if (!s) {
@@ -268,12 +270,4 @@ void jw_kstr(struct jw *w, const char *k, const char *s)
 	}
 	jw_key(w, k);
 	jw_str(w, s);
-}
-
-void jw_knull(struct jw *w, const char *k)
-{
-	if (w->compact)
-		return; /* ?compact leaves out fields that would be null */
-	jw_key(w, k);
-	jw_null(w);
 }

@@ -18,10 +18,30 @@ struct fm_buf {
 	size_t len, cap;
 };
 
-void buf_reserve(struct fm_buf *b, size_t extra); /* aborts on OOM */
-void buf_put(struct fm_buf *b, const void *p, size_t n);
-void buf_puts(struct fm_buf *b, const char *s);
-void buf_putc(struct fm_buf *b, char c);
+void buf_grow(struct fm_buf *b, size_t extra);    /* aborts on OOM */
+
+/* Room for `extra` more bytes and a NUL; inline because every write calls it. */
+static inline void buf_reserve(struct fm_buf *b, size_t extra)
+{
+	if (b->len + extra + 1 > b->cap)
+		buf_grow(b, extra);
+}
+static inline void buf_put(struct fm_buf *b, const void *p, size_t n)
+{
+	buf_reserve(b, n);
+	__builtin_memcpy(b->data + b->len, p, n);
+	b->len += n;
+	b->data[b->len] = '\0';
+}
+
+static inline void buf_puts(struct fm_buf *b, const char *s) { buf_put(b, s, __builtin_strlen(s)); }
+
+static inline void buf_putc(struct fm_buf *b, char c)
+{
+	buf_reserve(b, 1);
+	b->data[b->len++] = c;
+	b->data[b->len] = '\0';
+}
 void buf_printf(struct fm_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void buf_free(struct fm_buf *b);
 char *buf_steal(struct fm_buf *b, size_t *out_len); /* NUL-terminated, caller frees */
@@ -43,21 +63,30 @@ void jw_obj(struct jw *w);
 void jw_end_obj(struct jw *w);
 void jw_arr(struct jw *w);
 void jw_end_arr(struct jw *w);
-void jw_key(struct jw *w, const char *k);
+void jw_keyn(struct jw *w, const char *k, size_t n);
+/* Inline so that strlen of a literal key folds to a constant. */
+static inline void jw_key(struct jw *w, const char *k) { jw_keyn(w, k, __builtin_strlen(k)); }
 void jw_int(struct jw *w, int64_t v);
 void jw_dbl(struct jw *w, double v);
+void jw_cents(struct jw *w, int64_t cents); /* a money amount given in cents */
 void jw_str(struct jw *w, const char *s);
 void jw_strn(struct jw *w, const char *s, size_t n);
 void jw_bool(struct jw *w, bool v);
 void jw_null(struct jw *w);
 void jw_raw(struct jw *w, const char *s, size_t n); /* a ready JSON value */
-void jw_kint(struct jw *w, const char *k, int64_t v);
-void jw_kdbl(struct jw *w, const char *k, double v);
 void jw_kstr(struct jw *w, const char *k, const char *s);
-void jw_kbool(struct jw *w, const char *k, bool v);
-void jw_knull(struct jw *w, const char *k);
-void jw_kobj(struct jw *w, const char *k);
-void jw_karr(struct jw *w, const char *k);
+static inline void jw_kint(struct jw *w, const char *k, int64_t v) { jw_key(w, k); jw_int(w, v); }
+static inline void jw_kdbl(struct jw *w, const char *k, double v) { jw_key(w, k); jw_dbl(w, v); }
+static inline void jw_kbool(struct jw *w, const char *k, bool v) { jw_key(w, k); jw_bool(w, v); }
+static inline void jw_kobj(struct jw *w, const char *k) { jw_key(w, k); jw_obj(w); }
+static inline void jw_karr(struct jw *w, const char *k) { jw_key(w, k); jw_arr(w); }
+static inline void jw_knull(struct jw *w, const char *k)
+{
+	if (w->compact)
+		return; /* ?compact leaves out fields that would be null */
+	jw_key(w, k);
+	jw_null(w);
+}
 void jw_escape(struct fm_buf *b, const char *s, size_t n); /* "..." with escapes */
 
 /* json_out.c — record serialisers.  Projections follow the reference. */
@@ -68,6 +97,7 @@ struct proj_opts {
 };
 
 void out_currency(struct jw *w, int index);
+void out_free_cache(void); /* at exit: the rendered reference fragments */
 void out_job(struct jw *w, const struct job *j);
 void out_project(struct jw *w, const struct world *wd, const struct project *p, const struct proj_opts *o);
 void out_bid(struct jw *w, const struct world *wd, const struct bid *b);

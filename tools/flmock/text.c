@@ -44,11 +44,12 @@ static const char *const ascii_names[] = {
 	"dev", "studio", "pixel",
 };
 
-static void words_into(struct fm_buf *b, struct rng *r, unsigned n, bool tricky_ok)
+/* Stops early once the text reaches `end` bytes: a prefix is all a preview needs. */
+static void words_into(struct fm_buf *b, struct rng *r, unsigned n, bool tricky_ok, size_t end)
 {
 	unsigned i;
 
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < n && b->len < end; i++) {
 		const char *wd;
 
 		if (tricky_ok && rng_below(r, 12) == 0)
@@ -63,29 +64,30 @@ static void words_into(struct fm_buf *b, struct rng *r, unsigned n, bool tricky_
 	}
 }
 
-void text_emit(struct fm_buf *b, uint64_t seed, enum text_kind kind, int64_t id)
+void text_emit_prefix(struct fm_buf *b, uint64_t seed, enum text_kind kind, int64_t id, size_t max)
 {
+	size_t end = max == SIZE_MAX ? SIZE_MAX : b->len + max;
 	struct rng r;
 
 	rng_seed(&r, seed, ((uint64_t)kind << 56) ^ (uint64_t)id);
 	switch (kind) {
 	case TX_TITLE:
-		words_into(b, &r, 3 + rng_below(&r, 6), false);
+		words_into(b, &r, 3 + rng_below(&r, 6), false, end);
 		break;
 	case TX_DESC:
-		words_into(b, &r, 15 + rng_below(&r, 45), false);
+		words_into(b, &r, 15 + rng_below(&r, 45), false, end);
 		break;
 	case TX_BID:
-		words_into(b, &r, 8 + rng_below(&r, 25), false);
+		words_into(b, &r, 8 + rng_below(&r, 25), false, end);
 		break;
 	case TX_MSG:
-		words_into(b, &r, 1 + rng_below(&r, 20), true);
+		words_into(b, &r, 1 + rng_below(&r, 20), true, end);
 		break;
 	case TX_REVIEW:
-		words_into(b, &r, 4 + rng_below(&r, 16), false);
+		words_into(b, &r, 4 + rng_below(&r, 16), false, end);
 		break;
 	case TX_MILESTONE:
-		words_into(b, &r, 2 + rng_below(&r, 4), false);
+		words_into(b, &r, 2 + rng_below(&r, 4), false, end);
 		break;
 	case TX_USERNAME:
 		/* Unique: the id is part of it.  ASCII, as usernames are. */
@@ -99,6 +101,11 @@ void text_emit(struct fm_buf *b, uint64_t seed, enum text_kind kind, int64_t id)
 		buf_putc(b, '.');
 		break;
 	}
+}
+
+void text_emit(struct fm_buf *b, uint64_t seed, enum text_kind kind, int64_t id)
+{
+	text_emit_prefix(b, seed, kind, id, SIZE_MAX);
 }
 
 char *text_make(uint64_t seed, enum text_kind kind, int64_t id)

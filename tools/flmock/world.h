@@ -284,6 +284,8 @@ size_t activity_advance(struct world *w, int64_t seconds);
 enum text_kind { TX_TITLE, TX_DESC, TX_BID, TX_MSG, TX_REVIEW, TX_MILESTONE, TX_USERNAME, TX_DISPLAY };
 struct fm_buf;
 void text_emit(struct fm_buf *b, uint64_t seed, enum text_kind kind, int64_t id);
+/* The first max bytes or a little more (whole words) of the same text. */
+void text_emit_prefix(struct fm_buf *b, uint64_t seed, enum text_kind kind, int64_t id, size_t max);
 char *text_make(uint64_t seed, enum text_kind kind, int64_t id); /* malloc'd */
 bool text_matches(const char *hay, const char *needle);           /* case-insensitive ASCII */
 

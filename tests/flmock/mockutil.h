@@ -1,0 +1,67 @@
+/*
+ * mockutil.h — shared by the flmock suites and bench_flmock: start flmock on
+ * port 0 and read its URL from the first line of its stdout, stop it with
+ * SIGTERM, and call it over one keep-alive libcurl handle.
+ */
+#ifndef FLMOCK_MOCKUTIL_H
+#define FLMOCK_MOCKUTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include <curl/curl.h>
+#include <yajl/yajl_tree.h>
+
+struct mock {
+	pid_t pid;
+	char url[64];              /* http://127.0.0.1:PORT */
+	CURL *curl;
+	int exit_status;           /* after mock_stop: the exit status, or -1 */
+};
+
+struct resp {
+	CURLcode rc;
+	long status;
+	char *body;                /* NUL-terminated, malloc'd */
+	size_t len;
+	char date[64];             /* Date header */
+	char ctype[96];            /* Content-Type */
+	char rl_limit[96];         /* RateLimit-Limit */
+	long rl_remaining;         /* RateLimit-Remaining, -1 if absent */
+};
+
+/* The flmock binary: $FLMOCK, else the default build path. */
+const char *mock_binary(void);
+
+/* Start flmock with "--port 0" and these extra arguments (NULL-terminated). */
+bool mock_start(struct mock *m, const char *const *args);
+void mock_stop(struct mock *m);
+
+/*
+ * One request.  `auth` is a full header line or NULL for the default
+ * "Freelancer-OAuth-V1: demo"; "" sends none.  `ctype` defaults to JSON
+ * when a body is given.
+ */
+void mock_call(struct mock *m, const char *method, const char *path, const char *body,
+	       const char *ctype, const char *auth, struct resp *out);
+void mock_get(struct mock *m, const char *path, struct resp *out);
+void resp_free(struct resp *r);
+
+/* The parsed body, or NULL if it is not JSON.  Free with yajl_tree_free. */
+yajl_val resp_json(const struct resp *r);
+
+/* Lookup helpers: a path of keys through nested objects. */
+yajl_val jget(yajl_val v, const char *k1, const char *k2);
+long long jint(yajl_val v, const char *k);     /* 0 if absent */
+const char *jstr(yajl_val v, const char *k);   /* NULL if absent or not a string */
+
+/* The lines of a /_mock/dump stream, each parsed. */
+struct dump {
+	yajl_val *rows;
+	size_t n;
+};
+bool mock_dump(struct mock *m, const char *entity, struct dump *out);
+void dump_free(struct dump *d);
+
+#endif

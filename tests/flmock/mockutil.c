@@ -265,3 +265,63 @@ void dump_free(struct dump *d)
 	d->rows = NULL;
 	d->n = 0;
 }
+
+long mock_collect_ids(struct mock *m, const char *path, const char *list_key, long long *out, long max)
+{
+	long n = 0, offset = 0;
+
+	for (;;) {
+		char full[4096];
+		struct resp r;
+		yajl_val v, list;
+		size_t i, len;
+
+		snprintf(full, sizeof full, "%s%slimit=100&offset=%ld", path, strchr(path, '?') ? "&" : "?", offset);
+		mock_get(m, full, &r);
+		v = r.status == 200 ? resp_json(&r) : NULL;
+		resp_free(&r);
+		list = jget(v, "result", list_key);
+		if (!list || !YAJL_IS_ARRAY(list)) {
+			yajl_tree_free(v);
+			return -1;
+		}
+		len = list->u.array.len;
+		for (i = 0; i < len && n < max; i++)
+			out[n++] = jint(list->u.array.values[i], "id");
+		yajl_tree_free(v);
+		if (len < 100)
+			return n;
+		offset += 100;
+	}
+}
+
+long long mock_advance(struct mock *m, long long seconds)
+{
+	char path[64];
+	struct resp r;
+	yajl_val v;
+	long long now = -1;
+
+	snprintf(path, sizeof path, "/_mock/advance?seconds=%lld", seconds);
+	mock_call(m, "POST", path, NULL, NULL, "", &r);
+	v = resp_json(&r);
+	if (r.status == 200 && v)
+		now = jint(v, "now");
+	yajl_tree_free(v);
+	resp_free(&r);
+	return now;
+}
+
+long long mock_self(struct mock *m)
+{
+	struct resp r;
+	yajl_val v;
+	long long id;
+
+	mock_call(m, "GET", "/_mock/self", NULL, NULL, "", &r);
+	v = resp_json(&r);
+	id = jint(v, "id");
+	yajl_tree_free(v);
+	resp_free(&r);
+	return id;
+}

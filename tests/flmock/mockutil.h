@@ -56,6 +56,20 @@ yajl_val jget(yajl_val v, const char *k1, const char *k2);
 long long jint(yajl_val v, const char *k);     /* 0 if absent */
 const char *jstr(yajl_val v, const char *k);   /* NULL if absent or not a string */
 
+/*
+ * Every id a list endpoint returns for `path` (which carries its own query;
+ * "&limit=100&offset=N" is appended), paging until a short page.  The list
+ * is result[list_key]; each element's "id" is taken.  Returns the count, or
+ * -1 on an HTTP or JSON failure.
+ */
+long mock_collect_ids(struct mock *m, const char *path, const char *list_key, long long *out, long max);
+
+/* POST /_mock/advance?seconds=N; returns the new clock or -1. */
+long long mock_advance(struct mock *m, long long seconds);
+
+/* GET /_mock/self: the self user's id. */
+long long mock_self(struct mock *m);
+
 /* The lines of a /_mock/dump stream, each parsed. */
 struct dump {
 	yajl_val *rows;

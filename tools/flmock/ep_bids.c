@@ -244,16 +244,7 @@ static bool check_new_bid(struct fm_req *r, const struct project *p, int64_t bid
 
 	if (bidder != w->self_id)
 		return req_fail(r, 403, "Authorisation", "PERMISSION_DENIED", "You can only bid as yourself.");
-	if (!p)
-		return perr(r, 400, "INVALID_PROJECT", "A project with that ID cannot be found.");
-	if (p->deleted)
-		return perr(r, 400, "PROJECT_DELETED", "The owner/admin has deleted the project and it is no longer open for bidding.");
-	if (p->status != PS_ACTIVE)
-		return perr(r, 400, "PROJECT_NOT_ACTIVE", "Bids cannot be placed on a project unless it is in the active state.");
-	if (p->owner_id == bidder)
-		return perr(r, 400, "BIDDER_OWNS_PROJECT", "You cannot place a bid on your own project.");
-	if (bid_by(w, p, bidder))
-		return perr(r, 409, "DUPLICATE_BID", "You have already placed a bid on this project.");
+	/* The bid's own fields first, then its project's state. */
 	if (!(amount > 0))
 		return perr(r, 400, "BID_AMOUNT_INVALID", "The amount of your bid is invalid.");
 	if (period < 1 || period > 365)
@@ -264,6 +255,16 @@ static bool check_new_bid(struct fm_req *r, const struct project *p, int64_t bid
 		return perr(r, 400, "BID_DESCRIPTION_CONTAINS_EMAIL", "You are not allowed to post email addresses in your bid description.");
 	if (desc && strlen(desc) > 5000)
 		return perr(r, 400, "BID_DESCRIPTION_LENGTH_INVALID", "The length of your bid description is invalid.");
+	if (!p)
+		return perr(r, 400, "INVALID_PROJECT", "A project with that ID cannot be found.");
+	if (p->deleted)
+		return perr(r, 400, "PROJECT_DELETED", "The owner/admin has deleted the project and it is no longer open for bidding.");
+	if (p->status != PS_ACTIVE)
+		return perr(r, 400, "PROJECT_NOT_ACTIVE", "Bids cannot be placed on a project unless it is in the active state.");
+	if (p->owner_id == bidder)
+		return perr(r, 400, "BIDDER_OWNS_PROJECT", "You cannot place a bid on your own project.");
+	if (bid_by(w, p, bidder))
+		return perr(r, 409, "DUPLICATE_BID", "You have already placed a bid on this project.");
 	return true;
 }
 

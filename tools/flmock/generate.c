@@ -236,7 +236,9 @@ static void settle_project(struct gen *g, struct project *p, struct bid *bids, s
 			b->award_status = story < 46 ? AW_REVOKED : AW_REJECTED;
 		}
 	}
-	if (p->status == PS_ACTIVE && age > 60LL * 86400 && story >= 12)
+	/* Others' stale projects close; self keeps a few open ones to award from. */
+	if (p->status == PS_ACTIVE && story >= 12 &&
+	    age > (p->owner_id == w->self_id ? 400LL : 60LL) * 86400)
 		p->status = PS_CLOSED;
 	p->deleted = rng_below(&g->r, 100) == 0;
 	p->time_updated = last;
@@ -415,9 +417,13 @@ static void gen_reviews(struct gen *g)
 	rv = alloc_or_die(want, sizeof *rv);
 	for (j = 0; j < want; j++) {
 		const struct bid *b = &w->bids.v[cand[j % ncand]];
-		struct review *r = &rv[n++];
 		bool to_freelancer = j < ncand;
+		struct review *r;
 
+		/* Self leaves every other review unwritten: something to post. */
+		if ((to_freelancer ? b->project_owner_id : b->bidder_id) == w->self_id && j % 2)
+			continue;
+		r = &rv[n++];
 		r->project_id = b->project_id;
 		r->from_user_id = to_freelancer ? b->project_owner_id : b->bidder_id;
 		r->to_user_id = to_freelancer ? b->bidder_id : b->project_owner_id;

@@ -1,0 +1,422 @@
+/*
+ * test_control.c — flmock's machinery around the API: rate limits (429 and
+ * the RateLimit headers), every fault kind and whether a faulted write was
+ * applied, the simulator clock and /_mock/advance activity, determinism
+ * (same seed, same bytes), /_mock/stats, and a clean exit on SIGTERM.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mockutil.h"
+
+static void must_start(struct mock *m, const char *const *args)
+{
+	ck_assert_msg(mock_start(m, args), "flmock did not start (%s)", mock_binary());
+}
+
+static const char *code_of(const struct resp *r, char *buf, size_t n)
+{
+	yajl_val v = resp_json(r);
+	const char *c = jstr(v, "error_code");
+
+	snprintf(buf, n, "%s", c ? c : "(none)");
+	yajl_tree_free(v);
+	return buf;
+}
+
+/* ---- rate limits --------------------------------------------------------------------- */
+
+START_TEST(rate_limits)
+{
+	const char *args[] = { "--rate-scale", "0.01", NULL };
+	struct mock m;
+	struct resp r;
+	char buf[128];
+
+	must_start(&m, args);
+	/* Get User Information: 200 per user per minute, scaled to 2. */
+	mock_get(&m, "/api/users/0.1/users/?limit=1", &r);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_str_eq(r.rl_limit, "2, 2;window=60");
+	ck_assert_int_eq(r.rl_remaining, 1);
+	resp_free(&r);
+	mock_get(&m, "/api/users/0.1/users/?limit=1", &r);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_int_eq(r.rl_remaining, 0);
+	resp_free(&r);
+	mock_get(&m, "/api/users/0.1/users/?limit=1", &r);
+	ck_assert_int_eq(r.status, 429);
+	ck_assert_str_eq(code_of(&r, buf, sizeof buf), "AuthorisationExceptionCodes.RATE_LIMITED");
+	ck_assert_str_eq(r.rl_limit, "2, 2;window=60");
+	ck_assert_int_eq(r.rl_remaining, 0);
+	resp_free(&r);
+	/* other endpoints count separately; unlisted ones get the generous default */
+	mock_get(&m, "/api/projects/0.1/bids/?limit=1", &r);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_str_eq(r.rl_limit, "10000, 10000;window=3600");
+	resp_free(&r);
+	/* the window is timed by the simulator's advances too */
+	ck_assert_int_gt(mock_advance(&m, 60), 0);
+	mock_get(&m, "/api/users/0.1/users/?limit=1", &r);
+	ck_assert_int_eq(r.status, 200);
+	resp_free(&r);
+	/* Create Bid: 500 per hour -> 5 */
+	mock_call(&m, "POST", "/api/projects/0.1/bids/", "{}", NULL, NULL, &r);
+	ck_assert_str_eq(r.rl_limit, "5, 5;window=3600");
+	resp_free(&r);
+	mock_stop(&m);
+	ck_assert_int_eq(m.exit_status, 0);
+}
+END_TEST
+
+/* ---- faults ----------------------------------------------------------------------------- */
+
+static void set_faults(struct mock *m, const char *spec)
+{
+	char path[256];
+	struct resp r;
+
+	snprintf(path, sizeof path, "/_mock/faults?spec=%s", spec);
+	mock_call(m, "POST", path, NULL, NULL, "", &r);
+	ck_assert_msg(r.status == 200, "set faults %s: %ld %s", spec, r.status, r.body);
+	resp_free(&r);
+}
+
+static size_t count_of(struct mock *m, const char *entity)
+{
+	struct dump d;
+	size_t n;
+
+	ck_assert(mock_dump(m, entity, &d));
+	n = d.n;
+	dump_free(&d);
+	return n;
+}
+
+/* The last line of /_mock/log, parsed. */
+static yajl_val last_log(struct mock *m)
+{
+	struct resp r;
+	char *last, err[64];
+	yajl_val v;
+
+	mock_call(m, "GET", "/_mock/log", NULL, NULL, "", &r);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_uint_gt(r.len, 0);
+	r.body[r.len - 1] = '\0';
+	last = strrchr(r.body, '\n');
+	v = yajl_tree_parse(last ? last + 1 : r.body, err, sizeof err);
+	resp_free(&r);
+	ck_assert_ptr_nonnull(v);
+	return v;
+}
+
+static long long some_other_user(struct mock *m)
+{
+	struct dump d;
+	long long self = mock_self(m), id;
+
+	ck_assert(mock_dump(m, "users", &d));
+	id = jint(d.rows[0], "id") == self ? jint(d.rows[1], "id") : jint(d.rows[0], "id");
+	dump_free(&d);
+	return id;
+}
+
+START_TEST(each_fault_kind)
+{
+	const char *args[] = { "--seed", "3", NULL };
+	struct mock m;
+	struct resp r;
+	char buf[128], body[128];
+	yajl_val v;
+	size_t threads;
+
+	must_start(&m, args);
+	snprintf(body, sizeof body, "members[]=%lld&context_type=general", some_other_user(&m));
+
+	set_faults(&m, "http500=1");
+	mock_get(&m, "/api/projects/0.1/projects/?limit=1", &r);
+	ck_assert_int_eq(r.status, 500);
+	ck_assert_str_eq(code_of(&r, buf, sizeof buf), "RestExceptionCodes.INTERNAL_SERVER_ERROR");
+	resp_free(&r);
+	/* /_mock/ is never faulted */
+	mock_call(&m, "GET", "/_mock/clock", NULL, NULL, "", &r);
+	ck_assert_int_eq(r.status, 200);
+	resp_free(&r);
+	/* a faulted write is not applied, and the log says so */
+	threads = count_of(&m, "threads");
+	mock_call(&m, "POST", "/api/messages/0.1/threads/", body, "application/x-www-form-urlencoded", NULL, &r);
+	ck_assert_int_eq(r.status, 500);
+	resp_free(&r);
+	ck_assert_uint_eq(count_of(&m, "threads"), threads);
+	v = last_log(&m);
+	ck_assert(YAJL_IS_FALSE(jget(v, "applied", NULL)));
+	ck_assert_str_eq(jstr(v, "fault"), "http500");
+	yajl_tree_free(v);
+
+	set_faults(&m, "html503=1");
+	mock_get(&m, "/api/projects/0.1/projects/?limit=1", &r);
+	ck_assert_int_eq(r.status, 503);
+	ck_assert_msg(strncmp(r.ctype, "text/html", 9) == 0, "content type %s", r.ctype);
+	ck_assert_ptr_null(resp_json(&r));
+	ck_assert_ptr_nonnull(strstr(r.body, "<html>"));
+	resp_free(&r);
+
+	set_faults(&m, "rate429=1");
+	mock_get(&m, "/api/projects/0.1/projects/?limit=1", &r);
+	ck_assert_int_eq(r.status, 429);
+	ck_assert_str_eq(code_of(&r, buf, sizeof buf), "AuthorisationExceptionCodes.RATE_LIMITED");
+	resp_free(&r);
+
+	set_faults(&m, "truncate=1");
+	mock_get(&m, "/api/projects/0.1/projects/?limit=20", &r);
+	ck_assert_int_eq(r.rc, CURLE_PARTIAL_FILE);
+	resp_free(&r);
+
+	set_faults(&m, "malformed=1");
+	mock_get(&m, "/api/projects/0.1/projects/?limit=3", &r);
+	ck_assert_int_eq(r.rc, CURLE_OK);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_ptr_null(resp_json(&r));
+	resp_free(&r);
+	/* malformed, truncated or stalled writes are refused unapplied (503) */
+	mock_call(&m, "POST", "/api/messages/0.1/threads/", body, "application/x-www-form-urlencoded", NULL, &r);
+	ck_assert_int_eq(r.status, 503);
+	resp_free(&r);
+	ck_assert_uint_eq(count_of(&m, "threads"), threads);
+
+	set_faults(&m, "reset=1");
+	mock_get(&m, "/api/projects/0.1/projects/?limit=1", &r);
+	ck_assert_msg(r.rc == CURLE_GOT_NOTHING || r.rc == CURLE_RECV_ERROR, "curl %d", r.rc);
+	resp_free(&r);
+
+	set_faults(&m, "stall=1,stall_ms=200");
+	mock_get(&m, "/api/projects/0.1/projects/?limit=1", &r);
+	ck_assert_int_eq(r.status, 200);
+	resp_free(&r);
+
+	/* lostreply: the write is applied, the answer never arrives */
+	set_faults(&m, "lostreply=1");
+	mock_call(&m, "POST", "/api/messages/0.1/threads/", body, "application/x-www-form-urlencoded", NULL, &r);
+	ck_assert_msg(r.rc == CURLE_GOT_NOTHING || r.rc == CURLE_RECV_ERROR, "curl %d", r.rc);
+	resp_free(&r);
+	set_faults(&m, "");
+	ck_assert_uint_eq(count_of(&m, "threads"), threads + 1);
+	v = last_log(&m);
+	ck_assert(YAJL_IS_TRUE(jget(v, "applied", NULL)));
+	ck_assert_str_eq(jstr(v, "fault"), "lostreply");
+	ck_assert_int_gt(jint(v, "id"), 0);
+	yajl_tree_free(v);
+	/* ... so the retry finds the same thread */
+	mock_call(&m, "POST", "/api/messages/0.1/threads/", body, "application/x-www-form-urlencoded", NULL, &r);
+	ck_assert_int_eq(r.status, 200);
+	resp_free(&r);
+	ck_assert_uint_eq(count_of(&m, "threads"), threads + 1);
+
+	mock_call(&m, "POST", "/_mock/faults?spec=bogus=1", NULL, NULL, "", &r);
+	ck_assert_int_eq(r.status, 400);
+	resp_free(&r);
+	mock_stop(&m);
+}
+END_TEST
+
+/* The n-th request's fate: status, or the negated curl error. */
+static void fault_sequence(long *out, int n)
+{
+	const char *args[] = { "--seed", "11", "--faults", "http500=0.2,html503=0.1,reset=0.1,truncate=0.1", NULL };
+	struct mock m;
+	int i;
+
+	must_start(&m, args);
+	for (i = 0; i < n; i++) {
+		struct resp r;
+
+		mock_get(&m, "/api/projects/0.1/bids/?limit=5", &r);
+		out[i] = r.rc == CURLE_OK ? r.status : -(long)r.rc;
+		resp_free(&r);
+	}
+	mock_stop(&m);
+}
+
+START_TEST(faults_are_deterministic)
+{
+	long a[60], b[60];
+	int i, faulted = 0, ok = 0;
+
+	fault_sequence(a, 60);
+	fault_sequence(b, 60);
+	for (i = 0; i < 60; i++) {
+		ck_assert_int_eq(a[i], b[i]);
+		faulted += a[i] != 200;
+		ok += a[i] == 200;
+	}
+	ck_assert_int_gt(faulted, 5);
+	ck_assert_int_gt(ok, 5);
+}
+END_TEST
+
+/* ---- clock and activity ---------------------------------------------------------------------- */
+
+START_TEST(clock_and_advance)
+{
+	const char *args[] = { "--seed", "9", NULL };
+	struct mock m;
+	struct resp r;
+	struct dump bids;
+	size_t before_bids = 0, before_msgs, i, fresh = 0;
+	long long ids[5000];
+	char path[256];
+	long n;
+
+	must_start(&m, args);
+	before_bids = count_of(&m, "bids");
+	before_msgs = count_of(&m, "messages");
+	ck_assert_int_eq(mock_advance(&m, 7200), 1767225600LL + 7200);
+	mock_get(&m, "/api/projects/0.1/projects/?limit=1", &r);
+	ck_assert_str_eq(r.date, "Thu, 01 Jan 2026 02:00:00 GMT");
+	resp_free(&r);
+	ck_assert(mock_dump(&m, "bids", &bids));
+	ck_assert_uint_gt(bids.n, before_bids);
+	ck_assert_uint_gt(count_of(&m, "messages"), before_msgs);
+	for (i = before_bids; i < bids.n; i++) {
+		long long t = jint(bids.rows[i], "time_submitted");
+
+		ck_assert(t > 1767225600LL && t <= 1767225600LL + 7200);
+		fresh++;
+	}
+	/* the new bids are exactly the created-time window of the advance */
+	n = mock_collect_ids(&m, "/api/projects/0.1/bids/?from_time=1767225601&to_time=1767232801", "bids", ids, 5000);
+	ck_assert_int_eq(n, (long)fresh);
+	dump_free(&bids);
+	/* and updated-time windows see what changed */
+	snprintf(path, sizeof path, "/api/messages/0.1/threads/?from_updated_time=%lld", 1767225601LL);
+	ck_assert_int_gt(mock_collect_ids(&m, path, "threads", ids, 5000), 0);
+	snprintf(path, sizeof path, "/api/projects/0.1/projects/active/?from_time=%lld", 1767225601LL);
+	ck_assert_int_gt(mock_collect_ids(&m, path, "projects", ids, 5000), 0);
+	mock_call(&m, "POST", "/_mock/advance?seconds=x", NULL, NULL, "", &r);
+	ck_assert_int_eq(r.status, 400);
+	resp_free(&r);
+	mock_stop(&m);
+	ck_assert_int_eq(m.exit_status, 0);
+}
+END_TEST
+
+/* ---- determinism --------------------------------------------------------------------------------- */
+
+static char *all_bytes(const char *seed, bool advance)
+{
+	static const char *const entities[] = {
+		"users", "projects", "bids", "milestones", "milestone_requests", "reviews", "threads", "messages",
+	};
+	const char *args[] = { "--seed", seed, "--scale", "3000", NULL };
+	struct mock m;
+	size_t len = 0, i;
+	char *out = NULL;
+
+	must_start(&m, args);
+	if (advance)
+		ck_assert_int_gt(mock_advance(&m, 86400), 0);
+	for (i = 0; i < 9; i++) {
+		struct resp r;
+		char path[128];
+
+		if (i < 8)
+			snprintf(path, sizeof path, "/_mock/dump?entity=%s", entities[i]);
+		else
+			snprintf(path, sizeof path, "/api/projects/0.1/bids/?limit=30");
+		mock_call(&m, "GET", path, NULL, NULL, i < 8 ? "" : NULL, &r);
+		ck_assert_int_eq(r.status, 200);
+		out = realloc(out, len + r.len + 1);
+		memcpy(out + len, r.body, r.len);
+		len += r.len;
+		out[len] = '\0';
+		resp_free(&r);
+	}
+	mock_stop(&m);
+	return out;
+}
+
+START_TEST(same_seed_same_bytes)
+{
+	char *a = all_bytes("77", false), *b = all_bytes("77", false), *c = all_bytes("78", false);
+	char *d = all_bytes("77", true), *e = all_bytes("77", true);
+
+	ck_assert_uint_gt(strlen(a), 100000);
+	ck_assert(strcmp(a, b) == 0);
+	ck_assert(strcmp(a, c) != 0);
+	ck_assert(strcmp(d, e) == 0);
+	ck_assert(strcmp(a, d) != 0);
+	free(a);
+	free(b);
+	free(c);
+	free(d);
+	free(e);
+}
+END_TEST
+
+START_TEST(stats)
+{
+	struct mock m;
+	struct resp r;
+	yajl_val v, ep;
+
+	must_start(&m, NULL);
+	mock_get(&m, "/api/projects/0.1/bids/?limit=1", &r);
+	resp_free(&r);
+	mock_get(&m, "/api/projects/0.1/bids/?limit=x", &r);
+	resp_free(&r);
+	mock_call(&m, "GET", "/_mock/stats", NULL, NULL, "", &r);
+	v = resp_json(&r);
+	ck_assert_int_eq(jint(v, "requests"), 2);
+	ep = jget(jget(v, "endpoints", NULL), "GET /api/projects/0.1/bids/", NULL);
+	ck_assert_ptr_nonnull(ep);
+	ck_assert_int_eq(jint(ep, "200"), 1);
+	ck_assert_int_eq(jint(ep, "400"), 1);
+	ck_assert(YAJL_IS_OBJECT(jget(v, "faults", NULL)));
+	yajl_tree_free(v);
+	resp_free(&r);
+	mock_stop(&m);
+}
+END_TEST
+
+START_TEST(cli)
+{
+	const char *bad[] = { "--faults", "nonsense", NULL };
+	struct mock m;
+
+	ck_assert(!mock_start(&m, bad));
+	ck_assert_int_ne(m.exit_status, 0);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+	Suite *s = suite_create("flmock control");
+	TCase *tc = tcase_create("control");
+
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, rate_limits);
+	tcase_add_test(tc, each_fault_kind);
+	tcase_add_test(tc, faults_are_deterministic);
+	tcase_add_test(tc, clock_and_advance);
+	tcase_add_test(tc, same_seed_same_bytes);
+	tcase_add_test(tc, stats);
+	tcase_add_test(tc, cli);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(suite());
+	int failed;
+
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	curl_global_cleanup();
+	return failed ? 1 : 0;
+}

@@ -292,13 +292,14 @@ bool req_ids(struct fm_req *r, const char *key, struct idset *out)
 		}
 		out->v[out->n++] = id;
 	}
-	qsort(out->v, out->n, sizeof *out->v, cmp_i64);
+	if (out->n)
+		qsort(out->v, out->n, sizeof *out->v, cmp_i64);
 	return true;
 }
 
 bool idset_has(const struct idset *s, int64_t id)
 {
-	return bsearch(&id, s->v, s->n, sizeof *s->v, cmp_i64) != NULL;
+	return s->n && bsearch(&id, s->v, s->n, sizeof *s->v, cmp_i64) != NULL;
 }
 
 void idset_free(struct idset *s)

@@ -325,3 +325,4 @@ long long mock_self(struct mock *m)
 	resp_free(&r);
 	return id;
 }
+

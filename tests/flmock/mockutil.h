@@ -70,6 +70,10 @@ long long mock_advance(struct mock *m, long long seconds);
 /* GET /_mock/self: the self user's id. */
 long long mock_self(struct mock *m);
 
+/* mockcheck.c: run a Check suite (curl initialised around it); the exit status. */
+struct Suite;
+int mock_run_suite(struct Suite *s);
+
 /* The lines of a /_mock/dump stream, each parsed. */
 struct dump {
 	yajl_val *rows;

@@ -93,7 +93,6 @@ static void ev_new_project(struct world *w, struct rng *r)
 static void ev_new_bid(struct world *w, struct rng *r, size_t bids_at_start)
 {
 	struct project *p = NULL;
-	struct bid *b;
 	int64_t bidder;
 	int i;
 
@@ -109,17 +108,8 @@ static void ev_new_bid(struct world *w, struct rng *r, size_t bids_at_start)
 	bidder = random_other(w, r, p->owner_id);
 	if (project_bid_exists(w, p, bids_at_start, bidder, false))
 		return;
-	b = world_add_bid(w);
-	if (!b)
-		abort();
-	b->project_id = p->id;
-	b->bidder_id = bidder;
-	b->project_owner_id = p->owner_id;
-	b->time_submitted = w->now;
-	b->amount = p->budget_min + rng_below(r, (uint32_t)(p->budget_max - p->budget_min + 1));
-	b->period = (uint16_t)(1 + rng_below(r, 20));
-	b->milestone_percentage = 100;
-	world_bid_placed(w, p, b);
+	world_new_bid(w, p, bidder, p->budget_min + rng_below(r, (uint32_t)(p->budget_max - p->budget_min + 1)),
+		      (int)(1 + rng_below(r, 20)), 100, NULL);
 }
 
 /* Pick a bid by its state; others' decisions only (self decides through the API). */
@@ -217,42 +207,18 @@ static void ev_milestone(struct world *w, struct rng *r)
 static void ev_new_milestone(struct world *w, struct rng *r, bool request)
 {
 	struct bid *b = random_bid(w, r, AW_AWARDED, !request, request);
-	struct project *p;
 
 	if (!b)
 		return;
-	p = world_project(w, b->project_id);
 	if (request) {
-		struct mreq *q;
 		size_t i;
 
 		for (i = 0; i < w->mreqs.n; i++)
 			if (w->mreqs.v[i].bid_id == b->id && w->mreqs.v[i].status == MR_PENDING)
 				return;
-		q = world_add_mreq(w);
-		if (!q)
-			abort();
-		q->project_id = p->id;
-		q->bid_id = b->id;
-		q->bidder_id = b->bidder_id;
-		q->project_owner_id = p->owner_id;
-		q->time_requested = w->now;
-		q->amount = b->amount / 4;
-		q->currency = p->currency;
+		world_new_mreq(w, b, b->amount / 4, NULL);
 	} else {
-		struct milestone *m = world_add_milestone(w);
-
-		if (!m)
-			abort();
-		m->project_id = p->id;
-		m->bid_id = b->id;
-		m->bidder_id = b->bidder_id;
-		m->project_owner_id = p->owner_id;
-		m->time_created = w->now;
-		m->amount = b->amount / 2;
-		m->currency = p->currency;
-		m->status = MS_FROZEN;
-		m->reason = 1;
+		world_new_milestone(w, b, b->amount / 2, 1, NULL);
 	}
 }
 

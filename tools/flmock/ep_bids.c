@@ -289,22 +289,7 @@ void ep_bid_create(struct fm_req *r)
 	p = world_project(w, pid);
 	if (!check_new_bid(r, p, bidder, amount, period, pct, desc))
 		return;
-	b = world_add_bid(w);
-	if (!b)
-		abort();
-	b->project_id = p->id;
-	b->bidder_id = bidder;
-	b->project_owner_id = p->owner_id;
-	b->time_submitted = w->now;
-	b->amount = amount;
-	b->period = (uint16_t)period;
-	b->milestone_percentage = (uint8_t)pct;
-	if (desc) {
-		b->description = strdup(desc);
-		if (!b->description)
-			abort();
-	}
-	world_bid_placed(w, p, b);
+	b = world_new_bid(w, p, bidder, amount, (int)period, (int)pct, desc);
 	r->object_id = b->id;
 	out_bid(&r->jw, w, b);
 }

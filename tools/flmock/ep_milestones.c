@@ -52,25 +52,37 @@ static void key_id(struct jw *w, int64_t id)
 	jw_key(w, k);
 }
 
-void ep_milestones_list(struct fm_req *r)
+/* What the two keyed lists differ in: their records and their serialiser. */
+struct keyed_list {
+	const char *key;                        /* "milestones", "milestone_requests" */
+	const char *(*status_name)(int);
+	int nstatus;
+	size_t n;
+	/* record i's project, owner, bidder, bid, id and status */
+	void (*fields)(struct world *w, size_t i, int64_t f[5], int *status);
+	void (*emit)(struct jw *jw, struct world *w, size_t i);
+};
+
+/* Objects keyed by id string, in id order (no time filter, see Get Milestones). */
+static void keyed_list(struct fm_req *r, const struct keyed_list *k)
 {
-	struct world *w = r->w;
 	struct ms_filter f = { 0 };
 	struct pager pg = { 0 };
 	size_t i;
 
-	if (!req_page(r, &pg.offset, &pg.limit) || !filter_parse(r, &f, out_milestone_status, 6))
+	if (!req_page(r, &pg.offset, &pg.limit) || !filter_parse(r, &f, k->status_name, k->nstatus))
 		goto out;
 	jw_obj(&r->jw);
-	jw_kobj(&r->jw, "milestones");
-	for (i = 0; i < w->milestones.n; i++) {
-		const struct milestone *m = &w->milestones.v[i];
+	jw_kobj(&r->jw, k->key);
+	for (i = 0; i < k->n; i++) {
+		int64_t fl[5];
+		int status;
 
-		if (!filter_match(&f, m->project_id, m->project_owner_id, m->bidder_id, m->bid_id, m->status) ||
-		    !pager_take(&pg))
+		k->fields(r->w, i, fl, &status);
+		if (!filter_match(&f, fl[0], fl[1], fl[2], fl[3], status) || !pager_take(&pg))
 			continue;
-		key_id(&r->jw, m->id);
-		out_milestone(&r->jw, w, m);
+		key_id(&r->jw, fl[4]);
+		k->emit(&r->jw, r->w, i);
 	}
 	jw_end_obj(&r->jw);
 	jw_knull(&r->jw, "users");
@@ -79,31 +91,46 @@ out:
 	filter_free(&f);
 }
 
+static void milestone_fields(struct world *w, size_t i, int64_t f[5], int *status)
+{
+	const struct milestone *m = &w->milestones.v[i];
+
+	f[0] = m->project_id, f[1] = m->project_owner_id, f[2] = m->bidder_id, f[3] = m->bid_id, f[4] = m->id;
+	*status = m->status;
+}
+
+static void milestone_emit(struct jw *jw, struct world *w, size_t i)
+{
+	out_milestone(jw, w, &w->milestones.v[i]);
+}
+
+static void mreq_fields(struct world *w, size_t i, int64_t f[5], int *status)
+{
+	const struct mreq *m = &w->mreqs.v[i];
+
+	f[0] = m->project_id, f[1] = m->project_owner_id, f[2] = m->bidder_id, f[3] = m->bid_id, f[4] = m->id;
+	*status = m->status;
+}
+
+static void mreq_emit(struct jw *jw, struct world *w, size_t i)
+{
+	out_mreq(jw, w, &w->mreqs.v[i]);
+}
+
+void ep_milestones_list(struct fm_req *r)
+{
+	const struct keyed_list k = { "milestones", out_milestone_status, 6, r->w->milestones.n,
+				      milestone_fields, milestone_emit };
+
+	keyed_list(r, &k);
+}
+
 void ep_mreqs_list(struct fm_req *r)
 {
-	struct world *w = r->w;
-	struct ms_filter f = { 0 };
-	struct pager pg = { 0 };
-	size_t i;
+	const struct keyed_list k = { "milestone_requests", out_mreq_status, 4, r->w->mreqs.n,
+				      mreq_fields, mreq_emit };
 
-	if (!req_page(r, &pg.offset, &pg.limit) || !filter_parse(r, &f, out_mreq_status, 4))
-		goto out;
-	jw_obj(&r->jw);
-	jw_kobj(&r->jw, "milestone_requests");
-	for (i = 0; i < w->mreqs.n; i++) {
-		const struct mreq *m = &w->mreqs.v[i];
-
-		if (!filter_match(&f, m->project_id, m->project_owner_id, m->bidder_id, m->bid_id, m->status) ||
-		    !pager_take(&pg))
-			continue;
-		key_id(&r->jw, m->id);
-		out_mreq(&r->jw, w, m);
-	}
-	jw_end_obj(&r->jw);
-	jw_knull(&r->jw, "users");
-	jw_end_obj(&r->jw);
-out:
-	filter_free(&f);
+	keyed_list(r, &k);
 }
 
 /* ---- writes --------------------------------------------------------------------- */
@@ -111,15 +138,6 @@ out:
 static bool perr(struct fm_req *r, int status, const char *code, const char *msg)
 {
 	return req_fail(r, status, "Project", code, msg);
-}
-
-static char *dup_or_die(const char *s)
-{
-	char *p = strdup(s);
-
-	if (!p)
-		abort();
-	return p;
 }
 
 /* The bidder's live award on a project: pending or accepted. */
@@ -135,26 +153,6 @@ static struct bid *awarded_bid(struct world *w, const struct project *p, int64_t
 			return b;
 	}
 	return NULL;
-}
-
-static struct milestone *new_milestone(struct world *w, const struct bid *b, const struct project *p,
-				       double amount, int reason, const char *desc)
-{
-	struct milestone *m = world_add_milestone(w);
-
-	if (!m)
-		abort();
-	m->project_id = p->id;
-	m->bid_id = b->id;
-	m->bidder_id = b->bidder_id;
-	m->project_owner_id = p->owner_id;
-	m->time_created = w->now;
-	m->amount = amount;
-	m->currency = p->currency;
-	m->status = MS_FROZEN;
-	m->reason = (uint8_t)reason;
-	m->description = desc ? dup_or_die(desc) : NULL;
-	return m;
 }
 
 /* MilestoneReason as a name ("task_description") or its number (2). */
@@ -225,7 +223,7 @@ void ep_milestone_create(struct fm_req *r)
 	}
 	if (req_id && !take_request(r, req_id, b))
 		return;
-	m = new_milestone(w, b, p, amount, reason, desc);
+	m = world_new_milestone(w, b, amount, reason, desc);
 	r->object_id = m->id;
 	out_milestone(&r->jw, w, m);
 }
@@ -275,7 +273,7 @@ static bool release(struct fm_req *r, struct milestone *m, struct bid *b)
 		int64_t keep = m->id;
 
 		m->amount -= amount;
-		part = new_milestone(r->w, b, world_project(r->w, m->project_id), amount, 1, NULL);
+		part = world_new_milestone(r->w, b, amount, 1, NULL);
 		part->status = MS_CLEARED;
 		m = world_milestone(r->w, keep);
 		(void)m;
@@ -393,18 +391,7 @@ void ep_mreq_create(struct fm_req *r)
 			perr(r, 409, "MILESTONE_REQUEST_PENDING", "There is already a milestone request pending for this bid.");
 			return;
 		}
-	q = world_add_mreq(w);
-	if (!q)
-		abort();
-	q->project_id = p->id;
-	q->bid_id = b->id;
-	q->bidder_id = b->bidder_id;
-	q->project_owner_id = p->owner_id;
-	q->time_requested = w->now;
-	q->amount = amount;
-	q->currency = p->currency;
-	q->status = MR_PENDING;
-	q->description = dup_or_die(desc);
+	q = world_new_mreq(w, b, amount, desc);
 	r->object_id = q->id;
 	out_mreq(&r->jw, w, q);
 }
@@ -449,11 +436,11 @@ void ep_mreq_action(struct fm_req *r)
 	} else {
 		int64_t qid = q->id;
 		struct bid *b = world_bid(w, q->bid_id);
-		const struct project *p = world_project(w, q->project_id);
-		char *desc = q->description ? dup_or_die(q->description) : text_make(w->cfg.seed, TX_MILESTONE, q->id);
-		struct milestone *m = new_milestone(w, b, p, q->amount, 2, desc);
+		/* The milestone keeps the request's text, seed-derived or stored. */
+		char *gen = q->description ? NULL : text_make(w->cfg.seed, TX_MILESTONE, q->id);
+		struct milestone *m = world_new_milestone(w, b, q->amount, 2, q->description ? q->description : gen);
 
-		free(desc);
+		free(gen);
 		q = world_mreq(w, qid);
 		q->status = MR_CREATED;
 		out_milestone(&r->jw, w, m);

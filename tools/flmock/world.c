@@ -212,6 +212,77 @@ struct message *world_add_message(struct world *w)
 	return m;
 }
 
+static char *dup_text(const char *s)
+{
+	char *p;
+
+	if (!s)
+		return NULL;
+	p = strdup(s);
+	if (!p)
+		abort();
+	return p;
+}
+
+struct bid *world_new_bid(struct world *w, struct project *p, int64_t bidder, double amount, int period, int pct,
+			  const char *desc)
+{
+	struct bid *b = world_add_bid(w);
+
+	if (!b)
+		abort();
+	b->project_id = p->id;
+	b->bidder_id = bidder;
+	b->project_owner_id = p->owner_id;
+	b->time_submitted = w->now;
+	b->amount = amount;
+	b->period = (uint16_t)period;
+	b->milestone_percentage = (uint8_t)pct;
+	b->description = dup_text(desc);
+	world_bid_placed(w, p, b);
+	return b;
+}
+
+struct milestone *world_new_milestone(struct world *w, const struct bid *b, double amount, int reason,
+				      const char *desc)
+{
+	const struct project *p = world_project(w, b->project_id);
+	struct milestone *m = world_add_milestone(w);
+
+	if (!m)
+		abort();
+	m->project_id = p->id;
+	m->bid_id = b->id;
+	m->bidder_id = b->bidder_id;
+	m->project_owner_id = p->owner_id;
+	m->time_created = w->now;
+	m->amount = amount;
+	m->currency = p->currency;
+	m->status = MS_FROZEN;
+	m->reason = (uint8_t)reason;
+	m->description = dup_text(desc);
+	return m;
+}
+
+struct mreq *world_new_mreq(struct world *w, const struct bid *b, double amount, const char *desc)
+{
+	const struct project *p = world_project(w, b->project_id);
+	struct mreq *q = world_add_mreq(w);
+
+	if (!q)
+		abort();
+	q->project_id = p->id;
+	q->bid_id = b->id;
+	q->bidder_id = b->bidder_id;
+	q->project_owner_id = p->owner_id;
+	q->time_requested = w->now;
+	q->amount = amount;
+	q->currency = p->currency;
+	q->status = MR_PENDING;
+	q->description = dup_text(desc);
+	return q;
+}
+
 void world_touch_project(struct world *w, struct project *p, int64_t t)
 {
 	if (t > p->time_updated)

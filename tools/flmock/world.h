@@ -254,6 +254,18 @@ struct review *world_add_review(struct world *w);
 struct thread *world_add_thread(struct world *w);
 struct message *world_add_message(struct world *w);
 
+/*
+ * Records made at the current clock, by the API's writes and by activity
+ * alike: a bid counted in its project's bid_stats, a funded (frozen)
+ * milestone and a pending milestone request on a bid.  `desc` is copied;
+ * NULL means text derived from the seed.
+ */
+struct bid *world_new_bid(struct world *w, struct project *p, int64_t bidder, double amount, int period, int pct,
+			  const char *desc);
+struct milestone *world_new_milestone(struct world *w, const struct bid *b, double amount, int reason,
+				      const char *desc);
+struct mreq *world_new_mreq(struct world *w, const struct bid *b, double amount, const char *desc);
+
 /* Mark a record changed at time t (bumps its updated time and index). */
 void world_touch_project(struct world *w, struct project *p, int64_t t);
 void world_touch_thread(struct world *w, struct thread *t, int64_t when);

@@ -243,14 +243,18 @@ static void preview(struct jw *w, const char *desc, size_t n)
 	jw_strn(w, desc, cut);
 }
 
+/* "<job>/project-<id>": plain ASCII, so no escaping (and no printf) needed. */
 static void out_seo_url(struct jw *w, const struct project *p)
 {
-	char tmp[96];
 	const char *job = p->njobs ? ref_jobs[p->jobs[0]].seo_url : "project";
-	int n = snprintf(tmp, sizeof tmp, "%s/project-%lld", job, (long long)p->id);
 
 	jw_key(w, "seo_url");
-	jw_strn(w, tmp, n > 0 ? (size_t)n : 0);
+	jw_raw(w, "\"", 1);
+	buf_puts(w->b, job);
+	buf_puts(w->b, "/project-");
+	w->after_key = true;
+	jw_int(w, p->id);
+	buf_putc(w->b, '"');
 }
 
 void out_project(struct jw *w, const struct world *wd, const struct project *p, const struct proj_opts *o)

@@ -356,6 +356,47 @@ START_TEST(same_seed_same_bytes)
 }
 END_TEST
 
+static long count_where(const struct dump *d, const char *field, const char *value)
+{
+	size_t i;
+	long n = 0;
+
+	for (i = 0; i < d->n; i++) {
+		yajl_val v = jget(d->rows[i], field, NULL);
+		const char *s = jstr(d->rows[i], field);
+
+		n += value ? (s && strcmp(s, value) == 0) : YAJL_IS_TRUE(v);
+	}
+	return n;
+}
+
+/* A simulated day: others award, accept, revoke, retract, close and delete. */
+START_TEST(advance_changes_state)
+{
+	const char *args[] = { "--seed", "21", "--scale", "20000", NULL };
+	struct mock m;
+	struct dump before_b, after_b, before_p, after_p;
+
+	must_start(&m, args);
+	ck_assert(mock_dump(&m, "bids", &before_b));
+	ck_assert(mock_dump(&m, "projects", &before_p));
+	ck_assert_int_gt(mock_advance(&m, 2 * 86400), 0);
+	ck_assert(mock_dump(&m, "bids", &after_b));
+	ck_assert(mock_dump(&m, "projects", &after_p));
+	ck_assert_int_gt(count_where(&after_p, "deleted", NULL), count_where(&before_p, "deleted", NULL));
+	ck_assert_int_gt(count_where(&after_p, "status", "closed"), count_where(&before_p, "status", "closed"));
+	ck_assert_int_gt(count_where(&after_b, "retracted", NULL), count_where(&before_b, "retracted", NULL));
+	ck_assert_int_ne(count_where(&after_b, "award_status", "pending"), count_where(&before_b, "award_status", "pending"));
+	ck_assert_int_gt(count_where(&after_b, "award_status", "awarded"), count_where(&before_b, "award_status", "awarded"));
+	ck_assert_int_gt(count_where(&after_b, "award_status", "revoked"), count_where(&before_b, "award_status", "revoked"));
+	dump_free(&before_b);
+	dump_free(&after_b);
+	dump_free(&before_p);
+	dump_free(&after_p);
+	mock_stop(&m);
+}
+END_TEST
+
 START_TEST(stats)
 {
 	struct mock m;
@@ -402,6 +443,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, faults_are_deterministic);
 	tcase_add_test(tc, clock_and_advance);
 	tcase_add_test(tc, same_seed_same_bytes);
+	tcase_add_test(tc, advance_changes_state);
 	tcase_add_test(tc, stats);
 	tcase_add_test(tc, cli);
 	suite_add_tcase(s, tc);

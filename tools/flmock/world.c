@@ -33,7 +33,7 @@ void world_config_defaults(struct world_config *c)
 }
 
 /*
- * About `records` in all: half bids, a sixth projects, an eighth messages,
+ * About `records` in all: half bids, a sixth projects, a sixth messages,
  * and the rest spread so every kind is present even at small scales.
  */
 void world_config_scale(struct world_config *c, size_t records)
@@ -47,7 +47,7 @@ void world_config_scale(struct world_config *c, size_t records)
 	c->mreqs = (size_t)(n * 0.03) + 5;
 	c->reviews = (size_t)(n * 0.06) + 5;
 	c->threads = (size_t)(n * 0.015) + 5;
-	c->messages_per_thread = n * 0.155 / (double)c->threads;
+	c->messages_per_thread = n * 0.175 / (double)c->threads;
 }
 
 struct world *world_generate(const struct world_config *c)

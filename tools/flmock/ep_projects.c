@@ -504,15 +504,7 @@ void ep_project_invite(struct fm_req *r)
 			perr(r, "INVITATION_LIMIT_REACHED", "You have reached the limit of invitations for this project.");
 			return;
 		}
-	if (w->invites.n == w->invites.cap) {
-		size_t nc = w->invites.cap ? w->invites.cap * 2 : 16;
-		struct invite *nv = realloc(w->invites.v, nc * sizeof *nv);
-
-		if (!nv)
-			abort();
-		w->invites.v = nv;
-		w->invites.cap = nc;
-	}
+	w->invites.v = array_reserve(w->invites.v, w->invites.n + 1, &w->invites.cap, sizeof *w->invites.v);
 	inv = &w->invites.v[w->invites.n++];
 	inv->project_id = p->id;
 	inv->user_id = fid;

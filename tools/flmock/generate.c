@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "world.h"
+#include "out.h"
 
 enum { SPAN = 2 * 365 * 86400 }; /* records spread over two years before now */
 
@@ -285,12 +285,7 @@ static void gen_projects_and_bids(struct gen *g)
 		p->time_submitted = t[i];
 		gen_project(g, p, i, n);
 		nb = pick_bidders(g, p, i, bidders, 64);
-		if (nbids + nb > cap) {
-			cap = (cap + nb) * 2;
-			bids = realloc(bids, cap * sizeof *bids);
-			if (!bids)
-				abort();
-		}
+		bids = array_reserve(bids, nbids + nb, &cap, sizeof *bids);
 		memset(bids + nbids, 0, nb * sizeof *bids);
 		for (k = 0; k < nb; k++)
 			fill_bid(g, p, &bids[nbids + k], bidders[k]);
@@ -539,12 +534,7 @@ static void gen_messages(struct gen *g)
 	for (i = 0; i < w->threads.n; i++) {
 		size_t nm = (size_t)(mpt * 2.0 * (double)rng_below(&g->r, 1001) / 1000.0 + 0.5);
 
-		if (n + nm > cap) {
-			cap = (cap + nm) * 2;
-			ms = realloc(ms, cap * sizeof *ms);
-			if (!ms)
-				abort();
-		}
+		ms = array_reserve(ms, n + nm, &cap, sizeof *ms);
 		memset(ms + n, 0, nm * sizeof *ms);
 		for (k = 0; k < nm; k++)
 			fill_message(g, &w->threads.v[i], &ms[n++]);

@@ -82,15 +82,7 @@ void mocklog_count(struct mocklog *m, const char *endpoint, int status, enum fau
 			m->rows[i].count++;
 			return;
 		}
-	if (m->nrows == m->cap) {
-		size_t nc = m->cap ? m->cap * 2 : 32;
-		struct stat_row *nr = realloc(m->rows, nc * sizeof *nr);
-
-		if (!nr)
-			abort();
-		m->rows = nr;
-		m->cap = nc;
-	}
+	m->rows = array_reserve(m->rows, m->nrows + 1, &m->cap, sizeof *m->rows);
 	m->rows[m->nrows].endpoint = strdup(endpoint);
 	if (!m->rows[m->nrows].endpoint)
 		abort();

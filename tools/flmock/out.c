@@ -25,6 +25,21 @@ void buf_grow(struct fm_buf *b, size_t extra)
 	b->cap = cap;
 }
 
+void *array_reserve(void *v, size_t need, size_t *cap, size_t size)
+{
+	size_t nc = *cap ? *cap : 16;
+
+	if (need <= *cap && v)
+		return v;
+	while (nc < need)
+		nc *= 2;
+	v = realloc(v, nc * size);
+	if (!v)
+		abort();
+	*cap = nc;
+	return v;
+}
+
 void buf_printf(struct fm_buf *b, const char *fmt, ...)
 {
 	va_list ap;

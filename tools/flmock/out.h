@@ -20,6 +20,9 @@ struct fm_buf {
 
 void buf_grow(struct fm_buf *b, size_t extra);    /* aborts on OOM */
 
+/* A growable array `v` of `*cap` elements, made to hold `need` (doubling); aborts on OOM. */
+void *array_reserve(void *v, size_t need, size_t *cap, size_t size);
+
 /* Room for `extra` more bytes and a NUL; inline because every write calls it. */
 static inline void buf_reserve(struct fm_buf *b, size_t extra)
 {

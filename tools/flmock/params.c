@@ -28,15 +28,7 @@ static char *dup_n(const char *s, size_t n)
 
 void req_add_param(struct fm_req *r, const char *key, size_t klen, const char *val, size_t vlen)
 {
-	if (r->nparams == r->cap) {
-		size_t nc = r->cap ? r->cap * 2 : 16;
-		struct fm_param *np = realloc(r->params, nc * sizeof *np);
-
-		if (!np)
-			abort();
-		r->params = np;
-		r->cap = nc;
-	}
+	r->params = array_reserve(r->params, r->nparams + 1, &r->cap, sizeof *r->params);
 	r->params[r->nparams].key = dup_n(key, klen);
 	r->params[r->nparams].val = dup_n(val ? val : "", val ? vlen : 0);
 	r->nparams++;
@@ -281,15 +273,7 @@ bool req_ids(struct fm_req *r, const char *key, struct idset *out)
 			idset_free(out);
 			return false;
 		}
-		if (out->n == cap) {
-			int64_t *nv;
-
-			cap = cap ? cap * 2 : 8;
-			nv = realloc(out->v, cap * sizeof *nv);
-			if (!nv)
-				abort();
-			out->v = nv;
-		}
+		out->v = array_reserve(out->v, out->n + 1, &cap, sizeof *out->v);
 		out->v[out->n++] = id;
 	}
 	if (out->n)

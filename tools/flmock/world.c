@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "world.h"
+#include "out.h"
 
 /*
  * Ids start above 2^31 (the API's ids are 64-bit) and per kind far enough
@@ -141,20 +141,12 @@ struct thread *world_thread(struct world *w, int64_t id) { return FIND(w->thread
 struct message *world_message(struct world *w, int64_t id) { return FIND(w->messages, id); }
 struct user *world_self(struct world *w) { return world_user(w, w->self_id); }
 
-/* Grow an array by one zeroed record; NULL on OOM. */
+/* Grow an array by one zeroed record. */
 static void *grow(void **v, size_t *n, size_t *cap, size_t size)
 {
 	char *p;
 
-	if (*n == *cap) {
-		size_t nc = *cap ? *cap * 2 : 64;
-		void *nv = realloc(*v, nc * size);
-
-		if (!nv)
-			return NULL;
-		*v = nv;
-		*cap = nc;
-	}
+	*v = array_reserve(*v, *n + 1, cap, size);
 	p = (char *)*v + *n * size;
 	memset(p, 0, size);
 	(*n)++;

@@ -88,20 +88,7 @@ void jw_init(struct jw *w, struct fm_buf *b, bool compact)
 	w->compact = compact;
 }
 
-/* Before any value or key: a comma unless first at this level or after a key. */
-static void sep(struct jw *w)
-{
-	uint64_t bit = 1ull << w->depth;
-
-	if (w->after_key) {
-		w->after_key = false;
-		return;
-	}
-	if (w->first & bit)
-		w->first &= ~bit;
-	else
-		buf_putc(w->b, ',');
-}
+#define sep jw_sep
 
 static void level_open(struct jw *w, char c)
 {

@@ -62,6 +62,21 @@ struct jw {
 };
 
 void jw_init(struct jw *w, struct fm_buf *b, bool compact);
+
+/* Before any value or key: a comma unless first at this level or after a key. */
+static inline void jw_sep(struct jw *w)
+{
+	uint64_t bit = 1ull << w->depth;
+
+	if (w->after_key) {
+		w->after_key = false;
+		return;
+	}
+	if (w->first & bit)
+		w->first &= ~bit;
+	else
+		buf_putc(w->b, ',');
+}
 void jw_obj(struct jw *w);
 void jw_end_obj(struct jw *w);
 void jw_arr(struct jw *w);

@@ -11,18 +11,25 @@
 
 #include "out.h"
 
-static const char *const words[] = {
-	"build", "website", "app", "logo", "design", "fix", "bug", "in", "my",
-	"Python", "script", "need", "an", "expert", "for", "data", "entry",
-	"urgent", "simple", "mobile", "Android", "iOS", "shop", "WordPress",
-	"café", "naïve", "résumé", "Zürich", "São", "Paulo", "crème", "brûlée",
-	"日本語", "翻訳", "开发", "网站", "Привет", "проект", "مرحبا", "مشروع",
-	"🚀", "✨", "💡", "🎨", "📱", "👍", "🔥", "€500", "£", "¥",
-	"database", "migration", "SQLite", "API", "integration", "Freelancer",
-	"landing", "page", "redesign", "SEO", "marketing", "video", "editing",
-	"translate", "document", "Spanish", "German", "report", "Excel",
-	"dashboard", "React", "Node.js", "Rust", "C", "embedded", "firmware",
-	"the", "and", "with", "a", "to", "of", "quick", "long-term", "small",
+/* A word and its length: the text is assembled word by word on every page. */
+struct word {
+	const char *s;
+	size_t n;
+};
+#define W(lit) { lit, sizeof(lit) - 1 }
+
+static const struct word words[] = {
+	W("build"), W("website"), W("app"), W("logo"), W("design"), W("fix"), W("bug"), W("in"), W("my"),
+	W("Python"), W("script"), W("need"), W("an"), W("expert"), W("for"), W("data"), W("entry"),
+	W("urgent"), W("simple"), W("mobile"), W("Android"), W("iOS"), W("shop"), W("WordPress"),
+	W("café"), W("naïve"), W("résumé"), W("Zürich"), W("São"), W("Paulo"), W("crème"), W("brûlée"),
+	W("日本語"), W("翻訳"), W("开发"), W("网站"), W("Привет"), W("проект"), W("مرحبا"), W("مشروع"), W("🚀"),
+	W("✨"), W("💡"), W("🎨"), W("📱"), W("👍"), W("🔥"), W("€500"), W("£"), W("¥"), W("database"),
+	W("migration"), W("SQLite"), W("API"), W("integration"), W("Freelancer"), W("landing"), W("page"),
+	W("redesign"), W("SEO"), W("marketing"), W("video"), W("editing"), W("translate"), W("document"),
+	W("Spanish"), W("German"), W("report"), W("Excel"), W("dashboard"), W("React"), W("Node.js"),
+	W("Rust"), W("C"), W("embedded"), W("firmware"), W("the"), W("and"), W("with"), W("a"), W("to"),
+	W("of"), W("quick"), W("long-term"), W("small"),
 };
 static const size_t nwords = sizeof words / sizeof words[0];
 
@@ -50,17 +57,17 @@ static void words_into(struct fm_buf *b, struct rng *r, unsigned n, bool tricky_
 	unsigned i;
 
 	for (i = 0; i < n && b->len < end; i++) {
-		const char *wd;
-
-		if (tricky_ok && rng_below(r, 12) == 0)
-			wd = tricky[rng_below(r, (uint32_t)ntricky)];
-		else
-			wd = words[rng_below(r, (uint32_t)nwords)];
 		if (i)
 			buf_putc(b, i % 11 == 10 ? '.' : ' ');
 		if (i % 11 == 10)
 			buf_putc(b, ' ');
-		buf_puts(b, wd);
+		if (tricky_ok && rng_below(r, 12) == 0) {
+			buf_puts(b, tricky[rng_below(r, (uint32_t)ntricky)]);
+		} else {
+			const struct word *wd = &words[rng_below(r, (uint32_t)nwords)];
+
+			buf_put(b, wd->s, wd->n);
+		}
 	}
 }
 

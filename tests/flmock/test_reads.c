@@ -505,6 +505,70 @@ START_TEST(no_window_on_milestones)
 }
 END_TEST
 
+static long dump_count_if(const struct dump *d, bool (*pred)(yajl_val row, long long arg), long long arg)
+{
+	size_t i;
+	long n = 0;
+
+	for (i = 0; i < d->n; i++)
+		n += pred(d->rows[i], arg);
+	return n;
+}
+
+static bool thread_has_member(yajl_val row, long long user)
+{
+	yajl_val mem = jget(jget(row, "thread", NULL), "members", NULL);
+	size_t i;
+
+	for (i = 0; mem && i < mem->u.array.len; i++)
+		if (YAJL_GET_INTEGER(mem->u.array.values[i]) == user)
+			return true;
+	return false;
+}
+
+static bool thread_unread(yajl_val row, long long unused)
+{
+	(void)unused;
+	return YAJL_IS_FALSE(jget(row, "is_read", NULL));
+}
+
+static bool message_in(yajl_val row, long long thread)
+{
+	return jint(row, "thread_id") == thread;
+}
+
+START_TEST(messaging_and_user_filters)
+{
+	struct dump threads, messages, users;
+	long long ids[20000], other;
+	char path[256];
+	yajl_val v, row;
+
+	ck_assert(mock_dump(&m, "threads", &threads));
+	ck_assert(mock_dump(&m, "messages", &messages));
+	ck_assert(mock_dump(&m, "users", &users));
+	other = YAJL_GET_INTEGER(jget(jget(threads.rows[0], "thread", NULL), "members", NULL)->u.array.values[1]);
+	snprintf(path, sizeof path, "/api/messages/0.1/threads/?members[]=%lld", other);
+	ck_assert_int_eq(mock_collect_ids(&m, path, "threads", ids, 20000), dump_count_if(&threads, thread_has_member, other));
+	ck_assert_int_eq(mock_collect_ids(&m, "/api/messages/0.1/threads/?is_read=false", "threads", ids, 20000),
+			 dump_count_if(&threads, thread_unread, 0));
+	snprintf(path, sizeof path, "/api/messages/0.1/messages/?threads[]=%lld", jint(messages.rows[0], "thread_id"));
+	ck_assert_int_eq(mock_collect_ids(&m, path, "messages", ids, 20000),
+			 dump_count_if(&messages, message_in, jint(messages.rows[0], "thread_id")));
+
+	row = users.rows[users.n / 2];
+	snprintf(path, sizeof path, "/api/users/0.1/users/?usernames[]=%s&users[]=%lld", jstr(row, "username"),
+		 jint(users.rows[0], "id"));
+	v = get_json(path, 200);
+	ck_assert_uint_eq(jget(v, "result", "users")->u.object.len, 2);
+	ck_assert_int_eq(jint(jget(v, "result", NULL), "total_count"), 2);
+	yajl_tree_free(v);
+	dump_free(&threads);
+	dump_free(&messages);
+	dump_free(&users);
+}
+END_TEST
+
 START_TEST(query_search)
 {
 	long long ids[20000];
@@ -543,6 +607,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, window_messages);
 	tcase_add_test(tc, no_window_on_milestones);
 	tcase_add_test(tc, query_search);
+	tcase_add_test(tc, messaging_and_user_filters);
 	suite_add_tcase(s, tc);
 	return s;
 }

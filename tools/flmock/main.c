@@ -122,6 +122,13 @@ static bool apply(struct fm_config *c, int opt, const char *arg)
 		return true;
 	case O_RATE:
 		return num(arg, 1e-9, 1e9, &c->rate_scale);
+	case O_SEED: {
+		/* the full 64 bits: a double would round seeds above 2^53 */
+		char *end;
+
+		w->seed = strtoull(arg, &end, 10);
+		return end != arg && !*end && *arg != '-';
+	}
 	default:
 		break;
 	}
@@ -129,7 +136,6 @@ static bool apply(struct fm_config *c, int opt, const char *arg)
 		return false;
 	switch (opt) {
 	case O_PORT: c->port = (int)v; return v <= 65535;
-	case O_SEED: w->seed = (uint64_t)v; return true;
 	case O_SCALE: world_config_scale(w, (size_t)v); return true;
 	case O_NOW: w->now = (int64_t)v; return v > 3 * 365 * 86400.0;
 	case O_USERS: w->users = (size_t)v; return v >= 3 && v < 4e9;

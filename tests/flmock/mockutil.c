@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -64,6 +65,8 @@ bool mock_start(struct mock *m, const char *const *args)
 	if (m->pid < 0)
 		return false;
 	if (m->pid == 0) {
+		/* If the test dies, flmock goes with it instead of lingering. */
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
 		dup2(fds[1], 1);
 		devnull = open("/dev/null", O_WRONLY);
 		if (devnull >= 0 && !getenv("FLMOCK_STDERR"))

@@ -291,6 +291,7 @@ START_TEST(filters)
 	char path[256];
 	long n;
 	long long pid;
+	size_t i;
 
 	ck_assert(mock_dump(&m, "projects", &projects));
 	ck_assert(mock_dump(&m, "bids", &bids));
@@ -325,7 +326,22 @@ START_TEST(filters)
 
 	{
 		yajl_val v;
-		long long mpid = jint(ms.rows[0], "project_id");
+		long long mpid = 0, hidden = 0;
+
+		/* Only milestones self is a party to are visible (UNAUTHORIZED_MILESTONE_VIEW). */
+		for (i = 0; i < ms.n; i++) {
+			bool mine = jint(ms.rows[i], "project_owner_id") == self_id || jint(ms.rows[i], "bidder_id") == self_id;
+
+			if (mine && !mpid)
+				mpid = jint(ms.rows[i], "project_id");
+			if (!mine && !hidden)
+				hidden = jint(ms.rows[i], "project_id");
+		}
+		ck_assert(mpid && hidden);
+		snprintf(path, sizeof path, "/api/projects/0.1/milestones/?projects[]=%lld", hidden);
+		v = get_json(path, 200);
+		ck_assert_uint_eq(jget(v, "result", "milestones")->u.object.len, 0);
+		yajl_tree_free(v);
 
 		snprintf(path, sizeof path, "/api/projects/0.1/milestones/?projects[]=%lld&limit=100", mpid);
 		v = get_json(path, 200);

@@ -79,7 +79,9 @@ static void keyed_list(struct fm_req *r, const struct keyed_list *k)
 		int status;
 
 		k->fields(r->w, i, fl, &status);
-		if (!filter_match(&f, fl[0], fl[1], fl[2], fl[3], status) || !pager_take(&pg))
+		/* Only the bidder and the project holder can see them (UNAUTHORIZED_MILESTONE_VIEW). */
+		if ((fl[1] != r->w->self_id && fl[2] != r->w->self_id) ||
+		    !filter_match(&f, fl[0], fl[1], fl[2], fl[3], status) || !pager_take(&pg))
 			continue;
 		key_id(&r->jw, fl[4]);
 		k->emit(&r->jw, r->w, i);

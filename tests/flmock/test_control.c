@@ -295,6 +295,17 @@ START_TEST(clock_and_advance)
 	ck_assert_int_gt(mock_collect_ids(&m, path, "threads", ids, 5000), 0);
 	snprintf(path, sizeof path, "/api/projects/0.1/projects/active/?from_time=%lld", 1767225601LL);
 	ck_assert_int_gt(mock_collect_ids(&m, path, "projects", ids, 5000), 0);
+	/* quiet=S: no activity in the last S seconds of the advance */
+	mock_call(&m, "POST", "/_mock/advance?seconds=3600&quiet=600", NULL, NULL, "", &r);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_ptr_nonnull(strstr(r.body, "\"events\":300"));
+	resp_free(&r);
+	n = mock_collect_ids(&m, "/api/projects/0.1/bids/?from_time=1767235801", "bids", ids, 5000);
+	ck_assert_int_eq(n, 0);
+	snprintf(path, sizeof path, "/api/messages/0.1/messages/?from_updated_time=%lld", 1767232801LL);
+	ck_assert_int_gt(mock_collect_ids(&m, path, "messages", ids, 5000), 0);
+	snprintf(path, sizeof path, "/api/messages/0.1/messages/?from_updated_time=%lld", 1767235801LL);
+	ck_assert_int_eq(mock_collect_ids(&m, path, "messages", ids, 5000), 0);
 	mock_call(&m, "POST", "/_mock/advance?seconds=x", NULL, NULL, "", &r);
 	ck_assert_int_eq(r.status, 400);
 	resp_free(&r);

@@ -154,6 +154,8 @@ static void ev_respond(struct world *w, struct rng *r, int what)
 	if (!b)
 		return;
 	p = world_project(w, b->project_id);
+	if (what == 0 && (p->status != PS_ACTIVE || p->deleted))
+		return; /* a closed or deleted project is final: nobody starts work on it */
 	if (what == 0) {
 		b->award_status = AW_AWARDED;
 		b->time_accepted = w->now;
@@ -198,8 +200,8 @@ static void ev_milestone(struct world *w, struct rng *r)
 		m = &w->milestones.v[rng_below(r, (uint32_t)w->milestones.n)];
 		if (m->project_owner_id == w->self_id || (m->status != MS_FROZEN && m->status != MS_REQUESTED))
 			continue;
+		/* Milestones have no updated time and the project shows nothing of them. */
 		m->status = rng_below(r, 4) ? MS_CLEARED : MS_CANCELED;
-		world_touch_project(w, world_project(w, m->project_id), w->now);
 		return;
 	}
 }
@@ -365,10 +367,10 @@ static void one_event(struct world *w, struct rng *r, size_t bids_at_start)
 		ev_thread_state(w, r);
 }
 
-size_t activity_advance(struct world *w, int64_t seconds)
+size_t activity_advance(struct world *w, int64_t seconds, int64_t quiet)
 {
-	int64_t start = w->now;
-	size_t n = (size_t)(seconds / 10), k, bids_at_start = w->bids.n;
+	int64_t start = w->now, busy = seconds - quiet;
+	size_t n = busy > 0 ? (size_t)(busy / 10) : 0, k, bids_at_start = w->bids.n;
 	struct rng r;
 
 	if (n > MAX_EVENTS)
@@ -380,9 +382,9 @@ size_t activity_advance(struct world *w, int64_t seconds)
 	}
 	bids_at_start = w->bids.n;
 	rng_seed(&r, w->cfg.seed ^ 0xadull, ++w->advances);
-	/* Events at evenly spaced, ascending times in (start, start + seconds]. */
+	/* Events at evenly spaced, ascending times in (start, start + seconds - quiet]. */
 	for (k = 0; k < n; k++) {
-		w->now = start + (int64_t)((double)seconds * (double)(k + 1) / (double)n);
+		w->now = start + (int64_t)((double)busy * (double)(k + 1) / (double)n);
 		one_event(w, &r, bids_at_start);
 	}
 	w->now = start + seconds;

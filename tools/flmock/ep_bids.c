@@ -378,6 +378,8 @@ static bool respond(struct fm_req *r, struct bid *b, struct project *p, bool acc
 {
 	if (!bidder_only(r, b) || !pending_only(r, b))
 		return false;
+	if (accept && (p->status != PS_ACTIVE || p->deleted))
+		return perr(r, 400, "PROJECT_CLOSED", "This project is already closed.");
 	if (accept) {
 		b->award_status = AW_AWARDED;
 		b->time_accepted = r->w->now;
@@ -394,6 +396,7 @@ void ep_bid_action(struct fm_req *r)
 	struct bid *b = world_bid(w, r->path_id);
 	const char *action = req_param(r, "action");
 	struct project *p;
+	int award_before;
 	bool ok;
 
 	if (!action) {
@@ -405,6 +408,7 @@ void ep_bid_action(struct fm_req *r)
 		return;
 	}
 	p = world_project(w, b->project_id);
+	award_before = b->award_status;
 	if (strcmp(action, "award") == 0) {
 		ok = award(r, b, p);
 	} else if (strcmp(action, "revoke") == 0) {
@@ -430,6 +434,7 @@ void ep_bid_action(struct fm_req *r)
 	if (!ok)
 		return;
 	/* An award decision changes the project's state: it counts as an update. */
-	world_touch_project(w, p, w->now);
+	if (b->award_status != award_before)
+		world_touch_project(w, p, w->now);
 	r->object_id = b->id;
 }

@@ -240,11 +240,12 @@ static void settle_payment(struct world *w, struct bid *b)
 	for (i = 0; i < w->milestones.n; i++)
 		if (w->milestones.v[i].bid_id == b->id && w->milestones.v[i].status == MS_CLEARED)
 			paid += w->milestones.v[i].amount;
-	if (paid >= b->amount && b->award_status == AW_AWARDED) {
+	/* Only completion shows on the project: only then is it an update. */
+	if (paid >= b->amount && b->award_status == AW_AWARDED && p->status != PS_COMPLETE) {
 		b->paid_full = true;
 		p->status = PS_COMPLETE;
+		world_touch_project(w, p, w->now);
 	}
-	world_touch_project(w, p, w->now);
 }
 
 static bool release(struct fm_req *r, struct milestone *m, struct bid *b)

@@ -475,16 +475,17 @@ static enum MHD_Result mock_dump(struct server *s, struct MHD_Connection *c)
 static void mock_advance(struct server *s, struct MHD_Connection *c, struct fm_buf *b, int *status)
 {
 	const char *sec = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "seconds");
-	char *end = NULL;
-	long long n = sec ? strtoll(sec, &end, 10) : -1;
+	const char *q = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "quiet");
+	char *end = NULL, *qend = NULL;
+	long long n = sec ? strtoll(sec, &end, 10) : -1, quiet = q ? strtoll(q, &qend, 10) : 0;
 	size_t events;
 
-	if (!sec || *end || n < 0) {
+	if (!sec || *end || n < 0 || (q && (*qend || quiet < 0))) {
 		*status = 400;
-		buf_puts(b, "{\"error\":\"seconds must be a non-negative integer\"}\n");
+		buf_puts(b, "{\"error\":\"seconds (and quiet) must be non-negative integers\"}\n");
 		return;
 	}
-	events = activity_advance(s->w, n);
+	events = activity_advance(s->w, n, quiet);
 	buf_printf(b, "{\"now\":%lld,\"events\":%zu}\n", (long long)s->w->now, events);
 }
 

@@ -289,8 +289,11 @@ void world_time_range(const void *base, size_t n, size_t size, size_t off,
 /* generate.c: fills an empty world from its config. false on OOM. */
 bool generate_world(struct world *w);
 
-/* activity.c: move the clock forward by `seconds`, making activity. */
-size_t activity_advance(struct world *w, int64_t seconds);
+/*
+ * activity.c: move the clock forward by `seconds`, making activity, none of
+ * it in the last `quiet` seconds.  Returns the number of events.
+ */
+size_t activity_advance(struct world *w, int64_t seconds, int64_t quiet);
 
 /* text.c: deterministic content */
 enum text_kind { TX_TITLE, TX_DESC, TX_BID, TX_MSG, TX_REVIEW, TX_MILESTONE, TX_USERNAME, TX_DISPLAY };

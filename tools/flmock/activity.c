@@ -141,9 +141,9 @@ static void ev_award(struct world *w, struct rng *r, size_t bids_at_start)
 	p = world_project(w, b->project_id);
 	if (p->status != PS_ACTIVE || p->deleted || project_bid_exists(w, p, bids_at_start, 0, true))
 		return;
+	/* The project object shows nothing of a pending award: not a project update. */
 	b->award_status = AW_PENDING;
 	b->time_awarded = w->now;
-	world_touch_project(w, p, w->now);
 }
 
 static void ev_respond(struct world *w, struct rng *r, int what)
@@ -160,25 +160,27 @@ static void ev_respond(struct world *w, struct rng *r, int what)
 		b->award_status = AW_AWARDED;
 		b->time_accepted = w->now;
 		p->status = PS_FROZEN;
+		world_touch_project(w, p, w->now);
 	} else {
 		b->award_status = what == 1 ? AW_REJECTED : AW_REVOKED;
 	}
-	world_touch_project(w, p, w->now);
 }
 
 static void ev_retract(struct world *w, struct rng *r)
 {
 	struct bid *b = random_bid(w, r, AW_NONE, false, true);
+	struct project *p = b ? world_project(w, b->project_id) : NULL;
 
-	if (b) {
+	/* Bids are retracted from open projects only: closed ones are final. */
+	if (p && p->status == PS_ACTIVE && !p->deleted) {
 		b->retracted = true;
-		world_bid_removed(w, world_project(w, b->project_id), b);
+		world_bid_removed(w, p, b);
 	}
 }
 
 static void ev_close_or_delete(struct world *w, struct rng *r, bool del)
 {
-	struct project *p = random_project(w, r, !del, true);
+	struct project *p = random_project(w, r, true, true); /* only open projects close or go */
 
 	if (!p || p->deleted)
 		return;

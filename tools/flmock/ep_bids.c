@@ -347,6 +347,8 @@ static bool retract(struct fm_req *r, struct bid *b, struct project *p)
 		return false;
 	if (b->retracted)
 		return perr(r, 409, "BID_ALREADY_RETRACTED", "This bid has already been retracted.");
+	if (p->status != PS_ACTIVE || p->deleted)
+		return perr(r, 400, "PROJECT_NOT_ACTIVE", "The project is no longer open.");
 	if (b->award_status == AW_PENDING || b->award_status == AW_AWARDED)
 		return perr(r, 400, "BID_AWARD_PENDING", "You must respond to a pending bid award before you can perform any more bid actions.");
 	b->retracted = true;
@@ -396,7 +398,7 @@ void ep_bid_action(struct fm_req *r)
 	struct bid *b = world_bid(w, r->path_id);
 	const char *action = req_param(r, "action");
 	struct project *p;
-	int award_before;
+	int status_before;
 	bool ok;
 
 	if (!action) {
@@ -408,7 +410,7 @@ void ep_bid_action(struct fm_req *r)
 		return;
 	}
 	p = world_project(w, b->project_id);
-	award_before = b->award_status;
+	status_before = p->status;
 	if (strcmp(action, "award") == 0) {
 		ok = award(r, b, p);
 	} else if (strcmp(action, "revoke") == 0) {
@@ -433,8 +435,8 @@ void ep_bid_action(struct fm_req *r)
 	}
 	if (!ok)
 		return;
-	/* An award decision changes the project's state: it counts as an update. */
-	if (b->award_status != award_before)
+	/* time_updated follows the project object's own fields: accepting freezes it. */
+	if (p->status != status_before)
 		world_touch_project(w, p, w->now);
 	r->object_id = b->id;
 }

@@ -268,6 +268,257 @@ FL_API const char *fl_action_state_name(enum fl_action_state state);
  * (this section is maintained by the read-side work; keep the above stable)
  * ------------------------------------------------------------------------- */
 
+/*
+ * Reads never wait for flsyncd: the database is in WAL mode, so a query sees
+ * the last committed state while a sync pass writes.  Where a call does need
+ * a lock another connection holds (a write on a read-write handle, or the
+ * rare moments SQLite needs one to read, such as recovering a crashed
+ * writer's log), it waits at most the handle's busy timeout
+ * (fl_db_busy_timeout()) and then fails with FL_ERR_BUSY and a message that
+ * says so; it never hangs.
+ *
+ * Errors of the calls below are recorded on the handle the statement or
+ * call belongs to: read them with fl_errmsg(db).
+ */
+
+/* ---- Queries ---------------------------------------------------------- */
+
+/* A prepared query on an fl_db.  Opaque. */
+struct fl_stmt;
+
+/* The type of a column's value in the current row (SQLite's storage classes). */
+enum fl_type {
+	FL_TYPE_INTEGER = 1,
+	FL_TYPE_REAL = 2,
+	FL_TYPE_TEXT = 3,
+	FL_TYPE_BLOB = 4,
+	FL_TYPE_NULL = 5,
+};
+
+/*
+ * fl_stmt_prepare — compile one SQL statement for db.
+ *
+ * sql is one statement, optionally followed by ';', spaces and comments;
+ * anything more is refused with FL_ERR_INVALID (run statements one at a
+ * time).  Parameters are written ?, ?NNN, :name, @name or $name and bound
+ * with fl_stmt_bind_*() before the first fl_stmt_step().  On a handle opened
+ * FL_OPEN_READONLY a statement that would write fails when stepped, with
+ * FL_ERR_READONLY.
+ *
+ * On success *out is the statement, to be freed with fl_stmt_finalize()
+ * before db is closed.  On failure *out is NULL.
+ *
+ * Returns FL_OK, FL_ERR_INVALID (empty or several statements), FL_ERR_DB
+ * (a syntax error, an unknown table or column: fl_errmsg() has SQLite's
+ * message), FL_ERR_BUSY (the schema was locked past the busy timeout),
+ * FL_ERR_NOMEM or FL_ERR_MISUSE.
+ */
+FL_API int fl_stmt_prepare(struct fl_db *db, const char *sql, struct fl_stmt **out);
+
+/*
+ * fl_stmt_bind_int64, _double, _text, _null — bind parameter idx (the first
+ * is 1) to a value.  Text is UTF-8; len is its length in bytes, or -1 when
+ * it is NUL-terminated; the library copies it.  A NULL text binds NULL.
+ * Bindings stay until re-bound or cleared (fl_stmt_clear_bindings()), also
+ * across fl_stmt_reset().
+ *
+ * Returns FL_OK, FL_ERR_MISUSE (idx out of range, or the statement is
+ * running: reset it first) or FL_ERR_NOMEM.
+ */
+FL_API int fl_stmt_bind_int64(struct fl_stmt *st, int idx, int64_t value);
+FL_API int fl_stmt_bind_double(struct fl_stmt *st, int idx, double value);
+FL_API int fl_stmt_bind_text(struct fl_stmt *st, int idx, const char *value, int len);
+FL_API int fl_stmt_bind_null(struct fl_stmt *st, int idx);
+
+/*
+ * fl_stmt_param_count — the number of parameters (the largest index).
+ * fl_stmt_param_index — the index of a named parameter, its prefix included
+ * (":id"), or 0 if there is none of that name.
+ * fl_stmt_clear_bindings — set every parameter back to NULL.  Returns FL_OK.
+ */
+FL_API int fl_stmt_param_count(struct fl_stmt *st);
+FL_API int fl_stmt_param_index(struct fl_stmt *st, const char *name);
+FL_API int fl_stmt_clear_bindings(struct fl_stmt *st);
+
+/*
+ * fl_stmt_step — advance to the next row.  *out_row is 1 when a row is
+ * ready for the fl_stmt_column_*() calls, 0 when the statement has finished
+ * (stepping again after that starts it over).  On failure *out_row is 0 and
+ * the statement must be reset before it is stepped again.
+ *
+ * Returns FL_OK, FL_ERR_BUSY (a lock was held past the busy timeout),
+ * FL_ERR_READONLY (a write on a read-only handle or file), FL_ERR_DB (a
+ * constraint or run-time error, with SQLite's message), FL_ERR_IO,
+ * FL_ERR_NOMEM or FL_ERR_MISUSE.
+ */
+FL_API int fl_stmt_step(struct fl_stmt *st, int *out_row);
+
+/*
+ * fl_stmt_reset — rewind the statement so it can be stepped again from the
+ * start (bindings are kept), ending the read it held.  Returns FL_OK.
+ */
+FL_API int fl_stmt_reset(struct fl_stmt *st);
+
+/*
+ * fl_stmt_finalize — free a statement.  NULL is accepted.
+ */
+FL_API void fl_stmt_finalize(struct fl_stmt *st);
+
+/*
+ * Columns of the result.  fl_stmt_column_count() and fl_stmt_column_name()
+ * work from prepare on; the value calls only while fl_stmt_step() has a row.
+ * Columns are numbered from 0; an index out of range reads as NULL (type
+ * FL_TYPE_NULL, 0, 0.0, NULL text) and names as NULL.
+ *
+ * fl_stmt_column_type — the type of the value in the current row.
+ * fl_stmt_column_int64, _double — the value converted as SQLite converts
+ *   (text "12" gives 12, NULL gives 0).
+ * fl_stmt_column_text — the value as UTF-8 text, NUL-terminated; *out_len
+ *   (if out_len is not NULL) its length in bytes.  NULL for a NULL value.
+ *   Borrowed until the next step, reset or finalize of st.
+ * fl_stmt_column_blob — the value's bytes (NULL for an empty or NULL value),
+ *   borrowed likewise.
+ * fl_stmt_column_name — the column's name (its AS alias if given); borrowed
+ *   until st is finalized.
+ */
+FL_API int fl_stmt_column_count(struct fl_stmt *st);
+FL_API const char *fl_stmt_column_name(struct fl_stmt *st, int col);
+FL_API enum fl_type fl_stmt_column_type(struct fl_stmt *st, int col);
+FL_API int64_t fl_stmt_column_int64(struct fl_stmt *st, int col);
+FL_API double fl_stmt_column_double(struct fl_stmt *st, int col);
+FL_API const char *fl_stmt_column_text(struct fl_stmt *st, int col, int *out_len);
+FL_API const void *fl_stmt_column_blob(struct fl_stmt *st, int col, int *out_len);
+
+/*
+ * fl_stmt_readonly — 1 if the statement makes no direct change to the
+ * database (a SELECT), 0 otherwise.  The CLI uses it to refuse writes.
+ */
+FL_API int fl_stmt_readonly(struct fl_stmt *st);
+
+/* ---- The change feed -------------------------------------------------- */
+
+/*
+ * Every insert, update or delete of a row of an entity table (currencies,
+ * job_categories, jobs, users, projects, bids, milestones,
+ * milestone_requests, reviews, threads, messages) and of the actions queue,
+ * by flsyncd, a queued action or anyone with the sqlite3 shell, is numbered
+ * by a sequence number (seq) that only grows.  A program remembers the
+ * newest seq it has handled and asks for what changed since.  Rows are
+ * identified by their id (reviews, which have none, by their rowid).  A row
+ * changed several times appears several times.  Changes of project_jobs and
+ * thread_members come with a change of their project or thread.
+ */
+
+enum fl_change_op {
+	FL_CHANGE_INSERT = 0,
+	FL_CHANGE_UPDATE = 1,
+	FL_CHANGE_DELETE = 2,
+};
+
+/* One change, as fl_changes_since() reports it. */
+struct fl_change {
+	int64_t seq;              /* its sequence number, > 0 */
+	const char *table;        /* the table ("bids"), borrowed for the callback */
+	int64_t row_id;           /* the row's id (reviews: rowid) */
+	enum fl_change_op op;
+	int64_t at;               /* unix seconds of the write */
+};
+
+/* "insert", "update" or "delete"; static. */
+FL_API const char *fl_change_op_name(enum fl_change_op op);
+
+/*
+ * fl_changes_since — call fn for each change with seq > since, in seq
+ * order, at most limit of them (limit <= 0: all).  All of them come from
+ * one snapshot of the database, so a sync committing meanwhile is either
+ * wholly in or wholly out.  The change passed to fn is borrowed for the
+ * call; fn returns 0 to go on, anything else to stop, and that value is then
+ * returned (so fn should not return a value that is also an FL_* code the
+ * caller tests for).
+ *
+ * *out_newest (when out_newest is not NULL) is the newest seq in the
+ * database in that snapshot (0 if nothing ever changed): when every change
+ * was delivered it is the `since` of the next call; when limit cut the list
+ * short, continue from the seq of the last change fn saw.
+ *
+ * When changes after `since` have already been pruned, nothing is delivered
+ * and FL_ERR_NOT_FOUND is returned, with a message saying from which seq the
+ * feed still holds changes: the program re-reads what it shows and goes on
+ * from fl_changes_latest().
+ *
+ * Returns FL_OK, the value fn returned, FL_ERR_NOT_FOUND, FL_ERR_BUSY,
+ * FL_ERR_DB, FL_ERR_NOMEM or FL_ERR_MISUSE (db or fn NULL, since < 0).
+ */
+FL_API int fl_changes_since(struct fl_db *db, int64_t since, int64_t limit,
+			    int (*fn)(void *ctx, const struct fl_change *change), void *ctx,
+			    int64_t *out_newest);
+
+/*
+ * fl_changes_latest — the newest seq ever given (0 if none), where a
+ * program that has just read everything starts following the feed.
+ * Returns FL_OK or a database code; *out is 0 on failure.
+ */
+FL_API int fl_changes_latest(struct fl_db *db, int64_t *out);
+
+/*
+ * fl_changes_prune — delete the changes with seq < before (programs that
+ * still need them then get FL_ERR_NOT_FOUND from fl_changes_since()).
+ * *out_deleted (when not NULL) is how many were deleted.  Needs a
+ * read-write handle.  Returns FL_OK, FL_ERR_READONLY, FL_ERR_BUSY,
+ * FL_ERR_DB or FL_ERR_MISUSE.
+ */
+FL_API int fl_changes_prune(struct fl_db *db, int64_t before, int64_t *out_deleted);
+
+/* ---- Sync status ------------------------------------------------------ */
+
+/* One sync stream's state (a sync_state row).  Times are unix seconds, 0 = never. */
+struct fl_stream_status {
+	const char *stream;       /* "projects.own", "bids", ... */
+	int64_t cursor;           /* stream time covered up to (exclusive), 0 if none */
+	int64_t last_started;
+	int64_t last_success;
+	const char *last_error;   /* the last failure's message, or NULL */
+	int64_t last_error_at;
+	int64_t failures;         /* consecutive failures */
+	int64_t rows_synced;
+	int64_t requests;
+};
+
+/* One endpoint's rate-limit budget, as flsyncd last recorded it. */
+struct fl_ratelimit_status {
+	const char *endpoint;     /* "POST /api/projects/0.1/bids/" */
+	int64_t limit;            /* requests per window, -1 unknown */
+	int64_t window_s;         /* window length, seconds, -1 unknown */
+	int64_t remaining;        /* requests left when recorded, -1 unknown */
+	int64_t paused_until;     /* unix seconds a 429 pause ends, 0 if none */
+	int64_t updated_at;       /* unix seconds when recorded */
+};
+
+/* The whole status, from one snapshot of the database. */
+struct fl_status {
+	int schema_version;
+	int64_t streams_count;
+	const struct fl_stream_status *streams;      /* in stream-name order */
+	int64_t endpoints_count;
+	const struct fl_ratelimit_status *endpoints; /* in endpoint order */
+	int64_t actions_queued;   /* waiting to be sent */
+	int64_t actions_sending;  /* sent, outcome not recorded yet */
+	int64_t actions_done;
+	int64_t actions_failed;
+	int64_t actions_cancelled;
+	int64_t changes_latest;   /* as fl_changes_latest() */
+};
+
+/*
+ * fl_status_get — read the sync status: every stream, every endpoint's
+ * budget, the actions by state.  *out is the caller's, freed (with every
+ * string and array in it) by fl_status_free(); NULL on failure.  Works on
+ * read-only handles.  Returns FL_OK, FL_ERR_BUSY, FL_ERR_DB, FL_ERR_NOMEM
+ * or FL_ERR_MISUSE.
+ */
+FL_API int fl_status_get(struct fl_db *db, struct fl_status **out);
+FL_API void fl_status_free(struct fl_status *status);
+
 #ifdef __cplusplus
 }
 #endif

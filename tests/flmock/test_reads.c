@@ -150,7 +150,7 @@ END_TEST
 START_TEST(shapes)
 {
 	yajl_val v, x, first;
-	char key[32];
+	char key[32], path[128];
 
 	v = get_json("/api/users/0.1/users/?limit=3", 200);
 	x = jget(v, "result", "users");
@@ -187,6 +187,11 @@ START_TEST(shapes)
 	v = get_json("/api/messages/0.1/messages/?limit=2", 200);
 	ck_assert(YAJL_IS_ARRAY(jget(v, "result", "messages")));
 	ck_assert(jint(jget(v, "result", NULL), "unfiltered_count") >= 2);
+	snprintf(path, sizeof path, "/api/messages/0.1/messages/%lld/",
+		 jint(jget(v, "result", "messages")->u.array.values[1], "id"));
+	yajl_tree_free(v);
+	v = get_json(path, 200);
+	ck_assert_uint_eq(jget(v, "result", "messages")->u.array.len, 1);
 	yajl_tree_free(v);
 
 	v = get_json("/api/projects/0.1/projects/?limit=1&job_details&full_description", 200);

@@ -144,6 +144,24 @@ void ep_thread_get(struct fm_req *r)
 	jw_end_obj(&r->jw);
 }
 
+/* Get Message By ID: shaped like the list, as the reference's example. */
+void ep_message_get(struct fm_req *r)
+{
+	const struct message *msg = world_message(r->w, r->path_id);
+
+	if (!msg) {
+		req_not_found(r);
+		return;
+	}
+	jw_obj(&r->jw);
+	jw_knull(&r->jw, "threads");
+	jw_karr(&r->jw, "messages");
+	out_message(&r->jw, r->w, msg);
+	jw_end_arr(&r->jw);
+	jw_knull(&r->jw, "users");
+	jw_end_obj(&r->jw);
+}
+
 void ep_messages_list(struct fm_req *r)
 {
 	struct world *w = r->w;

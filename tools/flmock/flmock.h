@@ -115,7 +115,7 @@ handler_fn ep_milestones_list, ep_milestone_create, ep_milestone_action;
 handler_fn ep_mreqs_list, ep_mreq_create, ep_mreq_action;
 handler_fn ep_reviews_list, ep_review_post;
 handler_fn ep_threads_list, ep_thread_get, ep_thread_create, ep_threads_action,
-	ep_messages_list, ep_message_post;
+	ep_messages_list, ep_message_get, ep_message_post;
 handler_fn ep_users_list, ep_user_get, ep_self_get;
 handler_fn ep_currencies, ep_jobs, ep_categories;
 

@@ -53,6 +53,7 @@ static const struct route routes[] = {
 	{ "GET", "/api/messages/0.1/threads/{id}/", ep_thread_get, false, 0, 0, false },
 	{ "POST", "/api/messages/0.1/threads/{id}/messages/", ep_message_post, false, 0, 0, true },
 	{ "GET", "/api/messages/0.1/messages/", ep_messages_list, false, 0, 0, false },
+	{ "GET", "/api/messages/0.1/messages/{id}/", ep_message_get, false, 0, 0, false },
 	{ "POST", "/api/messages/0.1/messages/", ep_message_post, false, 0, 0, true },
 };
 

@@ -465,11 +465,19 @@ START_TEST(threads_and_messages)
 	yajl_tree_free(v);
 	v = call("POST", path, "message=", "application/x-www-form-urlencoded", 400, "RestExceptionCodes.INVALID_REQUEST");
 	yajl_tree_free(v);
+	/* multipart/form-data, which the reference lists too */
+	v = call("POST", path,
+		 "--XyZ\r\nContent-Disposition: form-data; name=\"message\"\r\n\r\nvia multipart\r\n"
+		 "--XyZ\r\nContent-Disposition: form-data; name=\"client_message_id\"\r\n\r\n778\r\n--XyZ--\r\n",
+		 "multipart/form-data; boundary=XyZ", 200, NULL);
+	ck_assert_str_eq(jstr(jget(v, "result", NULL), "message"), "via multipart");
+	ck_assert_int_eq(jint(jget(v, "result", NULL), "client_message_id"), 778);
+	yajl_tree_free(v);
 	expect("POST", "/api/messages/0.1/threads/17/messages/", "message=x", 404, "RestExceptionCodes.NOT_FOUND");
 
 	snprintf(path, sizeof path, "/api/messages/0.1/messages/?threads[]=%lld", tid);
 	v = get_ok(path);
-	ck_assert_uint_eq(jget(v, "result", "messages")->u.array.len, 2); /* the greeting and one resent message */
+	ck_assert_uint_eq(jget(v, "result", "messages")->u.array.len, 3); /* greeting, one resent message, multipart */
 	yajl_tree_free(v);
 
 	snprintf(path, sizeof path, "/api/messages/0.1/threads/?threads[]=%lld&action=archive", tid);

@@ -71,6 +71,7 @@ struct fm_req {
 /* params.c */
 void req_add_param(struct fm_req *r, const char *key, size_t klen, const char *val, size_t vlen);
 void req_parse_form(struct fm_req *r, const char *s, size_t n);
+void req_parse_multipart(struct fm_req *r, const char *s, size_t n, const char *boundary);
 bool req_parse_json(struct fm_req *r, const char *s, size_t n);
 void req_free_params(struct fm_req *r);
 const char *req_param(const struct fm_req *r, const char *key);

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -215,6 +216,23 @@ static bool parse_body(struct fm_req *r, struct MHD_Connection *c)
 			return false;
 		}
 		return true;
+	}
+	if (ctype && strncasecmp(ctype, "multipart/form-data", 19) == 0) {
+		const char *b = strstr(ctype, "boundary=");
+		char boundary[200];
+
+		if (b) {
+			snprintf(boundary, sizeof boundary, "%s", b + 9);
+			boundary[strcspn(boundary, "; ")] = '\0';
+			if (boundary[0] == '"') {
+				memmove(boundary, boundary + 1, strlen(boundary));
+				boundary[strcspn(boundary, "\"")] = '\0';
+			}
+			req_parse_multipart(r, r->body, r->body_len, boundary);
+			return true;
+		}
+		req_error(r, 400, "RestExceptionCodes.BAD_FORM", "multipart body without a boundary");
+		return false;
 	}
 	req_parse_form(r, r->body, r->body_len);
 	return true;

@@ -99,6 +99,52 @@ void req_parse_form(struct fm_req *r, const char *s, size_t n)
 	free(copy);
 }
 
+/* A needle in a byte range (bodies may hold NULs). */
+static const char *find(const char *h, size_t hn, const char *n, size_t nn)
+{
+	size_t i;
+
+	for (i = 0; nn <= hn && i <= hn - nn; i++)
+		if (h[i] == n[0] && memcmp(h + i, n, nn) == 0)
+			return h + i;
+	return NULL;
+}
+
+/*
+ * multipart/form-data, which several endpoints list next to form encoding:
+ * each part's name="…" and its bytes become one parameter (files included).
+ */
+void req_parse_multipart(struct fm_req *r, const char *s, size_t n, const char *boundary)
+{
+	char delim[256];
+	size_t dn = (size_t)snprintf(delim, sizeof delim, "\r\n--%s", boundary);
+	const char *p = find(s, n, delim + 2, dn - 2), *end = s + n;
+
+	while (p && dn < sizeof delim) {
+		const char *hdr = p + dn - 2, *body, *next, *name;
+		size_t nl;
+
+		if (end - hdr < 2 || hdr[0] != '\r' || hdr[1] != '\n')
+			break; /* "--" after the last boundary, or garbage */
+		hdr += 2;
+		body = find(hdr, (size_t)(end - hdr), "\r\n\r\n", 4);
+		if (!body)
+			break;
+		body += 4;
+		next = find(body, (size_t)(end - body), delim, dn);
+		if (!next)
+			break;
+		name = find(hdr, (size_t)(body - hdr), "name=\"", 6);
+		if (name) {
+			name += 6;
+			for (nl = 0; name + nl < body && name[nl] != '"'; nl++)
+				;
+			req_add_param(r, name, nl, body, (size_t)(next - body));
+		}
+		p = next + 2;
+	}
+}
+
 static void flatten(struct fm_req *r, const char *prefix, yajl_val v)
 {
 	char key[256], num[64];

@@ -87,6 +87,7 @@ START_TEST(auth)
 
 	mock_call(&m, "GET", "/api/projects/0.1/projects/?limit=1", NULL, NULL, "", &r);
 	ck_assert_int_eq(r.status, 401);
+	ck_assert_msg(r.rl_limit[0] && r.rl_remaining >= 0, "401 without RateLimit headers");
 	v = resp_json(&r);
 	ck_assert_str_eq(error_code(v), "RestExceptionCodes.NOT_AUTHENTICATED");
 	yajl_tree_free(v);

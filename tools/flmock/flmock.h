@@ -158,10 +158,11 @@ struct ratelimit;
 struct ratelimit *ratelimit_new(double scale);
 void ratelimit_free(struct ratelimit *rl);
 /*
- * Count one request to route `i` at rate-limit time `t` (seconds).  Fills
- * the RateLimit-Limit header value and the remaining count; false when over.
+ * Count one request to route `i` at rate-limit time `t` (seconds), or only
+ * look (count false).  Fills the RateLimit-Limit header value and the
+ * remaining count; false when over.
  */
-bool ratelimit_take(struct ratelimit *rl, const struct route *rt, size_t i, int64_t t,
+bool ratelimit_take(struct ratelimit *rl, const struct route *rt, size_t i, int64_t t, bool count,
 		    char *limit_hdr, size_t hdrlen, long *remaining);
 
 /* ---- inspection (mocklog.c) ----------------------------------------------------------- */

@@ -382,13 +382,16 @@ static void api_request(struct server *s, struct MHD_Connection *c, const char *
 			canned_error(o, &r, rid, 404, "RestExceptionCodes.NOT_FOUND", "Object doesn't exist");
 		goto out;
 	}
+	o->have_rl = true;
 	if (auth < 0 || (auth == 0 && !rt->auth_optional)) {
+		/* The headers still say where the account stands; this request is not counted. */
+		ratelimit_take(s->rl, rt, router_index(rt), ratelimit_now(s), false, o->rl_limit, sizeof o->rl_limit,
+			       &o->rl_remaining);
 		o->fault = F_NONE;
 		canned_error(o, &r, rid, 401, "RestExceptionCodes.NOT_AUTHENTICATED", "You are not authenticated.");
 		goto out;
 	}
-	o->have_rl = true;
-	if (!ratelimit_take(s->rl, rt, router_index(rt), ratelimit_now(s), o->rl_limit, sizeof o->rl_limit,
+	if (!ratelimit_take(s->rl, rt, router_index(rt), ratelimit_now(s), true, o->rl_limit, sizeof o->rl_limit,
 			    &o->rl_remaining)) {
 		o->fault = F_NONE;
 		canned_error(o, &r, rid, 429, "AuthorisationExceptionCodes.RATE_LIMITED", "You have been rate limited.");

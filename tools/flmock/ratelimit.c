@@ -45,7 +45,7 @@ void ratelimit_free(struct ratelimit *rl)
 	free(rl);
 }
 
-bool ratelimit_take(struct ratelimit *rl, const struct route *rt, size_t i, int64_t t,
+bool ratelimit_take(struct ratelimit *rl, const struct route *rt, size_t i, int64_t t, bool count,
 		    char *limit_hdr, size_t hdrlen, long *remaining)
 {
 	struct window *w = &rl->w[i];
@@ -64,7 +64,7 @@ bool ratelimit_take(struct ratelimit *rl, const struct route *rt, size_t i, int6
 		*remaining = 0;
 		return false;
 	}
-	w->count++;
+	w->count += count;
 	*remaining = limit - w->count;
 	return true;
 }

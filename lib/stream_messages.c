@@ -56,7 +56,7 @@ static int row_thread(struct sync_run *run, const struct json_item *it)
 	if (rc)
 		return rc;
 	sqlite3_bind_int64(st, 1, id);
-	if ((rc = sync_step(run, st, "clear members of thread", id)))
+	if ((rc = sync_step_aux(run, st, "clear members of thread", id)))
 		return rc;
 	for (int i = 0;; i++) {
 		snprintf(path, sizeof path, "thread.members.%d", i);
@@ -71,7 +71,7 @@ static int row_thread(struct sync_run *run, const struct json_item *it)
 			return rc;
 		sqlite3_bind_int64(st, 1, id);
 		sqlite3_bind_int64(st, 2, v);
-		if ((rc = sync_step(run, st, "store member of thread", id)))
+		if ((rc = sync_step_aux(run, st, "store member of thread", id)))
 			return rc;
 	}
 	return FL_OK;

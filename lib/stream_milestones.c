@@ -1,9 +1,11 @@
 /*
  * stream_milestones.c — milestones and milestone requests.  Neither endpoint
- * has a time filter (see Get Milestones, Get Milestone Requests), so both are
- * read by projects[] batches: the account's projects touched in this pass,
- * and on the slower milestones_all_s cadence every project that still has a
- * milestone or request not yet final.
+ * has a time filter (see Get Milestones, Get Milestone Requests): each pass
+ * reads them by projects[] batches for the account's projects touched in the
+ * pass, and on the slower milestones_all_s cadence lists all of the
+ * account's (bidders[]=self, then project_owners[]=self), which also finds
+ * new ones on projects nothing else touched.  Only the account's own are
+ * kept: a project's other freelancers' milestones are not its business.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +27,15 @@ static bool item_id(const struct json_item *it, const char *field, int64_t *out)
 		return false;
 	*out = strtoll(it->key, &end, 10);
 	return *end == '\0' && *out > 0;
+}
+
+/* The account is the milestone's freelancer or its employer. */
+static bool mine(const struct sync_run *run, const struct json_item *it)
+{
+	int64_t v;
+
+	return (json_int(it, "bidder_id", &v) && v == run->self_id) ||
+	       (json_int(it, "project_owner_id", &v) && v == run->self_id);
 }
 
 static int refs(struct sync_run *run, const struct json_item *it)
@@ -51,6 +62,8 @@ static int row_milestone(struct sync_run *run, const struct json_item *it)
 	int64_t id;
 	int rc;
 
+	if (!mine(run, it))
+		return FL_OK;
 	if (!item_id(it, "transaction_id", &id) && !item_id(it, "id", &id))
 		return error_set(&run->err, FL_ERR_PARSE, "a milestone without a transaction_id");
 	if ((rc = refs(run, it)))
@@ -94,6 +107,8 @@ static int row_mreq(struct sync_run *run, const struct json_item *it)
 	int64_t id;
 	int rc;
 
+	if (!mine(run, it))
+		return FL_OK;
 	if (!item_id(it, "id", &id))
 		return error_set(&run->err, FL_ERR_PARSE, "a milestone request without an id");
 	if ((rc = refs(run, it)))
@@ -126,38 +141,42 @@ static int row_mreq(struct sync_run *run, const struct json_item *it)
 }
 
 /*
- * The account's projects touched in this pass, and on the slow cadence every
- * project whose milestones are not all final.
+ * The account's projects touched in this pass; on the slow cadence, instead,
+ * everything of the account's, by both filters (they are AND'd, see Filters).
  */
 static int by_projects(struct sync_run *run, const char *stream, const char *path,
-		       const char *collection, sync_store_fn fn, const char *open_sql)
+		       const char *collection, sync_store_fn fn)
 {
 	struct sync_cursor cur;
-	char sql[1024];
 	int64_t asked;
 	int rc = sync_state_load(run, stream, &cur);
-	bool all = !cur.last_success || run->server_now - cur.last_success >= run->opt->milestones_all_s;
 
 	if (rc)
 		return rc;
-	snprintf(sql, sizeof sql,
-		 "SELECT t.id FROM temp.touched_projects t JOIN projects p ON p.id = t.id "
-		 "WHERE p.owner_id = :self OR t.id IN (SELECT project_id FROM bids WHERE bidder_id = :self) "
-		 "%s%s ORDER BY 1 DESC", all ? "UNION " : "", all ? open_sql : "");
-	return sync_by_ids(run, sql, path, "projects[]", collection, fn, 0, &asked);
+	if (!cur.last_success || run->server_now - cur.last_success >= run->opt->milestones_all_s) {
+		static const char *const filters[] = { "bidders[]", "project_owners[]" };
+
+		for (int i = 0; i < 2 && !rc; i++) {
+			char base[256];
+
+			snprintf(base, sizeof base, "%s?%s=%lld", path, filters[i], (long long)run->self_id);
+			rc = sync_paged(run, base, collection, fn);
+		}
+		return rc;
+	}
+	return sync_by_ids(run,
+		"SELECT t.id FROM temp.touched_projects t JOIN projects p ON p.id = t.id "
+		"WHERE p.owner_id = :self OR t.id IN (SELECT project_id FROM bids WHERE bidder_id = :self) "
+		"ORDER BY 1 DESC", path, "projects[]", collection, fn, 0, &asked);
 }
 
 int stream_milestones(struct sync_run *run)
 {
-	return by_projects(run, "milestones", "/api/projects/0.1/milestones/", "milestones", row_milestone,
-			   "SELECT project_id FROM milestones WHERE project_id IS NOT NULL AND "
-			   "coalesce(status, '') NOT IN ('cleared', 'canceled')");
+	return by_projects(run, "milestones", "/api/projects/0.1/milestones/", "milestones", row_milestone);
 }
 
 int stream_milestone_requests(struct sync_run *run)
 {
 	return by_projects(run, "milestone_requests", "/api/projects/0.1/milestone_requests/",
-			   "milestone_requests", row_mreq,
-			   "SELECT project_id FROM milestone_requests WHERE project_id IS NOT NULL AND "
-			   "coalesce(status, '') NOT IN ('deleted', 'rejected', 'created')");
+			   "milestone_requests", row_mreq);
 }

@@ -85,7 +85,7 @@ int row_project(struct sync_run *run, const struct json_item *it)
 	if (rc)
 		return rc;
 	sqlite3_bind_int64(st, 1, id);
-	if ((rc = sync_step(run, st, "clear jobs of project", id)))
+	if ((rc = sync_step_aux(run, st, "clear jobs of project", id)))
 		return rc;
 	for (int i = 0;; i++) {
 		snprintf(path, sizeof path, "jobs.%d.id", i);
@@ -100,7 +100,7 @@ int row_project(struct sync_run *run, const struct json_item *it)
 			return rc;
 		sqlite3_bind_int64(st, 1, id);
 		sqlite3_bind_int64(st, 2, job);
-		if ((rc = sync_step(run, st, "store job of project", id)))
+		if ((rc = sync_step_aux(run, st, "store job of project", id)))
 			return rc;
 	}
 	return FL_OK;

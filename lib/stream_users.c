@@ -67,7 +67,7 @@ static int row_self(struct sync_run *run, const struct json_item *it)
 	if (rc)
 		return rc;
 	sqlite3_bind_int64(st, 1, id);
-	rc = sync_step(run, st, "unmark previous self", id);
+	rc = sync_step_aux(run, st, "unmark previous self", id);
 	if (rc)
 		return rc;
 	run->self_id = id;
@@ -181,7 +181,7 @@ static int row_job(struct sync_run *run, const struct json_item *it)
 			return rc;
 		sqlite3_bind_int64(st, 1, cat);
 		sync_bind_text(st, 2, it, "category.name");
-		rc = sync_step(run, st, "store job category", cat);
+		rc = sync_step_aux(run, st, "store job category", cat);
 		if (rc)
 			return rc;
 	}

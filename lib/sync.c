@@ -273,7 +273,8 @@ void sync_bind_enum(sqlite3_stmt *st, int col, const struct json_item *it, const
 	sqlite3_bind_null(st, col);
 }
 
-int sync_step(struct sync_run *run, sqlite3_stmt *st, const char *what, int64_t id)
+/* Step a statement, reset it; true changes were made. */
+static int step(struct sync_run *run, sqlite3_stmt *st, const char *what, int64_t id)
 {
 	int src = sqlite3_step(st);
 
@@ -284,13 +285,29 @@ int sync_step(struct sync_run *run, sqlite3_stmt *st, const char *what, int64_t 
 		return error_copy(&run->err, &run->db->err);
 	}
 	run->changed = sqlite3_changes(run->db->sql) > 0;
-	if (run->changed) {
+	return FL_OK;
+}
+
+int sync_step(struct sync_run *run, sqlite3_stmt *st, const char *what, int64_t id)
+{
+	int rc = step(run, st, what, id);
+
+	if (!rc && run->changed) {
 		run->batch_rows++;
 		run->rows_total++;
 		if (run->cur)
 			run->cur->rows++;
 	}
-	return FL_OK;
+	return rc;
+}
+
+int sync_step_aux(struct sync_run *run, sqlite3_stmt *st, const char *what, int64_t id)
+{
+	bool changed = run->changed;
+	int rc = step(run, st, what, id);
+
+	run->changed = changed; /* the entity row's verdict stands */
+	return rc;
 }
 
 /* ---- referenced rows ---------------------------------------------------- */
@@ -665,6 +682,45 @@ int sync_window(struct sync_run *run, const struct sync_window_spec *spec)
 	/* Interrupted: keep what the stored pages cover, when order tells. */
 	if (keyset && w.ordered && w.t_last > w.from && rc != FL_ERR_DB && rc != FL_ERR_IO)
 		sync_state_cursor(run, spec->stream, w.t_last, NULL);
+	return rc;
+}
+
+/* ---- plain paging --------------------------------------------------------- */
+
+int sync_paged(struct sync_run *run, const char *base_query, const char *collection,
+	       sync_store_fn fn)
+{
+	struct api_result res;
+	struct buf q;
+	int64_t offset = 0;
+	int rc = FL_OK;
+
+	buf_init(&q, 8192);
+	for (;;) {
+		buf_reset(&q);
+		if (!buf_printf(&q, "%s%slimit=%d&offset=%lld", base_query,
+				strchr(base_query, '?') ? "&" : "?", run->opt->page_limit, (long long)offset)) {
+			rc = error_set(&run->err, FL_ERR_NOMEM, "query too long");
+			break;
+		}
+		rc = sync_get(run, q.data, collection, fn, &res);
+		if (rc)
+			break;
+		if (offset == 0 && res.env.total_count >= 0 && run->cur)
+			run->cur->total = res.env.total_count;
+		sync_progress(run, false, NULL);
+		if (res.env.items < (size_t)run->opt->page_limit)
+			break;
+		offset += (int64_t)res.env.items;
+		rc = sync_tx_maybe_commit(run, false);
+		if (rc)
+			break;
+		if (stopping(run)) {
+			rc = error_set(&run->err, FL_ERR_ABORTED, "stopped");
+			break;
+		}
+	}
+	buf_free(&q);
 	return rc;
 }
 

@@ -114,6 +114,13 @@ struct sync_window_spec {
 int sync_window(struct sync_run *run, const struct sync_window_spec *spec);
 
 /*
+ * Every item of base_query (no time filter), paged by offset until a short
+ * page; commits batches as it goes.
+ */
+int sync_paged(struct sync_run *run, const char *base_query, const char *collection,
+	       sync_store_fn fn);
+
+/*
  * Read the ids that sql selects (one int64 column), in batches of up to 100,
  * as base_query + "&<param>=<id>" for each, storing items with fn.
  * Returns the number of ids asked for in *out_asked.
@@ -165,6 +172,8 @@ void sync_bind_enum(sqlite3_stmt *st, int col, const struct json_item *it, const
 
 /* Step an upsert; counts a changed row; errors name what (e.g. "store bid 12"). */
 int sync_step(struct sync_run *run, sqlite3_stmt *st, const char *what, int64_t id);
+/* Step a statement on a row's satellites (project_jobs, thread_members): not counted. */
+int sync_step_aux(struct sync_run *run, sqlite3_stmt *st, const char *what, int64_t id);
 
 /* Make sure a referenced row exists (a stub with raw NULL until fetched). */
 int sync_ref_user(struct sync_run *run, int64_t id);

@@ -218,13 +218,20 @@ def test_full_and_incremental(tmp):
 
 
 def test_boundaries(tmp):
-    """Many short advances: windows end at many instants, records share seconds."""
+    """Many short advances: windows end at many instants, records share seconds.
+    Milestones on untouched projects refresh on the milestones_all cadence, an
+    hour by default, longer than these steps: here it is every pass."""
     mock = Mock('--seed', '11', *WORLD)
     try:
-        db = os.path.join(tmp, 'bounds.db')
+        cfg = os.path.join(tmp, 'bounds')
+        os.makedirs(os.path.join(cfg, 'flsync'), exist_ok=True)
+        with open(os.path.join(cfg, 'flsync', 'flsyncd.conf'), 'w') as f:
+            f.write('[cadence]\nmilestones_all = 0\n')
+        db = os.path.join(cfg, 'bounds.db')
+        steps = random.Random(11)
         check('boundary: first pass', flsyncd(db, mock.url).returncode == 0)
         for step in range(6):
-            advance(mock, random.choice([1, 7, 60, 61, 600]))
+            advance(mock, steps.choice([1, 7, 60, 61, 600]))
             r = flsyncd(db, mock.url)
             check('boundary pass %d exits 0' % step, r.returncode == 0, r.stderr[-1500:])
         compare('after many small advances', mock, db)

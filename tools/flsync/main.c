@@ -1,70 +1,128 @@
 /*
- * flsync — the command line over libflsync.  Subcommands arrive with the
- * read-side issue; today it reports versions and the schema of a database.
+ * main.c — flsync, the command line over libflsync: global options and the
+ * dispatch to one subcommand per file (cmd_*.c), git style.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "config.h"
-#include "flsync.h"
+#include "tool.h"
+
+static const struct {
+	const char *name;
+	tool_cmd_fn *fn;
+	const char *summary;
+} commands[] = {
+	{ "query", tool_cmd_query, "run an SQL query; table, CSV, JSON or JSONL out" },
+	{ "search", tool_cmd_search, "full-text search of projects and messages" },
+	{ "export", tool_cmd_export, "write tables to CSV or JSONL files, one per table" },
+	{ "status", tool_cmd_status, "sync streams, pending actions, rate-limit budgets" },
+	{ "queue", tool_cmd_queue, "queue write actions and follow them (add, list, show, cancel, retry)" },
+	{ "report", tool_cmd_report, "an HTML report with charts of bids, earnings, replies, reviews" },
+	{ "schema", tool_cmd_schema, "print the database's schema version" },
+};
 
 static void usage(FILE *f)
 {
+	size_t i;
+
 	fprintf(f,
 		"usage: flsync [--db PATH] COMMAND [ARGS]\n"
 		"\n"
-		"Commands:\n"
-		"  schema        print the database's schema version\n"
+		"Query, search, export and report on the database flsyncd keeps, and\n"
+		"queue write actions for it to send.\n"
+		"\n"
+		"Commands:\n");
+	for (i = 0; i < sizeof commands / sizeof *commands; i++)
+		fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
+	fprintf(f,
 		"\n"
 		"Options:\n"
-		"  --db PATH     the database (default: $FLSYNC_DB)\n"
-		"  -h, --help    this help\n"
-		"  -V, --version print the version\n"
+		"  --db PATH      the database; also accepted after the command.  Default:\n"
+		"                 $FLSYNC_DB, else $XDG_DATA_HOME/flsync/flsync.db, else\n"
+		"                 ~/.local/share/flsync/flsync.db\n"
+		"  -h, --help     this help; 'flsync COMMAND --help' for a command's\n"
+		"  -V, --version  print the version\n"
 		"\n"
-		"Exit status: 0 success, 1 failure, 2 usage.\n");
+		"Examples:\n"
+		"  flsync query 'SELECT id, title FROM projects ORDER BY time_submitted DESC LIMIT 5'\n"
+		"  flsync search 'logo design' --in projects\n"
+		"  flsync export --all --format csv --out ./dump\n"
+		"  flsync status\n"
+		"  flsync queue add message.send --param thread_id=42 --param message='On it!'\n"
+		"  flsync report --out report.html\n"
+		"\n"
+		"Exit status: 0 success, 1 failure (no database, bad SQL, unknown table,\n"
+		"an action refused, ...), 2 bad command line.\n"
+		"See flsync(1).\n");
+}
+
+int tool_cmd_schema(struct tool_ctx *ctx, int argc, char **argv)
+{
+	struct fl_db *db;
+	int i;
+
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+			printf("usage: flsync schema\n\nPrint the database's schema version and the newest this flsync knows.\n\n"
+			       "Example:\n  flsync --db ~/fl.db schema\n");
+			return TOOL_OK;
+		} else if (!strcmp(argv[i], "--db") && i + 1 < argc) {
+			ctx->db_path = argv[++i];
+		} else {
+			return tool_usage_error("schema", "schema: unexpected argument %s", argv[i]);
+		}
+	}
+	db = tool_open(ctx, false);
+	if (!db)
+		return TOOL_FAIL;
+	printf("%s: schema version %d (this flsync knows %d)\n", ctx->db_path,
+	       fl_db_schema_version(db), fl_schema_version());
+	fl_db_close(db);
+	return TOOL_OK;
 }
 
 int main(int argc, char **argv)
 {
-	const char *db_path = getenv("FLSYNC_DB");
-	struct fl_db *db;
-	int i;
+	struct tool_ctx ctx = { 0 };
+	size_t c;
+	int i, rc;
 
 	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
 		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
 			usage(stdout);
-			return 0;
+			return TOOL_OK;
 		} else if (!strcmp(argv[i], "-V") || !strcmp(argv[i], "--version")) {
 			printf("flsync %s (libflsync %s, schema %d)\n", FL_VERSION,
 			       fl_libversion(), fl_schema_version());
-			return 0;
+			return TOOL_OK;
 		} else if (!strcmp(argv[i], "--db") && i + 1 < argc) {
-			db_path = argv[++i];
+			ctx.db_path = argv[++i];
+		} else if (!strncmp(argv[i], "--db=", 5)) {
+			ctx.db_path = argv[i] + 5;
 		} else {
 			fprintf(stderr, "flsync: unknown option %s\n", argv[i]);
 			usage(stderr);
-			return 2;
+			return TOOL_USAGE;
 		}
 	}
 	if (i >= argc) {
 		usage(stderr);
-		return 2;
+		return TOOL_USAGE;
 	}
-	if (strcmp(argv[i], "schema") != 0) {
-		fprintf(stderr, "flsync: unknown command %s\n", argv[i]);
-		return 2;
+	for (c = 0; c < sizeof commands / sizeof *commands; c++)
+		if (!strcmp(argv[i], commands[c].name))
+			break;
+	if (c == sizeof commands / sizeof *commands) {
+		fprintf(stderr, "flsync: unknown command %s (see flsync --help)\n", argv[i]);
+		return TOOL_USAGE;
 	}
-	if (!db_path) {
-		fprintf(stderr, "flsync: no database: use --db PATH or set FLSYNC_DB\n");
-		return 2;
+	rc = commands[c].fn(&ctx, argc - i, argv + i);
+	tool_ctx_free(&ctx);
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		perror("flsync: write error on standard output");
+		return TOOL_FAIL;
 	}
-	if (fl_db_open(db_path, FL_OPEN_READONLY, &db) != FL_OK) {
-		fprintf(stderr, "flsync: %s\n", fl_db_open_errmsg());
-		return 1;
-	}
-	printf("%s: schema version %d (this flsync knows %d)\n", db_path,
-	       fl_db_schema_version(db), fl_schema_version());
-	fl_db_close(db);
-	return 0;
+	return rc;
 }

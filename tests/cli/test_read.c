@@ -1,0 +1,498 @@
+/*
+ * test_read.c — the library's read side on a fixture database: fl_stmt
+ * (binding, stepping, typed columns, errors), readers beside a writer (never
+ * blocked; a blocked write fails with FL_ERR_BUSY after the timeout), the
+ * change feed (exactly the rows written, nothing for an unchanged upsert,
+ * pruning), and fl_status_get.
+ */
+#include <check.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fixture.h"
+#include "flsync.h"
+#include "testutil.h"
+
+static char *dir, *path;
+
+static void setup(void)
+{
+	const char *sql = getenv("FL_CLI_FIXTURE_SQL");
+
+	ck_assert_msg(sql != NULL, "FL_CLI_FIXTURE_SQL is not set (run through meson test)");
+	dir = tu_tmpdir();
+	path = tu_path(dir, "flsync.db");
+	ck_assert_int_eq(fixture_make(path, sql), 0);
+}
+
+static void teardown(void)
+{
+	tu_rmtree(dir);
+	free(path);
+	free(dir);
+	dir = path = NULL;
+}
+
+static struct fl_db *open_db(int flags)
+{
+	struct fl_db *db = NULL;
+
+	ck_assert_msg(fl_db_open(path, flags, &db) == FL_OK, "%s", fl_db_open_errmsg());
+	return db;
+}
+
+static sqlite3 *raw_open(void)
+{
+	sqlite3 *raw;
+
+	ck_assert_int_eq(sqlite3_open(path, &raw), SQLITE_OK);
+	sqlite3_busy_timeout(raw, 5000);
+	return raw;
+}
+
+static void raw_exec(sqlite3 *raw, const char *sql)
+{
+	char *err = NULL;
+
+	ck_assert_msg(sqlite3_exec(raw, sql, NULL, NULL, &err) == SQLITE_OK, "%s: %s", sql, err);
+}
+
+static int64_t count(struct fl_db *db, const char *sql)
+{
+	struct fl_stmt *st;
+	int row;
+	int64_t n;
+
+	ck_assert_int_eq(fl_stmt_prepare(db, sql, &st), FL_OK);
+	ck_assert_int_eq(fl_stmt_step(st, &row), FL_OK);
+	ck_assert_int_eq(row, 1);
+	n = fl_stmt_column_int64(st, 0);
+	fl_stmt_finalize(st);
+	return n;
+}
+
+/* ---- queries ---------------------------------------------------------------- */
+
+START_TEST(query_rows_and_types)
+{
+	struct fl_db *db = open_db(FL_OPEN_READONLY);
+	struct fl_stmt *st;
+	const char *t;
+	int row, len, n = 0;
+
+	ck_assert_int_eq(fl_stmt_prepare(db,
+		"SELECT id, title, budget_maximum, bid_avg * 0 + NULL AS none_here, x'00ff' AS b "
+		"FROM projects WHERE owner_id = ?1 AND budget_maximum > :min ORDER BY id;  -- trailing comment",
+		&st), FL_OK);
+	ck_assert_int_eq(fl_stmt_param_count(st), 2);
+	ck_assert_int_eq(fl_stmt_param_index(st, ":min"), 2);
+	ck_assert_int_eq(fl_stmt_param_index(st, ":nope"), 0);
+	ck_assert_int_eq(fl_stmt_column_count(st), 5);
+	ck_assert_str_eq(fl_stmt_column_name(st, 1), "title");
+	ck_assert_str_eq(fl_stmt_column_name(st, 3), "none_here");
+	ck_assert_ptr_null(fl_stmt_column_name(st, 5));
+	ck_assert_int_eq(fl_stmt_bind_int64(st, 1, 2001), FL_OK);
+	ck_assert_int_eq(fl_stmt_bind_double(st, 2, 100.5), FL_OK);
+
+	while (fl_stmt_step(st, &row) == FL_OK && row) {
+		n++;
+		ck_assert_int_eq(fl_stmt_column_type(st, 0), FL_TYPE_INTEGER);
+		ck_assert_int_eq(fl_stmt_column_type(st, 1), FL_TYPE_TEXT);
+		ck_assert_int_eq(fl_stmt_column_type(st, 2), FL_TYPE_REAL);
+		ck_assert_int_eq(fl_stmt_column_type(st, 3), FL_TYPE_NULL);
+		ck_assert_int_eq(fl_stmt_column_type(st, 4), FL_TYPE_BLOB);
+		ck_assert_ptr_null(fl_stmt_column_text(st, 3, &len));
+		ck_assert_int_eq(len, 0);
+		ck_assert_int_eq(((const unsigned char *)fl_stmt_column_blob(st, 4, &len))[1], 0xff);
+		ck_assert_int_eq(len, 2);
+		/* out of range reads as NULL */
+		ck_assert_int_eq(fl_stmt_column_type(st, 9), FL_TYPE_NULL);
+		ck_assert_int_eq(fl_stmt_column_int64(st, -1), 0);
+	}
+	ck_assert_int_eq(n, 2); /* 101 (max 750) and 105 (max 200) */
+	ck_assert_int_eq(row, 0);
+
+	/* reset keeps bindings; rebinding changes the result */
+	ck_assert_int_eq(fl_stmt_reset(st), FL_OK);
+	ck_assert_int_eq(fl_stmt_bind_double(st, 2, 500), FL_OK);
+	ck_assert_int_eq(fl_stmt_step(st, &row), FL_OK);
+	ck_assert_int_eq(row, 1);
+	ck_assert_int_eq(fl_stmt_column_int64(st, 0), 101);
+	ck_assert_double_eq(fl_stmt_column_double(st, 2), 750.0);
+	ck_assert_int_eq(fl_stmt_step(st, &row), FL_OK);
+	ck_assert_int_eq(row, 0);
+	fl_stmt_finalize(st);
+
+	/* unicode text comes back whole, with its byte length */
+	ck_assert_int_eq(fl_stmt_prepare(db, "SELECT message FROM messages WHERE id = ?", &st), FL_OK);
+	ck_assert_int_eq(fl_stmt_bind_text(st, 1, "60007", -1), FL_OK); /* text compares with the integer key */
+	ck_assert_int_eq(fl_stmt_step(st, &row), FL_OK);
+	ck_assert_int_eq(row, 1);
+	t = fl_stmt_column_text(st, 0, &len);
+	ck_assert_str_eq(t, "Ça marche — 了解しました 👍");
+	ck_assert_int_eq(len, (int)strlen("Ça marche — 了解しました 👍"));
+	fl_stmt_finalize(st);
+
+	/* NULL binds */
+	ck_assert_int_eq(fl_stmt_prepare(db, "SELECT ?1 IS NULL, ?2 IS NULL", &st), FL_OK);
+	ck_assert_int_eq(fl_stmt_bind_null(st, 1), FL_OK);
+	ck_assert_int_eq(fl_stmt_bind_text(st, 2, NULL, 0), FL_OK);
+	ck_assert_int_eq(fl_stmt_step(st, &row), FL_OK);
+	ck_assert_int_eq(fl_stmt_column_int64(st, 0), 1);
+	ck_assert_int_eq(fl_stmt_column_int64(st, 1), 1);
+	ck_assert_int_eq(fl_stmt_clear_bindings(st), FL_OK);
+	fl_stmt_finalize(st);
+	fl_stmt_finalize(NULL);
+	fl_db_close(db);
+}
+END_TEST
+
+START_TEST(query_errors)
+{
+	struct fl_db *db = open_db(FL_OPEN_READONLY);
+	struct fl_stmt *st = (struct fl_stmt *)1;
+	int row;
+
+	ck_assert_int_eq(fl_stmt_prepare(db, "SELEC id FROM projects", &st), FL_ERR_DB);
+	ck_assert_ptr_null(st);
+	ck_assert_msg(strstr(fl_errmsg(db), "syntax error"), "%s", fl_errmsg(db));
+	ck_assert_int_eq(fl_stmt_prepare(db, "SELECT * FROM no_such_table", &st), FL_ERR_DB);
+	ck_assert_msg(strstr(fl_errmsg(db), "no such table: no_such_table"), "%s", fl_errmsg(db));
+	ck_assert_int_eq(fl_stmt_prepare(db, "SELECT 1; SELECT 2", &st), FL_ERR_INVALID);
+	ck_assert_msg(strstr(fl_errmsg(db), "more than one statement"), "%s", fl_errmsg(db));
+	ck_assert_int_eq(fl_stmt_prepare(db, "  -- nothing\n", &st), FL_ERR_INVALID);
+	ck_assert_int_eq(fl_stmt_prepare(db, NULL, &st), FL_ERR_MISUSE);
+	ck_assert_int_eq(fl_stmt_prepare(NULL, "SELECT 1", &st), FL_ERR_MISUSE);
+
+	ck_assert_int_eq(fl_stmt_prepare(db, "SELECT ?", &st), FL_OK);
+	ck_assert_str_eq(fl_errmsg(db), "");
+	ck_assert_int_eq(fl_stmt_bind_int64(st, 2, 1), FL_ERR_MISUSE);
+	ck_assert_msg(strstr(fl_errmsg(db), "1 parameter"), "%s", fl_errmsg(db));
+	ck_assert_int_eq(fl_stmt_step(st, &row), FL_OK);
+	ck_assert_int_eq(fl_stmt_bind_int64(st, 1, 1), FL_ERR_MISUSE); /* running */
+	fl_stmt_finalize(st);
+
+	/* a write through a read-only handle */
+	ck_assert_int_eq(fl_stmt_prepare(db, "DELETE FROM projects", &st), FL_OK);
+	ck_assert_int_eq(fl_stmt_readonly(st), 0);
+	ck_assert_int_eq(fl_stmt_step(st, &row), FL_ERR_READONLY);
+	ck_assert_int_eq(row, 0);
+	fl_stmt_finalize(st);
+	ck_assert_int_eq(count(db, "SELECT count(*) FROM projects"), 5);
+
+	/* a run-time error carries SQLite's message */
+	ck_assert_int_eq(fl_stmt_prepare(db, "SELECT * FROM messages_fts WHERE messages_fts MATCH 'a AND'", &st), FL_OK);
+	ck_assert_int_eq(fl_stmt_step(st, &row), FL_ERR_DB);
+	ck_assert_msg(strstr(fl_errmsg(db), "fts5: syntax error"), "%s", fl_errmsg(db));
+	fl_stmt_finalize(st);
+	fl_db_close(db);
+}
+END_TEST
+
+/* ---- readers beside a writer -------------------------------------------- */
+
+START_TEST(reader_not_blocked_by_writer)
+{
+	struct fl_db *reader = open_db(FL_OPEN_READONLY);
+	struct fl_db *writer = open_db(0);
+	sqlite3 *raw = raw_open();
+	struct fl_stmt *st;
+	int row, rc;
+	int64_t n;
+
+	/* another connection (flsyncd, say) in the middle of a write transaction */
+	raw_exec(raw, "BEGIN IMMEDIATE");
+	raw_exec(raw, "INSERT INTO projects(id, title) VALUES (999, 'uncommitted')");
+
+	/* readers see the last commit at once */
+	ck_assert_int_eq(count(reader, "SELECT count(*) FROM projects"), 5);
+	ck_assert_int_eq(count(writer, "SELECT count(*) FROM projects"), 5);
+	ck_assert_int_eq(fl_changes_since(reader, 0, 0, NULL, NULL, NULL), FL_ERR_MISUSE);
+
+	/* a write waits the busy timeout, then says why */
+	ck_assert_int_eq(fl_db_busy_timeout(writer, 150), FL_OK);
+	ck_assert_int_eq(fl_stmt_prepare(writer, "UPDATE projects SET title = 'x' WHERE id = 101", &st), FL_OK);
+	rc = fl_stmt_step(st, &row);
+	ck_assert_int_eq(rc, FL_ERR_BUSY);
+	ck_assert_msg(strstr(fl_errmsg(writer), "busy timeout (150 ms)"), "%s", fl_errmsg(writer));
+	fl_stmt_finalize(st);
+	ck_assert_int_eq(fl_changes_prune(writer, 1, &n), FL_ERR_BUSY);
+
+	/* the writer commits: readers see it on their next read, and the write goes through */
+	raw_exec(raw, "COMMIT");
+	sqlite3_close(raw);
+	ck_assert_int_eq(count(reader, "SELECT count(*) FROM projects"), 6);
+	ck_assert_int_eq(fl_stmt_prepare(writer, "UPDATE projects SET title = 'x' WHERE id = 101", &st), FL_OK);
+	ck_assert_int_eq(fl_stmt_step(st, &row), FL_OK);
+	fl_stmt_finalize(st);
+	fl_db_close(reader);
+	fl_db_close(writer);
+}
+END_TEST
+
+/* ---- the change feed ----------------------------------------------------- */
+
+struct seen {
+	int n;
+	struct { int64_t seq; char table[32]; int64_t id; enum fl_change_op op; } c[64];
+};
+
+static int collect(void *ctx, const struct fl_change *c)
+{
+	struct seen *s = ctx;
+
+	ck_assert_int_lt(s->n, 64);
+	s->c[s->n].seq = c->seq;
+	snprintf(s->c[s->n].table, sizeof s->c[s->n].table, "%s", c->table);
+	s->c[s->n].id = c->row_id;
+	s->c[s->n].op = c->op;
+	ck_assert_int_gt(c->at, 1700000000);
+	s->n++;
+	return 0;
+}
+
+static int stop_after_one(void *ctx, const struct fl_change *c)
+{
+	(void)c;
+	++*(int *)ctx;
+	return 42;
+}
+
+/* The changes since `since`, checked to come in seq order. */
+static struct seen since(struct fl_db *db, int64_t from, int64_t *newest)
+{
+	struct seen s;
+	int i;
+
+	memset(&s, 0, sizeof s);
+	ck_assert_msg(fl_changes_since(db, from, 0, collect, &s, newest) == FL_OK, "%s", fl_errmsg(db));
+	for (i = 1; i < s.n; i++)
+		ck_assert_int_gt(s.c[i].seq, s.c[i - 1].seq);
+	return s;
+}
+
+/* The sync engine's upsert of a bid (lib/stream_bids.c's shape). */
+#define UPSERT_BID \
+	"INSERT INTO bids(id, project_id, bidder_id, amount, award_status, raw, synced_at) " \
+	"VALUES (?1, 105, 2004, ?2, NULL, ?3, ?4) " \
+	"ON CONFLICT(id) DO UPDATE SET project_id = excluded.project_id, bidder_id = excluded.bidder_id, " \
+	"amount = excluded.amount, award_status = excluded.award_status, raw = excluded.raw, " \
+	"synced_at = excluded.synced_at WHERE bids.raw IS NOT excluded.raw"
+
+static void upsert_bid(struct fl_db *db, int64_t id, double amount, const char *raw, int64_t synced)
+{
+	struct fl_stmt *st;
+	int row;
+
+	ck_assert_int_eq(fl_stmt_prepare(db, UPSERT_BID, &st), FL_OK);
+	fl_stmt_bind_int64(st, 1, id);
+	fl_stmt_bind_double(st, 2, amount);
+	fl_stmt_bind_text(st, 3, raw, -1);
+	fl_stmt_bind_int64(st, 4, synced);
+	ck_assert_msg(fl_stmt_step(st, &row) == FL_OK, "%s", fl_errmsg(db));
+	fl_stmt_finalize(st);
+}
+
+static void exec(struct fl_db *db, const char *sql)
+{
+	struct fl_stmt *st;
+	int row;
+
+	ck_assert_msg(fl_stmt_prepare(db, sql, &st) == FL_OK, "%s: %s", sql, fl_errmsg(db));
+	ck_assert_msg(fl_stmt_step(st, &row) == FL_OK, "%s: %s", sql, fl_errmsg(db));
+	fl_stmt_finalize(st);
+}
+
+START_TEST(change_feed_exact)
+{
+	struct fl_db *db = open_db(0);
+	struct fl_db *ro = open_db(FL_OPEN_READONLY);
+	int64_t latest, newest, rowid;
+	struct seen s;
+
+	/* the fixture's own inserts are in the feed */
+	ck_assert_int_eq(fl_changes_latest(db, &latest), FL_OK);
+	ck_assert_int_gt(latest, 40);
+	s = since(ro, latest - 1, &newest);
+	ck_assert_int_eq(newest, latest);
+	ck_assert_int_eq(s.n, 1);
+	ck_assert_int_eq(s.c[0].seq, latest);
+
+	/* nothing since the newest */
+	s = since(ro, latest, &newest);
+	ck_assert_int_eq(s.n, 0);
+	ck_assert_int_eq(newest, latest);
+
+	/* an insert, an unchanged re-sync, a changed re-sync */
+	upsert_bid(db, 9100, 150, "{\"id\":9100,\"amount\":150}", 1714001000);
+	upsert_bid(db, 9100, 150, "{\"id\":9100,\"amount\":150}", 1714002000);
+	upsert_bid(db, 9100, 140, "{\"id\":9100,\"amount\":140}", 1714003000);
+	/* synced_at alone is no change (the users stream's refresh marks) */
+	exec(db, "UPDATE users SET synced_at = 1714009999 WHERE id = 2001");
+	/* a review: keyed by rowid */
+	exec(db, "INSERT INTO reviews(project_id, from_user_id, to_user_id, rating, raw) VALUES (105, 2001, 1001, 3.5, '{}')");
+	rowid = count(db, "SELECT rowid FROM reviews WHERE project_id = 105 AND from_user_id = 2001");
+	/* an action's optimistic change, and a delete */
+	exec(db, "UPDATE milestones SET status = 'requested_release', local_state = 'pending' WHERE id = 7003");
+	exec(db, "DELETE FROM bids WHERE id = 9005");
+
+	s = since(ro, latest, &newest);
+	ck_assert_int_eq(s.n, 5);
+	ck_assert_str_eq(s.c[0].table, "bids");
+	ck_assert_int_eq(s.c[0].id, 9100);
+	ck_assert_int_eq(s.c[0].op, FL_CHANGE_INSERT);
+	ck_assert_str_eq(s.c[1].table, "bids");
+	ck_assert_int_eq(s.c[1].id, 9100);
+	ck_assert_int_eq(s.c[1].op, FL_CHANGE_UPDATE);
+	ck_assert_str_eq(s.c[2].table, "reviews");
+	ck_assert_int_eq(s.c[2].id, rowid);
+	ck_assert_int_eq(s.c[2].op, FL_CHANGE_INSERT);
+	ck_assert_str_eq(s.c[3].table, "milestones");
+	ck_assert_int_eq(s.c[3].id, 7003);
+	ck_assert_int_eq(s.c[3].op, FL_CHANGE_UPDATE);
+	ck_assert_str_eq(s.c[4].table, "bids");
+	ck_assert_int_eq(s.c[4].id, 9005);
+	ck_assert_int_eq(s.c[4].op, FL_CHANGE_DELETE);
+	ck_assert_int_eq(newest, s.c[4].seq);
+	ck_assert_str_eq(fl_change_op_name(FL_CHANGE_DELETE), "delete");
+
+	/* a limit, and continuing from the last seq seen */
+	{
+		struct seen part;
+		int got = 0;
+
+		memset(&part, 0, sizeof part);
+		ck_assert_int_eq(fl_changes_since(ro, latest, 2, collect, &part, &newest), FL_OK);
+		ck_assert_int_eq(part.n, 2);
+		ck_assert_int_eq(newest, s.c[4].seq);
+		part = since(ro, part.c[1].seq, NULL);
+		ck_assert_int_eq(part.n, 3);
+		ck_assert_int_eq(part.c[0].seq, s.c[2].seq);
+		/* a callback that stops: its value comes back */
+		ck_assert_int_eq(fl_changes_since(ro, latest, 0, stop_after_one, &got, NULL), 42);
+		ck_assert_int_eq(got, 1);
+	}
+
+	/* a local row given its server id: the old id goes, the new one changes */
+	exec(db, "UPDATE bids SET id = 9200, local_id = NULL WHERE id = 9100");
+	{
+		struct seen r = since(ro, newest, NULL);
+		int i, del = 0, upd = 0;
+
+		ck_assert_int_eq(r.n, 2);
+		for (i = 0; i < r.n; i++) {
+			del += r.c[i].op == FL_CHANGE_DELETE && r.c[i].id == 9100;
+			upd += r.c[i].op == FL_CHANGE_UPDATE && r.c[i].id == 9200;
+		}
+		ck_assert_int_eq(del, 1);
+		ck_assert_int_eq(upd, 1);
+	}
+	fl_db_close(ro);
+	fl_db_close(db);
+}
+END_TEST
+
+START_TEST(change_feed_prune)
+{
+	struct fl_db *db = open_db(0);
+	struct fl_db *ro = open_db(FL_OPEN_READONLY);
+	int64_t latest, deleted, newest;
+	struct seen s;
+
+	ck_assert_int_eq(fl_changes_latest(ro, &latest), FL_OK);
+	ck_assert_int_eq(fl_changes_prune(ro, latest, &deleted), FL_ERR_READONLY);
+	ck_assert_int_eq(fl_changes_prune(db, latest - 2, &deleted), FL_OK);
+	ck_assert_int_eq(deleted, latest - 3);
+	/* still holds latest-2 .. latest: following from latest-3 works */
+	s = since(ro, latest - 3, &newest);
+	ck_assert_int_eq(s.n, 3);
+	/* a reader further behind learns it missed changes */
+	memset(&s, 0, sizeof s);
+	ck_assert_int_eq(fl_changes_since(ro, 5, 0, collect, &s, &newest), FL_ERR_NOT_FOUND);
+	ck_assert_int_eq(s.n, 0);
+	ck_assert_msg(strstr(fl_errmsg(ro), "pruned"), "%s", fl_errmsg(ro));
+
+	/* prune everything: the newest seq stays, and new changes continue after it */
+	ck_assert_int_eq(fl_changes_prune(db, latest + 1, &deleted), FL_OK);
+	ck_assert_int_eq(deleted, 3);
+	ck_assert_int_eq(fl_changes_latest(ro, &newest), FL_OK);
+	ck_assert_int_eq(newest, latest);
+	s = since(ro, latest, NULL);
+	ck_assert_int_eq(s.n, 0);
+	ck_assert_int_eq(fl_changes_since(ro, latest - 1, 0, collect, &s, NULL), FL_ERR_NOT_FOUND);
+	exec(db, "UPDATE threads SET is_read = 1 WHERE id = 502");
+	s = since(ro, latest, NULL);
+	ck_assert_int_eq(s.n, 1);
+	ck_assert_int_eq(s.c[0].seq, latest + 1);
+	ck_assert_str_eq(s.c[0].table, "threads");
+	fl_db_close(ro);
+	fl_db_close(db);
+}
+END_TEST
+
+/* ---- status ------------------------------------------------------------ */
+
+START_TEST(status_snapshot)
+{
+	struct fl_db *db = open_db(FL_OPEN_READONLY);
+	struct fl_status *s = NULL;
+	int64_t latest;
+
+	ck_assert_int_eq(fl_status_get(db, NULL), FL_ERR_MISUSE);
+	ck_assert_int_eq(fl_status_get(db, &s), FL_OK);
+	ck_assert_int_eq(s->schema_version, fl_schema_version());
+	ck_assert_int_eq(s->streams_count, 3);
+	ck_assert_str_eq(s->streams[0].stream, "bids");
+	ck_assert_int_eq(s->streams[0].rows_synced, 7);
+	ck_assert_ptr_null(s->streams[0].last_error);
+	ck_assert_str_eq(s->streams[1].stream, "messages");
+	ck_assert_str_eq(s->streams[1].last_error, "HTTP 503 from /api/messages/0.1/messages/");
+	ck_assert_int_eq(s->streams[1].failures, 2);
+	ck_assert_int_eq(s->streams[1].last_success, 1713990000);
+	ck_assert_int_eq(s->endpoints_count, 2);
+	ck_assert_str_eq(s->endpoints[0].endpoint, "GET /api/projects/0.1/bids/");
+	ck_assert_int_eq(s->endpoints[0].remaining, 187);
+	ck_assert_int_eq(s->endpoints[0].paused_until, 0);
+	ck_assert_int_eq(s->endpoints[1].paused_until, 1714000900);
+	ck_assert_int_eq(s->endpoints[1].limit, 500);
+	ck_assert_int_eq(s->actions_queued, 1);
+	ck_assert_int_eq(s->actions_failed, 1);
+	ck_assert_int_eq(s->actions_done, 1);
+	ck_assert_int_eq(s->actions_sending + s->actions_cancelled, 0);
+	ck_assert_int_eq(fl_changes_latest(db, &latest), FL_OK);
+	ck_assert_int_eq(s->changes_latest, latest);
+	fl_status_free(s);
+	fl_status_free(NULL);
+	fl_db_close(db);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+	Suite *s = suite_create("read");
+	TCase *tc = tcase_create("read");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, query_rows_and_types);
+	tcase_add_test(tc, query_errors);
+	tcase_add_test(tc, reader_not_blocked_by_writer);
+	tcase_add_test(tc, change_feed_exact);
+	tcase_add_test(tc, change_feed_prune);
+	tcase_add_test(tc, status_snapshot);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,0 +1,277 @@
+/*
+ * cmd_export.c — `flsync export`: tables (or views) to one CSV or JSONL file
+ * each, all from one read snapshot.  Each file is written under a temporary
+ * name in the target directory, flushed to disk and renamed over the final
+ * name, so a reader never sees a half-written export.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "tool.h"
+
+static void help(FILE *f)
+{
+	fprintf(f,
+		"usage: flsync export [TABLE...|--all] --format csv|jsonl --out DIR [--db PATH]\n"
+		"\n"
+		"Write each TABLE (a table or a view; with --all every table, FTS index\n"
+		"tables aside) to DIR/TABLE.csv or DIR/TABLE.jsonl, all from one consistent\n"
+		"snapshot of the database.  Each file is written to a temporary name and\n"
+		"renamed into place when complete.  DIR is created if missing.  A summary\n"
+		"of rows per table is printed at the end.\n"
+		"\n"
+		"  --all           every table\n"
+		"  -f, --format F  csv (RFC 4180, header row) or jsonl (an object per line)\n"
+		"  -o, --out DIR   the directory to write to\n"
+		"\n"
+		"Examples:\n"
+		"  flsync export --all --format csv --out ~/flsync-export\n"
+		"  flsync export projects bids report_bids_monthly -f jsonl -o /tmp/x\n");
+}
+
+/* Every table a person would export: no sqlite_*, no FTS5 tables or their shadows. */
+static const char all_tables_sql[] =
+	"SELECT t.name FROM sqlite_schema t WHERE t.type = 'table' AND t.name NOT LIKE 'sqlite\\_%' ESCAPE '\\' "
+	"AND t.sql NOT LIKE 'CREATE VIRTUAL TABLE%' "
+	"AND NOT EXISTS (SELECT 1 FROM sqlite_schema v WHERE v.type = 'table' "
+	"AND v.sql LIKE 'CREATE VIRTUAL TABLE%' AND t.name LIKE v.name || '\\_%' ESCAPE '\\') "
+	"ORDER BY t.name";
+
+struct names {
+	char **v;
+	int n;
+};
+
+static void names_add(struct names *ns, const char *s)
+{
+	ns->v = tool_xrealloc(ns->v, sizeof *ns->v * (size_t)(ns->n + 1));
+	ns->v[ns->n++] = tool_xstrdup(s);
+}
+
+static void names_free(struct names *ns)
+{
+	int i;
+
+	for (i = 0; i < ns->n; i++)
+		free(ns->v[i]);
+	free(ns->v);
+}
+
+static int list_names(struct fl_db *db, const char *sql, struct names *out)
+{
+	struct fl_stmt *st;
+	int rc, row;
+
+	if ((rc = fl_stmt_prepare(db, sql, &st)))
+		return tool_db_fail(db, rc, "list tables");
+	while (!(rc = fl_stmt_step(st, &row)) && row)
+		names_add(out, fl_stmt_column_text(st, 0, NULL));
+	fl_stmt_finalize(st);
+	return rc ? tool_db_fail(db, rc, "list tables") : TOOL_OK;
+}
+
+/* "table" with double quotes doubled, for SQL. */
+static char *quote_ident(const char *name)
+{
+	size_t n = strlen(name), i, o = 0;
+	char *q = tool_xmalloc(2 * n + 3);
+
+	q[o++] = '"';
+	for (i = 0; i < n; i++) {
+		if (name[i] == '"')
+			q[o++] = '"';
+		q[o++] = name[i];
+	}
+	q[o++] = '"';
+	q[o] = '\0';
+	return q;
+}
+
+/* A file name for a table: '/' and leading dots would escape DIR. */
+static char *file_name(const char *table, const char *ext)
+{
+	char *f = tool_xasprintf("%s.%s", table, ext), *p;
+
+	for (p = f; *p; p++)
+		if (*p == '/' || (p == f && *p == '.'))
+			*p = '_';
+	return f;
+}
+
+static int export_one(struct fl_db *db, const char *dir, const char *table, enum tool_format fmt,
+		      int64_t *out_rows)
+{
+	char *quoted = quote_ident(table), *sql, *name, *final, *tmp;
+	struct fl_stmt *st = NULL;
+	FILE *f = NULL;
+	int fd = -1, rc = TOOL_FAIL, src;
+	mode_t mask;
+
+	*out_rows = 0;
+	sql = tool_xasprintf("SELECT * FROM %s", quoted);
+	name = file_name(table, fmt == FMT_CSV ? "csv" : "jsonl");
+	final = tool_xasprintf("%s/%s", dir, name);
+	tmp = tool_xasprintf("%s/.%s.tmp.XXXXXX", dir, name);
+	if ((src = fl_stmt_prepare(db, sql, &st))) {
+		tool_db_fail(db, src, table);
+		goto out;
+	}
+	fd = mkstemp(tmp);
+	if (fd < 0 || !(f = fdopen(fd, "w"))) {
+		tool_fail("cannot create %s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	fd = -1;
+	/* A large buffer: the export is one long sequential write. */
+	setvbuf(f, NULL, _IOFBF, 1 << 16);
+	src = tool_write_all(db, st, f, fmt, out_rows);
+	if (src && *out_rows == 0)
+		tool_db_fail(db, src, table);
+	if (src)
+		goto out;
+	if (fflush(f) != 0 || fsync(fileno(f)) != 0 || ferror(f)) {
+		tool_fail("write %s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	if (fclose(f) != 0) {
+		f = NULL;
+		tool_fail("write %s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	f = NULL;
+	/* mkstemp makes 0600; an export is an ordinary file, as the umask allows. */
+	mask = umask(0);
+	umask(mask);
+	chmod(tmp, 0666 & ~mask);
+	if (rename(tmp, final) != 0) {
+		tool_fail("rename %s to %s: %s", tmp, final, strerror(errno));
+		goto out;
+	}
+	rc = TOOL_OK;
+out:
+	if (f)
+		fclose(f);
+	if (fd >= 0)
+		close(fd);
+	if (rc != TOOL_OK)
+		unlink(tmp);
+	fl_stmt_finalize(st);
+	free(quoted);
+	free(sql);
+	free(name);
+	free(final);
+	free(tmp);
+	return rc;
+}
+
+int tool_cmd_export(struct tool_ctx *ctx, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "all", no_argument, NULL, 'a' },
+		{ "format", required_argument, NULL, 'f' },
+		{ "out", required_argument, NULL, 'o' },
+		{ "db", required_argument, NULL, 'd' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct names want = { 0 }, known = { 0 };
+	enum tool_format fmt = FMT_CSV;
+	bool all = false, have_fmt = false;
+	const char *dir = NULL;
+	struct fl_db *db = NULL;
+	int64_t rows, total = 0;
+	int64_t *counts = NULL;
+	int opt, rc = TOOL_FAIL, i, j;
+
+	optind = 0;
+	while ((opt = getopt_long(argc, argv, "+:f:o:h", opts, NULL)) != -1 || optind < argc) {
+		if (opt == -1) {
+			names_add(&want, argv[optind++]);
+			continue;
+		}
+		switch (opt) {
+		case 'a':
+			all = true;
+			break;
+		case 'f':
+			if (!tool_parse_format(optarg, &fmt) || (fmt != FMT_CSV && fmt != FMT_JSONL)) {
+				rc = tool_usage_error("export", "export: --format takes csv or jsonl, not %s", optarg);
+				goto out;
+			}
+			have_fmt = true;
+			break;
+		case 'o':
+			dir = optarg;
+			break;
+		case 'd':
+			ctx->db_path = optarg;
+			break;
+		case 'h':
+			help(stdout);
+			rc = TOOL_OK;
+			goto out;
+		case ':':
+			rc = tool_usage_error("export", "export: %s needs a value", argv[optind - 1]);
+			goto out;
+		default:
+			rc = tool_usage_error("export", "export: unknown option %s", argv[optind - 1]);
+			goto out;
+		}
+	}
+	if (!dir || !have_fmt) {
+		rc = tool_usage_error("export", "export: --format and --out are required");
+		goto out;
+	}
+	if (all == (want.n > 0)) {
+		rc = tool_usage_error("export", "export: name the tables, or give --all (not both)");
+		goto out;
+	}
+	db = tool_open(ctx, false);
+	if (!db)
+		goto out;
+	/* One read transaction: every file shows the same moment of the database. */
+	if (tool_exec(db, "BEGIN"))
+		goto out;
+	if (all) {
+		if (list_names(db, all_tables_sql, &want))
+			goto out;
+	} else {
+		if (list_names(db, "SELECT name FROM sqlite_schema WHERE type IN ('table', 'view') ORDER BY name",
+			       &known))
+			goto out;
+		for (i = 0; i < want.n; i++) {
+			for (j = 0; j < known.n && strcmp(known.v[j], want.v[i]); j++)
+				;
+			if (j == known.n) {
+				tool_fail("no table or view named %s in %s (see: flsync query \"SELECT name FROM sqlite_schema WHERE type IN ('table','view')\")",
+					  want.v[i], ctx->db_path);
+				goto out;
+			}
+		}
+	}
+	if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
+		tool_fail("cannot create directory %s: %s", dir, strerror(errno));
+		goto out;
+	}
+	counts = tool_xmalloc(sizeof *counts * (size_t)(want.n ? want.n : 1));
+	for (i = 0; i < want.n; i++) {
+		if (export_one(db, dir, want.v[i], fmt, &rows))
+			goto out;
+		counts[i] = rows;
+		total += rows;
+	}
+	for (i = 0; i < want.n; i++)
+		printf("%-24s %12lld rows\n", want.v[i], (long long)counts[i]);
+	printf("%-24s %12lld rows in %d file(s) in %s\n", "total", (long long)total, want.n, dir);
+	rc = TOOL_OK;
+out:
+	free(counts);
+	names_free(&want);
+	names_free(&known);
+	fl_db_close(db);
+	return rc;
+}

@@ -1,0 +1,178 @@
+/*
+ * cmd_search.c — `flsync search TEXT`: FTS5 MATCH over projects_fts and
+ * messages_fts, ranked by bm25 (a title hit weighs more than a description
+ * hit), with snippet() highlights.  Text that is not valid FTS5 query syntax
+ * is searched again as one quoted phrase instead of failing.
+ */
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "tool.h"
+
+static void help(FILE *f)
+{
+	fprintf(f,
+		"usage: flsync search TEXT [--in projects|messages] [--limit N] [--format F] [--db PATH]\n"
+		"\n"
+		"Full-text search (SQLite FTS5) of project titles and descriptions and of\n"
+		"message texts, best matches first (bm25), with the matching words\n"
+		"highlighted in a snippet: bold on a terminal, [between brackets] otherwise.\n"
+		"TEXT is an FTS5 query (words, \"a phrase\", OR, NOT, prefix*, title:word);\n"
+		"text that is not valid FTS5 syntax is searched as a plain phrase.\n"
+		"\n"
+		"  --in WHAT       projects or messages (default: both)\n"
+		"  -n, --limit N   at most N results (default 20)\n"
+		"  -f, --format F  table (default), csv, json, jsonl\n"
+		"\n"
+		"Examples:\n"
+		"  flsync search invoice\n"
+		"  flsync search 'logo OR banner' --in projects --limit 5\n"
+		"  flsync search 'deadline friday' --in messages -f json\n");
+}
+
+/* TEXT as one FTS5 phrase: in double quotes, inner quotes doubled. */
+static char *as_phrase(const char *text)
+{
+	size_t n = strlen(text), i, o = 0;
+	char *p = tool_xmalloc(2 * n + 3);
+
+	p[o++] = '"';
+	for (i = 0; i < n; i++) {
+		if (text[i] == '"')
+			p[o++] = '"';
+		p[o++] = text[i];
+	}
+	p[o++] = '"';
+	p[o] = '\0';
+	return p;
+}
+
+static char *build_sql(bool projects, bool messages, const char *open, const char *close)
+{
+	char *proj = tool_xasprintf(
+		"SELECT 'project' AS kind, p.id AS id, p.title AS title, "
+		"datetime(p.time_submitted, 'unixepoch') AS time, "
+		"snippet(projects_fts, -1, '%s', '%s', '…', 16) AS snippet, "
+		"round(bm25(projects_fts, 10.0, 1.0), 3) AS rank "
+		"FROM projects_fts JOIN projects p ON p.id = projects_fts.rowid "
+		"WHERE projects_fts MATCH :q", open, close);
+	char *msg = tool_xasprintf(
+		"SELECT 'message' AS kind, m.id AS id, "
+		"coalesce(pr.title, 'thread ' || m.thread_id) || ' — ' || coalesce(u.username, 'user ' || m.from_user_id) AS title, "
+		"datetime(m.time_created, 'unixepoch') AS time, "
+		"snippet(messages_fts, 0, '%s', '%s', '…', 16) AS snippet, "
+		"round(bm25(messages_fts), 3) AS rank "
+		"FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid "
+		"LEFT JOIN users u ON u.id = m.from_user_id "
+		"LEFT JOIN threads t ON t.id = m.thread_id "
+		"LEFT JOIN projects pr ON t.context_type = 'project' AND pr.id = t.context_id "
+		"WHERE messages_fts MATCH :q", open, close);
+	char *sql;
+
+	if (projects && messages)
+		sql = tool_xasprintf("SELECT * FROM (%s UNION ALL %s) ORDER BY rank LIMIT :limit", proj, msg);
+	else
+		sql = tool_xasprintf("%s ORDER BY rank LIMIT :limit", projects ? proj : msg);
+	free(proj);
+	free(msg);
+	return sql;
+}
+
+/* Run the search for q; FL_OK, or the first step's error unreported. */
+static int run(struct fl_db *db, const char *sql, const char *q, int64_t limit,
+	       enum tool_format fmt, int64_t *rows)
+{
+	struct fl_stmt *st;
+	int rc;
+
+	*rows = 0;
+	if ((rc = fl_stmt_prepare(db, sql, &st)))
+		return rc;
+	fl_stmt_bind_text(st, fl_stmt_param_index(st, ":q"), q, -1);
+	fl_stmt_bind_int64(st, fl_stmt_param_index(st, ":limit"), limit);
+	rc = tool_write_all(db, st, stdout, fmt, rows);
+	fl_stmt_finalize(st);
+	return rc;
+}
+
+int tool_cmd_search(struct tool_ctx *ctx, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "in", required_argument, NULL, 'i' },
+		{ "limit", required_argument, NULL, 'n' },
+		{ "format", required_argument, NULL, 'f' },
+		{ "db", required_argument, NULL, 'd' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	bool projects = true, messages = true, tty = isatty(STDOUT_FILENO);
+	enum tool_format fmt = FMT_TABLE;
+	const char *text = NULL;
+	struct fl_db *db = NULL;
+	char *sql = NULL, *phrase = NULL;
+	int64_t limit = 20, rows;
+	int opt, rc;
+
+	optind = 0;
+	while ((opt = getopt_long(argc, argv, "+:n:f:h", opts, NULL)) != -1 || optind < argc) {
+		if (opt == -1) {
+			if (text)
+				return tool_usage_error("search", "search: give the text once (quote it); unexpected %s",
+							argv[optind]);
+			text = argv[optind++];
+			continue;
+		}
+		switch (opt) {
+		case 'i':
+			if (!strcmp(optarg, "projects"))
+				messages = false;
+			else if (!strcmp(optarg, "messages"))
+				projects = false;
+			else
+				return tool_usage_error("search", "search: --in takes projects or messages, not %s", optarg);
+			break;
+		case 'n':
+			if (!tool_parse_int64(optarg, &limit) || limit <= 0)
+				return tool_usage_error("search", "search: --limit takes a positive number, not %s", optarg);
+			break;
+		case 'f':
+			if (!tool_parse_format(optarg, &fmt))
+				return tool_usage_error("search", "search: unknown format %s", optarg);
+			break;
+		case 'd':
+			ctx->db_path = optarg;
+			break;
+		case 'h':
+			help(stdout);
+			return TOOL_OK;
+		case ':':
+			return tool_usage_error("search", "search: %s needs a value", argv[optind - 1]);
+		default:
+			return tool_usage_error("search", "search: unknown option %s", argv[optind - 1]);
+		}
+	}
+	if (!text || !*text)
+		return tool_usage_error("search", "search: no text given");
+	db = tool_open(ctx, false);
+	if (!db)
+		return TOOL_FAIL;
+	/* Bold on a terminal; brackets where the output goes to a file or a program. */
+	sql = build_sql(projects, messages, fmt == FMT_TABLE && tty ? TOOL_MARK_ON : "[",
+			fmt == FMT_TABLE && tty ? TOOL_MARK_OFF : "]");
+	rc = run(db, sql, text, limit, fmt, &rows);
+	if (rc && rows == 0 && strstr(fl_errmsg(db), "fts5")) {
+		/* Not FTS5 syntax ("C++", "a AND", an unbalanced quote): a phrase then. */
+		phrase = as_phrase(text);
+		rc = run(db, sql, phrase, limit, fmt, &rows);
+	}
+	if (rc == FL_OK && rows == 0 && fmt == FMT_TABLE)
+		fprintf(stderr, "flsync: nothing matches %s\n", text);
+	if (rc && rows == 0)
+		tool_db_fail(db, rc, "search");
+	free(phrase);
+	free(sql);
+	fl_db_close(db);
+	return rc ? TOOL_FAIL : TOOL_OK;
+}

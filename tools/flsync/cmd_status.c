@@ -1,0 +1,195 @@
+/*
+ * cmd_status.c — `flsync status`: the sync status from fl_status_get(),
+ * readable at a glance (per stream: last success as an age, rows, last error;
+ * the action queue; rate-limit budgets), or as one JSON object with --json.
+ */
+#include <getopt.h>
+#include <string.h>
+#include <time.h>
+
+#include "tool.h"
+
+static void help(FILE *f)
+{
+	fprintf(f,
+		"usage: flsync status [--json] [--db PATH]\n"
+		"\n"
+		"Show how fresh the database is: for each sync stream when it last\n"
+		"succeeded, how many rows it stored, its last error; the write actions\n"
+		"waiting, sending and failed; each API endpoint's remaining rate-limit\n"
+		"budget as flsyncd last recorded it; the change feed's newest seq.\n"
+		"\n"
+		"  --json   one JSON object (times as unix seconds) for scripts\n"
+		"\n"
+		"Examples:\n"
+		"  flsync status\n"
+		"  flsync status --json | jq '.actions.failed'\n");
+}
+
+static void json_str_or_null(const char *s)
+{
+	if (s)
+		tool_json_string(stdout, s, strlen(s));
+	else
+		fputs("null", stdout);
+}
+
+static void print_json(const char *path, const struct fl_status *s, int64_t now)
+{
+	int64_t i;
+
+	printf("{\"database\":");
+	json_str_or_null(path);
+	printf(",\"schema_version\":%d,\"now\":%lld,\"streams\":[", s->schema_version, (long long)now);
+	for (i = 0; i < s->streams_count; i++) {
+		const struct fl_stream_status *x = &s->streams[i];
+
+		printf("%s{\"stream\":", i ? "," : "");
+		json_str_or_null(x->stream);
+		printf(",\"cursor\":%lld,\"last_started\":%lld,\"last_success\":%lld,\"last_error\":",
+		       (long long)x->cursor, (long long)x->last_started, (long long)x->last_success);
+		json_str_or_null(x->last_error);
+		printf(",\"last_error_at\":%lld,\"failures\":%lld,\"rows_synced\":%lld,\"requests\":%lld}",
+		       (long long)x->last_error_at, (long long)x->failures, (long long)x->rows_synced,
+		       (long long)x->requests);
+	}
+	printf("],\"actions\":{\"queued\":%lld,\"sending\":%lld,\"done\":%lld,\"failed\":%lld,\"cancelled\":%lld,\"pending\":%lld},",
+	       (long long)s->actions_queued, (long long)s->actions_sending, (long long)s->actions_done,
+	       (long long)s->actions_failed, (long long)s->actions_cancelled,
+	       (long long)(s->actions_queued + s->actions_sending));
+	printf("\"rate_limits\":[");
+	for (i = 0; i < s->endpoints_count; i++) {
+		const struct fl_ratelimit_status *x = &s->endpoints[i];
+
+		printf("%s{\"endpoint\":", i ? "," : "");
+		json_str_or_null(x->endpoint);
+		printf(",\"limit\":%lld,\"window_s\":%lld,\"remaining\":%lld,\"paused_until\":%lld,\"updated_at\":%lld}",
+		       (long long)x->limit, (long long)x->window_s, (long long)x->remaining,
+		       (long long)x->paused_until, (long long)x->updated_at);
+	}
+	printf("],\"changes_latest\":%lld}\n", (long long)s->changes_latest);
+}
+
+/* A stored error on one line, cut to fit a terminal row. */
+static void short_error(const char *e, char *buf, size_t n)
+{
+	size_t i;
+
+	snprintf(buf, n, "%s", e ? e : "-");
+	for (i = 0; buf[i]; i++)
+		if (buf[i] == '\n' || buf[i] == '\r' || buf[i] == '\t')
+			buf[i] = ' ';
+	if (strlen(buf) >= n - 1 && n > 4)
+		memcpy(buf + n - 4, "...", 4);
+}
+
+static void print_text(const char *path, const struct fl_status *s, int64_t now)
+{
+	char age[32], err_age[32], err[72];
+	int64_t i;
+
+	printf("database  %s (schema %d)\n\n", path, s->schema_version);
+	if (s->streams_count == 0) {
+		printf("streams   none has run yet: start flsyncd\n");
+	} else {
+		printf("%-22s %-14s %12s %9s  %s\n", "STREAM", "LAST SUCCESS", "ROWS", "REQUESTS", "LAST ERROR");
+		for (i = 0; i < s->streams_count; i++) {
+			const struct fl_stream_status *x = &s->streams[i];
+			char what[96];
+
+			tool_age(x->last_success, now, age, sizeof age);
+			short_error(x->last_error, err, sizeof err);
+			if (x->last_error) {
+				tool_age(x->last_error_at, now, err_age, sizeof err_age);
+				snprintf(what, sizeof what, "%s%s (%s%s)", x->failures ? "FAILING: " : "", err,
+					 err_age, x->failures > 1 ? ", repeated" : "");
+			} else {
+				snprintf(what, sizeof what, "-");
+			}
+			printf("%-22s %-14s %12lld %9lld  %s\n", x->stream, age, (long long)x->rows_synced,
+			       (long long)x->requests, what);
+		}
+	}
+	printf("\nactions   %lld pending (%lld queued, %lld sending), %lld failed, %lld done, %lld cancelled\n",
+	       (long long)(s->actions_queued + s->actions_sending), (long long)s->actions_queued,
+	       (long long)s->actions_sending, (long long)s->actions_failed, (long long)s->actions_done,
+	       (long long)s->actions_cancelled);
+	if (s->actions_failed)
+		printf("          see them with: flsync queue list --state failed\n");
+	printf("\n");
+	if (s->endpoints_count == 0) {
+		printf("rate limits  not recorded yet (flsyncd records them as it runs)\n");
+	} else {
+		printf("%-44s %-16s %-12s %s\n", "ENDPOINT", "REMAINING", "AS OF", "PAUSED");
+		for (i = 0; i < s->endpoints_count; i++) {
+			const struct fl_ratelimit_status *x = &s->endpoints[i];
+			char budget[48], paused[32];
+
+			if (x->remaining < 0)
+				snprintf(budget, sizeof budget, "?");
+			else if (x->limit < 0)
+				snprintf(budget, sizeof budget, "%lld", (long long)x->remaining);
+			else
+				snprintf(budget, sizeof budget, "%lld/%lld per %llds", (long long)x->remaining,
+					 (long long)x->limit, (long long)x->window_s);
+			tool_age(x->updated_at, now, age, sizeof age);
+			if (x->paused_until > now)
+				snprintf(paused, sizeof paused, "for %llds", (long long)(x->paused_until - now));
+			else
+				snprintf(paused, sizeof paused, "-");
+			printf("%-44s %-16s %-12s %s\n", x->endpoint, budget, age, paused);
+		}
+	}
+	printf("\nchanges   newest seq %lld\n", (long long)s->changes_latest);
+}
+
+int tool_cmd_status(struct tool_ctx *ctx, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "db", required_argument, NULL, 'd' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct fl_status *s;
+	struct fl_db *db;
+	bool json = false;
+	int opt, rc;
+
+	optind = 0;
+	while ((opt = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'j':
+			json = true;
+			break;
+		case 'd':
+			ctx->db_path = optarg;
+			break;
+		case 'h':
+			help(stdout);
+			return TOOL_OK;
+		case ':':
+			return tool_usage_error("status", "status: %s needs a value", argv[optind - 1]);
+		default:
+			return tool_usage_error("status", "status: unknown option %s", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return tool_usage_error("status", "status: unexpected argument %s", argv[optind]);
+	db = tool_open(ctx, false);
+	if (!db)
+		return TOOL_FAIL;
+	rc = fl_status_get(db, &s);
+	if (rc) {
+		tool_db_fail(db, rc, "read status");
+		fl_db_close(db);
+		return TOOL_FAIL;
+	}
+	if (json)
+		print_json(ctx->db_path, s, (int64_t)time(NULL));
+	else
+		print_text(ctx->db_path, s, (int64_t)time(NULL));
+	fl_status_free(s);
+	fl_db_close(db);
+	return TOOL_OK;
+}

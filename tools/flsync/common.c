@@ -1,0 +1,206 @@
+/*
+ * common.c — the parts of flsync every subcommand uses: where the database
+ * is, opening it with errors that name the path, exit-code helpers, and
+ * allocation that aborts on OOM (a tool may; the library never does).
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "tool.h"
+
+void tool_ctx_init(struct tool_ctx *ctx)
+{
+	const char *env = getenv("FLSYNC_DB"), *xdg, *home;
+
+	if (ctx->db_path)
+		return;
+	if (env && *env) {
+		ctx->db_path = env;
+		return;
+	}
+	/* XDG Base Directory: $XDG_DATA_HOME, else ~/.local/share. */
+	xdg = getenv("XDG_DATA_HOME");
+	home = getenv("HOME");
+	if (xdg && xdg[0] == '/')
+		ctx->db_default = tool_xasprintf("%s/flsync/flsync.db", xdg);
+	else
+		ctx->db_default = tool_xasprintf("%s/.local/share/flsync/flsync.db",
+						 home && *home ? home : ".");
+	ctx->db_path = ctx->db_default;
+}
+
+void tool_ctx_free(struct tool_ctx *ctx)
+{
+	free(ctx->db_default);
+	ctx->db_default = NULL;
+}
+
+struct fl_db *tool_open(struct tool_ctx *ctx, bool writable)
+{
+	struct fl_db *db = NULL;
+	struct stat sb;
+	int rc;
+
+	tool_ctx_init(ctx);
+	if (stat(ctx->db_path, &sb) != 0) {
+		if (errno == ENOENT)
+			tool_fail("no database at %s: run flsyncd --db %s first, or name another with --db PATH or FLSYNC_DB",
+				  ctx->db_path, ctx->db_path);
+		else
+			tool_fail("cannot use database %s: %s", ctx->db_path, strerror(errno));
+		return NULL;
+	}
+	if (S_ISDIR(sb.st_mode)) {
+		tool_fail("database %s is a directory, not a file", ctx->db_path);
+		return NULL;
+	}
+	rc = fl_db_open(ctx->db_path, writable ? 0 : FL_OPEN_READONLY, &db);
+	if (rc != FL_OK) {
+		const char *msg = fl_db_open_errmsg();
+
+		/* Name the path even where the library's message would not. */
+		if (strstr(msg, ctx->db_path))
+			tool_fail("%s", msg);
+		else
+			tool_fail("%s: %s", ctx->db_path, *msg ? msg : fl_strerror(rc));
+		return NULL;
+	}
+	return db;
+}
+
+static void vreport(const char *fmt, va_list ap)
+{
+	fputs("flsync: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
+int tool_fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vreport(fmt, ap);
+	va_end(ap);
+	return TOOL_FAIL;
+}
+
+int tool_usage_error(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vreport(fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "Try 'flsync %s --help'.\n", cmd ? cmd : "");
+	return TOOL_USAGE;
+}
+
+int tool_db_fail(struct fl_db *db, int rc, const char *what)
+{
+	const char *msg = fl_errmsg(db);
+
+	return tool_fail("%s: %s", what, *msg ? msg : fl_strerror(rc));
+}
+
+static void oom(void)
+{
+	fputs("flsync: out of memory\n", stderr);
+	abort();
+}
+
+void *tool_xmalloc(size_t n)
+{
+	void *p = malloc(n ? n : 1);
+
+	if (!p)
+		oom();
+	return p;
+}
+
+void *tool_xrealloc(void *p, size_t n)
+{
+	p = realloc(p, n ? n : 1);
+	if (!p)
+		oom();
+	return p;
+}
+
+char *tool_xstrdup(const char *s)
+{
+	char *c = strdup(s);
+
+	if (!c)
+		oom();
+	return c;
+}
+
+char *tool_xasprintf(const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+	int n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		oom();
+	return s;
+}
+
+bool tool_parse_int64(const char *s, int64_t *out)
+{
+	char *end;
+	long long v;
+
+	if (!s || !*s)
+		return false;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno || *end)
+		return false;
+	*out = v;
+	return true;
+}
+
+void tool_age(int64_t t, int64_t now, char *buf, size_t n)
+{
+	int64_t d;
+
+	if (t <= 0) {
+		snprintf(buf, n, "never");
+		return;
+	}
+	d = now - t;
+	if (d < 0)
+		snprintf(buf, n, "in %llds", (long long)-d);
+	else if (d < 120)
+		snprintf(buf, n, "%llds ago", (long long)d);
+	else if (d < 7200)
+		snprintf(buf, n, "%lldm ago", (long long)(d / 60));
+	else if (d < 172800)
+		snprintf(buf, n, "%lldh ago", (long long)(d / 3600));
+	else
+		snprintf(buf, n, "%lldd ago", (long long)(d / 86400));
+}
+
+int tool_exec(struct fl_db *db, const char *sql)
+{
+	struct fl_stmt *st;
+	int rc, row;
+
+	rc = fl_stmt_prepare(db, sql, &st);
+	if (rc)
+		return tool_db_fail(db, rc, sql);
+	do
+		rc = fl_stmt_step(st, &row);
+	while (!rc && row);
+	if (rc)
+		tool_db_fail(db, rc, sql);
+	fl_stmt_finalize(st);
+	return rc ? TOOL_FAIL : TOOL_OK;
+}

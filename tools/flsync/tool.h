@@ -1,0 +1,110 @@
+/*
+ * tool.h — what the flsync subcommands share: opening the database named by
+ * --db / $FLSYNC_DB / the XDG data path, error and usage reporting with the
+ * documented exit codes, and the row writers (table, CSV, JSON, JSONL).
+ */
+#ifndef FLSYNC_TOOL_H
+#define FLSYNC_TOOL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "flsync.h"
+
+/* Exit codes, documented in `flsync --help` and flsync(1). */
+enum {
+	TOOL_OK = 0,       /* success */
+	TOOL_FAIL = 1,     /* the database or the operation failed */
+	TOOL_USAGE = 2,    /* bad command line */
+};
+
+/* Options every subcommand shares. */
+struct tool_ctx {
+	const char *db_path;   /* --db, else $FLSYNC_DB, else the XDG data path */
+	char *db_default;      /* storage for the computed default path */
+};
+
+/* A subcommand: argv[0] is its name; returns an exit code. */
+typedef int tool_cmd_fn(struct tool_ctx *ctx, int argc, char **argv);
+
+tool_cmd_fn tool_cmd_query, tool_cmd_search, tool_cmd_export, tool_cmd_status,
+	tool_cmd_queue, tool_cmd_report, tool_cmd_schema;
+
+/* The database path to use (never NULL once tool_ctx_init() has run). */
+void tool_ctx_init(struct tool_ctx *ctx);
+void tool_ctx_free(struct tool_ctx *ctx);
+
+/*
+ * Open the database, read-only unless writable.  A missing file, an old or
+ * foreign schema: prints a message naming the path, returns NULL.
+ */
+struct fl_db *tool_open(struct tool_ctx *ctx, bool writable);
+
+/* "flsync: <message>\n" on stderr; returns TOOL_FAIL / TOOL_USAGE. */
+int tool_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int tool_usage_error(const char *cmd, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* The library's message for rc on db, as a failure. */
+int tool_db_fail(struct fl_db *db, int rc, const char *what);
+
+/* Out-of-memory-checked allocation: the tool aborts on OOM (STYLE.md). */
+void *tool_xmalloc(size_t n);
+void *tool_xrealloc(void *p, size_t n);
+char *tool_xstrdup(const char *s);
+char *tool_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Parse a whole decimal int64; false if s is not one. */
+bool tool_parse_int64(const char *s, int64_t *out);
+
+/* "3m ago", "2h ago", "5d ago", "never" for a unix time, relative to now. */
+void tool_age(int64_t t, int64_t now, char *buf, size_t n);
+
+/* Run one statement that returns no rows; prints the error. */
+int tool_exec(struct fl_db *db, const char *sql);
+
+/* ---- text helpers (output.c) -------------------------------------------- */
+
+/* Terminal columns a UTF-8 string takes (wide CJK/emoji 2, combining 0). */
+size_t tool_display_width(const char *s, size_t len);
+/* Write s as a JSON string (quoted, escaped; invalid UTF-8 becomes U+FFFD). */
+void tool_json_string(FILE *f, const char *s, size_t len);
+/* A double as the shortest JSON number that reads back the same; null if not finite. */
+void tool_json_number(FILE *f, double v);
+/* s with HTML's special characters escaped. */
+void tool_html(FILE *f, const char *s);
+
+/* ---- row writers (output.c) --------------------------------------------- */
+
+enum tool_format { FMT_TABLE, FMT_CSV, FMT_JSON, FMT_JSONL };
+
+/* In text shown by the table format, these turn bold on and off (U+E000, U+E001). */
+#define TOOL_MARK_ON "\xEE\x80\x80"
+#define TOOL_MARK_OFF "\xEE\x80\x81"
+
+
+/* Parse "table", "csv", "json", "jsonl"; false if none. */
+bool tool_parse_format(const char *s, enum tool_format *out);
+
+struct tool_writer;
+
+/*
+ * A writer of the rows of st to f in fmt.  The table format holds at most
+ * TOOL_TABLE_BUFFER rows to size its columns, then streams (wider values
+ * later are cut to the width with "…"); the others hold one row at most.
+ */
+#define TOOL_TABLE_BUFFER 1000
+struct tool_writer *tool_writer_new(FILE *f, enum tool_format fmt, struct fl_stmt *st);
+void tool_writer_row(struct tool_writer *w);   /* the statement's current row */
+void tool_writer_end(struct tool_writer *w);   /* flushes and frees */
+
+/*
+ * Step st to the end, writing every row; returns FL_OK or the step's error,
+ * with *out_rows the count written.  An error of the first step is returned
+ * before anything is written and not reported (the caller may try another
+ * query); a later one is reported on stderr.
+ */
+int tool_write_all(struct fl_db *db, struct fl_stmt *st, FILE *f, enum tool_format fmt,
+		   int64_t *out_rows);
+
+#endif

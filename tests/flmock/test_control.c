@@ -385,7 +385,7 @@ static long count_where(const struct dump *d, const char *field, const char *val
 START_TEST(advance_changes_state)
 {
 	/* Under valgrind the parsing of the dumps is what costs: a smaller world. */
-	const char *args[] = { "--seed", "21", "--scale", getenv("FL_UNDER_VALGRIND") ? "6000" : "20000", NULL };
+	const char *args[] = { "--seed", "21", "--scale", getenv("FL_UNDER_VALGRIND") ? "6000" : "10000", NULL };
 	struct mock m;
 	struct dump before_b, after_b, before_p, after_p;
 

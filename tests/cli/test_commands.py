@@ -1,1 +1,343 @@
-import sys; sys.exit(0)
+#!/usr/bin/env python3
+"""test_commands.py FLSYNC CLI_FIXTURE — the flsync command line on a fixture
+database, checked for content: CSV re-imported into sqlite3 equals the table,
+JSON parses and equals the rows, FTS finds and highlights a known message,
+export writes every table atomically, status and queue say what the database
+holds, the report is one self-contained HTML file (and renders, where
+chromium is installed), errors name their cause, exit codes are 0/1/2.
+
+Under FL_UNDER_VALGRIND=1 every flsync run goes through valgrind too.
+"""
+import csv
+import io
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import unicodedata
+
+FLSYNC, FIXTURE = sys.argv[1], sys.argv[2]
+FIXTURE_SQL = os.environ.get('FL_CLI_FIXTURE_SQL') or os.path.join(os.path.dirname(__file__), 'fixture.sql')
+VALGRIND = ['valgrind', '--error-exitcode=99', '--leak-check=full', '--errors-for-leak-kinds=definite,indirect',
+            '--quiet'] if os.environ.get('FL_UNDER_VALGRIND') else []
+
+tmp = tempfile.mkdtemp(prefix='flcli.')
+DB = os.path.join(tmp, 'flsync.db')
+failures = []
+checks = 0
+
+
+def check(cond, what, detail=''):
+    global checks
+    checks += 1
+    if not cond:
+        failures.append(what)
+        print('FAIL: %s%s' % (what, ('\n  ' + str(detail).replace('\n', '\n  ')) if detail else ''))
+
+
+def flsync(*args, db=DB, env=None, code=0, what=None):
+    cmd = VALGRIND + [FLSYNC] + (['--db', db] if db else []) + list(args)
+    e = dict(os.environ)
+    e.pop('FLSYNC_DB', None)
+    e.update(env or {})
+    p = subprocess.run(cmd, capture_output=True, env=e, cwd=tmp, timeout=120)
+    out, err = p.stdout.decode('utf-8', 'replace'), p.stderr.decode('utf-8', 'replace')
+    if code is not None:
+        check(p.returncode == code, '%s: exit %d, want %d' % (what or ' '.join(args)[:80], p.returncode, code),
+              out[-2000:] + err[-2000:])
+    return out, err
+
+
+def db_rows(sql, params=()):
+    con = sqlite3.connect(DB)
+    try:
+        cur = con.execute(sql, params)
+        cols = [d[0] for d in cur.description]
+        return cols, cur.fetchall()
+    finally:
+        con.close()
+
+
+def as_text(v):
+    """A value as SQLite's text conversion (what CSV holds)."""
+    if v is None:
+        return ''
+    if isinstance(v, float):
+        con = sqlite3.connect(':memory:')
+        t = con.execute('SELECT CAST(? AS TEXT)', (v,)).fetchone()[0]
+        con.close()
+        return t
+    if isinstance(v, bytes):
+        return v.hex()
+    return str(v)
+
+
+def width(s):
+    return sum(0 if unicodedata.combining(c) else 2 if unicodedata.east_asian_width(c) in 'WF' else 1 for c in s)
+
+
+# ---- the fixture ------------------------------------------------------------
+r = subprocess.run([FIXTURE, DB, FIXTURE_SQL], capture_output=True)
+if r.returncode != 0:
+    print('cannot build the fixture:', r.stderr.decode())
+    sys.exit(1)
+
+# ---- help and usage -----------------------------------------------------------
+out, _ = flsync('--help', db=None)
+check('Exit status' in out and 'query' in out and 'report' in out, 'flsync --help lists commands and exit codes', out)
+for sub in ['query', 'search', 'export', 'status', 'queue', 'report', 'schema']:
+    out, _ = flsync(sub, '--help', db=None)
+    check('usage: flsync ' + sub in out and 'xample' in out, 'flsync %s --help has usage and examples' % sub, out)
+flsync('frobnicate', code=2)
+flsync('query', code=2, what='query without SQL')
+flsync('query', 'SELECT 1', '--format', 'xml', code=2, what='query with a bad format')
+flsync('export', 'projects', '--out', os.path.join(tmp, 'x'), code=2, what='export without --format')
+flsync('search', 'x', '--limit', 'many', code=2, what='search with a bad limit')
+flsync('query', 'SELECT ?', '--param', '1', '--param', '2', code=2, what='more params than the SQL has')
+
+# ---- errors name their cause ------------------------------------------------------
+missing = os.path.join(tmp, 'nope', 'missing.db')
+_, err = flsync('query', 'SELECT 1', db=missing, code=1, what='missing database')
+check(missing in err, 'a missing database is named', err)
+_, err = flsync('status', db=None, env={'FLSYNC_DB': missing}, code=1, what='missing database via FLSYNC_DB')
+check(missing in err, 'FLSYNC_DB is used and named', err)
+xdg = os.path.join(tmp, 'xdg')
+_, err = flsync('status', db=None, env={'XDG_DATA_HOME': xdg}, code=1, what='missing database at the XDG path')
+check(os.path.join(xdg, 'flsync', 'flsync.db') in err, 'the XDG default path is used and named', err)
+_, err = flsync('query', 'SELEC 1', code=1, what='bad SQL')
+check('syntax error' in err, 'bad SQL gives SQLite\'s message', err)
+_, err = flsync('query', 'SELECT * FROM nosuch', code=1, what='unknown table in a query')
+check('no such table: nosuch' in err, 'an unknown table is named', err)
+_, err = flsync('query', 'DELETE FROM projects', code=1, what='a write through query')
+check('only reads' in err, 'query refuses writes clearly', err)
+check(db_rows('SELECT count(*) FROM projects')[1][0][0] == 5, 'the refused write changed nothing')
+
+# ---- query: formats ---------------------------------------------------------------
+cols, rows = db_rows('SELECT * FROM messages ORDER BY id')
+
+out, _ = flsync('query', 'SELECT * FROM messages ORDER BY id', '-f', 'json')
+try:
+    got = json.loads(out)
+    check([list(o.keys()) for o in got] == [cols] * len(rows), 'JSON keys are the columns in order')
+    check([tuple(o.values()) for o in got] == rows, 'JSON values equal the table', (got[:2], rows[:2]))
+except ValueError as e:
+    check(False, 'query -f json parses', '%s\n%s' % (e, out[:500]))
+
+out, _ = flsync('query', 'SELECT * FROM messages ORDER BY id', '-f', 'jsonl')
+lines = out.splitlines()
+check(len(lines) == len(rows), 'JSONL has one line per row', out[:300])
+try:
+    check([tuple(json.loads(l).values()) for l in lines] == rows, 'JSONL values equal the table')
+except ValueError as e:
+    check(False, 'every JSONL line parses', e)
+
+out, _ = flsync('query', 'SELECT id, 1.5 AS x, NULL AS n, x\'00ff\' AS b FROM projects WHERE 0', '-f', 'json')
+check(json.loads(out) == [], 'an empty result is an empty JSON array', out)
+out, _ = flsync('query', "SELECT 0.1 AS a, 9e999 AS inf, 'tab\there\u0001' AS t, 7 AS i, 2.0 AS r", '-f', 'json')
+o = json.loads(out)[0]
+check(o == {'a': 0.1, 'inf': None, 't': 'tab\there\u0001', 'i': 7, 'r': 2.0}, 'JSON numbers, infinity and control characters', out)
+out, _ = flsync('query', 'SELECT p.id, b.id FROM projects p JOIN bids b ON b.project_id = p.id LIMIT 1', '-f', 'json')
+check(list(json.loads(out)[0].keys()) == ['id', 'id_2'], 'duplicate column names get unique JSON keys', out)
+
+# CSV: raw bytes, RFC 4180 line ends and quoting, re-imported into sqlite3 equal to the table
+for table in ['messages', 'projects', 'bids', 'users', 'reviews']:
+    p = subprocess.run(VALGRIND + [FLSYNC, '--db', DB, 'query', 'SELECT * FROM %s ORDER BY rowid' % table, '-f', 'csv'],
+                       capture_output=True)
+    check(p.returncode == 0, 'query %s -f csv' % table, p.stderr)
+    data = p.stdout
+    check(data.endswith(b'\r\n') and b'\n' not in data.replace(b'\r\n', b'') .replace(b'\n', b'') , 'CSV lines end in CRLF')
+    path = os.path.join(tmp, table + '.csv')
+    with open(path, 'wb') as f:
+        f.write(data)
+    imp = os.path.join(tmp, 'import.db')
+    if os.path.exists(imp):
+        os.remove(imp)
+    r = subprocess.run(['sqlite3', imp, '.import --csv %s t' % path], capture_output=True)
+    check(r.returncode == 0, 'sqlite3 .import --csv %s' % table, r.stderr)
+    con = sqlite3.connect(imp)
+    got = con.execute('SELECT * FROM t').fetchall()
+    got_cols = [d[1] for d in con.execute('PRAGMA table_info(t)')]
+    con.close()
+    cols, rows = db_rows('SELECT * FROM %s ORDER BY rowid' % table)
+    check(got_cols == cols, 'CSV header of %s re-imports as its columns' % table, (got_cols, cols))
+    check(got == [tuple(as_text(v) for v in r) for r in rows], 'CSV of %s re-imported equals the table' % table,
+          (got[:2], rows[:2]))
+    # and Python's csv reader agrees
+    parsed = list(csv.reader(io.StringIO(data.decode('utf-8'), newline='')))
+    check(parsed[1:] == [[as_text(v) for v in r] for r in rows], 'CSV of %s parses back (csv module)' % table)
+
+# table: aligned by display width, unicode included
+out, _ = flsync('query', 'SELECT title, id, owner_id FROM projects ORDER BY id')
+lines = out.splitlines()
+check(len(lines) == 7, 'table: header, rule and 5 rows', out)
+ends = set()
+for l in lines[2:]:
+    # the id column is right-aligned and ends at the same display column on every row
+    head = l.rsplit('  ', 1)[0].rstrip()
+    ends.add(width(head))
+check(len(ends) == 1, 'table columns line up with unicode titles', out)
+check('Logo design for café ☕' in out and '日本語' in out, 'table keeps unicode text', out)
+
+# parameters: positional, named, typed
+out, _ = flsync('query', 'SELECT title FROM projects WHERE owner_id = ? AND budget_maximum > :min ORDER BY id',
+                '--param', '2001', '--param', 'min=300', '-f', 'jsonl')
+check([json.loads(l)['title'] for l in out.splitlines()] == ['Build a Flask website'], 'bound parameters', out)
+out, _ = flsync('query', 'SELECT ? AS a, typeof(?) AS b LIMIT ?', '--param', 'hello', '--param', '2.5',
+                '--param', '1', '-f', 'json')
+check(json.loads(out) == [{'a': 'hello', 'b': 'real'}], 'parameters are typed by their look', out)
+
+# ---- search -------------------------------------------------------------------------
+out, _ = flsync('search', 'zanzibar', '-f', 'json')
+res = json.loads(out)
+check(len(res) == 1 and res[0]['kind'] == 'message' and res[0]['id'] == 60004, 'FTS finds the known message', out)
+check(res and '[zanzibar]' in res[0]['snippet'], 'the match is highlighted in the snippet', out)
+out, _ = flsync('search', 'zanzibar')
+check('[zanzibar]' in out and '60004' in out, 'search as a table', out)
+out, _ = flsync('search', 'logo', '--in', 'projects', '-f', 'jsonl')
+res = [json.loads(l) for l in out.splitlines()]
+check([r['id'] for r in res] == [102] and all(r['kind'] == 'project' for r in res), 'search --in projects', out)
+out, _ = flsync('search', 'logo OR invoice', '-f', 'json', '--limit', '10')
+kinds = {r['kind'] for r in json.loads(out)}
+check(kinds == {'project', 'message'}, 'search both kinds, FTS5 syntax honoured', out)
+ranks = [r['rank'] for r in json.loads(out)]
+check(ranks == sorted(ranks), 'results come best first (bm25)', ranks)
+out, err = flsync('search', 'needs valgrind"', '-f', 'json', what='search with invalid FTS5 syntax')
+res = json.loads(out) if out.strip() else []
+check([r['id'] for r in res] == [105], 'invalid FTS5 syntax falls back to a phrase', out + err)
+out, _ = flsync('search', '了解しました', '--in', 'messages', '-f', 'json')
+check([r['id'] for r in json.loads(out)] == [60007], 'search finds Japanese text', out)
+out, _ = flsync('search', 'cafe', '-f', 'json')
+check([r['id'] for r in json.loads(out)] == [102], 'diacritics are folded (café)', out)
+
+# ---- export ----------------------------------------------------------------------
+exp = os.path.join(tmp, 'export')
+out, _ = flsync('export', '--all', '--format', 'csv', '--out', exp)
+con = sqlite3.connect(DB)
+tables = [r[0] for r in con.execute(
+    "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '%fts%' ORDER BY name")]
+counts = {t: con.execute('SELECT count(*) FROM "%s"' % t).fetchone()[0] for t in tables}
+con.close()
+files = sorted(os.listdir(exp))
+check(files == sorted(t + '.csv' for t in tables), 'export --all writes one file per table, no temp files left',
+      (files, tables))
+for t in tables:
+    check(any(l.split()[:2] == [t, str(counts[t])] for l in out.splitlines()), 'export summary counts %s' % t, out)
+    with open(os.path.join(exp, t + '.csv'), newline='') as f:
+        n = len(list(csv.reader(f))) - 1
+    check(n == counts[t], 'export %s.csv has every row' % t, (n, counts[t]))
+check(any(l.startswith('total') and str(sum(counts.values())) in l for l in out.splitlines()), 'export total', out)
+
+out, _ = flsync('export', 'projects', 'report_bids_monthly', '-f', 'jsonl', '-o', exp)
+with open(os.path.join(exp, 'projects.jsonl')) as f:
+    check([json.loads(l)['id'] for l in f] == [101, 102, 103, 104, 105], 'export projects as JSONL')
+check(os.path.exists(os.path.join(exp, 'report_bids_monthly.jsonl')), 'export a view by name')
+_, err = flsync('export', 'nosuch', '-f', 'csv', '-o', exp, code=1, what='export an unknown table')
+check('no table or view named nosuch' in err, 'export names the unknown table', err)
+check(not os.path.exists(os.path.join(exp, 'nosuch.csv')), 'a failed export leaves no file')
+check(not [f for f in os.listdir(exp) if '.tmp.' in f], 'no temporary files are left')
+
+# ---- status ----------------------------------------------------------------------
+out, _ = flsync('status')
+check('messages' in out and 'FAILING' in out and 'HTTP 503' in out, 'status shows a failing stream and its error', out)
+check('1 pending' in out and '1 failed' in out, 'status counts actions', out)
+check('187/200 per 60s' in out, 'status shows rate-limit budgets', out)
+out, _ = flsync('status', '--json')
+st = json.loads(out)
+check(st['actions'] == {'queued': 1, 'sending': 0, 'done': 1, 'failed': 1, 'cancelled': 0, 'pending': 1},
+      'status --json actions', st.get('actions'))
+check([s['stream'] for s in st['streams']] == ['bids', 'messages', 'projects.own'], 'status --json streams', out)
+check(st['streams'][1]['failures'] == 2 and st['streams'][0]['last_success'] == 1714000000, 'status --json stream fields')
+check(st['rate_limits'][1]['paused_until'] == 1714000900, 'status --json rate limits', out)
+
+# ---- a reader beside a writer ----------------------------------------------------------
+con = sqlite3.connect(DB, isolation_level=None)
+con.execute('BEGIN IMMEDIATE')
+con.execute("INSERT INTO projects(id, title) VALUES (999, 'not yet committed')")
+out, _ = flsync('query', 'SELECT count(*) AS n FROM projects', '-f', 'json', what='query while another connection writes')
+check(out.strip() and json.loads(out) == [{'n': 5}], 'a reader is not blocked and sees the last commit', out)
+con.execute('ROLLBACK')
+con.close()
+
+# ---- queue ---------------------------------------------------------------------------
+out, err = flsync('queue', 'list', code=None)
+if 'built without the write-action queue' in err:
+    print('queue: this build has no write-action queue; queue checks skipped')
+else:
+    flsync('queue', 'list')
+    out, _ = flsync('queue', 'list', '--json')
+    acts = [json.loads(l) for l in out.splitlines()]
+    check([a['kind'] for a in acts] == ['message.send', 'bid.retract', 'thread.read'], 'queue list --json', out)
+    out, _ = flsync('queue', 'list', '--state', 'failed')
+    check('bid.retract' in out and 'BID_NOT_FOUND' in out and 'message.send' not in out, 'queue list --state failed', out)
+    out, _ = flsync('queue', 'add', 'message.send', '--param', 'thread_id=502', '--param', 'message=Done, 本当に')
+    check(out.startswith('queued action'), 'queue add with --param', out)
+    new_id = int(out.split()[2])
+    out, _ = flsync('queue', 'show', str(new_id), '--json')
+    a = json.loads(out)
+    check(a['kind'] == 'message.send' and a['state'] == 'queued' and a['params'].get('thread_id') == 502
+          and a['params'].get('message') == 'Done, 本当に', 'queue show --json', out)
+    out, _ = flsync('queue', 'cancel', str(new_id))
+    out, _ = flsync('queue', 'show', str(new_id))
+    check('cancelled' in out, 'queue cancel', out)
+    flsync('queue', 'cancel', str(new_id), code=1, what='cancel a cancelled action')
+    out, _ = flsync('queue', 'add', 'thread.read', '--json', '{"thread_id": 501}')
+    check(out.startswith('queued action'), 'queue add with --json', out)
+    _, err = flsync('queue', 'add', 'bid.frobnicate', '--json', '{}', code=1, what='queue add an unknown kind')
+    check('frobnicate' in err, 'an unknown kind is named', err)
+    flsync('queue', 'show', '99999', code=1, what='queue show a missing action')
+    flsync('queue', 'show', 'abc', code=2, what='queue show a non-number')
+    flsync('queue', 'add', 'thread.read', code=2, what='queue add without parameters')
+
+# ---- report --------------------------------------------------------------------------
+rep = os.path.join(tmp, 'report.html')
+flsync('report', '--out', rep)
+html = open(rep, encoding='utf-8').read()
+check(html.startswith('<!DOCTYPE html>') and html.rstrip().endswith('</html>'), 'report is a whole HTML page')
+check(html.count('<svg') >= 4, 'report has its charts', html.count('<svg'))
+check('<script' not in html and 'src=' not in html and '<link' not in html and 'url(' not in html,
+      'report is self-contained: no scripts, no external resources')
+check('selfie' in html and 'report_bids_monthly' in html and '2024-01' in html, 'report shows the account and months')
+check('500.00 USD' in html and '80.00 EUR' in html, 'report totals earnings per currency', html[:3000])
+chromium = shutil.which('chromium') or ('/usr/bin/chromium' if os.path.exists('/usr/bin/chromium') else None)
+if not chromium:
+    print('SKIP: report screenshot: chromium is not installed (apt-get install chromium to run it)')
+else:
+    png = os.path.join(tmp, 'out.png')
+    prof = tempfile.mkdtemp(prefix='flchrome.')
+    r = subprocess.run([chromium, '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+                        '--disable-component-update', '--disable-sync', '--no-first-run', '--user-data-dir=' + prof,
+                        '--screenshot=' + png, '--window-size=1200,1600', 'file://' + rep],
+                       capture_output=True, timeout=120, cwd=tmp)
+    shutil.rmtree(prof, ignore_errors=True)
+    check(os.path.exists(png), 'chromium took a screenshot', r.stderr.decode()[-1000:])
+    if os.path.exists(png):
+        import struct
+        import zlib
+        data = open(png, 'rb').read()
+        # decode the PNG enough to count colours (8-bit RGB/RGBA, no interlace: chromium's output)
+        pos, idat, w, h, ctype = 8, b'', 0, 0, 0
+        while pos < len(data):
+            n, kind = struct.unpack('>I4s', data[pos:pos + 8])
+            body = data[pos + 8:pos + 8 + n]
+            if kind == b'IHDR':
+                w, h, _, ctype = struct.unpack('>IIBB', body[:10])
+            elif kind == b'IDAT':
+                idat += body
+            pos += 12 + n
+        raw = zlib.decompress(idat)
+        bpp = 4 if ctype == 6 else 3
+        colours = set()
+        stride = w * bpp + 1
+        for y in range(0, h, 7):
+            row = raw[y * stride + 1:(y + 1) * stride]
+            if raw[y * stride] == 0:  # only unfiltered rows decode directly; enough to see colour
+                for x in range(0, w * bpp, bpp * 5):
+                    colours.add(row[x:x + 3])
+        check(len(colours) > 1 or len(data) > 20000, 'the screenshot is not blank', len(colours))
+
+shutil.rmtree(tmp, ignore_errors=True)
+print('%d checks, %d failed' % (checks, len(failures)))
+sys.exit(1 if failures else 0)

@@ -156,14 +156,22 @@ static void chart(FILE *f, const struct table *t, const int *rows, int n, const 
 		return;
 	}
 	if (ymax <= 0) {
+		bool whole = true;
+
 		for (i = 0; i < n; i++)
-			for (b = 0; b < nbars; b++)
+			for (b = 0; b < nbars; b++) {
 				if ((v = num(t, rows[i], bars[b].col)) > ymax)
 					ymax = v;
+				whole = whole && v == floor(v);
+			}
 		ymax = nice_max(ymax);
+		/* Counts: gridlines on whole numbers. */
+		if (whole && ymax < 5)
+			ymax = 5;
 	}
 	group = pw / n;
-	bw = group * 0.8 / nbars;
+	/* Bars no wider than 40 px, even with few months. */
+	bw = group * 0.8 / nbars > 40 ? 40 : group * 0.8 / nbars;
 	fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 %d %d\" width=\"%d\" height=\"%d\" role=\"img\">\n",
 		W, H, W, H);
 	/* gridlines and the value axis */
@@ -194,7 +202,7 @@ static void chart(FILE *f, const struct table *t, const int *rows, int n, const 
 			v = num(t, rows[i], bars[b].col);
 			h = ymax > 0 ? ph * (v < 0 ? 0 : v > ymax ? ymax : v) / ymax : 0;
 			fprintf(f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"%s\"><title>",
-				ML + group * i + group * 0.1 + bw * b, MT + ph - h, bw > 1 ? bw - 1 : bw, h,
+				ML + group * i + (group - bw * nbars) / 2 + bw * b, MT + ph - h, bw > 1 ? bw - 1 : bw, h,
 				bars[b].color);
 			tool_html(f, month ? month : "");
 			fprintf(f, " %s: %g</title></rect>\n", bars[b].name, v);

@@ -162,8 +162,11 @@ int tool_cmd_search(struct tool_ctx *ctx, int argc, char **argv)
 	sql = build_sql(projects, messages, fmt == FMT_TABLE && tty ? TOOL_MARK_ON : "[",
 			fmt == FMT_TABLE && tty ? TOOL_MARK_OFF : "]");
 	rc = run(db, sql, text, limit, fmt, &rows);
-	if (rc && rows == 0 && strstr(fl_errmsg(db), "fts5")) {
-		/* Not FTS5 syntax ("C++", "a AND", an unbalanced quote): a phrase then. */
+	if (rc == FL_ERR_DB && rows == 0) {
+		/*
+		 * The SQL is ours, so a run-time error is the MATCH text: not FTS5
+		 * syntax ("C++", "a AND", an unbalanced quote).  A phrase then.
+		 */
 		phrase = as_phrase(text);
 		rc = run(db, sql, phrase, limit, fmt, &rows);
 	}

@@ -101,7 +101,7 @@ int stream_bids_refresh(struct sync_run *run)
 {
 	return sync_by_ids_vanish(run,
 		"SELECT id FROM bids WHERE deleted = 0 AND (bidder_id = :self OR project_owner_id = :self) "
-		"AND coalesce(retracted, 0) = 0 "
+		"AND synced_at < :now AND coalesce(retracted, 0) = 0 "
 		"AND coalesce(award_status, 'pending') IN ('pending', 'awarded') "
 		"AND coalesce(complete_status, '') <> 'complete' AND coalesce(paid_status, '') <> 'fully paid' "
 		"ORDER BY time_submitted DESC",

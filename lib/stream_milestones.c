@@ -167,7 +167,7 @@ static int by_projects(struct sync_run *run, const char *stream, const char *pat
 	return sync_by_ids(run,
 		"SELECT t.id FROM temp.touched_projects t JOIN projects p ON p.id = t.id "
 		"WHERE p.owner_id = :self OR t.id IN (SELECT project_id FROM bids WHERE bidder_id = :self) "
-		"ORDER BY 1 DESC", path, "projects[]", collection, fn, 0, &asked);
+		"ORDER BY 1 DESC", path, "projects[]", collection, fn, false, 0, &asked);
 }
 
 int stream_milestones(struct sync_run *run)

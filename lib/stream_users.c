@@ -97,13 +97,13 @@ int stream_users(struct sync_run *run)
 
 	/* First the users only known by id, then the stale ones. */
 	rc = sync_by_ids(run, "SELECT id FROM users WHERE raw IS NULL ORDER BY id",
-			 "/api/users/0.1/users/", "users[]", "users", row_user, 0, &asked);
+			 "/api/users/0.1/users/", "users[]", "users", row_user, true, 0, &asked);
 	if (rc)
 		return rc;
 	snprintf(sql, sizeof sql,
 		 "SELECT id FROM users WHERE raw IS NOT NULL AND is_self = 0 AND synced_at < %lld ORDER BY synced_at",
 		 (long long)(run->server_now - run->opt->users_refresh_s));
-	rc = sync_by_ids(run, sql, "/api/users/0.1/users/", "users[]", "users", row_user, 0, &asked);
+	rc = sync_by_ids(run, sql, "/api/users/0.1/users/", "users[]", "users", row_user, true, 0, &asked);
 	if (rc || asked == 0)
 		return rc;
 	/* Unchanged rows are not rewritten by the upsert: note that they were checked. */

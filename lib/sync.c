@@ -773,6 +773,7 @@ static int select_ids(struct sync_run *run, const char *sql, struct id_list *out
 		return error_copy(&run->err, &run->db->err);
 	}
 	sqlite3_bind_int64(st, sqlite3_bind_parameter_index(st, ":self"), run->self_id);
+	sqlite3_bind_int64(st, sqlite3_bind_parameter_index(st, ":now"), run->server_now);
 	while ((src = sqlite3_step(st)) == SQLITE_ROW)
 		if (!id_list_add(out, sqlite3_column_int64(st, 0))) {
 			sqlite3_finalize(st);
@@ -787,7 +788,7 @@ static int select_ids(struct sync_run *run, const char *sql, struct id_list *out
 }
 
 static int by_ids(struct sync_run *run, const struct id_list *ids, const char *base_query,
-		  const char *param, const char *collection, int max_requests)
+		  const char *param, const char *collection, bool one_per_id, int max_requests)
 {
 	struct api_result res;
 	struct buf q;
@@ -819,7 +820,8 @@ static int by_ids(struct sync_run *run, const struct id_list *ids, const char *b
 				goto out;
 			q.len = len;
 			q.data[len] = '\0';
-			if (res.env.items < IDS_PER_REQUEST)
+			/* At most one result an id: a batch's page holds them all. */
+			if (one_per_id || res.env.items < IDS_PER_REQUEST)
 				break;
 		}
 		requests++;
@@ -840,7 +842,7 @@ out:
 
 int sync_by_ids(struct sync_run *run, const char *sql, const char *base_query,
 		const char *param, const char *collection, sync_store_fn fn,
-		int max_requests, int64_t *out_asked)
+		bool one_per_id, int max_requests, int64_t *out_asked)
 {
 	struct id_list ids = { 0 };
 	struct ids_ctx ctx = { .store = fn };
@@ -851,7 +853,7 @@ int sync_by_ids(struct sync_run *run, const char *sql, const char *base_query,
 	if (!rc) {
 		*out_asked = (int64_t)ids.n;
 		run->ids = &ctx;
-		rc = by_ids(run, &ids, base_query, param, collection, max_requests);
+		rc = by_ids(run, &ids, base_query, param, collection, one_per_id, max_requests);
 		run->ids = NULL;
 	}
 	free(ids.v);
@@ -893,7 +895,7 @@ int sync_by_ids_vanish(struct sync_run *run, const char *sql, const char *base_q
 	if (max_requests > 0 && asked > (size_t)max_requests * IDS_PER_REQUEST)
 		asked = (size_t)max_requests * IDS_PER_REQUEST;
 	run->ids = &ctx;
-	rc = by_ids(run, &ids, base_query, param, collection, max_requests);
+	rc = by_ids(run, &ids, base_query, param, collection, true, max_requests);
 	run->ids = NULL;
 	if (rc)
 		goto out;
@@ -1029,6 +1031,16 @@ int sync_pass(struct fl_db *db, struct http_client *http, struct ratelimit *rl,
 		run_free(&run);
 		return error_set(err, FL_ERR_NOMEM, "sync: out of memory");
 	}
+	/*
+	 * The per-page SAVEPOINT's sub-journal and the temp table stay in
+	 * memory (on disk they cost 5x the whole pass); an 8 MB cache holds a
+	 * batch without spilling; checkpoints wait for the end of the pass
+	 * (PERFORMANCE.md: +30% on bulk loads).
+	 */
+	rc = exec(&run, "PRAGMA temp_store = MEMORY; PRAGMA cache_size = -8000; "
+		  "PRAGMA wal_autocheckpoint = 20000", "tune connection for the pass");
+	if (rc)
+		goto out;
 	rc = exec(&run, "CREATE TEMP TABLE IF NOT EXISTS touched_projects(id INTEGER PRIMARY KEY);"
 		  "DELETE FROM temp.touched_projects", "prepare pass");
 	if (rc)
@@ -1092,8 +1104,7 @@ int sync_pass(struct fl_db *db, struct http_client *http, struct ratelimit *rl,
 	}
 out:
 	sync_tx_rollback(&run); /* nothing should be open; never leave a transaction */
-	if (rc == FL_OK && first_rc == FL_OK)
-		exec(&run, "PRAGMA wal_checkpoint(PASSIVE)", "checkpoint");
+	exec(&run, "PRAGMA wal_checkpoint(PASSIVE); PRAGMA wal_autocheckpoint = 1000", "checkpoint");
 	out->rows = run.rows_total;
 	out->requests = run.requests_total;
 	out->server_now = run.server_now;

@@ -121,13 +121,16 @@ int sync_paged(struct sync_run *run, const char *base_query, const char *collect
 	       sync_store_fn fn);
 
 /*
- * Read the ids that sql selects (one int64 column), in batches of up to 100,
- * as base_query + "&<param>=<id>" for each, storing items with fn.
+ * Read the ids that sql selects (one int64 column; :self and :now, the
+ * server's clock at the pass's start, are bound), in batches of up to 100,
+ * as base_query + "&<param>=<id>" for each, storing items with fn.  With
+ * one_per_id (users[], bids[], projects[] of projects) a batch is one page;
+ * otherwise (milestones of projects[]) each batch pages until a short page.
  * Returns the number of ids asked for in *out_asked.
  */
 int sync_by_ids(struct sync_run *run, const char *sql, const char *base_query,
 		const char *param, const char *collection, sync_store_fn fn,
-		int max_requests, int64_t *out_asked);
+		bool one_per_id, int max_requests, int64_t *out_asked);
 
 /*
  * As sync_by_ids, and ids asked for but not returned are "vanished": unless

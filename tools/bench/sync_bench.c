@@ -169,7 +169,9 @@ static double insert_raw(const char *synced, const char *target, long long *out_
 		die("open target");
 	snprintf(sql, sizeof sql, "ATTACH '%s' AS src", synced);
 	sqlite3_exec(db, sql, NULL, NULL, NULL);
-	sqlite3_exec(db, "PRAGMA foreign_keys = OFF; PRAGMA synchronous = NORMAL", NULL, NULL, NULL);
+	/* The same connection settings flsyncd runs its pass with. */
+	sqlite3_exec(db, "PRAGMA foreign_keys = OFF; PRAGMA synchronous = NORMAL; PRAGMA temp_store = MEMORY; "
+		     "PRAGMA cache_size = -8000; PRAGMA wal_autocheckpoint = 20000", NULL, NULL, NULL);
 	t0 = now_s();
 	sqlite3_exec(db, "BEGIN", NULL, NULL, NULL);
 	for (size_t t = 0; t < NTABLES; t++) {

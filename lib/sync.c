@@ -1,6 +1,6 @@
 /*
  * sync.c — the sync engine: one pass over every stream, the request loop
- * (rate limits, retries, a SAVEPOINT per page), batched transactions that
+ * (rate limits, retries), batched transactions that
  * carry each stream's cursor with its rows, and the two paging shapes the
  * streams are made of: half-open time windows and id batches.
  */
@@ -523,8 +523,6 @@ int sync_get(struct sync_run *run, const char *path_query, const char *collectio
 		if (stopping(run))
 			return error_set(&run->err, FL_ERR_ABORTED, "stopped");
 		rc = sync_tx_begin(run);
-		if (!rc)
-			rc = exec(run, "SAVEPOINT page", "begin page");
 		if (rc)
 			return rc;
 
@@ -545,10 +543,7 @@ int sync_get(struct sync_run *run, const char *path_query, const char *collectio
 			run->server_now = run->pass_started = res->http.date;
 
 		if (rc == FL_OK)
-			return exec(run, "RELEASE page", "end page");
-		/* Nothing of a failed page stays. */
-		if (exec(run, "ROLLBACK TO page", "undo page") || exec(run, "RELEASE page", "end page"))
-			return run->err.rc;
+			return FL_OK;
 		if (pc.rc != FL_OK)
 			return pc.rc; /* the store failed: its message is in run->err */
 		if (rc == FL_ERR_RATE_LIMITED || !api_transient(rc, res) ||

@@ -12,7 +12,7 @@
 static const char *const thread_types[] = { "private_chat", "primary", NULL };
 static const char *const context_types[] = { "project", "contest", "general", NULL };
 
-static int row_thread(struct sync_run *run, const struct json_item *it)
+int row_thread(struct sync_run *run, const struct json_item *it)
 {
 	sqlite3_stmt *st;
 	int64_t id, v;
@@ -77,7 +77,7 @@ static int row_thread(struct sync_run *run, const struct json_item *it)
 	return FL_OK;
 }
 
-static int row_message(struct sync_run *run, const struct json_item *it)
+int row_message(struct sync_run *run, const struct json_item *it)
 {
 	sqlite3_stmt *st;
 	int64_t id, v;

@@ -56,7 +56,7 @@ static int refs(struct sync_run *run, const struct json_item *it)
 	return rc;
 }
 
-static int row_milestone(struct sync_run *run, const struct json_item *it)
+int row_milestone(struct sync_run *run, const struct json_item *it)
 {
 	sqlite3_stmt *st;
 	int64_t id;
@@ -101,7 +101,7 @@ static int row_milestone(struct sync_run *run, const struct json_item *it)
 	return sync_step(run, st, "store milestone", id);
 }
 
-static int row_mreq(struct sync_run *run, const struct json_item *it)
+int row_milestone_request(struct sync_run *run, const struct json_item *it)
 {
 	sqlite3_stmt *st;
 	int64_t id;
@@ -178,5 +178,5 @@ int stream_milestones(struct sync_run *run)
 int stream_milestone_requests(struct sync_run *run)
 {
 	return by_projects(run, "milestone_requests", "/api/projects/0.1/milestone_requests/",
-			   "milestone_requests", row_mreq);
+			   "milestone_requests", row_milestone_request);
 }

@@ -11,7 +11,7 @@
 static const char *const roles[] = { "freelancer", "employer", NULL };
 static const char *const review_types[] = { "project", "contest", NULL };
 
-static int row_review(struct sync_run *run, const struct json_item *it)
+int row_review(struct sync_run *run, const struct json_item *it)
 {
 	sqlite3_stmt *st;
 	int64_t project, from, to, v;

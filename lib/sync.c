@@ -102,7 +102,7 @@ static bool stopping(const struct sync_run *run)
 }
 
 /* Sleep ms, waking early when asked to stop. */
-static void nap(const struct sync_run *run, int64_t ms)
+void sync_nap(const struct sync_run *run, int64_t ms)
 {
 	while (ms > 0 && !stopping(run)) {
 		int64_t step = ms < 50 ? ms : 50;
@@ -519,7 +519,7 @@ int sync_get(struct sync_run *run, const char *path_query, const char *collectio
 			return error_set(&run->err, FL_ERR_RATE_LIMITED,
 					 "GET %s: rate limit of %s: next request in %lld ms",
 					 path_query, endpoint, (long long)wait);
-		nap(run, wait);
+		sync_nap(run, wait);
 		if (stopping(run))
 			return error_set(&run->err, FL_ERR_ABORTED, "stopped");
 		rc = sync_tx_begin(run);
@@ -550,7 +550,7 @@ int sync_get(struct sync_run *run, const char *path_query, const char *collectio
 		    attempt >= run->opt->max_attempts)
 			return rc;
 		sync_log(run, "retrying after: %s", run->err.msg);
-		nap(run, backoff_ms(run, attempt + 1));
+		sync_nap(run, backoff_ms(run, attempt + 1));
 	}
 }
 
@@ -955,6 +955,7 @@ struct stream_def {
 static const struct stream_def streams[] = {
 	{ "self", stream_self },
 	{ "reference", stream_reference },
+	{ "actions", stream_actions },
 	{ "projects", stream_projects_own },
 	{ "projects_market", stream_projects_market },
 	{ "bids", stream_bids_own },
@@ -1090,7 +1091,7 @@ int sync_pass(struct fl_db *db, struct http_client *http, struct ratelimit *rl,
 				goto out; /* no self, or no database: nothing else can work */
 		}
 		if (!ran && left > 0)
-			nap(&run, soonest - now_ms());
+			sync_nap(&run, soonest - now_ms());
 		if (stopping(&run)) {
 			first_rc = FL_ERR_ABORTED;
 			snprintf(out->first_error, sizeof out->first_error, "stopped");

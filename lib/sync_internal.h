@@ -192,6 +192,9 @@ int sync_ref_thread(struct sync_run *run, int64_t id);
 /* Note a project whose milestones should be re-read in this pass. */
 int sync_touch_project(struct sync_run *run, int64_t id);
 
+/* Sleep ms, waking early when asked to stop. */
+void sync_nap(const struct sync_run *run, int64_t ms);
+
 /* Log a -v line (printf style). */
 void sync_log(struct sync_run *run, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -215,10 +218,16 @@ int stream_reviews_from(struct sync_run *run);
 int stream_threads(struct sync_run *run);
 int stream_messages(struct sync_run *run);
 int stream_users(struct sync_run *run);
+int stream_actions(struct sync_run *run);   /* replay.c: send queued write actions */
 
 /* Store functions shared between streams of one family. */
 int row_project(struct sync_run *run, const struct json_item *it);
 int row_bid(struct sync_run *run, const struct json_item *it);
 int row_user(struct sync_run *run, const struct json_item *it);
+int row_milestone(struct sync_run *run, const struct json_item *it);
+int row_milestone_request(struct sync_run *run, const struct json_item *it);
+int row_review(struct sync_run *run, const struct json_item *it);
+int row_thread(struct sync_run *run, const struct json_item *it);
+int row_message(struct sync_run *run, const struct json_item *it);
 
 #endif

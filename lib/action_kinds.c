@@ -1,0 +1,440 @@
+/*
+ * action_kinds.c — every write action flsync can queue: its parameters as
+ * the API reference names and types them (Create Bid, Perform Bid Action,
+ * Create a Milestone, Milestone Action, Create a Milestone Request, Milestone
+ * Request Action, Post a Review, Create New Thread, Add New Message, Update
+ * Threads, Create New Project, Invite Freelancers To A Project), the
+ * optimistic effect it has on the local tables, and how it is sent.
+ * Validation runs on SQLite's JSON functions, over the caller's JSON as is.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "actions.h"
+
+static const char *const reasons[] = { "full_payment", "partial_payment", "task_description", "other", NULL };
+static const char *const roles[] = { "freelancer", "employer", NULL };
+static const char *const context_types[] = { "project", "contest", "general", NULL };
+static const char *const thread_types[] = { "private_chat", "primary", NULL };
+
+#define END { NULL, FT_BOOL, false, NULL, NULL, NULL, 0, 0 }
+#define BID_ID { "bid_id", FT_ID, true, "bid", NULL, NULL, 0, 0 }
+#define MILESTONE_ID { "milestone_id", FT_ID, true, "milestone", NULL, NULL, 0, 0 }
+#define MREQ_ID { "milestone_request_id", FT_ID, true, "milestone_request", NULL, NULL, 0, 0 }
+#define THREAD_ID { "thread_id", FT_ID, true, "thread", NULL, NULL, 0, 0 }
+
+static const struct field_spec f_bid_create[] = {
+	{ "project_id", FT_ID, true, "project", "projects", NULL, 0, 0 },
+	{ "bidder_id", FT_ID, false, NULL, "users", NULL, 0, 0 },
+	{ "amount", FT_AMOUNT, true, NULL, NULL, NULL, 0, 0 },
+	{ "period", FT_INT, true, NULL, NULL, NULL, 1, 3650 },
+	{ "milestone_percentage", FT_INT, true, NULL, NULL, NULL, 0, 100 },
+	{ "description", FT_TEXT, false, NULL, NULL, NULL, 0, 0 },
+	END,
+};
+static const struct field_spec f_bid_update[] = {
+	BID_ID,
+	{ "amount", FT_AMOUNT, false, NULL, NULL, NULL, 0, 0 },
+	{ "period", FT_INT, false, NULL, NULL, NULL, 1, 3650 },
+	{ "milestone_percentage", FT_INT, false, NULL, NULL, NULL, 0, 100 },
+	{ "description", FT_TEXT, false, NULL, NULL, NULL, 0, 0 },
+	END,
+};
+static const struct field_spec f_bid_action[] = { BID_ID, END };
+static const struct field_spec f_milestone_create[] = {
+	{ "project_id", FT_ID, true, "project", "projects", NULL, 0, 0 },
+	{ "bidder_id", FT_ID, true, NULL, "users", NULL, 0, 0 },
+	{ "amount", FT_AMOUNT, true, NULL, NULL, NULL, 0, 0 },
+	{ "description", FT_TEXT, true, NULL, NULL, NULL, 0, 0 },
+	{ "reason", FT_ENUM, false, NULL, NULL, reasons, 0, 0 },
+	{ "bid_id", FT_ID, false, "bid", "bids", NULL, 0, 0 },
+	{ "request_id", FT_ID, false, "milestone_request", NULL, NULL, 0, 0 },
+	END,
+};
+static const struct field_spec f_milestone_release[] = {
+	MILESTONE_ID,
+	{ "amount", FT_AMOUNT, true, NULL, NULL, NULL, 0, 0 },
+	END,
+};
+static const struct field_spec f_milestone_action[] = { MILESTONE_ID, END };
+static const struct field_spec f_mreq_create[] = {
+	{ "project_id", FT_ID, true, "project", "projects", NULL, 0, 0 },
+	{ "bid_id", FT_ID, true, "bid", "bids", NULL, 0, 0 },
+	{ "amount", FT_AMOUNT, true, NULL, NULL, NULL, 0, 0 },
+	{ "description", FT_TEXT, true, NULL, NULL, NULL, 0, 0 },
+	END,
+};
+static const struct field_spec f_mreq_action[] = { MREQ_ID, END };
+static const struct field_spec f_mreq_reject[] = {
+	MREQ_ID,
+	{ "reason", FT_TEXT, true, NULL, NULL, NULL, 0, 0 },
+	END,
+};
+static const struct field_spec f_review_post[] = {
+	{ "project_id", FT_ID, true, NULL, "projects", NULL, 0, 0 },
+	{ "to_user_id", FT_ID, true, NULL, "users", NULL, 0, 0 },
+	{ "from_user_id", FT_ID, false, NULL, "users", NULL, 0, 0 },
+	{ "role", FT_ENUM, true, NULL, NULL, roles, 0, 0 },
+	{ "rating", FT_NUMBER, true, NULL, NULL, NULL, 0, 5 },
+	{ "comment", FT_TEXT, false, NULL, NULL, NULL, 0, 0 },
+	END,
+};
+static const struct field_spec f_thread_create[] = {
+	{ "members", FT_IDS, true, NULL, "users", NULL, 0, 0 },
+	{ "context_type", FT_ENUM, true, NULL, NULL, context_types, 0, 0 },
+	{ "context", FT_ID, false, NULL, NULL, NULL, 0, 0 },
+	{ "type", FT_ENUM, true, NULL, NULL, thread_types, 0, 0 },
+	{ "message", FT_TEXT, false, NULL, NULL, NULL, 0, 0 },
+	END,
+};
+static const struct field_spec f_message_send[] = {
+	THREAD_ID,
+	{ "message", FT_TEXT, true, NULL, NULL, NULL, 0, 0 },
+	{ "client_message_id", FT_INT, false, NULL, NULL, NULL, 1, 9.0e15 },
+	END,
+};
+static const struct field_spec f_thread_action[] = { THREAD_ID, END };
+static const struct field_spec f_project_create[] = {
+	{ "title", FT_TEXT, true, NULL, NULL, NULL, 0, 0 },
+	{ "description", FT_TEXT, true, NULL, NULL, NULL, 0, 0 },
+	{ "currency", FT_OBJ_ID, true, NULL, NULL, NULL, 0, 0 },
+	{ "budget", FT_BUDGET, true, NULL, NULL, NULL, 0, 0 },
+	{ "jobs", FT_JOBS, true, NULL, NULL, NULL, 0, 0 },
+	END,
+};
+static const struct field_spec f_project_invite[] = {
+	{ "project_id", FT_ID, true, "project", NULL, NULL, 0, 0 },
+	{ "freelancer_id", FT_ID, true, NULL, NULL, NULL, 0, 0 },
+	END,
+};
+
+#define P(x) "json_extract(:p, '$." x "')"
+
+/* Optimistic rows: :id is the local id, :p the parameters with local refs resolved. */
+#define LOCAL_COLS "local_state, local_id, local_action"
+#define LOCAL_VALS "'pending', :local, :kind"
+
+static const char bid_insert[] =
+	"INSERT INTO bids(id, project_id, bidder_id, project_owner_id, amount, period, description, "
+	"award_status, time_submitted, " LOCAL_COLS ") VALUES (:id, " P("project_id") ", "
+	"coalesce(" P("bidder_id") ", :self), (SELECT owner_id FROM projects WHERE id = " P("project_id") "), "
+	P("amount") ", " P("period") ", " P("description") ", 'pending', :now, " LOCAL_VALS ")";
+
+static const char milestone_insert[] =
+	"INSERT INTO milestones(id, project_id, bid_id, bidder_id, project_owner_id, currency_id, amount, "
+	"status, reason, description, time_created, " LOCAL_COLS ") VALUES (:id, " P("project_id") ", "
+	P("bid_id") ", " P("bidder_id") ", :self, (SELECT currency_id FROM projects WHERE id = "
+	P("project_id") "), " P("amount") ", 'pending', " P("reason") ", " P("description") ", :now, "
+	LOCAL_VALS ")";
+
+static const char mreq_insert[] =
+	"INSERT INTO milestone_requests(id, project_id, bid_id, bidder_id, project_owner_id, currency_id, "
+	"amount, status, description, time_requested, " LOCAL_COLS ") VALUES (:id, " P("project_id") ", "
+	P("bid_id") ", :self, (SELECT owner_id FROM projects WHERE id = " P("project_id") "), "
+	"(SELECT currency_id FROM projects WHERE id = " P("project_id") "), " P("amount") ", 'pending', "
+	P("description") ", :now, " LOCAL_VALS ")";
+
+static const char review_insert[] =
+	"INSERT INTO reviews(project_id, from_user_id, to_user_id, role, rating, description, "
+	"time_submitted, local_state, local_action) VALUES (" P("project_id") ", coalesce("
+	P("from_user_id") ", :self), " P("to_user_id") ", " P("role") ", " P("rating") ", "
+	P("comment") ", :now, 'pending', :kind)";
+
+static const char thread_insert[] =
+	"INSERT INTO threads(id, thread_type, context_type, context_id, owner_id, folder, is_read, "
+	"is_muted, time_created, time_updated, " LOCAL_COLS ") VALUES (:id, " P("type") ", "
+	P("context_type") ", " P("context") ", :self, 'sent', 1, 0, :now, :now, " LOCAL_VALS ");"
+	"INSERT INTO thread_members(thread_id, user_id) SELECT :id, value FROM json_each(:p, '$.members') "
+	"UNION SELECT :id, :self WHERE :self IS NOT NULL";
+
+static const char message_insert[] =
+	"INSERT INTO messages(id, thread_id, from_user_id, message, message_source, client_message_id, "
+	"time_created, time_updated, " LOCAL_COLS ") VALUES (:id, " P("thread_id") ", :self, "
+	P("message") ", 'default_msg', CAST(" P("client_message_id") " AS TEXT), :now, :now, "
+	LOCAL_VALS ")";
+
+static const char project_insert[] =
+	"INSERT INTO projects(id, owner_id, title, description, preview_description, type, status, "
+	"currency_id, budget_minimum, budget_maximum, time_submitted, time_updated, " LOCAL_COLS ") "
+	"VALUES (:id, :self, " P("title") ", " P("description") ", substr(" P("description") ", 1, 200), "
+	"'fixed', 'active', " P("currency.id") ", " P("budget.minimum") ", " P("budget.maximum") ", "
+	":now, :now, " LOCAL_VALS ");"
+	"INSERT INTO project_jobs(project_id, job_id) SELECT :id, json_extract(value, '$.id') "
+	"FROM json_each(:p, '$.jobs')";
+
+#define BID_PATH "/api/projects/0.1/bids/{bid_id}/"
+#define MS_PATH "/api/projects/0.1/milestones/{milestone_id}/"
+#define MR_PATH "/api/projects/0.1/milestone_requests/{milestone_request_id}/"
+
+#define BID_ACTION(k, act, cols, set) \
+	{ "bid." k, NULL, "bids", "bid_id", f_bid_action, NULL, cols, set, "PUT", BID_PATH, act, BODY_NONE, NULL }
+
+static const struct kind_spec kinds[] = {
+	{ "bid.create", "bid", "bids", NULL, f_bid_create, bid_insert, NULL, NULL,
+	  "POST", "/api/projects/0.1/bids/", NULL, BODY_JSON, NULL },
+	{ "bid.update", NULL, "bids", "bid_id", f_bid_update, NULL, "amount,period,description",
+	  "amount = coalesce(" P("amount") ", amount), period = coalesce(" P("period") ", period), "
+	  "description = coalesce(" P("description") ", description)",
+	  "PUT", BID_PATH, NULL, BODY_JSON, NULL },
+	BID_ACTION("award", "award", "award_status,time_awarded", "award_status = 'awarded', time_awarded = :now"),
+	BID_ACTION("revoke", "revoke", "award_status", "award_status = 'revoked'"),
+	BID_ACTION("accept", "accept", "frontend_bid_status,time_accepted",
+		   "frontend_bid_status = 'in progress', time_accepted = :now"),
+	BID_ACTION("reject", "reject", "award_status", "award_status = 'rejected'"),
+	BID_ACTION("retract", "retract", "retracted", "retracted = 1"),
+	BID_ACTION("highlight", "highlight", "highlighted", "highlighted = 1"),
+	BID_ACTION("shortlist", "shortlist", "shortlisted", "shortlisted = 1"),
+	{ "milestone.create", "milestone", "milestones", NULL, f_milestone_create, milestone_insert, NULL, NULL,
+	  "POST", "/api/projects/0.1/milestones/", NULL, BODY_JSON, NULL },
+	{ "milestone.release", NULL, "milestones", "milestone_id", f_milestone_release, NULL, "", "",
+	  "PUT", MS_PATH, "release", BODY_NONE, NULL },
+	{ "milestone.request_release", NULL, "milestones", "milestone_id", f_milestone_action, NULL, "status",
+	  "status = 'requested_release'", "PUT", MS_PATH, "request_release", BODY_NONE, NULL },
+	{ "milestone.cancel", NULL, "milestones", "milestone_id", f_milestone_action, NULL, "", "",
+	  "PUT", MS_PATH, "cancel", BODY_NONE, NULL },
+	{ "milestone_request.create", "milestone_request", "milestone_requests", NULL, f_mreq_create,
+	  mreq_insert, NULL, NULL, "POST", "/api/projects/0.1/milestone_requests/", NULL, BODY_JSON, NULL },
+	{ "milestone_request.accept", NULL, "milestone_requests", "milestone_request_id", f_mreq_action, NULL,
+	  "", "", "PUT", MR_PATH, "accept", BODY_NONE, NULL },
+	{ "milestone_request.reject", NULL, "milestone_requests", "milestone_request_id", f_mreq_reject, NULL,
+	  "status", "status = 'rejected'", "PUT", MR_PATH, "reject", BODY_NONE, NULL },
+	{ "milestone_request.delete", NULL, "milestone_requests", "milestone_request_id", f_mreq_action, NULL,
+	  "status", "status = 'deleted'", "PUT", MR_PATH, "delete", BODY_NONE, NULL },
+	{ "review.post", "review", "reviews", NULL, f_review_post, review_insert, NULL, NULL,
+	  "POST", "/api/projects/0.1/reviews/", NULL, BODY_JSON, NULL },
+	{ "thread.create", "thread", "threads", NULL, f_thread_create, thread_insert, NULL, NULL,
+	  "POST", "/api/messages/0.1/threads/", NULL, BODY_FORM, NULL },
+	{ "message.send", "message", "messages", NULL, f_message_send, message_insert, NULL, NULL,
+	  "POST", "/api/messages/0.1/threads/{thread_id}/messages/", NULL, BODY_FORM, NULL },
+	{ "thread.read", NULL, "threads", "thread_id", f_thread_action, NULL, "is_read,time_read",
+	  "is_read = 1, time_read = :now", "PUT", "/api/messages/0.1/threads/", "read", BODY_NONE, NULL },
+	{ "thread.archive", NULL, "threads", "thread_id", f_thread_action, NULL, "folder",
+	  "folder = 'archived'", "PUT", "/api/messages/0.1/threads/", "archive", BODY_NONE, NULL },
+	{ "thread.mute", NULL, "threads", "thread_id", f_thread_action, NULL, "is_muted",
+	  "is_muted = 1", "PUT", "/api/messages/0.1/threads/", "mute", BODY_NONE, NULL },
+	{ "project.create", "project", "projects", NULL, f_project_create, project_insert, NULL, NULL,
+	  "POST", "/api/projects/0.1/projects/", NULL, BODY_JSON, NULL },
+	{ "project.invite", NULL, NULL, NULL, f_project_invite, NULL, NULL, NULL,
+	  "POST", "/api/projects/0.1/projects/{project_id}/invite/", NULL, BODY_JSON, NULL },
+};
+
+const struct kind_spec *action_kind(const char *kind)
+{
+	for (size_t i = 0; kind && i < sizeof kinds / sizeof kinds[0]; i++)
+		if (strcmp(kinds[i].kind, kind) == 0)
+			return &kinds[i];
+	return NULL;
+}
+
+bool action_local_ref(const char *s, const char *noun, int64_t *out_action)
+{
+	size_t n = strlen(noun);
+	char *end;
+	long long id;
+
+	if (!s || strncmp(s, "local:", 6) != 0 || strncmp(s + 6, noun, n) != 0 || s[6 + n] != ':')
+		return false;
+	id = strtoll(s + 7 + n, &end, 10);
+	if (*end || id <= 0)
+		return false;
+	*out_action = id;
+	return true;
+}
+
+/* ---- validation -------------------------------------------------------- */
+
+/*
+ * One question to SQLite about params: the type of a path, a value, a count.
+ * Returns the first column as text (copied into out) and its type.
+ */
+static int ask(struct fl_db *db, const char *sql, const char *params, const char *path,
+	       char *out, size_t outsz, int *out_type)
+{
+	sqlite3_stmt *st;
+	int rc = FL_OK;
+
+	out[0] = '\0';
+	*out_type = SQLITE_NULL;
+	if (sqlite3_prepare_v2(db->sql, sql, -1, &st, NULL) != SQLITE_OK)
+		return store_error(db, "validate parameters");
+	sqlite3_bind_text(st, 1, params, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, path, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		*out_type = sqlite3_column_type(st, 0);
+		if (sqlite3_column_text(st, 0))
+			snprintf(out, outsz, "%s", sqlite3_column_text(st, 0));
+	} else {
+		rc = store_error(db, "validate parameters");
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int json_kind(struct fl_db *db, const char *params, const char *path, char *out, size_t outsz)
+{
+	int type;
+
+	return ask(db, "SELECT json_type(?1, ?2)", params, path, out, outsz, &type);
+}
+
+static int bad(struct fl_error *err, const char *kind, const char *field, const char *why)
+{
+	return error_set(err, FL_ERR_INVALID, "%s: parameter %s %s", kind, field, why);
+}
+
+/* A number at path: its value in *out; false when not a number. */
+static bool number_at(struct fl_db *db, const char *params, const char *path, double *out)
+{
+	char t[32], v[64];
+	int type;
+
+	if (json_kind(db, params, path, t, sizeof t) || (strcmp(t, "integer") && strcmp(t, "real")))
+		return false;
+	if (ask(db, "SELECT json_extract(?1, ?2)", params, path, v, sizeof v, &type))
+		return false;
+	*out = strtod(v, NULL);
+	return true;
+}
+
+static bool positive_int_at(struct fl_db *db, const char *params, const char *path)
+{
+	char t[32];
+	double v;
+
+	return !json_kind(db, params, path, t, sizeof t) && strcmp(t, "integer") == 0 &&
+	       number_at(db, params, path, &v) && v > 0;
+}
+
+static int check_field(struct fl_db *db, const struct kind_spec *spec, const struct field_spec *f,
+		       const char *params, struct fl_error *err)
+{
+	char path[96], sub[128], t[32], v[256];
+	double num, min;
+	int64_t action;
+	int type, n;
+
+	snprintf(path, sizeof path, "$.%s", f->name);
+	if (json_kind(db, params, path, t, sizeof t))
+		return error_copy(err, &db->err);
+	if (!t[0] || strcmp(t, "null") == 0)
+		return f->required ? bad(err, spec->kind, f->name, "is required") : FL_OK;
+
+	switch (f->type) {
+	case FT_ID:
+		if (strcmp(t, "text") == 0 && f->ref) {
+			ask(db, "SELECT json_extract(?1, ?2)", params, path, v, sizeof v, &type);
+			if (action_local_ref(v, f->ref, &action))
+				return FL_OK;
+			snprintf(sub, sizeof sub, "must be an id or a local %s reference (local:%s:N), not \"%.40s\"",
+				 f->ref, f->ref, v);
+			return bad(err, spec->kind, f->name, sub);
+		}
+		if (!positive_int_at(db, params, path))
+			return bad(err, spec->kind, f->name, "must be a positive integer id");
+		return FL_OK;
+	case FT_INT:
+		if (strcmp(t, "integer") != 0 || !number_at(db, params, path, &num))
+			return bad(err, spec->kind, f->name, "must be an integer");
+		if (num < f->min || num > f->max) {
+			snprintf(sub, sizeof sub, "must be between %.0f and %.0f", f->min, f->max);
+			return bad(err, spec->kind, f->name, sub);
+		}
+		return FL_OK;
+	case FT_AMOUNT:
+		if (!number_at(db, params, path, &num) || !(num > 0))
+			return bad(err, spec->kind, f->name, "must be a number greater than 0");
+		return FL_OK;
+	case FT_NUMBER:
+		if (!number_at(db, params, path, &num) || num < f->min || num > f->max) {
+			snprintf(sub, sizeof sub, "must be a number from %g to %g", f->min, f->max);
+			return bad(err, spec->kind, f->name, sub);
+		}
+		return FL_OK;
+	case FT_TEXT:
+		if (strcmp(t, "text") != 0)
+			return bad(err, spec->kind, f->name, "must be a string");
+		ask(db, "SELECT length(trim(json_extract(?1, ?2)))", params, path, v, sizeof v, &type);
+		if (atoi(v) == 0)
+			return bad(err, spec->kind, f->name, "must not be empty");
+		return FL_OK;
+	case FT_ENUM:
+		if (strcmp(t, "text") != 0)
+			return bad(err, spec->kind, f->name, "must be a string");
+		ask(db, "SELECT json_extract(?1, ?2)", params, path, v, sizeof v, &type);
+		for (const char *const *e = f->values; *e; e++)
+			if (strcmp(*e, v) == 0)
+				return FL_OK;
+		snprintf(sub, sizeof sub, "must be one of:");
+		for (const char *const *e = f->values; *e; e++) {
+			size_t len = strlen(sub);
+			snprintf(sub + len, sizeof sub - len, " %s", *e);
+		}
+		return bad(err, spec->kind, f->name, sub);
+	case FT_IDS:
+		if (strcmp(t, "array") != 0)
+			return bad(err, spec->kind, f->name, "must be an array of user ids");
+		ask(db, "SELECT count(*) FROM json_each(?1, ?2) WHERE type <> 'integer' OR value <= 0",
+		    params, path, v, sizeof v, &type);
+		ask(db, "SELECT json_array_length(?1, ?2)", params, path, sub, sizeof sub, &type);
+		if (atoi(v) != 0 || atoi(sub) == 0)
+			return bad(err, spec->kind, f->name, "must be a non-empty array of positive integer ids");
+		return FL_OK;
+	case FT_OBJ_ID:
+		snprintf(sub, sizeof sub, "%s.id", path);
+		if (strcmp(t, "object") != 0 || !positive_int_at(db, params, sub))
+			return bad(err, spec->kind, f->name, "must be an object with a positive integer id, like {\"id\": 1}");
+		return FL_OK;
+	case FT_BUDGET:
+		snprintf(sub, sizeof sub, "%s.minimum", path);
+		if (strcmp(t, "object") != 0 || !number_at(db, params, sub, &min) || !(min > 0))
+			return bad(err, spec->kind, f->name, "must be an object with a minimum greater than 0");
+		snprintf(sub, sizeof sub, "%s.maximum", path);
+		if (json_kind(db, params, sub, t, sizeof t) == FL_OK && t[0] && strcmp(t, "null") != 0 &&
+		    (!number_at(db, params, sub, &num) || num < min))
+			return bad(err, spec->kind, f->name, "maximum must be a number not below minimum");
+		return FL_OK;
+	case FT_JOBS:
+		if (strcmp(t, "array") != 0)
+			return bad(err, spec->kind, f->name, "must be an array of {\"id\": job id}");
+		ask(db, "SELECT count(*) FROM json_each(?1, ?2) WHERE json_type(value, '$.id') IS NOT 'integer' "
+			"OR json_extract(value, '$.id') <= 0", params, path, v, sizeof v, &type);
+		n = atoi(v);
+		ask(db, "SELECT json_array_length(?1, ?2)", params, path, v, sizeof v, &type);
+		if (n != 0 || atoi(v) == 0)
+			return bad(err, spec->kind, f->name, "must be a non-empty array of {\"id\": job id}");
+		return FL_OK;
+	case FT_BOOL:
+		if (strcmp(t, "true") != 0 && strcmp(t, "false") != 0)
+			return bad(err, spec->kind, f->name, "must be true or false");
+		return FL_OK;
+	}
+	return FL_OK;
+}
+
+int action_validate(struct fl_db *db, const struct kind_spec *spec, const char *params,
+		    struct fl_error *err)
+{
+	int rc;
+
+	for (const struct field_spec *f = spec->fields; f->name; f++) {
+		rc = check_field(db, spec, f, params, err);
+		if (rc)
+			return rc;
+	}
+	if (strcmp(spec->kind, "bid.update") == 0) {
+		char t[4][32];
+		int type = 0;
+		const char *paths[] = { "$.amount", "$.period", "$.milestone_percentage", "$.description" };
+		bool any = false;
+
+		for (int i = 0; i < 4; i++) {
+			ask(db, "SELECT json_type(?1, ?2)", params, paths[i], t[i], sizeof t[i], &type);
+			any |= t[i][0] && strcmp(t[i], "null") != 0;
+		}
+		if (!any)
+			return error_set(err, FL_ERR_INVALID,
+					 "bid.update: give at least one of amount, period, milestone_percentage, description");
+	}
+	return FL_OK;
+}

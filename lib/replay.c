@@ -1,0 +1,763 @@
+/*
+ * replay.c — sending queued write actions to the API, as the "actions"
+ * stream of a sync pass: oldest first, each once its dependencies are done,
+ * inside the same per-endpoint rate limits as reads.  Each action is marked
+ * 'sending' in a committed transaction before its request; its outcome and
+ * the server's object (replacing the optimistic row) are committed together.
+ * An action that was sent before (a crash, a lost reply) is reconciled with
+ * the server before it is sent again, so each takes effect exactly once.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <curl/curl.h>
+
+#include "actions.h"
+#include "sync_internal.h"
+
+#define MAX_ATTEMPTS 8          /* transient failures before an action fails */
+#define RETRY_BASE_S 5          /* first back-off; doubles per attempt */
+
+struct pending {
+	int64_t id;
+	char kind[40];
+	char *params;             /* as queued, with local references */
+	char *resolved;           /* local references replaced by server ids */
+	int attempts;
+	bool was_sending;         /* found in 'sending': the request may have gone out */
+	const struct kind_spec *spec;
+};
+
+static int64_t unix_now(void)
+{
+	return (int64_t)time(NULL);
+}
+
+static void pending_free(struct pending *p)
+{
+	free(p->params);
+	free(p->resolved);
+	memset(p, 0, sizeof *p);
+}
+
+static int fail_db(struct sync_run *run, const char *what)
+{
+	store_error(run->db, "%s", what);
+	return error_copy(&run->err, &run->db->err);
+}
+
+/* A text value from one row of sql with ?1 = a and ?2 = b (b may be NULL); malloc'd. */
+static char *query_text(struct sync_run *run, const char *sql, const char *a, const char *b)
+{
+	sqlite3_stmt *st;
+	char *out = NULL;
+
+	if (sqlite3_prepare_v2(run->db->sql, sql, -1, &st, NULL) != SQLITE_OK)
+		return NULL;
+	sqlite3_bind_text(st, 1, a, -1, SQLITE_STATIC);
+	if (b)
+		sqlite3_bind_text(st, 2, b, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+		out = strdup((const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	return out;
+}
+
+static int64_t param_int(struct sync_run *run, const char *params, const char *name)
+{
+	char path[80], *v;
+	int64_t out;
+
+	snprintf(path, sizeof path, "$.%s", name);
+	v = query_text(run, "SELECT json_extract(?1, ?2)", params, path);
+	out = v ? strtoll(v, NULL, 10) : 0;
+	free(v);
+	return out;
+}
+
+/* ---- loading and resolving ------------------------------------------------ */
+
+static int next_due(struct sync_run *run, int64_t after, struct pending *out, bool *found)
+{
+	sqlite3_stmt *st;
+	int src;
+
+	*found = false;
+	if (sqlite3_prepare_v2(run->db->sql,
+			       "SELECT id, kind, params, attempts, state FROM actions WHERE state IN ('queued', 'sending') "
+			       "AND next_attempt <= ?1 AND id > ?2 ORDER BY id LIMIT 1", -1, &st, NULL) != SQLITE_OK)
+		return fail_db(run, "read the queue");
+	sqlite3_bind_int64(st, 1, unix_now());
+	sqlite3_bind_int64(st, 2, after);
+	src = sqlite3_step(st);
+	if (src == SQLITE_ROW) {
+		out->id = sqlite3_column_int64(st, 0);
+		snprintf(out->kind, sizeof out->kind, "%s", sqlite3_column_text(st, 1));
+		out->params = strdup((const char *)sqlite3_column_text(st, 2));
+		out->attempts = sqlite3_column_int(st, 3);
+		out->was_sending = strcmp((const char *)sqlite3_column_text(st, 4), "sending") == 0;
+		out->spec = action_kind(out->kind);
+		*found = out->params != NULL;
+	}
+	sqlite3_finalize(st);
+	if (src != SQLITE_ROW && src != SQLITE_DONE)
+		return fail_db(run, "read the queue");
+	return FL_OK;
+}
+
+enum resolution { RESOLVED, WAITING, BROKEN };
+
+/*
+ * Replace local references by the server ids their actions produced.
+ * WAITING: a creating action is not done yet; BROKEN: it failed or was
+ * cancelled (why in run->err).
+ */
+static enum resolution resolve(struct sync_run *run, struct pending *p)
+{
+	char *cur = strdup(p->params);
+
+	for (const struct field_spec *f = p->spec->fields; cur && f->name; f++) {
+		char path[80], *v, *state, *server, *next;
+		int64_t action;
+
+		if (f->type != FT_ID || !f->ref)
+			continue;
+		snprintf(path, sizeof path, "$.%s", f->name);
+		v = query_text(run, "SELECT json_extract(?1, ?2) WHERE json_type(?1, ?2) = 'text'", cur, path);
+		if (!v || !action_local_ref(v, f->ref, &action)) {
+			free(v);
+			continue;
+		}
+		state = query_text(run, "SELECT state FROM actions WHERE local_ref = ?1", v, NULL);
+		server = query_text(run, "SELECT coalesce(json_extract(result, '$.id'), "
+				    "json_extract(result, '$.transaction_id')) FROM actions WHERE local_ref = ?1 "
+				    "AND state = 'done'", v, NULL);
+		if (!state || !strcmp(state, "failed") || !strcmp(state, "cancelled") ||
+		    (!strcmp(state, "done") && !server)) {
+			error_set(&run->err, FL_ERR_INVALID, "%s %s was never created (its action is %s)",
+				  f->name, v, state ? state : "missing");
+			free(v); free(state); free(server); free(cur);
+			return BROKEN;
+		}
+		if (strcmp(state, "done") != 0) {
+			free(v); free(state); free(server); free(cur);
+			return WAITING;
+		}
+		{
+			sqlite3_stmt *st;
+			next = NULL;
+			if (sqlite3_prepare_v2(run->db->sql, "SELECT json_set(?1, ?2, ?3)", -1, &st, NULL) == SQLITE_OK) {
+				sqlite3_bind_text(st, 1, cur, -1, SQLITE_STATIC);
+				sqlite3_bind_text(st, 2, path, -1, SQLITE_STATIC);
+				sqlite3_bind_int64(st, 3, strtoll(server, NULL, 10));
+				if (sqlite3_step(st) == SQLITE_ROW)
+					next = strdup((const char *)sqlite3_column_text(st, 0));
+				sqlite3_finalize(st);
+			}
+		}
+		free(v); free(state); free(server); free(cur);
+		cur = next;
+	}
+	if (!cur) {
+		error_set(&run->err, FL_ERR_NOMEM, "out of memory");
+		return BROKEN;
+	}
+	p->resolved = cur;
+	return RESOLVED;
+}
+
+/* ---- requests --------------------------------------------------------------- */
+
+/* The store for a kind's result object, or NULL when it creates nothing. */
+static sync_store_fn result_store(const struct kind_spec *spec)
+{
+	if (!spec->creates)
+		return NULL;
+	if (!strcmp(spec->creates, "bid")) return row_bid;
+	if (!strcmp(spec->creates, "project")) return row_project;
+	if (!strcmp(spec->creates, "milestone")) return row_milestone;
+	if (!strcmp(spec->creates, "milestone_request")) return row_milestone_request;
+	if (!strcmp(spec->creates, "review")) return row_review;
+	if (!strcmp(spec->creates, "thread")) return row_thread;
+	if (!strcmp(spec->creates, "message")) return row_message;
+	return NULL;
+}
+
+/* Update Threads acts on threads[] given in the query (thread.read/archive/mute). */
+static bool update_threads(const struct kind_spec *spec)
+{
+	return spec->action && !strcmp(spec->path, "/api/messages/0.1/threads/");
+}
+
+/* Path with {param} filled from the resolved parameters, the action and query parameters. */
+static int build_request(struct sync_run *run, const struct pending *p, struct buf *path, struct buf *body,
+			 const char **content_type)
+{
+	const struct kind_spec *spec = p->spec;
+	const char *s = spec->path;
+	sqlite3_stmt *st;
+	bool in_path[16] = { false };
+	int i = 0;
+
+	/* {name} segments come from the parameters, and are not sent again. */
+	while (*s) {
+		if (*s == '{') {
+			const char *end = strchr(s, '}');
+			char name[64];
+
+			snprintf(name, sizeof name, "%.*s", (int)(end - s - 1), s + 1);
+			buf_printf(path, "%lld", (long long)param_int(run, p->resolved, name));
+			for (i = 0; spec->fields[i].name && i < 16; i++)
+				if (!strcmp(spec->fields[i].name, name))
+					in_path[i] = true;
+			s = end + 1;
+		} else {
+			buf_append(path, s++, 1);
+		}
+	}
+	if (spec->action)
+		http_query_add(path, "action", spec->action);
+	if (update_threads(spec))
+		http_query_add_int(path, "threads[]", param_int(run, p->resolved, "thread_id"));
+
+	if (spec->body == BODY_JSON) {
+		/* The parameters as given, less the ones in the path. */
+		char *json = strdup(p->resolved);
+		for (i = 0; json && spec->fields[i].name && i < 16; i++) {
+			char jpath[80], *next;
+			if (!in_path[i])
+				continue;
+			snprintf(jpath, sizeof jpath, "$.%s", spec->fields[i].name);
+			next = query_text(run, "SELECT json_remove(?1, ?2)", json, jpath);
+			free(json);
+			json = next;
+		}
+		if (!json)
+			return error_set(&run->err, FL_ERR_NOMEM, "out of memory");
+		buf_puts(body, json);
+		free(json);
+		*content_type = "application/json";
+		return FL_OK;
+	}
+	/* Form and query parameters: arrays repeat as name[]=v. */
+	if (sqlite3_prepare_v2(run->db->sql,
+			       "SELECT e.key, coalesce(a.value, e.value) FROM json_each(?1) e "
+			       "LEFT JOIN json_each(CASE WHEN e.type = 'array' THEN e.value ELSE '[]' END) a "
+			       "WHERE e.type NOT IN ('object', 'null')", -1, &st, NULL) != SQLITE_OK)
+		return fail_db(run, "encode parameters");
+	sqlite3_bind_text(st, 1, p->resolved, -1, SQLITE_STATIC);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		const char *key = (const char *)sqlite3_column_text(st, 0);
+		const char *val = (const char *)sqlite3_column_text(st, 1);
+		bool skip = false;
+		char name[80];
+
+		for (i = 0; spec->fields[i].name && i < 16; i++)
+			if (in_path[i] && !strcmp(spec->fields[i].name, key))
+				skip = true;
+		if (skip || !key || !val || (update_threads(spec) && !strcmp(key, "thread_id")))
+			continue;
+		snprintf(name, sizeof name, "%s%s", key, !strcmp(key, "members") ? "[]" : "");
+		if (spec->body == BODY_FORM) {
+			char *k = curl_easy_escape(NULL, name, 0), *v = curl_easy_escape(NULL, val, 0);
+			buf_printf(body, "%s%s=%s", body->len ? "&" : "", k, v);
+			curl_free(k);
+			curl_free(v);
+		} else {
+			http_query_add(path, name, val);
+		}
+	}
+	sqlite3_finalize(st);
+	*content_type = spec->body == BODY_FORM ? "application/x-www-form-urlencoded" : NULL;
+	return FL_OK;
+}
+
+struct result_ctx {
+	struct sync_run *run;
+	sync_store_fn store;
+	struct buf raw;           /* the result object's JSON */
+	int64_t id;               /* its id (transaction_id for milestones) */
+};
+
+static int on_result(void *ctx, const struct json_item *it)
+{
+	struct result_ctx *rc = ctx;
+	int r;
+
+	if (!json_int(it, "id", &rc->id))
+		json_int(it, "transaction_id", &rc->id);
+	buf_reset(&rc->raw);
+	buf_append(&rc->raw, it->raw, it->raw_len);
+	if (!rc->store)
+		return FL_OK;
+	r = rc->store(rc->run, it);
+	if (r)
+		return r;
+	return FL_OK;
+}
+
+/* ---- outcomes --------------------------------------------------------------- */
+
+static int set_state(struct sync_run *run, int64_t id, const char *state, long http_status,
+		     const char *code, const char *message, const char *result, int64_t next_attempt)
+{
+	sqlite3_stmt *st;
+	int src;
+
+	if (sqlite3_prepare_v2(run->db->sql,
+			       "UPDATE actions SET state = ?2, http_status = ?3, error_code = ?4, error_message = ?5, "
+			       "result = coalesce(?6, result), next_attempt = ?7, updated_at = ?8 WHERE id = ?1",
+			       -1, &st, NULL) != SQLITE_OK)
+		return fail_db(run, "record the action's outcome");
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_text(st, 2, state, -1, SQLITE_STATIC);
+	if (http_status)
+		sqlite3_bind_int64(st, 3, http_status);
+	sqlite3_bind_text(st, 4, code && *code ? code : NULL, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, message && *message ? message : NULL, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, result, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 7, next_attempt);
+	sqlite3_bind_int64(st, 8, unix_now());
+	src = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return src == SQLITE_DONE ? FL_OK : fail_db(run, "record the action's outcome");
+}
+
+static int exec_ids(struct sync_run *run, const char *sql, int64_t a, int64_t b)
+{
+	sqlite3_stmt *st;
+	int src;
+
+	if (sqlite3_prepare_v2(run->db->sql, sql, -1, &st, NULL) != SQLITE_OK)
+		return fail_db(run, "replace a local row");
+	sqlite3_bind_int64(st, 1, a);
+	sqlite3_bind_int64(st, 2, b);
+	src = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return src == SQLITE_DONE ? FL_OK : fail_db(run, "replace a local row");
+}
+
+/*
+ * The server's object (already stored) replaces the optimistic row: what
+ * pointed at the local id points at the server's, then the local row goes.
+ */
+static int replace_local(struct sync_run *run, const struct pending *p, int64_t server)
+{
+	static const struct { const char *noun, *sql; } remaps[] = {
+		{ "bid", "UPDATE milestones SET bid_id = ?2 WHERE bid_id = ?1" },
+		{ "bid", "UPDATE milestone_requests SET bid_id = ?2 WHERE bid_id = ?1" },
+		{ "project", "UPDATE bids SET project_id = ?2 WHERE project_id = ?1" },
+		{ "project", "UPDATE milestones SET project_id = ?2 WHERE project_id = ?1" },
+		{ "project", "UPDATE milestone_requests SET project_id = ?2 WHERE project_id = ?1" },
+		{ "project", "DELETE FROM project_jobs WHERE project_id = ?1 AND ?2 = ?2" },
+		{ "thread", "UPDATE messages SET thread_id = ?2 WHERE thread_id = ?1" },
+		{ "thread", "DELETE FROM thread_members WHERE thread_id = ?1 AND ?2 = ?2" },
+	};
+	int64_t local = action_local_id(p->id);
+	char sql[160];
+	int rc = FL_OK;
+
+	if (!p->spec->creates || !strcmp(p->spec->creates, "review") || server <= 0)
+		return FL_OK; /* a review's key is natural: the server's row overwrote it */
+	for (size_t i = 0; !rc && i < sizeof remaps / sizeof remaps[0]; i++)
+		if (!strcmp(remaps[i].noun, p->spec->creates))
+			rc = exec_ids(run, remaps[i].sql, local, server);
+	if (!rc) {
+		snprintf(sql, sizeof sql, "DELETE FROM %s WHERE id = ?1 AND local_id IS NOT NULL AND ?2 = ?2",
+			 p->spec->table);
+		rc = exec_ids(run, sql, local, server);
+	}
+	return rc;
+}
+
+/* An action without a result object: the server confirmed the optimistic values. */
+static int confirm_target(struct sync_run *run, const struct pending *p)
+{
+	char sql[200];
+
+	if (!p->spec->target || !p->spec->table)
+		return FL_OK;
+	snprintf(sql, sizeof sql, "UPDATE %s SET local_state = NULL, local_action = NULL "
+		 "WHERE id = ?1 AND local_action = ?2", p->spec->table);
+	{
+		sqlite3_stmt *st;
+		int src;
+
+		if (sqlite3_prepare_v2(run->db->sql, sql, -1, &st, NULL) != SQLITE_OK)
+			return fail_db(run, "confirm the action's effect");
+		sqlite3_bind_int64(st, 1, param_int(run, p->resolved, p->spec->target));
+		sqlite3_bind_text(st, 2, p->spec->kind, -1, SQLITE_STATIC);
+		src = sqlite3_step(st);
+		sqlite3_finalize(st);
+		return src == SQLITE_DONE ? FL_OK : fail_db(run, "confirm the action's effect");
+	}
+}
+
+static int finish_done(struct sync_run *run, const struct pending *p, long status,
+		       const char *result, int64_t server)
+{
+	int rc = sync_tx_begin(run);
+
+	if (!rc)
+		rc = p->spec->creates ? replace_local(run, p, server) : confirm_target(run, p);
+	if (!rc)
+		rc = set_state(run, p->id, "done", status, NULL, NULL, result, 0);
+	if (!rc)
+		rc = sync_tx_maybe_commit(run, true);
+	if (!rc)
+		sync_log(run, "action %lld %s done%s", (long long)p->id, p->kind, result ? "" : " (no result)");
+	return rc;
+}
+
+static int finish_failed(struct sync_run *run, const struct pending *p, long status,
+			 const char *code, const char *message)
+{
+	int rc = sync_tx_begin(run);
+
+	if (!rc && action_undo(run->db, p->id))
+		rc = error_copy(&run->err, &run->db->err);
+	if (!rc)
+		rc = set_state(run, p->id, "failed", status, code, message, NULL, 0);
+	if (!rc)
+		rc = sync_tx_maybe_commit(run, true);
+	if (!rc)
+		sync_log(run, "action %lld %s failed: %s %s", (long long)p->id, p->kind,
+			 code ? code : "", message ? message : "");
+	return rc;
+}
+
+/* ---- reconciliation ---------------------------------------------------------- */
+
+/*
+ * Look for the action's effect on the server.  For creating kinds a match is
+ * the created object (stored, and its raw copied into found); for state
+ * changes, whether the target already is in the state the action sets.
+ */
+struct probe_ctx {
+	struct result_ctx res;
+	const char *field, *want;         /* state check: field's text must equal want */
+	int64_t id;                       /* the target's id, 0 for creating kinds */
+	const char *match_field1, *match_value1, *match_field2, *match_value2;
+	bool found;
+};
+
+static bool field_is(const struct json_item *it, const char *field, const char *want)
+{
+	const struct json_field *f;
+
+	if (!field)
+		return true;
+	f = json_get(it, field);
+	if (!want)
+		return f && f->type != JSON_NULL && strcmp(f->text, "false") && strcmp(f->text, "0");
+	return f && strcmp(f->text, want) == 0;
+}
+
+static int on_probe(void *ctx, const struct json_item *it)
+{
+	struct probe_ctx *pc = ctx;
+	int64_t id = 0;
+
+	if (pc->found)
+		return FL_OK;
+	if (!json_int(it, "id", &id))
+		json_int(it, "transaction_id", &id);
+	if (pc->id && id != pc->id)
+		return FL_OK;
+	if (!field_is(it, pc->match_field1, pc->match_value1) || !field_is(it, pc->match_field2, pc->match_value2))
+		return FL_OK;
+	if (pc->id && !field_is(it, pc->field, pc->want))
+		return FL_OK;
+	pc->found = true;
+	return on_result(&pc->res, it);
+}
+
+static int probe_get(struct sync_run *run, const char *path, const char *collection, struct probe_ctx *pc)
+{
+	struct api_result res;
+	struct fl_error err = { 0 };
+	int rc;
+
+	rc = api_call(run->http, "GET", path, NULL, NULL, 0, collection, NULL, on_probe, pc, &res, &err);
+	run->requests_total++;
+	if (run->cur)
+		run->cur->requests++;
+	if (rc && rc != FL_ERR_NOT_FOUND)
+		return error_copy(&run->err, &err);
+	return FL_OK;
+}
+
+static int64_t or_self(const struct sync_run *run, int64_t id)
+{
+	return id ? id : run->self_id;
+}
+
+static int reconcile(struct sync_run *run, const struct pending *p, struct probe_ctx *pc, bool *applied)
+{
+	const char *k = p->kind;
+	char path[512], *desc;
+	int64_t project = param_int(run, p->resolved, "project_id");
+	int rc = FL_OK;
+
+	*applied = false;
+	if (!strcmp(k, "bid.create")) {
+		snprintf(path, sizeof path, "/api/projects/0.1/bids/?projects[]=%lld&bidders[]=%lld",
+			 (long long)project, (long long)or_self(run, param_int(run, p->resolved, "bidder_id")));
+		rc = probe_get(run, path, "bids", pc);
+	} else if (!strcmp(k, "milestone.create") || !strcmp(k, "milestone_request.create")) {
+		bool ms = !strcmp(k, "milestone.create");
+		desc = query_text(run, "SELECT json_extract(?1, '$.description')", p->resolved, NULL);
+		snprintf(path, sizeof path, "/api/projects/0.1/%s/?projects[]=%lld&limit=100",
+			 ms ? "milestones" : "milestone_requests", (long long)project);
+		pc->match_field1 = "description";
+		pc->match_value1 = desc;
+		/* Only an object no done action already claims is this one. */
+		rc = probe_get(run, path, ms ? "milestones" : "milestone_requests", pc);
+		if (!rc && pc->found) {
+			char idtext[32], *claimed;
+			snprintf(idtext, sizeof idtext, "%lld", (long long)pc->res.id);
+			claimed = query_text(run, "SELECT id FROM actions WHERE state = 'done' AND kind = ?2 AND "
+					     "coalesce(json_extract(result, '$.id'), json_extract(result, '$.transaction_id')) = CAST(?1 AS INTEGER)",
+					     idtext, k);
+			if (claimed)
+				pc->found = false;
+			free(claimed);
+		}
+		free(desc);
+	} else if (!strcmp(k, "review.post")) {
+		snprintf(path, sizeof path, "/api/projects/0.1/reviews/?projects[]=%lld&from_users[]=%lld&to_users[]=%lld",
+			 (long long)project, (long long)or_self(run, param_int(run, p->resolved, "from_user_id")),
+			 (long long)param_int(run, p->resolved, "to_user_id"));
+		rc = probe_get(run, path, "reviews", pc);
+	} else if (!strcmp(k, "project.create")) {
+		desc = query_text(run, "SELECT json_extract(?1, '$.title')", p->resolved, NULL);
+		snprintf(path, sizeof path, "/api/projects/0.1/projects/?owners[]=%lld&from_time=%lld&limit=100&"
+			 "full_description=true&job_details=true&upgrade_details=true",
+			 (long long)run->self_id, (long long)(run->server_now - 7 * 86400));
+		pc->match_field1 = "title";
+		pc->match_value1 = desc;
+		rc = probe_get(run, path, "projects", pc);
+		free(desc);
+	} else if (!strncmp(k, "bid.", 4) && strcmp(k, "bid.update")) {
+		static const struct { const char *kind, *field, *want; } checks[] = {
+			{ "bid.award", "award_status", "awarded" }, { "bid.revoke", "award_status", "revoked" },
+			{ "bid.reject", "award_status", "rejected" }, { "bid.accept", "time_accepted", NULL },
+			{ "bid.retract", "retracted", "true" }, { "bid.highlight", "highlighted", "true" },
+			{ "bid.shortlist", "shortlisted", "true" },
+		};
+		pc->id = param_int(run, p->resolved, "bid_id");
+		for (size_t i = 0; i < sizeof checks / sizeof checks[0]; i++)
+			if (!strcmp(checks[i].kind, k)) {
+				pc->field = checks[i].field;
+				pc->want = checks[i].want;
+			}
+		snprintf(path, sizeof path, "/api/projects/0.1/bids/?bids[]=%lld", (long long)pc->id);
+		rc = probe_get(run, path, "bids", pc);
+	} else if (!strncmp(k, "milestone.", 10) || !strncmp(k, "milestone_request.", 18)) {
+		bool ms = k[9] == '.';
+		char sql[160], idtext[32], *proj;
+		static const struct { const char *kind, *want; } checks[] = {
+			{ "milestone.release", "cleared" }, { "milestone.request_release", "requested_release" },
+			{ "milestone.cancel", "canceled" }, { "milestone_request.accept", "created" },
+			{ "milestone_request.reject", "rejected" }, { "milestone_request.delete", "deleted" },
+		};
+		pc->id = param_int(run, p->resolved, ms ? "milestone_id" : "milestone_request_id");
+		pc->field = "status";
+		for (size_t i = 0; i < sizeof checks / sizeof checks[0]; i++)
+			if (!strcmp(checks[i].kind, k))
+				pc->want = checks[i].want;
+		snprintf(sql, sizeof sql, "SELECT project_id FROM %s WHERE id = CAST(?1 AS INTEGER)",
+			 ms ? "milestones" : "milestone_requests");
+		snprintf(idtext, sizeof idtext, "%lld", (long long)pc->id);
+		proj = query_text(run, sql, idtext, NULL);
+		if (proj) {
+			snprintf(path, sizeof path, "/api/projects/0.1/%s/?projects[]=%s&limit=100",
+				 ms ? "milestones" : "milestone_requests", proj);
+			rc = probe_get(run, path, ms ? "milestones" : "milestone_requests", pc);
+		}
+		free(proj);
+	} else if (!strncmp(k, "thread.", 7) && strcmp(k, "thread.create")) {
+		pc->id = param_int(run, p->resolved, "thread_id");
+		pc->field = !strcmp(k, "thread.read") ? "is_read" : !strcmp(k, "thread.mute") ? "is_muted" : "folder";
+		pc->want = !strcmp(k, "thread.archive") ? "archived" : "true";
+		snprintf(path, sizeof path, "/api/messages/0.1/threads/?threads[]=%lld", (long long)pc->id);
+		rc = probe_get(run, path, "threads", pc);
+	}
+	/* message.send, thread.create, bid.update, project.invite: the server dedups a resend. */
+	*applied = pc->found;
+	return rc;
+}
+
+/* ---- one action --------------------------------------------------------------- */
+
+static int64_t backoff_s(int attempts)
+{
+	int64_t s = RETRY_BASE_S;
+
+	for (int i = 1; i < attempts && s < 3600; i++)
+		s *= 2;
+	return s + rand() % (s / 2 + 1);
+}
+
+static int send_one(struct sync_run *run, struct pending *p)
+{
+	struct result_ctx res = { .run = run, .store = result_store(p->spec) };
+	struct probe_ctx pc = { .res = { .run = run, .store = result_store(p->spec) } };
+	struct buf path, body;
+	struct api_result out;
+	struct fl_error err = { 0 };
+	const char *ctype = NULL;
+	char endpoint[128];
+	bool applied = false;
+	int64_t wait;
+	int rc;
+
+	buf_init(&res.raw, 16 << 20);
+	buf_init(&pc.res.raw, 16 << 20);
+	buf_init(&path, 8192);
+	buf_init(&body, 1 << 20);
+
+	/* Sent before and maybe applied: ask the server first. */
+	if (p->was_sending || p->attempts > 0) {
+		rc = sync_tx_begin(run);
+		if (!rc)
+			rc = reconcile(run, p, &pc, &applied);
+		if (rc)
+			goto out;
+		if (applied) {
+			sync_log(run, "action %lld %s was already applied", (long long)p->id, p->kind);
+			rc = finish_done(run, p, 200, pc.res.raw.len ? pc.res.raw.data : NULL, pc.res.id);
+			goto out;
+		}
+		rc = sync_tx_maybe_commit(run, true);
+		if (rc)
+			goto out;
+	}
+
+	rc = build_request(run, p, &path, &body, &ctype);
+	if (rc)
+		goto out;
+	ratelimit_endpoint(p->spec->method, path.data, endpoint, sizeof endpoint);
+	wait = ratelimit_delay_ms(run->rl, endpoint, ratelimit_now_ms());
+	if (wait > 2000) {
+		/* Never over a documented limit: it stays queued for a later pass. */
+		sync_log(run, "action %lld %s waits for %s's rate limit (%lld s)", (long long)p->id, p->kind,
+			 endpoint, (long long)(wait / 1000));
+		rc = sync_tx_maybe_commit(run, true);
+		goto out;
+	}
+	sync_nap(run, wait);
+
+	/* 'sending' is committed before the request goes out. */
+	rc = sync_tx_begin(run);
+	if (!rc && exec_ids(run, "UPDATE actions SET state = 'sending', attempts = attempts + 1, "
+			    "updated_at = ?2 WHERE id = ?1", p->id, unix_now()))
+		rc = run->err.rc;
+	if (!rc)
+		rc = sync_tx_maybe_commit(run, true);
+	if (rc)
+		goto out;
+
+	rc = sync_tx_begin(run);
+	if (rc)
+		goto out;
+	ratelimit_sent(run->rl, endpoint, ratelimit_now_ms());
+	sync_log(run, "%s %s (action %lld %s)", p->spec->method, path.data, (long long)p->id, p->kind);
+	rc = api_call(run->http, p->spec->method, path.data, ctype, body.len ? body.data : NULL, body.len,
+		      NULL, NULL, on_result, &res, &out, &err);
+	run->requests_total++;
+	if (run->cur)
+		run->cur->requests++;
+	ratelimit_observe(run->rl, endpoint, &out.http, ratelimit_now_ms());
+
+	if (rc == FL_OK) {
+		rc = finish_done(run, p, out.http.status, res.raw.len ? res.raw.data : NULL, res.id);
+		goto out;
+	}
+	/* Whatever the store did for a failed call is not kept. */
+	sync_tx_rollback(run);
+	if (rc == FL_ERR_RATE_LIMITED || api_transient(rc, &out)) {
+		bool limited = rc == FL_ERR_RATE_LIMITED;
+		int64_t next = unix_now() + (limited && out.http.retry_after > 0 ? out.http.retry_after
+							: backoff_s(p->attempts + 1));
+		int attempts = p->attempts + (limited ? 0 : 1);
+
+		if (!limited && attempts >= MAX_ATTEMPTS) {
+			rc = finish_failed(run, p, out.http.status, out.env.error_code, err.msg);
+			goto out;
+		}
+		/* A 429 is a wait, never a failure, and not an attempt. */
+		rc = sync_tx_begin(run);
+		if (!rc && limited && exec_ids(run, "UPDATE actions SET attempts = attempts - 1 WHERE id = ?1 "
+					       "AND ?2 = ?2", p->id, 0))
+			rc = run->err.rc;
+		if (!rc)
+			rc = set_state(run, p->id, "queued", out.http.status, out.env.error_code, err.msg, NULL, next);
+		if (!rc)
+			rc = sync_tx_maybe_commit(run, true);
+		if (!rc)
+			sync_log(run, "action %lld %s deferred: %s", (long long)p->id, p->kind, err.msg);
+		goto out;
+	}
+	if (!strcmp(p->kind, "bid.create") && strstr(out.env.error_code, "DUPLICATE_BID")) {
+		/* The bid exists: the action's effect is there.  Fetch it to replace the local row. */
+		rc = sync_tx_begin(run);
+		if (!rc)
+			rc = reconcile(run, p, &pc, &applied);
+		if (!rc)
+			rc = finish_done(run, p, out.http.status, pc.res.raw.len ? pc.res.raw.data : NULL, pc.res.id);
+		goto out;
+	}
+	rc = finish_failed(run, p, out.http.status, out.env.error_code,
+			   out.env.message[0] ? out.env.message : err.msg);
+out:
+	buf_free(&res.raw);
+	buf_free(&pc.res.raw);
+	buf_free(&path);
+	buf_free(&body);
+	return rc;
+}
+
+/*
+ * The "actions" stream: every due action in queue order.  One waiting on
+ * another is passed over until that one is done; one whose dependency failed
+ * fails too; a failure never holds up unrelated actions.
+ */
+int stream_actions(struct sync_run *run)
+{
+	int64_t after = 0;
+	int rc = FL_OK;
+
+	for (;;) {
+		struct pending p = { 0 };
+		bool found;
+
+		rc = next_due(run, after, &p, &found);
+		if (rc || !found)
+			break;
+		after = p.id;
+		if (!p.spec) {
+			rc = finish_failed(run, &p, 0, NULL, "unknown action kind");
+		} else {
+			switch (resolve(run, &p)) {
+			case WAITING:
+				break;
+			case BROKEN:
+				rc = finish_failed(run, &p, 0, NULL, run->err.msg);
+				break;
+			case RESOLVED:
+				rc = send_one(run, &p);
+				break;
+			}
+		}
+		pending_free(&p);
+		if (rc)
+			break;
+		sync_progress(run, false, NULL);
+		if (run->opt->stop && *run->opt->stop)
+			return error_set(&run->err, FL_ERR_ABORTED, "stopped");
+	}
+	return rc;
+}

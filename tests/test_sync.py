@@ -286,12 +286,48 @@ def test_kill9(tmp):
         mock.stop()
 
 
+def test_mass_delete_guard(tmp):
+    """Rows that vanish from the API are marked deleted, unless a pass would
+    mark a large share of the table gone: then it stops and says so."""
+    mock = Mock('--seed', '13', *WORLD)
+    try:
+        db = os.path.join(tmp, 'guard.db')
+        check('guard: first pass', flsyncd(db, mock.url).returncode == 0)
+        con = sqlite3.connect(db)
+        self_id = con.execute('SELECT id FROM users WHERE is_self').fetchone()[0]
+        known = con.execute('SELECT count(*) FROM projects').fetchone()[0]
+
+        def plant(n, base):
+            con.executemany("INSERT INTO projects(id, owner_id, status, raw, synced_at) "
+                            "VALUES (?, ?, 'active', '{}', 0)", [(base + i, self_id) for i in range(n)])
+            con.commit()
+
+        plant(3, 8000000000)  # a few own projects the API no longer has
+        r = flsyncd(db, mock.url)
+        gone = con.execute('SELECT count(*) FROM projects WHERE id >= 8000000000 AND deleted = 1').fetchone()[0]
+        check('guard: a few vanished rows are marked deleted', r.returncode == 0 and gone == 3,
+              'exit %d, %d marked\n%s' % (r.returncode, gone, r.stderr[-800:]))
+
+        plant(known, 8100000000)  # half the table vanishing at once
+        r = flsyncd(db, mock.url)
+        marked = con.execute('SELECT count(*) FROM projects WHERE id >= 8100000000 AND deleted = 1').fetchone()[0]
+        check('guard: a mass vanishing stops the stream', r.returncode == 1 and marked == 0,
+              'exit %d, %d marked' % (r.returncode, marked))
+        check('guard: and says why', 'mass-delete guard' in r.stderr, r.stderr[-800:])
+        err = con.execute("SELECT last_error FROM sync_state WHERE stream = 'projects_refresh'").fetchone()[0]
+        check('guard: recorded in sync_state', err is not None and 'mass-delete guard' in err, str(err))
+        con.close()
+    finally:
+        mock.stop()
+
+
 def main():
     with tempfile.TemporaryDirectory() as tmp:
         run('full and incremental', lambda: test_full_and_incremental(tmp))
         run('boundaries', lambda: test_boundaries(tmp))
         run('faults', lambda: test_faults(tmp))
         run('kill -9', lambda: test_kill9(tmp))
+        run('mass-delete guard', lambda: test_mass_delete_guard(tmp))
     print('%d passed, %d failed' % (passed, failed))
     return 1 if failed else 0
 

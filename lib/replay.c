@@ -18,7 +18,6 @@
 #include "sync_internal.h"
 
 #define MAX_ATTEMPTS 8          /* transient failures before an action fails */
-#define RETRY_BASE_S 5          /* first back-off; doubles per attempt */
 
 struct pending {
 	int64_t id;
@@ -592,13 +591,15 @@ static int reconcile(struct sync_run *run, const struct pending *p, struct probe
 
 /* ---- one action --------------------------------------------------------------- */
 
-static int64_t backoff_s(int attempts)
+/* Seconds before try `attempts` + 1: retry_base_ms doubling, +-50%, at least 1 s, at most an hour. */
+static int64_t backoff_s(const struct sync_run *run, int attempts)
 {
-	int64_t s = RETRY_BASE_S;
+	int64_t ms = run->opt->retry_base_ms > 0 ? run->opt->retry_base_ms : 500;
 
-	for (int i = 1; i < attempts && s < 3600; i++)
-		s *= 2;
-	return s + rand() % (s / 2 + 1);
+	for (int i = 1; i < attempts && ms < 3600000; i++)
+		ms *= 2;
+	ms = ms / 2 + rand() % (ms + 1);
+	return ms < 1000 ? 1 : ms > 3600000 ? 3600 : ms / 1000;
 }
 
 static int send_one(struct sync_run *run, struct pending *p)
@@ -681,7 +682,7 @@ static int send_one(struct sync_run *run, struct pending *p)
 	if (rc == FL_ERR_RATE_LIMITED || api_transient(rc, &out)) {
 		bool limited = rc == FL_ERR_RATE_LIMITED;
 		int64_t next = unix_now() + (limited && out.http.retry_after > 0 ? out.http.retry_after
-							: backoff_s(p->attempts + 1));
+							: backoff_s(run, p->attempts + 1));
 		int attempts = p->attempts + (limited ? 0 : 1);
 
 		if (!limited && attempts >= MAX_ATTEMPTS) {
@@ -708,6 +709,11 @@ static int send_one(struct sync_run *run, struct pending *p)
 			rc = reconcile(run, p, &pc, &applied);
 		if (!rc)
 			rc = finish_done(run, p, out.http.status, pc.res.raw.len ? pc.res.raw.data : NULL, pc.res.id);
+		goto out;
+	}
+	if (p->attempts > 0 && strstr(out.env.error_code, "ALREADY_INVITED")) {
+		/* Sent before, reply lost: the invitation is there. */
+		rc = finish_done(run, p, out.http.status, NULL, 0);
 		goto out;
 	}
 	rc = finish_failed(run, p, out.http.status, out.env.error_code,

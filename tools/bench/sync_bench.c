@@ -167,8 +167,11 @@ static double insert_raw(const char *synced, const char *target, long long *out_
 	fl_db_close(fdb);
 	if (sqlite3_open(target, &db) != SQLITE_OK)
 		die("open target");
-	snprintf(sql, sizeof sql, "ATTACH '%s' AS src", synced);
-	sqlite3_exec(db, sql, NULL, NULL, NULL);
+	{
+		char *attach = sqlite3_mprintf("ATTACH %Q AS src", synced);
+		sqlite3_exec(db, attach, NULL, NULL, NULL);
+		sqlite3_free(attach);
+	}
 	/* The same connection settings flsyncd runs its pass with. */
 	sqlite3_exec(db, "PRAGMA foreign_keys = OFF; PRAGMA synchronous = NORMAL; PRAGMA temp_store = MEMORY; "
 		     "PRAGMA cache_size = -8000; PRAGMA wal_autocheckpoint = 20000", NULL, NULL, NULL);

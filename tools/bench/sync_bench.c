@@ -157,7 +157,7 @@ static double insert_raw(const char *synced, const char *target, long long *out_
 {
 	struct fl_db *fdb;
 	sqlite3 *db;
-	char sql[512];
+	char sql[1024];
 	double t0;
 	long long rows = 0, in_tx = 0;
 

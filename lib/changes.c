@@ -1,8 +1,9 @@
 /*
  * changes.c — the change feed: reading the `changes` table that migration
  * 003's triggers fill (fl_changes_since, fl_changes_latest) and pruning it.
- * seq comes from AUTOINCREMENT, so the feed has no holes except at its front,
- * where pruning cuts it; that is how a reader that fell behind is detected.
+ * seq is the rowid and only grows because pruning always keeps the newest
+ * change, so the feed has no holes except at its front, where pruning cuts
+ * it; that is how a reader that fell behind is detected.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -48,14 +49,10 @@ static int one_int(struct fl_db *db, const char *sql, int64_t arg, int64_t *out)
 	return rc;
 }
 
-/*
- * The newest seq ever given.  sqlite_sequence keeps it even when every
- * change has been pruned; it has no row for `changes` until the first one.
- */
+/* The newest seq ever given: pruning keeps that row, so it is the max. */
 static int latest(struct fl_db *db, int64_t *out)
 {
-	return one_int(db, "SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'changes'), 0)",
-		       0, out);
+	return one_int(db, "SELECT coalesce(max(seq), 0) FROM changes", 0, out);
 }
 
 FL_API int fl_changes_latest(struct fl_db *db, int64_t *out)
@@ -163,7 +160,10 @@ FL_API int fl_changes_prune(struct fl_db *db, int64_t before, int64_t *out_delet
 	if (db->flags & FL_OPEN_READONLY)
 		return error_set(&db->err, FL_ERR_READONLY,
 				 "prune the change feed: the database is open read-only");
-	if (sqlite3_prepare_v2(db->sql, "DELETE FROM changes WHERE seq < ?1", -1, &st, NULL) != SQLITE_OK)
+	/* Never the newest: it carries the sequence on (see migration 003). */
+	if (sqlite3_prepare_v2(db->sql,
+			       "DELETE FROM changes WHERE seq < ?1 AND seq < (SELECT max(seq) FROM changes)",
+			       -1, &st, NULL) != SQLITE_OK)
 		return query_error(db, "prune the change feed");
 	sqlite3_bind_int64(st, 1, before);
 	if (sqlite3_step(st) != SQLITE_DONE)

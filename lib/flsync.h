@@ -462,8 +462,9 @@ FL_API int fl_changes_latest(struct fl_db *db, int64_t *out);
 
 /*
  * fl_changes_prune — delete the changes with seq < before (programs that
- * still need them then get FL_ERR_NOT_FOUND from fl_changes_since()).
- * *out_deleted (when not NULL) is how many were deleted.  Needs a
+ * still need them then get FL_ERR_NOT_FOUND from fl_changes_since()),
+ * except the newest change, which is always kept: it carries the sequence
+ * on.  *out_deleted (when not NULL) is how many were deleted.  Needs a
  * read-write handle.  Returns FL_OK, FL_ERR_READONLY, FL_ERR_BUSY,
  * FL_ERR_DB or FL_ERR_MISUSE.
  */

@@ -174,7 +174,7 @@ static int read_latest(struct fl_db *db, struct fl_status *pub)
 	int rc = FL_OK;
 
 	if (sqlite3_prepare_v2(db->sql,
-			       "SELECT (SELECT seq FROM sqlite_sequence WHERE name = 'changes'), "
+			       "SELECT (SELECT max(seq) FROM changes), "
 			       "(SELECT user_version FROM pragma_user_version)",
 			       -1, &st, NULL) != SQLITE_OK)
 		return query_error(db, "read the change feed");

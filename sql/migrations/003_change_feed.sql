@@ -4,13 +4,19 @@
 -- Change feed.  Every insert, update and delete on an entity table appends a
 -- row to `changes` (seq, tbl, row_id, op, at), so a program that remembers
 -- the last seq it saw can ask what changed since (fl_changes_since()) and
--- refresh only that.  seq comes from AUTOINCREMENT: it never goes back and
--- is never reused, even after the newest rows are pruned, and a rolled-back
--- transaction takes its seqs with it, so seqs have no holes except those
--- fl_changes_prune() makes at the front.
+-- refresh only that.  seq is the rowid, max + 1 on each insert: it only
+-- grows because fl_changes_prune() always keeps the newest change (delete
+-- from `changes` only through it), and a rolled-back transaction takes its
+-- seqs with it, so seqs have no holes except those pruning makes at the
+-- front.  Not AUTOINCREMENT: that updates sqlite_sequence on every row and
+-- measured twice the triggers' cost (bench_query).
 --
 -- The triggers run on every row flsyncd writes, so they stay lean: one
--- INSERT, no lookups.  Updates are recorded by AFTER UPDATE OF <every column
+-- INSERT, no lookups.  A statement that fires a trigger needs a statement
+-- journal; with PRAGMA temp_store = MEMORY (as the sync engine sets) it
+-- stays in memory and a one-row upsert pays ~3-5 us more (+17-31% on a bulk
+-- insert); with journals on disk it was +200% (bench_query --triggers).
+-- Updates are recorded by AFTER UPDATE OF <every column
 -- but synced_at>: the users stream refreshes synced_at alone on rows it
 -- re-read unchanged, and that is not a change.  The sync engine's upserts
 -- skip unchanged rows (WHERE raw IS NOT excluded.raw), so a re-sync that
@@ -29,11 +35,11 @@
 -- and sqlite-utils can write to the database and the feed stays right.
 
 CREATE TABLE changes (
-	seq    INTEGER PRIMARY KEY AUTOINCREMENT,
-	tbl    TEXT NOT NULL,       -- the entity table
-	row_id INTEGER NOT NULL,    -- its id (reviews: rowid)
+	seq    INTEGER PRIMARY KEY,     -- only grows: see above
+	tbl    TEXT NOT NULL,           -- the entity table
+	row_id INTEGER NOT NULL,        -- its id (reviews: rowid)
 	op     TEXT NOT NULL CHECK (op IN ('insert', 'update', 'delete')),
-	at     INTEGER NOT NULL     -- unix seconds of the write
+	at     INTEGER NOT NULL         -- unix seconds of the write
 ) STRICT;
 
 CREATE TRIGGER currencies_changes_insert AFTER INSERT ON currencies BEGIN

@@ -10,20 +10,6 @@
 
 #include "tool.h"
 
-/*
- * The write queue (lib/actions*.c) is being built alongside this tool.  Weak
- * references let flsync link against a library without it and say so at run
- * time instead of failing to build; with the queue linked in they are
- * ordinary calls.
- */
-#pragma weak fl_action_enqueue
-#pragma weak fl_action_cancel
-#pragma weak fl_action_retry
-#pragma weak fl_action_get
-#pragma weak fl_action_free
-#pragma weak fl_action_foreach
-#pragma weak fl_action_state_name
-
 static void help(FILE *f)
 {
 	fprintf(f,
@@ -238,8 +224,6 @@ static bool parse_state(const char *s, int *out)
 {
 	int i;
 
-	if (!fl_action_state_name)
-		return false;
 	for (i = FL_ACTION_QUEUED; i <= FL_ACTION_CANCELLED; i++)
 		if (!strcmp(s, fl_action_state_name((enum fl_action_state)i))) {
 			*out = i;
@@ -349,10 +333,6 @@ int tool_cmd_queue(struct tool_ctx *ctx, int argc, char **argv)
 		goto out;
 	}
 
-	if (!fl_action_enqueue || !fl_action_foreach || !fl_action_state_name) {
-		rc = tool_fail("this flsync was built without the write-action queue");
-		goto out;
-	}
 	/* Reading the queue needs no write access; changing it does. */
 	db = tool_open(ctx, !strcmp(sub, "add") || !strcmp(sub, "cancel") || !strcmp(sub, "retry"));
 	if (!db)

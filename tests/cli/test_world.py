@@ -1,0 +1,176 @@
+#!/usr/bin/env python3
+"""test_world.py FLSYNC FLSYNCD FLMOCK — flsync on a world synced from flmock:
+CSV of every entity table re-imports equal to it, JSON parses, FTS finds a
+message the world holds, and the change feed holds exactly the rows a sync
+pass changed (compared with before/after snapshots) and, after an action is
+queued and a pass sends it, exactly what enqueue and replay changed.
+"""
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import urllib.request
+
+FLSYNC, FLSYNCD, FLMOCK = sys.argv[1:4]
+TOKEN = 'worldtest'
+ENTITY = ['currencies', 'job_categories', 'jobs', 'users', 'projects', 'bids', 'milestones',
+          'milestone_requests', 'reviews', 'threads', 'messages', 'actions']
+tmp = tempfile.mkdtemp(prefix='flworld.')
+DB = os.path.join(tmp, 'world.db')
+failures = []
+checks = 0
+
+
+def check(cond, what, detail=''):
+    global checks
+    checks += 1
+    if not cond:
+        failures.append(what)
+        print('FAIL: %s%s' % (what, ('\n  ' + str(detail)[:3000]) if detail else ''))
+
+
+def run(cmd, code=0, env=None):
+    e = dict(os.environ, FLSYNC_TOKEN=TOKEN, **(env or {}))
+    p = subprocess.run(cmd, capture_output=True, env=e, timeout=600, cwd=tmp)
+    check(p.returncode == code, '%s: exit %d, want %d' % (' '.join(os.path.basename(c) for c in cmd[:3]),
+                                                        p.returncode, code), p.stderr.decode()[-2000:])
+    return p.stdout
+
+
+def snapshot():
+    """Every entity row by (table, rowid), without synced_at (not a change)."""
+    con = sqlite3.connect(DB)
+    snap = {}
+    for t in ENTITY:
+        cols = [r[1] for r in con.execute('PRAGMA table_info(%s)' % t) if r[1] != 'synced_at']
+        for r in con.execute('SELECT rowid, %s FROM %s' % (', '.join(cols), t)):
+            snap[(t, r[0])] = r[1:]
+    con.close()
+    return snap
+
+
+def feed_since(seq):
+    out = run([FLSYNC, '--db', DB, 'query', 'SELECT seq, tbl, row_id, op FROM changes WHERE seq > ? ORDER BY seq',
+               '--param', str(seq), '-f', 'jsonl'])
+    return [json.loads(l) for l in out.decode().splitlines()]
+
+
+def latest():
+    out = run([FLSYNC, '--db', DB, 'query', 'SELECT coalesce(max(seq), 0) AS s FROM changes', '-f', 'json'])
+    return json.loads(out)[0]['s']
+
+
+def compare(before, after, feed, what):
+    inserted = {k for k in after if k not in before}
+    deleted = {k for k in before if k not in after}
+    updated = {k for k in after if k in before and after[k] != before[k]}
+    touched = {(c['tbl'], c['row_id']) for c in feed}
+    check(touched == inserted | deleted | updated, '%s: the feed names exactly the rows that changed' % what,
+          'only in feed: %s\nonly in diff: %s' % (sorted(touched - (inserted | deleted | updated))[:10],
+                                                 sorted((inserted | deleted | updated) - touched)[:10]))
+    ops = {}
+    for c in feed:
+        ops.setdefault((c['tbl'], c['row_id']), []).append(c['op'])
+    check(all(ops.get(k, [''])[0] == 'insert' for k in inserted), '%s: new rows come as inserts' % what)
+    check(all(ops.get(k, [''])[-1] == 'delete' for k in deleted), '%s: removed rows come as deletes' % what)
+    check(all('update' in ops.get(k, []) or 'insert' in ops.get(k, []) for k in updated),
+          '%s: changed rows come as updates' % what)
+    return inserted, deleted, updated
+
+
+mock = subprocess.Popen([FLMOCK, '--port', '0', '--seed', '7', '--token', TOKEN, '--scale', '3000'],
+                        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+try:
+    line = mock.stdout.readline().decode()
+    if not line.startswith('listening on '):
+        print('SKIP: flmock did not start:', line)
+        sys.exit(77)
+    url = line.split()[-1]
+
+    # first pass: everything is new
+    run([FLSYNCD, '--db', DB, '--api', url, '--once'])
+    snap1 = snapshot()
+    check(len(snap1) > 500, 'the world synced', len(snap1))
+    feed = feed_since(0)
+    ins, _, _ = compare({}, snap1, feed, 'first pass')
+
+    # CSV re-imported equals the table; JSON parses
+    for t in ['projects', 'bids', 'messages', 'users', 'reviews', 'milestones']:
+        data = run([FLSYNC, '--db', DB, 'query', 'SELECT * FROM %s ORDER BY rowid' % t, '-f', 'csv'])
+        path = os.path.join(tmp, t + '.csv')
+        open(path, 'wb').write(data)
+        imp = os.path.join(tmp, 'imp_%s.db' % t)
+        r = subprocess.run(['sqlite3', imp, '.import --csv %s t' % path], capture_output=True)
+        check(r.returncode == 0, 'sqlite3 imports %s.csv' % t, r.stderr)
+        a = sqlite3.connect(imp).execute('SELECT * FROM t').fetchall()
+        con = sqlite3.connect(DB)
+        b = con.execute('SELECT * FROM %s ORDER BY rowid' % t).fetchall()
+        b = [tuple('' if v is None else con.execute('SELECT CAST(? AS TEXT)', (v,)).fetchone()[0]
+                   if isinstance(v, float) else str(v) for v in r) for r in b]
+        con.close()
+        check(a == b, 'CSV of %s (%d rows) re-imported equals the table' % (t, len(b)))
+        out = run([FLSYNC, '--db', DB, 'query', 'SELECT * FROM %s' % t, '-f', 'json'])
+        check(len(json.loads(out)) == len(b), 'JSON of %s parses, one object per row' % t)
+
+    # FTS finds a message the world holds: its rarest word
+    con = sqlite3.connect(DB)
+    mid, text = con.execute("SELECT id, message FROM messages WHERE length(message) > 30 ORDER BY id LIMIT 1").fetchone()
+    words = [w.strip('.,!?;:"\'()') for w in text.split()]
+    words = [w for w in words if len(w) > 3 and w.isalpha()]
+    word = min(words, key=lambda w: con.execute('SELECT count(*) FROM messages_fts WHERE messages_fts MATCH ?',
+                                                ('"%s"' % w,)).fetchone()[0])
+    con.close()
+    out = run([FLSYNC, '--db', DB, 'search', word, '--in', 'messages', '--limit', '1000', '-f', 'json'])
+    res = json.loads(out)
+    check(any(r['id'] == mid for r in res), 'search finds message %d by "%s"' % (mid, word), out[:500])
+    check(all('[' in r['snippet'] for r in res), 'every result is highlighted')
+
+    # a quiet re-sync: only what the world changed
+    base = latest()
+    run([FLSYNCD, '--db', DB, '--api', url, '--once'])
+    snap2 = snapshot()
+    compare(snap1, snap2, feed_since(base), 'unchanged re-sync')
+
+    # the world moves on: the next pass records exactly what it brought
+    urllib.request.urlopen(urllib.request.Request(url + '/_mock/advance?seconds=3600', method='POST'), timeout=30).read()
+    base = latest()
+    run([FLSYNCD, '--db', DB, '--api', url, '--once'])
+    snap3 = snapshot()
+    i, d, u = compare(snap2, snap3, feed_since(base), 'pass after an hour of activity')
+    print('after an hour of activity: %d inserted, %d deleted, %d updated rows' % (len(i), len(d), len(u)))
+
+    # an action: enqueue changes the queue and the optimistic row; the pass sends it
+    con = sqlite3.connect(DB)
+    thread = con.execute('SELECT t.id FROM threads t JOIN thread_members m ON m.thread_id = t.id '
+                         'JOIN self s ON s.id = m.user_id ORDER BY t.id LIMIT 1').fetchone()
+    con.close()
+    if thread:
+        base = latest()
+        run([FLSYNC, '--db', DB, 'queue', 'add', 'message.send', '--param', 'thread_id=%d' % thread[0],
+             '--param', 'message=change feed test message'])
+        snap4 = snapshot()
+        i, d, u = compare(snap3, snap4, feed_since(base), 'enqueue')
+        check({k[0] for k in i} == {'actions', 'messages'}, 'enqueue adds the action and the optimistic message', i)
+        base = latest()
+        run([FLSYNCD, '--db', DB, '--api', url, '--once'])
+        snap5 = snapshot()
+        i, d, u = compare(snap4, snap5, feed_since(base), 'the pass that sends the action')
+        check(any(k[0] == 'actions' for k in u), 'the action\'s outcome is in the feed', u)
+        out = run([FLSYNC, '--db', DB, 'search', '"change feed test message"', '--in', 'messages', '-f', 'json'])
+        check(len(json.loads(out)) == 1, 'the sent message is found once', out)
+    out = run([FLSYNC, '--db', DB, 'status', '--json'])
+    st = json.loads(out)
+    check(len(st['streams']) > 3 and all(s['last_success'] > 0 for s in st['streams']), 'status shows synced streams', out)
+    rep = os.path.join(tmp, 'r.html')
+    run([FLSYNC, '--db', DB, 'report', '--out', rep])
+    check(open(rep).read().count('<svg') >= 4, 'the report of the synced world has its charts')
+finally:
+    mock.kill()
+    mock.wait()
+    shutil.rmtree(tmp, ignore_errors=True)
+
+print('%d checks, %d failed' % (checks, len(failures)))
+sys.exit(1 if failures else 0)

@@ -424,11 +424,11 @@ int main(int argc, char **argv)
 	measure(db, "the account's open bids", "SELECT * FROM my_active_bids", bind_none, ITER / 10);
 	/* The same rows, the self id looked up first: what an index on bidder_id can do. */
 	/*
-	 * The same rows with the award test written so the partial index
-	 * bids_open (award_status IS NULL OR IN ('pending', 'awarded')) applies:
-	 * coalesce() in the view hides it.
+	 * The same rows without the view, the award test written as the partial
+	 * index bids_open's WHERE.  SQLite still picks bids_bidder: both visit
+	 * every bid the account ever placed (8,000 row lookups).
 	 */
-	measure(db, "  same, via index bids_open",
+	measure(db, "  same, without the view",
 		"SELECT b.*, p.title FROM bids b LEFT JOIN projects p ON p.id = b.project_id "
 		"WHERE (b.award_status IS NULL OR b.award_status IN ('pending', 'awarded')) "
 		"AND b.bidder_id = (SELECT id FROM users WHERE is_self = 1) AND b.deleted = 0 "

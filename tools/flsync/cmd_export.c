@@ -74,23 +74,6 @@ static int list_names(struct fl_db *db, const char *sql, struct names *out)
 	return rc ? tool_db_fail(db, rc, "list tables") : TOOL_OK;
 }
 
-/* "table" with double quotes doubled, for SQL. */
-static char *quote_ident(const char *name)
-{
-	size_t n = strlen(name), i, o = 0;
-	char *q = tool_xmalloc(2 * n + 3);
-
-	q[o++] = '"';
-	for (i = 0; i < n; i++) {
-		if (name[i] == '"')
-			q[o++] = '"';
-		q[o++] = name[i];
-	}
-	q[o++] = '"';
-	q[o] = '\0';
-	return q;
-}
-
 /* A file name for a table: '/' and leading dots would escape DIR. */
 static char *file_name(const char *table, const char *ext)
 {
@@ -105,7 +88,7 @@ static char *file_name(const char *table, const char *ext)
 static int export_one(struct fl_db *db, const char *dir, const char *table, enum tool_format fmt,
 		      int64_t *out_rows)
 {
-	char *quoted = quote_ident(table), *sql, *name, *final, *tmp;
+	char *quoted = tool_quoted(table), *sql, *name, *final, *tmp;
 	struct fl_stmt *st = NULL;
 	FILE *f = NULL;
 	int fd = -1, rc = TOOL_FAIL, src;
@@ -207,21 +190,14 @@ int tool_cmd_export(struct tool_ctx *ctx, int argc, char **argv)
 		case 'o':
 			dir = optarg;
 			break;
-		case 'd':
-			ctx->db_path = optarg;
-			break;
-		case 'h':
-			help(stdout);
-			rc = TOOL_OK;
-			goto out;
-		case ':':
-			rc = tool_usage_error("export", "export: %s needs a value", argv[optind - 1]);
-			goto out;
 		default:
-			rc = tool_usage_error("export", "export: unknown option %s", argv[optind - 1]);
-			goto out;
+			rc = tool_opt_shared(ctx, opt, "export", argv, help);
+			if (rc != TOOL_NEXT)
+				goto out;
+			break;
 		}
 	}
+	rc = TOOL_FAIL;
 	if (!dir || !have_fmt) {
 		rc = tool_usage_error("export", "export: --format and --out are required");
 		goto out;

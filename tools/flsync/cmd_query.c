@@ -107,21 +107,14 @@ int tool_cmd_query(struct tool_ctx *ctx, int argc, char **argv)
 				goto out;
 			}
 			break;
-		case 'd':
-			ctx->db_path = optarg;
-			break;
-		case 'h':
-			help(stdout);
-			rc = TOOL_OK;
-			goto out;
-		case ':':
-			rc = tool_usage_error("query", "query: %s needs a value", argv[optind - 1]);
-			goto out;
 		default:
-			rc = tool_usage_error("query", "query: unknown option %s", argv[optind - 1]);
-			goto out;
+			rc = tool_opt_shared(ctx, opt, "query", argv, help);
+			if (rc != TOOL_NEXT)
+				goto out;
+			break;
 		}
 	}
+	rc = TOOL_FAIL;
 	if (!sql) {
 		rc = tool_usage_error("query", "query: no SQL given");
 		goto out;

@@ -277,21 +277,14 @@ int tool_cmd_queue(struct tool_ctx *ctx, int argc, char **argv)
 				goto out;
 			}
 			break;
-		case 'd':
-			ctx->db_path = optarg;
-			break;
-		case 'h':
-			help(stdout);
-			rc = TOOL_OK;
-			goto out;
-		case ':':
-			rc = tool_usage_error("queue", "queue: %s needs a value", argv[optind - 1]);
-			goto out;
 		default:
-			rc = tool_usage_error("queue", "queue: unknown option %s", argv[optind - 1]);
-			goto out;
+			rc = tool_opt_shared(ctx, opt, "queue", argv, help);
+			if (rc != TOOL_NEXT)
+				goto out;
+			break;
 		}
 	}
+	rc = TOOL_FAIL;
 	if (npos == 0) {
 		rc = tool_usage_error("queue", "queue: add, list, show, cancel or retry?");
 		goto out;

@@ -488,16 +488,10 @@ int tool_cmd_report(struct tool_ctx *ctx, int argc, char **argv)
 		case 'o':
 			out = optarg;
 			break;
-		case 'd':
-			ctx->db_path = optarg;
-			break;
-		case 'h':
-			help(stdout);
-			return TOOL_OK;
-		case ':':
-			return tool_usage_error("report", "report: %s needs a value", argv[optind - 1]);
 		default:
-			return tool_usage_error("report", "report: unknown option %s", argv[optind - 1]);
+			if ((rc = tool_opt_shared(ctx, opt, "report", argv, help)) != TOOL_NEXT)
+				return rc;
+			break;
 		}
 	}
 	if (optind < argc)

@@ -32,23 +32,6 @@ static void help(FILE *f)
 		"  flsync search 'deadline friday' --in messages -f json\n");
 }
 
-/* TEXT as one FTS5 phrase: in double quotes, inner quotes doubled. */
-static char *as_phrase(const char *text)
-{
-	size_t n = strlen(text), i, o = 0;
-	char *p = tool_xmalloc(2 * n + 3);
-
-	p[o++] = '"';
-	for (i = 0; i < n; i++) {
-		if (text[i] == '"')
-			p[o++] = '"';
-		p[o++] = text[i];
-	}
-	p[o++] = '"';
-	p[o] = '\0';
-	return p;
-}
-
 static char *build_sql(bool projects, bool messages, const char *open, const char *close)
 {
 	char *proj = tool_xasprintf(
@@ -141,16 +124,10 @@ int tool_cmd_search(struct tool_ctx *ctx, int argc, char **argv)
 			if (!tool_parse_format(optarg, &fmt))
 				return tool_usage_error("search", "search: unknown format %s", optarg);
 			break;
-		case 'd':
-			ctx->db_path = optarg;
-			break;
-		case 'h':
-			help(stdout);
-			return TOOL_OK;
-		case ':':
-			return tool_usage_error("search", "search: %s needs a value", argv[optind - 1]);
 		default:
-			return tool_usage_error("search", "search: unknown option %s", argv[optind - 1]);
+			if ((rc = tool_opt_shared(ctx, opt, "search", argv, help)) != TOOL_NEXT)
+				return rc;
+			break;
 		}
 	}
 	if (!text || !*text)
@@ -167,7 +144,7 @@ int tool_cmd_search(struct tool_ctx *ctx, int argc, char **argv)
 		 * The SQL is ours, so a run-time error is the MATCH text: not FTS5
 		 * syntax ("C++", "a AND", an unbalanced quote).  A phrase then.
 		 */
-		phrase = as_phrase(text);
+		phrase = tool_quoted(text);
 		rc = run(db, sql, phrase, limit, fmt, &rows);
 	}
 	if (rc == FL_OK && rows == 0 && fmt == FMT_TABLE)

@@ -162,16 +162,10 @@ int tool_cmd_status(struct tool_ctx *ctx, int argc, char **argv)
 		case 'j':
 			json = true;
 			break;
-		case 'd':
-			ctx->db_path = optarg;
-			break;
-		case 'h':
-			help(stdout);
-			return TOOL_OK;
-		case ':':
-			return tool_usage_error("status", "status: %s needs a value", argv[optind - 1]);
 		default:
-			return tool_usage_error("status", "status: unknown option %s", argv[optind - 1]);
+			if ((rc = tool_opt_shared(ctx, opt, "status", argv, help)) != TOOL_NEXT)
+				return rc;
+			break;
 		}
 	}
 	if (optind < argc)

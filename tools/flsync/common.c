@@ -4,6 +4,7 @@
  * allocation that aborts on OOM (a tool may; the library never does).
  */
 #include <errno.h>
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -150,6 +151,39 @@ char *tool_xasprintf(const char *fmt, ...)
 	if (n < 0)
 		oom();
 	return s;
+}
+
+int tool_opt_shared(struct tool_ctx *ctx, int opt, const char *cmd, char **argv,
+		    void (*help)(FILE *f))
+{
+	switch (opt) {
+	case 'd':
+		ctx->db_path = optarg;
+		return TOOL_NEXT;
+	case 'h':
+		help(stdout);
+		return TOOL_OK;
+	case ':':
+		return tool_usage_error(cmd, "%s: %s needs a value", cmd, argv[optind - 1]);
+	default:
+		return tool_usage_error(cmd, "%s: unknown option %s", cmd, argv[optind - 1]);
+	}
+}
+
+char *tool_quoted(const char *s)
+{
+	size_t n = strlen(s), i, o = 0;
+	char *q = tool_xmalloc(2 * n + 3);
+
+	q[o++] = '"';
+	for (i = 0; i < n; i++) {
+		if (s[i] == '"')
+			q[o++] = '"';
+		q[o++] = s[i];
+	}
+	q[o++] = '"';
+	q[o] = '\0';
+	return q;
 }
 
 bool tool_parse_int64(const char *s, int64_t *out)

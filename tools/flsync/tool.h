@@ -54,6 +54,19 @@ void *tool_xrealloc(void *p, size_t n);
 char *tool_xstrdup(const char *s);
 char *tool_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/*
+ * The options every subcommand shares, and getopt's complaints: 'd' (--db)
+ * sets the path, 'h' (--help) prints help(stdout), ':' and '?' are usage
+ * errors of cmd.  Returns TOOL_NEXT after --db (go on parsing), else the
+ * exit code the subcommand returns at once.
+ */
+#define TOOL_NEXT (-1)
+int tool_opt_shared(struct tool_ctx *ctx, int opt, const char *cmd, char **argv,
+		    void (*help)(FILE *f));
+
+/* s in double quotes with inner double quotes doubled: an SQL identifier or an FTS5 phrase. */
+char *tool_quoted(const char *s);
+
 /* Parse a whole decimal int64; false if s is not one. */
 bool tool_parse_int64(const char *s, int64_t *out);
 

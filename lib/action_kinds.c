@@ -89,7 +89,7 @@ static const struct field_spec f_thread_create[] = {
 	END,
 };
 static const struct field_spec f_message_send[] = {
-	THREAD_ID,
+	{ "thread_id", FT_ID, true, "thread", "threads", NULL, 0, 0 },
 	{ "message", FT_TEXT, true, NULL, NULL, NULL, 0, 0 },
 	{ "client_message_id", FT_INT, false, NULL, NULL, NULL, 1, 9.0e15 },
 	END,
@@ -98,9 +98,9 @@ static const struct field_spec f_thread_action[] = { THREAD_ID, END };
 static const struct field_spec f_project_create[] = {
 	{ "title", FT_TEXT, true, NULL, NULL, NULL, 0, 0 },
 	{ "description", FT_TEXT, true, NULL, NULL, NULL, 0, 0 },
-	{ "currency", FT_OBJ_ID, true, NULL, NULL, NULL, 0, 0 },
+	{ "currency", FT_OBJ_ID, true, NULL, "currencies", NULL, 0, 0 },
 	{ "budget", FT_BUDGET, true, NULL, NULL, NULL, 0, 0 },
-	{ "jobs", FT_JOBS, true, NULL, NULL, NULL, 0, 0 },
+	{ "jobs", FT_JOBS, true, NULL, "jobs", NULL, 0, 0 },
 	END,
 };
 static const struct field_spec f_project_invite[] = {
@@ -177,10 +177,11 @@ static const struct kind_spec kinds[] = {
 	  "amount = coalesce(" P("amount") ", amount), period = coalesce(" P("period") ", period), "
 	  "description = coalesce(" P("description") ", description)",
 	  "PUT", BID_PATH, NULL, BODY_JSON, NULL },
-	BID_ACTION("award", "award", "award_status,time_awarded", "award_status = 'awarded', time_awarded = :now"),
+	/* Perform Bid Action: award sets pending, the bidder's accept sets awarded, deny rejected. */
+	BID_ACTION("award", "award", "award_status,time_awarded", "award_status = 'pending', time_awarded = :now"),
 	BID_ACTION("revoke", "revoke", "award_status", "award_status = 'revoked'"),
-	BID_ACTION("accept", "accept", "frontend_bid_status,time_accepted",
-		   "frontend_bid_status = 'in progress', time_accepted = :now"),
+	BID_ACTION("accept", "accept", "award_status,frontend_bid_status,time_accepted",
+		   "award_status = 'awarded', frontend_bid_status = 'in progress', time_accepted = :now"),
 	BID_ACTION("reject", "reject", "award_status", "award_status = 'rejected'"),
 	BID_ACTION("retract", "retract", "retracted", "retracted = 1"),
 	BID_ACTION("highlight", "highlight", "highlighted", "highlighted = 1"),

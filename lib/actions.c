@@ -218,6 +218,13 @@ static int make_stubs(struct fl_db *db, const struct kind_spec *spec, const char
 		if (f->type == FT_IDS)
 			snprintf(sql, sizeof sql, "INSERT INTO %s(id) SELECT value FROM json_each(:p, '$.%s') "
 				 "WHERE value > 0 ON CONFLICT(id) DO NOTHING", f->fk, f->name);
+		else if (f->type == FT_JOBS)
+			snprintf(sql, sizeof sql, "INSERT INTO %s(id) SELECT json_extract(value, '$.id') "
+				 "FROM json_each(:p, '$.%s') WHERE true ON CONFLICT(id) DO NOTHING", f->fk, f->name);
+		else if (f->type == FT_OBJ_ID)
+			/* "WHERE true": an upsert's SELECT needs a WHERE (SQLite's parsing rule). */
+			snprintf(sql, sizeof sql, "INSERT INTO %s(id) SELECT json_extract(:p, '$.%s.id') "
+				 "WHERE true ON CONFLICT(id) DO NOTHING", f->fk, f->name);
 		else
 			snprintf(sql, sizeof sql, "INSERT INTO %s(id) SELECT json_extract(:p, '$.%s') "
 				 "WHERE json_extract(:p, '$.%s') > 0 ON CONFLICT(id) DO NOTHING",
@@ -532,30 +539,51 @@ out:
 	return rc;
 }
 
-/* Cancel id and, recursively, every queued action waiting on it. */
-static int cancel_tree(struct fl_db *db, int64_t id)
+/*
+ * Queued actions that name the object action id creates (by its local
+ * reference), or wait on it: they cannot run without it.
+ */
+static int next_dependent(struct fl_db *db, int64_t id, int64_t *out, bool *found)
+{
+	return select_int(db, "SELECT d.id FROM actions d, actions a WHERE a.id = ?1 AND d.id <> a.id "
+			  "AND d.state IN ('queued', 'sending') AND (d.depends_on = a.id OR "
+			  "(a.local_ref IS NOT NULL AND instr(d.params, '\"' || a.local_ref || '\"') > 0)) "
+			  "ORDER BY d.id DESC LIMIT 1", id, NULL, out, found);
+}
+
+/*
+ * End action id and, first, every action that depends on it: their
+ * optimistic rows point at its local row, so they go before it does.
+ */
+int action_end_tree(struct fl_db *db, int64_t id, const char *state, const char *why)
 {
 	sqlite3_stmt *st;
 	int64_t child;
-	int rc = action_undo(db, id);
+	bool found;
+	int rc;
 
-	if (rc)
-		return rc;
-	if (sqlite3_prepare_v2(db->sql, "UPDATE actions SET state = 'cancelled', updated_at = ?2 "
-			       "WHERE id = ?1", -1, &st, NULL) != SQLITE_OK)
-		return db_fail(db, "cancel action");
-	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_int64(st, 2, unix_now());
-	rc = sqlite3_step(st) == SQLITE_DONE ? FL_OK : db_fail(db, "cancel action");
-	sqlite3_finalize(st);
-	while (!rc) {
-		bool found;
-		rc = select_int(db, "SELECT id FROM actions WHERE depends_on = ?1 AND state = 'queued' LIMIT 1",
-				id, NULL, &child, &found);
+	for (;;) {
+		rc = next_dependent(db, id, &child, &found);
 		if (rc || !found)
 			break;
-		rc = cancel_tree(db, child);
+		rc = action_end_tree(db, child, state, why);
+		if (rc)
+			return rc;
 	}
+	if (rc)
+		return rc;
+	rc = action_undo(db, id);
+	if (rc)
+		return rc;
+	if (sqlite3_prepare_v2(db->sql, "UPDATE actions SET state = ?3, updated_at = ?2, "
+			       "error_message = coalesce(error_message, ?4) WHERE id = ?1", -1, &st, NULL) != SQLITE_OK)
+		return db_fail(db, "end action");
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, unix_now());
+	sqlite3_bind_text(st, 3, state, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, why, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st) == SQLITE_DONE ? FL_OK : db_fail(db, "end action");
+	sqlite3_finalize(st);
 	return rc;
 }
 
@@ -587,7 +615,7 @@ FL_API int fl_action_cancel(struct fl_db *db, int64_t id)
 		rc = error_set(&db->err, FL_ERR_STATE, "action %lld is %s: only a queued action can be cancelled",
 			       (long long)id, state);
 	if (!rc)
-		rc = cancel_tree(db, id);
+		rc = action_end_tree(db, id, "cancelled", NULL);
 	if (!rc)
 		rc = store_commit(db);
 	if (rc)

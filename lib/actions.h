@@ -67,6 +67,14 @@ int action_validate(struct fl_db *db, const struct kind_spec *spec, const char *
 /* Take back action id's optimistic effect (none recorded: nothing to do). */
 int action_undo(struct fl_db *db, int64_t id);
 
+/*
+ * Set action id to state ('cancelled' or 'failed'), undoing its effect, after
+ * doing the same to every queued action that depends on it (their rows point
+ * at its local row).  why, when not NULL, is kept as the error message of
+ * actions that have none.
+ */
+int action_end_tree(struct fl_db *db, int64_t id, const char *state, const char *why);
+
 /* Parse "local:<noun>:<action id>"; true when s is one. */
 bool action_local_ref(const char *s, const char *noun, int64_t *out_action);
 

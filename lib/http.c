@@ -336,6 +336,14 @@ int http_request(struct http_client *c, const char *method,
 				 strcmp(method, "POST") == 0 ? NULL : method);
 	}
 	curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, hdrs);
+	/*
+	 * libcurl silently re-sends a request whose reused connection turns out
+	 * dead before any answer: for a write whose reply was lost after the
+	 * server applied it, that is a second write.  Writes get a connection of
+	 * their own, so a lost reply surfaces as an error the replayer
+	 * reconciles instead.
+	 */
+	curl_easy_setopt(c->curl, CURLOPT_FRESH_CONNECT, strcmp(method, "GET") != 0 ? 1L : 0L);
 
 	c->requests++;
 	cc = curl_easy_perform(c->curl);

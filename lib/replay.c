@@ -17,7 +17,6 @@
 #include "actions.h"
 #include "sync_internal.h"
 
-#define MAX_ATTEMPTS 8          /* transient failures before an action fails */
 
 struct pending {
 	int64_t id;
@@ -414,7 +413,24 @@ static int finish_failed(struct sync_run *run, const struct pending *p, long sta
 			 const char *code, const char *message)
 {
 	int rc = sync_tx_begin(run);
+	char why[160];
 
+	/* Its dependents cannot run: they fail with it, and their rows go first. */
+	snprintf(why, sizeof why, "action %lld, which it depends on, failed", (long long)p->id);
+	for (;;) {
+		char idtext[32], *child;
+
+		snprintf(idtext, sizeof idtext, "%lld", (long long)p->id);
+		child = rc ? NULL : query_text(run,
+			"SELECT d.id FROM actions d, actions a WHERE a.id = CAST(?1 AS INTEGER) AND d.id <> a.id "
+			"AND d.state = 'queued' AND (d.depends_on = a.id OR (a.local_ref IS NOT NULL AND "
+			"instr(d.params, '\"' || a.local_ref || '\"') > 0)) LIMIT 1", idtext, NULL);
+		if (!child)
+			break;
+		if (action_end_tree(run->db, strtoll(child, NULL, 10), "failed", why))
+			rc = error_copy(&run->err, &run->db->err);
+		free(child);
+	}
 	if (!rc && action_undo(run->db, p->id))
 		rc = error_copy(&run->err, &run->db->err);
 	if (!rc)
@@ -541,8 +557,9 @@ static int reconcile(struct sync_run *run, const struct pending *p, struct probe
 		free(desc);
 	} else if (!strncmp(k, "bid.", 4) && strcmp(k, "bid.update")) {
 		static const struct { const char *kind, *field, *want; } checks[] = {
-			{ "bid.award", "award_status", "awarded" }, { "bid.revoke", "award_status", "revoked" },
-			{ "bid.reject", "award_status", "rejected" }, { "bid.accept", "time_accepted", NULL },
+			/* Perform Bid Action: award -> pending, accept -> awarded, deny -> rejected. */
+			{ "bid.award", "award_status", "pending" }, { "bid.revoke", "award_status", "revoked" },
+			{ "bid.reject", "award_status", "rejected" }, { "bid.accept", "award_status", "awarded" },
 			{ "bid.retract", "retracted", "true" }, { "bid.highlight", "highlighted", "true" },
 			{ "bid.shortlist", "shortlisted", "true" },
 		};
@@ -685,7 +702,7 @@ static int send_one(struct sync_run *run, struct pending *p)
 							: backoff_s(run, p->attempts + 1));
 		int attempts = p->attempts + (limited ? 0 : 1);
 
-		if (!limited && attempts >= MAX_ATTEMPTS) {
+		if (!limited && attempts >= (run->opt->max_attempts > 0 ? run->opt->max_attempts : 5)) {
 			rc = finish_failed(run, p, out.http.status, out.env.error_code, err.msg);
 			goto out;
 		}

@@ -39,7 +39,7 @@ struct sync_options {
 	int64_t reference_refresh_s;  /* currencies, jobs, categories (default 86400) */
 	int64_t milestones_all_s;     /* re-read all non-final milestones this often (default 3600) */
 	double mass_delete_ratio;     /* refuse to mark more than this share of a table gone (0.2) */
-	int max_attempts;             /* tries of one request on network/5xx errors (default 5) */
+	int max_attempts;             /* tries of one request, and sends of one queued action, on network/5xx errors (default 5) */
 	int retry_base_ms;            /* first back-off, doubled per try with jitter (default 500) */
 	volatile sig_atomic_t *stop;  /* when set, finish the current batch and return FL_ERR_ABORTED */
 	void (*progress)(void *ctx, const struct sync_progress *p);

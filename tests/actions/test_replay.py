@@ -464,7 +464,6 @@ def test_kinds(tmp):
         db = first_sync(os.path.join(tmp, 'kinds'), 'kinds', mock)
         S, plan, missing = plan_actions(mock, 'kinds')
         check('kinds: the world has a target for every kind flmock implements', not missing, missing)
-        note('bid.update is not implemented by flmock (PUT bids/{id}/ without an action): not checked here')
         note('message read actions are not implemented by flmock: not checked here')
         actions = enqueue_plan(db, plan)
         # optimistic effects visible before replay
@@ -558,6 +557,46 @@ def test_kinds(tmp):
                       [(e['seq'], e['status'], e['error_code']) for e in mine])
             if a.get('world'):
                 check(name + ' is in the world once', a['world'](world) == 1, a['world'](world))
+    finally:
+        mock.stop()
+
+
+def test_bid_update(tmp):
+    """Update Existing Bid: the account's live bid gets a new amount and text."""
+    os.makedirs(os.path.join(tmp, 'update'))
+    mock = Mock()
+    try:
+        db = first_sync(os.path.join(tmp, 'update'), 'update', mock)
+        S = mock.self_id()
+        active = {p['id'] for p in mock.dump('projects') if p['status'] == 'active' and not p.get('deleted')}
+        live = [b for b in mock.dump('bids') if b['bidder_id'] == S and b['project_id'] in active
+                and not b.get('retracted') and b.get('award_status') is None]
+        if not check('update: the world has a live bid of the account', bool(live)):
+            return
+        bid = live[0]
+        aid = queue_add(db, 'bid.update', {'bid_id': bid['id'], 'amount': 321.5,
+                                           'description': 'Updated proposal \u2728'})
+        row = sql(db, 'SELECT amount, local_state, local_action FROM bids WHERE id = ?', bid['id'])
+        check('update: the bid shows the new amount, pending', row == [(321.5, 'pending', 'bid.update')], row)
+        r = flsyncd(db, mock.url)
+        check('update: replay pass exits 0', r.returncode == 0, r.stderr[-1500:])
+        info = show(db, aid)
+        check('update: action done', info['state'] == 'done', info)
+        after = [b for b in mock.dump('bids') if b['id'] == bid['id']][0]
+        check('update: the world has the new amount and text',
+              after['amount'] == 321.5 and after['description'] == 'Updated proposal \u2728', after)
+        puts = [e for e in mock.log() if e['method'] == 'PUT' and e['path'].endswith('/%d/' % bid['id'])
+                and e.get('status') == 200]
+        check('update: applied exactly once', len(puts) == 1, puts)
+        row = sql(db, 'SELECT amount, local_state FROM bids WHERE id = ?', bid['id'])
+        check('update: the local row is confirmed', row == [(321.5, None)], row)
+        bad = queue_add(db, 'bid.update', {'bid_id': bid['id'], 'period': 400})
+        flsyncd(db, mock.url)
+        info = show(db, bad)
+        check('update: a period the API refuses fails with its code',
+              info['state'] == 'failed' and 'BID_PERIOD_INVALID' in (info['error_code'] or ''), info)
+        row = sql(db, 'SELECT amount, period, local_state FROM bids WHERE id = ?', bid['id'])
+        check('update: and its effect is undone', row == [(321.5, bid['period'], None)], row)
     finally:
         mock.stop()
 
@@ -846,6 +885,7 @@ def run(name, fn, *args):
 def main():
     with tempfile.TemporaryDirectory(prefix='flsync-replay-') as tmp:
         run('kinds', test_kinds, tmp)
+        run('bid update', test_bid_update, tmp)
         run('rejection', test_rejection_and_independence, tmp)
         run('rate limit', test_rate_limit, tmp)
         if VALGRIND:

@@ -392,6 +392,67 @@ static bool respond(struct fm_req *r, struct bid *b, struct project *p, bool acc
 	return true;
 }
 
+/*
+ * Update Existing Bid: the same PUT without an action, with a Bid struct's
+ * description, amount, period or milestone_percentage.  Only the bidder,
+ * only while the bid is live on an active project.
+ */
+static void update_bid(struct fm_req *r, struct bid *b)
+{
+	struct world *w = r->w;
+	struct project *p = world_project(w, b->project_id);
+	const char *desc = req_param(r, "description");
+	double amount = b->amount;
+	int64_t period = b->period, pct = b->milestone_percentage;
+
+	if (!req_double(r, "amount", &amount) || !req_int(r, "period", &period) ||
+	    !req_int(r, "milestone_percentage", &pct))
+		return;
+	if (b->bidder_id != w->self_id || b->retracted || b->award_status != AW_NONE) {
+		perr(r, 400, "INVALID_BID", "This bid cannot be updated.");
+		return;
+	}
+	if (!(amount > 0)) {
+		perr(r, 400, "BID_AMOUNT_INVALID", "The amount of your bid is invalid.");
+		return;
+	}
+	if (period < 1 || period > 365) {
+		perr(r, 400, "BID_PERIOD_INVALID", "The period of your bid is invalid");
+		return;
+	}
+	if (pct < 0 || pct > 100) {
+		perr(r, 400, "BID_MILESTONE_INVALID", "The bid you are making has incorrect fields.");
+		return;
+	}
+	if (desc && (has_email(desc) || strlen(desc) > 5000)) {
+		perr(r, 400, has_email(desc) ? "BID_DESCRIPTION_CONTAINS_EMAIL" : "BID_DESCRIPTION_LENGTH_INVALID",
+		     "The description of your bid is invalid.");
+		return;
+	}
+	if (!p || p->deleted || p->status != PS_ACTIVE) {
+		perr(r, 400, "PROJECT_NOT_ACTIVE", "Bids cannot be changed unless the project is active.");
+		return;
+	}
+	if (desc) {
+		char *copy = strdup(desc);
+
+		if (!copy)
+			abort();
+		free(b->description);
+		b->description = copy;
+	}
+	if (amount != b->amount) {
+		/* bid_stats.bid_avg moves with it: the project visibly changes. */
+		p->bid_total += amount - b->amount;
+		world_touch_project(w, p, w->now);
+	}
+	b->amount = amount;
+	b->period = (uint16_t)period;
+	b->milestone_percentage = (uint8_t)pct;
+	r->object_id = b->id;
+	out_bid(&r->jw, w, b);
+}
+
 void ep_bid_action(struct fm_req *r)
 {
 	struct world *w = r->w;
@@ -401,12 +462,16 @@ void ep_bid_action(struct fm_req *r)
 	int status_before;
 	bool ok;
 
-	if (!action) {
-		req_error(r, 400, "RestExceptionCodes.INVALID_REQUEST", "action is required");
-		return;
-	}
 	if (!b) {
 		perr(r, 404, "BID_DOESNT_EXIST", "This bid does not exist.");
+		return;
+	}
+	if (!action) {
+		if (req_param(r, "amount") || req_param(r, "description") || req_param(r, "period") ||
+		    req_param(r, "milestone_percentage"))
+			update_bid(r, b);
+		else
+			req_error(r, 400, "RestExceptionCodes.INVALID_REQUEST", "action is required");
 		return;
 	}
 	p = world_project(w, b->project_id);

@@ -985,6 +985,49 @@ static void run_free(struct sync_run *run)
 	sqlite3_exec(run->db->sql, "DROP TABLE IF EXISTS temp.touched_projects", NULL, NULL, NULL);
 }
 
+/*
+ * What the limiter knows of each endpoint, for `flsync status`: a snapshot
+ * into ratelimit_state at the end of every pass.  Best effort: a failure here
+ * loses a status display, never data.
+ */
+static void save_ratelimits(struct sync_run *run)
+{
+	struct ratelimit_state states[64];
+	int64_t now_ms_ = now_ms(), now_unix = (int64_t)time(NULL);
+	size_t n = ratelimit_snapshot(run->rl, states, 64, now_ms_);
+	sqlite3_stmt *st;
+
+	if (n == 0 || sqlite3_prepare_v2(run->db->sql,
+			"INSERT INTO ratelimit_state(endpoint, limit_n, window_s, remaining, paused_until, updated_at) "
+			"VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(endpoint) DO UPDATE SET limit_n = excluded.limit_n, "
+			"window_s = excluded.window_s, remaining = excluded.remaining, "
+			"paused_until = excluded.paused_until, updated_at = excluded.updated_at", -1, &st, NULL) != SQLITE_OK)
+		return;
+	if (sqlite3_exec(run->db->sql, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK) {
+		for (size_t i = 0; i < n; i++) {
+			const struct ratelimit_state *r = &states[i];
+
+			sqlite3_bind_text(st, 1, r->endpoint, -1, SQLITE_STATIC);
+			if (r->limit >= 0)
+				sqlite3_bind_int64(st, 2, r->limit);
+			if (r->window_s >= 0)
+				sqlite3_bind_int64(st, 3, r->window_s);
+			if (r->remaining >= 0)
+				sqlite3_bind_int64(st, 4, r->remaining);
+			/* The limiter's clock is monotonic: translate a pause to wall time. */
+			if (r->paused_until_ms > now_ms_)
+				sqlite3_bind_int64(st, 5, now_unix + (r->paused_until_ms - now_ms_ + 999) / 1000);
+			sqlite3_bind_int64(st, 6, now_unix);
+			sqlite3_step(st);
+			sqlite3_reset(st);
+			sqlite3_clear_bindings(st);
+		}
+		if (sqlite3_exec(run->db->sql, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+			sqlite3_exec(run->db->sql, "ROLLBACK", NULL, NULL, NULL);
+	}
+	sqlite3_finalize(st);
+}
+
 /* Run one stream to its end, an error, or a rate-limit pause. */
 static int run_stream(struct sync_run *run, const struct stream_def *def)
 {
@@ -1100,6 +1143,7 @@ int sync_pass(struct fl_db *db, struct http_client *http, struct ratelimit *rl,
 	}
 out:
 	sync_tx_rollback(&run); /* nothing should be open; never leave a transaction */
+	save_ratelimits(&run);
 	exec(&run, "PRAGMA wal_checkpoint(PASSIVE); PRAGMA wal_autocheckpoint = 1000", "checkpoint");
 	out->rows = run.rows_total;
 	out->requests = run.requests_total;

@@ -95,7 +95,7 @@ static void print_text(const char *path, const struct fl_status *s, int64_t now)
 		printf("%-22s %-14s %12s %9s  %s\n", "STREAM", "LAST SUCCESS", "ROWS", "REQUESTS", "LAST ERROR");
 		for (i = 0; i < s->streams_count; i++) {
 			const struct fl_stream_status *x = &s->streams[i];
-			char what[96];
+			char what[192];  /* room for the short error, its age and the flags */
 
 			tool_age(x->last_success, now, age, sizeof age);
 			short_error(x->last_error, err, sizeof err);

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # deps.sh — install the Debian packages flsync needs, only those missing.
-# Sourced by scripts/demo and scripts/test; runs apt-get as root (or via sudo).
+# Sourced by scripts/demo and scripts/test (which adds its own); runs
+# apt-get as root (or via sudo).
 set -euo pipefail
 
 FL_PACKAGES=(
@@ -8,10 +9,14 @@ FL_PACKAGES=(
 	libcurl4-openssl-dev libsqlite3-dev libyajl-dev libmicrohttpd-dev
 	check libsubunit-dev valgrind sqlite3 ca-certificates
 )
+# What only the test suite uses: the report is rendered in headless
+# Chromium, and the database is read by sqlite-utils as users would.
+FL_TEST_PACKAGES=(chromium sqlite-utils)
 
-fl_install_deps() {
-	local missing=() pkg
-	for pkg in "${FL_PACKAGES[@]}"; do
+fl_install_deps() { # fl_install_deps [test]
+	local missing=() pkg wanted=("${FL_PACKAGES[@]}")
+	[ "${1:-}" = test ] && wanted+=("${FL_TEST_PACKAGES[@]}")
+	for pkg in "${wanted[@]}"; do
 		dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" ||
 			missing+=("$pkg")
 	done

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """test_world.py FLSYNC FLSYNCD FLMOCK — flsync on a world synced from flmock:
 CSV of every entity table re-imports equal to it, JSON parses, FTS finds a
-message the world holds, and the change feed holds exactly the rows a sync
+message the world holds, sqlite-utils reads tables, views and FTS as is,
+and the change feed holds exactly the rows a sync
 pass changed (compared with before/after snapshots) and, after an action is
 queued and a pass sends it, exactly what enqueue and replay changed.
 """
@@ -127,6 +128,31 @@ try:
     res = json.loads(out)
     check(any(r['id'] == mid for r in res), 'search finds message %d by "%s"' % (mid, word), out[:500])
     check(all('[' in r['snippet'] for r in res), 'every result is highlighted')
+
+    # sqlite-utils reads the file as is: tables, views, full-text search
+    su = shutil.which('sqlite-utils')
+    if not su:
+        print('SKIP: sqlite-utils checks: sqlite-utils is not installed (apt-get install sqlite-utils)')
+    else:
+        tables = {r['table']: r['count'] for r in json.loads(run([su, 'tables', DB, '--counts']))}
+        con = sqlite3.connect(DB)
+        check(all(tables.get(t) == con.execute('SELECT count(*) FROM %s' % t).fetchone()[0] for t in ENTITY),
+              'sqlite-utils tables --counts agrees with every entity table', tables)
+        views = {r['view'] for r in json.loads(run([su, 'views', DB]))}
+        check({'my_active_bids', 'open_projects_with_bids', 'milestone_balances', 'unread_threads'} <= views,
+              'sqlite-utils lists the views', views)
+        rows = json.loads(run([su, 'rows', DB, 'my_active_bids']))
+        check(len(rows) == con.execute('SELECT count(*) FROM my_active_bids').fetchone()[0],
+              'sqlite-utils rows reads a view', len(rows))
+        found = json.loads(run([su, 'search', DB, 'messages', word, '-c', 'id']))
+        check(mid in [r['id'] for r in found], 'sqlite-utils search finds message %d by "%s"' % (mid, word), found[:5])
+        title = con.execute('SELECT title FROM projects WHERE title IS NOT NULL ORDER BY id LIMIT 1').fetchone()[0]
+        term = max((w for w in title.split() if w.isalpha()), key=len)
+        want = {r[0] for r in con.execute('SELECT rowid FROM projects_fts WHERE projects_fts MATCH ?', ('"%s"' % term,))}
+        found = json.loads(run([su, 'search', DB, 'projects', term, '-c', 'id', '--limit', '1000']))
+        check(want and {r['id'] for r in found} == want, 'sqlite-utils search projects "%s" finds the same rows as FTS5'
+              % term, (sorted(want)[:5], found[:5]))
+        con.close()
 
     # a quiet re-sync: only what the world changed
     base = latest()

@@ -298,6 +298,20 @@ check('<script' not in html and 'src=' not in html and '<link' not in html and '
       'report is self-contained: no scripts, no external resources')
 check('selfie' in html and 'report_bids_monthly' in html and '2024-01' in html, 'report shows the account and months')
 check('500.00 USD' in html and '80.00 EUR' in html, 'report totals earnings per currency', html[:3000])
+svg = html[html.index('<svg'):html.index('</svg>')]
+check('>2024-03<' in svg and '2024-03 placed' not in svg and '2024-04 placed' in svg,
+      'the bids chart keeps a month without bids (2024-03) on its axis, without bars', svg[:2000])
+# a month whose bids have no award status yet: 0 won and a 0% win rate, not NULL
+quiet = os.path.join(tmp, 'quiet.db')
+shutil.copy(DB, quiet)
+con = sqlite3.connect(quiet)
+con.execute("INSERT INTO bids(id, project_id, bidder_id, amount, period, time_submitted, raw, synced_at) "
+            "VALUES (9100, 105, 1001, 75, 2, 1717300000, '{\"id\":9100}', 1717300000)")
+con.commit()
+con.close()
+out, _ = flsync('query', "SELECT * FROM report_bids_monthly WHERE month = '2024-06'", '-f', 'json', db=quiet)
+check(json.loads(out or '[]') == [{'month': '2024-06', 'placed': 1, 'won': 0, 'win_rate_pct': 0.0}],
+      'report_bids_monthly: a month of bids without award status has 0 won', out)
 chromium = shutil.which('chromium') or ('/usr/bin/chromium' if os.path.exists('/usr/bin/chromium') else None)
 if not chromium:
     print('SKIP: report screenshot: chromium is not installed (apt-get install chromium to run it)')

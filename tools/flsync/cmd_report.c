@@ -138,8 +138,20 @@ static void axis_label(FILE *f, double v, char *buf, size_t n)
 		snprintf(buf, n, "%.1f", v);
 }
 
+/* "YYYY-MM" as a count of months, or -1. */
+static int month_number(const char *m)
+{
+	int y, mo;
+
+	if (!m || sscanf(m, "%4d-%2d", &y, &mo) != 2 || mo < 1 || mo > 12)
+		return -1;
+	return y * 12 + mo - 1;
+}
+
 /*
- * Grouped bars of `bars` per row of t (x = the "month" column), and an
+ * Grouped bars of `bars` per row of t (x = the "month" column: one slot per
+ * calendar month from the first to the last, so quiet months show as gaps),
+ * and an
  * optional line on its own 0..line_max axis at the right.  ymax <= 0: from
  * the data.  rows filters t to those whose filter_col equals filter_val.
  */
@@ -149,11 +161,27 @@ static void chart(FILE *f, const struct table *t, const int *rows, int n, const 
 {
 	double pw = W - ML - MR, ph = H - MT - MB, group, bw, v;
 	char lab[32];
-	int i, b, g, step;
+	int i, b, g, step, first = -1, slots = n, *slot;
 
 	if (n == 0) {
 		fprintf(f, "<p class=\"empty\">No data yet.</p>\n");
 		return;
+	}
+	/* x: the month's slot; rows without a proper month fall back to one slot each */
+	slot = tool_xmalloc(sizeof *slot * (size_t)n);
+	for (i = 0; i < n; i++) {
+		slot[i] = month_number(cell(t, rows[i], "month"));
+		if (slot[i] < 0 || (i && slot[i] <= slot[i - 1]))
+			break;
+	}
+	if (i == n && slot[n - 1] - slot[0] < 1200) {
+		first = slot[0];
+		slots = slot[n - 1] - first + 1;
+		for (i = 0; i < n; i++)
+			slot[i] -= first;
+	} else {
+		for (i = 0; i < n; i++)
+			slot[i] = i;
 	}
 	if (ymax <= 0) {
 		bool whole = true;
@@ -169,7 +197,7 @@ static void chart(FILE *f, const struct table *t, const int *rows, int n, const 
 		if (whole && ymax < 5)
 			ymax = 5;
 	}
-	group = pw / n;
+	group = pw / slots;
 	/* Bars no wider than 40 px, even with few months. */
 	bw = group * 0.8 / nbars > 40 ? 40 : group * 0.8 / nbars;
 	fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 %d %d\" width=\"%d\" height=\"%d\" role=\"img\">\n",
@@ -202,38 +230,47 @@ static void chart(FILE *f, const struct table *t, const int *rows, int n, const 
 			v = num(t, rows[i], bars[b].col);
 			h = ymax > 0 ? ph * (v < 0 ? 0 : v > ymax ? ymax : v) / ymax : 0;
 			fprintf(f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"%s\"><title>",
-				ML + group * i + (group - bw * nbars) / 2 + bw * b, MT + ph - h, bw > 1 ? bw - 1 : bw, h,
+				ML + group * slot[i] + (group - bw * nbars) / 2 + bw * b, MT + ph - h, bw > 1 ? bw - 1 : bw, h,
 				bars[b].color);
 			tool_html(f, month ? month : "");
 			fprintf(f, " %s: %g</title></rect>\n", bars[b].name, v);
 		}
 	}
-	/* the line on its own axis */
+	/* the line on its own axis, broken where a month has no row */
 	if (line) {
-		fprintf(f, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2.5\" points=\"", line->color);
 		for (i = 0; i < n; i++) {
+			if (i == 0 || slot[i] != slot[i - 1] + 1)
+				fprintf(f, "%s<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2.5\" points=\"",
+					i ? "\"/>\n" : "", line->color);
 			v = num(t, rows[i], line->col);
-			fprintf(f, "%.1f,%.1f ", ML + group * (i + 0.5), MT + ph - ph * (v > line_max ? line_max : v) / line_max);
+			fprintf(f, "%.1f,%.1f ", ML + group * (slot[i] + 0.5),
+				MT + ph - ph * (v > line_max ? line_max : v) / line_max);
 		}
 		fprintf(f, "\"/>\n");
 		for (i = 0; i < n; i++) {
 			v = num(t, rows[i], line->col);
 			fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3.5\" fill=\"%s\"><title>%s: %g%s</title></circle>\n",
-				ML + group * (i + 0.5), MT + ph - ph * (v > line_max ? line_max : v) / line_max,
+				ML + group * (slot[i] + 0.5), MT + ph - ph * (v > line_max ? line_max : v) / line_max,
 				line->color, line->name, v, line_unit);
 		}
 	}
 	/* month labels: as many as fit */
-	step = n > 24 ? (n + 23) / 24 : 1;
-	for (i = 0; i < n; i += step) {
-		const char *month = cell(t, rows[i], "month");
-		double x = ML + group * (i + 0.5);
+	step = slots > 24 ? (slots + 23) / 24 : 1;
+	for (g = 0; g < slots; g += step) {
+		double x = ML + group * (g + 0.5);
 
 		fprintf(f, "<text x=\"%.1f\" y=\"%d\" class=\"ax\" text-anchor=\"end\" transform=\"rotate(-45 %.1f %d)\">",
 			x, MT + (int)ph + 14, x, MT + (int)ph + 14);
-		tool_html(f, month ? month : "");
+		if (first >= 0) {
+			fprintf(f, "%04d-%02d", (first + g) / 12, (first + g) % 12 + 1);
+		} else {
+			const char *month = cell(t, rows[g], "month");
+
+			tool_html(f, month ? month : "");
+		}
 		fprintf(f, "</text>\n");
 	}
+	free(slot);
 	/* legend */
 	for (b = 0; b <= nbars; b++) {
 		const struct series *s = b < nbars ? &bars[b] : line;

@@ -587,35 +587,41 @@ int action_end_tree(struct fl_db *db, int64_t id, const char *state, const char 
 	return rc;
 }
 
-static int state_of(struct fl_db *db, int64_t id, char *out, size_t outsz)
+/*
+ * Begin the transaction of a change to action id, which must be in state
+ * `want` (`verb` says what the change is, for the error).  On failure
+ * nothing is left open.
+ */
+static int begin_in_state(struct fl_db *db, int64_t id, const char *want, const char *verb)
 {
 	struct effect_args a = { .id = id };
-	char *s = select_text(db, "SELECT state FROM actions WHERE id = :id", &a);
+	char *state;
+	int rc;
 
-	if (!s)
-		return error_set(&db->err, FL_ERR_NOT_FOUND, "no action %lld", (long long)id);
-	snprintf(out, outsz, "%s", s);
-	free(s);
-	return FL_OK;
+	if ((rc = store_begin(db)))
+		return rc;
+	state = select_text(db, "SELECT state FROM actions WHERE id = :id", &a);
+	if (!state)
+		rc = error_set(&db->err, FL_ERR_NOT_FOUND, "no action %lld", (long long)id);
+	else if (strcmp(state, want) != 0)
+		rc = error_set(&db->err, FL_ERR_STATE, "action %lld is %s: only a %s action can be %s",
+			       (long long)id, state, want, verb);
+	free(state);
+	if (rc)
+		store_rollback(db);
+	return rc;
 }
 
 FL_API int fl_action_cancel(struct fl_db *db, int64_t id)
 {
-	char state[16];
 	int rc;
 
 	if (!db)
 		return FL_ERR_MISUSE;
 	error_clear(&db->err);
-	rc = store_begin(db);
-	if (rc)
+	if ((rc = begin_in_state(db, id, "queued", "cancelled")))
 		return rc;
-	rc = state_of(db, id, state, sizeof state);
-	if (!rc && strcmp(state, "queued") != 0)
-		rc = error_set(&db->err, FL_ERR_STATE, "action %lld is %s: only a queued action can be cancelled",
-			       (long long)id, state);
-	if (!rc)
-		rc = action_end_tree(db, id, "cancelled", NULL);
+	rc = action_end_tree(db, id, "cancelled", NULL);
 	if (!rc)
 		rc = store_commit(db);
 	if (rc)
@@ -627,7 +633,7 @@ FL_API int fl_action_retry(struct fl_db *db, int64_t id)
 {
 	struct effect_args a = { .id = id };
 	const struct kind_spec *spec;
-	char state[16], *kind = NULL, *params = NULL, *local = NULL, *resolved = NULL;
+	char *kind = NULL, *params = NULL, *local = NULL, *resolved = NULL;
 	int64_t depends = 0;
 	sqlite3_stmt *st;
 	int rc;
@@ -635,15 +641,8 @@ FL_API int fl_action_retry(struct fl_db *db, int64_t id)
 	if (!db)
 		return FL_ERR_MISUSE;
 	error_clear(&db->err);
-	rc = store_begin(db);
-	if (rc)
+	if ((rc = begin_in_state(db, id, "failed", "retried")))
 		return rc;
-	rc = state_of(db, id, state, sizeof state);
-	if (!rc && strcmp(state, "failed") != 0)
-		rc = error_set(&db->err, FL_ERR_STATE, "action %lld is %s: only a failed action can be retried",
-			       (long long)id, state);
-	if (rc)
-		goto out;
 	kind = select_text(db, "SELECT kind FROM actions WHERE id = :id", &a);
 	params = select_text(db, "SELECT params FROM actions WHERE id = :id", &a);
 	local = select_text(db, "SELECT local_ref FROM actions WHERE id = :id", &a);

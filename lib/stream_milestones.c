@@ -56,6 +56,20 @@ static int refs(struct sync_run *run, const struct json_item *it)
 	return rc;
 }
 
+/*
+ * Parameters 2-7, alike in milestones and milestone requests: the project,
+ * the bid, both parties, the currency and the amount.
+ */
+static void bind_parties(sqlite3_stmt *st, const struct json_item *it)
+{
+	sync_bind_int(st, 2, it, "project_id");
+	sync_bind_int(st, 3, it, "bid_id");
+	sync_bind_int(st, 4, it, "bidder_id");
+	sync_bind_int(st, 5, it, "project_owner_id");
+	sync_bind_int(st, 6, it, "currency.id");
+	sync_bind_real(st, 7, it, "amount");
+}
+
 int row_milestone(struct sync_run *run, const struct json_item *it)
 {
 	sqlite3_stmt *st;
@@ -82,12 +96,7 @@ int row_milestone(struct sync_run *run, const struct json_item *it)
 	if (rc)
 		return rc;
 	sqlite3_bind_int64(st, 1, id);
-	sync_bind_int(st, 2, it, "project_id");
-	sync_bind_int(st, 3, it, "bid_id");
-	sync_bind_int(st, 4, it, "bidder_id");
-	sync_bind_int(st, 5, it, "project_owner_id");
-	sync_bind_int(st, 6, it, "currency.id");
-	sync_bind_real(st, 7, it, "amount");
+	bind_parties(st, it);
 	sync_bind_enum(st, 8, it, "status", milestone_statuses);
 	sync_bind_text(st, 9, it, "reason");
 	if (json_get(it, "description"))
@@ -126,12 +135,7 @@ int row_milestone_request(struct sync_run *run, const struct json_item *it)
 	if (rc)
 		return rc;
 	sqlite3_bind_int64(st, 1, id);
-	sync_bind_int(st, 2, it, "project_id");
-	sync_bind_int(st, 3, it, "bid_id");
-	sync_bind_int(st, 4, it, "bidder_id");
-	sync_bind_int(st, 5, it, "project_owner_id");
-	sync_bind_int(st, 6, it, "currency.id");
-	sync_bind_real(st, 7, it, "amount");
+	bind_parties(st, it);
 	sync_bind_enum(st, 8, it, "status", mreq_statuses);
 	sync_bind_text(st, 9, it, "description");
 	sync_bind_int(st, 10, it, "time_requested");

@@ -329,6 +329,25 @@ static const char css[] =
 	"table{border-collapse:collapse;font-size:13px;margin:6px 0}td,th{border:1px solid #dde2ea;padding:2px 8px;text-align:right}"
 	"th{background:#f3f6fa}details{margin:4px 0 8px}summary{cursor:pointer;color:#3a5a8c}.note{color:#5b6577;font-size:13px}";
 
+/* Rows i and j of report_milestones_monthly are in one currency. */
+static bool same_currency(const struct table *t, int i, int j)
+{
+	const char *a = cell(t, i, "currency"), *b = cell(t, j, "currency");
+
+	return !strcmp(a ? a : "", b ? b : "");
+}
+
+/* Row i is the first of its currency (the view orders by month, currency). */
+static bool first_of_currency(const struct table *t, int i)
+{
+	int j;
+
+	for (j = 0; j < i; j++)
+		if (same_currency(t, i, j))
+			return false;
+	return true;
+}
+
 static void tile(FILE *f, const char *label, const char *value)
 {
 	fprintf(f, "<div class=\"tile\"><b>");
@@ -397,15 +416,12 @@ static int write_report(struct fl_db *db, const char *db_path, FILE *f)
 		for (i = 0; i < money.nrows; i++) {
 			const char *cur = cell(&money, i, "currency");
 			double earned = 0;
-			int j, seen = 0;
+			int j;
 
-			for (j = 0; j < i; j++)
-				if (!strcmp(cur ? cur : "", cell(&money, j, "currency") ? cell(&money, j, "currency") : ""))
-					seen = 1;
-			if (seen)
+			if (!first_of_currency(&money, i))
 				continue;
 			for (j = i; j < money.nrows; j++)
-				if (!strcmp(cur ? cur : "", cell(&money, j, "currency") ? cell(&money, j, "currency") : ""))
+				if (same_currency(&money, i, j))
 					earned += num(&money, j, "earned");
 			snprintf(buf, sizeof buf, "%.2f %s", earned, cur ? cur : "");
 			tile(f, "earned (cleared milestones)", buf);
@@ -448,15 +464,11 @@ static int write_report(struct fl_db *db, const char *db_path, FILE *f)
 		rows = tool_xmalloc(sizeof *rows * (size_t)(money.nrows ? money.nrows : 1));
 		for (i = 0; i < money.nrows; i++) {
 			const char *cur = cell(&money, i, "currency");
-			int seen = 0;
 
-			for (j = 0; j < i; j++)
-				if (!strcmp(cur ? cur : "", cell(&money, j, "currency") ? cell(&money, j, "currency") : ""))
-					seen = 1;
-			if (seen)
+			if (!first_of_currency(&money, i))
 				continue;
 			for (n = 0, j = i; j < money.nrows; j++)
-				if (!strcmp(cur ? cur : "", cell(&money, j, "currency") ? cell(&money, j, "currency") : ""))
+				if (same_currency(&money, i, j))
 					rows[n++] = j;
 			fprintf(f, "<h3>");
 			tool_html(f, cur ? cur : "?");

@@ -3,7 +3,8 @@
 # (defaults, XDG path, every kind of bad line → exit 2 with FILE:LINE), the
 # single-instance lock (exit 5 while another runs, free after it exits),
 # signals (SIGTERM/SIGINT → exit 0, SIGHUP re-reads the config), and, against
-# flmock when it runs, --once exit codes and SIGTERM in the middle of a pass.
+# flmock when it runs, --once exit codes, SIGTERM in the middle of a pass, and
+# a disk that fills up mid-sync (where a small tmpfs can be mounted).
 # Waits are bounded polls for a log line, never timing assertions.
 # Under the valgrind test setup (FL_UNDER_VALGRIND=1) flsyncd runs under
 # valgrind too.
@@ -13,6 +14,7 @@ tmp=$(mktemp -d)
 pids=()
 cleanup() {
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
+	mountpoint -q "$tmp/small" 2>/dev/null && umount "$tmp/small"
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -195,6 +197,27 @@ if "$flmock" --version >/dev/null 2>&1; then
 			# While it syncs, another instance is refused.
 			check "second instance during a pass" 5 "${run[@]}" --db "$tmp/t.db" --api "$url" --once
 			stop "SIGTERM during a pass" TERM 0
+		fi
+
+		# A full disk: the pass stops with exit 3 naming the cause, the
+		# database stays consistent, and once there is room a re-run ends
+		# with everything a clean sync has.
+		mkdir -p "$tmp/small"
+		if mount -t tmpfs -o size=600k tmpfs "$tmp/small" 2>/dev/null; then
+			check "--once on a full disk" 3 "${run[@]}" --db "$tmp/small/f.db" --api "$url" --once
+			says "--once on a full disk" "disk is full"
+			if [ "$(sqlite3 "$tmp/small/f.db" 'PRAGMA integrity_check')" = ok ]; then ok; else
+				bad "integrity_check after a full disk"; fi
+			mount -o remount,size=64m "$tmp/small"
+			check "--once once there is room" 0 "${run[@]}" --db "$tmp/small/f.db" --api "$url" --once
+			q='SELECT (SELECT count(*) FROM projects), (SELECT count(*) FROM bids),
+			   (SELECT count(*) FROM messages), (SELECT count(*) FROM users)'
+			a=$(sqlite3 "$tmp/m.db" "$q") b=$(sqlite3 "$tmp/small/f.db" "$q")
+			if [ -n "$a" ] && [ "$a" = "$b" ]; then ok; else
+				bad "after a full disk and a re-run: projects|bids|messages|users $b, clean sync $a"; fi
+			umount "$tmp/small"
+		else
+			echo "SKIP: full-disk checks: cannot mount a tmpfs here (needs root)"
 		fi
 	fi
 else

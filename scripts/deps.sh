@@ -9,9 +9,10 @@ FL_PACKAGES=(
 	libcurl4-openssl-dev libsqlite3-dev libyajl-dev libmicrohttpd-dev
 	check libsubunit-dev valgrind sqlite3 ca-certificates
 )
-# What only the test suite uses: the report is rendered in headless
-# Chromium, and the database is read by sqlite-utils as users would.
-FL_TEST_PACKAGES=(chromium sqlite-utils)
+# What only the test suite uses: clang (the build must be warning-free with
+# it too), headless Chromium to render the report, and sqlite-utils to read
+# the database as users would.
+FL_TEST_PACKAGES=(clang chromium sqlite-utils)
 
 fl_install_deps() { # fl_install_deps [test]
 	local missing=() pkg wanted=("${FL_PACKAGES[@]}")

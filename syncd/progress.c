@@ -159,6 +159,7 @@ void syncd_progress_update(void *ctx, const struct sync_progress *sp)
 	}
 }
 
+__attribute__((format(printf, 2, 0)))
 static void progress_vline(struct syncd_progress *p, const char *fmt, va_list ap)
 {
 	bool redraw = p->display && p->drawn > 0;

@@ -169,7 +169,7 @@ static void bind_fts_rare(struct fl_stmt *st, int i)
 /* Time `iter` runs of sql, each reading every column of every row. */
 static void measure(struct fl_db *db, const char *name, const char *sql, bind_fn *bind, int iter)
 {
-	double *t = malloc(sizeof *t * (size_t)iter), sum = 0;
+	double *t = malloc(sizeof *t * (size_t)iter);
 	struct fl_stmt *st;
 	int64_t rows = 0;
 	int i, row, c, n;
@@ -188,7 +188,6 @@ static void measure(struct fl_db *db, const char *name, const char *sql, bind_fn
 			rows++;
 		}
 		t[i] = now_s() - t0;
-		sum += t[i];
 	}
 	fl_stmt_finalize(st);
 	qsort(t, (size_t)iter, sizeof *t, cmp_double);

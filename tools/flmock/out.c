@@ -110,34 +110,29 @@ void jw_end_obj(struct jw *w) { level_close(w, '}'); }
 void jw_arr(struct jw *w) { level_open(w, '['); }
 void jw_end_arr(struct jw *w) { level_close(w, ']'); }
 
-void jw_keyn(struct jw *w, const char *k, size_t n)
-{
-	char *p;
-
-	sep(w);
-	buf_reserve(w->b, n + 3);
-	p = w->b->data + w->b->len;
-	*p++ = '"';
-	memcpy(p, k, n);
-	p += n;
-	*p++ = '"';
-	*p++ = ':';
-	w->b->len += n + 3;
-	w->b->data[w->b->len] = '\0';
-	w->after_key = true;
-}
-
+/* Decimal digits of v into out, two at a time; returns how many. */
 static size_t fmt_u64(char *out, uint64_t v)
 {
-	char tmp[24];
-	size_t n = 0, i;
+	static const char pairs[] =
+		"00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+		"40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+		"8081828384858687888990919293949596979899";
+	char tmp[24], *p = tmp + sizeof tmp;
+	size_t n;
 
-	do {
-		tmp[n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	for (i = 0; i < n; i++)
-		out[i] = tmp[n - 1 - i];
+	while (v >= 100) {
+		p -= 2;
+		__builtin_memcpy(p, pairs + v % 100 * 2, 2);
+		v /= 100;
+	}
+	if (v >= 10) {
+		p -= 2;
+		__builtin_memcpy(p, pairs + v * 2, 2);
+	} else {
+		*--p = (char)('0' + v);
+	}
+	n = (size_t)(tmp + sizeof tmp - p);
+	__builtin_memcpy(out, p, n);
 	return n;
 }
 

@@ -81,8 +81,23 @@ void jw_obj(struct jw *w);
 void jw_end_obj(struct jw *w);
 void jw_arr(struct jw *w);
 void jw_end_arr(struct jw *w);
-void jw_keyn(struct jw *w, const char *k, size_t n);
-/* Inline so that strlen of a literal key folds to a constant. */
+/* Inline, so that a literal key's length is a constant and its copy a few moves. */
+static inline void jw_keyn(struct jw *w, const char *k, size_t n)
+{
+	char *p;
+
+	jw_sep(w);
+	buf_reserve(w->b, n + 3);
+	p = w->b->data + w->b->len;
+	*p++ = '"';
+	__builtin_memcpy(p, k, n);
+	p += n;
+	*p++ = '"';
+	*p++ = ':';
+	w->b->len += n + 3;
+	w->b->data[w->b->len] = '\0';
+	w->after_key = true;
+}
 static inline void jw_key(struct jw *w, const char *k) { jw_keyn(w, k, __builtin_strlen(k)); }
 void jw_int(struct jw *w, int64_t v);
 void jw_dbl(struct jw *w, double v);

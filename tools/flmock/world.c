@@ -241,8 +241,8 @@ struct milestone *world_new_milestone(struct world *w, const struct bid *b, doub
 	const struct project *p = world_project(w, b->project_id);
 	struct milestone *m = world_add_milestone(w);
 
-	if (!m)
-		abort();
+	if (!m || !p)
+		abort(); /* out of memory, or a bid without its project: a broken world */
 	m->project_id = p->id;
 	m->bid_id = b->id;
 	m->bidder_id = b->bidder_id;
@@ -261,8 +261,8 @@ struct mreq *world_new_mreq(struct world *w, const struct bid *b, double amount,
 	const struct project *p = world_project(w, b->project_id);
 	struct mreq *q = world_add_mreq(w);
 
-	if (!q)
-		abort();
+	if (!q || !p)
+		abort(); /* out of memory, or a bid without its project: a broken world */
 	q->project_id = p->id;
 	q->bid_id = b->id;
 	q->bidder_id = b->bidder_id;

@@ -72,6 +72,7 @@ struct fl_db *tool_open(struct tool_ctx *ctx, bool writable)
 	return db;
 }
 
+__attribute__((format(printf, 1, 0)))
 static void vreport(const char *fmt, va_list ap)
 {
 	fputs("flsync: ", stderr);

@@ -13,6 +13,7 @@
  *   CC=clang meson setup build-fuzz -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false
  *   ninja -C build-fuzz tests/fuzz/fuzz_json
  *   build-fuzz/tests/fuzz/fuzz_json -max_total_time=300 CORPUS_DIR ../shared/testdata/jsontestsuite
+ *   (likewise fuzz_enqueue, its corpus seeded from tests/fuzz/enqueue_seeds)
  */
 #include <stddef.h>
 #include <stdint.h>

@@ -4,7 +4,9 @@ CSV of every entity table re-imports equal to it, JSON parses, FTS finds a
 message the world holds, sqlite-utils reads tables, views and FTS as is,
 and the change feed holds exactly the rows a sync
 pass changed (compared with before/after snapshots) and, after an action is
-queued and a pass sends it, exactly what enqueue and replay changed.
+queued and a pass sends it, exactly what enqueue and replay changed; and
+flsync queries a larger world while flsyncd syncs it: every read succeeds and
+sees the rows only grow.
 """
 import json
 import os
@@ -196,6 +198,50 @@ try:
 finally:
     mock.kill()
     mock.wait()
+    shutil.rmtree(tmp, ignore_errors=True)
+
+# ---- readers while flsyncd syncs ---------------------------------------------------
+# flsync queries a database flsyncd is filling: every read succeeds (WAL readers
+# never wait for the writer), and what it sees only grows, commit by commit.
+# The longest read is printed for the record, not asserted.
+import threading
+import time
+big = subprocess.Popen([FLMOCK, '--port', '0', '--seed', '11', '--token', TOKEN, '--scale', '150000'],
+                       stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+try:
+    url = big.stdout.readline().decode().split()[-1]
+    tmp = tempfile.mkdtemp(prefix='flworld.')
+    live = os.path.join(tmp, 'live.db')
+    sync = subprocess.Popen([FLSYNCD, '--db', live, '--api', url, '--once'], env=dict(os.environ, FLSYNC_TOKEN=TOKEN),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    reads = []
+    while sync.poll() is None:
+        if not os.path.exists(live):
+            time.sleep(0.01)
+            continue
+        t0 = time.monotonic()
+        p = subprocess.run([FLSYNC, '--db', live, 'query',
+                            'SELECT (SELECT count(*) FROM projects) + (SELECT count(*) FROM bids) + '
+                            '(SELECT count(*) FROM messages) AS n', '-f', 'json'], capture_output=True, timeout=60)
+        reads.append((time.monotonic() - t0, p.returncode, p.stdout, p.stderr, sync.poll() is None))
+    err = sync.stderr.read().decode()
+    check(sync.wait() == 0, 'flsyncd synced the larger world', err[-2000:])
+    during = [r for r in reads if r[4]]
+    # a read racing the very first schema creation may find no database yet
+    settled = [r for r in during if b'no such table' not in r[3] and b'schema version 0' not in r[3]]
+    check(len(settled) >= 5, 'flsync read the database while flsyncd synced it (%d reads)' % len(settled))
+    check(all(r[1] == 0 for r in settled), 'every read during the sync succeeded',
+          [r[3].decode()[-300:] for r in settled if r[1] != 0][:3])
+    counts = [json.loads(r[2])[0]['n'] for r in settled if r[1] == 0]
+    check(counts == sorted(counts), 'reads during the sync see the rows only grow', counts[:50])
+    if settled:
+        print('%d reads during a %d-row sync: longest %.0f ms, median %.0f ms; rows seen went %d -> %d' % (
+            len(settled), counts[-1] if counts else 0, max(r[0] for r in settled) * 1000,
+            sorted(r[0] for r in settled)[len(settled) // 2] * 1000, counts[0] if counts else 0,
+            counts[-1] if counts else 0))
+finally:
+    big.kill()
+    big.wait()
     shutil.rmtree(tmp, ignore_errors=True)
 
 print('%d checks, %d failed' % (checks, len(failures)))

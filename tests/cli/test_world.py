@@ -15,6 +15,7 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+import time
 import urllib.request
 
 FLSYNC, FLSYNCD, FLMOCK = sys.argv[1:4]
@@ -204,8 +205,6 @@ finally:
 # flsync queries a database flsyncd is filling: every read succeeds (WAL readers
 # never wait for the writer), and what it sees only grows, commit by commit.
 # The longest read is printed for the record, not asserted.
-import threading
-import time
 big = subprocess.Popen([FLMOCK, '--port', '0', '--seed', '11', '--token', TOKEN, '--scale', '150000'],
                        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
 try:

@@ -209,6 +209,19 @@ res = json.loads(out) if out.strip() else []
 check([r['id'] for r in res] == [105], 'invalid FTS5 syntax falls back to a phrase', out + err)
 out, _ = flsync('search', '了解しました', '--in', 'messages', '-f', 'json')
 check([r['id'] for r in json.loads(out)] == [60007], 'search finds Japanese text', out)
+# unspaced scripts: a word inside a sentence is found as a substring, and marked
+out, _ = flsync('search', 'データ入力', '-f', 'json')
+res = json.loads(out or '[]')
+check([r['id'] for r in res] == [60006] and '[データ入力]' in res[0]['snippet'],
+      'search finds a Japanese word inside a sentence', out)
+out, _ = flsync('search', '日本 Manual', '--in', 'projects', '-f', 'json')
+res = json.loads(out or '[]')
+check([r['id'] for r in res] == [103] and '[日本]' in res[0]['snippet'],
+      'a CJK search with a Latin word: every part must occur, ASCII case folded', out)
+out, _ = flsync('search', '日本 zanzibar', '-f', 'json')
+check(json.loads(out or '[]') == [], 'every part must occur', out)
+out, _ = flsync('search', '_日本', '-f', 'json')
+check(json.loads(out or '[]') == [], 'LIKE wildcards in the text are literal', out)
 out, _ = flsync('search', 'cafe', '-f', 'json')
 check([r['id'] for r in json.loads(out)] == [102], 'diacritics are folded (café)', out)
 

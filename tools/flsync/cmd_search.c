@@ -2,7 +2,10 @@
  * cmd_search.c — `flsync search TEXT`: FTS5 MATCH over projects_fts and
  * messages_fts, ranked by bm25 (a title hit weighs more than a description
  * hit), with snippet() highlights.  Text that is not valid FTS5 query syntax
- * is searched again as one quoted phrase instead of failing.
+ * is searched again as one quoted phrase instead of failing.  Text in a
+ * script written without spaces (Chinese, Japanese, Thai, ...) is searched as
+ * substrings instead: unicode61 keeps a whole unspaced run as one token, so
+ * a word inside a sentence would never match.
  */
 #include <getopt.h>
 #include <stdlib.h>
@@ -21,6 +24,9 @@ static void help(FILE *f)
 		"highlighted in a snippet: bold on a terminal, [between brackets] otherwise.\n"
 		"TEXT is an FTS5 query (words, \"a phrase\", OR, NOT, prefix*, title:word);\n"
 		"text that is not valid FTS5 syntax is searched as a plain phrase.\n"
+		"Text with Chinese, Japanese, Thai, Lao, Khmer or Myanmar characters (written\n"
+		"without spaces between words) is searched as substrings instead: every\n"
+		"space-separated part must occur; newest first, rank empty.\n"
 		"\n"
 		"  --in WHAT       projects or messages (default: both)\n"
 		"  -n, --limit N   at most N results (default 20)\n"
@@ -29,7 +35,29 @@ static void help(FILE *f)
 		"Examples:\n"
 		"  flsync search invoice\n"
 		"  flsync search 'logo OR banner' --in projects --limit 5\n"
-		"  flsync search 'deadline friday' --in messages -f json\n");
+		"  flsync search 'deadline friday' --in messages -f json\n"
+		"  flsync search '网站'\n");
+}
+
+/* A message's title (its project, else its thread, and the sender) and the joins it needs. */
+#define MSG_TITLE "coalesce(pr.title, 'thread ' || m.thread_id) || ' — ' || " \
+	"coalesce(u.username, 'user ' || m.from_user_id) AS title, "
+#define MSG_JOINS "LEFT JOIN users u ON u.id = m.from_user_id " \
+	"LEFT JOIN threads t ON t.id = m.thread_id " \
+	"LEFT JOIN projects pr ON t.context_type = 'project' AND pr.id = t.context_id "
+
+/* The projects part, the messages part or both, in `order`, :limit rows; frees both parts. */
+static char *combine(bool projects, bool messages, char *proj, char *msg, const char *order)
+{
+	char *sql;
+
+	if (projects && messages)
+		sql = tool_xasprintf("SELECT * FROM (%s UNION ALL %s) ORDER BY %s LIMIT :limit", proj, msg, order);
+	else
+		sql = tool_xasprintf("%s ORDER BY %s LIMIT :limit", projects ? proj : msg, order);
+	free(proj);
+	free(msg);
+	return sql;
 }
 
 static char *build_sql(bool projects, bool messages, const char *open, const char *close)
@@ -42,25 +70,136 @@ static char *build_sql(bool projects, bool messages, const char *open, const cha
 		"FROM projects_fts JOIN projects p ON p.id = projects_fts.rowid "
 		"WHERE projects_fts MATCH :q", open, close);
 	char *msg = tool_xasprintf(
-		"SELECT 'message' AS kind, m.id AS id, "
-		"coalesce(pr.title, 'thread ' || m.thread_id) || ' — ' || coalesce(u.username, 'user ' || m.from_user_id) AS title, "
+		"SELECT 'message' AS kind, m.id AS id, " MSG_TITLE
 		"datetime(m.time_created, 'unixepoch') AS time, "
 		"snippet(messages_fts, 0, '%s', '%s', '…', 16) AS snippet, "
 		"round(bm25(messages_fts), 3) AS rank "
-		"FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid "
-		"LEFT JOIN users u ON u.id = m.from_user_id "
-		"LEFT JOIN threads t ON t.id = m.thread_id "
-		"LEFT JOIN projects pr ON t.context_type = 'project' AND pr.id = t.context_id "
+		"FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid " MSG_JOINS
 		"WHERE messages_fts MATCH :q", open, close);
-	char *sql;
 
-	if (projects && messages)
-		sql = tool_xasprintf("SELECT * FROM (%s UNION ALL %s) ORDER BY rank LIMIT :limit", proj, msg);
-	else
-		sql = tool_xasprintf("%s ORDER BY rank LIMIT :limit", projects ? proj : msg);
-	free(proj);
-	free(msg);
-	return sql;
+	return combine(projects, messages, proj, msg, "rank");
+}
+
+/* ---- substring search, for scripts written without spaces ------------------- */
+
+#define MAX_TERMS 16
+
+/* Split text on ASCII white space into at most MAX_TERMS terms, outer quotes off. */
+static int split_terms(const char *text, char **terms)
+{
+	int n = 0;
+
+	while (*text) {
+		size_t len;
+
+		while (*text == ' ' || *text == '\t' || *text == '\n')
+			text++;
+		len = strcspn(text, " \t\n");
+		if (len == 0)
+			break;
+		if (n == MAX_TERMS)
+			return -1;
+		if (len >= 2 && text[0] == '"' && text[len - 1] == '"')
+			terms[n++] = tool_xasprintf("%.*s", (int)len - 2, text + 1);
+		else
+			terms[n++] = tool_xasprintf("%.*s", (int)len, text);
+		if (!*terms[n - 1])
+			free(terms[--n]);
+		text += len;
+	}
+	return n;
+}
+
+/* A LIKE pattern matching term anywhere, with \ escaping % _ and \. */
+static char *like_pattern(const char *term)
+{
+	char *out = tool_xmalloc(strlen(term) * 2 + 3), *o = out;
+
+	*o++ = '%';
+	for (; *term; term++) {
+		if (*term == '%' || *term == '_' || *term == '\\')
+			*o++ = '\\';
+		*o++ = *term;
+	}
+	*o++ = '%';
+	*o = '\0';
+	return out;
+}
+
+/* SQL: the 80 characters of x around the first term, every term marked. */
+static char *substr_snippet(const char *x, int nterms, const char *open, const char *close)
+{
+	char *at = tool_xasprintf("max(1, instr(%s, :t1) - 20)", x);
+	char *body = tool_xasprintf("substr(%s, %s, 80)", x, at), *next, *snip;
+	int i;
+
+	for (i = 1; i <= nterms; i++) {
+		next = tool_xasprintf("replace(%s, :t%d, '%s' || :t%d || '%s')", body, i, open, i, close);
+		free(body);
+		body = next;
+	}
+	snip = tool_xasprintf("(CASE WHEN %s > 1 THEN '…' ELSE '' END) || %s || "
+			      "(CASE WHEN length(%s) >= %s + 80 THEN '…' ELSE '' END)", at, body, x, at);
+	free(at);
+	free(body);
+	return snip;
+}
+
+static char *build_substring_sql(bool projects, bool messages, int nterms, const char *open, const char *close)
+{
+	char *pwhere = tool_xstrdup("1"), *mwhere = tool_xstrdup("1"), *next, *psnip, *msnip, *proj, *msg;
+	int i;
+
+	for (i = 1; i <= nterms; i++) {
+		next = tool_xasprintf("%s AND (p.title LIKE :l%d ESCAPE '\\' OR p.description LIKE :l%d ESCAPE '\\')",
+				      pwhere, i, i);
+		free(pwhere);
+		pwhere = next;
+		next = tool_xasprintf("%s AND m.message LIKE :l%d ESCAPE '\\'", mwhere, i);
+		free(mwhere);
+		mwhere = next;
+	}
+	psnip = substr_snippet("(coalesce(p.title, '') || ' — ' || coalesce(p.description, ''))", nterms, open, close);
+	msnip = substr_snippet("m.message", nterms, open, close);
+	proj = tool_xasprintf(
+		"SELECT 'project' AS kind, p.id AS id, p.title AS title, "
+		"datetime(p.time_submitted, 'unixepoch') AS time, %s AS snippet, NULL AS rank "
+		"FROM projects p WHERE %s", psnip, pwhere);
+	msg = tool_xasprintf(
+		"SELECT 'message' AS kind, m.id AS id, " MSG_TITLE
+		"datetime(m.time_created, 'unixepoch') AS time, %s AS snippet, NULL AS rank "
+		"FROM messages m " MSG_JOINS "WHERE %s", msnip, mwhere);
+	free(pwhere);
+	free(mwhere);
+	free(psnip);
+	free(msnip);
+	return combine(projects, messages, proj, msg, "time DESC, id DESC");
+}
+
+/* Run the substring search of terms; FL_OK, or the error unreported. */
+static int run_substring(struct fl_db *db, const char *sql, char **terms, int nterms, int64_t limit,
+			 enum tool_format fmt, int64_t *rows)
+{
+	struct fl_stmt *st;
+	char name[16];
+	int rc, i;
+
+	*rows = 0;
+	if ((rc = fl_stmt_prepare(db, sql, &st)))
+		return rc;
+	for (i = 0; i < nterms; i++) {
+		char *like = like_pattern(terms[i]);
+
+		snprintf(name, sizeof name, ":t%d", i + 1);
+		fl_stmt_bind_text(st, fl_stmt_param_index(st, name), terms[i], -1);
+		snprintf(name, sizeof name, ":l%d", i + 1);
+		fl_stmt_bind_text(st, fl_stmt_param_index(st, name), like, -1);
+		free(like);
+	}
+	fl_stmt_bind_int64(st, fl_stmt_param_index(st, ":limit"), limit);
+	rc = tool_write_all(db, st, stdout, fmt, rows);
+	fl_stmt_finalize(st);
+	return rc;
 }
 
 /* Run the search for q; FL_OK, or the first step's error unreported. */
@@ -92,7 +231,7 @@ int tool_cmd_search(struct tool_ctx *ctx, int argc, char **argv)
 	};
 	bool projects = true, messages = true, tty = isatty(STDOUT_FILENO);
 	enum tool_format fmt = FMT_TABLE;
-	const char *text = NULL;
+	const char *text = NULL, *open, *close;
 	struct fl_db *db = NULL;
 	char *sql = NULL, *phrase = NULL;
 	int64_t limit = 20, rows;
@@ -136,8 +275,23 @@ int tool_cmd_search(struct tool_ctx *ctx, int argc, char **argv)
 	if (!db)
 		return TOOL_FAIL;
 	/* Bold on a terminal; brackets where the output goes to a file or a program. */
-	sql = build_sql(projects, messages, fmt == FMT_TABLE && tty ? TOOL_MARK_ON : "[",
-			fmt == FMT_TABLE && tty ? TOOL_MARK_OFF : "]");
+	open = fmt == FMT_TABLE && tty ? TOOL_MARK_ON : "[";
+	close = fmt == FMT_TABLE && tty ? TOOL_MARK_OFF : "]";
+	if (tool_unspaced_script(text)) {
+		char *terms[MAX_TERMS];
+		int nterms = split_terms(text, terms), i;
+
+		if (nterms < 0) {
+			fl_db_close(db);
+			return tool_usage_error("search", "search: at most %d space-separated parts", MAX_TERMS);
+		}
+		sql = build_substring_sql(projects, messages, nterms, open, close);
+		rc = run_substring(db, sql, terms, nterms, limit, fmt, &rows);
+		for (i = 0; i < nterms; i++)
+			free(terms[i]);
+		goto done;
+	}
+	sql = build_sql(projects, messages, open, close);
 	rc = run(db, sql, text, limit, fmt, &rows);
 	if (rc == FL_ERR_DB && rows == 0) {
 		/*
@@ -147,6 +301,7 @@ int tool_cmd_search(struct tool_ctx *ctx, int argc, char **argv)
 		phrase = tool_quoted(text);
 		rc = run(db, sql, phrase, limit, fmt, &rows);
 	}
+done:
 	if (rc == FL_OK && rows == 0 && fmt == FMT_TABLE)
 		fprintf(stderr, "flsync: nothing matches %s\n", text);
 	if (rc && rows == 0)

@@ -79,6 +79,32 @@ static bool in_ranges(unsigned cp, const struct range *r, size_t n)
 	return false;
 }
 
+static const struct range unspaced[] = {
+	{ 0x0E00, 0x0EFF }, /* Thai, Lao */
+	{ 0x1000, 0x109F }, /* Myanmar */
+	{ 0x1780, 0x17FF }, /* Khmer */
+	{ 0x3040, 0x30FF }, /* Hiragana, Katakana */
+	{ 0x31F0, 0x31FF }, /* Katakana extensions */
+	{ 0x3400, 0x4DBF }, /* CJK extension A */
+	{ 0x4E00, 0x9FFF }, /* CJK unified ideographs */
+	{ 0xF900, 0xFAFF }, /* CJK compatibility ideographs */
+	{ 0xFF66, 0xFF9F }, /* half-width Katakana */
+	{ 0x20000, 0x3134F }, /* CJK extensions B-G */
+};
+
+bool tool_unspaced_script(const char *s)
+{
+	size_t n = strlen(s), i = 0, used;
+
+	while (i < n) {
+		if (in_ranges(utf8_next((const unsigned char *)s + i, n - i, &used), unspaced,
+			      sizeof unspaced / sizeof *unspaced))
+			return true;
+		i += used;
+	}
+	return false;
+}
+
 /*
  * Columns one code point takes; locale-independent, so tests see what users
  * see.  U+E000/U+E001 (private use) are the table's bold on/off marks

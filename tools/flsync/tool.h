@@ -78,6 +78,12 @@ int tool_exec(struct fl_db *db, const char *sql);
 
 /* ---- text helpers (output.c) -------------------------------------------- */
 
+/*
+ * s holds a character of a script written without spaces between words
+ * (Chinese, Japanese, Thai, Lao, Khmer, Myanmar), which FTS5's unicode61
+ * tokenizer keeps a whole run of as one token.
+ */
+bool tool_unspaced_script(const char *s);
 /* Terminal columns a UTF-8 string takes (wide CJK/emoji 2, combining 0). */
 size_t tool_display_width(const char *s, size_t len);
 /* Write s as a JSON string (quoted, escaped; invalid UTF-8 becomes U+FFFD). */

@@ -5,11 +5,11 @@
  * (which undoes its optimistic effect).  Whatever the input, the library
  * returns a code, never crashes or leaks, and leaves the database passing
  * foreign_key_check and integrity_check (tested every 512 runs, after which
- * a fresh fixture replaces it).
+ * a fresh fixture replaces it, and at exit).
  *
  * The first byte picks the kind (one of the API's, or the rest of the input
- * up to a NUL as a made-up kind) and whether to cancel; the rest is the
- * parameters' JSON.  Build and run as fuzz_json.c says, with fuzz_enqueue and
+ * up to a NUL as a made-up kind, the parameters after it) and whether to
+ * cancel; the rest is the parameters' JSON.  Build and run as fuzz_json.c says, with fuzz_enqueue and
  * a corpus seeded from tests/fuzz/enqueue_seeds.
  */
 #include <sqlite3.h>
@@ -60,10 +60,33 @@ static void check_consistent(void)
 	sqlite3_close(raw);
 }
 
+static void remove_database(void)
+{
+	static const char *const suffixes[] = { "", "-wal", "-shm", "-journal" };
+	char name[80];
+	size_t i;
+
+	for (i = 0; i < sizeof suffixes / sizeof *suffixes; i++) {
+		snprintf(name, sizeof name, "%s%s", path, suffixes[i]);
+		unlink(name);
+	}
+}
+
+/* At exit (a corpus replay ends well before run 512): check, and clean up. */
+static void finish(void)
+{
+	if (!db)
+		return;
+	fl_db_close(db);
+	db = NULL;
+	check_consistent();
+	remove_database();
+	*strrchr(path, '/') = '\0';
+	rmdir(path);
+}
+
 static void fresh_database(void)
 {
-	char wal[80];
-
 	if (db) {
 		fl_db_close(db);
 		check_consistent();
@@ -74,10 +97,9 @@ static void fresh_database(void)
 		if (!mkdtemp(dir))
 			die("mkdtemp");
 		snprintf(path, sizeof path, "%s/f.db", dir);
+		atexit(finish);
 	}
-	unlink(path);
-	snprintf(wal, sizeof wal, "%s-wal", path);
-	unlink(wal);
+	remove_database();
 	if (fixture_make(path, FIXTURE_SQL) != 0 || fl_db_open(path, 0, &db) != FL_OK)
 		die("cannot build the fixture database");
 }
@@ -105,7 +127,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		size_t n = nul ? (size_t)(nul - (const char *)data - 1) : size - 1;
 
 		kind = kind_buf = strndup((const char *)data + 1, n);
-		params = strndup((const char *)data + 1 + n, size - 1 - n);
+		/* the parameters follow the NUL, if there is one */
+		params = nul ? strndup(nul + 1, size - 2 - n) : strdup("");
 	}
 	rc = fl_action_enqueue(db, kind, params, &id, &local);
 	sum += strlen(fl_errmsg(db));

@@ -6,7 +6,7 @@
  * The first input byte picks the collection (the result itself as one item,
  * the result as the collection, or result.bids), the parser's limits (the
  * defaults, or small caps so the limit paths run), and how the rest is cut
- * into feeds (1 to 64 bytes, or all at once).  Every field of every item is
+ * into feeds (1 to 31 bytes, or all at once).  Every field of every item is
  * read back through the typed accessors, so a bad pointer in an item shows.
  *
  * Build and run (clang):
@@ -59,8 +59,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size == 0)
 		return 0;
-	chunk = (size_t)(data[0] >> 2 & 63);
-	if (json_parser_new(collections[data[0] % 3], data[0] & 0x80 ? &small : NULL, touch, &sum, &p, &err))
+	/* bits 0-1: the collection; 2-6: the feed size (0: all at once); 7: small caps */
+	chunk = (size_t)(data[0] >> 2 & 31);
+	if (json_parser_new(collections[(data[0] & 3) % 3], data[0] & 0x80 ? &small : NULL, touch, &sum, &p,
+			    &err))
 		return 0;
 	data++;
 	size--;

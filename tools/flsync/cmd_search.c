@@ -26,7 +26,8 @@ static void help(FILE *f)
 		"text that is not valid FTS5 syntax is searched as a plain phrase.\n"
 		"Text with Chinese, Japanese, Thai, Lao, Khmer or Myanmar characters (written\n"
 		"without spaces between words) is searched as substrings instead: every\n"
-		"space-separated part must occur; newest first, rank empty.\n"
+		"space-separated part (or \"quoted part\") must occur, ASCII case ignored;\n"
+		"FTS5 operators do not apply; newest first, rank empty.\n"
 		"\n"
 		"  --in WHAT       projects or messages (default: both)\n"
 		"  -n, --limit N   at most N results (default 20)\n"
@@ -84,30 +85,72 @@ static char *build_sql(bool projects, bool messages, const char *open, const cha
 
 #define MAX_TERMS 16
 
-/* Split text on ASCII white space into at most MAX_TERMS terms, outer quotes off. */
-static int split_terms(const char *text, char **terms)
+/* Bytes of the separator at s: ASCII white space or U+3000 IDEOGRAPHIC SPACE; 0 if none. */
+static size_t separator(const char *s)
+{
+	if (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')
+		return 1;
+	return strncmp(s, "\xE3\x80\x80", 3) == 0 ? 3 : 0;
+}
+
+/*
+ * Split text at separators into at most MAX_TERMS terms; "a quoted part" is
+ * one term, spaces and all, and double quotes are never part of a term.
+ * Returns the count, or -1 (nothing left allocated) when there are more.
+ */
+static int split_terms(const char *s, char **terms)
 {
 	int n = 0;
 
-	while (*text) {
-		size_t len;
+	for (;;) {
+		bool quoted = false;
+		size_t sep;
+		char *t, *o;
 
-		while (*text == ' ' || *text == '\t' || *text == '\n')
-			text++;
-		len = strcspn(text, " \t\n");
-		if (len == 0)
-			break;
-		if (n == MAX_TERMS)
+		while ((sep = separator(s)))
+			s += sep;
+		if (!*s)
+			return n;
+		t = o = tool_xmalloc(strlen(s) + 1);
+		for (; *s && (quoted || !separator(s)); s++) {
+			if (*s == '"')
+				quoted = !quoted;
+			else
+				*o++ = *s;
+		}
+		*o = '\0';
+		if (!*t) {
+			free(t);
+			continue;
+		}
+		if (n == MAX_TERMS) {
+			free(t);
+			while (n)
+				free(terms[--n]);
 			return -1;
-		if (len >= 2 && text[0] == '"' && text[len - 1] == '"')
-			terms[n++] = tool_xasprintf("%.*s", (int)len - 2, text + 1);
-		else
-			terms[n++] = tool_xasprintf("%.*s", (int)len, text);
-		if (!*terms[n - 1])
-			free(terms[--n]);
-		text += len;
+		}
+		terms[n++] = t;
 	}
-	return n;
+}
+
+/*
+ * Whether the snippet marks terms[i]: not when an earlier term is the same
+ * or another term contains it (marking both would nest the marks), nor when
+ * it holds a mark itself.
+ */
+static bool markable(char *const *terms, int n, int i, const char *open, const char *close)
+{
+	int j;
+
+	if (strstr(terms[i], open) || strstr(terms[i], close))
+		return false;
+	for (j = 0; j < n; j++) {
+		if (j == i)
+			continue;
+		if (!strcmp(terms[j], terms[i]) ? j < i : strstr(terms[j], terms[i]) != NULL)
+			return false;
+	}
+	return true;
 }
 
 /* A LIKE pattern matching term anywhere, with \ escaping % _ and \. */
@@ -126,15 +169,21 @@ static char *like_pattern(const char *term)
 	return out;
 }
 
-/* SQL: the 80 characters of x around the first term, every term marked. */
-static char *substr_snippet(const char *x, int nterms, const char *open, const char *close)
+/*
+ * SQL: the 80 characters of x around the first term (found ignoring ASCII
+ * case, as LIKE matches), the markable terms marked where their case is the
+ * same.
+ */
+static char *substr_snippet(const char *x, char *const *terms, int nterms, const char *open, const char *close)
 {
-	char *at = tool_xasprintf("max(1, instr(%s, :t1) - 20)", x);
+	char *at = tool_xasprintf("max(1, instr(lower(%s), lower(:t1)) - 20)", x);
 	char *body = tool_xasprintf("substr(%s, %s, 80)", x, at), *next, *snip;
 	int i;
 
-	for (i = 1; i <= nterms; i++) {
-		next = tool_xasprintf("replace(%s, :t%d, '%s' || :t%d || '%s')", body, i, open, i, close);
+	for (i = 0; i < nterms; i++) {
+		if (!markable(terms, nterms, i, open, close))
+			continue;
+		next = tool_xasprintf("replace(%s, :t%d, '%s' || :t%d || '%s')", body, i + 1, open, i + 1, close);
 		free(body);
 		body = next;
 	}
@@ -145,7 +194,8 @@ static char *substr_snippet(const char *x, int nterms, const char *open, const c
 	return snip;
 }
 
-static char *build_substring_sql(bool projects, bool messages, int nterms, const char *open, const char *close)
+static char *build_substring_sql(bool projects, bool messages, char *const *terms, int nterms, const char *open,
+				 const char *close)
 {
 	char *pwhere = tool_xstrdup("1"), *mwhere = tool_xstrdup("1"), *next, *psnip, *msnip, *proj, *msg;
 	int i;
@@ -159,8 +209,9 @@ static char *build_substring_sql(bool projects, bool messages, int nterms, const
 		free(mwhere);
 		mwhere = next;
 	}
-	psnip = substr_snippet("(coalesce(p.title, '') || ' — ' || coalesce(p.description, ''))", nterms, open, close);
-	msnip = substr_snippet("m.message", nterms, open, close);
+	psnip = substr_snippet("(coalesce(p.title, '') || ' — ' || coalesce(p.description, ''))", terms, nterms, open,
+			       close);
+	msnip = substr_snippet("m.message", terms, nterms, open, close);
 	proj = tool_xasprintf(
 		"SELECT 'project' AS kind, p.id AS id, p.title AS title, "
 		"datetime(p.time_submitted, 'unixepoch') AS time, %s AS snippet, NULL AS rank "
@@ -285,7 +336,7 @@ int tool_cmd_search(struct tool_ctx *ctx, int argc, char **argv)
 			fl_db_close(db);
 			return tool_usage_error("search", "search: at most %d space-separated parts", MAX_TERMS);
 		}
-		sql = build_substring_sql(projects, messages, nterms, open, close);
+		sql = build_substring_sql(projects, messages, terms, nterms, open, close);
 		rc = run_substring(db, sql, terms, nterms, limit, fmt, &rows);
 		for (i = 0; i < nterms; i++)
 			free(terms[i]);

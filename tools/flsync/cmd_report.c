@@ -254,9 +254,9 @@ static void chart(FILE *f, const struct table *t, const int *rows, int n, const 
 				line->color, line->name, v, line_unit);
 		}
 	}
-	/* month labels: as many as fit */
+	/* month labels: as many as fit, counted back from the last month */
 	step = slots > 24 ? (slots + 23) / 24 : 1;
-	for (g = 0; g < slots; g += step) {
+	for (g = slots - 1; g >= 0; g -= step) {
 		double x = ML + group * (g + 0.5);
 
 		fprintf(f, "<text x=\"%.1f\" y=\"%d\" class=\"ax\" text-anchor=\"end\" transform=\"rotate(-45 %.1f %d)\">",

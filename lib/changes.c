@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "query.h"
+#include "store.h"
 
 FL_API const char *fl_change_op_name(enum fl_change_op op)
 {
@@ -37,14 +37,14 @@ static int one_int(struct fl_db *db, const char *sql, int64_t arg, int64_t *out)
 
 	*out = 0;
 	if (sqlite3_prepare_v2(db->sql, sql, -1, &st, NULL) != SQLITE_OK)
-		return query_error(db, "read the change feed");
+		return store_error(db, "read the change feed");
 	if (sqlite3_bind_parameter_count(st) > 0)
 		sqlite3_bind_int64(st, 1, arg);
 	src = sqlite3_step(st);
 	if (src == SQLITE_ROW)
 		*out = sqlite3_column_int64(st, 0);
 	else if (src != SQLITE_DONE)
-		rc = query_error(db, "read the change feed");
+		rc = store_error(db, "read the change feed");
 	sqlite3_finalize(st);
 	return rc;
 }
@@ -90,7 +90,7 @@ FL_API int fl_changes_since(struct fl_db *db, int64_t since, int64_t limit,
 	/* One read transaction: the newest seq and the rows from one snapshot. */
 	own_txn = sqlite3_get_autocommit(db->sql);
 	if (own_txn && sqlite3_exec(db->sql, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
-		return query_error(db, "read the change feed");
+		return store_error(db, "read the change feed");
 	if ((rc = latest(db, &newest)))
 		goto out;
 	if (since < newest) {
@@ -113,7 +113,7 @@ FL_API int fl_changes_since(struct fl_db *db, int64_t since, int64_t limit,
 	if (sqlite3_prepare_v2(db->sql,
 			       "SELECT seq, tbl, row_id, op, at FROM changes WHERE seq > ?1 ORDER BY seq LIMIT ?2",
 			       -1, &st, NULL) != SQLITE_OK) {
-		rc = query_error(db, "read the change feed");
+		rc = store_error(db, "read the change feed");
 		goto out;
 	}
 	sqlite3_bind_int64(st, 1, since);
@@ -135,7 +135,7 @@ FL_API int fl_changes_since(struct fl_db *db, int64_t since, int64_t limit,
 		}
 	}
 	if (src != SQLITE_DONE)
-		rc = query_error(db, "read the change feed");
+		rc = store_error(db, "read the change feed");
 out:
 	sqlite3_finalize(st);
 	if (own_txn && !sqlite3_get_autocommit(db->sql))
@@ -164,10 +164,10 @@ FL_API int fl_changes_prune(struct fl_db *db, int64_t before, int64_t *out_delet
 	if (sqlite3_prepare_v2(db->sql,
 			       "DELETE FROM changes WHERE seq < ?1 AND seq < (SELECT max(seq) FROM changes)",
 			       -1, &st, NULL) != SQLITE_OK)
-		return query_error(db, "prune the change feed");
+		return store_error(db, "prune the change feed");
 	sqlite3_bind_int64(st, 1, before);
 	if (sqlite3_step(st) != SQLITE_DONE)
-		rc = query_error(db, "prune the change feed before seq %lld", (long long)before);
+		rc = store_error(db, "prune the change feed before seq %lld", (long long)before);
 	else if (out_deleted)
 		*out_deleted = sqlite3_changes(db->sql);
 	sqlite3_finalize(st);

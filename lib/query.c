@@ -1,56 +1,18 @@
 /*
  * query.c — fl_stmt: parameter-bound queries with typed column access, a thin
- * and checked layer over sqlite3_stmt.  Errors land on the owning fl_db.  Also
- * the read side's error translation (a lock wait past the busy timeout).
+ * and checked layer over sqlite3_stmt.  Errors land on the owning fl_db.
  */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "query.h"
+#include "store.h"
 
 struct fl_stmt {
 	struct fl_db *db;      /* owner; errors are recorded on it */
 	sqlite3_stmt *st;      /* the compiled statement */
 	int has_row;           /* the last step produced a row */
 };
-
-/* The handle's busy timeout, read back from SQLite (only on an error path). */
-static int busy_timeout_ms(struct fl_db *db)
-{
-	sqlite3_stmt *st;
-	int ms = -1;
-
-	if (sqlite3_prepare_v2(db->sql, "PRAGMA busy_timeout", -1, &st, NULL) != SQLITE_OK)
-		return -1;
-	if (sqlite3_step(st) == SQLITE_ROW)
-		ms = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
-	return ms;
-}
-
-int query_error(struct fl_db *db, const char *what, ...)
-{
-	char buf[FL_ERRMSG_MAX / 2];
-	int xrc = sqlite3_extended_errcode(db->sql);
-	int prc = xrc & 0xff;
-	va_list ap;
-
-	va_start(ap, what);
-	vsnprintf(buf, sizeof buf, what, ap);
-	va_end(ap);
-	if (prc == SQLITE_BUSY || prc == SQLITE_LOCKED) {
-		/* Copy the message first: the PRAGMA below replaces SQLite's. */
-		char msg[128];
-
-		snprintf(msg, sizeof msg, "%s", sqlite3_errmsg(db->sql));
-		return error_set(&db->err, FL_ERR_BUSY,
-				 "%s: %s: another connection (flsyncd, or a writer in another program) held the lock longer than the busy timeout (%d ms); try again, or raise the timeout (sqlite %d)",
-				 buf, msg, busy_timeout_ms(db), xrc);
-	}
-	return store_error(db, "%s", buf);
-}
 
 /* True if text holds nothing but spaces, ';' and SQL comments. */
 static int only_trailing_noise(const char *p)
@@ -91,7 +53,7 @@ FL_API int fl_stmt_prepare(struct fl_db *db, const char *sql, struct fl_stmt **o
 		return error_set(&db->err, FL_ERR_NOMEM, "prepare query: out of memory");
 	s->db = db;
 	if (sqlite3_prepare_v2(db->sql, sql, -1, &s->st, &tail) != SQLITE_OK) {
-		rc = query_error(db, "prepare query");
+		rc = store_error(db, "prepare query");
 		goto fail;
 	}
 	if (!s->st) {
@@ -198,7 +160,7 @@ FL_API int fl_stmt_step(struct fl_stmt *s, int *out_row)
 	 * recording it, so the statement gives up its read at once, whatever the
 	 * caller does next.
 	 */
-	src = query_error(s->db, "run query");
+	src = store_error(s->db, "run query");
 	sqlite3_reset(s->st);
 	return src;
 }

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "query.h"
+#include "store.h"
 
 /* The fl_status and what hangs off it, as allocated (the public view is const). */
 struct status_alloc {
@@ -68,7 +68,7 @@ static int read_streams(struct fl_db *db, struct status_alloc *s)
 			       "SELECT stream, cursor, last_started, last_success, last_error, last_error_at, "
 			       "failures, rows_synced, requests FROM sync_state ORDER BY stream",
 			       -1, &st, NULL) != SQLITE_OK)
-		return query_error(db, "read sync status");
+		return store_error(db, "read sync status");
 	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
 		struct fl_stream_status *x;
 
@@ -93,7 +93,7 @@ static int read_streams(struct fl_db *db, struct status_alloc *s)
 	if (nomem)
 		rc = error_set(&db->err, FL_ERR_NOMEM, "read sync status: out of memory");
 	else if (src != SQLITE_DONE)
-		rc = query_error(db, "read sync status");
+		rc = store_error(db, "read sync status");
 	sqlite3_finalize(st);
 	s->pub.streams = s->streams;
 	return rc;
@@ -109,7 +109,7 @@ static int read_endpoints(struct fl_db *db, struct status_alloc *s)
 			       "SELECT endpoint, limit_n, window_s, remaining, paused_until, updated_at "
 			       "FROM ratelimit_state ORDER BY endpoint",
 			       -1, &st, NULL) != SQLITE_OK)
-		return query_error(db, "read rate-limit status");
+		return store_error(db, "read rate-limit status");
 	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
 		struct fl_ratelimit_status *x;
 
@@ -131,7 +131,7 @@ static int read_endpoints(struct fl_db *db, struct status_alloc *s)
 	if (nomem)
 		rc = error_set(&db->err, FL_ERR_NOMEM, "read rate-limit status: out of memory");
 	else if (src != SQLITE_DONE)
-		rc = query_error(db, "read rate-limit status");
+		rc = store_error(db, "read rate-limit status");
 	sqlite3_finalize(st);
 	s->pub.endpoints = s->endpoints;
 	return rc;
@@ -144,7 +144,7 @@ static int read_actions(struct fl_db *db, struct fl_status *pub)
 
 	if (sqlite3_prepare_v2(db->sql, "SELECT state, count(*) FROM actions GROUP BY state",
 			       -1, &st, NULL) != SQLITE_OK)
-		return query_error(db, "count actions");
+		return store_error(db, "count actions");
 	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
 		const char *state = (const char *)sqlite3_column_text(st, 0);
 		int64_t n = sqlite3_column_int64(st, 1);
@@ -163,7 +163,7 @@ static int read_actions(struct fl_db *db, struct fl_status *pub)
 			pub->actions_cancelled = n;
 	}
 	if (src != SQLITE_DONE)
-		rc = query_error(db, "count actions");
+		rc = store_error(db, "count actions");
 	sqlite3_finalize(st);
 	return rc;
 }
@@ -177,12 +177,12 @@ static int read_latest(struct fl_db *db, struct fl_status *pub)
 			       "SELECT (SELECT max(seq) FROM changes), "
 			       "(SELECT user_version FROM pragma_user_version)",
 			       -1, &st, NULL) != SQLITE_OK)
-		return query_error(db, "read the change feed");
+		return store_error(db, "read the change feed");
 	if (sqlite3_step(st) == SQLITE_ROW) {
 		pub->changes_latest = int_or(st, 0, 0);
 		pub->schema_version = sqlite3_column_int(st, 1);
 	} else {
-		rc = query_error(db, "read the change feed");
+		rc = store_error(db, "read the change feed");
 	}
 	sqlite3_finalize(st);
 	return rc;
@@ -205,7 +205,7 @@ FL_API int fl_status_get(struct fl_db *db, struct fl_status **out)
 
 	own_txn = sqlite3_get_autocommit(db->sql);
 	if (own_txn && sqlite3_exec(db->sql, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
-		rc = query_error(db, "read sync status");
+		rc = store_error(db, "read sync status");
 		goto out;
 	}
 	if ((rc = read_streams(db, s)) || (rc = read_endpoints(db, s)) ||

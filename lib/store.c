@@ -43,17 +43,41 @@ int store_code(int sqlite_rc)
 	}
 }
 
+/* The handle's busy timeout, read back from SQLite (only on an error path). */
+static int busy_timeout_ms(struct fl_db *db)
+{
+	sqlite3_stmt *st;
+	int ms = -1;
+
+	if (sqlite3_prepare_v2(db->sql, "PRAGMA busy_timeout", -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		ms = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return ms;
+}
+
 int store_error(struct fl_db *db, const char *what, ...)
 {
-	char buf[FL_ERRMSG_MAX];
+	char buf[FL_ERRMSG_MAX / 2], msg[128];
+	int xrc = sqlite3_extended_errcode(db->sql), prc = xrc & 0xff;
+	const char *file;
 	va_list ap;
-	int xrc = sqlite3_extended_errcode(db->sql);
 
 	va_start(ap, what);
 	vsnprintf(buf, sizeof buf, what, ap);
 	va_end(ap);
-	return error_set(&db->err, store_code(xrc), "%s: %s (sqlite %d)", buf,
-			 sqlite3_errmsg(db->sql), xrc);
+	/* Copy SQLite's message first: the PRAGMA below replaces it. */
+	snprintf(msg, sizeof msg, "%s", sqlite3_errmsg(db->sql));
+	if (prc == SQLITE_BUSY || prc == SQLITE_LOCKED)
+		return error_set(&db->err, FL_ERR_BUSY,
+				 "%s: %s: another connection (flsyncd, or a writer in another program) held the lock "
+				 "longer than the busy timeout (%d ms); try again, or raise the timeout (sqlite %d)",
+				 buf, msg, busy_timeout_ms(db), xrc);
+	if (prc == SQLITE_FULL && (file = sqlite3_db_filename(db->sql, "main")) && *file)
+		return error_set(&db->err, store_code(xrc), "%s: %s: no room to write %s; free some space (sqlite %d)",
+				 buf, msg, file, xrc);
+	return error_set(&db->err, store_code(xrc), "%s: %s (sqlite %d)", buf, msg, xrc);
 }
 
 int store_exec(struct fl_db *db, const char *sql, const char *what)

@@ -27,7 +27,9 @@ struct fl_db {
 
 /*
  * Record the connection's current SQLite error as an FL_* code on db, with
- * "what" naming the operation that failed.  Returns the code.
+ * "what" naming the operation that failed.  A lock wait past the busy
+ * timeout says how long it waited and who likely holds the lock; a full disk
+ * names the database file.  Returns the code.
  */
 int store_error(struct fl_db *db, const char *what, ...)
 	__attribute__((format(printf, 2, 3)));

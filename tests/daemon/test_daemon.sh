@@ -206,6 +206,7 @@ if "$flmock" --version >/dev/null 2>&1; then
 		if mount -t tmpfs -o size=600k tmpfs "$tmp/small" 2>/dev/null; then
 			check "--once on a full disk" 3 "${run[@]}" --db "$tmp/small/f.db" --api "$url" --once
 			says "--once on a full disk" "disk is full"
+			says "the full disk names the file" "no room to write $tmp/small/f.db"
 			if [ "$(sqlite3 "$tmp/small/f.db" 'PRAGMA integrity_check')" = ok ]; then ok; else
 				bad "integrity_check after a full disk"; fi
 			mount -o remount,size=64m "$tmp/small"

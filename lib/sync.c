@@ -1090,9 +1090,13 @@ int sync_pass(struct fl_db *db, struct http_client *http, struct ratelimit *rl,
 		bool ran = false;
 
 		for (size_t i = 0; i < NSTREAMS; i++) {
-			if (finished[i] || not_before[i] > now_ms()) {
-				if (!finished[i] && not_before[i] < soonest)
-					soonest = not_before[i];
+			/* Until self is known (a 429 defers it too), nothing else may run. */
+			bool blocked = i > 0 && !finished[0];
+			int64_t at = blocked ? not_before[0] : not_before[i];
+
+			if (finished[i] || blocked || at > now_ms()) {
+				if (!finished[i] && at < soonest)
+					soonest = at;
 				continue;
 			}
 			ran = true;

@@ -6,7 +6,8 @@ record in the account's scope must be in its table exactly once, with `raw`
 equal to the world's object, and nothing else may be there.  Covered: a full
 sync; incremental passes after simulated activity (freshness); an idle pass's
 request count; window boundaries under many small advances; passes under
-every fault flmock injects; and flsyncd killed with SIGKILL at random points.
+every fault flmock injects, and a 429 on the account's own GET /self/; and
+flsyncd killed with SIGKILL at random points.
 """
 import json
 import os
@@ -262,6 +263,30 @@ def test_faults(tmp):
         mock.stop()
 
 
+def test_self_rate_limited(tmp):
+    """The account's own GET /self/ is rate limited at the start of a first pass
+    (the start-up check got through): nothing that filters on the account may
+    run before it is known, so the pass still ends with everything."""
+    clean = Mock('--seed', '5', *WORLD)
+    try:
+        clean_db = os.path.join(tmp, 'clean_self.db')
+        check('clean sync for self 429', flsyncd(clean_db, clean.url).returncode == 0)
+    finally:
+        clean.stop()
+    mock = Mock('--seed', '5', '--faults', 'rate429=1,path=/api/users/0.1/self/,skip=1,count=1', *WORLD)
+    try:
+        db = os.path.join(tmp, 'self429.db')
+        r = flsyncd(db, mock.url, '-v')
+        stats = json.loads(mock.call('GET', '/_mock/stats'))
+        check('self 429: flmock rate-limited the pass\'s GET /self/ once', stats.get('faults', {}).get('rate429') == 1,
+              json.dumps(stats.get('faults')))
+        check('self 429: the pass succeeds', r.returncode == 0, r.stderr[-2000:])
+        check('self 429: the same database as a clean sync', content(db) == content(clean_db),
+              r.stderr[-3000:])
+    finally:
+        mock.stop()
+
+
 def test_kill9(tmp):
     mock = Mock('--seed', '9', *WORLD)
     try:
@@ -326,6 +351,7 @@ def main():
         run('full and incremental', lambda: test_full_and_incremental(tmp))
         run('boundaries', lambda: test_boundaries(tmp))
         run('faults', lambda: test_faults(tmp))
+        run('self rate limited', lambda: test_self_rate_limited(tmp))
         run('kill -9', lambda: test_kill9(tmp))
         run('mass-delete guard', lambda: test_mass_delete_guard(tmp))
     print('%d passed, %d failed' % (passed, failed))

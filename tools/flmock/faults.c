@@ -3,6 +3,8 @@
  * comma-separated list of kind=fraction (and stall_ms=N); each API request
  * (never /_mock/) draws once from a stream keyed by (seed, request number),
  * so the same seed and the same request sequence fault the same requests.
+ * path=PREFIX, skip=N and count=N aim the faults: only at requests on that
+ * path, sparing the first N of them, at most N faults in all.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,6 +43,15 @@ bool faults_parse(const char *spec, struct fault_spec *out, char *err, size_t er
 			break;
 		}
 		*eq = '\0';
+		if (strcmp(tok, "path") == 0) {
+			if (strlen(eq + 1) >= sizeof out->path) {
+				snprintf(err, errlen, "fault path too long");
+				ok = false;
+				break;
+			}
+			strcpy(out->path, eq + 1);
+			continue;
+		}
 		v = strtod(eq + 1, &end);
 		if (end == eq + 1 || *end || v < 0) {
 			snprintf(err, errlen, "bad value for fault '%s'", tok);
@@ -49,6 +60,10 @@ bool faults_parse(const char *spec, struct fault_spec *out, char *err, size_t er
 		}
 		if (strcmp(tok, "stall_ms") == 0) {
 			out->stall_ms = (int)v;
+			continue;
+		}
+		if (strcmp(tok, "skip") == 0 || strcmp(tok, "count") == 0) {
+			*(strcmp(tok, "skip") == 0 ? &out->skip : &out->count) = (long)v;
 			continue;
 		}
 		for (k = 1; k < F_COUNT && strcmp(names[k], tok) != 0; k++)
@@ -69,12 +84,16 @@ bool faults_parse(const char *spec, struct fault_spec *out, char *err, size_t er
 	return ok;
 }
 
-enum fault_kind faults_pick(const struct fault_spec *f, uint64_t seed, uint64_t seq, bool is_write)
+enum fault_kind faults_pick(struct fault_spec *f, uint64_t seed, uint64_t seq, bool is_write, const char *path)
 {
 	struct rng r;
 	double u, acc = 0;
 	int k;
 
+	if (f->path[0] && strncmp(path, f->path, strlen(f->path)) != 0)
+		return F_NONE;
+	if (f->seen++ < f->skip || (f->count && f->given >= f->count))
+		return F_NONE;
 	rng_seed(&r, seed ^ 0xfa017ull, seq);
 	u = (double)(rng_next(&r) >> 11) * (1.0 / 9007199254740992.0);
 	for (k = 1; k < F_COUNT; k++) {
@@ -84,6 +103,7 @@ enum fault_kind faults_pick(const struct fault_spec *f, uint64_t seed, uint64_t 
 	}
 	if (k == F_COUNT)
 		return F_NONE;
+	f->given++;
 	/* "Applied but the reply lost" only means something for a write. */
 	if (k == F_LOSTREPLY && !is_write)
 		return F_RESET;

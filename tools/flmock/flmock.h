@@ -23,11 +23,18 @@ enum fault_kind {
 struct fault_spec {
 	double p[F_COUNT];         /* probability of each kind per request */
 	int stall_ms;              /* how long a stall lasts */
+	char path[128];            /* only requests whose path starts so ("": all) */
+	long skip;                 /* the first `skip` of those are spared */
+	long count;                /* at most this many faults (0: no limit) */
+	long seen, given;          /* matching requests so far, faults given */
 };
 
 bool faults_parse(const char *spec, struct fault_spec *out, char *err, size_t errlen);
-/* The fault for API request number `seq` (deterministic from the seed). */
-enum fault_kind faults_pick(const struct fault_spec *f, uint64_t seed, uint64_t seq, bool is_write);
+/*
+ * The fault for API request number `seq` on path (deterministic from the
+ * seed, and from how many requests matched the spec's path before).
+ */
+enum fault_kind faults_pick(struct fault_spec *f, uint64_t seed, uint64_t seq, bool is_write, const char *path);
 const char *faults_name(enum fault_kind k);
 
 /* ---- configuration ------------------------------------------------------------ */

@@ -370,7 +370,7 @@ static void api_request(struct server *s, struct MHD_Connection *c, const char *
 	rt = router_match(method, url, &r.path_id, &known);
 	request_id(s, ++s->seq, rid);
 	snprintf(endpoint, sizeof endpoint, "%s %s", method, rt ? rt->pattern : "(unknown)");
-	o->fault = rt ? faults_pick(&s->faults, s->cfg->world.seed, s->seq, rt->write) : F_NONE;
+	o->fault = rt ? faults_pick(&s->faults, s->cfg->world.seed, s->seq, rt->write, url) : F_NONE;
 
 	auth = check_auth(c, s->cfg->token);
 	r.authed = auth == 1;

@@ -240,13 +240,19 @@ def test_boundaries(tmp):
         mock.stop()
 
 
-def test_faults(tmp):
+def clean_sync(tmp, name):
+    """The seed-5 world synced without faults: what every faulty run must end with."""
     clean = Mock('--seed', '5', *WORLD)
     try:
-        clean_db = os.path.join(tmp, 'clean.db')
-        check('clean sync for faults', flsyncd(clean_db, clean.url).returncode == 0)
+        clean_db = os.path.join(tmp, 'clean_%s.db' % name.replace(' ', '_'))
+        check('clean sync for %s' % name, flsyncd(clean_db, clean.url).returncode == 0)
     finally:
         clean.stop()
+    return clean_db
+
+
+def test_faults(tmp):
+    clean_db = clean_sync(tmp, 'faults')
     faults = 'http500=0.04,html503=0.04,rate429=0.04,truncate=0.04,malformed=0.04,reset=0.04,stall=0.01,stall_ms=1500'
     mock = Mock('--seed', '5', '--faults', faults, *WORLD)
     try:
@@ -267,12 +273,7 @@ def test_self_rate_limited(tmp):
     """The account's own GET /self/ is rate limited at the start of a first pass
     (the start-up check got through): nothing that filters on the account may
     run before it is known, so the pass still ends with everything."""
-    clean = Mock('--seed', '5', *WORLD)
-    try:
-        clean_db = os.path.join(tmp, 'clean_self.db')
-        check('clean sync for self 429', flsyncd(clean_db, clean.url).returncode == 0)
-    finally:
-        clean.stop()
+    clean_db = clean_sync(tmp, 'self 429')
     mock = Mock('--seed', '5', '--faults', 'rate429=1,path=/api/users/0.1/self/,skip=1,count=1', *WORLD)
     try:
         db = os.path.join(tmp, 'self429.db')

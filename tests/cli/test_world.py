@@ -85,15 +85,20 @@ def compare(before, after, feed, what):
     return inserted, deleted, updated
 
 
-mock = subprocess.Popen([FLMOCK, '--port', '0', '--seed', '7', '--token', TOKEN, '--scale', '3000'],
-                        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-try:
-    line = mock.stdout.readline().decode()
+def start_mock(seed, scale):
+    """flmock on a free port: (process, URL); the suite is skipped (77) if it cannot start."""
+    proc = subprocess.Popen([FLMOCK, '--port', '0', '--seed', str(seed), '--token', TOKEN, '--scale', str(scale)],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    line = proc.stdout.readline().decode()
     if not line.startswith('listening on '):
         print('SKIP: flmock did not start:', line)
+        proc.kill()
         sys.exit(77)
-    url = line.split()[-1]
+    return proc, line.split()[-1]
 
+
+mock, url = start_mock(7, 3000)
+try:
     # first pass: everything is new
     run([FLSYNCD, '--db', DB, '--api', url, '--once'])
     snap1 = snapshot()
@@ -205,10 +210,8 @@ finally:
 # flsync queries a database flsyncd is filling: every read succeeds (WAL readers
 # never wait for the writer), and what it sees only grows, commit by commit.
 # The longest read is printed for the record, not asserted.
-big = subprocess.Popen([FLMOCK, '--port', '0', '--seed', '11', '--token', TOKEN, '--scale', '150000'],
-                       stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+big, url = start_mock(11, 150000)
 try:
-    url = big.stdout.readline().decode().split()[-1]
     tmp = tempfile.mkdtemp(prefix='flworld.')
     live = os.path.join(tmp, 'live.db')
     log = open(os.path.join(tmp, 'flsyncd.log'), 'w+')

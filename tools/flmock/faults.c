@@ -62,8 +62,12 @@ bool faults_parse(const char *spec, struct fault_spec *out, char *err, size_t er
 			out->stall_ms = (int)v;
 			continue;
 		}
-		if (strcmp(tok, "skip") == 0 || strcmp(tok, "count") == 0) {
-			*(strcmp(tok, "skip") == 0 ? &out->skip : &out->count) = (long)v;
+		if (strcmp(tok, "skip") == 0) {
+			out->skip = (long)v;
+			continue;
+		}
+		if (strcmp(tok, "count") == 0) {
+			out->count = (long)v;
 			continue;
 		}
 		for (k = 1; k < F_COUNT && strcmp(names[k], tok) != 0; k++)

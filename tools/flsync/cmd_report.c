@@ -151,8 +151,7 @@ static int month_number(const char *m)
 /*
  * Grouped bars of `bars` per row of t (x = the "month" column: one slot per
  * calendar month from the first to the last, so quiet months show as gaps),
- * and an
- * optional line on its own 0..line_max axis at the right.  ymax <= 0: from
+ * and an optional line on its own 0..line_max axis at the right.  ymax <= 0: from
  * the data.  rows filters t to those whose filter_col equals filter_val.
  */
 static void chart(FILE *f, const struct table *t, const int *rows, int n, const struct series *bars,

@@ -69,14 +69,14 @@ static char *build_sql(bool projects, bool messages, const char *open, const cha
 		"snippet(projects_fts, -1, '%s', '%s', '…', 16) AS snippet, "
 		"round(bm25(projects_fts, 10.0, 1.0), 3) AS rank "
 		"FROM projects_fts JOIN projects p ON p.id = projects_fts.rowid "
-		"WHERE projects_fts MATCH :q", open, close);
+		"WHERE projects_fts MATCH :t1", open, close);
 	char *msg = tool_xasprintf(
 		"SELECT 'message' AS kind, m.id AS id, " MSG_TITLE
 		"datetime(m.time_created, 'unixepoch') AS time, "
 		"snippet(messages_fts, 0, '%s', '%s', '…', 16) AS snippet, "
 		"round(bm25(messages_fts), 3) AS rank "
 		"FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid " MSG_JOINS
-		"WHERE messages_fts MATCH :q", open, close);
+		"WHERE messages_fts MATCH :t1", open, close);
 
 	return combine(projects, messages, proj, msg, "rank");
 }
@@ -227,43 +227,31 @@ static char *build_substring_sql(bool projects, bool messages, char *const *term
 	return combine(projects, messages, proj, msg, "time DESC, id DESC");
 }
 
-/* Run the substring search of terms; FL_OK, or the error unreported. */
-static int run_substring(struct fl_db *db, const char *sql, char **terms, int nterms, int64_t limit,
-			 enum tool_format fmt, int64_t *rows)
+/*
+ * Run sql with terms[i] bound to :t<i+1> (and, where the SQL has it, its LIKE
+ * pattern to :l<i+1>); FL_OK, or the first step's error unreported.
+ */
+static int run(struct fl_db *db, const char *sql, char *const *terms, int nterms, int64_t limit,
+	       enum tool_format fmt, int64_t *rows)
 {
 	struct fl_stmt *st;
 	char name[16];
-	int rc, i;
+	int rc, i, idx;
 
 	*rows = 0;
 	if ((rc = fl_stmt_prepare(db, sql, &st)))
 		return rc;
 	for (i = 0; i < nterms; i++) {
-		char *like = like_pattern(terms[i]);
-
 		snprintf(name, sizeof name, ":t%d", i + 1);
 		fl_stmt_bind_text(st, fl_stmt_param_index(st, name), terms[i], -1);
 		snprintf(name, sizeof name, ":l%d", i + 1);
-		fl_stmt_bind_text(st, fl_stmt_param_index(st, name), like, -1);
-		free(like);
+		if ((idx = fl_stmt_param_index(st, name)) > 0) {
+			char *like = like_pattern(terms[i]);
+
+			fl_stmt_bind_text(st, idx, like, -1);
+			free(like);
+		}
 	}
-	fl_stmt_bind_int64(st, fl_stmt_param_index(st, ":limit"), limit);
-	rc = tool_write_all(db, st, stdout, fmt, rows);
-	fl_stmt_finalize(st);
-	return rc;
-}
-
-/* Run the search for q; FL_OK, or the first step's error unreported. */
-static int run(struct fl_db *db, const char *sql, const char *q, int64_t limit,
-	       enum tool_format fmt, int64_t *rows)
-{
-	struct fl_stmt *st;
-	int rc;
-
-	*rows = 0;
-	if ((rc = fl_stmt_prepare(db, sql, &st)))
-		return rc;
-	fl_stmt_bind_text(st, fl_stmt_param_index(st, ":q"), q, -1);
 	fl_stmt_bind_int64(st, fl_stmt_param_index(st, ":limit"), limit);
 	rc = tool_write_all(db, st, stdout, fmt, rows);
 	fl_stmt_finalize(st);
@@ -337,22 +325,23 @@ int tool_cmd_search(struct tool_ctx *ctx, int argc, char **argv)
 			return tool_usage_error("search", "search: at most %d space-separated parts", MAX_TERMS);
 		}
 		sql = build_substring_sql(projects, messages, terms, nterms, open, close);
-		rc = run_substring(db, sql, terms, nterms, limit, fmt, &rows);
+		rc = run(db, sql, terms, nterms, limit, fmt, &rows);
 		for (i = 0; i < nterms; i++)
 			free(terms[i]);
-		goto done;
+	} else {
+		char *q = (char *)text;
+
+		sql = build_sql(projects, messages, open, close);
+		rc = run(db, sql, &q, 1, limit, fmt, &rows);
+		if (rc == FL_ERR_DB && rows == 0) {
+			/*
+			 * The SQL is ours, so a run-time error is the MATCH text: not
+			 * FTS5 syntax ("C++", "a AND", an unbalanced quote).  A phrase then.
+			 */
+			phrase = tool_quoted(text);
+			rc = run(db, sql, &phrase, 1, limit, fmt, &rows);
+		}
 	}
-	sql = build_sql(projects, messages, open, close);
-	rc = run(db, sql, text, limit, fmt, &rows);
-	if (rc == FL_ERR_DB && rows == 0) {
-		/*
-		 * The SQL is ours, so a run-time error is the MATCH text: not FTS5
-		 * syntax ("C++", "a AND", an unbalanced quote).  A phrase then.
-		 */
-		phrase = tool_quoted(text);
-		rc = run(db, sql, phrase, limit, fmt, &rows);
-	}
-done:
 	if (rc == FL_OK && rows == 0 && fmt == FMT_TABLE)
 		fprintf(stderr, "flsync: nothing matches %s\n", text);
 	if (rc && rows == 0)

@@ -10,9 +10,10 @@ FL_PACKAGES=(
 	check libsubunit-dev valgrind sqlite3 ca-certificates
 )
 # What only the test suite uses: clang (the build must be warning-free with
-# it too), headless Chromium to render the report, and sqlite-utils to read
-# the database as users would.
-FL_TEST_PACKAGES=(clang chromium sqlite-utils)
+# it too) and its sanitizer and libFuzzer runtimes, which clang only
+# recommends; headless Chromium to render the report; and sqlite-utils to
+# read the database as users would.
+FL_TEST_PACKAGES=(clang libclang-rt-14-dev chromium sqlite-utils)
 
 fl_install_deps() { # fl_install_deps [test]
 	local missing=() pkg wanted=("${FL_PACKAGES[@]}")

@@ -4,11 +4,15 @@
  * seq is the rowid and only grows because pruning always keeps the newest
  * change, so the feed has no holes except at its front, where pruning cuts
  * it; that is how a reader that fell behind is detected.
+ * fl_changes_wait sleeps on a watch of the database file (watch.c) and
+ * looks at the feed only when the file was written.
  */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "store.h"
+#include "watch.h"
 
 FL_API const char *fl_change_op_name(enum fl_change_op op)
 {
@@ -69,6 +73,74 @@ FL_API int fl_changes_latest(struct fl_db *db, int64_t *out)
 	if (!rc)
 		error_clear(&db->err);
 	return rc;
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+FL_API int fl_changes_wait(struct fl_db *db, int64_t since, int timeout_ms, int64_t *out_latest)
+{
+	static const int settle_ms[] = { 0, 1, 2, 4, 8, 16, 32, 64, 128, 256 };
+	int64_t newest = 0, deadline = 0, left;
+	int rc, settle = -1; /* index into settle_ms after a write, -1 when none is settling */
+
+	if (out_latest)
+		*out_latest = 0;
+	if (!db)
+		return FL_ERR_MISUSE;
+	if (since < 0)
+		return error_set(&db->err, FL_ERR_MISUSE, "fl_changes_wait: since is negative");
+	/* Inside the caller's transaction the snapshot never moves: it would wait forever. */
+	if (!sqlite3_get_autocommit(db->sql))
+		return error_set(&db->err, FL_ERR_MISUSE,
+				 "fl_changes_wait: called inside an open transaction, which never sees new commits");
+	/* Watch first, then look: a commit between the two still wakes the wait. */
+	if (!db->watch && (rc = watch_open(sqlite3_db_filename(db->sql, "main"), &db->watch, &db->err)))
+		return rc;
+	if (timeout_ms >= 0)
+		deadline = now_ms() + timeout_ms;
+	for (;;) {
+		if ((rc = latest(db, &newest)))
+			return rc;
+		if (newest > since)
+			break;
+		left = timeout_ms < 0 ? -1 : deadline - now_ms();
+		if (timeout_ms >= 0 && left <= 0) {
+			if (out_latest)
+				*out_latest = newest;
+			error_clear(&db->err);
+			return FL_ERR_TIMEOUT;
+		}
+		/*
+		 * A writer's last write() to the WAL comes a moment before its
+		 * commit is visible (SQLite then updates the wal-index in shared
+		 * memory, which makes no file event).  So after a write that
+		 * showed nothing new, look again a few times, further apart,
+		 * before sleeping until the next write.
+		 */
+		if (settle >= 0 && (left < 0 || left > settle_ms[settle]))
+			left = settle_ms[settle];
+		switch (watch_wait(db->watch, (int)left, &db->err)) {
+		case 1:
+			settle = 0;
+			break;
+		case 0:
+			if (settle >= 0 && ++settle == (int)(sizeof settle_ms / sizeof *settle_ms))
+				settle = -1;
+			break;
+		default:
+			return db->err.rc;
+		}
+	}
+	if (out_latest)
+		*out_latest = newest;
+	error_clear(&db->err);
+	return FL_OK;
 }
 
 FL_API int fl_changes_since(struct fl_db *db, int64_t since, int64_t limit,

@@ -461,6 +461,37 @@ FL_API int fl_changes_since(struct fl_db *db, int64_t since, int64_t limit,
 FL_API int fl_changes_latest(struct fl_db *db, int64_t *out);
 
 /*
+ * fl_changes_wait — block until a change newer than `since` is committed,
+ * by this process or any other (flsyncd, another program, the sqlite3
+ * shell), or until timeout_ms milliseconds have passed (timeout_ms < 0:
+ * no limit; 0: look once).  *out_latest (when not NULL) is then the newest
+ * seq, as fl_changes_latest() gives it: the `since` of the next
+ * fl_changes_since() call is the seq the program had handled, not this one.
+ *
+ * It does not poll.  The first call sets up an inotify watch on the
+ * database's directory, kept by the handle until fl_db_close(); the thread
+ * then sleeps in the kernel until the database file or its WAL is written,
+ * and reads the feed's newest seq (one index lookup) only then, and a few
+ * times more within the next ~340 ms, because a commit becomes visible a
+ * moment after its last write to the file.  While nothing is written it
+ * uses no CPU; writes to the file during a sync cost those lookups.  Wake-up latency after another process's commit
+ * and idle CPU are measured by bench_changes_wait (see the README).
+ *
+ * A signal that interrupts the wait makes it look at the feed and go on
+ * waiting for the rest of the time.  Call it outside any transaction of
+ * the handle's own (a transaction's snapshot never sees new commits).  Like
+ * every call on one handle, not thread-safe: an app waits on a handle of its
+ * own in the thread that waits.  Works on read-only handles.
+ *
+ * Returns FL_OK (a newer change exists), FL_ERR_TIMEOUT (none came in
+ * time; *out_latest is still set), FL_ERR_IO (the watch could not be set up,
+ * e.g. the inotify limits are reached: the message says which),
+ * FL_ERR_MISUSE (db NULL, since < 0, an in-memory database, inside a
+ * transaction), FL_ERR_BUSY, FL_ERR_DB or FL_ERR_NOMEM.
+ */
+FL_API int fl_changes_wait(struct fl_db *db, int64_t since, int timeout_ms, int64_t *out_latest);
+
+/*
  * fl_changes_prune — delete the changes with seq < before (programs that
  * still need them then get FL_ERR_NOT_FOUND from fl_changes_since()),
  * except the newest change, which is always kept: it carries the sequence

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "store.h"
+#include "watch.h"
 
 #define DEFAULT_BUSY_TIMEOUT_MS 5000
 
@@ -306,6 +307,7 @@ FL_API void fl_db_close(struct fl_db *db)
 		return;
 	/* sqlite3_close_v2 finalises lazily; a transaction left open rolls back. */
 	sqlite3_close_v2(db->sql);
+	watch_close(db->watch);
 	free(db);
 }
 

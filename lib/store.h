@@ -23,6 +23,7 @@ struct fl_db {
 	sqlite3 *sql;          /* the connection */
 	int flags;             /* FL_OPEN_* given to fl_db_open() */
 	struct fl_error err;   /* last failure on this handle */
+	struct watch *watch;   /* fl_changes_wait()'s file watch, NULL until first used */
 };
 
 /*

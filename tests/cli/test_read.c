@@ -3,13 +3,18 @@
  * (binding, stepping, typed columns, errors), readers beside a writer (never
  * blocked; a blocked write fails with FL_ERR_BUSY after the timeout), the
  * change feed (exactly the rows written, nothing for an unchanged upsert,
- * pruning), and fl_status_get.
+ * pruning, waiting for a commit by another process), and fl_status_get.
  */
 #include <check.h>
+#include <signal.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "fixture.h"
 #include "flsync.h"
@@ -434,6 +439,103 @@ START_TEST(change_feed_prune)
 }
 END_TEST
 
+/*
+ * Another process: after delay_ms, run sql in its own connection (and
+ * close it), then exit.  Returns its pid.
+ */
+static pid_t commit_later(int delay_ms, const char *sql)
+{
+	pid_t pid = fork();
+
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		struct timespec ts = { delay_ms / 1000, (long)(delay_ms % 1000) * 1000000 };
+		sqlite3 *raw;
+
+		nanosleep(&ts, NULL);
+		if (sqlite3_open(path, &raw) != SQLITE_OK)
+			_exit(1);
+		sqlite3_busy_timeout(raw, 5000);
+		_exit(sqlite3_exec(raw, sql, NULL, NULL, NULL) == SQLITE_OK && sqlite3_close(raw) == SQLITE_OK ? 0 : 2);
+	}
+	return pid;
+}
+
+static void reap(pid_t pid)
+{
+	int status;
+
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the committing process failed (%d)", status);
+}
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+}
+
+START_TEST(change_feed_wait)
+{
+	struct fl_db *ro = open_db(FL_OPEN_READONLY);
+	struct fl_db *rw = open_db(0);
+	struct sigaction sa;
+	struct itimerval it = { { 0, 0 }, { 0, 50000 } };
+	int64_t latest, got;
+	pid_t pid;
+
+	ck_assert_int_eq(fl_changes_latest(ro, &latest), FL_OK);
+	ck_assert_int_gt(latest, 1);
+
+	/* something newer already there: at once */
+	ck_assert_int_eq(fl_changes_wait(ro, latest - 1, 10000, &got), FL_OK);
+	ck_assert_int_eq(got, latest);
+	/* nothing newer: the timeout, with the newest seq; 0 looks once */
+	ck_assert_int_eq(fl_changes_wait(ro, latest, 30, &got), FL_ERR_TIMEOUT);
+	ck_assert_int_eq(got, latest);
+	ck_assert_int_eq(fl_changes_wait(ro, latest, 0, &got), FL_ERR_TIMEOUT);
+
+	/* another process commits a change: the wait ends with its seq */
+	pid = commit_later(100, "UPDATE threads SET is_read = 1 - is_read WHERE id = 502");
+	ck_assert_msg(fl_changes_wait(ro, latest, 20000, &got) == FL_OK, "%s", fl_errmsg(ro));
+	ck_assert_int_eq(got, latest + 1);
+	reap(pid);
+	latest = got;
+
+	/* a write that is no change (sync_state is not in the feed) wakes it, but it waits on */
+	pid = commit_later(50, "INSERT INTO sync_state(stream, cursor) VALUES ('test.wait', 1) "
+			       "ON CONFLICT(stream) DO UPDATE SET cursor = cursor + 1");
+	ck_assert_int_eq(fl_changes_wait(ro, latest, 600, &got), FL_ERR_TIMEOUT);
+	ck_assert_int_eq(got, latest);
+	reap(pid);
+
+	/* a signal in the middle does not end the wait; the next commit does */
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_alarm; /* no SA_RESTART: poll() sees EINTR */
+	ck_assert_int_eq(sigaction(SIGALRM, &sa, NULL), 0);
+	ck_assert_int_eq(setitimer(ITIMER_REAL, &it, NULL), 0);
+	pid = commit_later(250, "UPDATE threads SET is_read = 1 - is_read WHERE id = 502");
+	ck_assert_msg(fl_changes_wait(ro, latest, 20000, &got) == FL_OK, "%s", fl_errmsg(ro));
+	ck_assert_int_eq(got, latest + 1);
+	reap(pid);
+	signal(SIGALRM, SIG_DFL);
+
+	/* a commit through another handle of this process wakes it too */
+	exec(rw, "UPDATE threads SET is_read = 1 - is_read WHERE id = 502");
+	ck_assert_int_eq(fl_changes_wait(ro, latest + 1, 20000, &got), FL_OK);
+	ck_assert_int_eq(got, latest + 2);
+
+	/* misuse: inside a transaction the snapshot never moves */
+	exec(ro, "BEGIN");
+	ck_assert_int_eq(fl_changes_wait(ro, got, 10, NULL), FL_ERR_MISUSE);
+	ck_assert_msg(strstr(fl_errmsg(ro), "transaction"), "%s", fl_errmsg(ro));
+	exec(ro, "COMMIT");
+	ck_assert_int_eq(fl_changes_wait(ro, -1, 10, NULL), FL_ERR_MISUSE);
+	ck_assert_int_eq(fl_changes_wait(NULL, 0, 10, NULL), FL_ERR_MISUSE);
+	fl_db_close(ro);
+	fl_db_close(rw);
+}
+END_TEST
+
 /* ---- status ------------------------------------------------------------ */
 
 START_TEST(status_snapshot)
@@ -483,6 +585,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, reader_not_blocked_by_writer);
 	tcase_add_test(tc, change_feed_exact);
 	tcase_add_test(tc, change_feed_prune);
+	tcase_add_test(tc, change_feed_wait);
 	tcase_add_test(tc, status_snapshot);
 	suite_add_tcase(s, tc);
 	return s;

@@ -1,0 +1,129 @@
+/*
+ * watch.c — waking up when a database file is written by any process.
+ *
+ * A commit in WAL mode appends to "<db>-wal"; a checkpoint writes "<db>"
+ * itself; the last connection to close deletes the WAL and the next one
+ * creates it again.  So the watch is an inotify watch on the database's
+ * directory, filtered to those two names, with IN_MODIFY for writes and
+ * IN_CREATE/IN_MOVED_TO for a WAL (or a database) that appears.  A wake-up
+ * only says "look again": the caller decides with PRAGMA data_version and
+ * the change feed whether anything was committed.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <unistd.h>
+
+#include "watch.h"
+
+struct watch {
+	int fd;        /* the inotify instance, non-blocking */
+	char *base;    /* the database's file name, without its directory */
+	size_t base_len;
+};
+
+int watch_open(const char *db_path, struct watch **out, struct fl_error *err)
+{
+	struct watch *w;
+	const char *slash;
+	char *dir;
+
+	*out = NULL;
+	if (!db_path || !*db_path)
+		return error_set(err, FL_ERR_MISUSE,
+				 "wait for changes: the database has no file (an in-memory database)");
+	w = calloc(1, sizeof *w);
+	if (!w)
+		return error_set(err, FL_ERR_NOMEM, "wait for changes: out of memory");
+	slash = strrchr(db_path, '/');
+	dir = slash ? strndup(db_path, slash == db_path ? 1 : (size_t)(slash - db_path)) : strdup(".");
+	w->base = strdup(slash ? slash + 1 : db_path);
+	if (!dir || !w->base) {
+		free(dir);
+		watch_close(w);
+		return error_set(err, FL_ERR_NOMEM, "wait for changes: out of memory");
+	}
+	w->base_len = strlen(w->base);
+	w->fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (w->fd < 0 ||
+	    inotify_add_watch(w->fd, dir, IN_MODIFY | IN_CREATE | IN_MOVED_TO | IN_CLOSE_WRITE) < 0) {
+		int e = errno;
+
+		error_set(err, e == ENOMEM ? FL_ERR_NOMEM : FL_ERR_IO,
+			  "wait for changes: cannot watch %s: %s%s", dir, strerror(e),
+			  e == ENOSPC || e == EMFILE
+				  ? " (the inotify limits are reached: see fs.inotify.max_user_watches and max_user_instances)"
+				  : "");
+		free(dir);
+		watch_close(w);
+		return err->rc;
+	}
+	free(dir);
+	*out = w;
+	return FL_OK;
+}
+
+void watch_close(struct watch *w)
+{
+	if (!w)
+		return;
+	if (w->fd >= 0)
+		close(w->fd);
+	free(w->base);
+	free(w);
+}
+
+/* Whether an event's name is the database or its WAL. */
+static bool ours(const struct watch *w, const struct inotify_event *ev)
+{
+	size_t n;
+
+	if (ev->mask & IN_Q_OVERFLOW)
+		return true; /* events were lost: look again to be safe */
+	if (!ev->len)
+		return false;
+	n = strlen(ev->name);
+	if (n < w->base_len || memcmp(ev->name, w->base, w->base_len) != 0)
+		return false;
+	return n == w->base_len || strcmp(ev->name + w->base_len, "-wal") == 0;
+}
+
+/* Read every queued event; true when one of them concerns the database. */
+static bool drain(struct watch *w)
+{
+	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+	bool hit = false;
+	ssize_t n;
+
+	while ((n = read(w->fd, buf, sizeof buf)) > 0) {
+		char *p = buf;
+
+		while (p < buf + n) {
+			const struct inotify_event *ev = (const struct inotify_event *)(void *)p;
+
+			hit = hit || ours(w, ev);
+			p += sizeof *ev + ev->len;
+		}
+	}
+	return hit;
+}
+
+int watch_wait(struct watch *w, int timeout_ms, struct fl_error *err)
+{
+	struct pollfd pfd = { .fd = w->fd, .events = POLLIN };
+	int n;
+
+	if (drain(w))
+		return 1;
+	n = poll(&pfd, 1, timeout_ms);
+	if (n < 0 && errno != EINTR) {
+		error_set(err, FL_ERR_IO, "wait for changes: poll: %s", strerror(errno));
+		return -1;
+	}
+	/* A timeout, a signal, or only other files of the directory written:
+	 * the caller looks at its clock and waits again. */
+	return n > 0 && drain(w);
+}

@@ -11,9 +11,10 @@ FL_PACKAGES=(
 )
 # What only the test suite uses: clang (the build must be warning-free with
 # it too) and its sanitizer and libFuzzer runtimes, which clang only
-# recommends; headless Chromium to render the report; and sqlite-utils to
+# recommends; headless Chromium to render the report, and chromedriver to
+# drive it through flsync ui; sqlite-utils to
 # read the database as users would; python3-pytest for the Python binding.
-FL_TEST_PACKAGES=(clang libclang-rt-14-dev chromium sqlite-utils python3-pytest)
+FL_TEST_PACKAGES=(clang libclang-rt-14-dev chromium chromium-driver sqlite-utils python3-pytest)
 
 fl_install_deps() { # fl_install_deps [test]
 	local missing=() pkg wanted=("${FL_PACKAGES[@]}")

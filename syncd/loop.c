@@ -20,6 +20,7 @@
 
 static volatile sig_atomic_t stop_requested;   /* SIGTERM/SIGINT: finish the batch, exit 0 */
 static volatile sig_atomic_t reload_requested; /* SIGHUP: re-read the config between passes */
+static volatile sig_atomic_t pass_requested;   /* SIGUSR1: start the next pass now (flsync ui's "sync now") */
 
 static void loop_on_stop(int sig)
 {
@@ -31,6 +32,12 @@ static void loop_on_hup(int sig)
 {
 	(void)sig;
 	reload_requested = 1;
+}
+
+static void loop_on_usr1(int sig)
+{
+	(void)sig;
+	pass_requested = 1;
 }
 
 void syncd_signals_install(void)
@@ -50,6 +57,8 @@ void syncd_signals_install(void)
 	sa.sa_handler = loop_on_hup;
 	sa.sa_flags = SA_RESTART;
 	sigaction(SIGHUP, &sa, NULL);
+	sa.sa_handler = loop_on_usr1;
+	sigaction(SIGUSR1, &sa, NULL);
 }
 
 /* Re-read the configuration; a broken file keeps the old one. */
@@ -95,8 +104,9 @@ static void loop_sleep_ms(int64_t ms)
 	sigaddset(&block, SIGTERM);
 	sigaddset(&block, SIGINT);
 	sigaddset(&block, SIGHUP);
+	sigaddset(&block, SIGUSR1);
 	sigprocmask(SIG_BLOCK, &block, &old);
-	while (!stop_requested && !reload_requested &&
+	while (!stop_requested && !reload_requested && !pass_requested &&
 	       (left = deadline - ratelimit_now_ms()) > 0) {
 		struct timespec ts = { (time_t)(left / 1000), (long)(left % 1000) * 1000000L };
 
@@ -205,6 +215,11 @@ int syncd_loop(struct syncd_run *run)
 
 		if (reload_requested)
 			loop_reload(run);
+		if (pass_requested) {
+			pass_requested = 0;
+			if (pass > 1)
+				syncd_info(run->progress, "SIGUSR1: starting a pass now");
+		}
 		if (!token_proven) {
 			/* Unreachable now may answer later, but not in --once. */
 			code = loop_check_self(run);

@@ -232,7 +232,7 @@ static char *build_substring_sql(bool projects, bool messages, char *const *term
  * pattern to :l<i+1>); FL_OK, or the first step's error unreported.
  */
 static int run(struct fl_db *db, const char *sql, char *const *terms, int nterms, int64_t limit,
-	       enum tool_format fmt, int64_t *rows)
+	       FILE *f, enum tool_format fmt, int64_t *rows)
 {
 	struct fl_stmt *st;
 	char name[16];
@@ -253,8 +253,44 @@ static int run(struct fl_db *db, const char *sql, char *const *terms, int nterms
 		}
 	}
 	fl_stmt_bind_int64(st, fl_stmt_param_index(st, ":limit"), limit);
-	rc = tool_write_all(db, st, stdout, fmt, rows);
+	rc = tool_write_all(db, st, f, fmt, rows);
 	fl_stmt_finalize(st);
+	return rc;
+}
+
+int tool_search(struct fl_db *db, const char *text, bool projects, bool messages, int64_t limit,
+		const char *open, const char *close, FILE *f, enum tool_format fmt, int64_t *out_rows)
+{
+	char *sql, *phrase = NULL;
+	int rc;
+
+	*out_rows = 0;
+	if (tool_unspaced_script(text)) {
+		char *terms[MAX_TERMS];
+		int nterms = split_terms(text, terms), i;
+
+		if (nterms < 0)
+			return FL_ERR_INVALID;
+		sql = build_substring_sql(projects, messages, terms, nterms, open, close);
+		rc = run(db, sql, terms, nterms, limit, f, fmt, out_rows);
+		for (i = 0; i < nterms; i++)
+			free(terms[i]);
+	} else {
+		char *q = (char *)text;
+
+		sql = build_sql(projects, messages, open, close);
+		rc = run(db, sql, &q, 1, limit, f, fmt, out_rows);
+		if (rc == FL_ERR_DB && *out_rows == 0) {
+			/*
+			 * The SQL is ours, so a run-time error is the MATCH text: not
+			 * FTS5 syntax ("C++", "a AND", an unbalanced quote).  A phrase then.
+			 */
+			phrase = tool_quoted(text);
+			rc = run(db, sql, &phrase, 1, limit, f, fmt, out_rows);
+		}
+	}
+	free(phrase);
+	free(sql);
 	return rc;
 }
 
@@ -272,7 +308,6 @@ int tool_cmd_search(struct tool_ctx *ctx, int argc, char **argv)
 	enum tool_format fmt = FMT_TABLE;
 	const char *text = NULL, *open, *close;
 	struct fl_db *db = NULL;
-	char *sql = NULL, *phrase = NULL;
 	int64_t limit = 20, rows;
 	int opt, rc;
 
@@ -316,38 +351,15 @@ int tool_cmd_search(struct tool_ctx *ctx, int argc, char **argv)
 	/* Bold on a terminal; brackets where the output goes to a file or a program. */
 	open = fmt == FMT_TABLE && tty ? TOOL_MARK_ON : "[";
 	close = fmt == FMT_TABLE && tty ? TOOL_MARK_OFF : "]";
-	if (tool_unspaced_script(text)) {
-		char *terms[MAX_TERMS];
-		int nterms = split_terms(text, terms), i;
-
-		if (nterms < 0) {
-			fl_db_close(db);
-			return tool_usage_error("search", "search: at most %d space-separated parts", MAX_TERMS);
-		}
-		sql = build_substring_sql(projects, messages, terms, nterms, open, close);
-		rc = run(db, sql, terms, nterms, limit, fmt, &rows);
-		for (i = 0; i < nterms; i++)
-			free(terms[i]);
-	} else {
-		char *q = (char *)text;
-
-		sql = build_sql(projects, messages, open, close);
-		rc = run(db, sql, &q, 1, limit, fmt, &rows);
-		if (rc == FL_ERR_DB && rows == 0) {
-			/*
-			 * The SQL is ours, so a run-time error is the MATCH text: not
-			 * FTS5 syntax ("C++", "a AND", an unbalanced quote).  A phrase then.
-			 */
-			phrase = tool_quoted(text);
-			rc = run(db, sql, &phrase, 1, limit, fmt, &rows);
-		}
+	rc = tool_search(db, text, projects, messages, limit, open, close, stdout, fmt, &rows);
+	if (rc == FL_ERR_INVALID) {
+		fl_db_close(db);
+		return tool_usage_error("search", "search: at most %d space-separated parts", MAX_TERMS);
 	}
 	if (rc == FL_OK && rows == 0 && fmt == FMT_TABLE)
 		fprintf(stderr, "flsync: nothing matches %s\n", text);
 	if (rc && rows == 0)
 		tool_db_fail(db, rc, "search");
-	free(phrase);
-	free(sql);
 	fl_db_close(db);
 	return rc ? TOOL_FAIL : TOOL_OK;
 }

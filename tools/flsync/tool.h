@@ -29,7 +29,7 @@ struct tool_ctx {
 typedef int tool_cmd_fn(struct tool_ctx *ctx, int argc, char **argv);
 
 tool_cmd_fn tool_cmd_query, tool_cmd_search, tool_cmd_export, tool_cmd_status,
-	tool_cmd_queue, tool_cmd_report, tool_cmd_schema;
+	tool_cmd_queue, tool_cmd_report, tool_cmd_ui, tool_cmd_schema;
 
 /* The database path to use (never NULL once tool_ctx_init() has run). */
 void tool_ctx_init(struct tool_ctx *ctx);
@@ -125,5 +125,17 @@ void tool_writer_end(struct tool_writer *w);   /* flushes and frees */
  */
 int tool_write_all(struct fl_db *db, struct fl_stmt *st, FILE *f, enum tool_format fmt,
 		   int64_t *out_rows);
+
+/* ---- search (cmd_search.c) ------------------------------------------------ */
+
+/*
+ * The full-text search `flsync search` runs, its rows (kind, id, title,
+ * time, snippet, rank) written to f in fmt, matches marked with open/close
+ * in the snippet; *out_rows is how many.  Returns FL_OK, FL_ERR_INVALID
+ * (too many parts in unspaced text) or the query's error code, reported
+ * on stderr only when some rows were already written.
+ */
+int tool_search(struct fl_db *db, const char *text, bool projects, bool messages, int64_t limit,
+		const char *open, const char *close, FILE *f, enum tool_format fmt, int64_t *out_rows);
 
 #endif

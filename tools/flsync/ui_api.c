@@ -1,0 +1,570 @@
+/*
+ * ui_api.c — the JSON endpoints of `flsync ui`: each GET reads the database
+ * through prepared statements (rows out as JSON by output.c's writer), each
+ * POST queues, cancels or retries an action through the library, whose
+ * validation is the one that counts, or asks flsyncd for a pass.  Requests
+ * name objects by id only; text never becomes SQL.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include "tool.h"
+#include "ui.h"
+
+#define PAGE_DEFAULT 100
+#define PAGE_MAX 500
+
+#define SELF "(SELECT id FROM users WHERE is_self = 1)"
+#define NAME(u, id) "coalesce(" u ".display_name, " u ".username, 'user ' || " id ")"
+
+/* ---- writing answers ----------------------------------------------------- */
+
+struct out {
+	FILE *f;
+	char *buf;
+	size_t len;
+};
+
+static void out_open(struct out *o)
+{
+	o->buf = NULL;
+	o->len = 0;
+	o->f = open_memstream(&o->buf, &o->len);
+	if (!o->f)
+		abort(); /* out of memory: the tool aborts (STYLE.md) */
+}
+
+static void out_close(struct out *o, struct ui_reply *rep, unsigned status)
+{
+	fclose(o->f);
+	rep->status = status;
+	rep->body = o->buf;
+	rep->len = o->len;
+}
+
+static void out_discard(struct out *o)
+{
+	fclose(o->f);
+	free(o->buf);
+}
+
+unsigned ui_error(struct ui_reply *out, unsigned status, const char *fmt, ...)
+{
+	struct out o;
+	va_list ap;
+	char *msg;
+
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) < 0)
+		abort();
+	va_end(ap);
+	out_open(&o);
+	fputs("{\"error\":", o.f);
+	tool_json_string(o.f, msg, strlen(msg));
+	fputs("}\n", o.f);
+	free(msg);
+	out_close(&o, out, status);
+	return status;
+}
+
+/* The HTTP status for a library code. */
+static unsigned status_of(int rc)
+{
+	switch (rc) {
+	case FL_ERR_INVALID:
+	case FL_ERR_MISUSE:
+		return 400;
+	case FL_ERR_READONLY:
+		return 403;
+	case FL_ERR_NOT_FOUND:
+		return 404;
+	case FL_ERR_STATE:
+		return 409;
+	case FL_ERR_BUSY:
+		return 503;
+	default:
+		return 500;
+	}
+}
+
+/* ---- reading parameters ---------------------------------------------------- */
+
+/* An integer parameter; false (and a 400 in rep) when present but not one, or required and absent. */
+static bool arg_int(const struct ui_args *a, const char *name, bool required, int64_t def, int64_t min,
+		    int64_t max, int64_t *v, struct ui_reply *rep)
+{
+	const char *s = a->get(a->ctx, name);
+
+	*v = def;
+	if (!s || !*s) {
+		if (required)
+			ui_error(rep, 400, "the parameter %s is missing", name);
+		return !required;
+	}
+	if (!tool_parse_int64(s, v) || *v < min || *v > max) {
+		ui_error(rep, 400, "the parameter %s must be a whole number from %lld to %lld", name,
+			 (long long)min, (long long)max);
+		return false;
+	}
+	return true;
+}
+
+/* ---- rows as JSON ---------------------------------------------------------- */
+
+struct bind {
+	const char *name; /* ":id" */
+	int64_t i;
+	const char *s;    /* text instead of i when set */
+};
+
+/*
+ * Write `"key":[rows]` of sql (with binds) to o; FL_OK, or the error with
+ * its message in rep.
+ */
+static int rows(struct fl_db *db, struct out *o, const char *key, const char *sql,
+		const struct bind *b, int nb, struct ui_reply *rep, int64_t *out_n)
+{
+	struct fl_stmt *st;
+	int64_t n = 0;
+	int rc, i;
+
+	if ((rc = fl_stmt_prepare(db, sql, &st))) {
+		ui_error(rep, 500, "%s: %s", key, fl_errmsg(db));
+		return rc;
+	}
+	for (i = 0; i < nb; i++) {
+		int idx = fl_stmt_param_index(st, b[i].name);
+
+		if (idx > 0)
+			rc = b[i].s ? fl_stmt_bind_text(st, idx, b[i].s, -1) : fl_stmt_bind_int64(st, idx, b[i].i);
+	}
+	if (key) {
+		tool_json_string(o->f, key, strlen(key));
+		putc(':', o->f);
+	}
+	if (!rc)
+		rc = tool_write_all(db, st, o->f, FMT_JSON, &n);
+	if (rc)
+		ui_error(rep, status_of(rc), "%s: %s", key ? key : "read", fl_errmsg(db));
+	fl_stmt_finalize(st);
+	if (out_n)
+		*out_n = n;
+	return rc;
+}
+
+/* ---- the GET endpoints ---------------------------------------------------- */
+
+static const char threads_sql[] =
+	"SELECT t.id, coalesce(pr.title, 'Thread ' || t.id) AS title, t.context_type, t.context_id, "
+	"t.is_read, t.is_muted, t.folder, t.time_updated, t.local_state, "
+	"(SELECT group_concat(" NAME("u", "tm.user_id") ", ', ') FROM thread_members tm "
+	" LEFT JOIN users u ON u.id = tm.user_id WHERE tm.thread_id = t.id AND tm.user_id IS NOT " SELF ") AS members, "
+	"(SELECT m.message FROM messages m WHERE m.thread_id = t.id ORDER BY m.time_created DESC, m.id DESC LIMIT 1) AS last_message, "
+	"CASE WHEN t.is_read = 1 THEN 0 ELSE (SELECT count(*) FROM messages m WHERE m.thread_id = t.id "
+	" AND m.time_created > coalesce(t.time_read, 0) AND m.from_user_id IS NOT " SELF ") END AS unread "
+	"FROM threads t LEFT JOIN projects pr ON t.context_type = 'project' AND pr.id = t.context_id "
+	"%s ORDER BY t.time_updated DESC, t.id DESC LIMIT :limit OFFSET :offset";
+
+static const char messages_sql[] =
+	"SELECT m.id, m.from_user_id, " NAME("u", "m.from_user_id") " AS sender, "
+	"m.from_user_id IS " SELF " AS mine, m.message, m.time_created, m.local_state, "
+	"a.id AS action_id, a.state AS action_state, a.error_message "
+	"FROM (SELECT * FROM messages WHERE thread_id = :id ORDER BY time_created DESC, id DESC LIMIT 200) m "
+	"LEFT JOIN users u ON u.id = m.from_user_id "
+	"LEFT JOIN actions a ON m.local_id IS NOT NULL AND a.local_ref = m.local_id "
+	"ORDER BY m.time_created, m.id";
+
+static const char projects_sql[] =
+	"SELECT p.id, p.title, p.status, p.type, c.code AS currency, p.budget_minimum, p.budget_maximum, "
+	"p.time_submitted, p.local_state, p.preview_description, "
+	"(SELECT count(*) FROM bids b WHERE b.project_id = p.id AND b.deleted = 0) AS bids, "
+	"p.owner_id IS " SELF " AS mine, "
+	"EXISTS (SELECT 1 FROM bids b WHERE b.project_id = p.id AND b.deleted = 0 AND b.bidder_id IS " SELF ") AS my_bid "
+	"FROM projects p LEFT JOIN currencies c ON c.id = p.currency_id WHERE p.deleted = 0 AND %s "
+	"ORDER BY p.time_submitted DESC, p.id DESC LIMIT :limit OFFSET :offset";
+
+static const char bids_sql[] =
+	"SELECT b.id, b.project_id, p.title AS project_title, b.bidder_id, " NAME("u", "b.bidder_id") " AS bidder, "
+	"b.amount, c.code AS currency, b.period, b.description, b.award_status, "
+	"b.retracted, b.local_state, b.local_action, b.time_submitted "
+	"FROM bids b LEFT JOIN projects p ON p.id = b.project_id LEFT JOIN currencies c ON c.id = p.currency_id "
+	"LEFT JOIN users u ON u.id = b.bidder_id WHERE b.deleted = 0 AND %s "
+	"ORDER BY %s LIMIT :limit OFFSET :offset";
+
+static const char milestones_sql[] =
+	"SELECT m.id, m.project_id, p.title AS project_title, m.bid_id, m.amount, c.code AS currency, m.status, "
+	"m.description, m.local_state, m.local_action, m.time_created, "
+	"m.project_owner_id IS " SELF " AS can_release "
+	"FROM milestones m LEFT JOIN projects p ON p.id = m.project_id LEFT JOIN currencies c ON c.id = m.currency_id "
+	"WHERE m.project_owner_id IS " SELF " OR m.bidder_id IS " SELF " "
+	"ORDER BY m.time_created DESC, m.id DESC LIMIT :limit OFFSET :offset";
+
+static const char actions_sql[] =
+	"SELECT id, kind, state, params, local_ref, depends_on, attempts, http_status, error_code, error_message, "
+	"created_at, updated_at, next_attempt FROM actions "
+	"WHERE state IN ('queued', 'sending', 'failed') OR updated_at > CAST(strftime('%s', 'now') AS INTEGER) - 86400 "
+	"ORDER BY id DESC LIMIT :limit OFFSET :offset";
+
+/* A page of rows: offset and limit from the request. */
+static bool page(const struct ui_args *a, struct bind *b, struct ui_reply *rep)
+{
+	b[0].name = ":limit";
+	b[1].name = ":offset";
+	b[0].s = b[1].s = NULL;
+	return arg_int(a, "limit", false, PAGE_DEFAULT, 1, PAGE_MAX, &b[0].i, rep) &&
+	       arg_int(a, "offset", false, 0, 0, INT64_MAX / 2, &b[1].i, rep);
+}
+
+/* {"KEY": [rows]} for one paged query. */
+static void list(struct fl_db *db, const struct ui_args *a, const char *key, const char *sql,
+		 struct ui_reply *rep)
+{
+	struct bind b[2];
+	struct out o;
+
+	if (!page(a, b, rep))
+		return;
+	out_open(&o);
+	putc('{', o.f);
+	if (rows(db, &o, key, sql, b, 2, rep, NULL)) {
+		out_discard(&o);
+		return;
+	}
+	fputs("}\n", o.f);
+	out_close(&o, rep, 200);
+}
+
+static void get_self(struct fl_db *db, struct ui_reply *rep)
+{
+	struct out o;
+
+	out_open(&o);
+	putc('{', o.f);
+	if (rows(db, &o, "self", "SELECT id, username, display_name FROM users WHERE is_self = 1", NULL, 0, rep, NULL))
+		goto fail;
+	putc(',', o.f);
+	if (rows(db, &o, "counts",
+		 "SELECT (SELECT count(*) FROM threads WHERE is_read = 0) AS unread_threads, "
+		 "(SELECT count(*) FROM actions WHERE state IN ('queued', 'sending')) AS pending_actions, "
+		 "(SELECT count(*) FROM actions WHERE state = 'failed') AS failed_actions, "
+		 "(SELECT coalesce(max(seq), 0) FROM changes) AS changes_latest",
+		 NULL, 0, rep, NULL))
+		goto fail;
+	fputs("}\n", o.f);
+	out_close(&o, rep, 200);
+	return;
+fail:
+	out_discard(&o);
+}
+
+/* One object and its children: {"KEY": [row], "CHILD": [rows]}; 404 when the object is not there. */
+static void get_one(struct fl_db *db, const struct ui_args *a, const char *what, const char *sql,
+		    const char *child, const char *child_sql, struct ui_reply *rep)
+{
+	struct bind b[3];
+	struct out o;
+	int64_t n;
+
+	if (!arg_int(a, "id", true, 0, INT64_MIN, INT64_MAX, &b[0].i, rep))
+		return;
+	b[0].name = ":id";
+	b[0].s = NULL;
+	b[1] = (struct bind){ ":limit", 1, NULL };
+	b[2] = (struct bind){ ":offset", 0, NULL };
+	out_open(&o);
+	putc('{', o.f);
+	if (rows(db, &o, what, sql, b, 3, rep, &n))
+		goto fail;
+	if (n == 0) {
+		ui_error(rep, 404, "no %s with id %lld", what, (long long)b[0].i);
+		goto fail;
+	}
+	putc(',', o.f);
+	if (rows(db, &o, child, child_sql, b, 1, rep, NULL))
+		goto fail;
+	fputs("}\n", o.f);
+	out_close(&o, rep, 200);
+	return;
+fail:
+	out_discard(&o);
+}
+
+static void get_search(struct fl_db *db, const struct ui_args *a, struct ui_reply *rep)
+{
+	const char *q = a->get(a->ctx, "q"), *in = a->get(a->ctx, "in");
+	bool projects = !in || !*in || !strcmp(in, "projects"), messages = !in || !*in || !strcmp(in, "messages");
+	struct out o;
+	int64_t limit, n;
+	int rc;
+
+	if (!q || !*q) {
+		ui_error(rep, 400, "the parameter q (what to search for) is missing");
+		return;
+	}
+	if (!projects && !messages) {
+		ui_error(rep, 400, "the parameter in must be projects or messages");
+		return;
+	}
+	if (!arg_int(a, "limit", false, 50, 1, PAGE_MAX, &limit, rep))
+		return;
+	out_open(&o);
+	fputs("{\"results\":", o.f);
+	/* Matches are marked with two private-use characters the page turns into <mark>. */
+	rc = tool_search(db, q, projects, messages, limit, TOOL_MARK_ON, TOOL_MARK_OFF, o.f, FMT_JSON, &n);
+	if (rc) {
+		out_discard(&o);
+		if (rc == FL_ERR_INVALID)
+			ui_error(rep, 400, "too many separate parts in the search text");
+		else
+			ui_error(rep, status_of(rc), "search: %s", fl_errmsg(db));
+		return;
+	}
+	fputs("}\n", o.f);
+	out_close(&o, rep, 200);
+}
+
+/*
+ * The pid of the flsyncd syncing db_path, or 0: the pid its lock file
+ * holds (lock.c), if that process is alive and is flsyncd.  The lock itself
+ * is not tried: holding it even for a moment would make a starting
+ * flsyncd give up.
+ */
+static pid_t flsyncd_pid(const char *db_path)
+{
+	char *path = tool_xasprintf("%s.lock", db_path), comm[64], buf[32];
+	FILE *f = fopen(path, "r");
+	long pid = 0;
+
+	free(path);
+	if (!f)
+		return 0;
+	if (!fgets(buf, sizeof buf, f) || (pid = strtol(buf, NULL, 10)) <= 0)
+		pid = 0;
+	fclose(f);
+	if (!pid)
+		return 0;
+	path = tool_xasprintf("/proc/%ld/comm", pid);
+	f = fopen(path, "r");
+	free(path);
+	if (!f)
+		return 0;
+	if (!fgets(comm, sizeof comm, f))
+		comm[0] = '\0';
+	fclose(f);
+	comm[strcspn(comm, "\n")] = '\0';
+	return strcmp(comm, "flsyncd") == 0 ? (pid_t)pid : 0;
+}
+
+static void get_status(struct fl_db *db, const struct ui_sync_ctl *sync, struct ui_reply *rep)
+{
+	struct fl_status *s;
+	struct out o;
+	int64_t i;
+	pid_t pid = flsyncd_pid(sync->db_path);
+	int rc = fl_status_get(db, &s);
+
+	if (rc) {
+		ui_error(rep, status_of(rc), "status: %s", fl_errmsg(db));
+		return;
+	}
+	out_open(&o);
+	fprintf(o.f, "{\"schema_version\":%d,\"flsyncd_pid\":%ld,\"changes_latest\":%lld,", s->schema_version,
+		(long)pid, (long long)s->changes_latest);
+	fprintf(o.f, "\"actions\":{\"queued\":%lld,\"sending\":%lld,\"done\":%lld,\"failed\":%lld,\"cancelled\":%lld},",
+		(long long)s->actions_queued, (long long)s->actions_sending, (long long)s->actions_done,
+		(long long)s->actions_failed, (long long)s->actions_cancelled);
+	fputs("\"streams\":[", o.f);
+	for (i = 0; i < s->streams_count; i++) {
+		const struct fl_stream_status *t = &s->streams[i];
+
+		fputs(i ? ",{\"stream\":" : "{\"stream\":", o.f);
+		tool_json_string(o.f, t->stream, strlen(t->stream));
+		fprintf(o.f, ",\"cursor\":%lld,\"last_started\":%lld,\"last_success\":%lld,\"last_error\":",
+			(long long)t->cursor, (long long)t->last_started, (long long)t->last_success);
+		if (t->last_error)
+			tool_json_string(o.f, t->last_error, strlen(t->last_error));
+		else
+			fputs("null", o.f);
+		fprintf(o.f, ",\"last_error_at\":%lld,\"failures\":%lld,\"rows_synced\":%lld,\"requests\":%lld}",
+			(long long)t->last_error_at, (long long)t->failures, (long long)t->rows_synced,
+			(long long)t->requests);
+	}
+	fputs("]}\n", o.f);
+	fl_status_free(s);
+	out_close(&o, rep, 200);
+}
+
+/* ---- the POST endpoints --------------------------------------------------- */
+
+/*
+ * The library queues actions on objects it has not synced (the API decides
+ * about those); the app acts only on what it shows, so an id it names must
+ * be in the database.  False, with a 404 in rep, when one is not; malformed
+ * params are left to the library's validation.
+ */
+static bool objects_known(struct fl_db *db, const char *params, struct ui_reply *rep)
+{
+	static const struct { const char *key, *table, *noun; } refs[] = {
+		{ "thread_id", "threads", "thread" },
+		{ "bid_id", "bids", "bid" },
+		{ "project_id", "projects", "project" },
+		{ "milestone_id", "milestones", "milestone" },
+		{ "milestone_request_id", "milestone_requests", "milestone request" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof refs / sizeof *refs; i++) {
+		char sql[256];
+		struct fl_stmt *st;
+		int row = 0;
+		int64_t id = 0;
+		bool known = true;
+
+		snprintf(sql, sizeof sql,
+			 "SELECT json_extract(?1, '$.%s'), EXISTS (SELECT 1 FROM %s WHERE id = json_extract(?1, '$.%s')) "
+			 "WHERE json_valid(?1) AND json_type(?1, '$.%s') = 'integer'",
+			 refs[i].key, refs[i].table, refs[i].key, refs[i].key);
+		if (fl_stmt_prepare(db, sql, &st))
+			continue;
+		fl_stmt_bind_text(st, 1, params, -1);
+		if (fl_stmt_step(st, &row) == FL_OK && row) {
+			id = fl_stmt_column_int64(st, 0);
+			known = fl_stmt_column_int64(st, 1) != 0;
+		}
+		fl_stmt_finalize(st);
+		if (!known) {
+			ui_error(rep, 404, "no %s with id %lld in the database", refs[i].noun, (long long)id);
+			return false;
+		}
+	}
+	return true;
+}
+
+static void post_enqueue(struct fl_db *db, const struct ui_args *a, struct ui_reply *rep)
+{
+	const char *kind = a->get(a->ctx, "kind"), *params = a->get(a->ctx, "params");
+	char *ref = NULL;
+	struct out o;
+	int64_t id;
+	int rc;
+
+	if (!kind || !*kind || !params || !*params) {
+		ui_error(rep, 400, "the fields kind and params (a JSON object) are needed");
+		return;
+	}
+	if (!objects_known(db, params, rep))
+		return;
+	rc = fl_action_enqueue(db, kind, params, &id, &ref);
+	if (rc) {
+		ui_error(rep, status_of(rc), "%s", fl_errmsg(db));
+		return;
+	}
+	out_open(&o);
+	fprintf(o.f, "{\"id\":%lld,\"local_ref\":", (long long)id);
+	if (ref)
+		tool_json_string(o.f, ref, strlen(ref));
+	else
+		fputs("null", o.f);
+	fputs("}\n", o.f);
+	fl_free(ref);
+	out_close(&o, rep, 201);
+}
+
+static void post_action(struct fl_db *db, const struct ui_args *a, bool cancel, struct ui_reply *rep)
+{
+	struct out o;
+	int64_t id;
+	int rc;
+
+	if (!arg_int(a, "id", true, 0, 1, INT64_MAX, &id, rep))
+		return;
+	rc = cancel ? fl_action_cancel(db, id) : fl_action_retry(db, id);
+	if (rc) {
+		ui_error(rep, status_of(rc), "%s", fl_errmsg(db));
+		return;
+	}
+	out_open(&o);
+	fprintf(o.f, "{\"id\":%lld,\"state\":\"%s\"}\n", (long long)id, cancel ? "cancelled" : "queued");
+	out_close(&o, rep, 200);
+}
+
+/* "Sync now": flsyncd starts its next pass at once on SIGUSR1 (see flsyncd(8)). */
+static void post_sync(const struct ui_sync_ctl *sync, struct ui_reply *rep)
+{
+	pid_t pid = flsyncd_pid(sync->db_path);
+	struct out o;
+
+	if (!pid) {
+		ui_error(rep, 409, "no flsyncd is syncing %s: start one (flsyncd --db %s --api URL) to sync",
+			 sync->db_path, sync->db_path);
+		return;
+	}
+	if (kill(pid, SIGUSR1) != 0) {
+		ui_error(rep, 500, "cannot signal flsyncd (pid %ld): %s", (long)pid, strerror(errno));
+		return;
+	}
+	out_open(&o);
+	fprintf(o.f, "{\"flsyncd_pid\":%ld,\"message\":\"flsyncd starts a pass now\"}\n", (long)pid);
+	out_close(&o, rep, 202);
+}
+
+void ui_api(struct fl_db *db, const struct ui_sync_ctl *sync, const char *name, int post,
+	    const struct ui_args *args, struct ui_reply *out)
+{
+	char sql[4096];
+
+	if (post) {
+		if (!strcmp(name, "enqueue"))
+			post_enqueue(db, args, out);
+		else if (!strcmp(name, "cancel") || !strcmp(name, "retry"))
+			post_action(db, args, !strcmp(name, "cancel"), out);
+		else if (!strcmp(name, "sync"))
+			post_sync(sync, out);
+		else
+			ui_error(out, 404, "no such action: %s", name);
+		return;
+	}
+	if (!strcmp(name, "self")) {
+		get_self(db, out);
+	} else if (!strcmp(name, "threads")) {
+		snprintf(sql, sizeof sql, threads_sql, "");
+		list(db, args, "threads", sql, out);
+	} else if (!strcmp(name, "thread")) {
+		snprintf(sql, sizeof sql, threads_sql, "WHERE t.id = :id");
+		get_one(db, args, "thread", sql, "messages", messages_sql, out);
+	} else if (!strcmp(name, "projects")) {
+		snprintf(sql, sizeof sql, projects_sql, "p.owner_id IS " SELF);
+		list(db, args, "projects", sql, out);
+	} else if (!strcmp(name, "market")) {
+		snprintf(sql, sizeof sql, projects_sql,
+			 "p.owner_id IS NOT " SELF " AND coalesce(p.status, 'active') = 'active'");
+		list(db, args, "projects", sql, out);
+	} else if (!strcmp(name, "project")) {
+		char bids[2048];
+
+		snprintf(sql, sizeof sql, projects_sql, "p.id = :id");
+		snprintf(bids, sizeof bids, bids_sql, "b.project_id = :id", "b.time_submitted, b.id");
+		/* every bid of the project: the child query's page is the whole list */
+		strcpy(strstr(bids, " LIMIT :limit"), "");
+		get_one(db, args, "project", sql, "bids", bids, out);
+	} else if (!strcmp(name, "bids")) {
+		snprintf(sql, sizeof sql, bids_sql, "b.bidder_id IS " SELF, "b.time_submitted DESC, b.id DESC");
+		list(db, args, "bids", sql, out);
+	} else if (!strcmp(name, "milestones")) {
+		list(db, args, "milestones", milestones_sql, out);
+	} else if (!strcmp(name, "actions")) {
+		list(db, args, "actions", actions_sql, out);
+	} else if (!strcmp(name, "search")) {
+		get_search(db, args, out);
+	} else if (!strcmp(name, "status")) {
+		get_status(db, sync, out);
+	} else {
+		ui_error(out, 404, "no such endpoint: %s", name);
+	}
+}

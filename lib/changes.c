@@ -232,9 +232,14 @@ FL_API int fl_changes_prune(struct fl_db *db, int64_t before, int64_t *out_delet
 	if (db->flags & FL_OPEN_READONLY)
 		return error_set(&db->err, FL_ERR_READONLY,
 				 "prune the change feed: the database is open read-only");
-	/* Never the newest: it carries the sequence on (see migration 003). */
+	/*
+	 * Never the newest: it carries the sequence on (see migration 003).
+	 * Never past what a sink (flsync pgsync) has confirmed: its
+	 * sync_state row "sink.*" holds the newest seq it has.
+	 */
 	if (sqlite3_prepare_v2(db->sql,
-			       "DELETE FROM changes WHERE seq < ?1 AND seq < (SELECT max(seq) FROM changes)",
+			       "DELETE FROM changes WHERE seq < ?1 AND seq < (SELECT max(seq) FROM changes) "
+			       "AND seq <= coalesce((SELECT min(cursor) FROM sync_state WHERE stream LIKE 'sink.%'), seq)",
 			       -1, &st, NULL) != SQLITE_OK)
 		return store_error(db, "prune the change feed");
 	sqlite3_bind_int64(st, 1, before);

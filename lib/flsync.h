@@ -495,7 +495,10 @@ FL_API int fl_changes_wait(struct fl_db *db, int64_t since, int timeout_ms, int6
  * fl_changes_prune — delete the changes with seq < before (programs that
  * still need them then get FL_ERR_NOT_FOUND from fl_changes_since()),
  * except the newest change, which is always kept: it carries the sequence
- * on.  *out_deleted (when not NULL) is how many were deleted.  Needs a
+ * on, and those a sink still needs: a sync_state row whose stream starts
+ * with "sink." (flsync pgsync writes "sink.postgres.SCHEMA") holds in
+ * cursor the newest seq that sink has, and nothing after it is deleted.
+ * *out_deleted (when not NULL) is how many were deleted.  Needs a
  * read-write handle.  Returns FL_OK, FL_ERR_READONLY, FL_ERR_BUSY,
  * FL_ERR_DB or FL_ERR_MISUSE.
  */

@@ -6,15 +6,17 @@ set -euo pipefail
 
 FL_PACKAGES=(
 	gcc libc6-dev pkg-config meson ninja-build python3
-	libcurl4-openssl-dev libsqlite3-dev libyajl-dev libmicrohttpd-dev
+	libcurl4-openssl-dev libsqlite3-dev libyajl-dev libmicrohttpd-dev libpq-dev
 	check libsubunit-dev valgrind sqlite3 ca-certificates
 )
 # What only the test suite uses: clang (the build must be warning-free with
 # it too) and its sanitizer and libFuzzer runtimes, which clang only
 # recommends; headless Chromium to render the report, and chromedriver to
 # drive it through flsync ui; sqlite-utils to
-# read the database as users would; python3-pytest for the Python binding.
-FL_TEST_PACKAGES=(clang libclang-rt-14-dev chromium chromium-driver sqlite-utils python3-pytest)
+# read the database as users would; python3-pytest for the Python binding;
+# the PostgreSQL server, whose private clusters the pgsync suite starts.
+FL_TEST_PACKAGES=(clang libclang-rt-14-dev chromium chromium-driver sqlite-utils python3-pytest
+	postgresql)
 
 fl_install_deps() { # fl_install_deps [test]
 	local missing=() pkg wanted=("${FL_PACKAGES[@]}")

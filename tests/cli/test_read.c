@@ -536,6 +536,33 @@ START_TEST(change_feed_wait)
 }
 END_TEST
 
+START_TEST(change_feed_prune_keeps_what_a_sink_needs)
+{
+	struct fl_db *db = open_db(0);
+	int64_t latest, deleted, newest;
+	struct seen s;
+	char sql[160];
+
+	ck_assert_int_eq(fl_changes_latest(db, &latest), FL_OK);
+	ck_assert_int_gt(latest, 5);
+	/* a PostgreSQL mirror has everything up to latest - 3, another sink up to latest - 1 */
+	snprintf(sql, sizeof sql, "INSERT INTO sync_state(stream, cursor) VALUES ('sink.postgres.flsync', %lld), "
+		 "('sink.other', %lld)", (long long)(latest - 3), (long long)(latest - 1));
+	exec(db, sql);
+	ck_assert_int_eq(fl_changes_prune(db, latest + 1, &deleted), FL_OK);
+	ck_assert_int_eq(deleted, latest - 3);
+	/* the slower sink goes on from where it is */
+	s = since(db, latest - 3, &newest);
+	ck_assert_int_eq(s.n, 3);
+	ck_assert_int_eq(newest, latest);
+	/* once it has caught up, the rest may go (but the newest) */
+	exec(db, "UPDATE sync_state SET cursor = (SELECT max(seq) FROM changes) WHERE stream LIKE 'sink.%'");
+	ck_assert_int_eq(fl_changes_prune(db, latest + 1, &deleted), FL_OK);
+	ck_assert_int_eq(deleted, 2);
+	fl_db_close(db);
+}
+END_TEST
+
 /* ---- status ------------------------------------------------------------ */
 
 START_TEST(status_snapshot)
@@ -586,6 +613,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, change_feed_exact);
 	tcase_add_test(tc, change_feed_prune);
 	tcase_add_test(tc, change_feed_wait);
+	tcase_add_test(tc, change_feed_prune_keeps_what_a_sink_needs);
 	tcase_add_test(tc, status_snapshot);
 	suite_add_tcase(s, tc);
 	return s;

@@ -426,11 +426,11 @@ static enum MHD_Result send_stream(struct ui *ui, struct MHD_Connection *c)
 
 /* ---- routing ---------------------------------------------------------------- */
 
-static const struct ui_asset *asset(const char *path)
+static const struct tool_asset *asset(const char *path)
 {
 	size_t i;
 
-	for (i = 0; i < ui_asset_count; i++)
+	for (i = 0; i < ui_assets_count; i++)
 		if (!strcmp(ui_assets[i].path, path))
 			return &ui_assets[i];
 	return NULL;
@@ -439,7 +439,7 @@ static const struct ui_asset *asset(const char *path)
 /* The page, with this run's token for the script's POSTs, and the cookie for its GETs. */
 static enum MHD_Result send_index(struct ui *ui, struct MHD_Connection *c)
 {
-	const struct ui_asset *a = asset("/index.html");
+	const struct tool_asset *a = asset("/index.html");
 	const char *mark = "@TOKEN@", *at;
 	char *page, cookie[160];
 	size_t head;
@@ -462,7 +462,7 @@ static enum MHD_Result send_index(struct ui *ui, struct MHD_Connection *c)
 static enum MHD_Result route(struct ui *ui, struct MHD_Connection *c, const char *url, bool post,
 			     struct req *r)
 {
-	const struct ui_asset *a;
+	const struct tool_asset *a;
 	struct ui_reply rep;
 	struct ui_args args;
 	struct fl_db *db;

@@ -29,7 +29,7 @@ struct tool_ctx {
 typedef int tool_cmd_fn(struct tool_ctx *ctx, int argc, char **argv);
 
 tool_cmd_fn tool_cmd_query, tool_cmd_search, tool_cmd_export, tool_cmd_status,
-	tool_cmd_queue, tool_cmd_report, tool_cmd_ui, tool_cmd_schema;
+	tool_cmd_queue, tool_cmd_report, tool_cmd_pgsync, tool_cmd_ui, tool_cmd_schema;
 
 /* The database path to use (never NULL once tool_ctx_init() has run). */
 void tool_ctx_init(struct tool_ctx *ctx);
@@ -125,6 +125,15 @@ void tool_writer_end(struct tool_writer *w);   /* flushes and frees */
  */
 int tool_write_all(struct fl_db *db, struct fl_stmt *st, FILE *f, enum tool_format fmt,
 		   int64_t *out_rows);
+
+/* ---- files built into the binary (by embed.py) ---------------------------- */
+
+struct tool_asset {
+	const char *path;          /* "/app.js" */
+	const char *content_type;
+	const unsigned char *data; /* NUL-terminated, len bytes before it */
+	size_t len;
+};
 
 /* ---- search (cmd_search.c) ------------------------------------------------ */
 

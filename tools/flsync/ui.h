@@ -11,17 +11,12 @@
 #include <stdint.h>
 
 #include "flsync.h"
+#include "tool.h"
 
-/* ---- the embedded page (ui_assets.c, by ui/embed.py) --------------------- */
+/* ---- the embedded page (ui_assets.c, by embed.py from ui/) ------------------ */
 
-struct ui_asset {
-	const char *path;          /* "/app.js" */
-	const char *content_type;
-	const unsigned char *data;
-	size_t len;
-};
-extern const struct ui_asset ui_assets[];
-extern const size_t ui_asset_count;
+extern const struct tool_asset ui_assets[];
+extern const size_t ui_assets_count;
 
 /* ---- one answer ------------------------------------------------------------ */
 

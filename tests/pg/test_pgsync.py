@@ -1,0 +1,273 @@
+#!/usr/bin/env python3
+"""test_pgsync.py FLSYNC FLSYNCD FLMOCK — `flsync pgsync` into a real,
+private PostgreSQL cluster (Debian's postgresql, initdb in a temporary
+directory, Unix socket only):
+
+- two accounts (two flmock worlds, two SQLite files) mirrored into one
+  schema: every table equals the union of the SQLite files, row for row, by
+  value; and again after /_mock/advance and another pass (new rows, updates,
+  deleted-marks) and after rows are deleted in SQLite;
+- kill -9 of pgsync at 24 random points, then a clean run: equal, no row
+  doubled;
+- PostgreSQL restarted in the middle of a run: the run fails naming it, the
+  next one makes it equal;
+- the feed is never pruned past the sink's position, and a feed pruned past
+  it (by hand) is detected and copied in full;
+- the views answer in PostgreSQL, per account.
+
+Exit 77 (skipped) without the PostgreSQL server binaries.
+"""
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import pgcluster  # noqa: E402
+
+FLSYNC, FLSYNCD, FLMOCK = sys.argv[1:4]
+TABLES = ['currencies', 'job_categories', 'jobs', 'users', 'projects', 'project_jobs', 'bids', 'milestones',
+          'milestone_requests', 'reviews', 'threads', 'thread_members', 'messages', 'actions', 'sync_state']
+tmp = tempfile.mkdtemp(prefix='flpgsync.')
+failures = []
+checks = 0
+procs = []
+
+
+def check(cond, what, detail=''):
+    global checks
+    checks += 1
+    if not cond:
+        failures.append(what)
+        print('FAIL: %s%s' % (what, ('\n  ' + str(detail)[:3000]) if detail else ''), flush=True)
+
+
+def start_mock(seed, token):
+    out = open(os.path.join(tmp, 'flmock%d.out' % seed), 'wb+')
+    p = subprocess.Popen([FLMOCK, '--port', '0', '--seed', str(seed), '--token', token, '--scale', '4000'],
+                         stdout=out, stderr=subprocess.DEVNULL)
+    procs.append(p)
+    for _ in range(200):
+        out.seek(0)
+        line = out.readline().decode()
+        if line.startswith('listening on '):
+            return line.split()[2]
+        time.sleep(0.05)
+    raise SystemExit('flmock did not start')
+
+
+def sync(db, api, token):
+    p = subprocess.run([FLSYNCD, '--db', db, '--api', api, '--once'], capture_output=True, timeout=300,
+                       env=dict(os.environ, FLSYNC_TOKEN=token))
+    check(p.returncode == 0, 'flsyncd --once on %s' % os.path.basename(db), p.stderr.decode()[-1500:])
+
+
+def pgsync(db, account, code=0, what='pgsync'):
+    p = subprocess.run([FLSYNC, 'pgsync', '--db', db, '--pg', PG.conninfo, '--account', account],
+                       capture_output=True, timeout=600)
+    check(p.returncode == code, '%s: exit %d, want %d' % (what, p.returncode, code), p.stderr.decode()[-1500:])
+    return p.stdout.decode() + p.stderr.decode()
+
+
+def columns(con, table):
+    """The columns compared.  users.synced_at moves when a user is re-read unchanged, which is no
+    change (migration 003), so the mirror holds the time of the row's last change there."""
+    return [(r[1], (r[2] or 'TEXT').upper()) for r in con.execute('PRAGMA table_info(%s)' % table)
+            if not (table == 'users' and r[1] == 'synced_at')]
+
+
+def norm_sqlite(v):
+    if isinstance(v, bytes):
+        return ('b', v)
+    if isinstance(v, float):
+        return ('r', v)
+    return v
+
+
+def norm_pg(v, t):
+    if v is None:
+        return None
+    if 'INT' in t:
+        return int(v)
+    if 'REAL' in t:
+        return ('r', float(v))
+    if 'BLOB' in t:
+        return ('b', bytes.fromhex(v[2:]))
+    return v
+
+
+def equal(accounts, what):
+    """Every mirrored table in PostgreSQL equals the union of the accounts' SQLite files."""
+    for table in TABLES:
+        want, cols = [], None
+        for account, db in accounts:
+            con = sqlite3.connect(db)
+            cols = columns(con, table)
+            where = " WHERE stream NOT LIKE 'sink.%'" if table == 'sync_state' else ''
+            for r in con.execute('SELECT %s FROM %s%s' % (', '.join('"%s"' % c for c, _ in cols), table, where)):
+                want.append((account,) + tuple(norm_sqlite(v) for v in r))
+            con.close()
+        got = [(r[0],) + tuple(norm_pg(v, t) for v, (_, t) in zip(r[1:], cols))
+               for r in PG.psql('SELECT account, %s FROM flsync.%s' % (', '.join('"%s"' % c for c, _ in cols), table),
+                                csv_out=True)]
+        want.sort(key=repr)
+        got.sort(key=repr)
+        if got != want:
+            extra = [r for r in got if r not in want][:3]
+            missing = [r for r in want if r not in got][:3]
+            check(False, '%s: %s equals SQLite (%d rows there, %d in PostgreSQL)' % (what, table, len(want), len(got)),
+                  'only in PostgreSQL: %s\nonly in SQLite: %s' % (extra, missing))
+        else:
+            check(True, table)
+
+
+def sink_seq(account):
+    rows = PG.psql("SELECT seq FROM flsync.sink_position WHERE account = '%s'" % account, csv_out=True)
+    return int(rows[0][0]) if rows else None
+
+
+def churn(db, k):
+    """Many changes at once in SQLite, as a sync pass would make: updates, a deletion."""
+    con = sqlite3.connect(db)
+    con.execute('UPDATE bids SET amount = amount + 0.25, raw = raw || \' \' WHERE id %% 3 = %d' % (k % 3))
+    con.execute('UPDATE messages SET message = message || ?, raw = raw || \' \' WHERE id %% 5 = %d' % (k % 5),
+                (' edit %d\t"\\\n' % k,))
+    con.execute('DELETE FROM milestones WHERE id IN (SELECT id FROM milestones ORDER BY id LIMIT 1)')
+    con.commit()
+    con.close()
+
+
+def main():
+    global PG
+    if not pgcluster.bindir():
+        print('skipped: no PostgreSQL server binaries (the postgresql package; scripts/test installs it)')
+        return 77
+    PG = pgcluster.Cluster()
+    try:
+        run_tests()
+    finally:
+        PG.close()
+    return 0
+
+
+def run_tests():
+    a_db, b_db = os.path.join(tmp, 'agency-a.db'), os.path.join(tmp, 'agency-b.db')
+    a_api, b_api = start_mock(31, 'tok-a'), start_mock(32, 'tok-b')
+    sync(a_db, a_api, 'tok-a')
+    sync(b_db, b_api, 'tok-b')
+    accounts = [('agency-a', a_db), ('agency-b', b_db)]
+
+    out = pgsync(a_db, 'agency-a')
+    check('copied everything' in out, 'the first run copies everything', out)
+    pgsync(b_db, 'agency-b')
+    equal(accounts, 'first runs')
+    out = pgsync(a_db, 'agency-a')
+    check('up to date' in out, 'a run with nothing new says so', out)
+
+    # The world moves on: new rows, updates, deleted-marks; another pass; the mirror follows.
+    for api in (a_api, b_api):
+        urllib.request.urlopen(urllib.request.Request(api + '/_mock/advance?seconds=259200', method='POST'))
+    sync(a_db, a_api, 'tok-a')
+    sync(b_db, b_api, 'tok-b')
+    con = sqlite3.connect(a_db)
+    con.execute('DELETE FROM messages WHERE id IN (SELECT id FROM messages ORDER BY id LIMIT 4)')
+    con.execute("DELETE FROM reviews WHERE rowid IN (SELECT rowid FROM reviews LIMIT 1)")
+    con.commit()
+    con.close()
+    out = pgsync(a_db, 'agency-a')
+    check('changes ' in out and 'deleted' in out, 'a later run sends the changes', out)
+    pgsync(b_db, 'agency-b')
+    equal(accounts, 'after a pass and deletions')
+
+    # The feed is not pruned past the sink.
+    con = sqlite3.connect(a_db)
+    cursor = con.execute("SELECT cursor FROM sync_state WHERE stream = 'sink.postgres.flsync'").fetchone()
+    con.close()
+    check(cursor and cursor[0] == sink_seq('agency-a'), 'the database records what the sink has',
+          (cursor, sink_seq('agency-a')))
+
+    # kill -9 at random points of runs that have much to send.
+    random.seed(5)
+    churn(a_db, 0)
+    t0 = time.time()
+    pgsync(a_db, 'agency-a', what='a timed run')
+    full = max(time.time() - t0, 0.05)
+    kills = 0
+    for k in range(1, 25):
+        churn(a_db, k)
+        p = subprocess.Popen([FLSYNC, 'pgsync', '--db', a_db, '--pg', PG.conninfo, '--account', 'agency-a'],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(random.uniform(0, full * 1.2))
+        if p.poll() is None:
+            p.send_signal(signal.SIGKILL)
+            kills += 1
+        p.wait()
+    check(kills >= 12, 'most runs were killed in flight', kills)
+    pgsync(a_db, 'agency-a', what='the run after the kills')
+    equal(accounts, 'after %d kills' % kills)
+    dups = PG.psql('SELECT count(*) - count(DISTINCT (account, id)) FROM flsync.bids', csv_out=True)
+    check(dups == [['0']], 'no row doubled', dups)
+
+    # PostgreSQL restarts in the middle of a run.
+    churn(a_db, 99)
+    p = subprocess.Popen([FLSYNC, 'pgsync', '--db', a_db, '--pg', PG.conninfo, '--account', 'agency-a'],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    time.sleep(full * 0.3)
+    PG.restart()
+    out, err = p.communicate(timeout=120)
+    if p.returncode != 0:
+        check('PostgreSQL' in err.decode() or 'server' in err.decode() or 'connection' in err.decode(),
+              'a run cut by a restart names the cause', err.decode()[-1000:])
+    pgsync(a_db, 'agency-a', what='the run after the restart')
+    equal(accounts, 'after a restart')
+
+    # A feed pruned past the sink by hand (not through fl_changes_prune) is detected: a full copy.
+    churn(a_db, 7)
+    con = sqlite3.connect(a_db)
+    con.execute('DELETE FROM changes WHERE seq < (SELECT max(seq) FROM changes)')
+    con.commit()
+    con.close()
+    out = pgsync(a_db, 'agency-a', what='the run after a prune')
+    check('copied everything' in out, 'a feed pruned past the sink is copied in full', out)
+    equal(accounts, 'after a prune')
+
+    # The views, per account, as in SQLite.
+    for account, db in accounts:
+        con = sqlite3.connect(db)
+        for view in ('my_active_bids', 'open_projects_with_bids', 'unread_threads', 'milestone_balances',
+                     'report_bids_monthly', 'report_reviews_monthly', 'report_response_monthly'):
+            want = con.execute('SELECT count(*) FROM %s' % view).fetchone()[0]
+            got = PG.psql("SELECT count(*) FROM flsync.%s WHERE account = '%s'" % (view, account), csv_out=True)
+            check(got == [[str(want)]], '%s: view %s has the same rows' % (account, view), (got, want))
+        con.close()
+    won = PG.psql("SELECT sum(won) FROM flsync.report_bids_monthly WHERE account = 'agency-a'", csv_out=True)
+    con = sqlite3.connect(a_db)
+    check(won == [[str(con.execute('SELECT sum(won) FROM report_bids_monthly').fetchone()[0])]],
+          'report_bids_monthly agrees', won)
+    con.close()
+
+    # Bad input: no server there, a bad conninfo.
+    p = subprocess.run([FLSYNC, 'pgsync', '--db', a_db, '--pg', 'host=%s/nowhere dbname=x' % tmp],
+                       capture_output=True, timeout=60)
+    check(p.returncode == 1 and b'cannot connect to PostgreSQL' in p.stderr, 'no server: exit 1 naming it',
+          p.stderr.decode()[-500:])
+    p = subprocess.run([FLSYNC, 'pgsync', '--db', a_db], capture_output=True, timeout=60)
+    check(p.returncode == 2, 'no --pg: usage error', p.stderr.decode()[-500:])
+
+
+try:
+    rc = main()
+finally:
+    for p in procs:
+        p.terminate()
+if rc == 77:
+    sys.exit(77)
+print('%d checks, %d failed' % (checks, len(failures)))
+if failures:
+    print('failed:\n  ' + '\n  '.join(failures))
+sys.exit(1 if failures else 0)

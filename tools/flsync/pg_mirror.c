@@ -1,0 +1,626 @@
+/*
+ * pg_mirror.c — one account's rows into PostgreSQL, exactly once.
+ *
+ * One PostgreSQL transaction per run holds everything: the rows (COPY into
+ * temporary tables, then one INSERT ... ON CONFLICT DO UPDATE per table),
+ * the deletions, and the account's new feed position.  The SQLite side is
+ * read in one snapshot, so the rows and the feed position agree.  A crash of
+ * either side, or of the network, at any point leaves PostgreSQL at the old
+ * position (nothing of the run is there) or the new one (all of it is), and
+ * the next run goes on from there.
+ *
+ * What changed comes from the change feed: every entity row by its id
+ * (reviews by rowid, so reviews are copied whole when one changed), and a
+ * project's or thread's change covers its project_jobs or thread_members.
+ * A first run, or one whose position the feed has been pruned past, copies
+ * everything.  sync_state, which the feed does not cover, is copied whole.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "pg.h"
+#include "tool.h"
+
+#define COPY_CHUNK (256 * 1024) /* bytes handed to libpq at a time */
+#define IDS_PER_READ 5000       /* ids per SQLite read of changed rows */
+
+/* ---- COPY text format --------------------------------------------------- */
+
+struct copy {
+	PGconn *pg;
+	char *buf;
+	size_t len, cap;
+	bool failed;
+	int64_t rows;
+};
+
+static void put(struct copy *c, const char *s, size_t n)
+{
+	if (c->len + n > c->cap) {
+		c->cap = (c->len + n) * 2;
+		c->buf = tool_xrealloc(c->buf, c->cap);
+	}
+	memcpy(c->buf + c->len, s, n);
+	c->len += n;
+}
+
+static void flush(struct copy *c, bool all)
+{
+	if (c->failed || (!all && c->len < COPY_CHUNK) || c->len == 0)
+		return;
+	if (PQputCopyData(c->pg, c->buf, (int)c->len) != 1) {
+		fprintf(stderr, "flsync: pgsync: COPY: %s", PQerrorMessage(c->pg));
+		c->failed = true;
+	}
+	c->len = 0;
+}
+
+/* Length of the valid UTF-8 sequence at s (n bytes left), 0 when invalid. */
+static size_t utf8_len(const unsigned char *s, size_t n)
+{
+	size_t len, i;
+	unsigned cp;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xC2 && s[0] <= 0xDF)
+		len = 2, cp = s[0] & 0x1F;
+	else if (s[0] >= 0xE0 && s[0] <= 0xEF)
+		len = 3, cp = s[0] & 0x0F;
+	else if (s[0] >= 0xF0 && s[0] <= 0xF4)
+		len = 4, cp = s[0] & 0x07;
+	else
+		return 0;
+	if (n < len)
+		return 0;
+	for (i = 1; i < len; i++) {
+		if ((s[i] & 0xC0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3F);
+	}
+	if ((len == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)))
+		return 0;
+	return len;
+}
+
+/*
+ * Text for COPY: backslash, tab, newline and CR escaped.  PostgreSQL text
+ * holds neither NUL nor invalid UTF-8, which SQLite may: those become
+ * U+FFFD, the only values the mirror changes.
+ */
+static void put_text(struct copy *c, const unsigned char *s, size_t n)
+{
+	size_t i = 0, run = 0, k;
+
+	while (i < n) {
+		unsigned char ch = s[i];
+		const char *esc = ch == '\\' ? "\\\\" : ch == '\t' ? "\\t" : ch == '\n' ? "\\n" : ch == '\r' ? "\\r" : NULL;
+
+		if (esc || ch == 0 || !(k = utf8_len(s + i, n - i))) {
+			put(c, (const char *)s + run, i - run);
+			if (esc)
+				put(c, esc, 2);
+			else
+				put(c, "\xEF\xBF\xBD", 3);
+			run = ++i;
+			continue;
+		}
+		i += k;
+	}
+	put(c, (const char *)s + run, n - run);
+}
+
+/* One row of st (its columns in table order) behind the account, as a COPY line. */
+static void put_row(struct copy *c, const char *account, struct fl_stmt *st, int ncols)
+{
+	char num[40];
+	int i, n;
+
+	put_text(c, (const unsigned char *)account, strlen(account));
+	for (i = 0; i < ncols; i++) {
+		put(c, "\t", 1);
+		switch (fl_stmt_column_type(st, i)) {
+		case FL_TYPE_NULL:
+			put(c, "\\N", 2);
+			break;
+		case FL_TYPE_INTEGER:
+			n = snprintf(num, sizeof num, "%lld", (long long)fl_stmt_column_int64(st, i));
+			put(c, num, (size_t)n);
+			break;
+		case FL_TYPE_REAL:
+			/* 17 significant digits read back as the same double. */
+			n = snprintf(num, sizeof num, "%.17g", fl_stmt_column_double(st, i));
+			put(c, num, (size_t)n);
+			break;
+		case FL_TYPE_BLOB: {
+			const unsigned char *b = fl_stmt_column_blob(st, i, &n);
+			int j;
+
+			put(c, "\\\\x", 3);
+			for (j = 0; j < n; j++) {
+				char hex[3];
+
+				snprintf(hex, sizeof hex, "%02x", b[j]);
+				put(c, hex, 2);
+			}
+			break;
+		}
+		default: {
+			const char *t = fl_stmt_column_text(st, i, &n);
+
+			put_text(c, (const unsigned char *)t, t ? (size_t)n : 0);
+			break;
+		}
+		}
+	}
+	put(c, "\n", 1);
+	c->rows++;
+	flush(c, false);
+}
+
+/* Start COPY target (columns) FROM STDIN. */
+static bool copy_begin(struct copy *c, PGconn *pg, const char *target, const char *columns)
+{
+	char *sql = tool_xasprintf("COPY %s (%s) FROM STDIN", target, columns);
+	PGresult *r = PQexec(pg, sql);
+	bool ok = PQresultStatus(r) == PGRES_COPY_IN;
+
+	if (!ok)
+		fprintf(stderr, "flsync: pgsync: %s: %s", sql, PQerrorMessage(pg));
+	PQclear(r);
+	free(sql);
+	memset(c, 0, sizeof *c);
+	c->pg = pg;
+	c->failed = !ok;
+	return ok;
+}
+
+/* End the COPY; false when it or any row failed. */
+static bool copy_end(struct copy *c)
+{
+	PGresult *r;
+	bool ok;
+
+	flush(c, true);
+	free(c->buf);
+	c->buf = NULL;
+	if (PQputCopyEnd(c->pg, c->failed ? "flsync: the rows could not be read" : NULL) != 1) {
+		fprintf(stderr, "flsync: pgsync: end COPY: %s", PQerrorMessage(c->pg));
+		return false;
+	}
+	r = PQgetResult(c->pg);
+	ok = PQresultStatus(r) == PGRES_COMMAND_OK && !c->failed;
+	if (PQresultStatus(r) != PGRES_COMMAND_OK)
+		fprintf(stderr, "flsync: pgsync: COPY: %s", PQerrorMessage(c->pg));
+	PQclear(r);
+	while ((r = PQgetResult(c->pg)))
+		PQclear(r);
+	return ok;
+}
+
+/* ---- reading SQLite ----------------------------------------------------- */
+
+/* The column list of t, quoted: "account", "id", ... (with_account) or without. */
+static char *column_list(const struct pg_table *t, bool with_account, const char *prefix)
+{
+	char *s = NULL;
+	size_t len;
+	FILE *f = open_memstream(&s, &len);
+	int i;
+
+	if (with_account)
+		fprintf(f, "%saccount", prefix);
+	for (i = 0; i < t->ncols; i++)
+		fprintf(f, "%s%s\"%s\"", i || with_account ? ", " : "", prefix, t->cols[i].name);
+	fclose(f);
+	return s;
+}
+
+/* Copy the rows of `SELECT cols FROM t WHERE where` (binding ?1 to arg, when set) into c. */
+static bool copy_rows(struct fl_db *db, struct copy *c, const char *account, const struct pg_table *t,
+		      const char *where, const char *arg)
+{
+	char *cols = column_list(t, false, ""), *sql;
+	struct fl_stmt *st;
+	int rc, row;
+
+	sql = tool_xasprintf("SELECT %s FROM \"%s\"%s%s", cols, t->name, where ? " WHERE " : "", where ? where : "");
+	free(cols);
+	rc = fl_stmt_prepare(db, sql, &st);
+	free(sql);
+	if (rc) {
+		tool_db_fail(db, rc, t->name);
+		c->failed = true;
+		return false;
+	}
+	if (arg)
+		fl_stmt_bind_text(st, 1, arg, -1);
+	while (!c->failed && (rc = fl_stmt_step(st, &row)) == FL_OK && row)
+		put_row(c, account, st, t->ncols);
+	fl_stmt_finalize(st);
+	if (rc) {
+		tool_db_fail(db, rc, t->name);
+		c->failed = true;
+	}
+	return !c->failed;
+}
+
+/* ---- the changed ids ---------------------------------------------------- */
+
+struct ids {
+	int64_t *v;
+	size_t n, cap;
+};
+
+static void ids_add(struct ids *s, int64_t id)
+{
+	if (s->n == s->cap) {
+		s->cap = s->cap ? s->cap * 2 : 256;
+		s->v = tool_xrealloc(s->v, sizeof *s->v * s->cap);
+	}
+	s->v[s->n++] = id;
+}
+
+static int cmp64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static void ids_sort(struct ids *s)
+{
+	size_t i, j = 0;
+
+	if (s->n == 0)
+		return;
+	qsort(s->v, s->n, sizeof *s->v, cmp64);
+	for (i = 0; i < s->n; i++)
+		if (!j || s->v[i] != s->v[j - 1])
+			s->v[j++] = s->v[i];
+	s->n = j;
+}
+
+/* A JSON array of ids [from, from + n). */
+static char *ids_json(const struct ids *s, size_t from, size_t n)
+{
+	char *out = NULL;
+	size_t len, i;
+	FILE *f = open_memstream(&out, &len);
+
+	putc('[', f);
+	for (i = from; i < from + n && i < s->n; i++)
+		fprintf(f, i > from ? ",%lld" : "%lld", (long long)s->v[i]);
+	putc(']', f);
+	fclose(f);
+	return out;
+}
+
+/* ---- PostgreSQL helpers ------------------------------------------------- */
+
+/* Run sql with $1 = account when it has $1; rows affected added to *out_n when wanted. */
+static bool pg_run(PGconn *pg, const char *sql, const char *account, const char *what, int64_t *out_n)
+{
+	const char *params[1] = { account };
+	PGresult *r = PQexecParams(pg, sql, strstr(sql, "$1") ? 1 : 0, NULL, params, NULL, NULL, 0);
+	ExecStatusType st = PQresultStatus(r);
+	bool ok = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
+
+	if (!ok)
+		fprintf(stderr, "flsync: pgsync: %s: %s", what, PQerrorMessage(pg));
+	else if (out_n)
+		*out_n += strtoll(PQcmdTuples(r), NULL, 10);
+	PQclear(r);
+	return ok;
+}
+
+/* Every row of t for the account, anew. */
+static bool copy_whole(struct fl_db *db, PGconn *pg, const char *schema, const char *account,
+		       const struct pg_table *t, struct pg_report *rep)
+{
+	/* sync_state's sink rows say what PostgreSQL holds: sink_position is their mirror. */
+	const char *where = !strcmp(t->name, "sync_state") ? "stream NOT LIKE 'sink.%'" : NULL;
+	char *ident = pg_ident2(schema, t->name), *sql = tool_xasprintf("DELETE FROM %s WHERE account = $1", ident);
+	char *cols = column_list(t, true, "");
+	struct copy c;
+	/* A replacement, not a deletion: the rows come back but for those SQLite no longer has. */
+	bool ok = pg_run(pg, sql, account, t->name, NULL);
+
+	free(sql);
+	if (ok && copy_begin(&c, pg, ident, cols)) {
+		copy_rows(db, &c, account, t, where, NULL);
+		ok = copy_end(&c);
+		rep->rows += c.rows;
+	} else {
+		ok = false;
+	}
+	free(cols);
+	free(ident);
+	return ok;
+}
+
+/* The rows of t whose ids changed: upserted when SQLite has them, deleted when not. */
+static bool copy_changed(struct fl_db *db, PGconn *pg, const char *schema, const char *account,
+			 const struct pg_table *t, const struct ids *ids, struct pg_report *rep)
+{
+	char *ident = pg_ident2(schema, t->name), *cols = column_list(t, true, ""), *sql, *tmp, *set = NULL;
+	struct copy c;
+	size_t at, len;
+	FILE *f;
+	bool ok;
+	int i;
+
+	tmp = tool_xasprintf("\"fl_rows_%s\"", t->name);
+	sql = tool_xasprintf("CREATE TEMP TABLE IF NOT EXISTS %s (LIKE %s) ON COMMIT DROP; TRUNCATE %s; "
+			     "CREATE TEMP TABLE IF NOT EXISTS fl_ids (id bigint PRIMARY KEY) ON COMMIT DROP; TRUNCATE fl_ids",
+			     tmp, ident, tmp);
+	ok = pg_exec(pg, sql, t->name);
+	free(sql);
+	/* The ids that changed, and the rows SQLite has for them now. */
+	if (ok && copy_begin(&c, pg, "fl_ids", "id")) {
+		for (at = 0; at < ids->n; at++) {
+			char num[24];
+			int n = snprintf(num, sizeof num, "%lld\n", (long long)ids->v[at]);
+
+			put(&c, num, (size_t)n);
+			flush(&c, false);
+		}
+		ok = copy_end(&c);
+	} else {
+		ok = false;
+	}
+	if (ok && copy_begin(&c, pg, tmp, cols)) {
+		for (at = 0; at < ids->n && !c.failed; at += IDS_PER_READ) {
+			char *json = ids_json(ids, at, IDS_PER_READ);
+
+			copy_rows(db, &c, account, t, "id IN (SELECT value FROM json_each(?1))", json);
+			free(json);
+		}
+		ok = copy_end(&c);
+	} else {
+		ok = false;
+	}
+	if (ok) {
+		sql = tool_xasprintf("DELETE FROM %s t USING fl_ids i WHERE t.account = $1 AND t.id = i.id "
+				     "AND NOT EXISTS (SELECT 1 FROM %s r WHERE r.id = i.id)", ident, tmp);
+		ok = pg_run(pg, sql, account, t->name, &rep->deleted);
+		free(sql);
+	}
+	if (ok) {
+		/* Unchanged rows are left alone: no dead tuples for a re-read that found nothing new. */
+		char *old = column_list(t, false, "t."), *new = column_list(t, false, "excluded.");
+
+		f = open_memstream(&set, &len);
+		for (i = 0; i < t->ncols; i++)
+			fprintf(f, "%s\"%s\" = excluded.\"%s\"", i ? ", " : "", t->cols[i].name, t->cols[i].name);
+		fclose(f);
+		sql = tool_xasprintf("INSERT INTO %s AS t SELECT * FROM %s ON CONFLICT (account, id) DO UPDATE SET %s "
+				     "WHERE (%s) IS DISTINCT FROM (%s)", ident, tmp, set, old, new);
+		ok = pg_run(pg, sql, account, t->name, &rep->rows);
+		free(sql);
+		free(old);
+		free(new);
+	}
+	free(set);
+	free(tmp);
+	free(cols);
+	free(ident);
+	return ok;
+}
+
+/* A link table's rows for the parents in ids (project_jobs by project_id, thread_members by thread_id), anew. */
+static bool copy_links(struct fl_db *db, PGconn *pg, const char *schema, const char *account,
+		       const struct pg_table *t, const char *parent, const struct ids *ids, struct pg_report *rep)
+{
+	char *ident = pg_ident2(schema, t->name), *cols = column_list(t, true, ""), *sql, *where;
+	struct copy c;
+	size_t at;
+	bool ok;
+
+	/* fl_ids holds the parents' ids: copy_changed() of the parent table just filled it. */
+	sql = tool_xasprintf("DELETE FROM %s l USING fl_ids i WHERE l.account = $1 AND l.\"%s\" = i.id", ident, parent);
+	ok = pg_run(pg, sql, account, t->name, NULL); /* replaced below */
+	free(sql);
+	where = tool_xasprintf("\"%s\" IN (SELECT value FROM json_each(?1))", parent);
+	if (ok && copy_begin(&c, pg, ident, cols)) {
+		for (at = 0; at < ids->n && !c.failed; at += IDS_PER_READ) {
+			char *json = ids_json(ids, at, IDS_PER_READ);
+
+			copy_rows(db, &c, account, t, where, json);
+			free(json);
+		}
+		ok = copy_end(&c);
+		rep->rows += c.rows;
+	} else {
+		ok = false;
+	}
+	free(where);
+	free(cols);
+	free(ident);
+	return ok;
+}
+
+/* ---- one run ------------------------------------------------------------- */
+
+static int64_t one_int(struct fl_db *db, const char *sql, int64_t arg, bool *ok)
+{
+	struct fl_stmt *st;
+	int row = 0, rc;
+	int64_t v = 0;
+
+	if ((rc = fl_stmt_prepare(db, sql, &st))) {
+		*ok = false;
+		tool_db_fail(db, rc, "read the change feed");
+		return 0;
+	}
+	if (fl_stmt_param_count(st) > 0)
+		fl_stmt_bind_int64(st, 1, arg);
+	if ((rc = fl_stmt_step(st, &row)) == FL_OK && row)
+		v = fl_stmt_column_int64(st, 0);
+	else if (rc) {
+		*ok = false;
+		tool_db_fail(db, rc, "read the change feed");
+	}
+	fl_stmt_finalize(st);
+	return v;
+}
+
+static const struct pg_table *table_named(const struct pg_table *tables, int n, const char *name)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (!strcmp(tables[i].name, name))
+			return &tables[i];
+	return NULL;
+}
+
+/* The ids each table's changes name, in (from, to]. */
+static bool read_changes(struct fl_db *db, int64_t from, int64_t to, const struct pg_table *tables, int n,
+			 struct ids *per_table)
+{
+	struct fl_stmt *st;
+	int row, rc, i;
+
+	rc = fl_stmt_prepare(db, "SELECT tbl, row_id FROM changes WHERE seq > ?1 AND seq <= ?2 ORDER BY tbl", &st);
+	if (rc)
+		return tool_db_fail(db, rc, "read the change feed"), false;
+	fl_stmt_bind_int64(st, 1, from);
+	fl_stmt_bind_int64(st, 2, to);
+	while ((rc = fl_stmt_step(st, &row)) == FL_OK && row) {
+		const char *tbl = fl_stmt_column_text(st, 0, NULL);
+
+		for (i = 0; tbl && i < n; i++)
+			if (!strcmp(tables[i].name, tbl)) {
+				ids_add(&per_table[i], fl_stmt_column_int64(st, 1));
+				break;
+			}
+	}
+	fl_stmt_finalize(st);
+	if (rc)
+		return tool_db_fail(db, rc, "read the change feed"), false;
+	for (i = 0; i < n; i++)
+		ids_sort(&per_table[i]);
+	return true;
+}
+
+bool pg_mirror(struct fl_db *db, PGconn *pg, const char *schema, const char *account,
+	       const struct pg_table *tables, int n, struct pg_report *out)
+{
+	char *pos_ident = pg_ident2(schema, "sink_position"), *sql, seqtext[24];
+	struct ids *changed = calloc((size_t)n, sizeof *changed);
+	const struct pg_table *links[2];
+	int64_t pos = -1, latest, oldest;
+	bool ok = true, sqlite_open = false;
+	PGresult *r;
+	int i;
+
+	memset(out, 0, sizeof *out);
+	if (!changed)
+		abort();
+	links[0] = table_named(tables, n, "project_jobs");
+	links[1] = table_named(tables, n, "thread_members");
+
+	ok = pg_exec(pg, "BEGIN", "begin");
+	/* One run per account at a time, across machines. */
+	sql = tool_xasprintf("SELECT pg_advisory_xact_lock(hashtext($1)), (SELECT seq FROM %s WHERE account = $2)",
+			     pos_ident);
+	if (ok) {
+		char *key = tool_xasprintf("flsync %s %s", schema, account);
+		const char *params[2] = { key, account };
+
+		r = PQexecParams(pg, sql, 2, NULL, params, NULL, NULL, 0);
+		ok = PQresultStatus(r) == PGRES_TUPLES_OK;
+		if (!ok)
+			fprintf(stderr, "flsync: pgsync: read the feed position: %s", PQerrorMessage(pg));
+		else if (!PQgetisnull(r, 0, 1))
+			pos = strtoll(PQgetvalue(r, 0, 1), NULL, 10);
+		PQclear(r);
+		free(key);
+	}
+	free(sql);
+
+	/* The SQLite side: one snapshot for the feed and the rows. */
+	ok = ok && tool_exec(db, "BEGIN") == 0;
+	sqlite_open = ok;
+	latest = ok ? one_int(db, "SELECT coalesce(max(seq), 0) FROM changes", 0, &ok) : 0;
+	oldest = ok ? one_int(db, "SELECT coalesce((SELECT seq FROM changes WHERE seq > ?1 ORDER BY seq LIMIT 1), 0)",
+			      pos, &ok) : 0;
+	out->from_seq = pos;
+	out->to_seq = latest;
+	/* No position yet, the feed pruned past it, or a position this file never reached. */
+	out->full = pos < 0 || pos > latest || (pos < latest && oldest != pos + 1);
+
+	if (ok && out->full) {
+		for (i = 0; ok && i < n; i++)
+			ok = copy_whole(db, pg, schema, account, &tables[i], out);
+	} else if (ok) {
+		ok = read_changes(db, pos, latest, tables, n, changed);
+		for (i = 0; ok && i < n; i++) {
+			const struct pg_table *t = &tables[i];
+
+			if (t == links[0] || t == links[1])
+				continue;
+			if (!strcmp(t->name, "sync_state")) {
+				struct pg_report scratch = { 0 }; /* not in the feed: copied every run, not counted */
+
+				ok = copy_whole(db, pg, schema, account, t, &scratch);
+				continue;
+			}
+			if (!t->by_id && changed[i].n) {
+				ok = copy_whole(db, pg, schema, account, t, out); /* the feed names its rows by rowid */
+				continue;
+			}
+			if (!changed[i].n)
+				continue;
+			ok = copy_changed(db, pg, schema, account, t, &changed[i], out);
+			if (ok && !strcmp(t->name, "projects") && links[0])
+				ok = copy_links(db, pg, schema, account, links[0], "project_id", &changed[i], out);
+			if (ok && !strcmp(t->name, "threads") && links[1])
+				ok = copy_links(db, pg, schema, account, links[1], "thread_id", &changed[i], out);
+		}
+	}
+	if (ok) {
+		const char *params[3] = { account, seqtext, fl_libversion() };
+
+		snprintf(seqtext, sizeof seqtext, "%lld", (long long)latest);
+		sql = tool_xasprintf("INSERT INTO %s(account, seq, updated_at, source) VALUES ($1, $2, now(), 'flsync ' || $3) "
+				     "ON CONFLICT (account) DO UPDATE SET seq = excluded.seq, updated_at = excluded.updated_at, "
+				     "source = excluded.source", pos_ident);
+		r = PQexecParams(pg, sql, 3, NULL, params, NULL, NULL, 0);
+		ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+		if (!ok)
+			fprintf(stderr, "flsync: pgsync: write the feed position: %s", PQerrorMessage(pg));
+		PQclear(r);
+		free(sql);
+	}
+	ok = ok ? pg_exec(pg, "COMMIT", "commit") : (pg_exec(pg, "ROLLBACK", "roll back"), false);
+	if (sqlite_open)
+		tool_exec(db, "COMMIT");
+	if (ok) {
+		/* What PostgreSQL now holds: the feed is never pruned past it (fl_changes_prune). */
+		struct fl_stmt *st;
+		int row;
+		char *stream = tool_xasprintf("sink.postgres.%s", schema);
+
+		if (fl_stmt_prepare(db, "INSERT INTO sync_state(stream, cursor, last_success) VALUES (?1, ?2, ?3) "
+				    "ON CONFLICT(stream) DO UPDATE SET cursor = excluded.cursor, last_success = excluded.last_success",
+				    &st) == FL_OK) {
+			fl_stmt_bind_text(st, 1, stream, -1);
+			fl_stmt_bind_int64(st, 2, latest);
+			fl_stmt_bind_int64(st, 3, (int64_t)time(NULL));
+			if (fl_stmt_step(st, &row) != FL_OK)
+				fprintf(stderr, "flsync: pgsync: warning: could not record the sink's position in the database: %s\n",
+					fl_errmsg(db));
+			fl_stmt_finalize(st);
+		}
+		free(stream);
+	}
+	for (i = 0; i < n; i++)
+		free(changed[i].v);
+	free(changed);
+	free(pos_ident);
+	return ok;
+}

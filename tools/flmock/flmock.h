@@ -24,6 +24,7 @@ struct fault_spec {
 	double p[F_COUNT];         /* probability of each kind per request */
 	int stall_ms;              /* how long a stall lasts */
 	char path[128];            /* only requests whose path starts so ("": all) */
+	bool writes_only;          /* only write requests (POST/PUT/DELETE routes) */
 	long skip;                 /* the first `skip` of those are spared */
 	long count;                /* at most this many faults (0: no limit) */
 	long seen, given;          /* matching requests so far, faults given */

@@ -37,7 +37,6 @@ struct probe_ctx {
 	struct result_ctx *res;
 	struct sync_run *run;
 	const struct pending *p;
-	enum probe_mode mode;
 	int64_t id;                       /* the target's id (state changes), else 0 */
 	const char *field, *want, *want2; /* state check: field's text is want or want2 */
 	const char *match_field, *match_value; /* candidates only with this text field */
@@ -247,7 +246,7 @@ static const struct {
 int action_probe(struct sync_run *run, const struct pending *p, enum probe_mode mode,
 		 struct result_ctx *res, enum probe_outcome *out)
 {
-	struct probe_ctx pc = { .res = res, .run = run, .p = p, .mode = mode };
+	struct probe_ctx pc = { .res = res, .run = run, .p = p };
 	const char *k = p->kind;
 	char path[512], *text = NULL;
 	int64_t project = replay_param_int(run, p->resolved, "project_id");

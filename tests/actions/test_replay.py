@@ -788,6 +788,9 @@ def test_already(tmp):
               bid_rows(p3) == [(other, 99.0, 'offer whose send was cut', None)], bid_rows(p3))
         world = [b for b in mock.dump('bids') if b['project_id'] == p3 and b['bidder_id'] == S]
         check('already: the world holds only that bid', len(world) == 1 and world[0]['amount'] == 99, world)
+        sent = posts(API + '/bids/', lambda b: eq(b.get('project_id'), p3) and eq(b.get('amount'), 140))
+        check('already: the different bid was found before a resend (one cut send, no duplicate)',
+              [e['fault'] for e in sent] == ['reset'], sent)
 
         # 4-6. The same for Post a Review (REVIEW_ALREADY_RATED_USER).
         def review_row(params):
@@ -851,6 +854,50 @@ def test_already(tmp):
             check('already: an invitation made before ends failed with the API\'s words',
                   info['state'] == 'failed' and info['error_code'] == dup.get('error_code') and
                   info['error_message'] == dup.get('message'), info)
+
+        # 8. Perform Bid Action: BID_ALREADY_RETRACTED on a first send; the row is the server's again.
+        active = {p['id'] for p in mock.dump('projects') if p['status'] == 'active' and not p.get('deleted')}
+        live = [b for b in mock.dump('bids') if b['bidder_id'] == S and b['project_id'] in active
+                and not b['retracted'] and b['award_status'] is None
+                and sql1(db, 'SELECT retracted FROM bids WHERE id = ?', b['id']) == 0]
+        if check('already: the account has a live bid', bool(live)):
+            bid = live[0]
+            path = '%s/bids/%d/?action=retract' % (API, bid['id'])
+            st, env = mock.api('PUT', path, {})
+            st, dup = mock.api('PUT', path, {})
+            check('already: a second retract is refused BID_ALREADY_RETRACTED',
+                  'BID_ALREADY_RETRACTED' in dup.get('error_code', ''), dup)
+            a8 = queue_add(db, 'bid.retract', {'bid_id': bid['id']})
+            check('already: the retract shows before replay',
+                  sql(db, 'SELECT retracted, local_action FROM bids WHERE id = ?', bid['id']) == [(1, 'bid.retract')])
+            flsyncd(db, mock.url)
+            info = show(db, a8)
+            check('already: a retract of a bid retracted before ends failed with the API\'s words',
+                  info['state'] == 'failed' and info['error_code'] == dup.get('error_code') and
+                  info['error_message'] == dup.get('message'), info)
+            check('already: the bid row is the server\'s (retracted), not pending',
+                  sql(db, 'SELECT retracted, local_state, local_action FROM bids WHERE id = ?', bid['id'])
+                  == [(1, None, None)], sql(db, 'SELECT * FROM bids WHERE id = ?', bid['id']))
+
+        # 9. Create New Project: DUPLICATE_PROJECT on a first send; the account's project is stored.
+        title = 'Already posted: a shop logo'
+        proj = {'title': title, 'description': 'posted on the site first', 'currency': {'id': 1},
+                'budget': {'minimum': 40, 'maximum': 90}, 'jobs': [{'id': 3}]}
+        st, env = mock.api('POST', API + '/projects/', proj)
+        check('already: the earlier project is posted', st == 200, env)
+        real = (env.get('result') or {}).get('id')
+        st, dup = mock.api('POST', API + '/projects/', proj)
+        check('already: the same title again is DUPLICATE_PROJECT', 'DUPLICATE_PROJECT' in dup.get('error_code', ''),
+              dup)
+        a9 = queue_add(db, 'project.create', dict(proj, description='queued offline', budget={'minimum': 50}))
+        flsyncd(db, mock.url)
+        info = show(db, a9)
+        check('already: a project posted before ends failed with the API\'s words',
+              info['state'] == 'failed' and info['error_code'] == dup.get('error_code') and
+              info['error_message'] == dup.get('message'), info)
+        rows = sql(db, 'SELECT id, description, local_state FROM projects WHERE title = ?', title)
+        check('already: the project row is the account\'s real one', rows == [(real, 'posted on the site first', None)],
+              rows)
     finally:
         mock.stop()
 

@@ -228,6 +228,57 @@ const struct kind_spec *action_kind(const char *kind)
 	return NULL;
 }
 
+/*
+ * The "already" errors the reference lists for the endpoints of our kinds
+ * (Create Bid, Perform Bid Action, Create a Milestone Request, Post a Review,
+ * Create New Project, Invite Freelancers To A Project, and the Exceptions
+ * list), with what flsync says when what the API has is not what was sent.
+ * RESOURCE_EXISTS ("The resource already exists.") may come from any create.
+ */
+static const struct already_spec already[] = {
+	{ "bid.create", "DUPLICATE_BID", "a different bid already exists", true },
+	{ "bid.create", "RESOURCE_EXISTS", "a different bid already exists", true },
+	{ "review.post", "REVIEW_ALREADY_RATED_USER", "a different review already exists", true },
+	{ "review.post", "RESOURCE_EXISTS", "a different review already exists", true },
+	{ "project.create", "DUPLICATE_PROJECT", "a different project with this title already exists", true },
+	{ "project.create", "HIREME_DUPLICATE_PROJECT_TITLE", "a different project with this title already exists", true },
+	{ "project.create", "RESOURCE_EXISTS", "a different project with this title already exists", true },
+	{ "project.invite", "FREELANCER_ALREADY_INVITED", "the freelancer was not found invited", true },
+	{ "milestone_request.create", "MILESTONE_REQUEST_PENDING",
+	  "a different milestone request is already pending for this bid", false },
+	{ "milestone_request.create", "RESOURCE_EXISTS",
+	  "a different milestone request is already pending for this bid", false },
+	{ "milestone.create", "RESOURCE_EXISTS", "a different milestone already exists", false },
+	{ "bid.award", "FREELANCER_ALREADY_AWARDED", "another bid on the project is already awarded", false },
+	{ "bid.award", "MAXIMUM_AWARDED_BIDDERS_REACHED", "another bid on the project is already awarded", false },
+	{ "bid.retract", "BID_ALREADY_RETRACTED", "the bid was not found retracted", false },
+	{ "bid.highlight", "BID_ALREADY_HIGHLIGHTED", "the bid was not found highlighted", false },
+	{ "milestone.request_release", "MILESTONE_ALREADY_REQUESTED",
+	  "the milestone's release was not found requested", false },
+};
+
+const struct already_spec *action_already(const char *kind, const char *error_code)
+{
+	const char *code, *dot;
+
+	if (!kind || !error_code || !*error_code)
+		return NULL;
+	dot = strrchr(error_code, '.');
+	code = dot ? dot + 1 : error_code;
+	for (size_t i = 0; i < sizeof already / sizeof already[0]; i++)
+		if (!strcmp(already[i].kind, kind) && !strcmp(already[i].code, code))
+			return &already[i];
+	return NULL;
+}
+
+const struct already_spec *action_already_any(const char *kind)
+{
+	for (size_t i = 0; kind && i < sizeof already / sizeof already[0]; i++)
+		if (!strcmp(already[i].kind, kind))
+			return &already[i];
+	return NULL;
+}
+
 bool action_local_ref(const char *s, const char *noun, int64_t *out_action)
 {
 	size_t n = strlen(noun);

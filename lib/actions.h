@@ -58,6 +58,30 @@ struct kind_spec {
 const struct kind_spec *action_kind(const char *kind);
 
 /*
+ * An "already" error: the API refused the action because its effect, or
+ * one like it, is there already (DUPLICATE_BID, REVIEW_ALREADY_RATED_USER,
+ * FREELANCER_ALREADY_INVITED, ...).  On a first send it is a failure the
+ * user must see; only after an uncertain send is what is there compared
+ * with what was sent.
+ */
+struct already_spec {
+	const char *kind;             /* "bid.create" */
+	const char *code;             /* the code without its namespace: "DUPLICATE_BID" */
+	const char *differs;          /* the failure when what is there is not what was sent */
+	bool one_only;                /* the API keeps one such object: a different one found
+	                                 before a resend fails the action without sending */
+};
+
+/*
+ * The "already" error of kind that error_code ("ProjectExceptionCodes.
+ * DUPLICATE_BID" or the bare code) is, or NULL when it is none.
+ */
+const struct already_spec *action_already(const char *kind, const char *error_code);
+
+/* The kind's first "already" entry (its wording and one_only), or NULL when it has none. */
+const struct already_spec *action_already_any(const char *kind);
+
+/*
  * Check params (already known to be a JSON object) against spec.  On failure
  * returns FL_ERR_INVALID with a message naming the field in err.
  */

@@ -6,6 +6,8 @@
  * the server's object (replacing the optimistic row) are committed together.
  * An action that was sent before (a crash, a lost reply) is reconciled with
  * the server before it is sent again, so each takes effect exactly once.
+ * An "already" error is a failure on a first send; only after an uncertain
+ * send is what the server has compared with what was sent (action_probe.c).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,19 +16,7 @@
 
 #include <curl/curl.h>
 
-#include "actions.h"
-#include "sync_internal.h"
-
-
-struct pending {
-	int64_t id;
-	char kind[40];
-	char *params;             /* as queued, with local references */
-	char *resolved;           /* local references replaced by server ids */
-	int attempts;
-	bool was_sending;         /* found in 'sending': the request may have gone out */
-	const struct kind_spec *spec;
-};
+#include "replay.h"
 
 static int64_t unix_now(void)
 {
@@ -46,8 +36,7 @@ static int fail_db(struct sync_run *run, const char *what)
 	return error_copy(&run->err, &run->db->err);
 }
 
-/* A text value from one row of sql with ?1 = a and ?2 = b (b may be NULL); malloc'd. */
-static char *query_text(struct sync_run *run, const char *sql, const char *a, const char *b)
+char *replay_query_text(struct sync_run *run, const char *sql, const char *a, const char *b)
 {
 	sqlite3_stmt *st;
 	char *out = NULL;
@@ -63,13 +52,13 @@ static char *query_text(struct sync_run *run, const char *sql, const char *a, co
 	return out;
 }
 
-static int64_t param_int(struct sync_run *run, const char *params, const char *name)
+int64_t replay_param_int(struct sync_run *run, const char *params, const char *name)
 {
 	char path[80], *v;
 	int64_t out;
 
 	snprintf(path, sizeof path, "$.%s", name);
-	v = query_text(run, "SELECT json_extract(?1, ?2)", params, path);
+	v = replay_query_text(run, "SELECT json_extract(?1, ?2)", params, path);
 	out = v ? strtoll(v, NULL, 10) : 0;
 	free(v);
 	return out;
@@ -123,13 +112,13 @@ static enum resolution resolve(struct sync_run *run, struct pending *p)
 		if (f->type != FT_ID || !f->ref)
 			continue;
 		snprintf(path, sizeof path, "$.%s", f->name);
-		v = query_text(run, "SELECT json_extract(?1, ?2) WHERE json_type(?1, ?2) = 'text'", cur, path);
+		v = replay_query_text(run, "SELECT json_extract(?1, ?2) WHERE json_type(?1, ?2) = 'text'", cur, path);
 		if (!v || !action_local_ref(v, f->ref, &action)) {
 			free(v);
 			continue;
 		}
-		state = query_text(run, "SELECT state FROM actions WHERE local_ref = ?1", v, NULL);
-		server = query_text(run, "SELECT coalesce(json_extract(result, '$.id'), "
+		state = replay_query_text(run, "SELECT state FROM actions WHERE local_ref = ?1", v, NULL);
+		server = replay_query_text(run, "SELECT coalesce(json_extract(result, '$.id'), "
 				    "json_extract(result, '$.transaction_id')) FROM actions WHERE local_ref = ?1 "
 				    "AND state = 'done'", v, NULL);
 		if (!state || !strcmp(state, "failed") || !strcmp(state, "cancelled") ||
@@ -206,7 +195,7 @@ static int build_request(struct sync_run *run, const struct pending *p, struct b
 			char name[64];
 
 			snprintf(name, sizeof name, "%.*s", (int)(end - s - 1), s + 1);
-			buf_printf(path, "%lld", (long long)param_int(run, p->resolved, name));
+			buf_printf(path, "%lld", (long long)replay_param_int(run, p->resolved, name));
 			for (i = 0; spec->fields[i].name && i < 16; i++)
 				if (!strcmp(spec->fields[i].name, name))
 					in_path[i] = true;
@@ -218,7 +207,7 @@ static int build_request(struct sync_run *run, const struct pending *p, struct b
 	if (spec->action)
 		http_query_add(path, "action", spec->action);
 	if (update_threads(spec))
-		http_query_add_int(path, "threads[]", param_int(run, p->resolved, "thread_id"));
+		http_query_add_int(path, "threads[]", replay_param_int(run, p->resolved, "thread_id"));
 
 	if (spec->body == BODY_JSON) {
 		/* The parameters as given, less the ones in the path. */
@@ -228,7 +217,7 @@ static int build_request(struct sync_run *run, const struct pending *p, struct b
 			if (!in_path[i])
 				continue;
 			snprintf(jpath, sizeof jpath, "$.%s", spec->fields[i].name);
-			next = query_text(run, "SELECT json_remove(?1, ?2)", json, jpath);
+			next = replay_query_text(run, "SELECT json_remove(?1, ?2)", json, jpath);
 			free(json);
 			json = next;
 		}
@@ -272,14 +261,7 @@ static int build_request(struct sync_run *run, const struct pending *p, struct b
 	return FL_OK;
 }
 
-struct result_ctx {
-	struct sync_run *run;
-	sync_store_fn store;
-	struct buf raw;           /* the result object's JSON */
-	int64_t id;               /* its id (transaction_id for milestones) */
-};
-
-static int on_result(void *ctx, const struct json_item *it)
+int replay_on_result(void *ctx, const struct json_item *it)
 {
 	struct result_ctx *rc = ctx;
 	int r;
@@ -385,7 +367,7 @@ static int confirm_target(struct sync_run *run, const struct pending *p)
 
 		if (sqlite3_prepare_v2(run->db->sql, sql, -1, &st, NULL) != SQLITE_OK)
 			return fail_db(run, "confirm the action's effect");
-		sqlite3_bind_int64(st, 1, param_int(run, p->resolved, p->spec->target));
+		sqlite3_bind_int64(st, 1, replay_param_int(run, p->resolved, p->spec->target));
 		sqlite3_bind_text(st, 2, p->spec->kind, -1, SQLITE_STATIC);
 		src = sqlite3_step(st);
 		sqlite3_finalize(st);
@@ -409,8 +391,9 @@ static int finish_done(struct sync_run *run, const struct pending *p, long statu
 	return rc;
 }
 
+/* undo false: the action's effect was taken back already, in this transaction. */
 static int finish_failed(struct sync_run *run, const struct pending *p, long status,
-			 const char *code, const char *message)
+			 const char *code, const char *message, bool undo)
 {
 	int rc = sync_tx_begin(run);
 	char why[160];
@@ -421,7 +404,7 @@ static int finish_failed(struct sync_run *run, const struct pending *p, long sta
 		char idtext[32], *child;
 
 		snprintf(idtext, sizeof idtext, "%lld", (long long)p->id);
-		child = rc ? NULL : query_text(run,
+		child = rc ? NULL : replay_query_text(run,
 			"SELECT d.id FROM actions d, actions a WHERE a.id = CAST(?1 AS INTEGER) AND d.id <> a.id "
 			"AND d.state = 'queued' AND (d.depends_on = a.id OR (a.local_ref IS NOT NULL AND "
 			"instr(d.params, '\"' || a.local_ref || '\"') > 0)) LIMIT 1", idtext, NULL);
@@ -431,7 +414,7 @@ static int finish_failed(struct sync_run *run, const struct pending *p, long sta
 			rc = error_copy(&run->err, &run->db->err);
 		free(child);
 	}
-	if (!rc && action_undo(run->db, p->id))
+	if (!rc && undo && action_undo(run->db, p->id))
 		rc = error_copy(&run->err, &run->db->err);
 	if (!rc)
 		rc = set_state(run, p->id, "failed", status, code, message, NULL, 0);
@@ -440,169 +423,6 @@ static int finish_failed(struct sync_run *run, const struct pending *p, long sta
 	if (!rc)
 		sync_log(run, "action %lld %s failed: %s %s", (long long)p->id, p->kind,
 			 code ? code : "", message ? message : "");
-	return rc;
-}
-
-/* ---- reconciliation ---------------------------------------------------------- */
-
-/*
- * Look for the action's effect on the server.  For creating kinds a match is
- * the created object (stored, and its raw copied into found); for state
- * changes, whether the target already is in the state the action sets.
- */
-struct probe_ctx {
-	struct result_ctx res;
-	const char *field, *want;         /* state check: field's text must equal want */
-	int64_t id;                       /* the target's id, 0 for creating kinds */
-	const char *match_field1, *match_value1, *match_field2, *match_value2;
-	bool found;
-};
-
-static bool field_is(const struct json_item *it, const char *field, const char *want)
-{
-	const struct json_field *f;
-
-	if (!field)
-		return true;
-	f = json_get(it, field);
-	if (!want)
-		return f && f->type != JSON_NULL && strcmp(f->text, "false") && strcmp(f->text, "0");
-	return f && strcmp(f->text, want) == 0;
-}
-
-static int on_probe(void *ctx, const struct json_item *it)
-{
-	struct probe_ctx *pc = ctx;
-	int64_t id = 0;
-
-	if (pc->found)
-		return FL_OK;
-	if (!json_int(it, "id", &id))
-		json_int(it, "transaction_id", &id);
-	if (pc->id && id != pc->id)
-		return FL_OK;
-	if (!field_is(it, pc->match_field1, pc->match_value1) || !field_is(it, pc->match_field2, pc->match_value2))
-		return FL_OK;
-	if (pc->id && !field_is(it, pc->field, pc->want))
-		return FL_OK;
-	pc->found = true;
-	return on_result(&pc->res, it);
-}
-
-static int probe_get(struct sync_run *run, const char *path, const char *collection, struct probe_ctx *pc)
-{
-	struct api_result res;
-	struct fl_error err = { 0 };
-	int rc;
-
-	rc = api_call(run->http, "GET", path, NULL, NULL, 0, collection, NULL, on_probe, pc, &res, &err);
-	run->requests_total++;
-	if (run->cur)
-		run->cur->requests++;
-	if (rc && rc != FL_ERR_NOT_FOUND)
-		return error_copy(&run->err, &err);
-	return FL_OK;
-}
-
-static int64_t or_self(const struct sync_run *run, int64_t id)
-{
-	return id ? id : run->self_id;
-}
-
-static int reconcile(struct sync_run *run, const struct pending *p, struct probe_ctx *pc, bool *applied)
-{
-	const char *k = p->kind;
-	char path[512], *desc;
-	int64_t project = param_int(run, p->resolved, "project_id");
-	int rc = FL_OK;
-
-	*applied = false;
-	if (!strcmp(k, "bid.create")) {
-		snprintf(path, sizeof path, "/api/projects/0.1/bids/?projects[]=%lld&bidders[]=%lld",
-			 (long long)project, (long long)or_self(run, param_int(run, p->resolved, "bidder_id")));
-		rc = probe_get(run, path, "bids", pc);
-	} else if (!strcmp(k, "milestone.create") || !strcmp(k, "milestone_request.create")) {
-		bool ms = !strcmp(k, "milestone.create");
-		desc = query_text(run, "SELECT json_extract(?1, '$.description')", p->resolved, NULL);
-		snprintf(path, sizeof path, "/api/projects/0.1/%s/?projects[]=%lld&limit=100",
-			 ms ? "milestones" : "milestone_requests", (long long)project);
-		pc->match_field1 = "description";
-		pc->match_value1 = desc;
-		/* Only an object no done action already claims is this one. */
-		rc = probe_get(run, path, ms ? "milestones" : "milestone_requests", pc);
-		if (!rc && pc->found) {
-			char idtext[32], *claimed;
-			snprintf(idtext, sizeof idtext, "%lld", (long long)pc->res.id);
-			claimed = query_text(run, "SELECT id FROM actions WHERE state = 'done' AND kind = ?2 AND "
-					     "coalesce(json_extract(result, '$.id'), json_extract(result, '$.transaction_id')) = CAST(?1 AS INTEGER)",
-					     idtext, k);
-			if (claimed)
-				pc->found = false;
-			free(claimed);
-		}
-		free(desc);
-	} else if (!strcmp(k, "review.post")) {
-		snprintf(path, sizeof path, "/api/projects/0.1/reviews/?projects[]=%lld&from_users[]=%lld&to_users[]=%lld",
-			 (long long)project, (long long)or_self(run, param_int(run, p->resolved, "from_user_id")),
-			 (long long)param_int(run, p->resolved, "to_user_id"));
-		rc = probe_get(run, path, "reviews", pc);
-	} else if (!strcmp(k, "project.create")) {
-		desc = query_text(run, "SELECT json_extract(?1, '$.title')", p->resolved, NULL);
-		snprintf(path, sizeof path, "/api/projects/0.1/projects/?owners[]=%lld&from_time=%lld&limit=100&"
-			 "full_description=true&job_details=true&upgrade_details=true",
-			 (long long)run->self_id, (long long)(run->server_now - 7 * 86400));
-		pc->match_field1 = "title";
-		pc->match_value1 = desc;
-		rc = probe_get(run, path, "projects", pc);
-		free(desc);
-	} else if (!strncmp(k, "bid.", 4) && strcmp(k, "bid.update")) {
-		static const struct { const char *kind, *field, *want; } checks[] = {
-			/* Perform Bid Action: award -> pending, accept -> awarded, deny -> rejected. */
-			{ "bid.award", "award_status", "pending" }, { "bid.revoke", "award_status", "revoked" },
-			{ "bid.reject", "award_status", "rejected" }, { "bid.accept", "award_status", "awarded" },
-			{ "bid.retract", "retracted", "true" }, { "bid.highlight", "highlighted", "true" },
-			{ "bid.shortlist", "shortlisted", "true" },
-		};
-		pc->id = param_int(run, p->resolved, "bid_id");
-		for (size_t i = 0; i < sizeof checks / sizeof checks[0]; i++)
-			if (!strcmp(checks[i].kind, k)) {
-				pc->field = checks[i].field;
-				pc->want = checks[i].want;
-			}
-		snprintf(path, sizeof path, "/api/projects/0.1/bids/?bids[]=%lld", (long long)pc->id);
-		rc = probe_get(run, path, "bids", pc);
-	} else if (!strncmp(k, "milestone.", 10) || !strncmp(k, "milestone_request.", 18)) {
-		bool ms = k[9] == '.';
-		char sql[160], idtext[32], *proj;
-		static const struct { const char *kind, *want; } checks[] = {
-			{ "milestone.release", "cleared" }, { "milestone.request_release", "requested_release" },
-			{ "milestone.cancel", "canceled" }, { "milestone_request.accept", "created" },
-			{ "milestone_request.reject", "rejected" }, { "milestone_request.delete", "deleted" },
-		};
-		pc->id = param_int(run, p->resolved, ms ? "milestone_id" : "milestone_request_id");
-		pc->field = "status";
-		for (size_t i = 0; i < sizeof checks / sizeof checks[0]; i++)
-			if (!strcmp(checks[i].kind, k))
-				pc->want = checks[i].want;
-		snprintf(sql, sizeof sql, "SELECT project_id FROM %s WHERE id = CAST(?1 AS INTEGER)",
-			 ms ? "milestones" : "milestone_requests");
-		snprintf(idtext, sizeof idtext, "%lld", (long long)pc->id);
-		proj = query_text(run, sql, idtext, NULL);
-		if (proj) {
-			snprintf(path, sizeof path, "/api/projects/0.1/%s/?projects[]=%s&limit=100",
-				 ms ? "milestones" : "milestone_requests", proj);
-			rc = probe_get(run, path, ms ? "milestones" : "milestone_requests", pc);
-		}
-		free(proj);
-	} else if (!strncmp(k, "thread.", 7) && strcmp(k, "thread.create")) {
-		pc->id = param_int(run, p->resolved, "thread_id");
-		pc->field = !strcmp(k, "thread.read") ? "is_read" : !strcmp(k, "thread.mute") ? "is_muted" : "folder";
-		pc->want = !strcmp(k, "thread.archive") ? "archived" : "true";
-		snprintf(path, sizeof path, "/api/messages/0.1/threads/?threads[]=%lld", (long long)pc->id);
-		rc = probe_get(run, path, "threads", pc);
-	}
-	/* message.send, thread.create, bid.update, project.invite: the server dedups a resend. */
-	*applied = pc->found;
 	return rc;
 }
 
@@ -619,21 +439,65 @@ static int64_t backoff_s(const struct sync_run *run, int attempts)
 	return ms < 1000 ? 1 : ms > 3600000 ? 3600 : ms / 1000;
 }
 
+/*
+ * The API answered an "already" error (al).  What it has is read back and
+ * stored in place of the optimistic effect, which goes first.  After a first
+ * send the action failed with the API's words: the account had done it
+ * before.  After an uncertain send it is done when what is there is what was
+ * sent, and failed (al->differs) when it is not.
+ */
+static int finish_already(struct sync_run *run, const struct pending *p, const struct already_spec *al,
+			  const struct api_result *out, const char *api_message)
+{
+	struct result_ctx res = { .run = run };
+	enum probe_outcome outcome = PROBE_NONE;
+	bool uncertain = p->was_sending || p->attempts > 0;
+	int rc;
+
+	res.store = p->spec->creates ? result_store(p->spec) : replay_table_store(p->spec->table);
+	buf_init(&res.raw, 16 << 20);
+	rc = sync_tx_begin(run);
+	if (!rc && action_undo(run->db, p->id))
+		rc = error_copy(&run->err, &run->db->err);
+	if (!rc)
+		rc = action_probe(run, p, PROBE_AFTER_ALREADY, &res, &outcome);
+	if (rc) {
+		/* The read-back failed: only the real row is missing, which the next read brings. */
+		sync_tx_rollback(run);
+		if (uncertain)
+			goto out; /* still 'sending': the next pass reconciles it */
+		rc = finish_failed(run, p, out->http.status, out->env.error_code, api_message, true);
+		goto out;
+	}
+	sync_log(run, "action %lld %s: the API says %s; %s", (long long)p->id, p->kind, al->code,
+		 outcome == PROBE_SAME ? "what is there is what was sent" :
+		 outcome == PROBE_DIFFERENT ? "what is there differs" : "nothing found");
+	if (uncertain && outcome == PROBE_SAME)
+		rc = finish_done(run, p, out->http.status, res.raw.len ? res.raw.data : NULL, res.id);
+	else
+		rc = finish_failed(run, p, out->http.status, out->env.error_code,
+				   uncertain && outcome == PROBE_DIFFERENT ? al->differs : api_message, false);
+out:
+	buf_free(&res.raw);
+	return rc;
+}
+
 static int send_one(struct sync_run *run, struct pending *p)
 {
 	struct result_ctx res = { .run = run, .store = result_store(p->spec) };
-	struct probe_ctx pc = { .res = { .run = run, .store = result_store(p->spec) } };
+	struct result_ctx found = { .run = run, .store = result_store(p->spec) };
+	const struct already_spec *al;
 	struct buf path, body;
 	struct api_result out;
 	struct fl_error err = { 0 };
 	const char *ctype = NULL;
 	char endpoint[128];
-	bool applied = false;
+	enum probe_outcome outcome = PROBE_NONE;
 	int64_t wait;
 	int rc;
 
 	buf_init(&res.raw, 16 << 20);
-	buf_init(&pc.res.raw, 16 << 20);
+	buf_init(&found.raw, 16 << 20);
 	buf_init(&path, 8192);
 	buf_init(&body, 1 << 20);
 
@@ -641,12 +505,18 @@ static int send_one(struct sync_run *run, struct pending *p)
 	if (p->was_sending || p->attempts > 0) {
 		rc = sync_tx_begin(run);
 		if (!rc)
-			rc = reconcile(run, p, &pc, &applied);
+			rc = action_probe(run, p, PROBE_BEFORE_RESEND, &found, &outcome);
 		if (rc)
 			goto out;
-		if (applied) {
+		if (outcome == PROBE_SAME) {
 			sync_log(run, "action %lld %s was already applied", (long long)p->id, p->kind);
-			rc = finish_done(run, p, 200, pc.res.raw.len ? pc.res.raw.data : NULL, pc.res.id);
+			rc = finish_done(run, p, 200, found.raw.len ? found.raw.data : NULL, found.id);
+			goto out;
+		}
+		al = action_already_any(p->kind);
+		if (outcome == PROBE_DIFFERENT && al && al->one_only) {
+			/* The API keeps one: a resend could only be refused as a duplicate. */
+			rc = finish_failed(run, p, 0, NULL, al->differs, true);
 			goto out;
 		}
 		rc = sync_tx_maybe_commit(run, true);
@@ -684,7 +554,7 @@ static int send_one(struct sync_run *run, struct pending *p)
 	ratelimit_sent(run->rl, endpoint, ratelimit_now_ms());
 	sync_log(run, "%s %s (action %lld %s)", p->spec->method, path.data, (long long)p->id, p->kind);
 	rc = api_call(run->http, p->spec->method, path.data, ctype, body.len ? body.data : NULL, body.len,
-		      NULL, NULL, on_result, &res, &out, &err);
+		      NULL, NULL, replay_on_result, &res, &out, &err);
 	run->requests_total++;
 	if (run->cur)
 		run->cur->requests++;
@@ -703,7 +573,7 @@ static int send_one(struct sync_run *run, struct pending *p)
 		int attempts = p->attempts + (limited ? 0 : 1);
 
 		if (!limited && attempts >= (run->opt->max_attempts > 0 ? run->opt->max_attempts : 5)) {
-			rc = finish_failed(run, p, out.http.status, out.env.error_code, err.msg);
+			rc = finish_failed(run, p, out.http.status, out.env.error_code, err.msg, true);
 			goto out;
 		}
 		/* A 429 is a wait, never a failure, and not an attempt. */
@@ -719,25 +589,16 @@ static int send_one(struct sync_run *run, struct pending *p)
 			sync_log(run, "action %lld %s deferred: %s", (long long)p->id, p->kind, err.msg);
 		goto out;
 	}
-	if (!strcmp(p->kind, "bid.create") && strstr(out.env.error_code, "DUPLICATE_BID")) {
-		/* The bid exists: the action's effect is there.  Fetch it to replace the local row. */
-		rc = sync_tx_begin(run);
-		if (!rc)
-			rc = reconcile(run, p, &pc, &applied);
-		if (!rc)
-			rc = finish_done(run, p, out.http.status, pc.res.raw.len ? pc.res.raw.data : NULL, pc.res.id);
-		goto out;
-	}
-	if (p->attempts > 0 && strstr(out.env.error_code, "ALREADY_INVITED")) {
-		/* Sent before, reply lost: the invitation is there. */
-		rc = finish_done(run, p, out.http.status, NULL, 0);
+	al = action_already(p->kind, out.env.error_code);
+	if (al) {
+		rc = finish_already(run, p, al, &out, out.env.message[0] ? out.env.message : err.msg);
 		goto out;
 	}
 	rc = finish_failed(run, p, out.http.status, out.env.error_code,
-			   out.env.message[0] ? out.env.message : err.msg);
+			   out.env.message[0] ? out.env.message : err.msg, true);
 out:
 	buf_free(&res.raw);
-	buf_free(&pc.res.raw);
+	buf_free(&found.raw);
 	buf_free(&path);
 	buf_free(&body);
 	return rc;
@@ -762,13 +623,13 @@ int stream_actions(struct sync_run *run)
 			break;
 		after = p.id;
 		if (!p.spec) {
-			rc = finish_failed(run, &p, 0, NULL, "unknown action kind");
+			rc = finish_failed(run, &p, 0, NULL, "unknown action kind", true);
 		} else {
 			switch (resolve(run, &p)) {
 			case WAITING:
 				break;
 			case BROKEN:
-				rc = finish_failed(run, &p, 0, NULL, run->err.msg);
+				rc = finish_failed(run, &p, 0, NULL, run->err.msg, true);
 				break;
 			case RESOLVED:
 				rc = send_one(run, &p);

@@ -13,7 +13,10 @@ undone); dependent actions (thread.create then message.send into its local
 reference); a failed action not blocking an unrelated one; per-endpoint rate
 limits under a burst of queued bids (requests per window from /_mock/log,
 nothing failed); and exactly-once under SIGKILL of flsyncd at random points,
-with and without lost replies.
+with and without lost replies.  "Already" answers (test_already): a duplicate
+bid, review or invitation on its first send fails with the API's words and the
+real object in place of the optimistic row; after a lost reply, what the
+server has is done when it is what was sent and failed when it is not.
 """
 import ctypes
 import json
@@ -26,6 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 
@@ -69,6 +73,16 @@ class Mock:
                                      headers={'Freelancer-OAuth-V1': TOKEN})
         with urllib.request.urlopen(req, timeout=60) as r:
             return r.read().decode()
+
+    def api(self, method, path, params):
+        """An API write as the account, with a JSON body: (HTTP status, envelope)."""
+        req = urllib.request.Request(self.url + path, method=method, data=json.dumps(params).encode(),
+                                     headers={'Freelancer-OAuth-V1': TOKEN, 'Content-Type': 'application/json'})
+        try:
+            with urllib.request.urlopen(req, timeout=60) as r:
+                return r.status, json.loads(r.read().decode())
+        except urllib.error.HTTPError as e:
+            return e.code, json.loads(e.read().decode())
 
     def dump(self, entity):
         return [json.loads(l) for l in self.call('GET', '/_mock/dump?entity=' + entity).splitlines() if l.strip()]
@@ -681,6 +695,213 @@ def test_rejection_and_independence(tmp):
         mock.stop()
 
 
+def test_already(tmp):
+    """'Already' answers: a failure on a first send; after an uncertain send, compared with what was sent."""
+    os.makedirs(os.path.join(tmp, 'already'))
+    write_config(os.path.join(tmp, 'already'), '[sync]\nretry_base_ms = 100\n')
+    mock = Mock()
+    try:
+        db = first_sync(os.path.join(tmp, 'already'), 'already', mock)
+        S = mock.self_id()
+        pids = fresh_projects(mock, S, 3)
+        P = {p['id']: p for p in mock.dump('projects')}
+        RV = mock.dump('reviews')
+        reviewed = {(r['project_id'], r['from_user_id']) for r in RV}
+        done_bids = [b for b in mock.dump('bids') if b['award_status'] == 'awarded'
+                     and P[b['project_id']]['status'] == 'closed' and S in (b['bidder_id'], b['project_owner_id'])
+                     and (b['project_id'], S) not in reviewed]
+        if not check('already: the world has 3 fresh projects and 3 unreviewed finished ones',
+                     len(pids) == 3 and len(done_bids) >= 3, (pids, len(done_bids))):
+            return
+
+        def review_params(b, comment):
+            owner = P[b['project_id']]['owner_id'] == S
+            return {'project_id': b['project_id'], 'to_user_id': b['bidder_id'] if owner else b['project_owner_id'],
+                    'role': 'freelancer' if owner else 'employer', 'rating': 5, 'comment': comment}
+
+        def posts(path, pred):
+            return [e for e in mock.log() if e['method'] == 'POST' and e['path'] == path and pred(body_params(e))]
+
+        def bid_rows(pid):
+            return sql(db, 'SELECT id, amount, description, local_state FROM bids WHERE project_id = ? AND '
+                       'bidder_id = ? ORDER BY id', pid, S)
+
+        # 1. The account had bid before: DUPLICATE_BID on the first send is a failure, with the API's words.
+        p1 = pids[0]
+        st, env = mock.api('POST', API + '/bids/', {'project_id': p1, 'bidder_id': S, 'amount': 90, 'period': 4,
+                                                    'milestone_percentage': 50, 'description': 'placed on the site'})
+        check('already: the earlier bid is placed', st == 200, env)
+        real = env.get('result') or {}
+        st, dup = mock.api('POST', API + '/bids/', {'project_id': p1, 'bidder_id': S, 'amount': 90, 'period': 4,
+                                                    'milestone_percentage': 50})
+        check('already: a second bid is answered 409 DUPLICATE_BID', st == 409 and
+              'DUPLICATE_BID' in dup.get('error_code', ''), dup)
+        a1 = queue_add(db, 'bid.create', {'project_id': p1, 'amount': 120, 'period': 6, 'milestone_percentage': 50,
+                                          'description': 'the new offer'})
+        r = flsyncd(db, mock.url)
+        info = show(db, a1)
+        check('already: duplicate bid on its first send ends failed', info['state'] == 'failed', info)
+        check('already: it keeps the API error_code, HTTP status and message',
+              info['error_code'] == dup.get('error_code') and info['http_status'] == 409 and
+              info['error_message'] == dup.get('message'), info)
+        check('already: the optimistic row is the real bid again',
+              bid_rows(p1) == [(real.get('id'), 90.0, 'placed on the site', None)], bid_rows(p1))
+        sent = posts(API + '/bids/', lambda b: eq(b.get('project_id'), p1) and b.get('description') == 'the new offer')
+        check('already: the new offer was sent once and refused', [e['status'] for e in sent] == [409], sent)
+
+        # 2. A lost reply, and the server has exactly what was sent: done.
+        p2 = pids[1]
+        mock.call('POST', '/_mock/faults?spec=' + urllib.parse.quote('lostreply=1,writes=1,count=1'))
+        a2 = queue_add(db, 'bid.create', {'project_id': p2, 'amount': 130, 'period': 7, 'milestone_percentage': 40,
+                                          'description': 'offer with a lost reply'})
+        drained = drain(db, mock.url, 60)
+        mock.call('POST', '/_mock/faults?spec=')
+        info = show(db, a2)
+        sent = posts(API + '/bids/', lambda b: eq(b.get('project_id'), p2))
+        check('already: the lost reply happened', drained and [e['fault'] for e in sent][:1] == ['lostreply'], sent)
+        check('already: after a lost reply, the matching bid ends done', info['state'] == 'done', info)
+        world = [b for b in mock.dump('bids') if b['project_id'] == p2 and b['bidder_id'] == S]
+        check('already: and is in the world once', len(world) == 1, world)
+        check('already: its result is the server bid, stored in place of the optimistic row',
+              world and (info['result'] or {}).get('id') == world[0]['id'] and
+              bid_rows(p2) == [(world[0]['id'], 130.0, 'offer with a lost reply', None)], (info, bid_rows(p2)))
+
+        # 3. The send was uncertain, and a different bid is there: failed, "a different bid already exists".
+        p3 = pids[2]
+        mock.call('POST', '/_mock/faults?spec=' + urllib.parse.quote('reset=1,writes=1,count=1'))
+        a3 = queue_add(db, 'bid.create', {'project_id': p3, 'amount': 140, 'period': 8, 'milestone_percentage': 40,
+                                          'description': 'offer whose send was cut'})
+        flsyncd(db, mock.url)
+        mock.call('POST', '/_mock/faults?spec=')
+        info = show(db, a3)
+        check('already: the cut send left the bid queued for another try', info['state'] == 'queued' and
+              info['attempts'] == 1, info)
+        st, env = mock.api('POST', API + '/bids/', {'project_id': p3, 'bidder_id': S, 'amount': 99, 'period': 8,
+                                                    'milestone_percentage': 40, 'description': 'offer whose send was cut'})
+        other = (env.get('result') or {}).get('id')
+        check('already: meanwhile a different bid is placed', st == 200, env)
+        drain(db, mock.url, 60)
+        info = show(db, a3)
+        check('already: after an uncertain send, a different bid ends failed',
+              info['state'] == 'failed' and info['error_message'] == 'a different bid already exists', info)
+        check('already: the row is the real, different bid',
+              bid_rows(p3) == [(other, 99.0, 'offer whose send was cut', None)], bid_rows(p3))
+        world = [b for b in mock.dump('bids') if b['project_id'] == p3 and b['bidder_id'] == S]
+        check('already: the world holds only that bid', len(world) == 1 and world[0]['amount'] == 99, world)
+        sent = posts(API + '/bids/', lambda b: eq(b.get('project_id'), p3) and eq(b.get('amount'), 140))
+        check('already: the different bid was found before a resend (one cut send, no duplicate)',
+              [e['fault'] for e in sent] == ['reset'], sent)
+
+        # 4-6. The same for Post a Review (REVIEW_ALREADY_RATED_USER).
+        def review_row(params):
+            return sql(db, 'SELECT description, local_state FROM reviews WHERE project_id = ? AND from_user_id = ? '
+                       'AND to_user_id = ?', params['project_id'], S, params['to_user_id'])
+        b4, b5, b6 = done_bids[:3]
+        first = review_params(b4, 'reviewed on the site')
+        st, env = mock.api('POST', API + '/reviews/', dict(first, from_user_id=S))
+        check('already: the earlier review is posted', st == 200, env)
+        st, dup = mock.api('POST', API + '/reviews/', dict(first, from_user_id=S))
+        check('already: a second review is refused REVIEW_ALREADY_RATED_USER',
+              'REVIEW_ALREADY_RATED_USER' in dup.get('error_code', ''), dup)
+        a4 = queue_add(db, 'review.post', review_params(b4, 'reviewed from the queue'))
+        flsyncd(db, mock.url)
+        info = show(db, a4)
+        check('already: a duplicate review on its first send ends failed with the API\'s words',
+              info['state'] == 'failed' and info['error_code'] == dup.get('error_code') and
+              info['error_message'] == dup.get('message'), info)
+        check('already: the review row is the real one', review_row(first) == [('reviewed on the site', None)],
+              review_row(first))
+
+        params5 = review_params(b5, 'review with a lost reply')
+        mock.call('POST', '/_mock/faults?spec=' + urllib.parse.quote('lostreply=1,writes=1,count=1'))
+        a5 = queue_add(db, 'review.post', params5)
+        drain(db, mock.url, 60)
+        mock.call('POST', '/_mock/faults?spec=')
+        info = show(db, a5)
+        sent = posts(API + '/reviews/', lambda b: eq(b.get('project_id'), b5['project_id']))
+        check('already: the review\'s reply was lost', [e['fault'] for e in sent][:1] == ['lostreply'], sent)
+        check('already: after a lost reply, the matching review ends done', info['state'] == 'done', info)
+        check('already: the review is stored, not pending', review_row(params5) == [('review with a lost reply', None)],
+              review_row(params5))
+
+        params6 = review_params(b6, 'review whose send was cut')
+        mock.call('POST', '/_mock/faults?spec=' + urllib.parse.quote('reset=1,writes=1,count=1'))
+        a6 = queue_add(db, 'review.post', params6)
+        flsyncd(db, mock.url)
+        mock.call('POST', '/_mock/faults?spec=')
+        st, env = mock.api('POST', API + '/reviews/', dict(params6, from_user_id=S, comment='another review'))
+        check('already: meanwhile a different review is posted', st == 200, env)
+        drain(db, mock.url, 60)
+        info = show(db, a6)
+        check('already: after an uncertain send, a different review ends failed',
+              info['state'] == 'failed' and info['error_message'] == 'a different review already exists', info)
+        check('already: the review row is the real, different one', review_row(params6) == [('another review', None)],
+              review_row(params6))
+
+        # 7. Invite Freelancers To A Project: FREELANCER_ALREADY_INVITED on a first send is a failure.
+        own = [pid for pid, p in sorted(P.items()) if p['owner_id'] == S and p['status'] == 'active'
+               and not p.get('deleted')]
+        users = [u['id'] for u in mock.dump('users') if u['id'] != S]
+        if check('already: the account has an active project', bool(own)):
+            path = '%s/projects/%d/invite/' % (API, own[0])
+            st, env = mock.api('POST', path, {'freelancer_id': users[0]})
+            st, dup = mock.api('POST', path, {'freelancer_id': users[0]})
+            check('already: a second invitation is refused FREELANCER_ALREADY_INVITED',
+                  'FREELANCER_ALREADY_INVITED' in dup.get('error_code', ''), dup)
+            a7 = queue_add(db, 'project.invite', {'project_id': own[0], 'freelancer_id': users[0]})
+            flsyncd(db, mock.url)
+            info = show(db, a7)
+            check('already: an invitation made before ends failed with the API\'s words',
+                  info['state'] == 'failed' and info['error_code'] == dup.get('error_code') and
+                  info['error_message'] == dup.get('message'), info)
+
+        # 8. Perform Bid Action: BID_ALREADY_RETRACTED on a first send; the row is the server's again.
+        active = {p['id'] for p in mock.dump('projects') if p['status'] == 'active' and not p.get('deleted')}
+        live = [b for b in mock.dump('bids') if b['bidder_id'] == S and b['project_id'] in active
+                and not b['retracted'] and b['award_status'] is None
+                and sql1(db, 'SELECT retracted FROM bids WHERE id = ?', b['id']) == 0]
+        if check('already: the account has a live bid', bool(live)):
+            bid = live[0]
+            path = '%s/bids/%d/?action=retract' % (API, bid['id'])
+            st, env = mock.api('PUT', path, {})
+            st, dup = mock.api('PUT', path, {})
+            check('already: a second retract is refused BID_ALREADY_RETRACTED',
+                  'BID_ALREADY_RETRACTED' in dup.get('error_code', ''), dup)
+            a8 = queue_add(db, 'bid.retract', {'bid_id': bid['id']})
+            check('already: the retract shows before replay',
+                  sql(db, 'SELECT retracted, local_action FROM bids WHERE id = ?', bid['id']) == [(1, 'bid.retract')])
+            flsyncd(db, mock.url)
+            info = show(db, a8)
+            check('already: a retract of a bid retracted before ends failed with the API\'s words',
+                  info['state'] == 'failed' and info['error_code'] == dup.get('error_code') and
+                  info['error_message'] == dup.get('message'), info)
+            check('already: the bid row is the server\'s (retracted), not pending',
+                  sql(db, 'SELECT retracted, local_state, local_action FROM bids WHERE id = ?', bid['id'])
+                  == [(1, None, None)], sql(db, 'SELECT * FROM bids WHERE id = ?', bid['id']))
+
+        # 9. Create New Project: DUPLICATE_PROJECT on a first send; the account's project is stored.
+        title = 'Already posted: a shop logo'
+        proj = {'title': title, 'description': 'posted on the site first', 'currency': {'id': 1},
+                'budget': {'minimum': 40, 'maximum': 90}, 'jobs': [{'id': 3}]}
+        st, env = mock.api('POST', API + '/projects/', proj)
+        check('already: the earlier project is posted', st == 200, env)
+        real = (env.get('result') or {}).get('id')
+        st, dup = mock.api('POST', API + '/projects/', proj)
+        check('already: the same title again is DUPLICATE_PROJECT', 'DUPLICATE_PROJECT' in dup.get('error_code', ''),
+              dup)
+        a9 = queue_add(db, 'project.create', dict(proj, description='queued offline', budget={'minimum': 50}))
+        flsyncd(db, mock.url)
+        info = show(db, a9)
+        check('already: a project posted before ends failed with the API\'s words',
+              info['state'] == 'failed' and info['error_code'] == dup.get('error_code') and
+              info['error_message'] == dup.get('message'), info)
+        rows = sql(db, 'SELECT id, description, local_state FROM projects WHERE title = ?', title)
+        check('already: the project row is the account\'s real one', rows == [(real, 'posted on the site first', None)],
+              rows)
+    finally:
+        mock.stop()
+
+
 def window_max(times, width=3600):
     times = sorted(times)
     best, j = 0, 0
@@ -889,6 +1110,7 @@ def main():
         run('kinds', test_kinds, tmp)
         run('bid update', test_bid_update, tmp)
         run('rejection', test_rejection_and_independence, tmp)
+        run('already', test_already, tmp)
         run('rate limit', test_rate_limit, tmp)
         if VALGRIND:
             note('burst of 1,000 skipped under valgrind')

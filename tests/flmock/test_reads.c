@@ -2,7 +2,9 @@
  * test_reads.c — flmock's read side against its own world: envelopes, auth,
  * paging, list shapes, filters, and each endpoint's time window checked
  * record by record against /_mock/dump (a record is in [from, to) iff its
- * time is), including windows whose edges fall on shared timestamps.
+ * time is), including windows whose edges fall on shared timestamps; the
+ * order of Search for Projects (descending by its sort field unless
+ * reverse_sort), and the user_details projection (result.users by id).
  */
 #include <check.h>
 #include <stdio.h>
@@ -409,7 +411,8 @@ static void check_window(const struct window_case *c, const struct rec *all, siz
 	long k = 0, i;
 	size_t j;
 
-	snprintf(path, sizeof path, "%s?%s=%lld&%s=%lld", c->path, c->from_key, from, c->to_key, to);
+	snprintf(path, sizeof path, "%s%c%s=%lld&%s=%lld", c->path, strchr(c->path, '?') ? '&' : '?', c->from_key,
+		 from, c->to_key, to);
 	i = mock_collect_ids(&m, path, c->list_key, got, 200000);
 	ck_assert_msg(i >= 0, "%s failed", path);
 	for (j = 0; j < n; j++) {
@@ -470,10 +473,12 @@ START_TEST(window_projects)
 }
 END_TEST
 
+/* Ascending by last-updated time takes sort_field=time_updated and reverse_sort (Search for Projects). */
 START_TEST(window_active)
 {
-	static const struct window_case c = { "projects", "/api/projects/0.1/projects/active/", "from_time", "to_time",
-					      "time_updated", "projects", true };
+	static const struct window_case c = { "projects",
+					      "/api/projects/0.1/projects/active/?sort_field=time_updated&reverse_sort=true",
+					      "from_time", "to_time", "time_updated", "projects", true };
 
 	run_windows(&c);
 }
@@ -608,6 +613,158 @@ START_TEST(query_search)
 }
 END_TEST
 
+/* ---- Search for Projects' order ------------------------------------------------------------- */
+
+struct ranked_row {
+	long long id, submitted, updated, bid_count;
+};
+
+/* Every project of /projects/active/ with this query, in the order served. */
+static size_t active_rows(const char *query, struct ranked_row *out, size_t max)
+{
+	size_t n = 0;
+
+	for (long offset = 0;; offset += 100) {
+		char path[512];
+		yajl_val v, list;
+		size_t i;
+
+		snprintf(path, sizeof path, "/api/projects/0.1/projects/active/?%s%slimit=100&offset=%ld", query,
+			 *query ? "&" : "", offset);
+		v = get_json(path, 200);
+		list = jget(v, "result", "projects");
+		for (i = 0; i < list->u.array.len && n < max; i++) {
+			yajl_val p = list->u.array.values[i];
+
+			out[n].id = jint(p, "id");
+			out[n].submitted = jint(p, "time_submitted");
+			out[n].updated = jint(p, "time_updated");
+			out[n].bid_count = jint(jget(p, "bid_stats", NULL), "bid_count");
+			n++;
+		}
+		i = list->u.array.len;
+		yajl_tree_free(v);
+		if (i < 100)
+			break;
+	}
+	return n;
+}
+
+/* "The sorting field. By default ... by most recently posted"; "reverse_sort: ascending instead of descending". */
+START_TEST(active_order)
+{
+	static struct ranked_row def[20000], rev[20000], upd[20000], bids[20000];
+	size_t n = active_rows("", def, 20000), i;
+	yajl_val v;
+
+	ck_assert_uint_gt(n, 100);
+	for (i = 1; i < n; i++)
+		ck_assert_msg(def[i - 1].submitted > def[i].submitted ||
+			      (def[i - 1].submitted == def[i].submitted && def[i - 1].id > def[i].id),
+			      "default order: item %zu (%lld, t %lld) after (%lld, t %lld)", i, def[i].id, def[i].submitted,
+			      def[i - 1].id, def[i - 1].submitted);
+	ck_assert_uint_eq(active_rows("reverse_sort=true", rev, 20000), n);
+	for (i = 0; i < n; i++)
+		ck_assert_int_eq(rev[i].id, def[n - 1 - i].id);
+	ck_assert_uint_eq(active_rows("sort_field=time_updated", upd, 20000), n);
+	for (i = 1; i < n; i++)
+		ck_assert(upd[i - 1].updated > upd[i].updated ||
+			  (upd[i - 1].updated == upd[i].updated && upd[i - 1].id > upd[i].id));
+	ck_assert_uint_eq(active_rows("sort_field=BID_COUNT", bids, 20000), n);
+	for (i = 1; i < n; i++)
+		ck_assert(bids[i - 1].bid_count >= bids[i].bid_count);
+	v = get_json("/api/projects/0.1/projects/active/?sort_field=colour", 400);
+	ck_assert_str_eq(error_code(v), "RestExceptionCodes.BAD_ENUM");
+	yajl_tree_free(v);
+}
+END_TEST
+
+/* ---- user_details ----------------------------------------------------------------------------- */
+
+/* result.users holds every id the list names under `field` (and `field2`), keyed by id, each a user. */
+static void check_users(const char *path, const char *list_key, const char *field, const char *field2)
+{
+	char full[512];
+	yajl_val v, users, list;
+	size_t i, named = 0;
+
+	snprintf(full, sizeof full, "%s%cuser_details=true", path, strchr(path, '?') ? '&' : '?');
+	v = get_json(full, 200);
+	users = jget(v, "result", "users");
+	list = jget(v, "result", list_key);
+	ck_assert_msg(YAJL_IS_OBJECT(users), "%s: result.users is not an object", full);
+	ck_assert_msg(list && (YAJL_IS_ARRAY(list) || YAJL_IS_OBJECT(list)), "%s: no %s", full, list_key);
+	for (i = 0; i < (YAJL_IS_ARRAY(list) ? list->u.array.len : list->u.object.len); i++) {
+		yajl_val row = YAJL_IS_ARRAY(list) ? list->u.array.values[i] : list->u.object.values[i];
+		const char *fields[2] = { field, field2 };
+
+		for (int f = 0; f < 2 && fields[f]; f++) {
+			char key[32];
+			yajl_val u;
+
+			snprintf(key, sizeof key, "%lld", jint(row, fields[f]));
+			u = jget(users, key, NULL);
+			ck_assert_msg(u && jint(u, "id") == jint(row, fields[f]), "%s: user %s of %s not in result.users",
+				      full, key, fields[f]);
+			named++;
+		}
+	}
+	ck_assert_msg(named > 0, "%s: the list was empty", full);
+	for (i = 0; i < users->u.object.len; i++)
+		ck_assert_int_eq(atoll(users->u.object.keys[i]), jint(users->u.object.values[i], "id"));
+	yajl_tree_free(v);
+	/* without the projection: null */
+	v = get_json(path, 200);
+	users = jget(v, "result", "users");
+	ck_assert_msg(!users || YAJL_IS_NULL(users), "%s: users without user_details", path);
+	yajl_tree_free(v);
+}
+
+START_TEST(user_details_projection)
+{
+	char path[256];
+	struct dump projects;
+	long long pid = 0;
+	size_t i;
+	yajl_val v, threads;
+
+	check_users("/api/projects/0.1/projects/active/?limit=30", "projects", "owner_id", NULL);
+	check_users("/api/projects/0.1/projects/?limit=30", "projects", "owner_id", NULL);
+	snprintf(path, sizeof path, "/api/projects/0.1/bids/?bidders[]=%lld&limit=30", self_id);
+	check_users(path, "bids", "bidder_id", "project_owner_id");
+	ck_assert(mock_dump(&m, "projects", &projects));
+	for (i = 0; i < projects.n && !pid; i++)
+		if (jint(projects.rows[i], "owner_id") == self_id &&
+		    jint(jget(projects.rows[i], "bid_stats", NULL), "bid_count") > 1)
+			pid = jint(projects.rows[i], "id");
+	dump_free(&projects);
+	ck_assert_int_gt(pid, 0);
+	snprintf(path, sizeof path, "/api/projects/0.1/projects/%lld/bids/", pid);
+	check_users(path, "bids", "bidder_id", NULL);
+	check_users("/api/projects/0.1/milestones/?limit=30", "milestones", "bidder_id", "project_owner_id");
+	check_users("/api/projects/0.1/milestone_requests/?limit=30", "milestone_requests", "bidder_id",
+		    "project_owner_id");
+	snprintf(path, sizeof path, "/api/projects/0.1/reviews/?to_users[]=%lld&limit=30", self_id);
+	check_users(path, "reviews", "from_user_id", "to_user_id");
+	check_users("/api/messages/0.1/messages/?limit=30", "messages", "from_user", NULL);
+	/* threads: each member */
+	v = get_json("/api/messages/0.1/threads/?limit=20&user_details=true", 200);
+	threads = jget(v, "result", "threads");
+	ck_assert_uint_gt(threads->u.array.len, 0);
+	for (i = 0; i < threads->u.array.len; i++) {
+		yajl_val members = jget(jget(threads->u.array.values[i], "thread", NULL), "members", NULL);
+
+		for (size_t k = 0; k < members->u.array.len; k++) {
+			char key[32];
+
+			snprintf(key, sizeof key, "%lld", YAJL_GET_INTEGER(members->u.array.values[k]));
+			ck_assert_msg(jget(jget(v, "result", "users"), key, NULL), "thread member %s not in users", key);
+		}
+	}
+	yajl_tree_free(v);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("flmock reads");
@@ -630,6 +787,8 @@ static Suite *suite(void)
 	tcase_add_test(tc, no_window_on_milestones);
 	tcase_add_test(tc, query_search);
 	tcase_add_test(tc, messaging_and_user_filters);
+	tcase_add_test(tc, active_order);
+	tcase_add_test(tc, user_details_projection);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -3,7 +3,9 @@
  * sees it, and each documented error comes back with its HTTP status and
  * error_code: bids and their award life cycle, milestones, milestone
  * requests, reviews, threads and messages (client_message_id resends),
- * projects and invitations; and /_mock/log records what was applied.
+ * projects and invitations; and /_mock/log records what was applied.  Then
+ * what running the official SDK against flmock showed: enums in any case,
+ * hourly commitment hours, hire-me projects, attachments without a text.
  */
 #include <check.h>
 #include <stdio.h>
@@ -580,6 +582,224 @@ START_TEST(write_log)
 }
 END_TEST
 
+/* ---- fidelity found with the official SDK --------------------------------------------------- */
+
+/* Enums match without regard to case, as the API does (the SDK posts "type": "HOURLY"). */
+START_TEST(enums_any_case)
+{
+	yajl_val v;
+	struct dump bids;
+	long long bid = 0;
+	char path[256];
+	size_t i;
+
+	v = call("POST", "/api/projects/0.1/projects/",
+		 "{\"title\":\"Upper-case hourly\",\"description\":\"d\",\"currency\":{\"id\":1},"
+		 "\"budget\":{\"minimum\":10},\"jobs\":[{\"id\":7}],\"type\":\"HOURLY\"}", NULL, 200, NULL);
+	ck_assert_str_eq(jstr(jget(v, "result", NULL), "type"), "hourly");
+	yajl_tree_free(v);
+	expect("POST", "/api/projects/0.1/projects/",
+	       "{\"title\":\"Bad type\",\"description\":\"d\",\"currency\":{\"id\":1},"
+	       "\"budget\":{\"minimum\":10},\"jobs\":[{\"id\":7}],\"type\":\"HOURLYISH\"}", 400, "RestExceptionCodes.BAD_ENUM");
+	/* an action in capitals is the action */
+	ck_assert(mock_dump(&m, "bids", &bids));
+	for (i = 0; i < bids.n && !bid; i++)
+		if (jint(bids.rows[i], "bidder_id") == self_id && is_false(bids.rows[i], "highlighted") &&
+		    is_false(bids.rows[i], "retracted"))
+			bid = jint(bids.rows[i], "id");
+	dump_free(&bids);
+	ck_assert_int_gt(bid, 0);
+	snprintf(path, sizeof path, "/api/projects/0.1/bids/%lld/?action=HighLight", bid);
+	expect("PUT", path, NULL, 200, NULL);
+	expect("PUT", path, NULL, 409, "ProjectExceptionCodes.BID_ALREADY_HIGHLIGHTED");
+	snprintf(path, sizeof path, "/api/projects/0.1/bids/%lld/?action=glow", bid);
+	expect("PUT", path, NULL, 400, "RestExceptionCodes.BAD_ENUM");
+	/* a list filter's enum too */
+	v = get_ok("/api/projects/0.1/projects/active/?project_types[]=HOURLY&limit=5");
+	for (i = 0; i < jget(v, "result", "projects")->u.array.len; i++)
+		ck_assert_str_eq(jstr(jget(v, "result", "projects")->u.array.values[i], "type"), "hourly");
+	yajl_tree_free(v);
+}
+END_TEST
+
+/* Hourly commitment hours come back as they were sent (hourly_project_info.commitment). */
+START_TEST(hourly_commitment)
+{
+	yajl_val v, info;
+	long long pid;
+	char path[256];
+
+	v = call("POST", "/api/projects/0.1/projects/",
+		 "{\"title\":\"Forty-three hours a week\",\"description\":\"d\",\"currency\":{\"id\":1},"
+		 "\"budget\":{\"minimum\":10},\"jobs\":[{\"id\":7}],\"type\":\"HOURLY\","
+		 "\"hourly_project_info\":{\"commitment\":{\"hours\":43,\"interval\":\"WEEK\"}}}", NULL, 200, NULL);
+	pid = jint(jget(v, "result", NULL), "id");
+	info = jget(jget(v, "result", "hourly_project_info"), "commitment", NULL);
+	ck_assert_int_eq(jint(info, "hours"), 43);
+	ck_assert_str_eq(jstr(info, "interval"), "week");
+	yajl_tree_free(v);
+	snprintf(path, sizeof path, "/api/projects/0.1/projects/%lld/", pid);
+	v = get_ok(path);
+	info = jget(jget(v, "result", "hourly_project_info"), "commitment", NULL);
+	ck_assert_int_eq(jint(info, "hours"), 43);
+	yajl_tree_free(v);
+	v = call("POST", "/api/projects/0.1/projects/",
+		 "{\"title\":\"Five hours a day\",\"description\":\"d\",\"currency\":{\"id\":1},"
+		 "\"budget\":{\"minimum\":10},\"jobs\":[{\"id\":7}],\"type\":\"hourly\","
+		 "\"hourly_project_info\":{\"commitment\":{\"hours\":5,\"interval\":\"day\"}}}", NULL, 200, NULL);
+	info = jget(jget(v, "result", "hourly_project_info"), "commitment", NULL);
+	ck_assert_int_eq(jint(info, "hours"), 5);
+	ck_assert_str_eq(jstr(info, "interval"), "day");
+	yajl_tree_free(v);
+	expect("POST", "/api/projects/0.1/projects/",
+	       "{\"title\":\"Negative hours\",\"description\":\"d\",\"currency\":{\"id\":1},\"budget\":{\"minimum\":10},"
+	       "\"jobs\":[{\"id\":7}],\"type\":\"hourly\",\"hourly_project_info\":{\"commitment\":{\"hours\":-2,\"interval\":\"week\"}}}",
+	       400, "ProjectExceptionCodes.NEGATIVE_PROJECT_COMMITMENT_HOURS_AMOUNT");
+	expect("POST", "/api/projects/0.1/projects/",
+	       "{\"title\":\"Zero hours\",\"description\":\"d\",\"currency\":{\"id\":1},\"budget\":{\"minimum\":10},"
+	       "\"jobs\":[{\"id\":7}],\"type\":\"hourly\",\"hourly_project_info\":{\"commitment\":{\"hours\":0,\"interval\":\"week\"}}}",
+	       400, "ProjectExceptionCodes.INVALID_PROJECT_COMMITMENT_HOURS_AMOUNT");
+	expect("POST", "/api/projects/0.1/projects/",
+	       "{\"title\":\"Odd interval\",\"description\":\"d\",\"currency\":{\"id\":1},\"budget\":{\"minimum\":10},"
+	       "\"jobs\":[{\"id\":7}],\"type\":\"hourly\",\"hourly_project_info\":{\"commitment\":{\"hours\":3,\"interval\":\"fortnight\"}}}",
+	       400, "ProjectExceptionCodes.INVALID_PROJECT_PERIOD_INTERVAL");
+}
+END_TEST
+
+/* Hire-me projects: the initial bid is placed and awarded with the project; job 417 exists. */
+START_TEST(hireme_projects)
+{
+	struct dump users;
+	long long other = 0, pid;
+	char body[1024], path[256];
+	yajl_val v, bids, b, jobs;
+	size_t i;
+	bool hire_job = false;
+
+	ck_assert(mock_dump(&m, "users", &users));
+	for (i = 0; i < users.n && !other; i++)
+		if (jint(users.rows[i], "id") != self_id)
+			other = jint(users.rows[i], "id");
+	dump_free(&users);
+
+	/* as the official SDK posts one: the job list ends with 417 */
+	snprintf(body, sizeof body,
+		 "{\"title\":\"Hire you directly\",\"description\":\"the logo we spoke of\",\"currency\":{\"id\":1},"
+		 "\"budget\":{\"minimum\":10},\"jobs\":[{\"id\":7},{\"id\":417}],\"hireme\":true,"
+		 "\"hireme_initial_bid\":{\"id\":null,\"bidder_id\":%lld,\"project_id\":null,\"retracted\":null,"
+		 "\"amount\":100,\"period\":7,\"description\":\"Hello\",\"project_owner_id\":%lld}}", other, self_id);
+	v = call("POST", "/api/projects/0.1/projects/", body, NULL, 200, NULL);
+	pid = jint(jget(v, "result", NULL), "id");
+	ck_assert(YAJL_IS_TRUE(jget(jget(v, "result", NULL), "hireme", NULL)));
+	jobs = jget(jget(v, "result", NULL), "jobs", NULL);
+	for (i = 0; jobs && i < jobs->u.array.len; i++)
+		if (jint(jobs->u.array.values[i], "id") == 417) {
+			hire_job = true;
+			ck_assert_str_eq(jstr(jobs->u.array.values[i], "name"), "Hire Me");
+		}
+	ck_assert_msg(hire_job, "the hire-me project lacks job 417");
+	yajl_tree_free(v);
+
+	snprintf(path, sizeof path, "/api/projects/0.1/bids/?projects[]=%lld", pid);
+	v = get_ok(path);
+	bids = jget(v, "result", "bids");
+	ck_assert_uint_eq(bids->u.array.len, 1);
+	b = bids->u.array.values[0];
+	ck_assert_int_eq(jint(b, "bidder_id"), other);
+	ck_assert_int_eq(jint(b, "amount"), 100);
+	ck_assert_int_eq(jint(b, "period"), 7);
+	ck_assert_str_eq(jstr(b, "description"), "Hello");
+	ck_assert_str_eq(jstr(b, "award_status"), "pending"); /* awarded; the freelancer accepts next */
+	yajl_tree_free(v);
+
+	expect("POST", "/api/projects/0.1/projects/",
+	       "{\"title\":\"Hire without a bid\",\"description\":\"d\",\"currency\":{\"id\":1},\"budget\":{\"minimum\":10},"
+	       "\"jobs\":[{\"id\":7},{\"id\":417}],\"hireme\":true}", 400, "ProjectExceptionCodes.HIREME_INITIAL_BID_MISSING");
+	snprintf(body, sizeof body,
+		 "{\"title\":\"Hire myself\",\"description\":\"d\",\"currency\":{\"id\":1},\"budget\":{\"minimum\":10},"
+		 "\"jobs\":[{\"id\":417}],\"hireme\":true,\"hireme_initial_bid\":{\"bidder_id\":%lld,\"amount\":50,\"period\":3}}",
+		 self_id);
+	expect("POST", "/api/projects/0.1/projects/", body, 400, "ProjectExceptionCodes.HIREME_SAME_SELLER_BUYER");
+	snprintf(body, sizeof body,
+		 "{\"title\":\"Hire cheaply\",\"description\":\"d\",\"currency\":{\"id\":1},\"budget\":{\"minimum\":10},"
+		 "\"jobs\":[{\"id\":417}],\"hireme\":true,\"hireme_initial_bid\":{\"bidder_id\":%lld,\"amount\":5,\"period\":3}}",
+		 other);
+	expect("POST", "/api/projects/0.1/projects/", body, 400, "ProjectExceptionCodes.HIREME_BID_AMOUNT_TOO_SMALL");
+	snprintf(body, sizeof body,
+		 "{\"title\":\"Hire you directly\",\"description\":\"d\",\"currency\":{\"id\":1},\"budget\":{\"minimum\":10},"
+		 "\"jobs\":[{\"id\":417}],\"hireme\":true,\"hireme_initial_bid\":{\"bidder_id\":%lld,\"amount\":50,\"period\":3}}",
+		 other);
+	expect("POST", "/api/projects/0.1/projects/", body, 409, "ProjectExceptionCodes.HIREME_DUPLICATE_PROJECT_TITLE");
+
+	/* the job is in the world's list of jobs */
+	v = get_ok("/api/projects/0.1/jobs/");
+	hire_job = false;
+	for (i = 0; i < jget(v, "result", NULL)->u.array.len; i++)
+		if (jint(jget(v, "result", NULL)->u.array.values[i], "id") == 417)
+			hire_job = true;
+	ck_assert_msg(hire_job, "GET jobs/ has no job 417");
+	yajl_tree_free(v);
+}
+END_TEST
+
+/* Add New Message: files and attachments without a message text, returned in attachments. */
+START_TEST(message_attachments)
+{
+	struct dump threads;
+	long long tid;
+	char path[256];
+	yajl_val v, att;
+
+	ck_assert(mock_dump(&m, "threads", &threads));
+	ck_assert_uint_gt(threads.n, 0);
+	tid = jint(threads.rows[0], "id");
+	dump_free(&threads);
+	snprintf(path, sizeof path, "/api/messages/0.1/threads/%lld/messages/", tid);
+	/* as the SDK's post_attachment sends them: attachments[] names, and the files */
+	v = call("POST", path,
+		 "--B0\r\nContent-Disposition: form-data; name=\"attachments[]\"\r\n\r\ndescription.txt\r\n"
+		 "--B0\r\nContent-Disposition: form-data; name=\"attachments[]\"\r\n\r\nscreenshot.jpg\r\n"
+		 "--B0\r\nContent-Disposition: form-data; name=\"files[]\"; filename=\"text.txt\"\r\n"
+		 "Content-Type: text/plain\r\n\r\nsome words\r\n"
+		 "--B0\r\nContent-Disposition: form-data; name=\"files[]\"; filename=\"image.jpg\"\r\n"
+		 "Content-Type: image/jpeg\r\n\r\n\xff\xd8\xff\xe0 bytes\r\n--B0--\r\n",
+		 "multipart/form-data; boundary=B0", 200, NULL);
+	att = jget(jget(v, "result", NULL), "attachments", NULL);
+	ck_assert(YAJL_IS_ARRAY(att));
+	ck_assert_uint_eq(att->u.array.len, 2);
+	ck_assert_str_eq(jstr(att->u.array.values[0], "filename"), "description.txt");
+	ck_assert_str_eq(jstr(att->u.array.values[1], "filename"), "screenshot.jpg");
+	ck_assert_str_eq(jstr(jget(v, "result", NULL), "message"), "");
+	yajl_tree_free(v);
+	/* a file part alone is named by its own file name */
+	v = call("POST", path,
+		 "--B1\r\nContent-Disposition: form-data; name=\"files[]\"; filename=\"source.c\"\r\n\r\nint main;\r\n--B1--\r\n",
+		 "multipart/form-data; boundary=B1", 200, NULL);
+	att = jget(jget(v, "result", NULL), "attachments", NULL);
+	ck_assert_uint_eq(att->u.array.len, 1);
+	ck_assert_str_eq(jstr(att->u.array.values[0], "filename"), "source.c");
+	yajl_tree_free(v);
+	/* a text message has none; nothing at all is refused */
+	v = call("POST", path, "message=plain", "application/x-www-form-urlencoded", 200, NULL);
+	ck_assert_uint_eq(jget(jget(v, "result", NULL), "attachments", NULL)->u.array.len, 0);
+	yajl_tree_free(v);
+	expect("POST", path, "message=", 400, "RestExceptionCodes.INVALID_REQUEST");
+	/* a later read shows them */
+	snprintf(path, sizeof path, "/api/messages/0.1/messages/?threads[]=%lld&limit=100", tid);
+	v = get_ok(path);
+	{
+		yajl_val ms = jget(v, "result", "messages");
+		size_t i, with = 0;
+
+		for (i = 0; i < ms->u.array.len; i++)
+			if (jget(ms->u.array.values[i], "attachments", NULL)->u.array.len)
+				with++;
+		ck_assert_uint_eq(with, 2);
+	}
+	yajl_tree_free(v);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("flmock writes");
@@ -596,6 +816,10 @@ static Suite *suite(void)
 	tcase_add_test(tc, threads_and_messages);
 	tcase_add_test(tc, projects_and_invites);
 	tcase_add_test(tc, write_log);
+	tcase_add_test(tc, enums_any_case);
+	tcase_add_test(tc, hourly_commitment);
+	tcase_add_test(tc, hireme_projects);
+	tcase_add_test(tc, message_attachments);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -83,7 +83,7 @@ static void ev_new_project(struct world *w, struct rng *r)
 	p->country = owner->country;
 	p->budget_min = 30 + rng_below(r, 500);
 	p->budget_max = p->budget_min * 2;
-	p->jobs[0] = (uint8_t)rng_below(r, (uint32_t)ref_njobs);
+	p->jobs[0] = (uint8_t)rng_below(r, (uint32_t)ref_njobs_drawn);
 	p->njobs = 1;
 	p->status = PS_ACTIVE;
 	p->hourly = rng_below(r, 5) == 0;

@@ -148,6 +148,14 @@ static uint32_t *candidates(struct world *w, const struct idset *ids, const stru
 	return c;
 }
 
+/* A bid of a list page; its bidder and the project's owner go into the page's users. */
+static void emit_bid(struct fm_req *r, struct userset *us, const struct bid *b)
+{
+	userset_add(us, b->bidder_id);
+	userset_add(us, b->project_owner_id);
+	out_bid(&r->jw, r->w, b);
+}
+
 void ep_bids_list(struct fm_req *r)
 {
 	struct world *w = r->w;
@@ -156,6 +164,7 @@ void ep_bids_list(struct fm_req *r)
 	struct pager pg = { 0 };
 	uint32_t *c = NULL;
 	size_t n = 0, i;
+	struct userset us;
 
 	if (!req_page(r, &pg.offset, &pg.limit) || !req_window(r, "from_time", "to_time", &f.from, &f.to) ||
 	    !req_ids(r, "bids", &ids) || !req_ids(r, "projects", &f.projects) || !req_ids(r, "bidders", &f.bidders) ||
@@ -165,6 +174,7 @@ void ep_bids_list(struct fm_req *r)
 	    !req_enums(r, "complete_statuses", complete_name, 3, &f.complete) ||
 	    !req_enums(r, "frontend_bid_statuses", frontend_name, 3, &f.frontend))
 		goto out;
+	userset_init(&us, r);
 	jw_obj(&r->jw);
 	jw_karr(&r->jw, "bids");
 	if (ids.on || f.projects.on) {
@@ -173,7 +183,7 @@ void ep_bids_list(struct fm_req *r)
 			const struct bid *b = &w->bids.v[c[i]];
 
 			if (bid_matches(&f, b) && pager_take(&pg))
-				out_bid(&r->jw, w, b);
+				emit_bid(r, &us, b);
 		}
 	} else {
 		size_t lo, hi;
@@ -186,11 +196,11 @@ void ep_bids_list(struct fm_req *r)
 			const struct bid *b = &w->bids.v[i];
 
 			if (sliced || (bid_matches(&f, b) && pager_take(&pg)))
-				out_bid(&r->jw, w, b);
+				emit_bid(r, &us, b);
 		}
 	}
 	jw_end_arr(&r->jw);
-	jw_knull(&r->jw, "users");
+	userset_emit(&us, r);
 	jw_knull(&r->jw, "projects");
 	jw_end_obj(&r->jw);
 out:
@@ -457,7 +467,9 @@ void ep_bid_action(struct fm_req *r)
 {
 	struct world *w = r->w;
 	struct bid *b = world_bid(w, r->path_id);
-	const char *action = req_param(r, "action");
+	static const char *const actions[] = { "award", "revoke", "accept", "reject", "deny", "retract", "highlight",
+					       "shortlist", "unshortlist", NULL };
+	const char *action = req_enum_name(r, "action", actions);
 	struct project *p;
 	int status_before;
 	bool ok;
@@ -466,6 +478,8 @@ void ep_bid_action(struct fm_req *r)
 		perr(r, 404, "BID_DOESNT_EXIST", "This bid does not exist.");
 		return;
 	}
+	if (r->error_code)
+		return; /* an action that is none of the enum's */
 	if (!action) {
 		if (req_param(r, "amount") || req_param(r, "description") || req_param(r, "period") ||
 		    req_param(r, "milestone_percentage"))

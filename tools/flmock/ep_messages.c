@@ -91,9 +91,11 @@ void ep_threads_list(struct fm_req *r)
 	struct thread_filter f = { 0 };
 	struct pager pg = { 0 };
 	const struct time_index *ti;
+	struct userset us;
 	int64_t from, to;
 	size_t i;
 
+	userset_init(&us, r);
 	f.is_read = tristate(r, "is_read");
 	f.is_muted = tristate(r, "is_muted");
 	if (!req_page(r, &pg.offset, &pg.limit) ||
@@ -114,14 +116,21 @@ void ep_threads_list(struct fm_req *r)
 
 		if (t->time_updated >= to)
 			break;
-		if (thread_matches(&f, t) && pager_take(&pg))
+		if (thread_matches(&f, t) && pager_take(&pg)) {
+			userset_add(&us, t->owner);
+			for (int k = 0; k < t->nmembers; k++)
+				userset_add(&us, t->members[k]);
 			out_thread(&r->jw, w, t);
+		}
 	}
 	jw_end_arr(&r->jw);
 	if (req_flag(r, "count"))
 		jw_kint(&r->jw, "count", (int64_t)pg.seen);
+	if (us.on)
+		userset_emit(&us, r); /* "user_details: each thread member" (Get Threads) */
 	jw_end_obj(&r->jw);
 out:
+	free(us.ids);
 	idset_free(&f.threads);
 	idset_free(&f.contexts);
 	idset_free(&f.members);
@@ -169,9 +178,11 @@ void ep_messages_list(struct fm_req *r)
 	struct pager pg = { 0 };
 	const struct time_index *ti;
 	uint32_t ctx_type = 0;
+	struct userset us;
 	int64_t from, to;
 	size_t i;
 
+	userset_init(&us, r);
 	if (!req_page(r, &pg.offset, &pg.limit) ||
 	    !req_window(r, "from_updated_time", "to_updated_time", &from, &to) ||
 	    !req_ids(r, "threads", &threads) || !req_ids(r, "senders", &senders) ||
@@ -198,15 +209,18 @@ void ep_messages_list(struct fm_req *r)
 			    (ctx_type && !(ctx_type & (1u << t->context_type))))
 				continue;
 		}
-		if (pager_take(&pg))
+		if (pager_take(&pg)) {
+			userset_add(&us, m->from_user);
 			out_message(&r->jw, w, m);
+		}
 	}
 	jw_end_arr(&r->jw);
 	jw_kint(&r->jw, "unfiltered_count", (int64_t)pg.seen);
 	jw_knull(&r->jw, "threads");
-	jw_knull(&r->jw, "users");
+	userset_emit(&us, r);
 	jw_end_obj(&r->jw);
 out:
+	free(us.ids);
 	idset_free(&threads);
 	idset_free(&senders);
 	idset_free(&messages);
@@ -338,6 +352,44 @@ void ep_thread_create(struct fm_req *r)
 	out_thread(&r->jw, w, t);
 }
 
+/*
+ * The attachments of Add New Message: files[] (file parts of a multipart
+ * body) named by attachments[] ("Names of file attachments"), or by their
+ * own file names; attachments[] alone names files uploaded before.  NULL
+ * when there are none; else names NUL-ended, then an empty one.
+ */
+static char *message_attachments(const struct fm_req *r)
+{
+	const char *names[64], *files[64];
+	size_t nn = 0, nf = 0, i, n;
+	struct fm_buf b = { 0 };
+
+	for (i = 0; i < r->nparams; i++) {
+		const char *k = r->params[i].key;
+
+		if (!strcmp(k, "attachments[]") && nn < 64 && *r->params[i].val)
+			names[nn++] = r->params[i].val;
+		else if ((!strcmp(k, "files[]") || !strcmp(k, "files")) && nf < 64)
+			files[nf++] = NULL;
+		else if ((!strcmp(k, "files[].filename") || !strcmp(k, "files.filename")) && nf > 0)
+			files[nf - 1] = r->params[i].val;
+	}
+	n = nn > nf ? nn : nf;
+	if (!n)
+		return NULL;
+	for (i = 0; i < n; i++) {
+		if (i < nn)
+			buf_puts(&b, names[i]);
+		else if (files[i] && *files[i])
+			buf_puts(&b, files[i]);
+		else
+			buf_printf(&b, "file-%zu", i + 1);
+		buf_putc(&b, '\0');
+	}
+	buf_putc(&b, '\0');
+	return b.data;
+}
+
 void ep_message_post(struct fm_req *r)
 {
 	struct world *w = r->w;
@@ -345,6 +397,7 @@ void ep_message_post(struct fm_req *r)
 	int64_t tid = r->path_id, client_id = 0;
 	struct thread *t;
 	struct message *m = NULL;
+	char *attachments;
 	size_t i;
 
 	if (!tid && !req_int(r, "thread_id", &tid))
@@ -356,7 +409,8 @@ void ep_message_post(struct fm_req *r)
 		req_not_found(r);
 		return;
 	}
-	if (!text || !*text) {
+	attachments = message_attachments(r);
+	if ((!text || !*text) && !attachments) {
 		bad(r, "message must not be empty");
 		return;
 	}
@@ -365,10 +419,13 @@ void ep_message_post(struct fm_req *r)
 		    w->messages.v[i].from_user == w->self_id)
 			m = &w->messages.v[i];
 	if (!m) {
-		m = add_message(w, t, w->self_id, text, client_id);
+		m = add_message(w, t, w->self_id, text ? text : "", client_id);
+		m->attachments = attachments;
+		attachments = NULL;
 		t->is_read = true;
 		t->time_read = w->now;
 	}
+	free(attachments);
 	r->object_id = m->id;
 	out_message(&r->jw, w, m);
 }

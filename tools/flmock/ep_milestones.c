@@ -68,10 +68,12 @@ static void keyed_list(struct fm_req *r, const struct keyed_list *k)
 {
 	struct ms_filter f = { 0 };
 	struct pager pg = { 0 };
+	struct userset us;
 	size_t i;
 
 	if (!req_page(r, &pg.offset, &pg.limit) || !filter_parse(r, &f, k->status_name, k->nstatus))
 		goto out;
+	userset_init(&us, r);
 	jw_obj(&r->jw);
 	jw_kobj(&r->jw, k->key);
 	for (i = 0; i < k->n; i++) {
@@ -85,9 +87,11 @@ static void keyed_list(struct fm_req *r, const struct keyed_list *k)
 			continue;
 		key_id(&r->jw, fl[4]);
 		k->emit(&r->jw, r->w, i);
+		userset_add(&us, fl[2]);
+		userset_add(&us, fl[1]);
 	}
 	jw_end_obj(&r->jw);
-	jw_knull(&r->jw, "users");
+	userset_emit(&us, r);
 	jw_end_obj(&r->jw);
 out:
 	filter_free(&f);
@@ -306,12 +310,13 @@ void ep_milestone_action(struct fm_req *r)
 {
 	struct world *w = r->w;
 	struct milestone *m = world_milestone(w, r->path_id);
-	const char *action = req_param(r, "action");
+	static const char *const actions[] = { "release", "request_release", "cancel", NULL };
+	const char *action = req_enum_name(r, "action", actions);
 	struct bid *b;
 	int64_t id;
 	bool ok;
 
-	if (!action) {
+	if (!action && !r->error_code) {
 		req_error(r, 400, "RestExceptionCodes.INVALID_REQUEST", "action is required");
 		return;
 	}
@@ -319,6 +324,8 @@ void ep_milestone_action(struct fm_req *r)
 		perr(r, 404, "INVALID_MILESTONE", "A milestone by this ID does not exist.");
 		return;
 	}
+	if (r->error_code)
+		return; /* an action that is none of the enum's */
 	id = m->id;
 	b = world_bid(w, m->bid_id);
 	if (strcmp(action, "release") == 0) {
@@ -403,10 +410,11 @@ void ep_mreq_action(struct fm_req *r)
 {
 	struct world *w = r->w;
 	struct mreq *q = world_mreq(w, r->path_id);
-	const char *action = req_param(r, "action");
+	static const char *const actions[] = { "accept", "reject", "delete", NULL };
+	const char *action = req_enum_name(r, "action", actions);
 	bool owner_action;
 
-	if (!action) {
+	if (!action && !r->error_code) {
 		req_error(r, 400, "RestExceptionCodes.INVALID_REQUEST", "action is required");
 		return;
 	}
@@ -414,6 +422,8 @@ void ep_mreq_action(struct fm_req *r)
 		perr(r, 404, "INVALID_MILESTONE_REQUEST", "A milestone request with that ID does not exist.");
 		return;
 	}
+	if (r->error_code)
+		return; /* an action that is none of the enum's */
 	if (strcmp(action, "accept") != 0 && strcmp(action, "reject") != 0 && strcmp(action, "delete") != 0) {
 		req_error(r, 400, "RestExceptionCodes.BAD_ENUM", "You have provided an incorrect enum.");
 		return;

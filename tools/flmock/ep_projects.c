@@ -30,12 +30,20 @@ static bool in_window(int64_t t, int64_t from, int64_t to)
 	return t >= from && t < to;
 }
 
+/* A project of a list page; its owner goes into the page's users. */
+static void emit_project(struct fm_req *r, struct userset *us, const struct project *p, const struct proj_opts *po)
+{
+	userset_add(us, p->owner_id);
+	out_project(&r->jw, r->w, p, po);
+}
+
 void ep_projects_list(struct fm_req *r)
 {
 	struct world *w = r->w;
 	struct idset ids = { 0 }, owners = { 0 };
 	struct pager pg = { 0 };
 	struct proj_opts po;
+	struct userset us;
 	int64_t from, to;
 	uint32_t fstatus = 0;
 	size_t lo, hi, i;
@@ -45,6 +53,7 @@ void ep_projects_list(struct fm_req *r)
 	    !req_enums(r, "frontend_project_status", frontend_name, 4, &fstatus))
 		goto out;
 	proj_opts(r, &po);
+	userset_init(&us, r);
 	world_time_range(w->projects.v, w->projects.n, sizeof *w->projects.v,
 			 offsetof(struct project, time_submitted), from, to, &lo, &hi);
 	jw_obj(&r->jw);
@@ -53,7 +62,7 @@ void ep_projects_list(struct fm_req *r)
 		/* No filter but the window: the page is a slice. */
 		pg.seen = hi - lo;
 		for (i = lo + pg.offset; i < hi && i < lo + pg.offset + pg.limit; i++)
-			out_project(&r->jw, w, &w->projects.v[i], &po);
+			emit_project(r, &us, &w->projects.v[i], &po);
 	} else if (ids.on) {
 		/* Ids ascend with created time, so this is already in window order. */
 		for (i = 0; i < ids.n; i++) {
@@ -64,7 +73,7 @@ void ep_projects_list(struct fm_req *r)
 			    (fstatus && !(fstatus & (1u << p->status))))
 				continue;
 			if (pager_take(&pg))
-				out_project(&r->jw, w, p, &po);
+				emit_project(r, &us, p, &po);
 		}
 	} else {
 		for (i = lo; i < hi; i++) {
@@ -74,12 +83,12 @@ void ep_projects_list(struct fm_req *r)
 			    (fstatus && !(fstatus & (1u << p->status))))
 				continue;
 			if (pager_take(&pg))
-				out_project(&r->jw, w, p, &po);
+				emit_project(r, &us, p, &po);
 		}
 	}
 	jw_end_arr(&r->jw);
 	jw_kint(&r->jw, "total_count", (int64_t)pg.seen);
-	jw_knull(&r->jw, "users");
+	userset_emit(&us, r);
 	jw_knull(&r->jw, "selected_bids");
 	jw_end_obj(&r->jw);
 out:
@@ -125,10 +134,12 @@ static void search_free(struct search *s)
 	buf_free(&s->text);
 }
 
-static bool search_match(struct search *s, const struct world *w, const struct project *p)
+/* *score: how many of the terms the project holds (its relevance to the query). */
+static bool search_match(struct search *s, const struct world *w, const struct project *p, size_t *score)
 {
 	size_t i, hits = 0;
 
+	*score = 0;
 	if (!s->n)
 		return true;
 	s->text.len = 0;
@@ -143,6 +154,7 @@ static bool search_match(struct search *s, const struct world *w, const struct p
 		text_emit(&s->text, w->cfg.seed, TX_DESC, p->id);
 	for (i = 0; i < s->n; i++)
 		hits += text_matches(s->text.data, s->terms[i]);
+	*score = hits;
 	return s->any ? hits > 0 : hits == s->n;
 }
 
@@ -176,22 +188,74 @@ static const char *type_name(int t)
 	return t ? "hourly" : "fixed";
 }
 
+/*
+ * Search for Projects sorts by sort_field, descending unless reverse_sort
+ * ("Results appear in ascending order instead of descending").  Without a
+ * sort_field it "searches by score, otherwise by most recently posted": by
+ * relevance to the query (how many of its terms a project holds) when there
+ * is one, else by time_submitted.  Ties go by id, in the same direction, so
+ * reverse_sort gives exactly the reverse order and pages stay stable.
+ */
+enum sort_key { SORT_SCORE, SORT_SUBMITTED, SORT_UPDATED, SORT_BID_COUNT, SORT_BID_AVG };
+
+static const char *const sort_fields[] = { "score", "time_submitted", "time_updated", "bid_count", "bid_avg", NULL };
+
+struct ranked {
+	double key;
+	int64_t id;
+	uint32_t ix;               /* index into w->projects */
+};
+
+static int cmp_ranked(const void *a, const void *b)
+{
+	const struct ranked *x = a, *y = b;
+
+	if (x->key != y->key)
+		return x->key > y->key ? -1 : 1;
+	return x->id > y->id ? -1 : x->id < y->id;
+}
+
+static double sort_value(enum sort_key k, const struct project *p, size_t score)
+{
+	switch (k) {
+	case SORT_SCORE: return (double)score;
+	case SORT_SUBMITTED: return (double)p->time_submitted;
+	case SORT_UPDATED: return (double)p->time_updated;
+	case SORT_BID_COUNT: return (double)p->bid_count;
+	case SORT_BID_AVG: return p->bid_count ? p->bid_total / p->bid_count : 0;
+	}
+	return 0;
+}
+
 void ep_projects_active(struct fm_req *r)
 {
 	struct world *w = r->w;
 	struct idset jobs = { 0 };
 	struct pager pg = { 0 };
+	struct userset us;
 	struct search q;
 	struct proj_opts po;
 	const struct time_index *ti;
+	struct ranked *hits = NULL;
+	size_t nhits = 0, cap = 0, score;
+	const char *field = req_enum_name(r, "sort_field", sort_fields);
+	bool reverse = req_flag(r, "reverse_sort");
+	enum sort_key key;
 	int64_t from, to;
 	uint32_t types = 0;
 	size_t lo, hi, i;
 
 	search_init(&q, r);
-	if (!req_page(r, &pg.offset, &pg.limit) || !req_window(r, "from_time", "to_time", &from, &to) ||
+	userset_init(&us, r);
+	if (r->error_code || !req_page(r, &pg.offset, &pg.limit) || !req_window(r, "from_time", "to_time", &from, &to) ||
 	    !req_ids(r, "jobs", &jobs) || !req_enums(r, "project_types", type_name, 2, &types))
 		goto out;
+	key = SORT_SUBMITTED;
+	for (i = 0; field && sort_fields[i]; i++)
+		if (sort_fields[i] == field)
+			key = (enum sort_key)i;
+	if (!field && q.n)
+		key = SORT_SCORE;
 	proj_opts(r, &po);
 	ti = world_projects_by_update(w);
 	/* Binary search over the index by each record's updated time. */
@@ -203,24 +267,42 @@ void ep_projects_active(struct fm_req *r)
 		else
 			hi = mid;
 	}
-	jw_obj(&r->jw);
-	jw_karr(&r->jw, "projects");
 	for (i = lo; i < ti->n; i++) {
 		const struct project *p = &w->projects.v[ti->ix[i]];
 
 		if (p->time_updated >= to)
 			break;
 		if (p->status != PS_ACTIVE || p->deleted || (jobs.on && !has_job(p, &jobs)) ||
-		    (types && !(types & (1u << p->hourly))) || !country_wanted(r, p) || !search_match(&q, w, p))
+		    (types && !(types & (1u << p->hourly))) || !country_wanted(r, p) || !search_match(&q, w, p, &score))
 			continue;
-		if (pager_take(&pg))
-			out_project(&r->jw, w, p, &po);
+		if (nhits == cap) {
+			cap = cap ? cap * 2 : 1024;
+			hits = realloc(hits, cap * sizeof *hits);
+			if (!hits)
+				abort();
+		}
+		hits[nhits].key = sort_value(key, p, score);
+		hits[nhits].id = p->id;
+		hits[nhits].ix = ti->ix[i];
+		nhits++;
+	}
+	if (nhits)
+		qsort(hits, nhits, sizeof *hits, cmp_ranked);
+	jw_obj(&r->jw);
+	jw_karr(&r->jw, "projects");
+	for (i = pg.offset; i < nhits && i < pg.offset + pg.limit; i++) {
+		const struct project *p = &w->projects.v[hits[reverse ? nhits - 1 - i : i].ix];
+
+		userset_add(&us, p->owner_id);
+		out_project(&r->jw, w, p, &po);
 	}
 	jw_end_arr(&r->jw);
-	jw_kint(&r->jw, "total_count", (int64_t)pg.seen);
-	jw_knull(&r->jw, "users");
+	jw_kint(&r->jw, "total_count", (int64_t)nhits);
+	userset_emit(&us, r);
 	jw_end_obj(&r->jw);
 out:
+	free(hits);
+	free(us.ids);
 	search_free(&q);
 	idset_free(&jobs);
 }
@@ -246,6 +328,7 @@ void ep_project_bids(struct fm_req *r)
 	const uint32_t *ix;
 	size_t n, i;
 	bool shortlisted_only = req_flag(r, "is_shortlisted");
+	struct userset us;
 
 	if (!p) {
 		req_not_found(r);
@@ -253,6 +336,7 @@ void ep_project_bids(struct fm_req *r)
 	}
 	if (!req_page(r, &pg.offset, &pg.limit))
 		return;
+	userset_init(&us, r);
 	ix = bids_of_project(w, p, &n);
 	jw_obj(&r->jw);
 	jw_karr(&r->jw, "bids");
@@ -261,11 +345,13 @@ void ep_project_bids(struct fm_req *r)
 
 		if (shortlisted_only && !b->shortlisted)
 			continue;
-		if (pager_take(&pg))
+		if (pager_take(&pg)) {
+			userset_add(&us, b->bidder_id);
 			out_bid(&r->jw, w, b);
+		}
 	}
 	jw_end_arr(&r->jw);
-	jw_knull(&r->jw, "users");
+	userset_emit(&us, r);
 	jw_knull(&r->jw, "shortlisted_bids");
 	jw_knull(&r->jw, "recommended_bid");
 	jw_end_obj(&r->jw);
@@ -400,48 +486,132 @@ static bool parse_currency(struct fm_req *r, struct project *p)
 	return false;
 }
 
+/* The hourly commitment (hourly_project_info.commitment): hours as sent, and its interval. */
+static const char *const intervals[] = { "week", "hour", "day", "month", NULL };
+
+static bool parse_commitment(struct fm_req *r, struct project *p)
+{
+	const char *interval;
+	int64_t hours = 0;
+
+	if (!p->hourly)
+		return true;
+	if (!req_param(r, "hourly_project_info.commitment.hours"))
+		return true; /* none given: the world's own */
+	if (!req_int(r, "hourly_project_info.commitment.hours", &hours))
+		return false;
+	if (hours < 0)
+		return perr(r, "NEGATIVE_PROJECT_COMMITMENT_HOURS_AMOUNT", "The commitment hours are negative for the project.");
+	if (hours == 0 || hours > 65535)
+		return perr(r, "INVALID_PROJECT_COMMITMENT_HOURS_AMOUNT", "The commitment hours are invalid for the project.");
+	interval = req_enum_name(r, "hourly_project_info.commitment.interval", intervals);
+	if (r->error_code)
+		return perr(r, "INVALID_PROJECT_PERIOD_INTERVAL", "Invalid invoice period interval.");
+	p->commitment_hours = (uint16_t)hours;
+	p->commitment_interval = 0;
+	for (size_t i = 0; interval && intervals[i]; i++)
+		if (intervals[i] == interval)
+			p->commitment_interval = (uint8_t)i;
+	return true;
+}
+
+/*
+ * A hire-me project (QuickHire, see Business Terminology): hireme with
+ * hireme_initial_bid, the bid of the freelancer hired, which is placed and
+ * awarded with the project.  The HIREME_* checks follow the Exceptions list.
+ */
+struct hireme {
+	int64_t bidder;
+	double amount;
+	int64_t period;
+	const char *description;
+};
+
+static bool parse_hireme(struct fm_req *r, const struct project *p, struct hireme *h)
+{
+	struct world *w = r->w;
+	const struct user *u;
+
+	if (!req_param(r, "hireme_initial_bid.bidder_id") && !req_param(r, "hireme_initial_bid.amount") &&
+	    !req_param(r, "hireme_initial_bid.period"))
+		return perr(r, "HIREME_INITIAL_BID_MISSING", "A hire-me project needs its initial bid (hireme_initial_bid).");
+	if (!req_int(r, "hireme_initial_bid.bidder_id", &h->bidder))
+		return false;
+	if (h->bidder == w->self_id)
+		return perr(r, "HIREME_SAME_SELLER_BUYER", "You cannot hire yourself.");
+	u = h->bidder > 0 ? world_user(w, h->bidder) : NULL;
+	if (!u)
+		return perr(r, "HIREME_INVALID_SELLER_ID", "The seller ID is invalid.");
+	if (!req_param(r, "hireme_initial_bid.amount"))
+		return perr(r, "HIREME_BID_MISSING_AMOUNT", "You have not provided a budget for a hire-me project.");
+	if (!req_double(r, "hireme_initial_bid.amount", &h->amount))
+		return false;
+	if (h->amount < 0)
+		return perr(r, "HIREME_NEGATIVE_BID_AMOUNT", "The budget of the project is negative.");
+	if (h->amount < p->budget_min)
+		return perr(r, "HIREME_BID_AMOUNT_TOO_SMALL", "Budget is smaller than the minimum budget.");
+	if (req_param(r, "budget.maximum") && h->amount > p->budget_max)
+		return perr(r, "HIREME_BID_AMOUNT_TOO_BIG", "Budget is larger than the maximum budget.");
+	h->period = p->hourly ? 1 : 0;
+	if (!req_int(r, "hireme_initial_bid.period", &h->period))
+		return false;
+	if (h->period < 1 || h->period > 365)
+		return perr(r, "HIREME_INVALID_PERIOD", "Project period is incorrect for fixed type project.");
+	h->description = req_param(r, "hireme_initial_bid.description");
+	return true;
+}
+
 /* Validation order follows the reference's list of Create New Project responses. */
 void ep_project_create(struct fm_req *r)
 {
+	static const char *const types[] = { "fixed", "hourly", NULL };
 	struct world *w = r->w;
 	struct project tmp = { 0 }, *p;
+	struct hireme h = { 0 };
 	const char *title = req_param(r, "title"), *desc = req_param(r, "description");
-	const char *type = req_param(r, "type"), *lang = req_param(r, "language");
+	const char *type = req_enum_name(r, "type", types), *lang = req_param(r, "language");
+	bool hireme = req_flag(r, "hireme");
 
+	if (r->error_code)
+		return; /* a type that is neither fixed nor hourly, in any case */
 	if (!title || !*title)
 		{
-			perr(r, "EMPTY_PROJECT_TITLE", "The project has an empty title.");
+			perr(r, hireme ? "HIREME_EMPTY_PROJECT_TITLE" : "EMPTY_PROJECT_TITLE", "The project has an empty title.");
 			return;
 		}
 	if (!desc || !*desc)
 		{
-			perr(r, "EMPTY_PROJECT_DESCRIPTION", "The project has an empty description.");
+			perr(r, hireme ? "HIREME_EMPTY_PROJECT_DESCRIPTION" : "EMPTY_PROJECT_DESCRIPTION",
+			     "The project has an empty description.");
 			return;
 		}
 	if (has_contact(title))
 		{
-			perr(r, "CONTACT_DETAILS_IN_PROJECT_TITLE", "You are not allowed to include contact details in the title.");
+			perr(r, hireme ? "HIREME_CONTACT_DETAILS_IN_PROJECT_TITLE" : "CONTACT_DETAILS_IN_PROJECT_TITLE",
+			     "You are not allowed to include contact details in the title.");
 			return;
 		}
 	if (has_contact(desc))
 		{
-			perr(r, "CONTACT_DETAILS_IN_PROJECT_DESCRIPTION",
+			perr(r, hireme ? "HIREME_CONTACT_DETAILS_IN_PROJECT_DESCRIPTION" : "CONTACT_DETAILS_IN_PROJECT_DESCRIPTION",
 			    "You are not allowed to include contact details in the description.");
 			return;
 		}
-	if (!parse_currency(r, &tmp) || !parse_budget(r, &tmp) || !parse_jobs(r, &tmp))
+	tmp.hourly = type && strcmp(type, "hourly") == 0;
+	if (!parse_currency(r, &tmp) || !parse_budget(r, &tmp) || !parse_jobs(r, &tmp) || !parse_commitment(r, &tmp))
 		return;
-	if (type && strcmp(type, "fixed") != 0 && strcmp(type, "hourly") != 0) {
-		req_error(r, 400, "RestExceptionCodes.BAD_ENUM", "You have provided an incorrect enum.");
-		return;
-	}
 	if (lang && strlen(lang) != 2)
 		{
 			perr(r, "INVALID_PROJECT_LANGUAGE_CODE", "Invalid language code.");
 			return;
 		}
+	if (hireme && !parse_hireme(r, &tmp, &h))
+		return;
 	if (own_title_taken(w, title)) {
-		perr(r, "DUPLICATE_PROJECT", "You have already posted a project with this name.");
+		if (hireme)
+			perr(r, "HIREME_DUPLICATE_PROJECT_TITLE", "Duplicate project. You have already posted a project with this name.");
+		else
+			perr(r, "DUPLICATE_PROJECT", "You have already posted a project with this name.");
 		r->status = 409;
 		return;
 	}
@@ -452,13 +622,20 @@ void ep_project_create(struct fm_req *r)
 	*p = tmp;
 	p->owner_id = w->self_id;
 	p->time_submitted = p->time_updated = w->now;
-	p->hourly = type && strcmp(type, "hourly") == 0;
 	p->status = PS_ACTIVE;
+	p->hireme = hireme;
 	p->country = world_self(w)->country;
 	p->title = strdup(title);
 	p->description = strdup(desc);
 	if (!p->title || !p->description)
 		abort();
+	if (hireme) {
+		/* "A bid is automatically placed and awarded"; the freelancer then accepts it. */
+		struct bid *b = world_new_bid(w, p, h.bidder, h.amount, (int)h.period, 100, h.description);
+
+		b->award_status = AW_PENDING;
+		b->time_awarded = w->now;
+	}
 	r->object_id = p->id;
 	{
 		struct proj_opts po = { true, true, true };

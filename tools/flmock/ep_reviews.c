@@ -5,6 +5,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "flmock.h"
 
@@ -17,9 +18,11 @@ void ep_reviews_list(struct fm_req *r)
 	int want = -1; /* -1 both, 1 reviews of freelancers, 0 of employers */
 	int64_t from, to;
 	size_t lo, hi, i;
+	struct userset us;
 
+	userset_init(&us, r);
 	if (role)
-		want = strcmp(role, "freelancer") == 0 || strcmp(role, "false") == 0 ? 1 : 0;
+		want = strcasecmp(role, "freelancer") == 0 || strcmp(role, "false") == 0 ? 1 : 0;
 	if (!req_page(r, &pg.offset, &pg.limit) || !req_window(r, "from_time", "to_time", &from, &to) ||
 	    !req_ids(r, "projects", &projects) || !req_ids(r, "from_users", &from_users) ||
 	    !req_ids(r, "to_users", &to_users))
@@ -36,14 +39,18 @@ void ep_reviews_list(struct fm_req *r)
 		    (to_users.on && !idset_has(&to_users, rv->to_user_id)) ||
 		    (want >= 0 && rv->to_freelancer != (want == 1)))
 			continue;
-		if (pager_take(&pg))
+		if (pager_take(&pg)) {
+			userset_add(&us, rv->from_user_id);
+			userset_add(&us, rv->to_user_id);
 			out_review(&r->jw, w, rv);
+		}
 	}
 	jw_end_arr(&r->jw);
-	jw_knull(&r->jw, "users");
+	userset_emit(&us, r);
 	jw_knull(&r->jw, "projects");
 	jw_end_obj(&r->jw);
 out:
+	free(us.ids);
 	idset_free(&projects);
 	idset_free(&from_users);
 	idset_free(&to_users);
@@ -104,13 +111,13 @@ static bool check_review(struct fm_req *r, const struct project *p, const struct
 		return perr(r, "REVIEW_PROJECT_ID_INVALID", "The project id is invalid.");
 	if (from_id != w->self_id)
 		return perr(r, "REVIEW_FROM_USER_ID_INVALID", "You can only post reviews as yourself.");
-	if (!role || (strcmp(role, "freelancer") != 0 && strcmp(role, "employer") != 0))
+	if (!role || (strcasecmp(role, "freelancer") != 0 && strcasecmp(role, "employer") != 0))
 		return perr(r, "REVIEW_TYPE_INVALID", "role must be 'freelancer' or 'employer'.");
 	b = accepted_bid(w, p);
 	if (!b || p->status != PS_COMPLETE)
 		return perr(r, "REVIEW_PROJECT_UNPAID", "The project has not been completed and paid.");
-	if (!((from_id == p->owner_id && to_id == b->bidder_id && role[0] == 'f') ||
-	      (from_id == b->bidder_id && to_id == p->owner_id && role[0] == 'e')))
+	if (!((from_id == p->owner_id && to_id == b->bidder_id && (role[0] | 0x20) == 'f') ||
+	      (from_id == b->bidder_id && to_id == p->owner_id && (role[0] | 0x20) == 'e')))
 		return perr(r, "REVIEW_TO_USER_ID_INVALID", "The reviewed user is not the other party of this project.");
 	for (i = 0; i < w->reviews.n; i++)
 		if (w->reviews.v[i].project_id == p->id && w->reviews.v[i].from_user_id == from_id)
@@ -149,7 +156,7 @@ void ep_review_post(struct fm_req *r)
 	rv->project_id = p->id;
 	rv->from_user_id = from_id;
 	rv->to_user_id = to_id;
-	rv->to_freelancer = role[0] == 'f';
+	rv->to_freelancer = (role[0] | 0x20) == 'f';
 	rv->time_submitted = w->now;
 	rv->rating = rating;
 	rv->bid_amount = rv->paid_amount = b->amount;

@@ -3,8 +3,9 @@
  * comma-separated list of kind=fraction (and stall_ms=N); each API request
  * (never /_mock/) draws once from a stream keyed by (seed, request number),
  * so the same seed and the same request sequence fault the same requests.
- * path=PREFIX, skip=N and count=N aim the faults: only at requests on that
- * path, sparing the first N of them, at most N faults in all.
+ * path=PREFIX, writes=1, skip=N and count=N aim the faults: only at
+ * requests on that path, only at writes, sparing the first N of them, at
+ * most N faults in all.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,6 +71,10 @@ bool faults_parse(const char *spec, struct fault_spec *out, char *err, size_t er
 			out->count = (long)v;
 			continue;
 		}
+		if (strcmp(tok, "writes") == 0) {
+			out->writes_only = v != 0;
+			continue;
+		}
 		for (k = 1; k < F_COUNT && strcmp(names[k], tok) != 0; k++)
 			;
 		if (k == F_COUNT || v > 1) {
@@ -95,6 +100,8 @@ enum fault_kind faults_pick(struct fault_spec *f, uint64_t seed, uint64_t seq, b
 	int k;
 
 	if (f->path[0] && strncmp(path, f->path, strlen(f->path)) != 0)
+		return F_NONE;
+	if (f->writes_only && !is_write)
 		return F_NONE;
 	if (f->seen++ < f->skip || (f->count && f->given >= f->count))
 		return F_NONE;

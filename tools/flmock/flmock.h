@@ -24,6 +24,7 @@ struct fault_spec {
 	double p[F_COUNT];         /* probability of each kind per request */
 	int stall_ms;              /* how long a stall lasts */
 	char path[128];            /* only requests whose path starts so ("": all) */
+	bool writes_only;          /* only write requests (POST/PUT/DELETE routes) */
 	long skip;                 /* the first `skip` of those are spared */
 	long count;                /* at most this many faults (0: no limit) */
 	long seen, given;          /* matching requests so far, faults given */
@@ -103,6 +104,13 @@ bool req_ids(struct fm_req *r, const char *key, struct idset *out);
 bool idset_has(const struct idset *s, int64_t id);
 void idset_free(struct idset *s);
 
+/*
+ * One enum parameter, matched without regard to case: the canonical name
+ * (a pointer into names, NULL-terminated), NULL when absent; another value
+ * sets BAD_ENUM (r->error_code) and returns NULL.
+ */
+const char *req_enum_name(struct fm_req *r, const char *key, const char *const *names);
+
 /* A set of enum names from repeated "key[]" parameters, matched by index. */
 bool req_enums(struct fm_req *r, const char *key, const char *(*name)(int), int count, uint32_t *mask);
 
@@ -126,6 +134,17 @@ handler_fn ep_threads_list, ep_thread_get, ep_thread_create, ep_threads_action,
 	ep_messages_list, ep_message_get, ep_message_post;
 handler_fn ep_users_list, ep_user_get, ep_self_get;
 handler_fn ep_currencies, ep_jobs, ep_categories;
+
+/* userset.c: the user_details projection, result.users keyed by id (null without it). */
+struct userset {
+	int64_t *ids;
+	size_t n, cap;
+	bool on;                   /* user_details was asked for */
+};
+void userset_init(struct userset *u, const struct fm_req *r);
+void userset_add(struct userset *u, int64_t id);
+/* Writes "users" into the open result object and frees the set. */
+void userset_emit(struct userset *u, struct fm_req *r);
 
 /* Paging helper for list endpoints: emit item i when it falls in the page. */
 struct pager {

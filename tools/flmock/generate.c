@@ -91,7 +91,7 @@ static void pick_jobs(struct rng *r, uint8_t *jobs, uint8_t *njobs)
 
 	*njobs = 0;
 	for (i = 0; i < n; i++) {
-		uint8_t j = (uint8_t)rng_below(r, (uint32_t)ref_njobs);
+		uint8_t j = (uint8_t)rng_below(r, (uint32_t)ref_njobs_drawn);
 
 		for (k = 0; k < *njobs && jobs[k] != j; k++)
 			;
@@ -168,6 +168,9 @@ static void gen_project(struct gen *g, struct project *p, size_t i, size_t n)
 	p->upgrades = rng_below(&g->r, 4) == 0 ? (uint8_t)rng_below(&g->r, 256) : 0;
 	p->local = rng_below(&g->r, 20) == 0;
 	p->hireme = rng_below(&g->r, 40) == 0;
+	if (p->hireme)
+		/* A hire-me project carries job 417, "Hire Me" (as the official SDK posts one). */
+		p->jobs[p->njobs < MAX_JOBS ? p->njobs++ : MAX_JOBS - 1] = (uint8_t)(ref_njobs - 1);
 	p->status = PS_ACTIVE;
 	p->time_updated = p->time_submitted;
 }

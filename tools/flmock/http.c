@@ -319,6 +319,7 @@ static bool answer_with_fault(struct outcome *o, struct fm_req *r, const char *r
 		buf_puts(&o->body, "<!DOCTYPE html>\n<html><head><title>503 Service Unavailable</title></head>"
 			 "<body><h1>Service Unavailable</h1><p>The server is temporarily busy.</p></body></html>\n");
 		return true;
+	case F_RESET:     /* the connection drops before the write is taken in */
 	case F_STALL:
 	case F_TRUNCATE:
 	case F_MALFORMED:

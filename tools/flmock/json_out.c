@@ -303,8 +303,10 @@ void out_project(struct jw *w, const struct world *wd, const struct project *p, 
 	if (p->hourly) {
 		jw_kobj(w, "hourly_project_info");
 		jw_kobj(w, "commitment");
-		jw_kint(w, "hours", 10 + (int)(p->id % 30));
-		jw_kstr(w, "interval", "week");
+		static const char *const intervals[] = { "week", "hour", "day", "month" };
+
+		jw_kint(w, "hours", p->commitment_hours ? p->commitment_hours : 10 + (int)(p->id % 30));
+		jw_kstr(w, "interval", intervals[p->commitment_interval % 4]);
 		jw_end_obj(w);
 		jw_kstr(w, "duration_enum", "unspecified");
 		jw_end_obj(w);
@@ -512,6 +514,12 @@ void out_message(struct jw *w, const struct world *wd, const struct message *m)
 	jw_kint(w, "time_updated", m->time_updated);
 	jw_kstr(w, "message_source", "default_msg");
 	jw_karr(w, "attachments");
+	for (const char *a = m->attachments; a && *a; a += strlen(a) + 1) {
+		jw_obj(w);
+		jw_kstr(w, "filename", a);
+		jw_kint(w, "message_id", m->id);
+		jw_end_obj(w);
+	}
 	jw_end_arr(w);
 	if (m->client_message_id)
 		jw_kint(w, "client_message_id", m->client_message_id);

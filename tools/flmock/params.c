@@ -121,7 +121,7 @@ void req_parse_multipart(struct fm_req *r, const char *s, size_t n, const char *
 	const char *p = find(s, n, delim + 2, dn - 2), *end = s + n;
 
 	while (p && dn < sizeof delim) {
-		const char *hdr = p + dn - 2, *body, *next, *name;
+		const char *hdr = p + dn - 2, *body, *next, *name, *file;
 		size_t nl;
 
 		if (end - hdr < 2 || hdr[0] != '\r' || hdr[1] != '\n')
@@ -134,12 +134,27 @@ void req_parse_multipart(struct fm_req *r, const char *s, size_t n, const char *
 		next = find(body, (size_t)(end - body), delim, dn);
 		if (!next)
 			break;
-		name = find(hdr, (size_t)(body - hdr), "name=\"", 6);
+		/* name="...", not the tail of filename="..." */
+		for (name = find(hdr, (size_t)(body - hdr), "name=\"", 6); name && name - hdr >= 4 &&
+		     strncmp(name - 4, "file", 4) == 0; name = find(name + 6, (size_t)(body - name - 6), "name=\"", 6))
+			;
+		file = find(hdr, (size_t)(body - hdr), "filename=\"", 10);
 		if (name) {
 			name += 6;
 			for (nl = 0; name + nl < body && name[nl] != '"'; nl++)
 				;
 			req_add_param(r, name, nl, body, (size_t)(next - body));
+			if (file && nl < 200) {
+				/* A file part: its name too, as "<field>.filename" (Add New Message's files[]). */
+				char key[216];
+				size_t fl;
+
+				file += 10;
+				for (fl = 0; file + fl < body && file[fl] != '"'; fl++)
+					;
+				snprintf(key, sizeof key, "%.*s.filename", (int)nl, name);
+				req_add_param(r, key, strlen(key), file, fl);
+			}
 		}
 		p = next + 2;
 	}
@@ -361,4 +376,24 @@ bool req_enums(struct fm_req *r, const char *key, const char *(*name)(int), int 
 		*mask |= 1u << e;
 	}
 	return true;
+}
+
+/*
+ * One enum parameter, matched without regard to case as the API does
+ * ("HOURLY" is "hourly"): the canonical name from names, or NULL when the
+ * parameter is absent.  Another value sets BAD_ENUM (r->error_code) and
+ * returns NULL.
+ */
+const char *req_enum_name(struct fm_req *r, const char *key, const char *const *names)
+{
+	const char *v = req_param(r, key);
+	size_t i;
+
+	if (!v)
+		return NULL;
+	for (i = 0; names[i]; i++)
+		if (strcasecmp(names[i], v) == 0)
+			return names[i];
+	req_error(r, 400, "RestExceptionCodes.BAD_ENUM", "Invalid value '%s' for %s", v, key);
+	return NULL;
 }

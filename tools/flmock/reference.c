@@ -61,8 +61,11 @@ const struct job ref_jobs[] = {
 	{ 613, "Rust", "rust", 1 },
 	{ 701, "Japanese Translator", "japanese-translator", 8 },
 	{ 759, "Machine Learning (ML)", "machine-learning", 6 },
+	/* Last, and never drawn: the official SDK adds it to every hire-me project. */
+	{ REF_JOB_HIREME, "Hire Me", "hire-me", 1 },
 };
 const size_t ref_njobs = sizeof ref_jobs / sizeof ref_jobs[0];
+const size_t ref_njobs_drawn = sizeof ref_jobs / sizeof ref_jobs[0] - 1;
 
 const struct country ref_countries[] = {
 	{ "Australia", "au", "Dubbo", -32.2569, 148.6011 },

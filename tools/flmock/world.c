@@ -86,8 +86,10 @@ void world_free(struct world *w)
 		free(w->mreqs.v[i].description);
 	for (i = 0; i < w->reviews.n; i++)
 		free(w->reviews.v[i].description);
-	for (i = 0; i < w->messages.n; i++)
+	for (i = 0; i < w->messages.n; i++) {
 		free(w->messages.v[i].text);
+		free(w->messages.v[i].attachments);
+	}
 	free(w->users.v);
 	free(w->projects.v);
 	free(w->bids.v);

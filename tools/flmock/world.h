@@ -53,6 +53,9 @@ extern const struct category ref_categories[];
 extern const size_t ref_ncategories;
 extern const struct job ref_jobs[];
 extern const size_t ref_njobs;
+/* Jobs a generated project draws from: all but the last, "Hire Me", which only hire-me projects carry. */
+extern const size_t ref_njobs_drawn;
+enum { REF_JOB_HIREME = 417 };
 extern const struct country ref_countries[];
 extern const size_t ref_ncountries;
 
@@ -95,6 +98,8 @@ struct project {
 	uint8_t jobs[MAX_JOBS];    /* indices into ref_jobs */
 	uint8_t njobs;
 	uint8_t upgrades;          /* bit per upgrade, see json_out.c */
+	uint8_t commitment_interval; /* hourly: index into "week", "hour", "day", "month" */
+	uint16_t commitment_hours; /* hourly: hours as posted; 0: derived from the id */
 	bool hourly, deleted, local, hireme;
 	char *title;               /* NULL: derived from the seed */
 	char *description;         /* NULL: derived from the seed */
@@ -174,6 +179,7 @@ struct message {
 	int64_t parent_id;         /* 0 = none */
 	bool removed, edited;
 	char *text;                /* NULL: derived from the seed */
+	char *attachments;         /* file names, each NUL-ended, then an empty one; NULL: none */
 };
 
 enum kind { K_USER, K_PROJECT, K_BID, K_MILESTONE, K_MREQ, K_REVIEW, K_THREAD, K_MESSAGE };

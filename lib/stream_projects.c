@@ -151,7 +151,13 @@ int stream_projects_market(struct sync_run *run)
 
 		buf_reset(&base);
 		buf_reset(&name);
-		buf_puts(&base, "/api/projects/0.1/projects/active/?" PROJECT_DETAILS);
+		/*
+		 * Search for Projects sorts descending by score or by time posted
+		 * unless told otherwise; the windows page by last-updated time,
+		 * ascending, so ask for exactly that order.
+		 */
+		buf_puts(&base, "/api/projects/0.1/projects/active/?" PROJECT_DETAILS
+			 "&sort_field=time_updated&reverse_sort=true");
 		buf_puts(&name, "projects_market");
 		if (esc) {
 			buf_printf(&base, "&query=%s", esc);

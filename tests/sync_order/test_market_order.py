@@ -13,9 +13,8 @@ offsets (one page more, deep offsets, and an item updated while the window is
 read shifts an unseen one past the offset), and its cursor cannot move until
 the window ends.
 
-It is not in meson yet: it fails until stream_projects_market asks for the
-order it pages by, with the documented parameters (sort_field=time_updated
-and reverse_sort=true on its base query); then it joins the suite.
+stream_projects_market therefore asks for the order it pages by, with the
+documented parameters (sort_field=time_updated and reverse_sort=true).
 
 Checked: one pass over a market search gets every matching active project,
 its pages come in the order flsyncd pages by (no "not in time order" line),

@@ -75,6 +75,8 @@ FL_API int fl_changes_latest(struct fl_db *db, int64_t *out)
 	return rc;
 }
 
+#define WAIT_SAFETY_MS 30000
+
 static int64_t now_ms(void)
 {
 	struct timespec ts;
@@ -85,7 +87,8 @@ static int64_t now_ms(void)
 
 FL_API int fl_changes_wait(struct fl_db *db, int64_t since, int timeout_ms, int64_t *out_latest)
 {
-	static const int settle_ms[] = { 0, 1, 2, 4, 8, 16, 32, 64, 128, 256 };
+	/* After a write: look again at once, then further apart, ~5 s in all. */
+	static const int settle_ms[] = { 0, 1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1000, 1000, 1000, 1000 };
 	int64_t newest = 0, deadline = 0, left;
 	int rc, settle = -1; /* index into settle_ms after a write, -1 when none is settling */
 
@@ -119,12 +122,17 @@ FL_API int fl_changes_wait(struct fl_db *db, int64_t since, int timeout_ms, int6
 		/*
 		 * A writer's last write() to the WAL comes a moment before its
 		 * commit is visible (SQLite then updates the wal-index in shared
-		 * memory, which makes no file event).  So after a write that
-		 * showed nothing new, look again a few times, further apart,
-		 * before sleeping until the next write.
+		 * memory, which makes no file event; a writer with
+		 * synchronous=FULL fsyncs first).  So after a write that showed
+		 * nothing new, look again a few times, further apart, before
+		 * sleeping until the next write; and, against a commit that took
+		 * longer still to show, look every WAIT_SAFETY_MS while nothing
+		 * is written.
 		 */
 		if (settle >= 0 && (left < 0 || left > settle_ms[settle]))
 			left = settle_ms[settle];
+		else if (settle < 0 && (left < 0 || left > WAIT_SAFETY_MS))
+			left = WAIT_SAFETY_MS;
 		switch (watch_wait(db->watch, (int)left, &db->err)) {
 		case 1:
 			settle = 0;
@@ -235,11 +243,12 @@ FL_API int fl_changes_prune(struct fl_db *db, int64_t before, int64_t *out_delet
 	/*
 	 * Never the newest: it carries the sequence on (see migration 003).
 	 * Never past what a sink (flsync pgsync) has confirmed: its
-	 * sync_state row "sink.*" holds the newest seq it has.
+	 * sync_state row "sink.*" holds the newest seq it has, and that change
+	 * stays too, for the sink to check it is still the one it mirrored.
 	 */
 	if (sqlite3_prepare_v2(db->sql,
 			       "DELETE FROM changes WHERE seq < ?1 AND seq < (SELECT max(seq) FROM changes) "
-			       "AND seq <= coalesce((SELECT min(cursor) FROM sync_state WHERE stream LIKE 'sink.%'), seq)",
+			       "AND seq < coalesce((SELECT min(cursor) FROM sync_state WHERE stream LIKE 'sink.%'), seq + 1)",
 			       -1, &st, NULL) != SQLITE_OK)
 		return store_error(db, "prune the change feed");
 	sqlite3_bind_int64(st, 1, before);

@@ -54,7 +54,7 @@ enum fl_code {
 	FL_ERR_READONLY = 6, /* the database (or its directory) cannot be written */
 	FL_ERR_IO = 7,       /* a file could not be opened, read or written (disk full, permissions) */
 	FL_ERR_NETWORK = 8,  /* connection failed, was reset, or TLS failed */
-	FL_ERR_TIMEOUT = 9,  /* the server did not answer in time */
+	FL_ERR_TIMEOUT = 9,  /* the server did not answer in time, or a wait ran out */
 	FL_ERR_HTTP = 10,    /* the server answered with an HTTP error and no API error envelope */
 	FL_ERR_API = 11,     /* the API answered with an error envelope (error_code, message) */
 	FL_ERR_PARSE = 12,   /* the response body was not the JSON the API sends */
@@ -472,9 +472,12 @@ FL_API int fl_changes_latest(struct fl_db *db, int64_t *out);
  * database's directory, kept by the handle until fl_db_close(); the thread
  * then sleeps in the kernel until the database file or its WAL is written,
  * and reads the feed's newest seq (one index lookup) only then, and a few
- * times more within the next ~340 ms, because a commit becomes visible a
- * moment after its last write to the file.  While nothing is written it
- * uses no CPU; writes to the file during a sync cost those lookups.  Wake-up latency after another process's commit
+ * times more within the next ~5 s, because a commit becomes visible a
+ * moment after its last write to the file (after an fsync, for writers with
+ * synchronous=FULL).  Writes to other files of the directory do not wake
+ * it.  As a safety net it also looks once every 30 s.  While nothing is
+ * written it uses next to no CPU; writes to the file during a sync cost
+ * those lookups.  Wake-up latency after another process's commit
  * and idle CPU are measured by bench_changes_wait (see the README).
  *
  * A signal that interrupts the wait makes it look at the feed and go on
@@ -497,7 +500,8 @@ FL_API int fl_changes_wait(struct fl_db *db, int64_t since, int timeout_ms, int6
  * except the newest change, which is always kept: it carries the sequence
  * on, and those a sink still needs: a sync_state row whose stream starts
  * with "sink." (flsync pgsync writes "sink.postgres.SCHEMA") holds in
- * cursor the newest seq that sink has, and nothing after it is deleted.
+ * cursor the newest seq that sink has, and neither it nor anything after
+ * it is deleted.
  * *out_deleted (when not NULL) is how many were deleted.  Needs a
  * read-write handle.  Returns FL_OK, FL_ERR_READONLY, FL_ERR_BUSY,
  * FL_ERR_DB or FL_ERR_MISUSE.

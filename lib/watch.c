@@ -6,8 +6,8 @@
  * creates it again.  So the watch is an inotify watch on the database's
  * directory, filtered to those two names, with IN_MODIFY for writes and
  * IN_CREATE/IN_MOVED_TO for a WAL (or a database) that appears.  A wake-up
- * only says "look again": the caller decides with PRAGMA data_version and
- * the change feed whether anything was committed.
+ * only says "look again": the caller decides with the change feed whether
+ * anything was committed.
  */
 #include <errno.h>
 #include <limits.h>
@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "watch.h"
@@ -111,19 +112,37 @@ static bool drain(struct watch *w)
 	return hit;
 }
 
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 int watch_wait(struct watch *w, int timeout_ms, struct fl_error *err)
 {
 	struct pollfd pfd = { .fd = w->fd, .events = POLLIN };
+	int64_t deadline = timeout_ms >= 0 ? now_ms() + timeout_ms : -1, left;
 	int n;
 
 	if (drain(w))
 		return 1;
-	n = poll(&pfd, 1, timeout_ms);
-	if (n < 0 && errno != EINTR) {
-		error_set(err, FL_ERR_IO, "wait for changes: poll: %s", strerror(errno));
-		return -1;
+	/* Writes to other files of the directory (a log, other databases) wait on here. */
+	for (;;) {
+		left = deadline < 0 ? -1 : deadline - now_ms();
+		if (deadline >= 0 && left <= 0)
+			return 0;
+		n = poll(&pfd, 1, (int)left);
+		if (n < 0 && errno == EINTR)
+			return 0; /* a signal: the caller looks at the feed and its clock */
+		if (n < 0) {
+			error_set(err, FL_ERR_IO, "wait for changes: poll: %s", strerror(errno));
+			return -1;
+		}
+		if (n == 0)
+			return 0;
+		if (drain(w))
+			return 1;
 	}
-	/* A timeout, a signal, or only other files of the directory written:
-	 * the caller looks at its clock and waits again. */
-	return n > 0 && drain(w);
 }

@@ -21,9 +21,10 @@ void watch_close(struct watch *w);
 
 /*
  * Wait up to timeout_ms (< 0: no limit) for a write to the database or its
- * WAL since the last call.  Returns 1 when one happened, 0 when the time ran
- * out or the wait was cut short (a signal, another file written: look at
- * the clock and call again), -1 on failure with err set.
+ * WAL since the last call; writes to other files of its directory do not
+ * end the wait.  Returns 1 when one happened, 0 when the time ran out or a
+ * signal cut the wait short (look at the clock and call again), -1 on
+ * failure with err set.
  */
 int watch_wait(struct watch *w, int timeout_ms, struct fl_error *err);
 

@@ -443,22 +443,31 @@ END_TEST
  * Another process: after delay_ms, run sql in its own connection (and
  * close it), then exit.  Returns its pid.
  */
-static pid_t commit_later(int delay_ms, const char *sql)
+static pid_t commit_held(int delay_ms, const char *sql, int hold_ms)
 {
 	pid_t pid = fork();
 
 	ck_assert_int_ge(pid, 0);
 	if (pid == 0) {
 		struct timespec ts = { delay_ms / 1000, (long)(delay_ms % 1000) * 1000000 };
+		struct timespec hold = { hold_ms / 1000, (long)(hold_ms % 1000) * 1000000 };
 		sqlite3 *raw;
+		int ok;
 
 		nanosleep(&ts, NULL);
 		if (sqlite3_open(path, &raw) != SQLITE_OK)
 			_exit(1);
 		sqlite3_busy_timeout(raw, 5000);
-		_exit(sqlite3_exec(raw, sql, NULL, NULL, NULL) == SQLITE_OK && sqlite3_close(raw) == SQLITE_OK ? 0 : 2);
+		ok = sqlite3_exec(raw, sql, NULL, NULL, NULL) == SQLITE_OK;
+		nanosleep(&hold, NULL); /* the connection stays open: its close writes nothing yet */
+		_exit(ok && sqlite3_close(raw) == SQLITE_OK ? 0 : 2);
 	}
 	return pid;
+}
+
+static pid_t commit_later(int delay_ms, const char *sql)
+{
+	return commit_held(delay_ms, sql, 0);
 }
 
 static void reap(pid_t pid)
@@ -497,6 +506,13 @@ START_TEST(change_feed_wait)
 	/* another process commits a change: the wait ends with its seq */
 	pid = commit_later(100, "UPDATE threads SET is_read = 1 - is_read WHERE id = 502");
 	ck_assert_msg(fl_changes_wait(ro, latest, 20000, &got) == FL_OK, "%s", fl_errmsg(ro));
+	ck_assert_int_eq(got, latest + 1);
+	reap(pid);
+	latest = got;
+
+	/* the commit itself wakes it, not the writer's close, which comes long after */
+	pid = commit_held(50, "UPDATE threads SET is_read = 1 - is_read WHERE id = 502", 8000);
+	ck_assert_msg(fl_changes_wait(ro, latest, 4000, &got) == FL_OK, "%s", fl_errmsg(ro));
 	ck_assert_int_eq(got, latest + 1);
 	reap(pid);
 	latest = got;
@@ -550,15 +566,16 @@ START_TEST(change_feed_prune_keeps_what_a_sink_needs)
 		 "('sink.other', %lld)", (long long)(latest - 3), (long long)(latest - 1));
 	exec(db, sql);
 	ck_assert_int_eq(fl_changes_prune(db, latest + 1, &deleted), FL_OK);
-	ck_assert_int_eq(deleted, latest - 3);
-	/* the slower sink goes on from where it is */
+	ck_assert_int_eq(deleted, latest - 4);
+	/* the slower sink goes on from where it is, and its last change is still there */
 	s = since(db, latest - 3, &newest);
 	ck_assert_int_eq(s.n, 3);
 	ck_assert_int_eq(newest, latest);
+	ck_assert_int_eq(count(db, "SELECT min(seq) FROM changes"), latest - 3);
 	/* once it has caught up, the rest may go (but the newest) */
 	exec(db, "UPDATE sync_state SET cursor = (SELECT max(seq) FROM changes) WHERE stream LIKE 'sink.%'");
 	ck_assert_int_eq(fl_changes_prune(db, latest + 1, &deleted), FL_OK);
-	ck_assert_int_eq(deleted, 2);
+	ck_assert_int_eq(deleted, 3);
 	fl_db_close(db);
 }
 END_TEST

@@ -12,7 +12,11 @@ directory, Unix socket only):
 - PostgreSQL restarted in the middle of a run: the run fails naming it, the
   next one makes it equal;
 - the feed is never pruned past the sink's position, and a feed pruned past
-  it (by hand) is detected and copied in full;
+  it (by hand) is detected and copied in full, as is a file restored from a
+  backup that went on;
+- another file under an account already mirrored is refused unless taken
+  over; the default account is the file's username; a non-UTF8 database is
+  refused;
 - the views answer in PostgreSQL, per account.
 
 Exit 77 (skipped) without the PostgreSQL server binaries.
@@ -236,6 +240,47 @@ def run_tests():
     check('copied everything' in out, 'a feed pruned past the sink is copied in full', out)
     equal(accounts, 'after a prune')
 
+    # A file restored from a backup that then went on: its seqs are not the mirrored ones.
+    backup = os.path.join(tmp, 'backup.db')
+    src = sqlite3.connect(b_db)
+    dst = sqlite3.connect(backup)
+    src.backup(dst)
+    dst.close()
+    src.close()
+    churn(b_db, 1)
+    pgsync(b_db, 'agency-b', what='a run before the restore')
+    src = sqlite3.connect(backup)
+    dst = sqlite3.connect(b_db)
+    src.backup(dst)
+    dst.close()
+    src.close()
+    churn(b_db, 2)
+    churn(b_db, 3)
+    out = pgsync(b_db, 'agency-b', what='the run after a restore')
+    check('copied everything' in out, 'a file restored from a backup is copied in full', out)
+    equal(accounts, 'after a restore from a backup')
+
+    # Another file under an account already mirrored: refused, unless taken over.
+    pgsync(a_db, 'shared', what='a mirror under a shared name')
+    out = pgsync(b_db, 'shared', code=1, what='another file under that name')
+    check('another database file' in out and '--take-over' in out, 'another file under the account is refused', out)
+    p = subprocess.run([FLSYNC, 'pgsync', '--db', b_db, '--pg', PG.conninfo, '--account', 'shared', '--take-over'],
+                       capture_output=True, timeout=600)
+    check(p.returncode == 0 and b'copied everything' in p.stdout, 'a take-over copies that file in full',
+          p.stdout.decode() + p.stderr.decode()[-1000:])
+    equal(accounts + [('shared', b_db)], 'after a take-over')
+
+    # Without --account, the account is the username the file knows.
+    con = sqlite3.connect(a_db)
+    me = con.execute('SELECT username FROM users WHERE is_self = 1').fetchone()[0]
+    con.close()
+    p = subprocess.run([FLSYNC, 'pgsync', '--db', a_db, '--pg', PG.conninfo], capture_output=True, timeout=600)
+    check(p.returncode == 0 and ('pgsync: %s:' % me).encode() in p.stdout, 'the default account is the username',
+          p.stdout.decode() + p.stderr.decode()[-500:])
+    PG.psql("DELETE FROM flsync.sink_position WHERE account = '%s'" % me)
+    for t in TABLES:
+        PG.psql("DELETE FROM flsync.%s WHERE account = '%s'" % (t, me))
+
     # The views, per account, as in SQLite.
     for account, db in accounts:
         con = sqlite3.connect(db)
@@ -250,6 +295,13 @@ def run_tests():
     check(won == [[str(con.execute('SELECT sum(won) FROM report_bids_monthly').fetchone()[0])]],
           'report_bids_monthly agrees', won)
     con.close()
+
+    # A database in another encoding would change text: refused.
+    PG.psql("CREATE DATABASE latin ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0")
+    p = subprocess.run([FLSYNC, 'pgsync', '--db', a_db, '--pg', PG.conninfo.replace('dbname=postgres', 'dbname=latin')],
+                       capture_output=True, timeout=60)
+    check(p.returncode == 1 and b'UTF8' in p.stderr, 'a LATIN1 database is refused, naming the encoding',
+          p.stderr.decode()[-500:])
 
     # Bad input: no server there, a bad conninfo.
     p = subprocess.run([FLSYNC, 'pgsync', '--db', a_db, '--pg', 'host=%s/nowhere dbname=x' % tmp],

@@ -148,8 +148,11 @@ def test_changes_since_a_pruned_seq_says_so(db, path):
 def test_wait_for_change_wakes_on_another_process(path):
     with flsync.Database(path, readonly=True) as ro:
         since = ro.changes_latest()
-        # nothing happens: the timeout, with the newest seq
-        assert ro.wait_for_change(since, timeout=0.05) == since
+        # nothing happens: the timeout, with the newest seq, after about that long
+        for timeout in (0, 0.05, 0.7, 2.7):
+            t0 = time.monotonic()
+            assert ro.wait_for_change(since, timeout=timeout) == since
+            assert time.monotonic() - t0 < timeout + 5
         # another process commits a change 200 ms from now
         writer = subprocess.Popen([sys.executable, "-c", (
             "import sqlite3, sys, time; time.sleep(0.2); c = sqlite3.connect(sys.argv[1]); "

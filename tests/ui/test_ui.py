@@ -87,7 +87,7 @@ def count(sql, *args):
 
 
 def guards():
-    cookie = {'Cookie': 'flsync_token_%s=%s' % (PORT, UI_TOKEN)}
+    cookie = {'X-Flsync-Token': UI_TOKEN}  # how the page's script reads
     post_ok = {'X-Flsync-Token': UI_TOKEN, 'Origin': UI}
     actions = count('SELECT count(*) FROM actions')
     s, _ = http('GET', '/')
@@ -97,10 +97,16 @@ def guards():
     s, body = http('GET', '/api/threads?token=' + UI_TOKEN[:-1] + 'x')
     check(s == 403, 'a wrong token: 403', s)
     s, body = http('GET', '/api/threads?limit=5', headers=cookie)
-    check(s == 200 and len(body['threads']) == 5, 'the cookie carries the token for GETs', (s, body))
+    check(s == 200 and len(body['threads']) == 5, 'the token header carries the token for GETs', (s, body))
+    s, body = http('GET', '/api/threads?limit=5', headers={'Cookie': 'flsync_token_%s=%s; token=%s' % (PORT, UI_TOKEN, UI_TOKEN)})
+    check(s == 403, 'a cookie is no token (browsers send cookies to every port)', (s, body))
+    with urllib.request.urlopen(UI + '/?token=' + UI_TOKEN, timeout=30) as r:
+        check(r.status == 200 and r.headers.get('Set-Cookie') is None, 'the page sets no cookie', r.headers)
     fields = {'kind': 'thread.read', 'params': json.dumps({'thread_id': THREAD})}
-    s, body = http('POST', '/api/enqueue', fields, headers=cookie)
-    check(s == 403 and 'token' in body.get('error', ''), 'a POST with only the cookie: 403', (s, body))
+    s, body = http('POST', '/api/enqueue', fields, headers={'Origin': UI})
+    check(s == 403 and 'token' in body.get('error', ''), 'a POST without the token header: 403', (s, body))
+    s, body = http('POST', '/api/enqueue?token=' + UI_TOKEN, fields, headers={'Origin': UI})
+    check(s == 403, 'a POST with the token only in its URL: 403', (s, body))
     s, body = http('POST', '/api/enqueue', fields, headers=dict(post_ok, Origin='http://evil.example'))
     check(s == 403, 'a POST from another origin: 403', (s, body))
     s, body = http('POST', '/api/enqueue', fields, headers=dict(post_ok, **{'Sec-Fetch-Site': 'cross-site'}))
@@ -142,12 +148,42 @@ def guards():
     s, body = http('POST', '/api/sync', {}, headers=post_ok)
     check(s == 409 and 'flsyncd' in body.get('error', ''), 'sync now without flsyncd: 409 saying so', (s, body))
 
+    # With flsyncd running (an hour between passes), "sync now" starts a pass at once.
+    log = open(os.path.join(tmp, 'flsyncd.err'), 'wb+')
+    d = subprocess.Popen([FLSYNCD, '--db', DB, '--api', API, '--interval', '3600', '-v'], stderr=log,
+                         stdout=subprocess.DEVNULL, env=dict(os.environ, FLSYNC_TOKEN=TOKEN))
+    try:
+        pid = None
+        for _ in range(200):
+            s, body = http('GET', '/api/status', headers=cookie)
+            if s == 200 and body.get('flsyncd_pid') and b'next pass in' in open(log.name, 'rb').read():
+                pid = body['flsyncd_pid']
+                break
+            time.sleep(0.05)
+        check(pid == d.pid, 'the status names the running flsyncd', (pid, d.pid))
+        s, body = http('POST', '/api/sync', {}, headers=post_ok)
+        check(s == 202 and body.get('flsyncd_pid') == d.pid, 'sync now signals it', (s, body))
+        for _ in range(200):
+            if b'pass 2 started' in open(log.name, 'rb').read():
+                break
+            time.sleep(0.05)
+        check(b'pass 2 started' in open(log.name, 'rb').read(), 'flsyncd starts its next pass at once',
+              open(log.name, 'rb').read()[-1500:])
+    finally:
+        d.terminate()
+        d.wait(30)
+    s, body = http('GET', '/api/status', headers=cookie)
+    check(s == 200 and body.get('flsyncd_pid') == 0, 'a stopped flsyncd is not taken for running', body)
+
 
 def in_browser(b):
     b.get(UI_URL)
     n = b.wait("return document.querySelectorAll('li.thread').length", 30)
     check(n and n > 0, 'the inbox lists threads', n)
-    check(b.script('return location.search') == '', 'the token leaves the address bar')
+    b.script('location.reload()')
+    time.sleep(0.5)
+    n = b.wait("return document.querySelectorAll('li.thread').length", 30)
+    check(n and n > 0, 'a reload keeps working (the token is in the URL)', n)
     shot = os.environ.get('FL_UI_SCREENSHOT') or os.path.join(tmp, 'inbox.png')
     b.screenshot(shot)
     check(os.path.getsize(shot) > 10000, 'a screenshot of the inbox', shot)
@@ -195,7 +231,7 @@ def in_browser(b):
 
     # Pages come and go (more than the server's 16 streams): their streams are let go, and live updates go on.
     for _ in range(24):
-        b.get(UI + '/#/thread/%d' % THREAD)
+        b.get(UI_URL + '#/thread/%d' % THREAD)
         b.wait("return document.querySelectorAll('.message').length", 20)
     con = sqlite3.connect(DB)
     sender = con.execute('SELECT from_user_id FROM messages WHERE thread_id = ? AND from_user_id IS NOT '

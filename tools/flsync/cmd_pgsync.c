@@ -17,7 +17,7 @@
 static void help(FILE *f)
 {
 	fprintf(f,
-		"usage: flsync pgsync --pg CONNINFO [--schema flsync] [--account NAME] [--db PATH]\n"
+		"usage: flsync pgsync --pg CONNINFO [--schema flsync] [--account NAME] [--take-over] [--db PATH]\n"
 		"\n"
 		"Bring a PostgreSQL mirror of the database up to date, then exit 0.  The\n"
 		"mirror has the same tables and views in its own schema, with an `account`\n"
@@ -33,22 +33,60 @@ static void help(FILE *f)
 		"  --pg CONNINFO   a libpq connection string or URI (\"host=/run/pg dbname=team\",\n"
 		"                  postgresql://user@host/db); keep passwords in ~/.pgpass\n"
 		"  --schema NAME   the PostgreSQL schema (default flsync)\n"
-		"  --account NAME  whose rows these are (default: the database file's name\n"
-		"                  without .db)\n"
+		"  --account NAME  whose rows these are (default: the account's username, as\n"
+		"                  the database knows it, else the file's name without .db)\n"
+		"  --take-over     mirror this file under an account another database file\n"
+		"                  was mirrored as (its rows are replaced); without it, that\n"
+		"                  is refused\n"
+		"\n"
+		"The PostgreSQL database must be UTF8.  Exit status: 0 done, 1 failed (nothing\n"
+		"of the run is kept), 2 bad usage.\n"
 		"\n"
 		"Example:\n"
 		"  flsync pgsync --pg 'host=localhost dbname=team' --account agency-1\n");
 }
 
-/* "work.db" -> "work". */
-static char *account_of(const char *path)
+/* The account's username, else "work" for "work.db". */
+static char *account_of(struct fl_db *db, const char *path)
 {
-	char *copy = tool_xstrdup(path), *base = tool_xstrdup(basename(copy)), *dot = strrchr(base, '.');
+	char *copy, *base, *dot;
+	struct fl_stmt *st;
+	int row = 0;
 
+	if (fl_stmt_prepare(db, "SELECT username FROM users WHERE is_self = 1 AND username <> ''", &st) == FL_OK) {
+		char *name = NULL;
+
+		if (fl_stmt_step(st, &row) == FL_OK && row)
+			name = tool_xstrdup(fl_stmt_column_text(st, 0, NULL));
+		fl_stmt_finalize(st);
+		if (name)
+			return name;
+	}
+	copy = tool_xstrdup(path);
+	base = tool_xstrdup(basename(copy));
+	dot = strrchr(base, '.');
 	free(copy);
 	if (dot && dot != base)
 		*dot = '\0';
 	return base;
+}
+
+/* Text goes in as UTF-8 and must stay what it was: a server in another encoding is refused. */
+static bool encoding_ok(PGconn *pg)
+{
+	const char *enc;
+
+	if (PQsetClientEncoding(pg, "UTF8") != 0) {
+		tool_fail("pgsync: cannot set the client encoding to UTF8: %s", PQerrorMessage(pg));
+		return false;
+	}
+	enc = PQparameterStatus(pg, "server_encoding");
+	if (!enc || strcmp(enc, "UTF8") != 0) {
+		tool_fail("pgsync: the PostgreSQL database is in %s; the mirror needs a UTF8 database "
+			  "(CREATE DATABASE ... ENCODING 'UTF8' TEMPLATE template0)", enc ? enc : "an unknown encoding");
+		return false;
+	}
+	return true;
 }
 
 static double now_s(void)
@@ -65,6 +103,7 @@ int tool_cmd_pgsync(struct tool_ctx *ctx, int argc, char **argv)
 		{ "pg", required_argument, NULL, 'p' },
 		{ "schema", required_argument, NULL, 's' },
 		{ "account", required_argument, NULL, 'a' },
+		{ "take-over", no_argument, NULL, 't' },
 		{ "db", required_argument, NULL, 'd' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -74,7 +113,8 @@ int tool_cmd_pgsync(struct tool_ctx *ctx, int argc, char **argv)
 	struct pg_report rep;
 	struct fl_db *db = NULL;
 	PGconn *pg = NULL;
-	char *account = NULL;
+	char *account = NULL, *file_id = NULL;
+	bool take_over = false;
 	int opt, rc = TOOL_FAIL, n = 0, i;
 	double t0 = now_s();
 
@@ -89,6 +129,9 @@ int tool_cmd_pgsync(struct tool_ctx *ctx, int argc, char **argv)
 			break;
 		case 'a':
 			account_opt = optarg;
+			break;
+		case 't':
+			take_over = true;
 			break;
 		default:
 			if ((rc = tool_opt_shared(ctx, opt, "pgsync", argv, help)) != TOOL_NEXT)
@@ -110,7 +153,10 @@ int tool_cmd_pgsync(struct tool_ctx *ctx, int argc, char **argv)
 	db = tool_open(ctx, true);
 	if (!db)
 		return TOOL_FAIL;
-	account = account_opt ? tool_xstrdup(account_opt) : account_of(ctx->db_path);
+	account = account_opt ? tool_xstrdup(account_opt) : account_of(db, ctx->db_path);
+	file_id = pg_file_id(db, schema);
+	if (!file_id)
+		goto out;
 	for (i = 0; i < pg_table_count; i++) {
 		if (!pg_table_read(db, pg_tables[i], &tables[n]))
 			goto out;
@@ -121,8 +167,11 @@ int tool_cmd_pgsync(struct tool_ctx *ctx, int argc, char **argv)
 		tool_fail("pgsync: cannot connect to PostgreSQL: %s", PQerrorMessage(pg));
 		goto out;
 	}
+	if (!encoding_ok(pg))
+		goto out;
 	if (!pg_exec(pg, "SET application_name = 'flsync pgsync'; SET client_min_messages = warning", "set up the session") ||
-	    !pg_schema_sync(pg, schema, tables, n) || !pg_mirror(db, pg, schema, account, tables, n, &rep)) {
+	    !pg_schema_sync(pg, schema, tables, n) ||
+	    !pg_mirror(db, ctx->db_path, pg, schema, account, file_id, take_over, tables, n, &rep)) {
 		tool_fail("pgsync: account %s: nothing of this run was kept; run it again", account);
 		goto out;
 	}
@@ -140,6 +189,7 @@ out:
 	for (i = 0; i < n; i++)
 		pg_table_free(&tables[i]);
 	PQfinish(pg);
+	free(file_id);
 	free(account);
 	fl_db_close(db);
 	return rc;

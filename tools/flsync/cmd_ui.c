@@ -35,15 +35,14 @@
 #define FIELDS_MAX 8          /* form fields kept per request */
 #define POOL_MAX 8            /* idle database handles kept */
 #define STREAMS_MAX 16        /* live-update streams at once */
-#define CONNECTIONS_MAX 64
-#define IDLE_TIMEOUT_S 30     /* a connection silent this long is closed (slow clients) */
+#define CONNECTIONS_MAX 256   /* a local user can open many; each idle one is closed soon */
+#define IDLE_TIMEOUT_S 15     /* a connection silent this long is closed (slow clients) */
 #define KEEPALIVE_S 15        /* an event stream says something at least this often */
 #define ERRLEN 512
 
 struct ui {
 	const char *db_path;
 	char token[65];          /* 32 random bytes in hex */
-	char cookie[32];         /* the cookie's name, per port: flsync_token_PORT */
 	char hosts[3][64];       /* the Host header values accepted */
 	int nhosts;
 	char origin[80];         /* http://HOST:PORT as the page was served */
@@ -60,6 +59,7 @@ struct req {
 	struct MHD_PostProcessor *pp;
 	size_t body;                        /* bytes of body seen */
 	bool too_big, bad_form;
+	bool refused;                       /* answered 4xx at the headers */
 	int nfields;
 	struct { char *key, *value; size_t len; } fields[FIELDS_MAX];
 };
@@ -230,7 +230,13 @@ static bool token_ok(const struct ui *ui, struct MHD_Connection *c, bool post)
 			return false;
 		return secret_equal(MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Flsync-Token"), ui->token);
 	}
-	return secret_equal(MHD_lookup_connection_value(c, MHD_COOKIE_KIND, ui->cookie), ui->token) ||
+	/*
+	 * Never a cookie: browsers send a host's cookies to every port of it,
+	 * so any other local server the browser visits would learn the token.
+	 * The page and its files carry it in the URL; its script sends the
+	 * header.
+	 */
+	return secret_equal(MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Flsync-Token"), ui->token) ||
 	       secret_equal(MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "token"), ui->token);
 }
 
@@ -349,8 +355,8 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *out, size_t max)
 		if (!s->hello) {
 			s->hello = true;
 			s->len = (size_t)snprintf(s->buf, sizeof s->buf,
-						  "retry: 1000\nevent: hello\ndata: {\"seq\":%lld}\n\n",
-						  (long long)s->seen);
+						  "retry: 1000\nid: %lld\nevent: hello\ndata: {\"seq\":%lld}\n\n",
+						  (long long)s->seen, (long long)s->seen);
 			s->off = 0;
 			break;
 		}
@@ -358,8 +364,8 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *out, size_t max)
 		rc = fl_changes_wait(s->db, s->seen, 1000, &latest);
 		if (rc == FL_OK) {
 			s->seen = latest;
-			s->len = (size_t)snprintf(s->buf, sizeof s->buf, "event: change\ndata: {\"seq\":%lld}\n\n",
-						  (long long)latest);
+			s->len = (size_t)snprintf(s->buf, sizeof s->buf, "id: %lld\nevent: change\ndata: {\"seq\":%lld}\n\n",
+						  (long long)latest, (long long)latest);
 		} else if (rc == FL_ERR_TIMEOUT) {
 			if (++quiet < KEEPALIVE_S)
 				continue;
@@ -392,7 +398,9 @@ static enum MHD_Result send_stream(struct ui *ui, struct MHD_Connection *c)
 	struct MHD_Response *r;
 	struct stream *s;
 	enum MHD_Result ret;
-	char err[ERRLEN];
+	char err[ERRLEN] = "";
+	const char *last;
+	int64_t seen;
 
 	if (atomic_fetch_add(&ui->streams, 1) >= STREAMS_MAX) {
 		atomic_fetch_sub(&ui->streams, 1);
@@ -407,11 +415,16 @@ static enum MHD_Result send_stream(struct ui *ui, struct MHD_Connection *c)
 	if (!s->db || fl_changes_latest(s->db, &s->seen) != FL_OK) {
 		if (s->db)
 			snprintf(err, sizeof err, "%s", fl_errmsg(s->db));
-		pool_give(ui, s->db);
-		free(s);
-		atomic_fetch_sub(&ui->streams, 1);
+		stream_free(s);
 		return send_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, err);
 	}
+	/*
+	 * A browser that reconnects says what it saw last: changes committed
+	 * while it was away are announced at once.
+	 */
+	last = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Last-Event-ID");
+	if (last && tool_parse_int64(last, &seen) && seen >= 0 && seen < s->seen)
+		s->seen = seen;
 	r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, sizeof s->buf, stream_read, s, stream_free);
 	if (!r) {
 		stream_free(s);
@@ -436,27 +449,44 @@ static const struct tool_asset *asset(const char *path)
 	return NULL;
 }
 
-/* The page, with this run's token for the script's POSTs, and the cookie for its GETs. */
+/* The page, with this run's token wherever it says @TOKEN@ (its files' URLs, the script's header). */
 static enum MHD_Result send_index(struct ui *ui, struct MHD_Connection *c)
 {
 	const struct tool_asset *a = asset("/index.html");
-	const char *mark = "@TOKEN@", *at;
-	char *page, cookie[160];
-	size_t head;
+	const char *mark = "@TOKEN@", *at, *from;
+	char *page;
+	size_t len, n = 0;
+	FILE *f;
 
 	if (!a)
 		return send_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "the page is missing from this build");
-	at = memmem(a->data, a->len, mark, strlen(mark));
-	if (!at)
+	f = open_memstream(&page, &len);
+	if (!f)
+		abort();
+	for (from = (const char *)a->data; (at = strstr(from, mark)); from = at + strlen(mark), n++) {
+		fwrite(from, 1, (size_t)(at - from), f);
+		fputs(ui->token, f);
+	}
+	fputs(from, f);
+	fclose(f);
+	if (!n) {
+		free(page);
 		return send_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "the page has no token slot");
-	head = (size_t)(at - (const char *)a->data);
-	page = tool_xmalloc(a->len - strlen(mark) + strlen(ui->token) + 1);
-	memcpy(page, a->data, head);
-	memcpy(page + head, ui->token, strlen(ui->token));
-	memcpy(page + head + strlen(ui->token), at + strlen(mark), a->len - head - strlen(mark));
-	snprintf(cookie, sizeof cookie, "%s=%s; Path=/; HttpOnly; SameSite=Strict", ui->cookie, ui->token);
-	return send_buffer(c, MHD_HTTP_OK, a->content_type, page, a->len - strlen(mark) + strlen(ui->token),
-			   MHD_RESPMEM_MUST_FREE, cookie);
+	}
+	return send_buffer(c, MHD_HTTP_OK, a->content_type, page, len, MHD_RESPMEM_MUST_FREE, NULL);
+}
+
+/* Host and token, checked as soon as the headers are in, before any body is read. */
+static enum MHD_Result refuse(struct ui *ui, struct MHD_Connection *c, bool post)
+{
+	if (!host_ok(ui, c))
+		return send_error(c, MHD_HTTP_MISDIRECTED_REQUEST,
+				  "wrong Host header: this server answers only to its own loopback address");
+	if (!token_ok(ui, c, post))
+		return send_error(c, MHD_HTTP_FORBIDDEN,
+				  post ? "refused: a change needs this run's token (X-Flsync-Token) from the app's own page"
+				       : "refused: open the URL flsync ui printed (it carries this run's token)");
+	return MHD_YES;
 }
 
 static enum MHD_Result route(struct ui *ui, struct MHD_Connection *c, const char *url, bool post,
@@ -468,13 +498,6 @@ static enum MHD_Result route(struct ui *ui, struct MHD_Connection *c, const char
 	struct fl_db *db;
 	char err[ERRLEN];
 
-	if (!host_ok(ui, c))
-		return send_error(c, MHD_HTTP_MISDIRECTED_REQUEST,
-				  "wrong Host header: this server answers only to its own loopback address");
-	if (!token_ok(ui, c, post))
-		return send_error(c, MHD_HTTP_FORBIDDEN,
-				  post ? "refused: a change needs this run's token (X-Flsync-Token) from the app's own page"
-				       : "refused: open the URL flsync ui printed (it carries this run's token)");
 	if (post && r->too_big)
 		return send_error(c, MHD_HTTP_CONTENT_TOO_LARGE, "the request body is over 64 KiB");
 	if (post && (r->bad_form || !r->pp))
@@ -516,11 +539,19 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		*con_cls = r;
 		if (!post && strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
 			return send_error(c, MHD_HTTP_METHOD_NOT_ALLOWED, "only GET and POST");
+		if (!host_ok(ui, c) || !token_ok(ui, c, post)) {
+			r->refused = true;
+			return refuse(ui, c, post);
+		}
 		/* Refuse a body announced too big before reading any of it. */
 		if (post && len && strtoull(len, NULL, 10) > BODY_MAX)
 			return send_error(c, MHD_HTTP_CONTENT_TOO_LARGE, "the request body is over 64 KiB");
 		if (post)
 			r->pp = MHD_create_post_processor(c, 4096, on_field, r);
+		return MHD_YES;
+	}
+	if (r->refused) {
+		*upload_size = 0; /* answered already; the body is dropped */
 		return MHD_YES;
 	}
 	if (*upload_size) {
@@ -606,22 +637,21 @@ int tool_cmd_ui(struct tool_ctx *ctx, int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *listen = "127.0.0.1:0";
+	const char *listen_on = "127.0.0.1:0";
 	struct sockaddr_storage ss;
 	socklen_t sslen;
-	const union MHD_DaemonInfo *info;
 	struct MHD_Daemon *mhd;
 	struct fl_db *db;
 	struct ui ui;
 	sigset_t stop;
 	bool v6;
-	int opt, rc, sig, port, i;
+	int opt, rc, sig, port, i, fd;
 
 	optind = 0;
 	while ((opt = getopt_long(argc, argv, "+:h", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'l':
-			listen = optarg;
+			listen_on = optarg;
 			break;
 		default:
 			if ((rc = tool_opt_shared(ctx, opt, "ui", argv, help)) != TOOL_NEXT)
@@ -631,7 +661,7 @@ int tool_cmd_ui(struct tool_ctx *ctx, int argc, char **argv)
 	}
 	if (optind < argc)
 		return tool_usage_error("ui", "ui: unexpected argument %s", argv[optind]);
-	if (!parse_listen(listen, &ss, &sslen, &v6))
+	if (!parse_listen(listen_on, &ss, &sslen, &v6))
 		return TOOL_USAGE;
 	/* Opened once here so that a missing or foreign database is said at once. */
 	db = tool_open(ctx, true);
@@ -648,27 +678,20 @@ int tool_cmd_ui(struct tool_ctx *ctx, int argc, char **argv)
 		return tool_fail("ui: cannot make a random token: %s", strerror(errno));
 	}
 
-	/* The threads libmicrohttpd starts inherit this mask: the signals come here. */
-	sigemptyset(&stop);
-	sigaddset(&stop, SIGINT);
-	sigaddset(&stop, SIGTERM);
-	pthread_sigmask(SIG_BLOCK, &stop, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	mhd = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
-				       (v6 ? MHD_USE_IPv6 : 0),
-			       0, NULL, NULL, on_request, &ui,
-			       MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-			       MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONNECTIONS_MAX,
-			       MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)IDLE_TIMEOUT_S,
-			       MHD_OPTION_NOTIFY_COMPLETED, req_free, NULL,
-			       MHD_OPTION_END);
-	if (!mhd) {
+	/*
+	 * Bound here, and the Host values known, before libmicrohttpd starts
+	 * any thread that reads them.
+	 */
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&ss, sslen) != 0 || listen(fd, 64) != 0 ||
+	    getsockname(fd, (struct sockaddr *)&ss, &sslen) != 0) {
+		rc = tool_fail("ui: cannot listen on %s: %s", listen_on, strerror(errno));
+		if (fd >= 0)
+			close(fd);
 		fl_db_close(db);
-		return tool_fail("ui: cannot listen on %s: %s", listen, strerror(errno));
+		return rc;
 	}
-	info = MHD_get_daemon_info(mhd, MHD_DAEMON_INFO_BIND_PORT);
-	port = info ? info->port : 0;
-	snprintf(ui.cookie, sizeof ui.cookie, "flsync_token_%d", port);
+	port = ntohs(v6 ? ((struct sockaddr_in6 *)&ss)->sin6_port : ((struct sockaddr_in *)&ss)->sin_port);
 	if (v6) {
 		snprintf(ui.hosts[ui.nhosts++], sizeof ui.hosts[0], "[::1]:%d", port);
 	} else {
@@ -678,6 +701,26 @@ int tool_cmd_ui(struct tool_ctx *ctx, int argc, char **argv)
 		snprintf(ui.hosts[ui.nhosts++], sizeof ui.hosts[0], "%s:%d", addr, port);
 	}
 	snprintf(ui.hosts[ui.nhosts++], sizeof ui.hosts[0], "localhost:%d", port);
+
+	/* The threads libmicrohttpd starts inherit this mask: the signals come here. */
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGINT);
+	sigaddset(&stop, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &stop, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	mhd = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
+				       (v6 ? MHD_USE_IPv6 : 0),
+			       0, NULL, NULL, on_request, &ui,
+			       MHD_OPTION_LISTEN_SOCKET, fd,
+			       MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONNECTIONS_MAX,
+			       MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)IDLE_TIMEOUT_S,
+			       MHD_OPTION_NOTIFY_COMPLETED, req_free, NULL,
+			       MHD_OPTION_END);
+	if (!mhd) {
+		close(fd);
+		fl_db_close(db);
+		return tool_fail("ui: cannot serve on %s: %s", listen_on, strerror(errno));
+	}
 
 	printf("listening on http://%s/?token=%s\n", ui.hosts[0], ui.token);
 	fflush(stdout);

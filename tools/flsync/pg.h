@@ -61,11 +61,22 @@ struct pg_report {
  * Bring `account`'s rows in schema up to date from db's change feed, in one
  * PostgreSQL transaction that also moves the account's feed position, so a
  * crash anywhere leaves PostgreSQL at the old position or the new, never
- * between.  Then records the confirmed position in db's sync_state
- * ("sink.postgres.SCHEMA"), which fl_changes_prune() never prunes past.
- * False with a message on stderr.
+ * between.  file_id names this database file (pg_file_id()): the position
+ * is followed only from the same file, and only while the change it points
+ * at is the one mirrored; otherwise everything is copied anew.  Another
+ * file's mirror of the account is refused unless take_over.  Then records
+ * the confirmed position in db's sync_state ("sink.postgres.SCHEMA"), which
+ * fl_changes_prune() never prunes past.  db_path is for the record of where
+ * the rows came from.  False with a message on stderr.
  */
-bool pg_mirror(struct fl_db *db, PGconn *pg, const char *schema, const char *account,
-	       const struct pg_table *tables, int n, struct pg_report *out);
+bool pg_mirror(struct fl_db *db, const char *db_path, PGconn *pg, const char *schema, const char *account,
+	       const char *file_id, bool take_over, const struct pg_table *tables, int n, struct pg_report *out);
+
+/*
+ * This file's identity for the mirror in schema, made (random) and kept in
+ * its sync_state row "sink.postgres.SCHEMA" on first use; caller frees.
+ * NULL with a message on stderr when the file cannot be written.
+ */
+char *pg_file_id(struct fl_db *db, const char *schema);
 
 #endif

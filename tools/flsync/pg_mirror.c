@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "pg.h"
 #include "tool.h"
@@ -88,7 +89,7 @@ static size_t utf8_len(const unsigned char *s, size_t n)
 /*
  * Text for COPY: backslash, tab, newline and CR escaped.  PostgreSQL text
  * holds neither NUL nor invalid UTF-8, which SQLite may: those become
- * U+FFFD, the only values the mirror changes.
+ * U+FFFD.
  */
 static void put_text(struct copy *c, const unsigned char *s, size_t n)
 {
@@ -326,7 +327,7 @@ static bool copy_whole(struct fl_db *db, PGconn *pg, const char *schema, const c
 	char *cols = column_list(t, true, "");
 	struct copy c;
 	/* A replacement, not a deletion: the rows come back but for those SQLite no longer has. */
-	bool ok = pg_run(pg, sql, account, t->name, NULL);
+	bool ok = pg_run(pg, sql, account, "empty the account's rows before a full copy", NULL);
 
 	free(sql);
 	if (ok && copy_begin(&c, pg, ident, cols)) {
@@ -352,6 +353,10 @@ static bool copy_changed(struct fl_db *db, PGconn *pg, const char *schema, const
 	bool ok;
 	int i;
 
+	char what_delete[96], what_upsert[96];
+
+	snprintf(what_delete, sizeof what_delete, "%s: delete the rows SQLite no longer has", t->name);
+	snprintf(what_upsert, sizeof what_upsert, "%s: upsert the changed rows", t->name);
 	tmp = tool_xasprintf("\"fl_rows_%s\"", t->name);
 	sql = tool_xasprintf("CREATE TEMP TABLE IF NOT EXISTS %s (LIKE %s) ON COMMIT DROP; TRUNCATE %s; "
 			     "CREATE TEMP TABLE IF NOT EXISTS fl_ids (id bigint PRIMARY KEY) ON COMMIT DROP; TRUNCATE fl_ids",
@@ -385,7 +390,7 @@ static bool copy_changed(struct fl_db *db, PGconn *pg, const char *schema, const
 	if (ok) {
 		sql = tool_xasprintf("DELETE FROM %s t USING fl_ids i WHERE t.account = $1 AND t.id = i.id "
 				     "AND NOT EXISTS (SELECT 1 FROM %s r WHERE r.id = i.id)", ident, tmp);
-		ok = pg_run(pg, sql, account, t->name, &rep->deleted);
+		ok = pg_run(pg, sql, account, what_delete, &rep->deleted);
 		free(sql);
 	}
 	if (ok) {
@@ -398,7 +403,7 @@ static bool copy_changed(struct fl_db *db, PGconn *pg, const char *schema, const
 		fclose(f);
 		sql = tool_xasprintf("INSERT INTO %s AS t SELECT * FROM %s ON CONFLICT (account, id) DO UPDATE SET %s "
 				     "WHERE (%s) IS DISTINCT FROM (%s)", ident, tmp, set, old, new);
-		ok = pg_run(pg, sql, account, t->name, &rep->rows);
+		ok = pg_run(pg, sql, account, what_upsert, &rep->rows);
 		free(sql);
 		free(old);
 		free(new);
@@ -421,7 +426,7 @@ static bool copy_links(struct fl_db *db, PGconn *pg, const char *schema, const c
 
 	/* fl_ids holds the parents' ids: copy_changed() of the parent table just filled it. */
 	sql = tool_xasprintf("DELETE FROM %s l USING fl_ids i WHERE l.account = $1 AND l.\"%s\" = i.id", ident, parent);
-	ok = pg_run(pg, sql, account, t->name, NULL); /* replaced below */
+	ok = pg_run(pg, sql, account, "replace link rows", NULL); /* replaced below */
 	free(sql);
 	where = tool_xasprintf("\"%s\" IN (SELECT value FROM json_each(?1))", parent);
 	if (ok && copy_begin(&c, pg, ident, cols)) {
@@ -506,10 +511,41 @@ static bool read_changes(struct fl_db *db, int64_t from, int64_t to, const struc
 	return true;
 }
 
-bool pg_mirror(struct fl_db *db, PGconn *pg, const char *schema, const char *account,
-	       const struct pg_table *tables, int n, struct pg_report *out)
+/* The change at seq as "tbl:row_id:op:at", or NULL when the feed does not hold it (caller frees). */
+static char *fingerprint(struct fl_db *db, int64_t seq, bool *ok)
+{
+	struct fl_stmt *st;
+	char *fp = NULL;
+	int row = 0, rc;
+
+	if ((rc = fl_stmt_prepare(db, "SELECT tbl || ':' || row_id || ':' || op || ':' || at FROM changes WHERE seq = ?1",
+				  &st))) {
+		*ok = false;
+		tool_db_fail(db, rc, "read the change feed");
+		return NULL;
+	}
+	fl_stmt_bind_int64(st, 1, seq);
+	if ((rc = fl_stmt_step(st, &row)) == FL_OK && row)
+		fp = tool_xstrdup(fl_stmt_column_text(st, 0, NULL));
+	else if (rc) {
+		*ok = false;
+		tool_db_fail(db, rc, "read the change feed");
+	}
+	fl_stmt_finalize(st);
+	return fp;
+}
+
+/* A value of the one-row result r, or NULL (caller frees). */
+static char *value(PGresult *r, int col)
+{
+	return PQntuples(r) && !PQgetisnull(r, 0, col) ? tool_xstrdup(PQgetvalue(r, 0, col)) : NULL;
+}
+
+bool pg_mirror(struct fl_db *db, const char *db_path, PGconn *pg, const char *schema, const char *account,
+	       const char *file_id, bool take_over, const struct pg_table *tables, int n, struct pg_report *out)
 {
 	char *pos_ident = pg_ident2(schema, "sink_position"), *sql, seqtext[24];
+	char *their_file = NULL, *their_fp = NULL, *their_source = NULL, *our_fp = NULL, *latest_fp = NULL;
 	struct ids *changed = calloc((size_t)n, sizeof *changed);
 	const struct pg_table *links[2];
 	int64_t pos = -1, latest, oldest;
@@ -524,23 +560,47 @@ bool pg_mirror(struct fl_db *db, PGconn *pg, const char *schema, const char *acc
 	links[1] = table_named(tables, n, "thread_members");
 
 	ok = pg_exec(pg, "BEGIN", "begin");
-	/* One run per account at a time, across machines. */
-	sql = tool_xasprintf("SELECT pg_advisory_xact_lock(hashtext($1)), (SELECT seq FROM %s WHERE account = $2)",
-			     pos_ident);
+	/*
+	 * One run per account at a time, across machines.  The position is
+	 * read after the lock is held, by a statement of its own: a statement
+	 * that waited for the lock would have read it from before the wait.
+	 */
 	if (ok) {
 		char *key = tool_xasprintf("flsync %s %s", schema, account);
-		const char *params[2] = { key, account };
 
-		r = PQexecParams(pg, sql, 2, NULL, params, NULL, NULL, 0);
-		ok = PQresultStatus(r) == PGRES_TUPLES_OK;
-		if (!ok)
-			fprintf(stderr, "flsync: pgsync: read the feed position: %s", PQerrorMessage(pg));
-		else if (!PQgetisnull(r, 0, 1))
-			pos = strtoll(PQgetvalue(r, 0, 1), NULL, 10);
-		PQclear(r);
+		ok = pg_run(pg, "SELECT pg_advisory_xact_lock(hashtext($1))", key, "lock the account", NULL);
 		free(key);
 	}
-	free(sql);
+	if (ok) {
+		const char *params[1] = { account };
+
+		sql = tool_xasprintf("SELECT seq, file_id, fingerprint, source || ', ' || updated_at FROM %s WHERE account = $1",
+				     pos_ident);
+		r = PQexecParams(pg, sql, 1, NULL, params, NULL, NULL, 0);
+		free(sql);
+		ok = PQresultStatus(r) == PGRES_TUPLES_OK;
+		if (!ok) {
+			fprintf(stderr, "flsync: pgsync: read the feed position: %s", PQerrorMessage(pg));
+		} else if (PQntuples(r)) {
+			pos = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+			their_file = value(r, 1);
+			their_fp = value(r, 2);
+			their_source = value(r, 3);
+		}
+		PQclear(r);
+	}
+	/*
+	 * Seqs belong to one file.  Another file mirrored under this account
+	 * (a second machine, a second person on the default name) must not be
+	 * followed from its position: refuse, unless told to take over.
+	 */
+	if (ok && their_file && strcmp(their_file, file_id) != 0 && !take_over) {
+		fprintf(stderr,
+			"flsync: pgsync: account %s in schema %s is mirrored from another database file (%s); "
+			"give this one another --account, or --take-over to replace that mirror with this file's rows\n",
+			account, schema, their_source ? their_source : "unknown");
+		ok = false;
+	}
 
 	/* The SQLite side: one snapshot for the feed and the rows. */
 	ok = ok && tool_exec(db, "BEGIN") == 0;
@@ -548,10 +608,19 @@ bool pg_mirror(struct fl_db *db, PGconn *pg, const char *schema, const char *acc
 	latest = ok ? one_int(db, "SELECT coalesce(max(seq), 0) FROM changes", 0, &ok) : 0;
 	oldest = ok ? one_int(db, "SELECT coalesce((SELECT seq FROM changes WHERE seq > ?1 ORDER BY seq LIMIT 1), 0)",
 			      pos, &ok) : 0;
+	our_fp = ok && pos > 0 ? fingerprint(db, pos, &ok) : NULL;
+	latest_fp = ok && latest > 0 ? fingerprint(db, latest, &ok) : NULL;
 	out->from_seq = pos;
 	out->to_seq = latest;
-	/* No position yet, the feed pruned past it, or a position this file never reached. */
-	out->full = pos < 0 || pos > latest || (pos < latest && oldest != pos + 1);
+	/*
+	 * A full copy when there is no position yet, when it is another
+	 * file's, when the feed was pruned past it, when this file never
+	 * reached it, or when the change at it is not the one mirrored (the
+	 * file was restored from a backup, or made anew, and went on).
+	 */
+	out->full = pos < 0 || (their_file && strcmp(their_file, file_id) != 0) || pos > latest ||
+		    (pos < latest && oldest != pos + 1) ||
+		    (our_fp && their_fp && strcmp(our_fp, their_fp) != 0) || (pos > 0 && !our_fp && pos == latest);
 
 	if (ok && out->full) {
 		for (i = 0; ok && i < n; i++)
@@ -583,13 +652,25 @@ bool pg_mirror(struct fl_db *db, PGconn *pg, const char *schema, const char *acc
 		}
 	}
 	if (ok) {
-		const char *params[3] = { account, seqtext, fl_libversion() };
+		char host[256] = "";
+		char *source;
+		const char *params[5];
 
+		gethostname(host, sizeof host - 1);
+		source = tool_xasprintf("flsync %s on %s: %s", fl_libversion(), host, db_path);
 		snprintf(seqtext, sizeof seqtext, "%lld", (long long)latest);
-		sql = tool_xasprintf("INSERT INTO %s(account, seq, updated_at, source) VALUES ($1, $2, now(), 'flsync ' || $3) "
+		params[0] = account;
+		params[1] = seqtext;
+		params[2] = source;
+		params[3] = file_id;
+		params[4] = latest_fp;
+		sql = tool_xasprintf("INSERT INTO %s(account, seq, updated_at, source, file_id, fingerprint) "
+				     "VALUES ($1, $2, now(), $3, $4, $5) "
 				     "ON CONFLICT (account) DO UPDATE SET seq = excluded.seq, updated_at = excluded.updated_at, "
-				     "source = excluded.source", pos_ident);
-		r = PQexecParams(pg, sql, 3, NULL, params, NULL, NULL, 0);
+				     "source = excluded.source, file_id = excluded.file_id, fingerprint = excluded.fingerprint",
+				     pos_ident);
+		r = PQexecParams(pg, sql, 5, NULL, params, NULL, NULL, 0);
+		free(source);
 		ok = PQresultStatus(r) == PGRES_COMMAND_OK;
 		if (!ok)
 			fprintf(stderr, "flsync: pgsync: write the feed position: %s", PQerrorMessage(pg));
@@ -605,9 +686,7 @@ bool pg_mirror(struct fl_db *db, PGconn *pg, const char *schema, const char *acc
 		int row;
 		char *stream = tool_xasprintf("sink.postgres.%s", schema);
 
-		if (fl_stmt_prepare(db, "INSERT INTO sync_state(stream, cursor, last_success) VALUES (?1, ?2, ?3) "
-				    "ON CONFLICT(stream) DO UPDATE SET cursor = excluded.cursor, last_success = excluded.last_success",
-				    &st) == FL_OK) {
+		if (fl_stmt_prepare(db, "UPDATE sync_state SET cursor = ?2, last_success = ?3 WHERE stream = ?1", &st) == FL_OK) {
 			fl_stmt_bind_text(st, 1, stream, -1);
 			fl_stmt_bind_int64(st, 2, latest);
 			fl_stmt_bind_int64(st, 3, (int64_t)time(NULL));
@@ -621,6 +700,55 @@ bool pg_mirror(struct fl_db *db, PGconn *pg, const char *schema, const char *acc
 	for (i = 0; i < n; i++)
 		free(changed[i].v);
 	free(changed);
+	free(their_file);
+	free(their_fp);
+	free(their_source);
+	free(our_fp);
+	free(latest_fp);
 	free(pos_ident);
 	return ok;
+}
+
+char *pg_file_id(struct fl_db *db, const char *schema)
+{
+	char *stream = tool_xasprintf("sink.postgres.%s", schema), *id = NULL, hex[33];
+	unsigned char raw[16];
+	struct fl_stmt *st;
+	int row = 0, rc, i;
+
+	rc = fl_stmt_prepare(db, "SELECT json_extract(cursor_extra, '$.file_id') FROM sync_state WHERE stream = ?1", &st);
+	if (rc == FL_OK) {
+		fl_stmt_bind_text(st, 1, stream, -1);
+		if ((rc = fl_stmt_step(st, &row)) == FL_OK && row && fl_stmt_column_type(st, 0) == FL_TYPE_TEXT)
+			id = tool_xstrdup(fl_stmt_column_text(st, 0, NULL));
+		fl_stmt_finalize(st);
+	}
+	if (rc) {
+		tool_db_fail(db, rc, "read the mirror's record");
+		goto out;
+	}
+	if (id)
+		goto out;
+	if (getentropy(raw, sizeof raw) != 0) {
+		tool_fail("pgsync: no randomness for the file's identity");
+		goto out;
+	}
+	for (i = 0; i < 16; i++)
+		snprintf(hex + 2 * i, 3, "%02x", raw[i]);
+	rc = fl_stmt_prepare(db, "INSERT INTO sync_state(stream, cursor_extra) VALUES (?1, json_object('file_id', ?2)) "
+			     "ON CONFLICT(stream) DO UPDATE SET cursor_extra = json_set(coalesce(cursor_extra, '{}'), '$.file_id', ?2)",
+			     &st);
+	if (rc == FL_OK) {
+		fl_stmt_bind_text(st, 1, stream, -1);
+		fl_stmt_bind_text(st, 2, hex, -1);
+		rc = fl_stmt_step(st, &row);
+		fl_stmt_finalize(st);
+	}
+	if (rc)
+		tool_db_fail(db, rc, "record the file's identity for the mirror");
+	else
+		id = tool_xstrdup(hex);
+out:
+	free(stream);
+	return id;
 }

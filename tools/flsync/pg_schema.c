@@ -220,8 +220,15 @@ bool pg_schema_sync(PGconn *pg, const char *schema, const struct pg_table *table
 	free(sql);
 	for (t = 0; ok && t < n; t++)
 		ok = table_sync(pg, schema, &tables[t]);
+	/*
+	 * Each account's feed position, the file it belongs to (seqs mean
+	 * nothing in another file) and the change it points at, to notice a
+	 * file restored from a backup or made anew.
+	 */
 	sql = tool_xasprintf("CREATE TABLE IF NOT EXISTS %s.sink_position (account text PRIMARY KEY, "
-			     "seq bigint NOT NULL, updated_at timestamptz NOT NULL DEFAULT now(), source text)", qs);
+			     "seq bigint NOT NULL, updated_at timestamptz NOT NULL DEFAULT now(), source text); "
+			     "ALTER TABLE %s.sink_position ADD COLUMN IF NOT EXISTS file_id text, "
+			     "ADD COLUMN IF NOT EXISTS fingerprint text", qs, qs);
 	ok = ok && pg_exec(pg, sql, "create sink_position");
 	free(sql);
 	sql = tool_xasprintf("CREATE TABLE IF NOT EXISTS %s (key text PRIMARY KEY, value text NOT NULL)", meta);

@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -329,36 +331,49 @@ static void get_search(struct fl_db *db, const struct ui_args *a, struct ui_repl
 	out_close(&o, rep, 200);
 }
 
+/* Whether process pid holds an flock on the file with st's device and inode (/proc/locks). */
+static bool holds_flock(pid_t pid, const struct stat *st)
+{
+	FILE *f = fopen("/proc/locks", "r");
+	char line[256];
+	bool held = false;
+
+	if (!f)
+		return false;
+	while (!held && fgets(line, sizeof line, f)) {
+		char kind[16], mode[16];
+		unsigned maj, min;
+		unsigned long long ino;
+		long lpid;
+
+		/* "1: FLOCK  ADVISORY  WRITE 1234 08:01:5678 0 EOF" */
+		if (sscanf(line, "%*[^:]: %15s %*s %15s %ld %x:%x:%llu", kind, mode, &lpid, &maj, &min, &ino) == 6)
+			held = !strcmp(kind, "FLOCK") && lpid == (long)pid && ino == (unsigned long long)st->st_ino &&
+			       maj == major(st->st_dev) && min == minor(st->st_dev);
+	}
+	fclose(f);
+	return held;
+}
+
 /*
  * The pid of the flsyncd syncing db_path, or 0: the pid its lock file
- * holds (lock.c), if that process is alive and is flsyncd.  The lock itself
- * is not tried: holding it even for a moment would make a starting
+ * holds (lock.c), if that process holds the file's lock now.  The lock
+ * itself is not tried: holding it even for a moment would make a starting
  * flsyncd give up.
  */
 static pid_t flsyncd_pid(const char *db_path)
 {
-	char *path = tool_xasprintf("%s.lock", db_path), comm[64], buf[32];
+	char *path = tool_xasprintf("%s.lock", db_path), buf[32];
 	FILE *f = fopen(path, "r");
+	struct stat st;
 	long pid = 0;
 
+	if (f && fstat(fileno(f), &st) == 0 && fgets(buf, sizeof buf, f))
+		pid = strtol(buf, NULL, 10);
+	if (f)
+		fclose(f);
 	free(path);
-	if (!f)
-		return 0;
-	if (!fgets(buf, sizeof buf, f) || (pid = strtol(buf, NULL, 10)) <= 0)
-		pid = 0;
-	fclose(f);
-	if (!pid)
-		return 0;
-	path = tool_xasprintf("/proc/%ld/comm", pid);
-	f = fopen(path, "r");
-	free(path);
-	if (!f)
-		return 0;
-	if (!fgets(comm, sizeof comm, f))
-		comm[0] = '\0';
-	fclose(f);
-	comm[strcspn(comm, "\n")] = '\0';
-	return strcmp(comm, "flsyncd") == 0 ? (pid_t)pid : 0;
+	return pid > 0 && holds_flock((pid_t)pid, &st) ? (pid_t)pid : 0;
 }
 
 static void get_status(struct fl_db *db, const struct ui_sync_ctl *sync, struct ui_reply *rep)

@@ -25,6 +25,7 @@ not hold up the others.
 import ctypes
 import json
 import os
+import time
 
 __all__ = ["Database", "Error", "library_version", "schema_version"]
 
@@ -419,18 +420,19 @@ class Database:
         it equals since (or is lower) when the time ran out."""
         db = self._handle()
         out = c_int64()
-        left = None if timeout is None else max(0.0, float(timeout))
+        deadline = None if timeout is None else time.monotonic() + max(0.0, float(timeout))
         while True:
-            slice_ms = _WAIT_SLICE_MS if left is None else int(min(left * 1000, _WAIT_SLICE_MS))
+            if deadline is None:
+                slice_ms = _WAIT_SLICE_MS
+            else:
+                slice_ms = max(0, min(_WAIT_SLICE_MS, int((deadline - time.monotonic()) * 1000 + 0.999)))
             rc = _changes_wait(db, int(since), slice_ms, ctypes.byref(out))
             if rc == FL_OK:
                 return out.value
             if rc != FL_ERR_TIMEOUT:
                 self._check(rc)
-            if left is not None:
-                left -= slice_ms / 1000
-                if left <= 0:
-                    return out.value
+            if deadline is not None and time.monotonic() >= deadline:
+                return out.value
 
     # -- status ---------------------------------------------------------------
 

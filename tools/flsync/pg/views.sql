@@ -6,14 +6,13 @@
 -- same time as timestamptz, for BI tools.  Each view groups and joins
 -- within one account.
 
-DROP VIEW IF EXISTS self, open_projects_with_bids, my_active_bids, milestone_balances,
-	unread_threads, pending_actions, report_bids_monthly, report_milestones_monthly,
-	report_reviews_monthly, report_response_monthly, report_response_times CASCADE;
+-- CREATE OR REPLACE, never DROP ... CASCADE: views people built on these
+-- stay.  A later version that changes a view's columns must say how.
 
-CREATE VIEW self AS
+CREATE OR REPLACE VIEW self AS
 SELECT account, id, username FROM users WHERE is_self = 1;
 
-CREATE VIEW open_projects_with_bids AS
+CREATE OR REPLACE VIEW open_projects_with_bids AS
 SELECT p.account, p.id, p.title, p.status, p.owner_id,
        p.owner_id = (SELECT s.id FROM self s WHERE s.account = p.account) AS is_mine,
        c.code AS currency, p.budget_minimum, p.budget_maximum,
@@ -28,7 +27,7 @@ LEFT JOIN currencies c ON c.account = p.account AND c.id = p.currency_id
 WHERE p.deleted = 0 AND p.raw IS NOT NULL AND coalesce(p.status, 'active') NOT IN ('closed', 'complete')
 GROUP BY p.account, p.id, c.code;
 
-CREATE VIEW my_active_bids AS
+CREATE OR REPLACE VIEW my_active_bids AS
 SELECT b.account, b.id, b.project_id, p.title AS project_title, p.status AS project_status,
        b.amount, c.code AS currency, b.period,
        coalesce(b.award_status, 'pending') AS award_status, b.frontend_bid_status,
@@ -42,7 +41,7 @@ WHERE b.deleted = 0 AND coalesce(b.retracted, 0) = 0
   AND coalesce(b.award_status, 'pending') IN ('pending', 'awarded')
   AND coalesce(b.complete_status, '') <> 'complete';
 
-CREATE VIEW milestone_balances AS
+CREATE OR REPLACE VIEW milestone_balances AS
 SELECT m.account, m.project_id, p.title AS project_title, c.code AS currency,
        sum(CASE WHEN m.status IN ('pending', 'frozen', 'requested_release', 'disputed') THEN m.amount ELSE 0 END) AS in_escrow,
        sum(CASE WHEN m.status = 'cleared' THEN m.amount ELSE 0 END) AS released,
@@ -53,7 +52,7 @@ LEFT JOIN projects p ON p.account = m.account AND p.id = m.project_id
 LEFT JOIN currencies c ON c.account = m.account AND c.id = m.currency_id
 GROUP BY m.account, m.project_id, m.currency_id, p.title, c.code;
 
-CREATE VIEW unread_threads AS
+CREATE OR REPLACE VIEW unread_threads AS
 SELECT t.account, t.id, t.context_type, t.context_id, pr.title AS project_title,
        to_char(to_timestamp(t.time_updated) AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') AS updated,
        to_timestamp(t.time_updated) AS updated_tz,
@@ -63,7 +62,7 @@ FROM threads t
 LEFT JOIN projects pr ON pr.account = t.account AND t.context_type = 'project' AND pr.id = t.context_id
 WHERE t.is_read = 0 AND t.raw IS NOT NULL;
 
-CREATE VIEW pending_actions AS
+CREATE OR REPLACE VIEW pending_actions AS
 SELECT a.account, a.id, a.kind, a.state, a.attempts, a.local_ref, a.depends_on,
        a.error_code, a.error_message,
        to_char(to_timestamp(a.created_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') AS queued_at,
@@ -73,7 +72,7 @@ SELECT a.account, a.id, a.kind, a.state, a.attempts, a.local_ref, a.depends_on,
 FROM actions a
 WHERE a.state IN ('queued', 'sending', 'failed');
 
-CREATE VIEW report_bids_monthly AS
+CREATE OR REPLACE VIEW report_bids_monthly AS
 WITH b AS (
 	SELECT b.account, to_char(to_timestamp(b.time_submitted) AT TIME ZONE 'UTC', 'YYYY-MM') AS month,
 	       (coalesce(b.award_status, '') = 'awarded'
@@ -86,7 +85,7 @@ SELECT account, month, count(*) AS placed, sum(won) AS won,
 FROM b
 GROUP BY account, month;
 
-CREATE VIEW report_milestones_monthly AS
+CREATE OR REPLACE VIEW report_milestones_monthly AS
 SELECT m.account, to_char(to_timestamp(m.time_created) AT TIME ZONE 'UTC', 'YYYY-MM') AS month,
        m.currency_id, coalesce(c.code, '#' || m.currency_id) AS currency,
        round(sum(CASE WHEN m.bidder_id = s.id AND m.status = 'cleared' THEN m.amount ELSE 0 END)::numeric, 2)::double precision AS earned,
@@ -100,7 +99,7 @@ LEFT JOIN currencies c ON c.account = m.account AND c.id = m.currency_id
 WHERE m.time_created IS NOT NULL AND m.local_state IS NULL
 GROUP BY m.account, month, m.currency_id, c.code;
 
-CREATE VIEW report_reviews_monthly AS
+CREATE OR REPLACE VIEW report_reviews_monthly AS
 SELECT r.account, to_char(to_timestamp(r.time_submitted) AT TIME ZONE 'UTC', 'YYYY-MM') AS month,
        count(*) AS reviews,
        round(avg(r.rating)::numeric, 2)::double precision AS avg_rating,
@@ -111,7 +110,7 @@ JOIN self s ON s.account = r.account AND r.to_user_id = s.id
 WHERE r.time_submitted IS NOT NULL AND r.rating IS NOT NULL AND r.local_state IS NULL
 GROUP BY r.account, month;
 
-CREATE VIEW report_response_times AS
+CREATE OR REPLACE VIEW report_response_times AS
 WITH m AS (
 	SELECT mm.account, mm.thread_id, mm.id, mm.time_created AS t,
 	       coalesce((mm.from_user_id = s.id)::int, 0) AS mine
@@ -131,7 +130,7 @@ FROM g
 GROUP BY account, thread_id, grp
 HAVING min(CASE WHEN mine = 0 THEN t END) IS NOT NULL AND max(CASE WHEN mine = 1 THEN t END) IS NOT NULL;
 
-CREATE VIEW report_response_monthly AS
+CREATE OR REPLACE VIEW report_response_monthly AS
 SELECT account, to_char(to_timestamp(replied_at) AT TIME ZONE 'UTC', 'YYYY-MM') AS month,
        count(*) AS replies,
        round(avg(seconds) / 3600.0, 2)::double precision AS avg_hours,

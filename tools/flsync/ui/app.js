@@ -1,8 +1,10 @@
 // app.js — the page of `flsync ui`.  Every piece of text from the database
 // reaches the page as a text node (el() below, textContent), never as HTML,
 // so a message such as <img src=x onerror=alert(1)> shows as those
-// characters.  GETs carry this run's token in a cookie; POSTs carry it in the
-// X-Flsync-Token header, which another site cannot send.
+// characters.  Every request carries this run's token: in the X-Flsync-Token
+// header, which another site cannot send, or (the page's own files and the
+// event stream, which cannot send headers) in the URL.  Never in a cookie:
+// browsers would send it to every other server on this host.
 'use strict';
 
 const TOKEN = document.querySelector('meta[name="flsync-token"]').content;
@@ -11,8 +13,6 @@ const main = document.getElementById('main');
 let view = null;        // the view on screen: {refresh()}
 let self = null;        // the account (users row with is_self)
 
-// The token stays out of the address bar, the history and any bookmark.
-if (location.search) history.replaceState(null, '', location.pathname + location.hash);
 
 // ---- building the page ---------------------------------------------------
 
@@ -74,7 +74,7 @@ function toast(msg, bad) {
 
 async function get(path, params) {
   const q = params ? '?' + new URLSearchParams(params) : '';
-  const r = await fetch('/api/' + path + q, { credentials: 'same-origin' });
+  const r = await fetch('/api/' + path + q, { credentials: 'omit', headers: { 'X-Flsync-Token': TOKEN } });
   const body = await r.json().catch(() => ({ error: r.statusText }));
   if (!r.ok) throw new Error(body.error || r.statusText);
   return body;
@@ -82,7 +82,7 @@ async function get(path, params) {
 
 async function post(path, fields) {
   const r = await fetch('/api/' + path, {
-    method: 'POST', credentials: 'same-origin',
+    method: 'POST', credentials: 'omit',
     headers: { 'X-Flsync-Token': TOKEN, 'Content-Type': 'application/x-www-form-urlencoded' },
     body: new URLSearchParams(fields),
   });
@@ -397,12 +397,24 @@ async function refresh() {
   return refreshing;
 }
 
+// Live updates.  The stream numbers its events with the change feed's seq,
+// so a browser that reconnects is told what it missed; and "hello" says
+// where the feed is, so a commit between the first screen and the stream is
+// not missed either.  A stream the server refused (too many open) is tried
+// again later.
 function live() {
   const badge = document.getElementById('live');
-  const es = new EventSource('/events');
-  es.addEventListener('hello', () => { badge.textContent = 'live'; badge.classList.add('on'); });
+  const es = new EventSource('/events?token=' + encodeURIComponent(TOKEN));
+  es.addEventListener('hello', (e) => {
+    badge.textContent = 'live'; badge.classList.add('on');
+    const seq = JSON.parse(e.data).seq;
+    if (!document.body.dataset.seq || seq > Number(document.body.dataset.seq)) refresh();
+  });
   es.addEventListener('change', () => refresh());
-  es.onerror = () => { badge.textContent = 'reconnecting'; badge.classList.remove('on'); };
+  es.onerror = () => {
+    badge.textContent = 'reconnecting'; badge.classList.remove('on');
+    if (es.readyState === EventSource.CLOSED) setTimeout(live, 3000);
+  };
 }
 
 document.getElementById('search-form').addEventListener('submit', (ev) => {

@@ -1,8 +1,10 @@
 /*
- * sync_internal.h — what the sync engine (sync.c) shares with the stream
- * files (stream_*.c): the state of one pass, fetching pages with retries and
- * rate limits, batched transactions, and the two paging shapes every stream
- * is built from (time windows, id batches).
+ * sync_internal.h — what the sync engine's parts share with each other and
+ * with the stream files (stream_*.c): the state of one pass; fetching pages
+ * with retries and rate limits (sync_fetch.c); batched transactions,
+ * statements and binds (sync_batch.c); the two paging shapes every stream is
+ * built from, time windows (sync_window.c) and id batches (sync_ids.c); the
+ * scheduler that runs them is sync.c.
  */
 #ifndef FL_SYNC_INTERNAL_H
 #define FL_SYNC_INTERNAL_H
@@ -61,7 +63,12 @@ struct sync_run {
 	struct ids_ctx *ids;             /* the id batch being read, if any */
 };
 
-/* ---- requests ---------------------------------------------------------- */
+/* ---- clock and requests (sync_fetch.c) ---------------------------------- */
+
+/* Monotonic milliseconds (the limiter's clock). */
+int64_t sync_now_ms(void);
+/* True once the caller asked the pass to stop (opt->stop). */
+bool sync_stopping(const struct sync_run *run);
 
 /*
  * GET path_query and store each item of collection with fn.  A page that
@@ -76,12 +83,14 @@ struct sync_run {
 int sync_get(struct sync_run *run, const char *path_query, const char *collection,
 	     sync_store_fn fn, struct api_result *res);
 
-/* ---- transactions ------------------------------------------------------ */
+/* ---- transactions (sync_batch.c) --------------------------------------- */
 
 /* Make sure a transaction is open. */
 int sync_tx_begin(struct sync_run *run);
 /* Commit if the batch is full (rows or time); force commits regardless. */
 int sync_tx_maybe_commit(struct sync_run *run, bool force);
+/* True when the open batch is full: so many rows or so much time. */
+bool sync_batch_full(const struct sync_run *run);
 void sync_tx_rollback(struct sync_run *run);
 
 /* ---- sync_state -------------------------------------------------------- */

@@ -74,6 +74,7 @@ static void run_free(struct sync_run *run)
 	idset_free(run->stubbed_bids);
 	idset_free(run->stubbed_threads);
 	sqlite3_exec(run->db->sql, "DROP TABLE IF EXISTS temp.touched_projects", NULL, NULL, NULL);
+	sync_fts_teardown(run);
 }
 
 /*
@@ -173,6 +174,8 @@ int sync_pass(struct fl_db *db, struct http_client *http, struct ratelimit *rl,
 		goto out;
 	rc = exec(&run, "CREATE TEMP TABLE IF NOT EXISTS touched_projects(id INTEGER PRIMARY KEY);"
 		  "DELETE FROM temp.touched_projects", "prepare pass");
+	if (!rc)
+		rc = sync_fts_setup(&run);
 	if (rc)
 		goto out;
 

@@ -21,6 +21,12 @@ int sync_tx_begin(struct sync_run *run)
 	rc = store_begin(run->db);
 	if (rc)
 		return error_copy(&run->err, &run->db->err);
+	/* The full-text indexes are brought up to date at the batch's commit. */
+	rc = sync_fts_begin(run);
+	if (rc) {
+		store_rollback(run->db);
+		return rc;
+	}
 	run->in_tx = true;
 	run->batch_rows = 0;
 	run->batch_started_ms = sync_now_ms();
@@ -40,6 +46,12 @@ int sync_tx_maybe_commit(struct sync_run *run, bool force)
 
 	if (!run->in_tx || (!force && !sync_batch_full(run)))
 		return FL_OK;
+	rc = sync_fts_flush(run);
+	if (rc) {
+		store_rollback(run->db);
+		run->in_tx = false;
+		return rc;
+	}
 	rc = store_commit(run->db);
 	if (rc) {
 		store_rollback(run->db);

@@ -93,6 +93,18 @@ int sync_tx_maybe_commit(struct sync_run *run, bool force);
 bool sync_batch_full(const struct sync_run *run);
 void sync_tx_rollback(struct sync_run *run);
 
+/*
+ * Full-text upkeep per batch (sync_fts.c, migration 008): setup makes this
+ * connection's TEMP triggers that note the rows a batch touches; begin marks
+ * the open transaction as a batch (the per-row FTS triggers stand aside);
+ * flush indexes the noted rows in bulk and clears the mark, just before the
+ * commit.  A rollback undoes the notes and the mark with the rows.
+ */
+int sync_fts_setup(struct sync_run *run);
+void sync_fts_teardown(struct sync_run *run);
+int sync_fts_begin(struct sync_run *run);
+int sync_fts_flush(struct sync_run *run);
+
 /* ---- sync_state -------------------------------------------------------- */
 
 struct sync_cursor {

@@ -147,6 +147,7 @@ int sync_pass(struct fl_db *db, struct http_client *http, struct ratelimit *rl,
 	bool finished[NSTREAMS] = { false };
 	size_t left = NSTREAMS;
 	int rc = FL_OK, first_rc = FL_OK;
+	bool indexes_deferred = false;
 
 	memset(out, 0, sizeof *out);
 	memset(stats, 0, sizeof stats);
@@ -163,19 +164,24 @@ int sync_pass(struct fl_db *db, struct http_client *http, struct ratelimit *rl,
 		return error_set(err, FL_ERR_NOMEM, "sync: out of memory");
 	}
 	/*
-	 * The per-page SAVEPOINT's sub-journal and the temp table stay in
-	 * memory (on disk they cost 5x the whole pass); an 8 MB cache holds a
-	 * batch without spilling; checkpoints wait for the end of the pass
-	 * (PERFORMANCE.md: +30% on bulk loads).
+	 * Statement journals and the temp tables stay in memory (on disk they
+	 * cost 5x the whole pass); an 8 MB cache holds a batch without
+	 * spilling; checkpoints wait for the end of the pass, up to 100,000
+	 * pages of WAL (PERFORMANCE.md: +30% on bulk loads).
 	 */
 	rc = exec(&run, "PRAGMA temp_store = MEMORY; PRAGMA cache_size = -8000; "
-		  "PRAGMA wal_autocheckpoint = 20000", "tune connection for the pass");
+		  "PRAGMA wal_autocheckpoint = 100000", "tune connection for the pass");
 	if (rc)
 		goto out;
 	rc = exec(&run, "CREATE TEMP TABLE IF NOT EXISTS touched_projects(id INTEGER PRIMARY KEY);"
 		  "DELETE FROM temp.touched_projects", "prepare pass");
 	if (!rc)
 		rc = sync_fts_setup(&run);
+	/* Indexes a crashed first sync left aside come back before anything reads them. */
+	if (!rc)
+		rc = sync_indexes_restore(&run);
+	if (!rc)
+		rc = sync_indexes_defer(&run, &indexes_deferred);
 	if (rc)
 		goto out;
 
@@ -241,6 +247,14 @@ int sync_pass(struct fl_db *db, struct http_client *http, struct ratelimit *rl,
 	}
 out:
 	sync_tx_rollback(&run); /* nothing should be open; never leave a transaction */
+	if (indexes_deferred && sync_indexes_restore(&run) != FL_OK) {
+		/* The rows are stored; the next pass builds the indexes again. */
+		sync_log(&run, "%s", run.err.msg);
+		if (first_rc == FL_OK && rc == FL_OK) {
+			first_rc = run.err.rc;
+			snprintf(out->first_error, sizeof out->first_error, "%.500s", run.err.msg);
+		}
+	}
 	save_ratelimits(&run);
 	exec(&run, "PRAGMA wal_checkpoint(PASSIVE); PRAGMA wal_autocheckpoint = 1000", "checkpoint");
 	out->rows = run.rows_total;

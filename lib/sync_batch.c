@@ -110,7 +110,7 @@ void sync_bind_text(sqlite3_stmt *st, int col, const struct json_item *it, const
 	size_t n;
 
 	if (json_str(it, path, &s, &n))
-		sqlite3_bind_text(st, col, s, (int)n, SQLITE_TRANSIENT);
+		sqlite3_bind_text(st, col, s, (int)n, SQLITE_STATIC);
 	else
 		sqlite3_bind_null(st, col);
 }
@@ -127,7 +127,7 @@ void sync_bind_bool(sqlite3_stmt *st, int col, const struct json_item *it, const
 
 void sync_bind_raw(sqlite3_stmt *st, int col, const struct json_item *it)
 {
-	sqlite3_bind_text(st, col, it->raw, (int)it->raw_len, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, col, it->raw, (int)it->raw_len, SQLITE_STATIC);
 }
 
 void sync_bind_enum(sqlite3_stmt *st, int col, const struct json_item *it, const char *path,

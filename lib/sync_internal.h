@@ -105,6 +105,15 @@ void sync_fts_teardown(struct sync_run *run);
 int sync_fts_begin(struct sync_run *run);
 int sync_fts_flush(struct sync_run *run);
 
+/*
+ * Indexes built after a first load (sync_indexes.c): defer sets the plain
+ * secondary indexes of the bulk tables aside when the database is empty and
+ * never synced (*deferred tells); restore builds every index set aside, by
+ * this pass or by one a crash interrupted.
+ */
+int sync_indexes_defer(struct sync_run *run, bool *deferred);
+int sync_indexes_restore(struct sync_run *run);
+
 /* ---- sync_state -------------------------------------------------------- */
 
 struct sync_cursor {
@@ -183,7 +192,12 @@ enum sync_slot {
 /* A prepared statement kept for the pass, in slot (0..63). */
 int sync_stmt(struct sync_run *run, int slot, const char *sql, sqlite3_stmt **out);
 
-/* Bind a field of it as int / real / text / bool (0/1), or NULL when absent or null. */
+/*
+ * Bind a field of it as int / real / text / bool (0/1), or NULL when absent
+ * or null.  Text and raw are bound without a copy (SQLITE_STATIC): the item
+ * lives until its store function returns, every statement is stepped there,
+ * and sync_step clears its bindings.
+ */
 void sync_bind_int(sqlite3_stmt *st, int col, const struct json_item *it, const char *path);
 void sync_bind_real(sqlite3_stmt *st, int col, const struct json_item *it, const char *path);
 void sync_bind_text(sqlite3_stmt *st, int col, const struct json_item *it, const char *path);

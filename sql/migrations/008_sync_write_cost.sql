@@ -1,7 +1,8 @@
 -- 008_sync_write_cost.sql — what a synced row costs to write, cut with
 -- nothing given up: the full-text indexes kept in step once per sync batch
--- instead of once per row, and the change feed's CHECK written so that it
--- builds no temporary table.
+-- instead of once per row, the change feed's CHECK written so that it
+-- builds no temporary table, and a record of the indexes a first sync
+-- builds after its load.
 --
 -- ---- Full-text indexes, once per batch --------------------------------------
 --
@@ -89,3 +90,16 @@ INSERT INTO changes_rebuilt(seq, tbl, row_id, op, at) SELECT seq, tbl, row_id, o
 DROP TABLE changes;
 ALTER TABLE changes_rebuilt RENAME TO changes;
 PRAGMA legacy_alter_table = OFF;
+
+-- ---- Indexes built after a first load ------------------------------------------
+--
+-- A first sync into an empty database drops the plain secondary indexes of
+-- the bulk tables and builds them after the load (lib/sync_indexes.c); each
+-- is recorded here, with its CREATE statement, in the transaction that drops
+-- it, and the row goes in the transaction that builds it again.  A row left
+-- here (a crash mid-load) is built by the next pass before it syncs.
+
+CREATE TABLE sync_deferred_indexes (
+	name TEXT PRIMARY KEY,          -- the index
+	sql  TEXT NOT NULL              -- its CREATE INDEX statement, as sqlite_schema had it
+) STRICT;

@@ -173,15 +173,19 @@ int sync_pass(struct fl_db *db, struct http_client *http, struct ratelimit *rl,
 		  "PRAGMA wal_autocheckpoint = 100000", "tune connection for the pass");
 	if (rc)
 		goto out;
-	rc = exec(&run, "CREATE TEMP TABLE IF NOT EXISTS touched_projects(id INTEGER PRIMARY KEY);"
-		  "DELETE FROM temp.touched_projects", "prepare pass");
-	if (!rc)
-		rc = sync_fts_setup(&run);
-	/* Indexes a crashed first sync left aside come back before anything reads them. */
-	if (!rc)
-		rc = sync_indexes_restore(&run);
+	/*
+	 * Indexes a crashed first sync left aside come back before anything
+	 * reads them; both steps come before the TEMP objects are made (a
+	 * build changes temp_store, which drops them).
+	 */
+	rc = sync_indexes_restore(&run);
 	if (!rc)
 		rc = sync_indexes_defer(&run, &indexes_deferred);
+	if (!rc)
+		rc = exec(&run, "CREATE TEMP TABLE IF NOT EXISTS touched_projects(id INTEGER PRIMARY KEY);"
+			  "DELETE FROM temp.touched_projects", "prepare pass");
+	if (!rc)
+		rc = sync_fts_setup(&run);
 	if (rc)
 		goto out;
 

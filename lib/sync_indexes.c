@@ -156,6 +156,18 @@ int sync_indexes_restore(struct sync_run *run)
 	rc = read_names(run, "SELECT sql FROM sync_deferred_indexes WHERE name NOT IN "
 			"(SELECT name FROM sqlite_schema WHERE type = 'index') ORDER BY name", &sqls,
 			"list the indexes to build");
+	/*
+	 * A build's sort keeps up to cache_size bytes in memory before it
+	 * spills a sorted run, on top of the page cache: 8 MB past the pass's
+	 * peak RSS on a million-record world.  A 2 MB cache for the builds
+	 * (they read each table once, in order) and sorted runs in temporary
+	 * files, not memory, keep the builds under the load's own peak.
+	 * Changing temp_store drops this connection's TEMP objects, so this runs
+	 * before the pass makes them or after it is done with them (sync.c), and
+	 * never inside a transaction.
+	 */
+	if (!rc)
+		rc = exec(run, "PRAGMA temp_store = FILE; PRAGMA cache_size = -2000", "build the indexes set aside");
 	if (!rc)
 		rc = exec(run, "BEGIN IMMEDIATE", "build the indexes set aside");
 	if (rc)
@@ -170,6 +182,8 @@ int sync_indexes_restore(struct sync_run *run)
 		store_rollback(run->db);
 	else
 		sync_log(run, "built %zu indexes after the load", sqls.n);
+	if (exec(run, "PRAGMA temp_store = MEMORY; PRAGMA cache_size = -8000", "build the indexes set aside") && !rc)
+		rc = run->err.rc;
 done:
 	names_free(&names);
 	names_free(&sqls);

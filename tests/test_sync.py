@@ -408,6 +408,10 @@ def test_write_upkeep(tmp):
         print('upkeep: %d snapshots read beside the first sync' % snapshots)
         check('upkeep: every snapshot a reader saw had every project and message indexed', not torn, str(torn[:5]))
         compare('upkeep first sync', mock, db)
+        db_first = os.path.join(tmp, 'upkeep_first.db')
+        first = sqlite3.connect(db)
+        first.execute('VACUUM INTO ?', (db_first,))
+        first.close()
 
         con = sqlite3.connect(db)
         ok, why = fts_consistent(con)
@@ -445,22 +449,31 @@ def test_write_upkeep(tmp):
         check('upkeep: indexes after a first sync are those of a new database', index_names(db) == want,
               str(sorted(index_names(db) ^ want)))
 
-        # A first sync killed mid-load: the next pass builds what was left aside.
+        # A first sync killed mid-load (once its indexes are aside, then a
+        # little later): the next pass builds what was left aside.
         rng = random.Random(21)
+        left_aside = []
         for i in range(4):
             killed = os.path.join(tmp, 'upkeep_killed%d.db' % i)
             p = subprocess.Popen([FLSYNCD, '--db', killed, '--api', mock.url, '--once'], env=env,
                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            time.sleep(rng.uniform(0.1, 0.8 if not VALGRIND else 4))
+            deadline = time.monotonic() + 120
+            while p.poll() is None and time.monotonic() < deadline:
+                try:
+                    con = sqlite3.connect('file:%s?mode=ro' % killed, uri=True, timeout=10)
+                    n = con.execute('SELECT count(*) FROM sync_deferred_indexes').fetchone()[0]
+                    con.close()
+                    if n:
+                        break
+                except sqlite3.OperationalError:
+                    pass
+                time.sleep(0.005)
+            time.sleep(rng.uniform(0, 0.3 if not VALGRIND else 2))
             p.send_signal(signal.SIGKILL)
             p.wait()
-            try:
-                con = sqlite3.connect(killed)
-                aside = con.execute('SELECT count(*) FROM sync_deferred_indexes').fetchone()[0]
-                con.close()
-            except sqlite3.DatabaseError:
-                aside = 'no schema yet'
-            print('upkeep: killed first sync %d left %s indexes aside' % (i, aside))
+            con = sqlite3.connect(killed)
+            left_aside.append(con.execute('SELECT count(*) FROM sync_deferred_indexes').fetchone()[0])
+            con.close()
             r = flsyncd(killed, mock.url)
             check('upkeep: re-run after a killed first sync exits 0 (%d)' % i, r.returncode == 0, r.stderr[-2000:])
             check('upkeep: its indexes are all back (%d)' % i, index_names(killed) == want,
@@ -471,6 +484,10 @@ def test_write_upkeep(tmp):
             check('upkeep: nothing left aside (%d)' % i,
                   con.execute('SELECT count(*) FROM sync_deferred_indexes').fetchone()[0] == 0)
             con.close()
+            check('upkeep: a killed first sync then re-run equals a clean sync (%d)' % i,
+                  content(killed) == content(db_first))
+        print('upkeep: indexes left aside by each kill: %s' % left_aside)
+        check('upkeep: a kill left indexes aside for the next pass to build', any(left_aside), str(left_aside))
     finally:
         mock.stop()
 

@@ -186,12 +186,14 @@ int stream_projects_refresh(struct sync_run *run)
 	/*
 	 * Final: closed or complete.  Stubs (raw IS NULL) are fetched for the
 	 * first time.  Rows this pass's windows just stored are fresh already.
+	 * Stubs have no time yet: id DESC orders them as the projects_time
+	 * index always did, whether or not a first sync has it (sync_indexes.c).
 	 */
 	return sync_by_ids_vanish(run,
 		"SELECT id FROM projects WHERE deleted = 0 AND (raw IS NULL OR "
 		"((owner_id = :self OR id IN (SELECT project_id FROM bids WHERE bidder_id = :self)) "
 		"AND coalesce(status, '') NOT IN ('closed', 'complete') AND synced_at < :now)) "
-		"ORDER BY time_submitted DESC",
+		"ORDER BY time_submitted DESC, id DESC",
 		"/api/projects/0.1/projects/?" PROJECT_DETAILS, "projects[]", "projects", row_project,
 		"id", "projects", "UPDATE projects SET deleted = 1 WHERE id = ?1 AND deleted = 0", 0);
 }

@@ -1,8 +1,10 @@
 /*
- * sync_internal.h — what the sync engine (sync.c) shares with the stream
- * files (stream_*.c): the state of one pass, fetching pages with retries and
- * rate limits, batched transactions, and the two paging shapes every stream
- * is built from (time windows, id batches).
+ * sync_internal.h — what the sync engine's parts share with each other and
+ * with the stream files (stream_*.c): the state of one pass; fetching pages
+ * with retries and rate limits (sync_fetch.c); batched transactions,
+ * statements and binds (sync_batch.c); the two paging shapes every stream is
+ * built from, time windows (sync_window.c) and id batches (sync_ids.c); the
+ * scheduler that runs them is sync.c.
  */
 #ifndef FL_SYNC_INTERNAL_H
 #define FL_SYNC_INTERNAL_H
@@ -61,7 +63,12 @@ struct sync_run {
 	struct ids_ctx *ids;             /* the id batch being read, if any */
 };
 
-/* ---- requests ---------------------------------------------------------- */
+/* ---- clock and requests (sync_fetch.c) ---------------------------------- */
+
+/* Monotonic milliseconds (the limiter's clock). */
+int64_t sync_now_ms(void);
+/* True once the caller asked the pass to stop (opt->stop). */
+bool sync_stopping(const struct sync_run *run);
 
 /*
  * GET path_query and store each item of collection with fn.  A page that
@@ -76,13 +83,36 @@ struct sync_run {
 int sync_get(struct sync_run *run, const char *path_query, const char *collection,
 	     sync_store_fn fn, struct api_result *res);
 
-/* ---- transactions ------------------------------------------------------ */
+/* ---- transactions (sync_batch.c) --------------------------------------- */
 
 /* Make sure a transaction is open. */
 int sync_tx_begin(struct sync_run *run);
 /* Commit if the batch is full (rows or time); force commits regardless. */
 int sync_tx_maybe_commit(struct sync_run *run, bool force);
+/* True when the open batch is full: so many rows or so much time. */
+bool sync_batch_full(const struct sync_run *run);
 void sync_tx_rollback(struct sync_run *run);
+
+/*
+ * Full-text upkeep per batch (sync_fts.c, migration 008): setup makes this
+ * connection's TEMP triggers that note the rows a batch touches; begin marks
+ * the open transaction as a batch (the per-row FTS triggers stand aside);
+ * flush indexes the noted rows in bulk and clears the mark, just before the
+ * commit.  A rollback undoes the notes and the mark with the rows.
+ */
+int sync_fts_setup(struct sync_run *run);
+void sync_fts_teardown(struct sync_run *run);
+int sync_fts_begin(struct sync_run *run);
+int sync_fts_flush(struct sync_run *run);
+
+/*
+ * Indexes built after a first load (sync_indexes.c): defer sets the plain
+ * secondary indexes of the bulk tables aside when the database is empty and
+ * never synced (*deferred tells); restore builds every index set aside, by
+ * this pass or by one a crash interrupted.
+ */
+int sync_indexes_defer(struct sync_run *run, bool *deferred);
+int sync_indexes_restore(struct sync_run *run);
 
 /* ---- sync_state -------------------------------------------------------- */
 
@@ -162,7 +192,12 @@ enum sync_slot {
 /* A prepared statement kept for the pass, in slot (0..63). */
 int sync_stmt(struct sync_run *run, int slot, const char *sql, sqlite3_stmt **out);
 
-/* Bind a field of it as int / real / text / bool (0/1), or NULL when absent or null. */
+/*
+ * Bind a field of it as int / real / text / bool (0/1), or NULL when absent
+ * or null.  Text and raw are bound without a copy (SQLITE_STATIC): the item
+ * lives until its store function returns, every statement is stepped there,
+ * and sync_step clears its bindings.
+ */
 void sync_bind_int(sqlite3_stmt *st, int col, const struct json_item *it, const char *path);
 void sync_bind_real(sqlite3_stmt *st, int col, const struct json_item *it, const char *path);
 void sync_bind_text(sqlite3_stmt *st, int col, const struct json_item *it, const char *path);

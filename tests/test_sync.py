@@ -6,8 +6,9 @@ record in the account's scope must be in its table exactly once, with `raw`
 equal to the world's object, and nothing else may be there.  Covered: a full
 sync; incremental passes after simulated activity (freshness); an idle pass's
 request count; window boundaries under many small advances; passes under
-every fault flmock injects, and a 429 on the account's own GET /self/; and
-flsyncd killed with SIGKILL at random points.
+every fault flmock injects, and a 429 on the account's own GET /self/;
+flsyncd killed with SIGKILL at random points; and the write-cost measures
+of a first sync (full-text upkeep per batch, indexes built after the load).
 """
 import json
 import os
@@ -347,6 +348,152 @@ def test_mass_delete_guard(tmp):
         mock.stop()
 
 
+def fts_consistent(con):
+    """Both full-text indexes hold exactly their content tables' rows and text."""
+    try:
+        con.execute("INSERT INTO projects_fts(projects_fts, rank) VALUES ('integrity-check', 1)")
+        con.execute("INSERT INTO messages_fts(messages_fts, rank) VALUES ('integrity-check', 1)")
+        return True, ''
+    except sqlite3.DatabaseError as e:
+        return False, str(e)
+
+
+def index_names(db):
+    con = sqlite3.connect(db)
+    names = {r[0] for r in con.execute("SELECT name FROM sqlite_schema WHERE type = 'index' AND sql IS NOT NULL")}
+    con.close()
+    return names
+
+
+def test_write_upkeep(tmp):
+    """What a first sync does to write fast keeps the database as it was: the
+    full-text indexes, kept once per batch, match their tables at every commit
+    a reader sees and after the pass, and still follow other writers; the
+    indexes a first sync builds after its load are all there after it, and
+    after a first sync killed mid-load and run again; the change feed holds
+    one insert per row."""
+    mock = Mock('--seed', '21', *WORLD)
+    try:
+        # Every index a new database has: one migrated and never synced (bad token).
+        fresh = os.path.join(tmp, 'fresh.db')
+        subprocess.run([FLSYNCD, '--db', fresh, '--api', mock.url, '--once'],
+                       env=dict(os.environ, FLSYNC_TOKEN='not-the-token', XDG_CONFIG_HOME=tmp),
+                       capture_output=True, timeout=120)
+        want = index_names(fresh)
+        check('upkeep: a new database has its indexes', len(want) > 20, str(sorted(want)))
+
+        # A reader beside the first sync: every snapshot has every row indexed.
+        db = os.path.join(tmp, 'upkeep.db')
+        env = dict(os.environ, FLSYNC_TOKEN=TOKEN, XDG_CONFIG_HOME=tmp)
+        p = subprocess.Popen([FLSYNCD, '--db', db, '--api', mock.url, '--once'], env=env,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        snapshots, torn = 0, []
+        while p.poll() is None:
+            try:
+                con = sqlite3.connect('file:%s?mode=ro' % db, uri=True, timeout=10)
+                con.execute('BEGIN')
+                got = con.execute('SELECT (SELECT count(*) FROM projects), (SELECT count(*) FROM projects_fts_docsize), '
+                                  '(SELECT count(*) FROM messages), (SELECT count(*) FROM messages_fts_docsize)').fetchone()
+                con.execute('COMMIT')
+                con.close()
+            except sqlite3.OperationalError:
+                time.sleep(0.01)  # not created or not migrated yet
+                continue
+            snapshots += 1
+            if got[0] != got[1] or got[2] != got[3]:
+                torn.append(got)
+            time.sleep(0.005)
+        err = p.stderr.read()
+        check('upkeep: first sync exits 0', p.returncode == 0, err[-2000:])
+        print('upkeep: %d snapshots read beside the first sync' % snapshots)
+        check('upkeep: every snapshot a reader saw had every project and message indexed', not torn, str(torn[:5]))
+        compare('upkeep first sync', mock, db)
+        db_first = os.path.join(tmp, 'upkeep_first.db')
+        first = sqlite3.connect(db)
+        first.execute('VACUUM INTO ?', (db_first,))
+        first.close()
+
+        con = sqlite3.connect(db)
+        ok, why = fts_consistent(con)
+        check('upkeep: full-text indexes match their tables after the pass', ok, why)
+        check('upkeep: no batch mark left', con.execute('SELECT count(*) FROM sync_batch').fetchone()[0] == 0)
+        check('upkeep: no index left aside',
+              con.execute('SELECT count(*) FROM sync_deferred_indexes').fetchone()[0] == 0)
+        for table in ('projects', 'bids', 'milestones', 'milestone_requests', 'threads', 'messages', 'users'):
+            rows, inserts, distinct = con.execute(
+                "SELECT (SELECT count(*) FROM %s), count(*), count(DISTINCT row_id) FROM changes "
+                "WHERE tbl = ? AND op = 'insert'" % table, (table,)).fetchone()
+            check('upkeep: one insert in the change feed per %s row' % table, rows == inserts == distinct,
+                  str((rows, inserts, distinct)))
+
+        # Other writers still keep the indexes in step, row by row.
+        self_id = con.execute('SELECT id FROM users WHERE is_self').fetchone()[0]
+        thread = con.execute('SELECT id FROM threads LIMIT 1').fetchone()[0]
+        con.execute("INSERT INTO messages(id, thread_id, from_user_id, message) VALUES (990000001, ?, ?, 'zebracorn alpha')",
+                    (thread, self_id))
+        con.execute("UPDATE projects SET title = 'quokkaquest' WHERE id = (SELECT min(id) FROM projects WHERE raw IS NOT NULL)")
+        con.execute('DELETE FROM messages WHERE id = (SELECT max(id) FROM messages)')
+        con.commit()
+        hits = (con.execute("SELECT count(*) FROM messages_fts WHERE messages_fts MATCH 'zebracorn'").fetchone()[0],
+                con.execute("SELECT count(*) FROM projects_fts WHERE projects_fts MATCH 'quokkaquest'").fetchone()[0])
+        check('upkeep: text another writer stores is found', hits == (1, 1), str(hits))
+        ok, why = fts_consistent(con)
+        check('upkeep: full-text indexes match after other writers', ok, why)
+        con.close()
+        r = flsyncd(db, mock.url)
+        check('upkeep: a pass after other writers exits 0', r.returncode == 0, r.stderr[-2000:])
+        con = sqlite3.connect(db)
+        ok, why = fts_consistent(con)
+        check('upkeep: full-text indexes match after that pass', ok, why)
+        con.close()
+        check('upkeep: indexes after a first sync are those of a new database', index_names(db) == want,
+              str(sorted(index_names(db) ^ want)))
+
+        # A first sync killed mid-load (once its indexes are aside, then a
+        # little later): the next pass builds what was left aside.
+        rng = random.Random(21)
+        left_aside = []
+        for i in range(4):
+            killed = os.path.join(tmp, 'upkeep_killed%d.db' % i)
+            p = subprocess.Popen([FLSYNCD, '--db', killed, '--api', mock.url, '--once'], env=env,
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            deadline = time.monotonic() + 120
+            while p.poll() is None and time.monotonic() < deadline:
+                try:
+                    con = sqlite3.connect('file:%s?mode=ro' % killed, uri=True, timeout=10)
+                    n = con.execute('SELECT count(*) FROM sync_deferred_indexes').fetchone()[0]
+                    con.close()
+                    if n:
+                        break
+                except sqlite3.OperationalError:
+                    pass
+                time.sleep(0.005)
+            # The first kill lands as soon as the indexes are aside, so that one
+            # surely does; the others a little later, wherever they fall.
+            time.sleep(0 if i == 0 else rng.uniform(0, 0.3 if not VALGRIND else 2))
+            p.send_signal(signal.SIGKILL)
+            p.wait()
+            con = sqlite3.connect(killed)
+            left_aside.append(con.execute('SELECT count(*) FROM sync_deferred_indexes').fetchone()[0])
+            con.close()
+            r = flsyncd(killed, mock.url)
+            check('upkeep: re-run after a killed first sync exits 0 (%d)' % i, r.returncode == 0, r.stderr[-2000:])
+            check('upkeep: its indexes are all back (%d)' % i, index_names(killed) == want,
+                  str(sorted(index_names(killed) ^ want)))
+            con = sqlite3.connect(killed)
+            ok, why = fts_consistent(con)
+            check('upkeep: its full-text indexes match (%d)' % i, ok, why)
+            check('upkeep: nothing left aside (%d)' % i,
+                  con.execute('SELECT count(*) FROM sync_deferred_indexes').fetchone()[0] == 0)
+            con.close()
+            check('upkeep: a killed first sync then re-run equals a clean sync (%d)' % i,
+                  content(killed) == content(db_first))
+        print('upkeep: indexes left aside by each kill: %s' % left_aside)
+        check('upkeep: a kill left indexes aside for the next pass to build', any(left_aside), str(left_aside))
+    finally:
+        mock.stop()
+
+
 def main():
     with tempfile.TemporaryDirectory() as tmp:
         run('full and incremental', lambda: test_full_and_incremental(tmp))
@@ -355,6 +502,7 @@ def main():
         run('self rate limited', lambda: test_self_rate_limited(tmp))
         run('kill -9', lambda: test_kill9(tmp))
         run('mass-delete guard', lambda: test_mass_delete_guard(tmp))
+        run('write upkeep', lambda: test_write_upkeep(tmp))
     print('%d passed, %d failed' % (passed, failed))
     return 1 if failed else 0
 

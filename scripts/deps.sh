@@ -6,7 +6,7 @@ set -euo pipefail
 
 FL_PACKAGES=(
 	gcc libc6-dev pkg-config meson ninja-build python3
-	libcurl4-openssl-dev libsqlite3-dev libyajl-dev libmicrohttpd-dev
+	libcurl4-openssl-dev libsqlite3-dev libyajl-dev libmicrohttpd-dev libssl-dev
 	check libsubunit-dev valgrind sqlite3 ca-certificates
 )
 # What only the test suite uses: clang (the build must be warning-free with

@@ -217,6 +217,13 @@ static int loop_pass(struct syncd_run *run, long pass)
 	if (rc != FL_OK && rc != FL_ERR_ABORTED)
 		syncd_error(run->progress, "pass %ld failed (%d streams failed): %s", pass,
 			    rep.streams_failed, err.msg[0] ? err.msg : rep.first_error);
+	if (token_source_path(run->tokens)) {
+		unsigned refreshed, adopted;
+
+		token_source_counts(run->tokens, &refreshed, &adopted);
+		syncd_info(run->progress, "token file %s: %u refreshes so far, %u tokens taken from another process's refresh",
+			   token_source_path(run->tokens), refreshed, adopted);
+	}
 	if (rc != FL_OK && rc != FL_ERR_ABORTED && loop_signin_ended(run))
 		return SYNCD_EXIT_AUTH;
 	return loop_exit_code(rc, &rep, &err);

@@ -52,6 +52,7 @@ struct fm_config {
 	int64_t token_ttl;         /* issued access tokens live this many seconds */
 	long token_requests;       /* ... or this many API requests (0: no limit) */
 	bool ignore_pkce;          /* accept codes whatever the code_verifier */
+	long token_delay_ms;       /* /oauth/token answers this much later (to widen races) */
 };
 
 /* ---- requests ------------------------------------------------------------------ */

@@ -594,6 +594,8 @@ static enum MHD_Result oauth_request(struct server *s, struct MHD_Connection *c,
 	MHD_get_connection_values_n(c, MHD_GET_ARGUMENT_KIND, collect_arg, &r);
 	if (up->body.len)
 		req_parse_form(&r, up->body.data, up->body.len);
+	if (s->cfg->token_delay_ms > 0 && strcmp(url, "/oauth/token") == 0)
+		usleep((useconds_t)s->cfg->token_delay_ms * 1000); /* outside the lock: only this client waits */
 	pthread_mutex_lock(&s->mu);
 	if (strcmp(url, "/oauth/authorise") == 0 || strcmp(url, "/oauth/authorize") == 0)
 		oauth_authorise(s->oauth, &r, ratelimit_now(s), &o);

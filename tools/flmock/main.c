@@ -89,6 +89,7 @@ static const char usage_oauth[] =
 	"  --token-ttl S         issued access tokens expire after S seconds (default 3600)\n"
 	"  --token-requests N    ... or after N API requests (default 0: no limit)\n"
 	"  --ignore-pkce         accept codes without checking code_verifier\n"
+	"  --token-delay-ms N    answer /oauth/token N ms late (widens refresh races)\n"
 	"Issued access tokens are accepted beside --token T; an expired one gets 401\n"
 	"AuthorisationExceptionCodes.EXPIRED_TOKEN.\n"
 	"\n";
@@ -102,7 +103,7 @@ static void print_usage(FILE *f)
 enum {
 	O_PORT = 1000, O_SEED, O_TOKEN, O_SCALE, O_FAULTS, O_RATE, O_NOW, O_USERS, O_PROJECTS,
 	O_BPP, O_MILESTONES, O_MREQS, O_REVIEWS, O_THREADS, O_MPT, O_CLIENT_ID, O_CLIENT_SECRET,
-	O_REDIRECT_URI, O_TOKEN_TTL, O_TOKEN_REQUESTS, O_IGNORE_PKCE, O_HELP, O_VERSION,
+	O_REDIRECT_URI, O_TOKEN_TTL, O_TOKEN_REQUESTS, O_IGNORE_PKCE, O_TOKEN_DELAY, O_HELP, O_VERSION,
 };
 
 static const struct option options[] = {
@@ -127,6 +128,7 @@ static const struct option options[] = {
 	{ "token-ttl", required_argument, NULL, O_TOKEN_TTL },
 	{ "token-requests", required_argument, NULL, O_TOKEN_REQUESTS },
 	{ "ignore-pkce", no_argument, NULL, O_IGNORE_PKCE },
+	{ "token-delay-ms", required_argument, NULL, O_TOKEN_DELAY },
 	{ "help", no_argument, NULL, O_HELP },
 	{ "version", no_argument, NULL, O_VERSION },
 	{ NULL, 0, NULL, 0 },
@@ -200,6 +202,7 @@ static bool apply(struct fm_config *c, int opt, const char *arg)
 	case O_MPT: w->messages_per_thread = v; return v <= 10000;
 	case O_TOKEN_TTL: c->token_ttl = (int64_t)v; return v >= 1;
 	case O_TOKEN_REQUESTS: c->token_requests = (long)v; return v < 2e9;
+	case O_TOKEN_DELAY: c->token_delay_ms = (long)v; return v <= 60000;
 	default: return false;
 	}
 }

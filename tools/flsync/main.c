@@ -21,6 +21,7 @@ static const struct {
 	{ "queue", tool_cmd_queue, "queue write actions and follow them (add, list, show, cancel, retry)" },
 	{ "report", tool_cmd_report, "an HTML report with charts of bids, earnings, replies, reviews" },
 	{ "schema", tool_cmd_schema, "print the database's schema version" },
+	{ "auth", tool_cmd_auth, "sign in (OAuth login or a token), show or end the sign-in" },
 };
 
 static void usage(FILE *f)
@@ -52,6 +53,7 @@ static void usage(FILE *f)
 		"  flsync status\n"
 		"  flsync queue add message.send --param thread_id=42 --param message='On it!'\n"
 		"  flsync report --out report.html\n"
+		"  flsync auth login --token-file ~/.config/flsync/token.json --client-id ID\n"
 		"\n"
 		"Exit status: 0 success, 1 failure (no database, bad SQL, unknown table,\n"
 		"an action refused, ...), 2 bad command line.\n"

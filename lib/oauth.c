@@ -369,8 +369,12 @@ int oauth_reply_parse(const char *reply, char **code, char **state, char **error
 		*code = *state = *error = *error_description = NULL;
 		return error_set(err, FL_ERR_NOMEM, "out of memory");
 	}
-	if (!*code && !*error)
+	if (!*code && !*error) {
+		free(*state);
+		free(*error_description);
+		*state = *error_description = NULL;
 		return error_set(err, FL_ERR_INVALID,
 				 "the redirect carries neither a code nor an error: paste the whole URL the browser was sent to");
+	}
 	return FL_OK;
 }

@@ -475,6 +475,7 @@ struct token_source {
 	char *needs_login;          /* the message once the sign-in has ended */
 	unsigned refreshed;         /* refresh grants made here */
 	unsigned adopted;           /* tokens another process refreshed, taken from the file */
+	int64_t early_not_before;   /* after a failed early refresh, wait till then to try again */
 };
 
 int token_source_new_static(const char *token, struct token_source **out, struct fl_error *err)
@@ -564,11 +565,18 @@ bool token_source_refreshable(const struct token_source *ts)
 
 const char *token_source_current(struct token_source *ts, uint64_t *gen)
 {
-	if (token_source_refreshable(ts) && expiry_due(&ts->rec, (int64_t)time(NULL))) {
+	int64_t now = (int64_t)time(NULL);
+
+	if (token_source_refreshable(ts) && expiry_due(&ts->rec, now) && now >= ts->early_not_before) {
 		struct fl_error ignored = { 0 };
 
-		/* A failure here surfaces as the API's 401, and the refresh after it names the cause. */
-		token_source_refresh(ts, false, &ignored);
+		/*
+		 * A failure here surfaces as the API's 401, and the refresh after it
+		 * names the cause.  A token service that is down is not asked again
+		 * before every request meanwhile.
+		 */
+		if (token_source_refresh(ts, false, &ignored) != FL_OK)
+			ts->early_not_before = now + 10;
 	}
 	*gen = ts->gen;
 	return ts->rec.access_token;

@@ -246,6 +246,43 @@ def test_state_mismatch(mock):
     check('an unknown client is refused', code != 0 and not os.path.exists(tf), err)
 
 
+def test_refresh_and_client(mock):
+    """flsync auth refresh renews in place; a wrong client secret is invalid_client, said plainly."""
+    tf = os.path.join(tmp, 'sub', 'dir', 'refresh.json')
+    code, _, err = login(mock, tf)
+    check('login makes the token file\'s directory', code == 0 and os.path.exists(tf), err)
+    check('... with mode 0700', stat.S_IMODE(os.stat(os.path.dirname(tf)).st_mode) == 0o700)
+    old = record(tf)
+    before = mock.oauth()['refresh_token_grants']
+    r = subprocess.run([FLSYNC, 'auth', 'refresh', '--token-file', tf], capture_output=True, text=True)
+    new = record(tf)
+    check('auth refresh renews both tokens in place', r.returncode == 0 and new['access_token'] != old['access_token']
+          and new['refresh_token'] != old['refresh_token'] and mock.oauth()['refresh_token_grants'] == before + 1,
+          r.stderr)
+    with open(new['client_secret_file'], 'w') as f:
+        f.write('not-the-secret\n')
+    r = subprocess.run([FLSYNC, 'auth', 'refresh', '--token-file', tf], capture_output=True, text=True)
+    check('a wrong client secret: invalid_client, exit 4, naming the secret\'s file',
+          r.returncode == 4 and 'invalid_client' in r.stderr and new['client_secret_file'] in r.stderr, r.stderr)
+    check('... and the refresh token is not marked spent', not record(tf).get('needs_login'))
+    mock.call('POST', '/_mock/oauth/expire')
+    r = flsyncd(os.path.join(tmp, 'client.db'), mock.url, tf)
+    check('flsyncd with a wrong client secret exits 4 with the message',
+          r.returncode == 4 and 'invalid_client' in r.stderr, r.stderr)
+    code, _, err = login(mock, os.path.join(tmp, 'wrong-secret.json'))  # write_secret() mends the file
+    check('login with the right secret again works', code == 0, err)
+    with open(os.path.join(tmp, 'client-secret'), 'w') as f:
+        f.write('wrong\n')
+    cmd = [FLSYNC, 'auth', 'login', '--no-browser', '--token-file', os.path.join(tmp, 'never.json'), '--api', mock.url,
+           '--auth', mock.url, '--client-id', CLIENT, '--client-secret-file', os.path.join(tmp, 'client-secret')]
+    p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    loc = follow(p.stdout.readline().strip())
+    _, err = p.communicate(loc + '\n', timeout=60)
+    check('login with a wrong secret: exit 4, invalid_client, nothing written',
+          p.returncode == 4 and 'invalid_client' in err and not os.path.exists(os.path.join(tmp, 'never.json')), err)
+    write_secret()
+
+
 def test_personal_token(mock):
     tf = os.path.join(tmp, 'pat.json')
     r = subprocess.run([FLSYNC, 'auth', 'token', '--token-file', tf, '--api', mock.url],
@@ -299,7 +336,7 @@ def test_expiring_sync():
 
 def test_shared_token_file():
     """Two flsyncd, one token file, both refreshing at the same moment."""
-    mock = Mock('--token-delay-ms', '1500')
+    mock = Mock('--token-delay-ms', '3000')
     try:
         tf = os.path.join(tmp, 'shared.json')
         code, _, err = login(mock, tf)
@@ -403,6 +440,7 @@ def main():
         test_browser_login(mock)
         test_state_mismatch(mock)
         test_personal_token(mock)
+        test_refresh_and_client(mock)
         test_unsafe_modes(mock, tf)
         test_revoked(mock)
     finally:

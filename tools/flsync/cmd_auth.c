@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <time.h>
@@ -254,6 +255,36 @@ static bool open_browser(const char *url)
 	return waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
 
+/*
+ * The token file's directory, made (0700, like ~/.config) when missing, so
+ * a first login into ~/.config/flsync/ works.  False after saying why not.
+ */
+static bool make_parent(const char *file)
+{
+	char *dir = tool_xstrdup(file), *slash = strrchr(dir, '/');
+	bool ok = true;
+
+	if (slash && slash != dir) {
+		*slash = '\0';
+		for (char *p = dir + 1; ok; p++) {
+			if (*p == '/' || *p == '\0') {
+				char c = *p;
+
+				*p = '\0';
+				if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+					tool_fail("cannot make directory %s for the token file: %s", dir, strerror(errno));
+					ok = false;
+				}
+				*p = c;
+				if (!c)
+					break;
+			}
+		}
+	}
+	free(dir);
+	return ok;
+}
+
 /* ---- subcommands ------------------------------------------------------------------ */
 
 struct auth_args {
@@ -289,6 +320,8 @@ static int cmd_login(const struct auth_args *a)
 
 	if (!a->client_id)
 		return tool_usage_error("auth", "auth login: --client-id is required");
+	if (!make_parent(a->token_file))
+		return TOOL_FAIL;
 	if (a->no_browser) {
 		rc = fl_login_begin(&o, &l);
 		if (rc)
@@ -380,6 +413,8 @@ static int cmd_token(const struct auth_args *a)
 	char *token;
 	int rc;
 
+	if (!make_parent(a->token_file))
+		return TOOL_FAIL;
 	if (tty) {
 		fprintf(stderr, "Paste the personal access token (it is not shown): ");
 		if (tcgetattr(STDIN_FILENO, &old) == 0) {

@@ -117,10 +117,19 @@ FL_API int fl_login_begin(const struct fl_login_options *opt, struct fl_login **
 				 "the API origin, the OAuth origin and the redirect URI must start with http:// or https://");
 	if (opt->client_secret_file) {
 		/* The token file names the secret's file: it must resolve from any directory. */
+		char *secret = NULL;
+
 		secret_abs = realpath(opt->client_secret_file, NULL);
 		if (!secret_abs)
 			return error_set(&auth_err, FL_ERR_IO, "client secret file %s: %s", opt->client_secret_file,
 					 strerror(errno));
+		/* Say now, not after the browser, that the secret cannot be read. */
+		rc = token_secret_read(secret_abs, &secret, &auth_err);
+		wipe_free(secret);
+		if (rc) {
+			free(secret_abs);
+			return rc;
+		}
 	}
 	l = calloc(1, sizeof *l);
 	if (!l) {

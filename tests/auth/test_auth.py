@@ -425,6 +425,14 @@ def test_unsafe_modes(mock, tf):
         st = subprocess.run([FLSYNC, 'auth', 'status', '--token-file', tf], capture_output=True, text=True)
         check('token file mode %o: auth status refuses it' % mode, st.returncode == 1 and 'readable by others' in st.stderr, st.stderr)
     os.chmod(tf, 0o600)
+    secret = write_secret()
+    os.chmod(secret, 0o644)
+    r = subprocess.run([FLSYNC, 'auth', 'login', '--no-browser', '--token-file', os.path.join(tmp, 'x.json'),
+                        '--api', mock.url, '--auth', mock.url, '--client-id', CLIENT, '--client-secret-file', secret],
+                       input='', capture_output=True, text=True, timeout=60)
+    check('a client secret file others may read is refused before the browser',
+          r.returncode == 1 and r.stdout == '' and 'readable by others' in r.stderr, r.stdout + r.stderr)
+    write_secret()
     bare = os.path.join(tmp, 'bare-token')
     with open(bare, 'w') as f:
         f.write(STATIC + '\n')

@@ -56,7 +56,8 @@ static void usage(FILE *f)
 		"  flsync auth login --token-file ~/.config/flsync/token.json --client-id ID\n"
 		"\n"
 		"Exit status: 0 success, 1 failure (no database, bad SQL, unknown table,\n"
-		"an action refused, ...), 2 bad command line.\n"
+		"an action refused, ...), 2 bad command line; flsync auth also 4 (the\n"
+		"service or the API refused, or the sign-in has ended).\n"
 		"See flsync(1).\n");
 }
 

@@ -35,10 +35,10 @@ static void api_detail(const struct json_envelope *env, char *out, size_t outsz)
 		out[0] = '\0';
 }
 
-int api_call(struct http_client *c, const char *method, const char *path_query,
-	     const char *content_type, const char *body, size_t body_len,
-	     const char *collection, const struct json_limits *limits,
-	     json_item_fn fn, void *ctx, struct api_result *out, struct fl_error *err)
+static int api_call_once(struct http_client *c, const char *method, const char *path_query,
+			 const char *content_type, const char *body, size_t body_len,
+			 const char *collection, const struct json_limits *limits,
+			 json_item_fn fn, void *ctx, struct api_result *out, struct fl_error *err)
 {
 	struct json_parser *parser = NULL;
 	struct sink_ctx s = { 0 };
@@ -94,6 +94,31 @@ out:
 	if (rc != FL_OK && !out->env.status[0])
 		out->env = *json_parser_envelope(parser);
 	json_parser_free(parser);
+	return rc;
+}
+
+int api_call(struct http_client *c, const char *method, const char *path_query,
+	     const char *content_type, const char *body, size_t body_len,
+	     const char *collection, const struct json_limits *limits,
+	     json_item_fn fn, void *ctx, struct api_result *out, struct fl_error *err)
+{
+	struct fl_error rerr = { 0 };
+	int rc, rrc;
+
+	rc = api_call_once(c, method, path_query, content_type, body, body_len, collection, limits, fn,
+			   ctx, out, err);
+	if (out->http.status != 401 || !http_can_reauth(c))
+		return rc;
+	rrc = http_reauth(c, &rerr);
+	if (rrc == FL_OK)
+		return api_call_once(c, method, path_query, content_type, body, body_len, collection,
+				     limits, fn, ctx, out, err);
+	if (rrc == FL_ERR_NETWORK || rrc == FL_ERR_TIMEOUT || rrc == FL_ERR_HTTP || rrc == FL_ERR_NOMEM)
+		/* The token service could not be reached or failed: worth another try later. */
+		return error_set(err, rrc == FL_ERR_HTTP ? FL_ERR_NETWORK : rrc, "%s %s: HTTP 401, and %s",
+				 method, path_query, rerr.msg);
+	/* The sign-in has ended (or the file went bad): the 401 stands, with the reason. */
+	error_set(err, rc, "%s %s: HTTP 401: %s", method, path_query, rerr.msg);
 	return rc;
 }
 

@@ -558,6 +558,133 @@ struct fl_status {
 FL_API int fl_status_get(struct fl_db *db, struct fl_status **out);
 FL_API void fl_status_free(struct fl_status *status);
 
+/* ==== Signing in: OAuth login and the token file ====================== */
+
+/*
+ * flsyncd signs its requests with the token in a token file (flsyncd
+ * --token-file FILE).  These calls make that file: by an OAuth 2.0 login
+ * (the authorization-code flow with a random state and PKCE), or from a
+ * personal access token; and read what it holds, never the token itself.
+ *
+ * The token file is a JSON object (README, "The token file"): the access
+ * token, the refresh token, when the access token expires, the token URL,
+ * the client id, and the path of the file holding the client secret, never
+ * the secret.  It is written atomically with mode 0600; a file its group or
+ * others may read is refused.  flsyncd refreshes it in place.
+ *
+ * These calls keep no handle between calls except struct fl_login; their
+ * messages (fl_auth_errmsg()) are per thread.  They make network requests
+ * (the token service, GET self) and may block for up to a minute.
+ */
+
+/* The defaults, as the Freelancer OAuth service's public clients show them. */
+#define FL_AUTH_DEFAULT_API "https://www.freelancer.com"
+#define FL_AUTH_DEFAULT_ORIGIN "https://accounts.freelancer.com"
+#define FL_AUTH_SANDBOX_API "https://www.freelancer-sandbox.com"
+#define FL_AUTH_SANDBOX_ORIGIN "https://accounts.freelancer-sandbox.com"
+#define FL_AUTH_DEFAULT_REDIRECT "http://127.0.0.1:8976/callback"
+#define FL_AUTH_DEFAULT_SCOPE "basic"
+
+/* Where and as whom to log in; NULL fields take the defaults. */
+struct fl_login_options {
+	const char *api;                /* API origin checked with GET self (FL_AUTH_DEFAULT_API) */
+	const char *auth;               /* OAuth origin: /oauth/authorise and /oauth/token under it
+	                                   (FL_AUTH_DEFAULT_ORIGIN; the sandbox's when api is the sandbox) */
+	const char *client_id;          /* the registered app's client id (required) */
+	const char *client_secret_file; /* a file holding its secret (mode 0600); NULL: a public client */
+	const char *redirect_uri;       /* as registered with the app (FL_AUTH_DEFAULT_REDIRECT) */
+	const char *scope;              /* space-separated: "basic", numeric advanced scopes
+	                                   ("basic 1 6"); FL_AUTH_DEFAULT_SCOPE */
+};
+
+/* One login in progress: its state, PKCE verifier and authorization URL. */
+struct fl_login;
+
+/*
+ * fl_login_begin — start a login: a random state and PKCE verifier (S256),
+ * and the authorization URL to open in a browser.  The options are copied.
+ * *out is freed with fl_login_free(); NULL on failure.  Returns FL_OK,
+ * FL_ERR_MISUSE (no client id, a URL that is not http(s)), FL_ERR_IO (no
+ * random bytes), FL_ERR_NOMEM.
+ */
+FL_API int fl_login_begin(const struct fl_login_options *opt, struct fl_login **out);
+
+/* The authorization URL; borrowed until fl_login_free(). */
+FL_API const char *fl_login_url(const struct fl_login *login);
+
+/*
+ * fl_login_finish — complete a login with what came back: the URL the
+ * browser was redirected to (or its query string), or the bare code.  The
+ * state in it must be this login's: a reply with another state, or a URL
+ * without one, is refused (FL_ERR_INVALID) and nothing is exchanged.  The
+ * code is exchanged at the token endpoint, the access token checked with GET
+ * self, and token_file written (replacing any).  Returns FL_OK; FL_ERR_INVALID
+ * (state mismatch, no code); FL_ERR_API (the service refused: an error in
+ * the redirect, invalid_grant, invalid_client, or the API refused the new
+ * token); FL_ERR_NETWORK, FL_ERR_TIMEOUT, FL_ERR_HTTP, FL_ERR_PARSE (the
+ * service or the API failed); FL_ERR_IO (the client secret or token file);
+ * FL_ERR_NOMEM.  A login is finished once: a second call is FL_ERR_MISUSE.
+ */
+FL_API int fl_login_finish(struct fl_login *login, const char *reply, const char *token_file);
+
+/* The account the login signed in as (after fl_login_finish() succeeded). */
+FL_API int64_t fl_login_user_id(const struct fl_login *login);
+FL_API const char *fl_login_username(const struct fl_login *login); /* borrowed; NULL if unknown */
+
+/* Wipes and frees a login; NULL is fine. */
+FL_API void fl_login_free(struct fl_login *login);
+
+/*
+ * fl_token_save — check token (a personal access token) with GET self on
+ * api (NULL: FL_AUTH_DEFAULT_API) and write it to token_file as a record
+ * that cannot be refreshed.  Returns FL_OK, FL_ERR_API (the API refused it),
+ * FL_ERR_INVALID (empty, or a line break in it), FL_ERR_NETWORK,
+ * FL_ERR_TIMEOUT, FL_ERR_HTTP, FL_ERR_PARSE, FL_ERR_IO, FL_ERR_NOMEM.
+ */
+FL_API int fl_token_save(const char *token_file, const char *api, const char *token);
+
+/* What a token file says, without its tokens. */
+struct fl_token_info {
+	int bare;                   /* 1: a bare token, not a record (nothing else is known) */
+	int refreshable;            /* 1: it holds a refresh token */
+	int64_t expires_at;         /* unix seconds the access token expires, 0 unknown */
+	int64_t obtained_at;        /* unix seconds it was issued, 0 unknown */
+	int64_t user_id;            /* the account, 0 unknown */
+	const char *username;       /* NULL unknown */
+	const char *scope;          /* granted scopes, space-separated; NULL unknown */
+	const char *api;            /* API origin it was checked against; NULL unknown */
+	const char *token_url;      /* NULL for a record without refresh */
+	const char *client_id;      /* NULL likewise */
+	const char *client_secret_file; /* NULL for a public client */
+	const char *needs_login;    /* why the sign-in ended (run flsync auth login), NULL if it has not */
+};
+
+/*
+ * fl_token_info_read — read token_file (the safety rules apply: an unsafe
+ * mode is refused with FL_ERR_INVALID).  *out is freed with
+ * fl_token_info_free(); NULL on failure.  Returns FL_OK, FL_ERR_IO
+ * (missing or unreadable), FL_ERR_INVALID, FL_ERR_NOMEM.
+ */
+FL_API int fl_token_info_read(const char *token_file, struct fl_token_info **out);
+FL_API void fl_token_info_free(struct fl_token_info *info);
+
+/*
+ * fl_token_refresh — renew the access token in token_file now, as flsyncd
+ * does before it expires (single-flight with every other process using the
+ * file).  Returns FL_OK, FL_ERR_STATE (nothing to refresh, or the sign-in has
+ * ended), FL_ERR_API (the token service refused: invalid_grant ends the
+ * sign-in and marks the file), FL_ERR_NETWORK, FL_ERR_TIMEOUT, FL_ERR_HTTP,
+ * FL_ERR_IO, FL_ERR_INVALID, FL_ERR_NOMEM.
+ */
+FL_API int fl_token_refresh(const char *token_file);
+
+/*
+ * The message of this thread's last failed fl_login_*, fl_token_* call ("" after a
+ * success); borrowed until the next such call in this thread.  It names
+ * files and URLs, never a token, code or secret.
+ */
+FL_API const char *fl_auth_errmsg(void);
+
 #ifdef __cplusplus
 }
 #endif

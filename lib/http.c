@@ -3,7 +3,9 @@
  * client, reused so its connection stays alive; response headers parsed for
  * the server's clock (Date) and rate-limit state; the body streamed to a
  * sink under a size cap.  The token lives only in the header list and is
- * wiped when the client is freed; nothing here ever prints it.
+ * wiped when the client is freed or the token changes; nothing here ever
+ * prints it.  A client with a token source asks it for the token before
+ * every request, so a refreshed token is sent from the next request on.
  */
 #include <ctype.h>
 #include <pthread.h>
@@ -27,6 +29,9 @@ struct http_client {
 	struct curl_slist *headers; /* User-Agent is an option; this holds auth + Accept */
 	char *auth_line;            /* "Freelancer-OAuth-V1: <token>", wiped on free */
 	char *base_url;             /* origin without trailing '/' */
+	enum http_auth auth;        /* which header carries the token */
+	struct token_source *tokens; /* borrowed; NULL with a fixed token */
+	uint64_t token_gen;         /* the source's generation the headers were built for */
 	size_t max_body;
 	uint64_t requests;
 	struct fl_error err;
@@ -56,11 +61,59 @@ static void wipe_free(char *s)
 	}
 }
 
+static void free_headers(struct curl_slist *h)
+{
+	/* curl_slist_append copied the auth line: wipe that copy too. */
+	for (struct curl_slist *i = h; i; i = i->next)
+		explicit_bzero(i->data, strlen(i->data));
+	curl_slist_free_all(h);
+}
+
+/* (Re)build the header list: the auth line for token (none when NULL or ""), Accept. */
+static int set_headers(struct http_client *c, const char *token, struct fl_error *err)
+{
+	struct curl_slist *h = NULL;
+	char *line = NULL;
+	const char *hname;
+	size_t n;
+
+	if (token && *token) {
+		if (strpbrk(token, "\r\n"))
+			return error_set(err, FL_ERR_MISUSE, "http: the API token contains a line break");
+		hname = c->auth == HTTP_AUTH_DEVELOPER ? "Freelancer-Developer-Auth-V1" : "Freelancer-OAuth-V1";
+		n = strlen(hname) + 2 + strlen(token) + 1;
+		line = malloc(n);
+		if (!line)
+			goto nomem;
+		snprintf(line, n, "%s: %s", hname, token);
+		h = curl_slist_append(h, line);
+		if (!h)
+			goto nomem;
+	}
+	{
+		struct curl_slist *more = curl_slist_append(h, "Accept: application/json");
+
+		if (!more)
+			goto nomem;
+		h = more;
+	}
+	free_headers(c->headers);
+	wipe_free(c->auth_line);
+	c->headers = h;
+	c->auth_line = line;
+	if (c->curl)
+		curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, c->headers);
+	return FL_OK;
+nomem:
+	free_headers(h);
+	wipe_free(line);
+	return error_set(err, FL_ERR_NOMEM, "http: out of memory");
+}
+
 int http_client_new(const struct http_config *cfg, struct http_client **out,
 		    struct fl_error *err)
 {
 	struct http_client *c;
-	const char *hname;
 	size_t n;
 
 	*out = NULL;
@@ -91,25 +144,23 @@ int http_client_new(const struct http_config *cfg, struct http_client **out,
 	if (!c->curl)
 		goto nomem;
 
-	if (cfg->token && *cfg->token) {
-		if (strpbrk(cfg->token, "\r\n")) {
+	c->auth = cfg->auth;
+	c->tokens = cfg->tokens;
+	if (c->tokens) {
+		int rc = set_headers(c, token_source_current(c->tokens, &c->token_gen), err);
+
+		if (rc) {
 			http_client_free(c);
-			return error_set(err, FL_ERR_MISUSE, "http: the API token contains a line break");
+			return rc;
 		}
-		hname = cfg->auth == HTTP_AUTH_DEVELOPER ? "Freelancer-Developer-Auth-V1"
-							 : "Freelancer-OAuth-V1";
-		n = strlen(hname) + 2 + strlen(cfg->token) + 1;
-		c->auth_line = malloc(n);
-		if (!c->auth_line)
-			goto nomem;
-		snprintf(c->auth_line, n, "%s: %s", hname, cfg->token);
-		c->headers = curl_slist_append(c->headers, c->auth_line);
-		if (!c->headers)
-			goto nomem;
+	} else {
+		int rc = set_headers(c, cfg->token, err);
+
+		if (rc) {
+			http_client_free(c);
+			return rc;
+		}
 	}
-	c->headers = curl_slist_append(c->headers, "Accept: application/json");
-	if (!c->headers)
-		goto nomem;
 
 	curl_easy_setopt(c->curl, CURLOPT_USERAGENT, "flsync/" FL_VERSION);
 	curl_easy_setopt(c->curl, CURLOPT_ACCEPT_ENCODING, ""); /* every encoding curl decodes */
@@ -140,10 +191,7 @@ void http_client_free(struct http_client *c)
 		return;
 	if (c->curl)
 		curl_easy_cleanup(c->curl);
-	/* curl_slist_append copied the auth line: wipe that copy too. */
-	for (struct curl_slist *h = c->headers; h; h = h->next)
-		explicit_bzero(h->data, strlen(h->data));
-	curl_slist_free_all(c->headers);
+	free_headers(c->headers);
 	wipe_free(c->auth_line);
 	free(c->base_url);
 	free(c);
@@ -152,6 +200,23 @@ void http_client_free(struct http_client *c)
 const char *http_errmsg(const struct http_client *c)
 {
 	return c->err.msg;
+}
+
+bool http_can_reauth(const struct http_client *c)
+{
+	return token_source_refreshable(c->tokens);
+}
+
+int http_reauth(struct http_client *c, struct fl_error *err)
+{
+	if (!c->tokens)
+		return error_set(err, FL_ERR_STATE, "the API token is fixed: nothing to refresh");
+	return token_source_refresh(c->tokens, true, err);
+}
+
+struct token_source *http_tokens(const struct http_client *c)
+{
+	return c->tokens;
 }
 
 uint64_t http_request_count(const struct http_client *c)
@@ -298,6 +363,17 @@ int http_request(struct http_client *c, const char *method,
 	if ((size_t)snprintf(url, sizeof url, "%s%s", c->base_url, path_query) >= sizeof url)
 		return error_set(&c->err, FL_ERR_MISUSE, "http: URL longer than %d bytes", MAX_URL);
 
+	if (c->tokens) {
+		uint64_t gen;
+		const char *token = token_source_current(c->tokens, &gen);
+
+		if (gen != c->token_gen) {
+			rc = set_headers(c, token, &c->err);
+			if (rc)
+				return rc;
+			c->token_gen = gen;
+		}
+	}
 	c->sink = sink;
 	c->sink_ctx = ctx;
 	c->sink_rc = FL_OK;

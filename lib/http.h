@@ -12,6 +12,7 @@
 
 #include "buf.h"
 #include "error.h"
+#include "token.h"
 
 enum http_auth {
 	HTTP_AUTH_OAUTH = 0,     /* Freelancer-OAuth-V1: <token> */
@@ -21,6 +22,8 @@ enum http_auth {
 struct http_config {
 	const char *base_url;     /* origin, e.g. https://www.freelancer.com (no trailing path) */
 	const char *token;        /* credential for the auth header; copied; never logged */
+	struct token_source *tokens; /* or: ask this source before each request (it refreshes);
+	                                borrowed, must outlive the client; token is then ignored */
 	enum http_auth auth;      /* which auth header carries the token */
 	long connect_timeout_ms;  /* 0: 10 s */
 	long timeout_ms;          /* whole request; 0: 60 s */
@@ -64,6 +67,21 @@ int http_request(struct http_client *c, const char *method,
 		 struct http_response *resp);
 
 const char *http_errmsg(const struct http_client *c);
+
+/*
+ * The client's token source can renew the token the API just refused with a
+ * 401 (a token file with a refresh token, sign-in not ended).
+ */
+bool http_can_reauth(const struct http_client *c);
+
+/*
+ * Renew the token after a 401 (token_source_refresh()'s codes); the next
+ * request carries the new one.  err gets the message.
+ */
+int http_reauth(struct http_client *c, struct fl_error *err);
+
+/* The client's token source, NULL when it has a fixed token. */
+struct token_source *http_tokens(const struct http_client *c);
 
 /* Number of requests this client has sent (every attempt counts). */
 uint64_t http_request_count(const struct http_client *c);

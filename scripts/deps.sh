@@ -9,6 +9,8 @@ FL_PACKAGES=(
 	libcurl4-openssl-dev libsqlite3-dev libyajl-dev libmicrohttpd-dev libpq-dev
 	check libsubunit-dev valgrind sqlite3 ca-certificates
 )
+# OpenSSL's libcrypto: SHA-256 for the PKCE challenge (lib/oauth.c, flmock).
+FL_PACKAGES+=(libssl-dev)
 # What only the test suite uses: clang (the build must be warning-free with
 # it too) and its sanitizer and libFuzzer runtimes, which clang only
 # recommends; headless Chromium to render the report, and chromedriver to

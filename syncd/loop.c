@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "api.h"
+#include "auth_state.h"
 #include "syncd.h"
 
 #define SELF_PATH "/api/users/0.1/self/"
@@ -121,6 +122,23 @@ static bool loop_auth_refused(long status)
 }
 
 /*
+ * The API refused the token.  When the sign-in has ended (the token service
+ * refused the refresh token) say what to run, and record it in sync_state
+ * for flsync status.  True when it has ended.
+ */
+static bool loop_signin_ended(struct syncd_run *run)
+{
+	const char *msg = token_source_needs_login(run->tokens);
+
+	if (!msg)
+		return false;
+	syncd_error(run->progress, "%s", msg);
+	if (auth_state_record(run->db, msg, (int64_t)time(NULL)) != FL_OK)
+		syncd_error(run->progress, "%s", fl_errmsg(run->db));
+	return true;
+}
+
+/*
  * GET /self/ proves the API answers and accepts the token before any pass.
  * Returns an exit code: OK, AUTH (refused), or FAIL.
  */
@@ -148,10 +166,15 @@ static int loop_check_self(struct syncd_run *run)
 		ratelimit_observe(run->rl, ep, &res.http, ratelimit_now_ms());
 		if (rc == FL_OK) {
 			syncd_info(run->progress, "API answers; token accepted");
+			if (auth_state_record(run->db, NULL, (int64_t)time(NULL)) != FL_OK)
+				syncd_error(run->progress, "%s", fl_errmsg(run->db));
 			return SYNCD_EXIT_OK;
 		}
 		syncd_error(run->progress, "%s", err.msg);
-		if (res.http.status == 401 || res.http.status == 403)
+		if (loop_signin_ended(run))
+			return SYNCD_EXIT_AUTH;
+		if ((res.http.status == 401 || res.http.status == 403) && rc != FL_ERR_NETWORK &&
+		    rc != FL_ERR_TIMEOUT)
 			return SYNCD_EXIT_AUTH;
 		if (rc != FL_ERR_RATE_LIMITED)
 			return SYNCD_EXIT_FAIL;
@@ -175,7 +198,9 @@ static int loop_exit_code(int rc, const struct sync_report *rep, const struct fl
 	case FL_ERR_LOCKED:
 		return SYNCD_EXIT_LOCKED;
 	default:
-		if (loop_auth_refused(rep->first_http_status))
+		/* A 401 whose token refresh could not reach the token service may mend. */
+		if (loop_auth_refused(rep->first_http_status) && rc != FL_ERR_NETWORK &&
+		    rc != FL_ERR_TIMEOUT)
 			return SYNCD_EXIT_AUTH;
 		return SYNCD_EXIT_FAIL;
 	}
@@ -202,6 +227,15 @@ static int loop_pass(struct syncd_run *run, long pass)
 	if (rc != FL_OK && rc != FL_ERR_ABORTED)
 		syncd_error(run->progress, "pass %ld failed (%d streams failed): %s", pass,
 			    rep.streams_failed, err.msg[0] ? err.msg : rep.first_error);
+	if (token_source_path(run->tokens)) {
+		unsigned refreshed, adopted;
+
+		token_source_counts(run->tokens, &refreshed, &adopted);
+		syncd_info(run->progress, "token file %s: %u refreshes so far, %u tokens taken from another process's refresh",
+			   token_source_path(run->tokens), refreshed, adopted);
+	}
+	if (rc != FL_OK && rc != FL_ERR_ABORTED && loop_signin_ended(run))
+		return SYNCD_EXIT_AUTH;
 	return loop_exit_code(rc, &rep, &err);
 }
 

@@ -4,13 +4,11 @@
  * limiter) before the loop (loop.c) runs; each failure has its exit code.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -34,8 +32,10 @@ static void main_usage(FILE *f)
 		"  --config FILE      the configuration file (default:\n"
 		"                     $XDG_CONFIG_HOME/flsync/flsyncd.conf, else\n"
 		"                     ~/.config/flsync/flsyncd.conf; a missing default is fine)\n"
-		"  --token-file FILE  read the API token from FILE (must not be world-readable);\n"
-		"                     otherwise it comes from the FLSYNC_TOKEN environment variable\n"
+		"  --token-file FILE  the token file: what flsync auth login or flsync auth token\n"
+		"                     wrote (refreshed in place before it expires), or a bare\n"
+		"                     token on its first line; mode 600, or it is refused.\n"
+		"                     Otherwise the token comes from FLSYNC_TOKEN\n"
 		"  --progress         on a terminal, show per-stream progress redrawn in place\n"
 		"  -v, --verbose      log passes, streams and requests (never the token)\n"
 		"  -h, --help         this help\n"
@@ -67,56 +67,41 @@ static void main_usage(FILE *f)
 		"  1  the pass failed (network, API or server errors)\n"
 		"  2  bad command line or configuration\n"
 		"  3  the database cannot be opened or written\n"
-		"  4  missing or refused token\n"
+		"  4  missing or refused token, or the sign-in has ended (run flsync auth login)\n"
 		"  5  another flsyncd is syncing this database\n");
 }
 
-/* The token: first line of the file, which no one but the owner may read. */
-static char *main_read_token_file(const char *path)
-{
-	struct stat st;
-	char line[4096];
-	FILE *f;
-	int fd;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		fprintf(stderr, "flsyncd: cannot open token file %s: %s\n", path, strerror(errno));
-		return NULL;
-	}
-	if (fstat(fd, &st) != 0 || (st.st_mode & (S_IROTH | S_IWOTH))) {
-		fprintf(stderr, "flsyncd: token file %s is readable by others; chmod 600 it\n", path);
-		close(fd);
-		return NULL;
-	}
-	f = fdopen(fd, "r");
-	if (!f) {
-		close(fd);
-		return NULL;
-	}
-	if (!fgets(line, sizeof line, f)) {
-		fprintf(stderr, "flsyncd: token file %s is empty\n", path);
-		fclose(f);
-		return NULL;
-	}
-	fclose(f);
-	line[strcspn(line, "\r\n")] = '\0';
-	if (!line[0]) {
-		fprintf(stderr, "flsyncd: token file %s is empty\n", path);
-		return NULL;
-	}
-	return strdup(line);
-}
-
-static char *main_token(const char *token_file)
+/*
+ * The token source: the token file (a JSON record, refreshed when it can
+ * be, or a bare token) or FLSYNC_TOKEN.  NULL after printing why not.
+ */
+static struct token_source *main_tokens(const char *token_file)
 {
 	const char *env = getenv("FLSYNC_TOKEN");
+	struct token_source *ts = NULL;
+	struct fl_error err = { 0 };
 
-	if (token_file)
-		return main_read_token_file(token_file);
-	if (env && *env)
-		return strdup(env);
-	fprintf(stderr, "flsyncd: no API token: set FLSYNC_TOKEN or use --token-file\n");
+	if (token_file) {
+		if (token_source_open_file(token_file, &ts, &err) != FL_OK) {
+			fprintf(stderr, "flsyncd: %s\n", err.msg);
+			return NULL;
+		}
+		if (token_source_needs_login(ts)) {
+			fprintf(stderr, "flsyncd: %s\n", token_source_needs_login(ts));
+			token_source_free(ts);
+			return NULL;
+		}
+		return ts;
+	}
+	if (env && *env) {
+		if (token_source_new_static(env, &ts, &err) != FL_OK) {
+			fprintf(stderr, "flsyncd: %s\n", err.msg);
+			return NULL;
+		}
+		return ts;
+	}
+	fprintf(stderr, "flsyncd: no API token: set FLSYNC_TOKEN, use --token-file, "
+		"or sign in with flsync auth login --token-file FILE\n");
 	return NULL;
 }
 
@@ -139,7 +124,7 @@ int main(int argc, char **argv)
 	struct syncd_run run = { .interval_s = -1 };
 	struct http_config hc = { 0 };
 	struct fl_error err = { 0 };
-	char *token = NULL, *end, *config_path = NULL;
+	char *end, *config_path = NULL;
 	int c, code, lock_fd = -1;
 	bool progress = false, verbose = false;
 
@@ -191,11 +176,16 @@ int main(int argc, char **argv)
 	if (run.cfg.path)
 		syncd_info(run.progress, "configuration from %s", run.cfg.path);
 
-	token = main_token(token_file);
-	if (!token) {
+	run.tokens = main_tokens(token_file);
+	if (!run.tokens) {
 		code = SYNCD_EXIT_AUTH;
 		goto out;
 	}
+	/*
+	 * Signals before the lock: once the lock file names this pid, flsync ui
+	 * may send SIGUSR1 ("sync now"), which must not end the process.
+	 */
+	syncd_signals_install();
 	/* The lock comes first: even a migration must not race another flsyncd. */
 	code = syncd_lock_acquire(db_path, &lock_fd);
 	if (code)
@@ -206,27 +196,18 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	hc.base_url = api;
-	hc.token = token;
+	hc.tokens = run.tokens;
 	if (http_client_new(&hc, &run.http, &err) != FL_OK ||
 	    ratelimit_new(run.cfg.rate_scale, &run.rl, &err) != FL_OK) {
 		fprintf(stderr, "flsyncd: %s\n", err.msg);
 		code = SYNCD_EXIT_USAGE;
 		goto out;
 	}
-	/* The client keeps its own copy; this one need not outlive setup. */
-	memset(token, 0, strlen(token));
-	free(token);
-	token = NULL;
-
-	syncd_signals_install();
 	code = syncd_loop(&run);
 out:
-	if (token) {
-		memset(token, 0, strlen(token));
-		free(token);
-	}
 	ratelimit_free(run.rl);
 	http_client_free(run.http);
+	token_source_free(run.tokens);
 	fl_db_close(run.db);
 	syncd_lock_release(lock_fd);
 	syncd_progress_free(run.progress);

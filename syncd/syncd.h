@@ -93,6 +93,7 @@ void syncd_info(struct syncd_progress *p, const char *fmt, ...)
 struct syncd_run {
 	struct fl_db *db;
 	struct http_client *http;
+	struct token_source *tokens; /* what http signs requests with; refreshed in place */
 	struct ratelimit *rl;
 	struct syncd_progress *progress;
 	struct syncd_config cfg;

@@ -139,6 +139,7 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
 	header_value(p, size * n, "Date", r->date, sizeof r->date);
 	header_value(p, size * n, "Content-Type", r->ctype, sizeof r->ctype);
 	header_value(p, size * n, "RateLimit-Limit", r->rl_limit, sizeof r->rl_limit);
+	header_value(p, size * n, "Location", r->location, sizeof r->location);
 	header_value(p, size * n, "RateLimit-Remaining", rem, sizeof rem);
 	if (*rem)
 		r->rl_remaining = atol(rem);

@@ -29,6 +29,7 @@ struct resp {
 	char ctype[96];            /* Content-Type */
 	char rl_limit[96];         /* RateLimit-Limit */
 	long rl_remaining;         /* RateLimit-Remaining, -1 if absent */
+	char location[512];        /* Location (a redirect), "" if absent */
 };
 
 /* The flmock binary: $FLMOCK, else the default build path. */

@@ -46,6 +46,14 @@ struct fm_config {
 	const char *token;
 	double rate_scale;
 	struct fault_spec faults;
+	/* the OAuth service (oauth.c) */
+	const char *client_id;     /* the one registered client */
+	const char *client_secret; /* "" for a public client (no secret asked) */
+	const char *redirect_uri;  /* registered redirect, NULL: any loopback one */
+	int64_t token_ttl;         /* issued access tokens live this many seconds */
+	long token_requests;       /* ... or this many API requests (0: no limit) */
+	bool ignore_pkce;          /* accept codes whatever the code_verifier */
+	long token_delay_ms;       /* /oauth/token answers this much later (to widen races) */
 };
 
 /* ---- requests ------------------------------------------------------------------ */
@@ -211,5 +219,30 @@ void dump_records(struct world *w, int kind, size_t from, size_t max, struct fm_
 struct server;
 struct server *server_start(const struct fm_config *cfg, struct world *w, int *out_port);
 void server_stop(struct server *s);
+
+/* ---- the OAuth service (oauth.c) ------------------------------------------------ */
+
+struct oauth;
+
+/* What an /oauth/ request is answered with. */
+struct oauth_reply {
+	int status;
+	struct fm_buf body;
+	const char *ctype;
+	char *location;            /* a redirect's Location, caller frees */
+	bool no_store;             /* Cache-Control: no-store (token responses) */
+};
+
+struct oauth *oauth_new(const struct fm_config *cfg);
+void oauth_free(struct oauth *o);
+/* GET /oauth/authorise: consent at once, redirect back with a code (or an error). */
+void oauth_authorise(struct oauth *o, const struct fm_req *r, int64_t now, struct oauth_reply *out);
+/* POST /oauth/token: the authorization_code and refresh_token grants. */
+void oauth_token(struct oauth *o, const struct fm_req *r, int64_t now, struct oauth_reply *out);
+/* An API request's token: 1 valid (and counted), 0 not one we issued, -1 expired. */
+int oauth_access(struct oauth *o, const char *token, int64_t now);
+void oauth_revoke(struct oauth *o);             /* every refresh token: invalid_grant from now */
+void oauth_expire(struct oauth *o, int64_t now); /* every access token expires now */
+void oauth_stats(const struct oauth *o, struct fm_buf *b);
 
 #endif

@@ -32,6 +32,7 @@ struct server {
 	struct ratelimit *rl;
 	struct mocklog *log;
 	struct fault_spec faults;  /* --faults, replaceable through /_mock/faults */
+	struct oauth *oauth;       /* the simulated OAuth service and the tokens it issued */
 	uint64_t seq;              /* API requests so far: the fault and request-id stream */
 	int64_t mono_start;
 };
@@ -187,8 +188,8 @@ static bool token_ok(const char *got, const char *token, bool developer)
 	return semi && strcmp(semi + 1, token) == 0;
 }
 
-/* 0 no credentials, 1 good, -1 wrong */
-static int check_auth(struct MHD_Connection *c, const char *token)
+/* 0 no credentials, 1 good, -1 wrong, -2 an issued OAuth token that has expired */
+static int check_auth(struct server *s, struct MHD_Connection *c, const char *token)
 {
 	const char *oauth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Freelancer-OAuth-V1");
 	const char *dev = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Freelancer-Developer-Auth-V1");
@@ -197,6 +198,12 @@ static int check_auth(struct MHD_Connection *c, const char *token)
 		return 1;
 	if (dev && token_ok(dev, token, true))
 		return 1;
+	if (oauth) {
+		int a = oauth_access(s->oauth, oauth, ratelimit_now(s));
+
+		if (a != 0)
+			return a > 0 ? 1 : -2;
+	}
 	return oauth || dev ? -1 : 0;
 }
 
@@ -373,7 +380,7 @@ static void api_request(struct server *s, struct MHD_Connection *c, const char *
 	snprintf(endpoint, sizeof endpoint, "%s %s", method, rt ? rt->pattern : "(unknown)");
 	o->fault = rt ? faults_pick(&s->faults, s->cfg->world.seed, s->seq, rt->write, url) : F_NONE;
 
-	auth = check_auth(c, s->cfg->token);
+	auth = check_auth(s, c, s->cfg->token);
 	r.authed = auth == 1;
 	if (!rt) {
 		o->fault = F_NONE;
@@ -389,7 +396,12 @@ static void api_request(struct server *s, struct MHD_Connection *c, const char *
 		ratelimit_take(s->rl, rt, router_index(rt), ratelimit_now(s), false, o->rl_limit, sizeof o->rl_limit,
 			       &o->rl_remaining);
 		o->fault = F_NONE;
-		canned_error(o, &r, rid, 401, "RestExceptionCodes.NOT_AUTHENTICATED", "You are not authenticated.");
+		if (auth == -2)
+			canned_error(o, &r, rid, 401, "AuthorisationExceptionCodes.EXPIRED_TOKEN",
+				     "The token you used has expired.");
+		else
+			canned_error(o, &r, rid, 401, "RestExceptionCodes.NOT_AUTHENTICATED",
+				     "You are not authenticated.");
 		goto out;
 	}
 	if (!ratelimit_take(s->rl, rt, router_index(rt), ratelimit_now(s), true, o->rl_limit, sizeof o->rl_limit,
@@ -550,12 +562,64 @@ static enum MHD_Result mock_request(struct server *s, struct MHD_Connection *c, 
 		mock_advance(s, c, &b, &status);
 	} else if (strcmp(url, "/_mock/faults") == 0 && post) {
 		mock_faults(s, c, &b, &status);
+	} else if (strcmp(url, "/_mock/oauth") == 0) {
+		oauth_stats(s->oauth, &b);
+	} else if (strcmp(url, "/_mock/oauth/revoke") == 0 && post) {
+		oauth_revoke(s->oauth);
+		buf_puts(&b, "{\"ok\":true}\n");
+	} else if (strcmp(url, "/_mock/oauth/expire") == 0 && post) {
+		oauth_expire(s->oauth, ratelimit_now(s));
+		buf_puts(&b, "{\"ok\":true}\n");
 	} else {
 		status = 404;
 		buf_puts(&b, "{\"error\":\"unknown /_mock/ endpoint\"}\n");
 	}
 	pthread_mutex_unlock(&s->mu);
 	return send_buffer(c, s, status, &b, ctype, NULL, 0);
+}
+
+/* ---- /oauth/ ------------------------------------------------------------------------------ */
+
+static enum MHD_Result oauth_request(struct server *s, struct MHD_Connection *c, const char *url,
+				     const char *method, struct upload *up)
+{
+	struct oauth_reply o = { 0 };
+	struct fm_req r = { 0 };
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+	size_t len;
+	char *data;
+
+	r.method = method;
+	r.path = url;
+	MHD_get_connection_values_n(c, MHD_GET_ARGUMENT_KIND, collect_arg, &r);
+	if (up->body.len)
+		req_parse_form(&r, up->body.data, up->body.len);
+	if (s->cfg->token_delay_ms > 0 && strcmp(url, "/oauth/token") == 0)
+		usleep((useconds_t)s->cfg->token_delay_ms * 1000); /* outside the lock: only this client waits */
+	pthread_mutex_lock(&s->mu);
+	if (strcmp(url, "/oauth/authorise") == 0 || strcmp(url, "/oauth/authorize") == 0)
+		oauth_authorise(s->oauth, &r, ratelimit_now(s), &o);
+	else if (strcmp(url, "/oauth/token") == 0)
+		oauth_token(s->oauth, &r, ratelimit_now(s), &o);
+	else {
+		o.status = 404;
+		o.ctype = "text/plain; charset=utf-8";
+		buf_puts(&o.body, "no such OAuth endpoint\n");
+	}
+	pthread_mutex_unlock(&s->mu);
+	req_free_params(&r);
+	data = buf_steal(&o.body, &len);
+	resp = MHD_create_response_from_buffer(len, data, MHD_RESPMEM_MUST_FREE);
+	add_common_headers(resp, s, o.ctype);
+	if (o.location)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION, o.location);
+	if (o.no_store)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	ret = MHD_queue_response(c, (unsigned)o.status, resp);
+	MHD_destroy_response(resp);
+	free(o.location);
+	return ret;
 }
 
 /* ---- MHD callbacks ---------------------------------------------------------------------- */
@@ -587,6 +651,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	}
 	if (strncmp(url, "/_mock/", 7) == 0)
 		return mock_request(s, c, url, method);
+	if (strncmp(url, "/oauth/", 7) == 0)
+		return oauth_request(s, c, url, method, up);
 	if (up->too_big) {
 		buf_puts(&o.body, "{\"status\":\"error\",\"message\":\"Request body too large\","
 			 "\"error_code\":\"RestExceptionCodes.INVALID_REQUEST\"}");
@@ -655,6 +721,7 @@ struct server *server_start(const struct fm_config *cfg, struct world *w, int *o
 	pthread_mutex_init(&s->mu, NULL);
 	s->rl = ratelimit_new(cfg->rate_scale);
 	s->log = mocklog_new();
+	s->oauth = oauth_new(cfg);
 	s->listen_fd = listen_loopback(cfg->port, out_port);
 	if (s->listen_fd < 0)
 		goto fail;
@@ -684,6 +751,7 @@ void server_stop(struct server *s)
 		MHD_stop_daemon(s->d); /* closes the listening socket too */
 	ratelimit_free(s->rl);
 	mocklog_free(s->log);
+	oauth_free(s->oauth);
 	pthread_mutex_destroy(&s->mu);
 	free(s);
 }

@@ -16,7 +16,7 @@
 
 static const char usage[] =
 	"usage: flmock [--port N] [--seed N] [--token T] [--scale N] [--faults SPEC]\n"
-	"              [--rate-scale X] [--now UNIX] [size flags]\n"
+	"              [--rate-scale X] [--now UNIX] [size flags] [OAuth flags]\n"
 	"\n"
 	"A local simulator of the Freelancer.com API, serving a generated world on\n"
 	"127.0.0.1 under the real paths (/api/projects/0.1/..., /api/users/0.1/...,\n"
@@ -67,13 +67,43 @@ static const char usage[] =
 	"                                  milestones, milestone_requests, reviews, threads,\n"
 	"                                  messages) in the API's object shape, id order\n"
 	"  POST /_mock/faults?spec=SPEC    replace the fault spec (empty: no faults)\n"
+	"  GET  /_mock/oauth               the OAuth service's counts: authorised,\n"
+	"                                  authorised_with_pkce, *_grants, api_refused_expired,\n"
+	"                                  access_tokens, errors{invalid_client,invalid_grant,...}\n"
+	"  POST /_mock/oauth/revoke        every refresh token refused (invalid_grant) from now\n"
+	"  POST /_mock/oauth/expire        every access token issued so far expires now\n"
 	"\n"
 	"Rate limits are per endpoint, as the reference lists them, over windows timed by\n"
 	"the wall clock plus the simulator's advances (advancing by a window resets it).\n";
 
+static const char usage_oauth[] =
+	"\n"
+	"The OAuth service (authorization code with PKCE, refresh tokens that rotate):\n"
+	"  GET  /oauth/authorise           consents at once: 302 to redirect_uri?code=C&state=S\n"
+	"  POST /oauth/token               grant_type=authorization_code or refresh_token\n"
+	"                                  (form-encoded, client_id and client_secret)\n"
+	"  --client-id ID        the registered client (default flsync-demo)\n"
+	"  --client-secret S     its secret (default demo-secret; '' for a public client)\n"
+	"  --redirect-uri URI    its registered redirect (default: any loopback http URI;\n"
+	"                        a loopback one matches on any port, as RFC 8252 asks)\n"
+	"  --token-ttl S         issued access tokens expire after S seconds (default 3600)\n"
+	"  --token-requests N    ... or after N API requests (default 0: no limit)\n"
+	"  --ignore-pkce         accept codes without checking code_verifier\n"
+	"  --token-delay-ms N    answer /oauth/token N ms late (widens refresh races)\n"
+	"Issued access tokens are accepted beside --token T; an expired one gets 401\n"
+	"AuthorisationExceptionCodes.EXPIRED_TOKEN.\n"
+	"\n";
+
+static void print_usage(FILE *f)
+{
+	fputs(usage, f);
+	fputs(usage_oauth, f);
+}
+
 enum {
 	O_PORT = 1000, O_SEED, O_TOKEN, O_SCALE, O_FAULTS, O_RATE, O_NOW, O_USERS, O_PROJECTS,
-	O_BPP, O_MILESTONES, O_MREQS, O_REVIEWS, O_THREADS, O_MPT, O_HELP, O_VERSION,
+	O_BPP, O_MILESTONES, O_MREQS, O_REVIEWS, O_THREADS, O_MPT, O_CLIENT_ID, O_CLIENT_SECRET,
+	O_REDIRECT_URI, O_TOKEN_TTL, O_TOKEN_REQUESTS, O_IGNORE_PKCE, O_TOKEN_DELAY, O_HELP, O_VERSION,
 };
 
 static const struct option options[] = {
@@ -92,6 +122,13 @@ static const struct option options[] = {
 	{ "reviews", required_argument, NULL, O_REVIEWS },
 	{ "threads", required_argument, NULL, O_THREADS },
 	{ "messages-per-thread", required_argument, NULL, O_MPT },
+	{ "client-id", required_argument, NULL, O_CLIENT_ID },
+	{ "client-secret", required_argument, NULL, O_CLIENT_SECRET },
+	{ "redirect-uri", required_argument, NULL, O_REDIRECT_URI },
+	{ "token-ttl", required_argument, NULL, O_TOKEN_TTL },
+	{ "token-requests", required_argument, NULL, O_TOKEN_REQUESTS },
+	{ "ignore-pkce", no_argument, NULL, O_IGNORE_PKCE },
+	{ "token-delay-ms", required_argument, NULL, O_TOKEN_DELAY },
 	{ "help", no_argument, NULL, O_HELP },
 	{ "version", no_argument, NULL, O_VERSION },
 	{ NULL, 0, NULL, 0 },
@@ -119,6 +156,18 @@ static bool apply(struct fm_config *c, int opt, const char *arg)
 	case O_TOKEN:
 		c->token = arg;
 		return *arg != '\0';
+	case O_CLIENT_ID:
+		c->client_id = arg;
+		return *arg != '\0';
+	case O_CLIENT_SECRET:
+		c->client_secret = arg;
+		return true;
+	case O_REDIRECT_URI:
+		c->redirect_uri = arg;
+		return strncmp(arg, "http://", 7) == 0 || strncmp(arg, "https://", 8) == 0;
+	case O_IGNORE_PKCE:
+		c->ignore_pkce = true;
+		return true;
 	case O_FAULTS:
 		if (!faults_parse(arg, &c->faults, err, sizeof err)) {
 			fprintf(stderr, "flmock: --faults: %s\n", err);
@@ -151,6 +200,9 @@ static bool apply(struct fm_config *c, int opt, const char *arg)
 	case O_REVIEWS: w->reviews = (size_t)v; return v < 4e9;
 	case O_THREADS: w->threads = (size_t)v; return v < 4e9;
 	case O_MPT: w->messages_per_thread = v; return v <= 10000;
+	case O_TOKEN_TTL: c->token_ttl = (int64_t)v; return v >= 1;
+	case O_TOKEN_REQUESTS: c->token_requests = (long)v; return v < 2e9;
+	case O_TOKEN_DELAY: c->token_delay_ms = (long)v; return v <= 60000;
 	default: return false;
 	}
 }
@@ -164,7 +216,7 @@ static int parse_flags(int argc, char **argv, struct fm_config *c)
 		optind = 1;
 		while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
 			if (opt == O_HELP) {
-				fputs(usage, stdout);
+				print_usage(stdout);
 				return 0;
 			}
 			if (opt == O_VERSION) {
@@ -172,13 +224,14 @@ static int parse_flags(int argc, char **argv, struct fm_config *c)
 				return 0;
 			}
 			if (opt == '?' || opt == ':') {
-				fputs(usage, stderr);
+				print_usage(stderr);
 				return 2;
 			}
 			if ((opt == O_SCALE) != (pass == 0))
 				continue;
 			if (!apply(c, opt, optarg)) {
-				fprintf(stderr, "flmock: bad value for --%s: %s\n", options[opt - O_PORT].name, optarg);
+				fprintf(stderr, "flmock: bad value for --%s: %s\n", options[opt - O_PORT].name,
+					optarg ? optarg : "");
 				return 2;
 			}
 		}
@@ -200,7 +253,8 @@ static double elapsed(const struct timespec *a)
 
 int main(int argc, char **argv)
 {
-	struct fm_config cfg = { .token = "demo", .rate_scale = 1 };
+	struct fm_config cfg = { .token = "demo", .rate_scale = 1, .client_id = "flsync-demo",
+				 .client_secret = "demo-secret", .token_ttl = 3600 };
 	struct world *w;
 	struct server *s;
 	struct timespec t0;

@@ -17,13 +17,31 @@ static void help(FILE *f)
 		"Show how fresh the database is: for each sync stream when it last\n"
 		"succeeded, how many rows it stored, its last error; the write actions\n"
 		"waiting, sending and failed; each API endpoint's remaining rate-limit\n"
-		"budget as flsyncd last recorded it; the change feed's newest seq.\n"
+		"budget as flsyncd last recorded it; the change feed's newest seq.  When\n"
+		"the account's sign-in has ended (the token service refused the refresh\n"
+		"token), the first line says NEEDS LOGIN and what to run.\n"
 		"\n"
 		"  --json   one JSON object (times as unix seconds) for scripts\n"
 		"\n"
 		"Examples:\n"
 		"  flsync status\n"
 		"  flsync status --json | jq '.actions.failed'\n");
+}
+
+/*
+ * flsyncd's "auth" row says the sign-in ended (the token service refused
+ * the refresh token), unless the token has worked since: the message, or NULL.
+ */
+static const char *needs_login(const struct fl_status *s)
+{
+	for (int64_t i = 0; i < s->streams_count; i++) {
+		const struct fl_stream_status *x = &s->streams[i];
+
+		if (x->stream && strcmp(x->stream, "auth") == 0 && x->last_error &&
+		    x->last_error_at >= x->last_success)
+			return x->last_error;
+	}
+	return NULL;
 }
 
 static void json_str_or_null(const char *s)
@@ -40,7 +58,9 @@ static void print_json(const char *path, const struct fl_status *s, int64_t now)
 
 	printf("{\"database\":");
 	json_str_or_null(path);
-	printf(",\"schema_version\":%d,\"now\":%lld,\"streams\":[", s->schema_version, (long long)now);
+	printf(",\"schema_version\":%d,\"now\":%lld,\"needs_login\":", s->schema_version, (long long)now);
+	json_str_or_null(needs_login(s));
+	printf(",\"streams\":[");
 	for (i = 0; i < s->streams_count; i++) {
 		const struct fl_stream_status *x = &s->streams[i];
 
@@ -89,6 +109,8 @@ static void print_text(const char *path, const struct fl_status *s, int64_t now)
 	int64_t i;
 
 	printf("database  %s (schema %d)\n\n", path, s->schema_version);
+	if (needs_login(s))
+		printf("sign-in   NEEDS LOGIN: %s\n\n", needs_login(s));
 	if (s->streams_count == 0) {
 		printf("streams   none has run yet: start flsyncd\n");
 	} else {

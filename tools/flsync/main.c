@@ -23,6 +23,7 @@ static const struct {
 	{ "pgsync", tool_cmd_pgsync, "bring a PostgreSQL mirror (for a team, for BI tools) up to date" },
 	{ "ui", tool_cmd_ui, "a local web app: inbox, projects, bids, milestones, queue, search, sync" },
 	{ "schema", tool_cmd_schema, "print the database's schema version" },
+	{ "auth", tool_cmd_auth, "sign in (OAuth login or a token), show or end the sign-in" },
 };
 
 static void usage(FILE *f)
@@ -54,9 +55,11 @@ static void usage(FILE *f)
 		"  flsync status\n"
 		"  flsync queue add message.send --param thread_id=42 --param message='On it!'\n"
 		"  flsync report --out report.html\n"
+		"  flsync auth login --token-file ~/.config/flsync/token.json --client-id ID\n"
 		"\n"
 		"Exit status: 0 success, 1 failure (no database, bad SQL, unknown table,\n"
-		"an action refused, ...), 2 bad command line.\n"
+		"an action refused, ...), 2 bad command line; flsync auth also 4 (the\n"
+		"service or the API refused, or the sign-in has ended).\n"
 		"See flsync(1).\n");
 }
 

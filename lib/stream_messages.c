@@ -32,7 +32,8 @@ int row_thread(struct sync_run *run, const struct json_item *it)
 		"owner_id = excluded.owner_id, folder = excluded.folder, is_read = excluded.is_read, "
 		"is_muted = excluded.is_muted, time_created = excluded.time_created, "
 		"time_updated = excluded.time_updated, time_read = excluded.time_read, local_state = NULL, "
-		"raw = excluded.raw, synced_at = excluded.synced_at WHERE threads.raw IS NOT excluded.raw", &st);
+		"raw = excluded.raw, synced_at = excluded.synced_at WHERE threads.raw IS NOT excluded.raw "
+		NEWER_OR_SAME("threads"), &st);
 	if (rc)
 		return rc;
 	sqlite3_bind_int64(st, 1, id);

@@ -47,7 +47,7 @@ int row_project(struct sync_run *run, const struct json_item *it)
 		"hireme = excluded.hireme, nonpublic = excluded.nonpublic, "
 		"time_submitted = excluded.time_submitted, time_updated = excluded.time_updated, "
 		"deleted = excluded.deleted, local_state = NULL, raw = excluded.raw, synced_at = excluded.synced_at "
-		"WHERE projects.raw IS NOT excluded.raw", &st);
+		"WHERE projects.raw IS NOT excluded.raw " NEWER_OR_SAME("projects"), &st);
 	if (rc)
 		return rc;
 	sqlite3_bind_int64(st, 1, id);

@@ -265,4 +265,16 @@ int row_review(struct sync_run *run, const struct json_item *it);
 int row_thread(struct sync_run *run, const struct json_item *it);
 int row_message(struct sync_run *run, const struct json_item *it);
 
+/*
+ * The upsert condition that keeps the fresher row, for entities that carry
+ * a last-updated time (projects, threads): a read the API served from
+ * before the stored one (a stale cache, a slow replica, a page read while
+ * the row changed) never overwrites it.  Rows with a local_state are the
+ * queue's optimistic ones, timed by the local clock: the server's row
+ * replaces them as always.
+ */
+#define NEWER_OR_SAME(t) \
+	"AND (" t ".local_state IS NOT NULL OR " t ".time_updated IS NULL OR excluded.time_updated IS NULL " \
+	"OR excluded.time_updated >= " t ".time_updated)"
+
 #endif

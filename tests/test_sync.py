@@ -219,6 +219,48 @@ def test_full_and_incremental(tmp):
         mock.stop()
 
 
+def test_older_read_keeps_fresher_row(tmp):
+    """A read older than the stored row (by time_updated) never overwrites it; a newer one does."""
+    mock = Mock('--seed', '9', *WORLD)
+    try:
+        db = os.path.join(tmp, 'fresher.db')
+        r = flsyncd(db, mock.url)
+        check('fresher: first sync exits 0', r.returncode == 0, r.stderr[-2000:])
+        con = sqlite3.connect(db)
+        # Own open projects and threads are read again by every pass.
+        (fresh_p, stale_p) = [r[0] for r in con.execute(
+            "SELECT id FROM projects WHERE owner_id = (SELECT id FROM users WHERE is_self = 1) "
+            "AND status = 'active' AND deleted = 0 ORDER BY id LIMIT 2")]
+        (fresh_t, stale_t) = [r[0] for r in con.execute('SELECT id FROM threads ORDER BY id LIMIT 2')]
+        # As if the database had seen newer versions than the API will serve (fresh_*),
+        # or older ones (stale_*).
+        for table, fresh, stale in (('projects', fresh_p, stale_p), ('threads', fresh_t, stale_t)):
+            # Years ahead: no activity of the pass below can be newer.
+            con.execute("UPDATE %s SET time_updated = time_updated + 100000000, raw = raw || ' ' WHERE id = ?"
+                        % table, (fresh,))
+            con.execute("UPDATE %s SET time_updated = time_updated - 1000000, raw = raw || ' ' WHERE id = ?"
+                        % table, (stale,))
+        con.commit()
+        want = {k: con.execute('SELECT raw FROM %s WHERE id = ?' % k[0], (k[1],)).fetchone()[0]
+                for k in (('projects', fresh_p), ('threads', fresh_t))}
+        con.close()
+        advance(mock, 3600)
+        r = flsyncd(db, mock.url)
+        check('fresher: a pass exits 0', r.returncode == 0, r.stderr[-2000:])
+        con = sqlite3.connect(db)
+        for (table, rid), raw in want.items():
+            now = con.execute('SELECT raw FROM %s WHERE id = ?' % table, (rid,)).fetchone()[0]
+            check('fresher: an older read leaves the fresher %s row' % table[:-1], now == raw)
+        world = {o['id']: o for o in mock.dump('projects')}
+        got = con.execute('SELECT raw FROM projects WHERE id = ?', (stale_p,)).fetchone()[0]
+        check('fresher: a newer read replaces an older project row', json.loads(got) == world[stale_p])
+        got = con.execute('SELECT raw FROM threads WHERE id = ?', (stale_t,)).fetchone()[0]
+        check('fresher: a newer read replaces an older thread row', not got.endswith(' '))
+        con.close()
+    finally:
+        mock.stop()
+
+
 def test_boundaries(tmp):
     """Many short advances: windows end at many instants, records share seconds.
     Milestones on untouched projects refresh on the milestones_all cadence, an
@@ -498,6 +540,7 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         run('full and incremental', lambda: test_full_and_incremental(tmp))
         run('boundaries', lambda: test_boundaries(tmp))
+        run('older read keeps fresher row', lambda: test_older_read_keeps_fresher_row(tmp))
         run('faults', lambda: test_faults(tmp))
         run('self rate limited', lambda: test_self_rate_limited(tmp))
         run('kill -9', lambda: test_kill9(tmp))

@@ -380,6 +380,17 @@ START_TEST(change_feed_exact)
 		ck_assert_int_eq(got, 1);
 	}
 
+	/* an update of local_action alone is a change too (migration 009) */
+	exec(db, "UPDATE milestones SET local_action = 'milestone.release' WHERE id = 7003");
+	{
+		struct seen r = since(ro, newest, &newest);
+
+		ck_assert_int_eq(r.n, 1);
+		ck_assert_str_eq(r.c[0].table, "milestones");
+		ck_assert_int_eq(r.c[0].id, 7003);
+		ck_assert_int_eq(r.c[0].op, FL_CHANGE_UPDATE);
+	}
+
 	/* a local row given its server id: the old id goes, the new one changes */
 	exec(db, "UPDATE bids SET id = 9200, local_id = NULL WHERE id = 9100");
 	{

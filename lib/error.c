@@ -32,6 +32,7 @@ FL_API const char *fl_strerror(int rc)
 	case FL_ERR_LOCKED: return "database is being synced by another flsyncd";
 	case FL_ERR_INVALID: return "invalid input";
 	case FL_ERR_STATE: return "not possible in the current state";
+	case FL_ERR_AUTH: return "the API refused the token, or the sign-in has ended";
 	}
 	return "unknown error";
 }

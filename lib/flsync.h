@@ -28,6 +28,7 @@
 #ifndef FLSYNC_H
 #define FLSYNC_H
 
+#include <signal.h>
 #include <stdint.h>
 
 #ifdef __cplusplus
@@ -65,6 +66,7 @@ enum fl_code {
 	FL_ERR_LOCKED = 17,       /* another flsyncd already syncs this database */
 	FL_ERR_INVALID = 18,      /* input refused by validation (an action's kind or parameters, a query) */
 	FL_ERR_STATE = 19,        /* not possible in the object's current state (cancel a sent action) */
+	FL_ERR_AUTH = 20,         /* the API refused the token, or the sign-in has ended (flsync auth login) */
 };
 
 /*
@@ -557,6 +559,236 @@ struct fl_status {
  */
 FL_API int fl_status_get(struct fl_db *db, struct fl_status **out);
 FL_API void fl_status_free(struct fl_status *status);
+
+/* ==== Running the sync ================================================ */
+
+/*
+ * A struct fl_sync is one account's sync: the API origin, the token, the
+ * options, and what lives from pass to pass (the HTTP connection, the rate
+ * budgets the API's limits allow, a refreshed token).  Make one per account
+ * and keep it for as long as the program syncs; a new handle knows nothing
+ * of the requests an old one made.  flsyncd is a plain user of these calls.
+ *
+ * A pass (fl_sync_run()) brings every stream up to the server's clock:
+ * the account, reference data, queued actions replayed against the API,
+ * projects, bids, reviews, threads, messages, milestones and their requests,
+ * and the users they name.  Rows commit in batches, each together with the
+ * stream cursors it covers, so a pass stopped at any point (a cancel, a
+ * crash, a full disk) leaves the database consistent and the next pass goes
+ * on from there.  A pass runs under the database's sync lock, which keeps
+ * two processes (an app and flsyncd, say) from syncing one file at once.
+ *
+ * A handle is used from one thread at a time, like every handle here;
+ * only the cancel flag may be set from anywhere (another thread, a signal
+ * handler).  The calls that make requests block: a pass takes as long as the
+ * API and its rate limits need.  The token is never logged, stored in the
+ * database or shown in a message.
+ */
+struct fl_sync;
+
+/*
+ * fl_sync_new — a sync of the API at api_url, its origin (e.g.
+ * "https://www.freelancer.com"; "/api/<service>/0.1/..." is appended), with
+ * every option at its default and no token yet.  *out is freed with
+ * fl_sync_free(); NULL on failure.  Returns FL_OK, FL_ERR_MISUSE (not an
+ * http or https URL) or FL_ERR_NOMEM.
+ */
+FL_API int fl_sync_new(const char *api_url, struct fl_sync **out);
+
+/* Frees sync, releasing its sync lock if it holds one; NULL is fine. */
+FL_API void fl_sync_free(struct fl_sync *sync);
+
+/*
+ * fl_sync_errmsg — the message of the last failed call on sync ("" after a
+ * success), naming what failed.  Borrowed until the next call on sync.
+ */
+FL_API const char *fl_sync_errmsg(const struct fl_sync *sync);
+
+/*
+ * fl_sync_set_token — sign requests with token, a personal or OAuth access
+ * token that is never refreshed.  It is copied.  Returns FL_OK,
+ * FL_ERR_INVALID (empty, or a line break in it) or FL_ERR_NOMEM.
+ *
+ * fl_sync_set_token_file — sign requests with the token in token_file, as
+ * flsync auth login or flsync auth token wrote it: refreshed in place before
+ * it expires and once after a 401, single-flight with every other process
+ * using the file.  Returns FL_OK; FL_ERR_IO (missing or unreadable);
+ * FL_ERR_INVALID (group or others may read it, or it is not a token file);
+ * FL_ERR_AUTH (its sign-in has ended: fl_sync_needs_login() says so);
+ * FL_ERR_NOMEM.  Either call replaces the token a previous one set.
+ */
+FL_API int fl_sync_set_token(struct fl_sync *sync, const char *token);
+FL_API int fl_sync_set_token_file(struct fl_sync *sync, const char *token_file);
+
+/*
+ * Options, by name; every value is text, as a configuration file has it.
+ * Durations are whole seconds, or take a unit: "90", "90s", "15m", "2h",
+ * "1d".  The names, with their defaults:
+ *
+ *   search.query            a search of active market projects, kept beside
+ *                           the account's own data; each setting adds one (none)
+ *   search.jobs             job ids ("3, 17") that filter those searches; adds (none)
+ *   cadence.users           re-read known users this often (1d)
+ *   cadence.reference       re-read currencies, jobs and categories (1d)
+ *   cadence.milestones_all  re-read every milestone not yet final (1h)
+ *   cadence.safety_lag      windows end this long before the server's now (30s)
+ *   cadence.lookback        each pass re-reads this much before its cursor (2m)
+ *   limits.rate_scale       multiplies every documented rate limit (1.0)
+ *   sync.page_limit         results per page, 1-100 (100, the API's cap)
+ *   sync.batch_rows         rows per transaction (5000)
+ *   sync.batch_ms           or this many milliseconds per transaction (1000)
+ *   sync.max_window_pages   a window that needs more pages is split (100)
+ *   sync.mass_delete_ratio  refuse to mark more than this share of a table
+ *                           gone in one pass (0.2)
+ *   sync.max_attempts       tries of a request, and sends of a queued action,
+ *                           on network and server errors (5)
+ *   sync.retry_base_ms      the first back-off, doubled per try with jitter (500)
+ *
+ * fl_sync_option_name(i) gives the i-th name (from 0), NULL past the last.
+ */
+FL_API const char *fl_sync_option_name(int i);
+
+/*
+ * fl_duration_parse — seconds from a duration as the options take it
+ * ("90", "90s", "15m", "2h", "1d"), for programs whose own settings follow
+ * the same rules.  Returns FL_OK, FL_ERR_INVALID (*out_seconds is then 0)
+ * or FL_ERR_MISUSE.
+ */
+FL_API int fl_duration_parse(const char *text, int64_t *out_seconds);
+
+/*
+ * fl_sync_set_option — set one option.  Returns FL_OK, FL_ERR_NOT_FOUND (no
+ * option has that name), FL_ERR_INVALID (the value is not one the option
+ * takes; fl_sync_errmsg() says what it wants) or FL_ERR_NOMEM.  A change
+ * applies from the next pass.
+ */
+FL_API int fl_sync_set_option(struct fl_sync *sync, const char *name, const char *value);
+
+/*
+ * fl_sync_configure — replace the whole configuration at once: every option
+ * back to its default, then names[i] = values[i] for i < n, in order.  All
+ * or nothing: when one setting is refused nothing changes, *out_bad (if not
+ * NULL) is its index, and the code is fl_sync_set_option()'s.  *out_bad is
+ * -1 on success.  This is how a daemon re-reads its configuration file.
+ */
+FL_API int fl_sync_configure(struct fl_sync *sync, int n, const char *const *names,
+			     const char *const *values, int *out_bad);
+
+/* What a progress callback is told, after every page of every stream. */
+struct fl_sync_progress {
+	const char *stream;     /* "projects", "bids", "messages", ... */
+	int64_t rows;           /* rows this stream stored in this pass */
+	int64_t total;          /* the total the API announced, -1 unknown */
+	int64_t requests;       /* requests this stream made in this pass */
+	int done;               /* 1 when the stream finished (or failed) */
+	const char *error;      /* the stream's error when it failed, else NULL */
+};
+
+/*
+ * fl_sync_set_progress — call fn(ctx, p) after every page and when each
+ * stream ends; p and its strings are borrowed for the call.  The callback
+ * must not use sync or the pass's database handle.
+ *
+ * fl_sync_set_log — call fn(ctx, line) with what a verbose log shows: each
+ * stream, each request's endpoint and outcome, waits for a rate limit,
+ * token refreshes.  Lines name endpoints and files, never a token.
+ *
+ * NULL fn turns either off.
+ */
+typedef void (*fl_sync_progress_fn)(void *ctx, const struct fl_sync_progress *p);
+typedef void (*fl_sync_log_fn)(void *ctx, const char *line);
+FL_API void fl_sync_set_progress(struct fl_sync *sync, fl_sync_progress_fn fn, void *ctx);
+FL_API void fl_sync_set_log(struct fl_sync *sync, fl_sync_log_fn fn, void *ctx);
+
+/*
+ * fl_sync_set_cancel — the caller's cancel flag, or NULL for none.  When
+ * *flag becomes non-zero, a pass (or fl_sync_check()) stops at the next batch
+ * boundary, keeping everything it committed, and returns FL_ERR_ABORTED;
+ * waits for a rate limit or a retry end early too.  The flag belongs to the
+ * caller, who may set it from any thread or a signal handler, and clears it;
+ * the library only reads it.  It must outlive its use by sync.
+ */
+FL_API void fl_sync_set_cancel(struct fl_sync *sync, const volatile sig_atomic_t *flag);
+
+/*
+ * fl_sync_check — prove that the API answers and accepts the token: GET
+ * the account (self), waiting out up to five 429s.  Records the outcome of
+ * the sign-in in db for fl_status_get() and flsync status.  Returns FL_OK;
+ * FL_ERR_AUTH (the API refused the token, or the sign-in has ended); no token
+ * set: FL_ERR_MISUSE; FL_ERR_ABORTED; the request's failure (FL_ERR_NETWORK,
+ * FL_ERR_TIMEOUT, FL_ERR_HTTP, FL_ERR_API, FL_ERR_PARSE, FL_ERR_RATE_LIMITED);
+ * FL_ERR_DB and friends when db cannot record it.
+ */
+FL_API int fl_sync_check(struct fl_sync *sync, struct fl_db *db);
+
+/*
+ * fl_sync_run — run one pass into db (a read-write handle).  The sync lock
+ * of db's file is taken for the pass, unless sync already holds it
+ * (fl_sync_lock()).  A rate limit never fails a stream: it waits.  A failing
+ * stream does not stop the others, except when the account itself (self) or
+ * the database fails.
+ *
+ * Returns FL_OK when every stream succeeded; FL_ERR_ABORTED when the cancel
+ * flag was set; FL_ERR_LOCKED when another process (or another handle)
+ * holds the sync lock; FL_ERR_AUTH when the API refused the token and no
+ * refresh mended it, or the sign-in has ended (fl_sync_needs_login());
+ * otherwise the first failing stream's code (FL_ERR_NETWORK, FL_ERR_API,
+ * FL_ERR_DB, FL_ERR_IO, FL_ERR_READONLY, ...).  fl_sync_errmsg() names the
+ * stream and what failed, and fl_sync_report() has the figures, whatever
+ * the outcome.
+ */
+FL_API int fl_sync_run(struct fl_sync *sync, struct fl_db *db);
+
+/* The figures of the last pass. */
+struct fl_sync_report {
+	int64_t rows;            /* rows stored (inserted or changed) */
+	int64_t requests;        /* HTTP requests made, retries included */
+	int64_t server_now;      /* the server's clock when the pass began, unix seconds */
+	int64_t elapsed_ms;      /* wall time of the pass */
+	int streams_ok;
+	int streams_failed;
+	long http_status;        /* the first failing stream's last HTTP status, 0 if none */
+	const char *error;       /* the first failure's message, "" if none */
+};
+
+/*
+ * fl_sync_report — the last pass's figures (all zero before the first).
+ * Borrowed until the next fl_sync_run() or fl_sync_free().
+ */
+FL_API const struct fl_sync_report *fl_sync_report(const struct fl_sync *sync);
+
+/*
+ * fl_sync_needs_login — why the account's sign-in has ended (its token file
+ * was refused a refresh: run flsync auth login), or NULL while it has not.
+ * Borrowed until the next call on sync.
+ */
+FL_API const char *fl_sync_needs_login(const struct fl_sync *sync);
+
+/*
+ * The sync lock: an advisory lock on the file "<database>.lock" beside the
+ * database, which names the holder's process id.  It dies with the process
+ * that holds it, however the process ends.
+ *
+ * fl_sync_lock — take the lock of the database at db_path for sync, and keep
+ * it until fl_sync_unlock() or fl_sync_free(); fl_sync_run() on that file then
+ * uses it.  Take it before fl_db_open() to keep even the schema migration from
+ * racing another syncer.  Never waits.  Returns FL_OK (also when sync holds it
+ * already), FL_ERR_LOCKED (another process or handle holds it: the message
+ * names its pid), FL_ERR_IO (the lock file cannot be made, e.g. its directory
+ * is missing or read-only) or FL_ERR_NOMEM.
+ */
+FL_API int fl_sync_lock(struct fl_sync *sync, const char *db_path);
+FL_API void fl_sync_unlock(struct fl_sync *sync);
+
+/*
+ * fl_sync_lock_holder — who holds the sync lock of the database at db_path,
+ * without taking it: *out_pid is 0 when nobody does, the holder's process id
+ * (this process's own when one of its handles holds it), or -1 when the
+ * holder has not yet written its id.  Returns FL_OK, or FL_ERR_IO when the
+ * lock file exists but cannot be read.  A program that finds flsyncd
+ * holding the lock may send it SIGUSR1 to have it start a pass at once.
+ */
+FL_API int fl_sync_lock_holder(const char *db_path, int64_t *out_pid);
 
 /* ==== Signing in: OAuth login and the token file ====================== */
 

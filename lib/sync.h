@@ -41,7 +41,7 @@ struct sync_options {
 	double mass_delete_ratio;     /* refuse to mark more than this share of a table gone (0.2) */
 	int max_attempts;             /* tries of one request, and sends of one queued action, on network/5xx errors (default 5) */
 	int retry_base_ms;            /* first back-off, doubled per try with jitter (default 500) */
-	volatile sig_atomic_t *stop;  /* when set, finish the current batch and return FL_ERR_ABORTED */
+	const volatile sig_atomic_t *stop; /* when set, finish the current batch and return FL_ERR_ABORTED */
 	void (*progress)(void *ctx, const struct sync_progress *p);
 	void (*log)(void *ctx, const char *line); /* -v lines; never contain the token */
 	void *ctx;                    /* for progress and log */
@@ -59,6 +59,27 @@ struct sync_report {
 	long first_http_status;   /* HTTP status of the first failing stream's last response, 0 if none */
 	char first_error[FL_ERRMSG_MAX]; /* the first failing stream's error */
 };
+
+/*
+ * The options with the arrays they own, as fl_sync_set_option() fills them
+ * (sync_options.c).  sync_settings_options() lends the arrays to a
+ * struct sync_options for one pass.
+ */
+struct sync_settings {
+	struct sync_options opt;
+	char **queries;          /* search.query, in the order given */
+	int n_queries;
+	int64_t *jobs;           /* search.jobs */
+	int n_jobs;
+	double rate_scale;       /* limits.rate_scale */
+};
+
+void sync_settings_default(struct sync_settings *s);
+void sync_settings_free(struct sync_settings *s); /* and back to the defaults */
+/* Set one option by its public name; FL_ERR_NOT_FOUND, FL_ERR_INVALID as fl_sync_set_option(). */
+int sync_settings_set(struct sync_settings *s, const char *name, const char *value,
+		      struct fl_error *err);
+void sync_settings_options(const struct sync_settings *s, struct sync_options *out);
 
 /*
  * Run one pass.  Returns FL_OK when every stream succeeded, FL_ERR_ABORTED

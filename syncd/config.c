@@ -1,60 +1,20 @@
 /*
  * config.c — flsyncd's configuration file: where it lives (XDG), its
- * INI-like syntax (`[section]`, `key = value`, `#` comment lines), and the
- * table of keys that fill struct sync_options.  Every mistake is reported
- * as FILE:LINE so a person can fix it.
+ * INI-like syntax (`[section]`, `key = value`, `#` comment lines); its
+ * keys are the library's sync options ("[cadence] lookback" is the option
+ * cadence.lookback) but for the daemon's own, the interval between passes.
+ * Every mistake is reported as FILE:LINE so a person can fix it.
  */
 #include <errno.h>
-#include <math.h>
-#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "syncd.h"
 
-enum config_kind {
-	KIND_QUERY,    /* a search string, appended */
-	KIND_JOBS,     /* comma-separated job ids, appended */
-	KIND_DURATION, /* int64_t seconds: 90, 90s, 15m, 2h, 1d */
-	KIND_INT,      /* int */
-	KIND_DOUBLE,   /* double */
-};
-
-/* One key: where its value goes and what values are sane. */
-static const struct config_key {
-	const char *section;
-	const char *key;
-	enum config_kind kind;
-	size_t offset;         /* into struct syncd_config */
-	double min, max;
-} config_keys[] = {
-	{ "search", "query", KIND_QUERY, 0, 0, 0 },
-	{ "search", "jobs", KIND_JOBS, 0, 1, 9e18 },
-	{ "cadence", "interval", KIND_DURATION, offsetof(struct syncd_config, interval_s), 1, 1e9 },
-	{ "cadence", "users", KIND_DURATION,
-	  offsetof(struct syncd_config, opt.users_refresh_s), 0, 1e9 },
-	{ "cadence", "reference", KIND_DURATION,
-	  offsetof(struct syncd_config, opt.reference_refresh_s), 0, 1e9 },
-	{ "cadence", "milestones_all", KIND_DURATION,
-	  offsetof(struct syncd_config, opt.milestones_all_s), 0, 1e9 },
-	{ "cadence", "safety_lag", KIND_DURATION,
-	  offsetof(struct syncd_config, opt.safety_lag_s), 0, 1e9 },
-	{ "cadence", "lookback", KIND_DURATION,
-	  offsetof(struct syncd_config, opt.lookback_s), 0, 1e9 },
-	{ "limits", "rate_scale", KIND_DOUBLE, offsetof(struct syncd_config, rate_scale), 1e-6, 1e6 },
-	/* The API returns at most 100 results per page (api-notes, Paging). */
-	{ "sync", "page_limit", KIND_INT, offsetof(struct syncd_config, opt.page_limit), 1, 100 },
-	{ "sync", "batch_rows", KIND_INT, offsetof(struct syncd_config, opt.batch_rows), 1, 1e7 },
-	{ "sync", "batch_ms", KIND_INT, offsetof(struct syncd_config, opt.batch_ms), 1, 1e7 },
-	{ "sync", "max_window_pages", KIND_INT,
-	  offsetof(struct syncd_config, opt.max_window_pages), 1, 1e6 },
-	{ "sync", "mass_delete_ratio", KIND_DOUBLE,
-	  offsetof(struct syncd_config, opt.mass_delete_ratio), 0, 1 },
-	{ "sync", "max_attempts", KIND_INT, offsetof(struct syncd_config, opt.max_attempts), 1, 100 },
-	{ "sync", "retry_base_ms", KIND_INT,
-	  offsetof(struct syncd_config, opt.retry_base_ms), 1, 3.6e6 },
-};
+/* The daemon's own keys; every other [section] key is the library's option "section.key". */
+#define SYNCD_INTERVAL_MIN 1
+#define SYNCD_INTERVAL_MAX 1000000000
 
 char *syncd_config_default_path(void)
 {
@@ -85,119 +45,71 @@ static char *config_trim(char *s)
 	return s;
 }
 
-/* Seconds from "90", "90s", "15m", "2h", "1d"; false when it is none of those. */
-static bool config_duration(const char *v, double *out)
-{
-	char *end;
-	double n;
-
-	errno = 0;
-	n = strtod(v, &end);
-	if (end == v || errno || !isfinite(n) || n != floor(n))
-		return false;
-	switch (*end) {
-	case '\0': case 's': break;
-	case 'm': n *= 60; break;
-	case 'h': n *= 3600; break;
-	case 'd': n *= 86400; break;
-	default: return false;
-	}
-	if (*end && end[1])
-		return false;
-	*out = n;
-	return true;
-}
-
-static bool config_number(const char *v, double *out)
-{
-	char *end;
-
-	errno = 0;
-	*out = strtod(v, &end);
-	return end != v && !*end && !errno && isfinite(*out);
-}
-
-/* Apply key = value; false with why set when the value is unusable. */
-static bool config_set(struct syncd_config *cfg, const struct config_key *k, char *v,
-		       const char **why)
-{
-	char *field = (char *)cfg + k->offset;
-	double n = 0;
-
-	switch (k->kind) {
-	case KIND_QUERY: {
-		char **q = realloc(cfg->queries, (size_t)(cfg->n_queries + 1) * sizeof *q);
-
-		if (!q)
-			abort();
-		cfg->queries = q;
-		if (!(q[cfg->n_queries] = strdup(v)))
-			abort();
-		cfg->n_queries++;
-		return true;
-	}
-	case KIND_JOBS:
-		for (char *tok = strtok(v, ","); tok; tok = strtok(NULL, ",")) {
-			int64_t *j;
-
-			tok = config_trim(tok);
-			if (!config_number(tok, &n) || n != floor(n) || n < k->min || n > k->max) {
-				*why = "a job id must be a positive whole number";
-				return false;
-			}
-			j = realloc(cfg->jobs, (size_t)(cfg->n_jobs + 1) * sizeof *j);
-			if (!j)
-				abort();
-			cfg->jobs = j;
-			j[cfg->n_jobs++] = (int64_t)n;
-		}
-		return true;
-	case KIND_DURATION:
-		if (!config_duration(v, &n)) {
-			*why = "want a whole number of seconds, or with a unit: 90s, 15m, 2h, 1d";
-			return false;
-		}
-		break;
-	case KIND_INT:
-		if (!config_number(v, &n) || n != floor(n)) {
-			*why = "want a whole number";
-			return false;
-		}
-		break;
-	case KIND_DOUBLE:
-		if (!config_number(v, &n)) {
-			*why = "want a number";
-			return false;
-		}
-		break;
-	}
-	if (n < k->min || n > k->max || (k->kind == KIND_DOUBLE && k->min > 0 && n <= 0)) {
-		*why = "value out of range";
-		return false;
-	}
-	if (k->kind == KIND_DURATION)
-		*(int64_t *)(void *)field = (int64_t)n;
-	else if (k->kind == KIND_INT)
-		*(int *)(void *)field = (int)n;
-	else
-		*(double *)(void *)field = n;
-	return true;
-}
-
+/* Whether name is a section of the library's options, or the daemon's own. */
 static bool config_section_known(const char *name)
 {
-	for (size_t i = 0; i < sizeof config_keys / sizeof config_keys[0]; i++)
-		if (strcmp(config_keys[i].section, name) == 0)
+	size_t len = strlen(name);
+	const char *opt;
+
+	if (strcmp(name, "cadence") == 0)
+		return true;
+	for (int i = 0; (opt = fl_sync_option_name(i)); i++)
+		if (strncmp(opt, name, len) == 0 && opt[len] == '.')
 			return true;
 	return false;
+}
+
+/* The sections there are, for the message about one that is not (options come grouped). */
+static void config_sections(char *out, size_t size)
+{
+	const char *opt, *prev = NULL;
+	size_t used = (size_t)snprintf(out, size, "cadence");
+
+	for (int i = 0; (opt = fl_sync_option_name(i)) && used < size; prev = opt, i++) {
+		size_t len = strcspn(opt, ".");
+
+		if ((prev && strncmp(prev, opt, len + 1) == 0) || strncmp(opt, "cadence.", 8) == 0)
+			continue;
+		used += (size_t)snprintf(out + used, size - used, ", %.*s", (int)len, opt);
+	}
 }
 
 static void config_defaults(struct syncd_config *cfg)
 {
 	memset(cfg, 0, sizeof *cfg);
-	sync_options_default(&cfg->opt);
 	cfg->interval_s = 300;
-	cfg->rate_scale = 1.0;
+}
+
+/* [cadence] interval, the daemon's own; false with why set when unusable. */
+static bool config_interval(struct syncd_config *cfg, const char *v, const char **why)
+{
+	int64_t secs;
+
+	if (fl_duration_parse(v, &secs) != FL_OK) {
+		*why = "want a whole number of seconds, or with a unit: 90s, 15m, 2h, 1d";
+		return false;
+	}
+	if (secs < SYNCD_INTERVAL_MIN || secs > SYNCD_INTERVAL_MAX) {
+		*why = "value out of range";
+		return false;
+	}
+	cfg->interval_s = secs;
+	return true;
+}
+
+static void config_add_setting(struct syncd_config *cfg, const char *section, const char *key,
+			       const char *value, long line)
+{
+	struct syncd_setting *s = realloc(cfg->settings,
+					  (size_t)(cfg->n_settings + 1) * sizeof *s);
+
+	if (!s)
+		abort();
+	cfg->settings = s;
+	s = &s[cfg->n_settings++];
+	if (asprintf(&s->name, "%s.%s", section, key) < 0 || !(s->value = strdup(value)))
+		abort();
+	s->line = line;
 }
 
 int syncd_config_load(const char *path, bool required, struct syncd_config *out)
@@ -219,7 +131,6 @@ int syncd_config_load(const char *path, bool required, struct syncd_config *out)
 		return SYNCD_EXIT_USAGE;
 	}
 	while (getline(&line, &cap, f) != -1) {
-		const struct config_key *k = NULL;
 		const char *why = NULL;
 		char *s = config_trim(line), *eq, *key, *value;
 
@@ -237,8 +148,11 @@ int syncd_config_load(const char *path, bool required, struct syncd_config *out)
 			*close = '\0';
 			snprintf(section, sizeof section, "%s", config_trim(s + 1));
 			if (!config_section_known(section)) {
-				fprintf(stderr, "flsyncd: %s:%ld: unknown section [%s] (known: "
-					"search, cadence, limits, sync)\n", path, lineno, section);
+				char known[256];
+
+				config_sections(known, sizeof known);
+				fprintf(stderr, "flsyncd: %s:%ld: unknown section [%s] (known: %s)\n",
+					path, lineno, section, known);
 				goto out;
 			}
 			continue;
@@ -256,24 +170,20 @@ int syncd_config_load(const char *path, bool required, struct syncd_config *out)
 				path, lineno, key);
 			goto out;
 		}
-		for (size_t i = 0; i < sizeof config_keys / sizeof config_keys[0]; i++)
-			if (strcmp(config_keys[i].section, section) == 0 &&
-			    strcmp(config_keys[i].key, key) == 0)
-				k = &config_keys[i];
-		if (!k) {
-			fprintf(stderr, "flsyncd: %s:%ld: unknown key '%s' in [%s]\n",
-				path, lineno, key, section);
-			goto out;
-		}
 		if (!*value) {
 			fprintf(stderr, "flsyncd: %s:%ld: %s has no value\n", path, lineno, key);
 			goto out;
 		}
-		if (!config_set(out, k, value, &why)) {
-			fprintf(stderr, "flsyncd: %s:%ld: bad value for %s: %s\n",
-				path, lineno, key, why);
-			goto out;
+		if (strcmp(section, "cadence") == 0 && strcmp(key, "interval") == 0) {
+			if (!config_interval(out, value, &why)) {
+				fprintf(stderr, "flsyncd: %s:%ld: bad value for %s: %s\n",
+					path, lineno, key, why);
+				goto out;
+			}
+			continue;
 		}
+		/* The library judges its own options when the file is applied. */
+		config_add_setting(out, section, key, value, lineno);
 	}
 	if (ferror(f)) {
 		fprintf(stderr, "flsyncd: cannot read config file %s: %s\n", path, strerror(errno));
@@ -294,22 +204,50 @@ out:
 
 void syncd_config_free(struct syncd_config *cfg)
 {
-	for (int i = 0; i < cfg->n_queries; i++)
-		free(cfg->queries[i]);
-	free(cfg->queries);
-	free(cfg->jobs);
+	for (int i = 0; i < cfg->n_settings; i++) {
+		free(cfg->settings[i].name);
+		free(cfg->settings[i].value);
+	}
+	free(cfg->settings);
 	free(cfg->path);
-	cfg->queries = NULL;
-	cfg->jobs = NULL;
-	cfg->path = NULL;
-	cfg->n_queries = cfg->n_jobs = 0;
+	config_defaults(cfg);
 }
 
-void syncd_config_options(const struct syncd_config *cfg, struct sync_options *out)
+int syncd_config_apply(const struct syncd_config *cfg, struct fl_sync *sync)
 {
-	*out = cfg->opt;
-	out->market_queries = (const char *const *)cfg->queries;
-	out->n_market_queries = cfg->n_queries;
-	out->market_jobs = cfg->jobs;
-	out->n_market_jobs = cfg->n_jobs;
+	const char **names = calloc((size_t)cfg->n_settings + 1, sizeof *names);
+	const char **values = calloc((size_t)cfg->n_settings + 1, sizeof *values);
+	const struct syncd_setting *s;
+	const char *why, *key;
+	int rc, bad = -1;
+
+	if (!names || !values)
+		abort();
+	for (int i = 0; i < cfg->n_settings; i++) {
+		names[i] = cfg->settings[i].name;
+		values[i] = cfg->settings[i].value;
+	}
+	rc = fl_sync_configure(sync, cfg->n_settings, names, values, &bad);
+	free(names);
+	free(values);
+	if (rc == FL_OK)
+		return 0;
+	if (bad < 0) {
+		fprintf(stderr, "flsyncd: %s: %s\n", cfg->path ? cfg->path : "configuration",
+			fl_sync_errmsg(sync));
+		return SYNCD_EXIT_USAGE;
+	}
+	s = &cfg->settings[bad];
+	key = strchr(s->name, '.') + 1;
+	if (rc == FL_ERR_NOT_FOUND) {
+		fprintf(stderr, "flsyncd: %s:%ld: unknown key '%s' in [%.*s]\n", cfg->path, s->line,
+			key, (int)(key - 1 - s->name), s->name);
+		return SYNCD_EXIT_USAGE;
+	}
+	/* The library's message is "NAME: why". */
+	why = fl_sync_errmsg(sync);
+	if (strncmp(why, s->name, strlen(s->name)) == 0 && why[strlen(s->name)] == ':')
+		why += strlen(s->name) + 2;
+	fprintf(stderr, "flsyncd: %s:%ld: bad value for %s: %s\n", cfg->path, s->line, key, why);
+	return SYNCD_EXIT_USAGE;
 }

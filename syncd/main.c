@@ -72,37 +72,30 @@ static void main_usage(FILE *f)
 }
 
 /*
- * The token source: the token file (a JSON record, refreshed when it can
- * be, or a bare token) or FLSYNC_TOKEN.  NULL after printing why not.
+ * Sign with the token file (a JSON record, refreshed when it can be, or a
+ * bare token) or FLSYNC_TOKEN.  An exit code after printing why not.
  */
-static struct token_source *main_tokens(const char *token_file)
+static int main_token(struct fl_sync *sync, const char *token_file)
 {
 	const char *env = getenv("FLSYNC_TOKEN");
-	struct token_source *ts = NULL;
-	struct fl_error err = { 0 };
 
 	if (token_file) {
-		if (token_source_open_file(token_file, &ts, &err) != FL_OK) {
-			fprintf(stderr, "flsyncd: %s\n", err.msg);
-			return NULL;
+		if (fl_sync_set_token_file(sync, token_file) != FL_OK) {
+			fprintf(stderr, "flsyncd: %s\n", fl_sync_errmsg(sync));
+			return SYNCD_EXIT_AUTH;
 		}
-		if (token_source_needs_login(ts)) {
-			fprintf(stderr, "flsyncd: %s\n", token_source_needs_login(ts));
-			token_source_free(ts);
-			return NULL;
-		}
-		return ts;
+		return SYNCD_EXIT_OK;
 	}
 	if (env && *env) {
-		if (token_source_new_static(env, &ts, &err) != FL_OK) {
-			fprintf(stderr, "flsyncd: %s\n", err.msg);
-			return NULL;
+		if (fl_sync_set_token(sync, env) != FL_OK) {
+			fprintf(stderr, "flsyncd: FLSYNC_TOKEN: %s\n", fl_sync_errmsg(sync));
+			return SYNCD_EXIT_AUTH;
 		}
-		return ts;
+		return SYNCD_EXIT_OK;
 	}
 	fprintf(stderr, "flsyncd: no API token: set FLSYNC_TOKEN, use --token-file, "
 		"or sign in with flsync auth login --token-file FILE\n");
-	return NULL;
+	return SYNCD_EXIT_AUTH;
 }
 
 int main(int argc, char **argv)
@@ -122,10 +115,8 @@ int main(int argc, char **argv)
 	};
 	const char *db_path = NULL, *api = NULL, *token_file = NULL, *config_arg = NULL;
 	struct syncd_run run = { .interval_s = -1 };
-	struct http_config hc = { 0 };
-	struct fl_error err = { 0 };
 	char *end, *config_path = NULL;
-	int c, code, lock_fd = -1;
+	int c, code;
 	bool progress = false, verbose = false;
 
 	/*
@@ -175,41 +166,52 @@ int main(int argc, char **argv)
 	run.progress = syncd_progress_new(progress && isatty(STDERR_FILENO), verbose);
 	if (run.cfg.path)
 		syncd_info(run.progress, "configuration from %s", run.cfg.path);
-
-	run.tokens = main_tokens(token_file);
-	if (!run.tokens) {
-		code = SYNCD_EXIT_AUTH;
+	if (fl_sync_new(api, &run.sync) != FL_OK) {
+		fprintf(stderr, "flsyncd: --api wants an http or https origin, e.g. https://www.freelancer.com\n");
+		code = SYNCD_EXIT_USAGE;
 		goto out;
 	}
+	code = syncd_config_apply(&run.cfg, run.sync);
+	if (code)
+		goto out;
+	code = main_token(run.sync, token_file);
+	if (code)
+		goto out;
+	fl_sync_set_progress(run.sync, syncd_progress_update, run.progress);
+	fl_sync_set_log(run.sync, syncd_progress_log, run.progress);
+	fl_sync_set_cancel(run.sync, syncd_stop_flag());
 	/*
 	 * Signals before the lock: once the lock file names this pid, flsync ui
 	 * may send SIGUSR1 ("sync now"), which must not end the process.
 	 */
 	syncd_signals_install();
 	/* The lock comes first: even a migration must not race another flsyncd. */
-	code = syncd_lock_acquire(db_path, &lock_fd);
-	if (code)
+	code = fl_sync_lock(run.sync, db_path);
+	if (code == FL_ERR_LOCKED) {
+		int64_t pid = 0;
+
+		fl_sync_lock_holder(db_path, &pid);
+		if (pid > 0)
+			fprintf(stderr, "flsyncd: another flsyncd is syncing %s (pid %lld)\n", db_path,
+				(long long)pid);
+		else
+			fprintf(stderr, "flsyncd: %s\n", fl_sync_errmsg(run.sync));
+		code = SYNCD_EXIT_LOCKED;
 		goto out;
+	} else if (code != FL_OK) {
+		fprintf(stderr, "flsyncd: %s\n", fl_sync_errmsg(run.sync));
+		code = SYNCD_EXIT_DB;
+		goto out;
+	}
 	if (fl_db_open(db_path, FL_OPEN_CREATE, &run.db) != FL_OK) {
 		fprintf(stderr, "flsyncd: %s\n", fl_db_open_errmsg());
 		code = SYNCD_EXIT_DB;
 		goto out;
 	}
-	hc.base_url = api;
-	hc.tokens = run.tokens;
-	if (http_client_new(&hc, &run.http, &err) != FL_OK ||
-	    ratelimit_new(run.cfg.rate_scale, &run.rl, &err) != FL_OK) {
-		fprintf(stderr, "flsyncd: %s\n", err.msg);
-		code = SYNCD_EXIT_USAGE;
-		goto out;
-	}
 	code = syncd_loop(&run);
 out:
-	ratelimit_free(run.rl);
-	http_client_free(run.http);
-	token_source_free(run.tokens);
 	fl_db_close(run.db);
-	syncd_lock_release(lock_fd);
+	fl_sync_free(run.sync); /* and its lock */
 	syncd_progress_free(run.progress);
 	syncd_config_free(&run.cfg);
 	free(config_path);

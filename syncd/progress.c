@@ -8,11 +8,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "syncd.h"
 
 #define PROGRESS_MAX_STREAMS 32
 #define PROGRESS_REDRAW_MS 100
+
+int64_t syncd_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 struct progress_row {
 	char name[32];
@@ -76,7 +85,7 @@ static void progress_erase(struct syncd_progress *p)
 
 static void progress_draw(struct syncd_progress *p)
 {
-	int64_t rows = 0, requests = 0, now = ratelimit_now_ms();
+	int64_t rows = 0, requests = 0, now = syncd_now_ms();
 	char a[32], b[32], c[32];
 
 	if (p->drawn > 0)
@@ -110,7 +119,7 @@ void syncd_progress_begin(struct syncd_progress *p)
 	p->n = 0;
 	p->drawn = 0;
 	p->last_draw_ms = 0;
-	p->started_ms = ratelimit_now_ms();
+	p->started_ms = syncd_now_ms();
 }
 
 /* The row of stream, added at the end the first time; NULL past the cap. */
@@ -129,7 +138,7 @@ static struct progress_row *progress_row(struct syncd_progress *p, const char *s
 	return r;
 }
 
-void syncd_progress_update(void *ctx, const struct sync_progress *sp)
+void syncd_progress_update(void *ctx, const struct fl_sync_progress *sp)
 {
 	struct syncd_progress *p = ctx;
 	struct progress_row *r = progress_row(p, sp->stream);
@@ -145,7 +154,7 @@ void syncd_progress_update(void *ctx, const struct sync_progress *sp)
 		snprintf(r->error, sizeof r->error, "failed: %s", sp->error);
 	if (p->display) {
 		/* Streams often finish in bursts: the end of the pass draws the last state. */
-		if (ratelimit_now_ms() - p->last_draw_ms >= PROGRESS_REDRAW_MS)
+		if (syncd_now_ms() - p->last_draw_ms >= PROGRESS_REDRAW_MS)
 			progress_draw(p);
 	} else if (p->verbose && sp->done) {
 		if (sp->total >= 0)
@@ -201,10 +210,10 @@ void syncd_info(struct syncd_progress *p, const char *fmt, ...)
 	va_end(ap);
 }
 
-void syncd_progress_end(struct syncd_progress *p, const struct sync_report *r, int rc,
+void syncd_progress_end(struct syncd_progress *p, const struct fl_sync_report *r, int rc,
 			bool summary)
 {
-	double secs = (double)(ratelimit_now_ms() - p->started_ms) / 1000.0;
+	double secs = (double)(syncd_now_ms() - p->started_ms) / 1000.0;
 	char a[32], b[32], c[32];
 	const char *how = rc == FL_OK ? "pass done" : rc == FL_ERR_ABORTED ? "pass stopped"
 		: "pass failed";

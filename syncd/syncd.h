@@ -1,7 +1,8 @@
 /*
  * syncd.h — what flsyncd's files share: exit codes, the configuration
- * (config.c), the single-instance lock (lock.c), the progress display and
- * log (progress.c) and the pass loop with its signals (loop.c).
+ * (config.c), the progress display and log (progress.c) and the pass loop
+ * with its signals (loop.c).  flsyncd is a plain user of libflsync's public
+ * API: nothing here sees the library's insides.
  */
 #ifndef FL_SYNCD_H
 #define FL_SYNCD_H
@@ -9,9 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "http.h"
-#include "ratelimit.h"
-#include "sync.h"
+#include "flsync.h"
 
 /* Exit codes: documented in flsyncd --help; scripts act on them. */
 enum {
@@ -25,15 +24,18 @@ enum {
 
 /* ---- config.c ---------------------------------------------------------- */
 
+/* One setting the library takes (fl_sync_set_option()), with where it was written. */
+struct syncd_setting {
+	char *name;              /* "cadence.lookback" */
+	char *value;
+	long line;
+};
+
 struct syncd_config {
 	char *path;              /* the file read, NULL when there was none */
-	char **queries;          /* [search] query = ..., in file order */
-	int n_queries;
-	int64_t *jobs;           /* [search] jobs = 3, 17 */
-	int n_jobs;
+	struct syncd_setting *settings; /* the library's, in file order */
+	int n_settings;
 	int64_t interval_s;      /* [cadence] interval: seconds between passes */
-	double rate_scale;       /* [limits] rate_scale */
-	struct sync_options opt; /* the other values; pointers filled by syncd_config_options() */
 };
 
 /*
@@ -50,22 +52,19 @@ char *syncd_config_default_path(void);
 int syncd_config_load(const char *path, bool required, struct syncd_config *out);
 void syncd_config_free(struct syncd_config *cfg);
 
-/* The sync options cfg describes; they borrow cfg's arrays. */
-void syncd_config_options(const struct syncd_config *cfg, struct sync_options *out);
-
-/* ---- lock.c ------------------------------------------------------------ */
-
 /*
- * Take the lock of the database at db_path (flock on "db_path.lock").
- * Returns 0 with *out_fd to keep open while syncing, SYNCD_EXIT_LOCKED when
- * another process holds it, or SYNCD_EXIT_DB; the message is printed.
+ * Give sync the library's settings of cfg, all or nothing.  Returns 0, or
+ * SYNCD_EXIT_USAGE after printing "FILE:LINE: what is wrong"; sync then keeps
+ * what it had.
  */
-int syncd_lock_acquire(const char *db_path, int *out_fd);
-void syncd_lock_release(int fd);
+int syncd_config_apply(const struct syncd_config *cfg, struct fl_sync *sync);
 
 /* ---- progress.c -------------------------------------------------------- */
 
 struct syncd_progress;
+
+/* Monotonic milliseconds. */
+int64_t syncd_now_ms(void);
 
 /* display: redraw per-stream rows in place on stderr; verbose: log lines. */
 struct syncd_progress *syncd_progress_new(bool display, bool verbose);
@@ -75,11 +74,11 @@ void syncd_progress_free(struct syncd_progress *p);
 void syncd_progress_begin(struct syncd_progress *p);
 
 /* A pass ended: erase the display; print the summary line if asked. */
-void syncd_progress_end(struct syncd_progress *p, const struct sync_report *r, int rc,
+void syncd_progress_end(struct syncd_progress *p, const struct fl_sync_report *r, int rc,
 			bool summary);
 
-/* sync_options.progress and .log; ctx is the struct syncd_progress. */
-void syncd_progress_update(void *ctx, const struct sync_progress *sp);
+/* fl_sync_set_progress() and fl_sync_set_log(); ctx is the struct syncd_progress. */
+void syncd_progress_update(void *ctx, const struct fl_sync_progress *sp);
 void syncd_progress_log(void *ctx, const char *line);
 
 /* The daemon's own lines: always (error) or only with -v (info). */
@@ -92,9 +91,7 @@ void syncd_info(struct syncd_progress *p, const char *fmt, ...)
 
 struct syncd_run {
 	struct fl_db *db;
-	struct http_client *http;
-	struct token_source *tokens; /* what http signs requests with; refreshed in place */
-	struct ratelimit *rl;
+	struct fl_sync *sync;
 	struct syncd_progress *progress;
 	struct syncd_config cfg;
 	const char *config_path;  /* what SIGHUP re-reads */
@@ -103,8 +100,12 @@ struct syncd_run {
 	bool once;
 };
 
-/* Route SIGTERM/SIGINT to the stop flag and SIGHUP to a reload. */
+/*
+ * Route SIGTERM/SIGINT to the stop flag and SIGHUP to a reload, SIGUSR1 to
+ * an early pass.  The stop flag is what passes are cancelled by.
+ */
 void syncd_signals_install(void);
+const volatile sig_atomic_t *syncd_stop_flag(void);
 
 /* Prove the token, then run passes; returns the exit code. */
 int syncd_loop(struct syncd_run *run);

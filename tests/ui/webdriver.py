@@ -22,11 +22,11 @@ CHROMIUM_FLAGS = ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-
                   '--disable-dev-shm-usage', '--window-size=1280,900']
 
 
-def start_listening(cmd, cwd, name):
+def start_listening(cmd, cwd, name, env=None):
     """Start cmd in cwd (its output in NAME.out/.err there); (process, URL) from its first line."""
     out = open(os.path.join(cwd, name + '.out'), 'wb+')
     err = open(os.path.join(cwd, name + '.err'), 'wb')
-    p = subprocess.Popen(cmd, stdout=out, stderr=err, cwd=cwd)
+    p = subprocess.Popen(cmd, stdout=out, stderr=err, cwd=cwd, env=env)
     for _ in range(600):
         out.seek(0)
         line = out.readline().decode()

@@ -51,7 +51,7 @@ struct ui {
 	int npool;
 	atomic_int streams;      /* live-update streams open */
 	atomic_bool stopping;
-	struct ui_sync_ctl sync;
+	struct ui_syncer *sync;  /* "sync now" */
 };
 
 /* One request's state across libmicrohttpd's calls. */
@@ -67,7 +67,7 @@ struct req {
 static void help(FILE *f)
 {
 	fprintf(f,
-		"usage: flsync ui [--db PATH] [--listen 127.0.0.1:0]\n"
+		"usage: flsync ui [--db PATH] [--listen 127.0.0.1:0] [--api URL [--token-file FILE]]\n"
 		"\n"
 		"A local web app over the database: the inbox (read threads, reply),\n"
 		"own projects and their bids (award), market projects (bid), my bids,\n"
@@ -83,6 +83,11 @@ static void help(FILE *f)
 		"\n"
 		"  --listen HOST:PORT  a loopback address (127.0.0.1, localhost or [::1]);\n"
 		"                      port 0 picks a free one (default 127.0.0.1:0)\n"
+		"  --api URL           the API origin, so that \"sync now\" can run a pass here\n"
+		"                      when no flsyncd syncs the database (with flsyncd\n"
+		"                      running, \"sync now\" asks it for a pass at once)\n"
+		"  --token-file FILE   the token for --api, as flsync auth login wrote it;\n"
+		"                      otherwise FLSYNC_TOKEN\n"
 		"\n"
 		"Example:\n"
 		"  flsync ui --db ~/.local/share/flsync/flsync.db\n");
@@ -517,7 +522,7 @@ static enum MHD_Result route(struct ui *ui, struct MHD_Connection *c, const char
 		return send_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, err);
 	args.get = post ? form_get : query_get;
 	args.ctx = post ? (void *)r : (void *)c;
-	ui_api(db, &ui->sync, url + 5, post, &args, &rep);
+	ui_api(db, ui->sync, url + 5, post, &args, &rep);
 	pool_give(ui, db);
 	return send_reply(c, &rep);
 }
@@ -633,11 +638,14 @@ int tool_cmd_ui(struct tool_ctx *ctx, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "listen", required_argument, NULL, 'l' },
+		{ "api", required_argument, NULL, 'a' },
+		{ "token-file", required_argument, NULL, 't' },
 		{ "db", required_argument, NULL, 'd' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *listen_on = "127.0.0.1:0";
+	const char *listen_on = "127.0.0.1:0", *api = NULL, *token_file = NULL;
+	char err[ERRLEN];
 	struct sockaddr_storage ss;
 	socklen_t sslen;
 	struct MHD_Daemon *mhd;
@@ -653,6 +661,12 @@ int tool_cmd_ui(struct tool_ctx *ctx, int argc, char **argv)
 		case 'l':
 			listen_on = optarg;
 			break;
+		case 'a':
+			api = optarg;
+			break;
+		case 't':
+			token_file = optarg;
+			break;
 		default:
 			if ((rc = tool_opt_shared(ctx, opt, "ui", argv, help)) != TOOL_NEXT)
 				return rc;
@@ -663,6 +677,8 @@ int tool_cmd_ui(struct tool_ctx *ctx, int argc, char **argv)
 		return tool_usage_error("ui", "ui: unexpected argument %s", argv[optind]);
 	if (!parse_listen(listen_on, &ss, &sslen, &v6))
 		return TOOL_USAGE;
+	if (token_file && !api)
+		return tool_usage_error("ui", "ui: --token-file is the token for --api, which is missing");
 	/* Opened once here so that a missing or foreign database is said at once. */
 	db = tool_open(ctx, true);
 	if (!db)
@@ -670,10 +686,15 @@ int tool_cmd_ui(struct tool_ctx *ctx, int argc, char **argv)
 
 	memset(&ui, 0, sizeof ui);
 	ui.db_path = ctx->db_path;
-	ui.sync.db_path = ctx->db_path;
+	if (ui_syncer_new(ctx->db_path, api, token_file, &ui.sync, err, sizeof err) != FL_OK) {
+		ui_syncer_free(ui.sync);
+		fl_db_close(db);
+		return tool_fail("ui: %s", err);
+	}
 	pthread_mutex_init(&ui.lock, NULL);
 	ui.pool[ui.npool++] = db;
 	if (!make_token(ui.token)) {
+		ui_syncer_free(ui.sync);
 		fl_db_close(db);
 		return tool_fail("ui: cannot make a random token: %s", strerror(errno));
 	}
@@ -688,6 +709,7 @@ int tool_cmd_ui(struct tool_ctx *ctx, int argc, char **argv)
 		rc = tool_fail("ui: cannot listen on %s: %s", listen_on, strerror(errno));
 		if (fd >= 0)
 			close(fd);
+		ui_syncer_free(ui.sync);
 		fl_db_close(db);
 		return rc;
 	}
@@ -718,6 +740,7 @@ int tool_cmd_ui(struct tool_ctx *ctx, int argc, char **argv)
 			       MHD_OPTION_END);
 	if (!mhd) {
 		close(fd);
+		ui_syncer_free(ui.sync);
 		fl_db_close(db);
 		return tool_fail("ui: cannot serve on %s: %s", listen_on, strerror(errno));
 	}
@@ -731,6 +754,7 @@ int tool_cmd_ui(struct tool_ctx *ctx, int argc, char **argv)
 	fprintf(stderr, "flsync ui: stopping\n");
 	atomic_store(&ui.stopping, true);
 	MHD_stop_daemon(mhd);
+	ui_syncer_free(ui.sync); /* a pass in flight stops at its next batch */
 	for (i = 0; i < ui.npool; i++)
 		fl_db_close(ui.pool[i]);
 	pthread_mutex_destroy(&ui.lock);

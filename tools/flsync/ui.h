@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "flsync.h"
 #include "tool.h"
@@ -39,17 +40,38 @@ struct ui_args {
 
 /* ---- the endpoints (ui_api.c) --------------------------------------------- */
 
-/* What "sync now" can do, given by the server (cmd_ui.c). */
-struct ui_sync_ctl {
-	const char *db_path;
-};
+/* ---- "sync now" (ui_sync.c) ------------------------------------------------ */
+
+struct ui_syncer;
+
+/*
+ * What "sync now" can use for the database at db_path: flsyncd when it
+ * syncs the file, else a pass run here when api is given (the token from
+ * token_file, or FLSYNC_TOKEN).  *out is made even on failure (free it);
+ * a failure returns an FL_* code with err saying what is wrong.
+ */
+int ui_syncer_new(const char *db_path, const char *api, const char *token_file,
+		  struct ui_syncer **out, char *err, size_t errlen);
+/* Stops a pass in flight at its next batch, waits for it, frees. */
+void ui_syncer_free(struct ui_syncer *s);
+
+/*
+ * Start a pass now: SIGUSR1 to the flsyncd holding the sync lock (*out_pid
+ * its pid), or a pass on a thread here.  Returns the HTTP status to answer:
+ * 202 started, 409 cannot (no syncer, one already running), 500; msg says
+ * which.
+ */
+unsigned ui_syncer_start(struct ui_syncer *s, char *msg, size_t msglen, long *out_pid);
+
+/* `"flsyncd_pid":N,"sync":{...}` for the status endpoint. */
+void ui_syncer_json(struct ui_syncer *s, FILE *f);
 
 /*
  * Answer GET /api/NAME (post = 0) or POST /api/NAME (post = 1) on db.
  * Unknown names get 404, bad parameters 400, each with a message; nothing
  * changes unless the answer is 2xx.
  */
-void ui_api(struct fl_db *db, const struct ui_sync_ctl *sync, const char *name, int post,
+void ui_api(struct fl_db *db, struct ui_syncer *sync, const char *name, int post,
 	    const struct ui_args *args, struct ui_reply *out);
 
 #endif

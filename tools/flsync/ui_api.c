@@ -331,57 +331,11 @@ static void get_search(struct fl_db *db, const struct ui_args *a, struct ui_repl
 	out_close(&o, rep, 200);
 }
 
-/* Whether process pid holds an flock on the file with st's device and inode (/proc/locks). */
-static bool holds_flock(pid_t pid, const struct stat *st)
-{
-	FILE *f = fopen("/proc/locks", "r");
-	char line[256];
-	bool held = false;
-
-	if (!f)
-		return false;
-	while (!held && fgets(line, sizeof line, f)) {
-		char kind[16], mode[16];
-		unsigned maj, min;
-		unsigned long long ino;
-		long lpid;
-
-		/* "1: FLOCK  ADVISORY  WRITE 1234 08:01:5678 0 EOF" */
-		if (sscanf(line, "%*[^:]: %15s %*s %15s %ld %x:%x:%llu", kind, mode, &lpid, &maj, &min, &ino) == 6)
-			held = !strcmp(kind, "FLOCK") && lpid == (long)pid && ino == (unsigned long long)st->st_ino &&
-			       maj == major(st->st_dev) && min == minor(st->st_dev);
-	}
-	fclose(f);
-	return held;
-}
-
-/*
- * The pid of the flsyncd syncing db_path, or 0: the pid its lock file
- * holds (lock.c), if that process holds the file's lock now.  The lock
- * itself is not tried: holding it even for a moment would make a starting
- * flsyncd give up.
- */
-static pid_t flsyncd_pid(const char *db_path)
-{
-	char *path = tool_xasprintf("%s.lock", db_path), buf[32];
-	FILE *f = fopen(path, "r");
-	struct stat st;
-	long pid = 0;
-
-	if (f && fstat(fileno(f), &st) == 0 && fgets(buf, sizeof buf, f))
-		pid = strtol(buf, NULL, 10);
-	if (f)
-		fclose(f);
-	free(path);
-	return pid > 0 && holds_flock((pid_t)pid, &st) ? (pid_t)pid : 0;
-}
-
-static void get_status(struct fl_db *db, const struct ui_sync_ctl *sync, struct ui_reply *rep)
+static void get_status(struct fl_db *db, struct ui_syncer *sync, struct ui_reply *rep)
 {
 	struct fl_status *s;
 	struct out o;
 	int64_t i;
-	pid_t pid = flsyncd_pid(sync->db_path);
 	int rc = fl_status_get(db, &s);
 
 	if (rc) {
@@ -389,8 +343,10 @@ static void get_status(struct fl_db *db, const struct ui_sync_ctl *sync, struct 
 		return;
 	}
 	out_open(&o);
-	fprintf(o.f, "{\"schema_version\":%d,\"flsyncd_pid\":%ld,\"changes_latest\":%lld,", s->schema_version,
-		(long)pid, (long long)s->changes_latest);
+	fprintf(o.f, "{\"schema_version\":%d,\"changes_latest\":%lld,", s->schema_version,
+		(long long)s->changes_latest);
+	ui_syncer_json(sync, o.f);
+	fputc(',', o.f);
 	fprintf(o.f, "\"actions\":{\"queued\":%lld,\"sending\":%lld,\"done\":%lld,\"failed\":%lld,\"cancelled\":%lld},",
 		(long long)s->actions_queued, (long long)s->actions_sending, (long long)s->actions_done,
 		(long long)s->actions_failed, (long long)s->actions_cancelled);
@@ -509,27 +465,26 @@ static void post_action(struct fl_db *db, const struct ui_args *a, bool cancel, 
 	out_close(&o, rep, 200);
 }
 
-/* "Sync now": flsyncd starts its next pass at once on SIGUSR1 (see flsyncd(8)). */
-static void post_sync(const struct ui_sync_ctl *sync, struct ui_reply *rep)
+/* "Sync now": flsyncd's next pass at once, or a pass here (ui_sync.c). */
+static void post_sync(struct ui_syncer *sync, struct ui_reply *rep)
 {
-	pid_t pid = flsyncd_pid(sync->db_path);
+	char msg[512];
+	long pid = 0;
+	unsigned status = ui_syncer_start(sync, msg, sizeof msg, &pid);
 	struct out o;
 
-	if (!pid) {
-		ui_error(rep, 409, "no flsyncd is syncing %s: start one (flsyncd --db %s --api URL) to sync",
-			 sync->db_path, sync->db_path);
-		return;
-	}
-	if (kill(pid, SIGUSR1) != 0) {
-		ui_error(rep, 500, "cannot signal flsyncd (pid %ld): %s", (long)pid, strerror(errno));
+	if (status != 202) {
+		ui_error(rep, status, "%s", msg);
 		return;
 	}
 	out_open(&o);
-	fprintf(o.f, "{\"flsyncd_pid\":%ld,\"message\":\"flsyncd starts a pass now\"}\n", (long)pid);
+	fprintf(o.f, "{\"flsyncd_pid\":%ld,\"message\":", pid);
+	tool_json_string(o.f, msg, strlen(msg));
+	fputs("}\n", o.f);
 	out_close(&o, rep, 202);
 }
 
-void ui_api(struct fl_db *db, const struct ui_sync_ctl *sync, const char *name, int post,
+void ui_api(struct fl_db *db, struct ui_syncer *sync, const char *name, int post,
 	    const struct ui_args *args, struct ui_reply *out)
 {
 	char sql[4096];

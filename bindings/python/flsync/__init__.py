@@ -27,7 +27,8 @@ import json
 import os
 import time
 
-__all__ = ["Database", "Error", "library_version", "schema_version"]
+__all__ = ["Database", "Error", "Sync", "library_version", "schema_version", "sync_lock_holder",
+           "sync_options"]
 
 try:
     from . import _config
@@ -42,6 +43,7 @@ CODES = (
     "FL_ERR_TIMEOUT", "FL_ERR_HTTP", "FL_ERR_API", "FL_ERR_PARSE",
     "FL_ERR_TOO_BIG", "FL_ERR_RATE_LIMITED", "FL_ERR_NOT_FOUND",
     "FL_ERR_ABORTED", "FL_ERR_LOCKED", "FL_ERR_INVALID", "FL_ERR_STATE",
+    "FL_ERR_AUTH",
 )
 for _i, _name in enumerate(CODES):
     globals()[_name] = _i
@@ -113,7 +115,20 @@ class _Status(ctypes.Structure):
                 ("actions_cancelled", c_int64), ("changes_latest", c_int64)]
 
 
+class _SyncProgress(ctypes.Structure):
+    _fields_ = [("stream", c_char_p), ("rows", c_int64), ("total", c_int64),
+                ("requests", c_int64), ("done", c_int), ("error", c_char_p)]
+
+
+class _SyncReport(ctypes.Structure):
+    _fields_ = [("rows", c_int64), ("requests", c_int64), ("server_now", c_int64),
+                ("elapsed_ms", c_int64), ("streams_ok", c_int), ("streams_failed", c_int),
+                ("http_status", ctypes.c_long), ("error", c_char_p)]
+
+
 _CHANGE_FN = ctypes.CFUNCTYPE(c_int, c_void_p, POINTER(_Change))
+_PROGRESS_FN = ctypes.CFUNCTYPE(None, c_void_p, POINTER(_SyncProgress))
+_LOG_FN = ctypes.CFUNCTYPE(None, c_void_p, c_char_p)
 
 
 def _load():
@@ -177,6 +192,24 @@ _changes_latest = _proto("fl_changes_latest", c_int, c_void_p, POINTER(c_int64))
 _changes_wait = _proto("fl_changes_wait", c_int, c_void_p, c_int64, c_int, POINTER(c_int64))
 _status_get = _proto("fl_status_get", c_int, c_void_p, POINTER(POINTER(_Status)))
 _status_free = _proto("fl_status_free", None, POINTER(_Status))
+_sync_new = _proto("fl_sync_new", c_int, c_char_p, POINTER(c_void_p))
+_sync_free = _proto("fl_sync_free", None, c_void_p)
+_sync_errmsg = _proto("fl_sync_errmsg", c_char_p, c_void_p)
+_sync_set_token = _proto("fl_sync_set_token", c_int, c_void_p, c_char_p)
+_sync_set_token_file = _proto("fl_sync_set_token_file", c_int, c_void_p, c_char_p)
+_sync_set_option = _proto("fl_sync_set_option", c_int, c_void_p, c_char_p, c_char_p)
+_sync_option_name = _proto("fl_sync_option_name", c_char_p, c_int)
+_sync_set_progress = _proto("fl_sync_set_progress", None, c_void_p, _PROGRESS_FN, c_void_p)
+_sync_set_log = _proto("fl_sync_set_log", None, c_void_p, _LOG_FN, c_void_p)
+# sig_atomic_t is an int on every platform Python's ctypes runs this on (glibc).
+_sync_set_cancel = _proto("fl_sync_set_cancel", None, c_void_p, POINTER(c_int))
+_sync_check = _proto("fl_sync_check", c_int, c_void_p, c_void_p)
+_sync_run = _proto("fl_sync_run", c_int, c_void_p, c_void_p)
+_sync_report = _proto("fl_sync_report", POINTER(_SyncReport), c_void_p)
+_sync_needs_login = _proto("fl_sync_needs_login", c_char_p, c_void_p)
+_sync_lock = _proto("fl_sync_lock", c_int, c_void_p, c_char_p)
+_sync_unlock = _proto("fl_sync_unlock", None, c_void_p)
+_sync_lock_holder = _proto("fl_sync_lock_holder", c_int, c_char_p, POINTER(c_int64))
 
 
 def library_version():
@@ -187,6 +220,28 @@ def library_version():
 def schema_version():
     """The schema version (PRAGMA user_version) this library writes."""
     return _schema_version()
+
+
+def sync_options():
+    """The names of the sync's options (flsync.h lists them with their defaults)."""
+    names = []
+    while True:
+        n = _sync_option_name(len(names))
+        if n is None:
+            return names
+        names.append(n.decode())
+
+
+def sync_lock_holder(path):
+    """Who holds the sync lock of the database at path, without taking it:
+    0 when nobody does, else the holder's pid (this process's own when one
+    of its Sync objects holds it), or -1 when the holder has not yet
+    written its pid.  A running flsyncd starts a pass on SIGUSR1."""
+    pid = c_int64()
+    rc = _sync_lock_holder(_encode(os.fspath(path), "path"), ctypes.byref(pid))
+    if rc:
+        raise Error(rc, "cannot read the sync lock of %s" % os.fspath(path))
+    return pid.value
 
 
 def _text(p):
@@ -434,6 +489,17 @@ class Database:
             if deadline is not None and time.monotonic() >= deadline:
                 return out.value
 
+    # -- syncing --------------------------------------------------------------
+
+    def sync(self, api, token=None, progress=None, token_file=None, options=None):
+        """Run one sync pass into this database against the API at api (its
+        origin, e.g. "https://www.freelancer.com") with token, or token_file:
+        Sync(api, token, token_file, options).run(self, progress), which
+        documents the report it returns and what it raises.  Keep a Sync
+        object instead to sync again and again: it keeps the rate budgets."""
+        with Sync(api, token=token, token_file=token_file, options=options) as s:
+            return s.run(self, progress=progress)
+
     # -- status ---------------------------------------------------------------
 
     def status(self):
@@ -470,3 +536,140 @@ class Database:
             }
         finally:
             _status_free(st)
+
+
+class Sync:
+    """One account's sync (struct fl_sync): the API origin, the token, the
+    options, and what lives from pass to pass (the HTTP connection, the
+    rate budgets).  Keep one per account for as long as you sync.
+
+    Sync(api, token=None, token_file=None, options=None): token is a bare
+    access token; token_file one that flsync auth login wrote (refreshed in
+    place).  options maps option names ("cadence.lookback", "search.query",
+    ...; see sync_options()) to values (str, int or float; a list sets a
+    repeatable option several times).
+    """
+
+    def __init__(self, api, token=None, token_file=None, options=None):
+        handle = c_void_p()
+        rc = _sync_new(_encode(api, "api"), ctypes.byref(handle))
+        if rc:
+            raise Error(rc, "the API wants an http or https origin, not %r" % api)
+        self._s = handle
+        self._cancel = c_int(0)
+        self._progress = None
+        self._error = None
+        _sync_set_cancel(self._s, ctypes.byref(self._cancel))
+        if (token is None) == (token_file is None):
+            self.close()
+            raise Error(FL_ERR_MISUSE, "give exactly one of token and token_file")
+        if token is not None:
+            self._check(_sync_set_token(self._s, _encode(token, "token")))
+        else:
+            self._check(_sync_set_token_file(self._s, _encode(os.fspath(token_file), "token_file")))
+        for name, value in (options or {}).items():
+            for v in (value if isinstance(value, (list, tuple)) else [value]):
+                self.set_option(name, v)
+
+    def close(self):
+        """Free the handle (and the sync lock, if it holds it)."""
+        if getattr(self, "_s", None):
+            _sync_free(self._s)
+            self._s = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __del__(self):
+        self.close()
+
+    def _handle(self):
+        if not self._s:
+            raise Error(FL_ERR_MISUSE, "the sync is closed")
+        return self._s
+
+    def _check(self, rc):
+        if rc:
+            msg = _text(_sync_errmsg(self._s)) or _text(_strerror(rc))
+            raise Error(rc, msg)
+
+    def set_option(self, name, value):
+        """Set one option; a bad name is FL_ERR_NOT_FOUND, a bad value FL_ERR_INVALID."""
+        self._check(_sync_set_option(self._handle(), _encode(name, "option name"),
+                                     _encode(str(value), "option value")))
+
+    def cancel(self):
+        """Stop the pass running now (from another thread) at its next batch
+        boundary; what it committed is kept, and run() raises FL_ERR_ABORTED."""
+        self._cancel.value = 1
+
+    @property
+    def needs_login(self):
+        """Why the sign-in has ended (run flsync auth login), or None."""
+        return _text(_sync_needs_login(self._handle()))
+
+    def lock(self, path):
+        """Take the sync lock of the database at path until unlock() or close():
+        FL_ERR_LOCKED when another process (flsyncd) or handle holds it."""
+        self._check(_sync_lock(self._handle(), _encode(os.fspath(path), "path")))
+
+    def unlock(self):
+        _sync_unlock(self._handle())
+
+    def check(self, db):
+        """GET the account: FL_ERR_AUTH when the API refuses the token."""
+        self._check(_sync_check(self._handle(), db._handle()))
+
+    def run(self, db, progress=None):
+        """Run one pass into db (a read-write Database); returns the report
+        as a dict: rows, requests, server_now, elapsed_ms, streams_ok,
+        streams_failed, http_status, error.
+
+        progress(p), if given, is called after every page with a dict:
+        stream, rows, total (None when unknown), requests, done, error.  It
+        returning True cancels the pass at the next batch boundary, and an
+        exception it raises (KeyboardInterrupt too) cancels the pass and is
+        raised again once the pass has stopped.  A failed pass raises Error,
+        with the report as its .report."""
+        s = self._handle()
+        self._error = None
+        self._cancel.value = 0
+        if progress is not None:
+            def on_progress(_ctx, p):
+                c = p.contents
+                try:
+                    if progress({"stream": _text(c.stream), "rows": c.rows,
+                                 "total": None if c.total < 0 else c.total,
+                                 "requests": c.requests, "done": bool(c.done),
+                                 "error": _text(c.error)}):
+                        self._cancel.value = 1
+                except BaseException as e:  # noqa: B902 -- re-raised after the pass
+                    if self._error is None:
+                        self._error = e
+                    self._cancel.value = 1
+            self._progress = _PROGRESS_FN(on_progress)
+            _sync_set_progress(s, self._progress, None)
+        else:
+            _sync_set_progress(s, _PROGRESS_FN(), None)
+        try:
+            rc = _sync_run(s, db._handle())
+        finally:
+            _sync_set_progress(s, _PROGRESS_FN(), None)
+            self._progress = None
+        r = _sync_report(s).contents
+        report = {"rows": r.rows, "requests": r.requests, "server_now": r.server_now,
+                  "elapsed_ms": r.elapsed_ms, "streams_ok": r.streams_ok,
+                  "streams_failed": r.streams_failed, "http_status": r.http_status or None,
+                  "error": _text(r.error) or None}
+        if self._error is not None:
+            e, self._error = self._error, None
+            raise e
+        if rc:
+            err = Error(rc, _text(_sync_errmsg(s)) or _text(_strerror(rc)))
+            err.report = report
+            raise err
+        return report
+

@@ -339,8 +339,12 @@ function statusView() {
   return {
     async refresh() {
       const s = await get('status');
+      const here = s.sync.running ? ' A pass is running here.'
+        : s.sync.last_error ? ' The last pass here failed: ' + s.sync.last_error
+        : s.sync.passes ? ' The last pass here stored ' + s.sync.last_rows + ' rows, ' + when(s.sync.last_at) + '.'
+        : s.sync.here ? ' “Sync now” runs a pass here.' : '';
       info.replaceChildren(s.flsyncd_pid ? 'flsyncd is syncing this database (pid ' + s.flsyncd_pid + ').'
-        : 'No flsyncd is syncing this database.', ' Actions: ', s.actions.queued + ' queued, ',
+        : 'No flsyncd is syncing this database.', here, ' Actions: ', s.actions.queued + ' queued, ',
         s.actions.sending + ' sending, ', s.actions.failed + ' failed.');
       body.replaceChildren(...s.streams.map((t) => el('tr', {},
         el('td', {}, t.stream), el('td', { class: 'num' }, t.rows_synced), el('td', { class: 'num' }, t.requests),

@@ -1,0 +1,180 @@
+/*
+ * ui_sync.c — "sync now" for `flsync ui`: when flsyncd syncs the database,
+ * ask it for a pass at once (SIGUSR1, see flsyncd(8)); when nobody does and
+ * the app was given an API (--api, with FLSYNC_TOKEN or --token-file), run a
+ * pass here through the public sync API, on a thread of its own with its own
+ * database handle, so pages keep answering and see its rows arrive.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ui.h"
+
+struct ui_syncer {
+	char *db_path;
+	struct fl_sync *sync;         /* NULL: no --api, only flsyncd can sync */
+	pthread_mutex_t mu;           /* guards everything below */
+	pthread_t thread;
+	bool joinable;                /* a pass thread to join */
+	bool running;
+	volatile sig_atomic_t cancel; /* set when the app stops */
+	long passes;
+	int last_rc;
+	int64_t last_rows, last_at;   /* the last pass's rows and end (unix seconds) */
+	char last_msg[512];
+};
+
+int ui_syncer_new(const char *db_path, const char *api, const char *token_file,
+		  struct ui_syncer **out, char *err, size_t errlen)
+{
+	struct ui_syncer *s = tool_xmalloc(sizeof *s);
+	const char *env = getenv("FLSYNC_TOKEN");
+	int rc = FL_OK;
+
+	memset(s, 0, sizeof *s);
+	s->db_path = tool_xstrdup(db_path);
+	pthread_mutex_init(&s->mu, NULL);
+	*out = s;
+	if (!api)
+		return FL_OK;
+	if (fl_sync_new(api, &s->sync) != FL_OK) {
+		snprintf(err, errlen, "--api wants an http or https origin, not %s", api);
+		return FL_ERR_MISUSE;
+	}
+	if (token_file)
+		rc = fl_sync_set_token_file(s->sync, token_file);
+	else if (env && *env)
+		rc = fl_sync_set_token(s->sync, env);
+	else {
+		snprintf(err, errlen, "--api needs a token: set FLSYNC_TOKEN or use --token-file");
+		return FL_ERR_MISUSE;
+	}
+	if (rc != FL_OK)
+		snprintf(err, errlen, "%s", fl_sync_errmsg(s->sync));
+	else
+		fl_sync_set_cancel(s->sync, &s->cancel);
+	return rc;
+}
+
+void ui_syncer_free(struct ui_syncer *s)
+{
+	if (!s)
+		return;
+	s->cancel = 1; /* a pass in flight stops at its next batch */
+	pthread_mutex_lock(&s->mu);
+	if (s->joinable) {
+		pthread_mutex_unlock(&s->mu);
+		pthread_join(s->thread, NULL);
+	} else {
+		pthread_mutex_unlock(&s->mu);
+	}
+	fl_sync_free(s->sync);
+	pthread_mutex_destroy(&s->mu);
+	free(s->db_path);
+	free(s);
+}
+
+static void *ui_syncer_pass(void *arg)
+{
+	struct ui_syncer *s = arg;
+	struct fl_db *db = NULL;
+	char msg[sizeof s->last_msg];
+	int64_t rows = 0;
+	int rc;
+
+	rc = fl_db_open(s->db_path, 0, &db);
+	if (rc != FL_OK) {
+		snprintf(msg, sizeof msg, "%s", fl_db_open_errmsg());
+	} else {
+		rc = fl_sync_run(s->sync, db);
+		rows = fl_sync_report(s->sync)->rows;
+		snprintf(msg, sizeof msg, "%s", rc == FL_OK ? "" : fl_sync_errmsg(s->sync));
+		fl_db_close(db);
+	}
+	pthread_mutex_lock(&s->mu);
+	s->running = false;
+	s->passes++;
+	s->last_rc = rc;
+	s->last_rows = rows;
+	s->last_at = (int64_t)time(NULL);
+	snprintf(s->last_msg, sizeof s->last_msg, "%s", msg);
+	pthread_mutex_unlock(&s->mu);
+	if (rc != FL_OK)
+		fprintf(stderr, "flsync ui: pass failed: %s\n", msg);
+	return NULL;
+}
+
+unsigned ui_syncer_start(struct ui_syncer *s, char *msg, size_t msglen, long *out_pid)
+{
+	int64_t pid = 0;
+
+	*out_pid = 0;
+	if (fl_sync_lock_holder(s->db_path, &pid) != FL_OK) {
+		snprintf(msg, msglen, "cannot read the sync lock of %s", s->db_path);
+		return 500;
+	}
+	if (pid > 0 && pid != (int64_t)getpid()) {
+		if (kill((pid_t)pid, SIGUSR1) != 0) {
+			snprintf(msg, msglen, "cannot signal flsyncd (pid %lld): %s", (long long)pid,
+				 strerror(errno));
+			return 500;
+		}
+		*out_pid = (long)pid;
+		snprintf(msg, msglen, "flsyncd starts a pass now");
+		return 202;
+	}
+	if (pid < 0) {
+		snprintf(msg, msglen, "another process is starting to sync %s: try again in a moment",
+			 s->db_path);
+		return 409;
+	}
+	if (!s->sync) {
+		snprintf(msg, msglen, "no flsyncd is syncing %s: start one (flsyncd --db %s --api URL), "
+			 "or start flsync ui with --api URL to sync from here", s->db_path, s->db_path);
+		return 409;
+	}
+	pthread_mutex_lock(&s->mu);
+	if (s->running) {
+		pthread_mutex_unlock(&s->mu);
+		snprintf(msg, msglen, "a pass is already running");
+		return 409;
+	}
+	if (s->joinable) {
+		pthread_join(s->thread, NULL); /* the last pass, over */
+		s->joinable = false;
+	}
+	if (pthread_create(&s->thread, NULL, ui_syncer_pass, s) != 0) {
+		pthread_mutex_unlock(&s->mu);
+		snprintf(msg, msglen, "cannot start a pass: %s", strerror(errno));
+		return 500;
+	}
+	s->joinable = s->running = true;
+	pthread_mutex_unlock(&s->mu);
+	snprintf(msg, msglen, "a pass started here");
+	return 202;
+}
+
+void ui_syncer_json(struct ui_syncer *s, FILE *f)
+{
+	int64_t pid = 0;
+
+	fl_sync_lock_holder(s->db_path, &pid);
+	pthread_mutex_lock(&s->mu);
+	fprintf(f, "\"flsyncd_pid\":%lld,\"sync\":{\"here\":%s,\"running\":%s,\"passes\":%ld,"
+		"\"last_at\":%lld,\"last_rows\":%lld,\"last_error\":",
+		(long long)(pid > 0 && pid != (int64_t)getpid() ? pid : 0), s->sync ? "true" : "false",
+		s->running ? "true" : "false", s->passes, (long long)s->last_at,
+		(long long)s->last_rows);
+	if (s->passes && s->last_rc != FL_OK)
+		tool_json_string(f, s->last_msg, strlen(s->last_msg));
+	else
+		fputs("null", f);
+	fputs("}", f);
+	pthread_mutex_unlock(&s->mu);
+}

@@ -286,6 +286,17 @@ static bool sync_api_refused(long status, int rc)
 	return (status == 401 || status == 403) && rc != FL_ERR_NETWORK && rc != FL_ERR_TIMEOUT;
 }
 
+/* A refused token will not mend by waiting: flsync status says what to run. */
+static void sync_api_record_refusal(struct fl_sync *s, struct fl_db *db)
+{
+	char msg[FL_ERRMSG_MAX + 64];
+
+	snprintf(msg, sizeof msg, "%.*s; sign in again (flsync auth login, or flsync auth token)",
+		 FL_ERRMSG_MAX - 1, s->err.msg);
+	if (auth_state_record(db, msg, (int64_t)time(NULL)) != FL_OK)
+		sync_api_log(s, "%s", fl_errmsg(db));
+}
+
 FL_API int fl_sync_check(struct fl_sync *s, struct fl_db *db)
 {
 	char ep[96];
@@ -324,6 +335,7 @@ FL_API int fl_sync_check(struct fl_sync *s, struct fl_db *db)
 		if (sync_api_refused(res.http.status, rc)) {
 			error_prefix(&s->err, "the API refused the token: ");
 			s->err.rc = FL_ERR_AUTH;
+			sync_api_record_refusal(s, db);
 			return FL_ERR_AUTH;
 		}
 		if (rc != FL_ERR_RATE_LIMITED)
@@ -407,8 +419,10 @@ FL_API int fl_sync_run(struct fl_sync *s, struct fl_db *db)
 	if (rc != FL_OK && rc != FL_ERR_ABORTED && !sync_api_db_code(rc)) {
 		if (fl_sync_needs_login(s))
 			rc = sync_api_signin_ended(s, db);
-		else if (sync_api_refused(rep.first_http_status, rc))
+		else if (sync_api_refused(rep.first_http_status, rc)) {
 			rc = FL_ERR_AUTH;
+			sync_api_record_refusal(s, db);
+		}
 	}
 	s->report.rows = rep.rows;
 	s->report.requests = rep.requests;

@@ -1,22 +1,33 @@
 /*
- * loop.c — flsyncd's scheduler: prove the token, run a pass, sleep the
- * interval, repeat; the signals that stop it (SIGTERM, SIGINT) or reload
- * its configuration (SIGHUP); and the mapping of a pass's result onto the
- * exit codes.  Handlers only set flags; the loop does the work.
+ * loop.c — flsyncd's scheduler: each account's passes on a thread of their
+ * own, at most max_parallel at once, the first ones staggered so that N
+ * accounts never fire together, the next one an interval after each
+ * account's last (sooner after a failure's back-off, at once on SIGUSR1);
+ * an account that fails, is rate-limited or loses its sign-in never holds
+ * up the others.  The signals that stop it (SIGTERM, SIGINT), reload the
+ * configuration (SIGHUP) or ask for a pass now (SIGUSR1) only set flags:
+ * they are blocked everywhere but in the scheduler's wait, which a pass
+ * thread ending also wakes (a self-pipe).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/select.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "syncd.h"
 
+#define STAGGER_MAX_MS 250       /* between the first passes of two accounts */
+#define BACKOFF_BASE_S 30        /* after a failed pass, doubled per failure in a row */
+
 static volatile sig_atomic_t stop_requested;   /* SIGTERM/SIGINT: finish the batch, exit 0 */
 static volatile sig_atomic_t reload_requested; /* SIGHUP: re-read the config between passes */
-static volatile sig_atomic_t pass_requested;   /* SIGUSR1: start the next pass now (flsync ui's "sync now") */
+static volatile sig_atomic_t pass_requested;   /* SIGUSR1: start the next passes now (flsync ui's "sync now") */
+static int wake_pipe[2] = { -1, -1 };          /* a pass thread ended */
 
 static void loop_on_stop(int sig)
 {
@@ -41,9 +52,19 @@ const volatile sig_atomic_t *syncd_stop_flag(void)
 	return &stop_requested;
 }
 
+static void loop_signal_set(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGHUP);
+	sigaddset(set, SIGUSR1);
+}
+
 void syncd_signals_install(void)
 {
 	struct sigaction sa;
+	sigset_t block;
 
 	memset(&sa, 0, sizeof sa);
 	sigemptyset(&sa.sa_mask);
@@ -60,144 +81,268 @@ void syncd_signals_install(void)
 	sigaction(SIGHUP, &sa, NULL);
 	sa.sa_handler = loop_on_usr1;
 	sigaction(SIGUSR1, &sa, NULL);
+	/* Threads made from now on inherit the mask: only pselect() below takes them. */
+	loop_signal_set(&block);
+	pthread_sigmask(SIG_BLOCK, &block, NULL);
 }
 
-/* Re-read the configuration; a broken file keeps the old one. */
+static void loop_apply_settings(struct syncd_run *run);
+
+/*
+ * Re-read the configuration; a broken file keeps the old one, for every
+ * account.  It is judged whole on a handle of its own first; an account in
+ * the middle of a pass takes it when the pass ends.
+ */
 static void loop_reload(struct syncd_run *run)
 {
-	struct syncd_config cfg;
+	struct syncd_account probe = { 0 };
+	struct flconf cfg;
+	char err[768];
+	bool ok = true;
 
 	reload_requested = 0;
-	if (syncd_config_load(run->config_path, run->config_required, &cfg) != 0 ||
-	    syncd_config_apply(&cfg, run->sync) != 0) {
-		syncd_error(run->progress, "SIGHUP: keeping the previous configuration");
-		syncd_config_free(&cfg);
-		/* The library kept its options; the daemon's own stay too. */
+	if (flconf_load(run->config_path, run->config_required, &cfg, err, sizeof err) != 0) {
+		syncd_error(run->log, "%s", err);
+		syncd_error(run->log, "SIGHUP: keeping the previous configuration");
 		return;
 	}
-	syncd_config_free(&run->cfg);
+	probe.progress = run->log;
+	for (int i = 0; i < run->n_accounts && ok; i++) {
+		struct syncd_account *a = &run->accounts[i];
+		const struct flconf_account *ca = a->name ? flconf_account(&cfg, a->name) : NULL;
+
+		if (fl_sync_new(a->api, &probe.sync) != FL_OK)
+			break;
+		probe.settings = ca ? ca->settings : a->name ? NULL : a->settings;
+		probe.n_settings = ca ? ca->n_settings : a->name ? 0 : a->n_settings;
+		ok = syncd_account_configure(&probe, &cfg);
+		fl_sync_free(probe.sync);
+		probe.sync = NULL;
+	}
+	if (!ok) {
+		syncd_error(run->log, "SIGHUP: keeping the previous configuration");
+		flconf_free(&cfg);
+		return;
+	}
+	/* Accounts come and go with a restart; their settings change now. */
+	for (int i = 0; i < run->n_accounts; i++) {
+		struct syncd_account *a = &run->accounts[i];
+		const struct flconf_account *ca = a->name ? flconf_account(&cfg, a->name) : NULL;
+
+		if (a->name && !ca)
+			syncd_error(run->log, "SIGHUP: [account %s] is gone from the file; it syncs "
+				    "until flsyncd restarts", a->name);
+		if (a->name) {
+			a->settings = ca ? ca->settings : NULL;
+			a->n_settings = ca ? ca->n_settings : 0;
+		}
+		a->reconfigure = true;
+	}
+	for (int i = 0; i < cfg.n_accounts; i++)
+		if (run->accounts[0].name && !flconf_account(&run->cfg, cfg.accounts[i].name))
+			syncd_error(run->log, "SIGHUP: [account %s] is new; restart flsyncd to sync it",
+				    cfg.accounts[i].name);
+	flconf_free(&run->cfg);
 	run->cfg = cfg;
-	syncd_info(run->progress, "SIGHUP: re-read %s", cfg.path ? cfg.path
-		   : "no config file (defaults)");
+	loop_apply_settings(run);
+	syncd_info(run->log, "SIGHUP: re-read %s", cfg.path ? cfg.path : "no config file (defaults)");
 }
 
 /*
- * Sleep ms, or less if a signal arrives.  The signals are blocked between
- * testing the flags and pselect(), which unblocks them atomically, so one
- * arriving in between still wakes it.
+ * Wait until deadline (monotonic ms), a signal, or a pass thread's end.
+ * The signals stay blocked but for the pselect() itself, which unblocks
+ * them atomically, so one arriving just before it still wakes it.
  */
-static void loop_sleep_ms(int64_t ms)
+static void loop_wait(int64_t deadline, int running)
 {
-	int64_t deadline = syncd_now_ms() + ms, left;
-	sigset_t block, old;
+	sigset_t none;
+	int64_t left = deadline - syncd_now_ms();
+	char drain[64];
+	fd_set rd;
 
-	sigemptyset(&block);
-	sigaddset(&block, SIGTERM);
-	sigaddset(&block, SIGINT);
-	sigaddset(&block, SIGHUP);
-	sigaddset(&block, SIGUSR1);
-	sigprocmask(SIG_BLOCK, &block, &old);
-	while (!stop_requested && !reload_requested && !pass_requested &&
-	       (left = deadline - syncd_now_ms()) > 0) {
+	sigemptyset(&none);
+	if ((stop_requested && !running) || reload_requested || pass_requested)
+		return;
+	if (left < 0)
+		left = 0;
+	{
 		struct timespec ts = { (time_t)(left / 1000), (long)(left % 1000) * 1000000L };
 
-		pselect(0, NULL, NULL, NULL, &ts, &old);
-	}
-	sigprocmask(SIG_SETMASK, &old, NULL);
-}
-
-/* A check's or pass's result as an exit code. */
-static int loop_exit_code(int rc)
-{
-	switch (rc) {
-	case FL_OK:
-	case FL_ERR_ABORTED:
-		return SYNCD_EXIT_OK;
-	case FL_ERR_DB:
-	case FL_ERR_IO:
-	case FL_ERR_READONLY:
-	case FL_ERR_BUSY:
-	case FL_ERR_SCHEMA:
-		return SYNCD_EXIT_DB;
-	case FL_ERR_LOCKED:
-		return SYNCD_EXIT_LOCKED;
-	case FL_ERR_AUTH:
-		return SYNCD_EXIT_AUTH;
-	default:
-		return SYNCD_EXIT_FAIL;
+		FD_ZERO(&rd);
+		FD_SET(wake_pipe[0], &rd);
+		if (pselect(wake_pipe[0] + 1, &rd, NULL, NULL, &ts, &none) > 0)
+			while (read(wake_pipe[0], drain, sizeof drain) > 0)
+				;
 	}
 }
 
-/* GET self proves the API answers and accepts the token before any pass. */
-static int loop_check(struct syncd_run *run)
+/* Accounts between passes take the settings a reload left them. */
+static void loop_apply_settings(struct syncd_run *run)
 {
-	int rc = fl_sync_check(run->sync, run->db);
+	for (int i = 0; i < run->n_accounts; i++) {
+		struct syncd_account *a = &run->accounts[i];
 
-	if (rc != FL_OK && rc != FL_ERR_ABORTED)
-		syncd_error(run->progress, "%s", fl_sync_errmsg(run->sync));
-	return loop_exit_code(rc);
+		if (a->reconfigure && a->state != ACCOUNT_RUNNING && a->state != ACCOUNT_FINISHED) {
+			a->reconfigure = false;
+			if (a->sync)
+				syncd_account_configure(a, &run->cfg);
+		}
+	}
 }
 
-static int loop_pass(struct syncd_run *run, long pass)
+static int64_t loop_interval_ms(const struct syncd_run *run)
 {
-	const struct fl_sync_report *rep;
-	int rc;
+	return (run->interval_s > 0 ? run->interval_s : run->cfg.interval_s) * 1000;
+}
 
-	syncd_info(run->progress, "pass %ld started", pass);
-	syncd_progress_begin(run->progress);
-	rc = fl_sync_run(run->sync, run->db);
-	rep = fl_sync_report(run->sync);
-	syncd_progress_end(run->progress, rep, rc, run->once);
-	if (rc == FL_ERR_AUTH && fl_sync_needs_login(run->sync))
-		syncd_error(run->progress, "%s", fl_sync_errmsg(run->sync));
-	else if (rc != FL_OK && rc != FL_ERR_ABORTED)
-		syncd_error(run->progress, "pass %ld failed (%d streams failed): %s", pass,
-			    rep->streams_failed, fl_sync_errmsg(run->sync));
-	return loop_exit_code(rc);
+static void *loop_thread(void *arg)
+{
+	struct syncd_account *a = arg;
+	char byte = 1;
+
+	a->code = syncd_account_pass(a, a->once);
+	/* The scheduler reads what the pass wrote only after it sees this. */
+	__atomic_store_n(&a->state, ACCOUNT_FINISHED, __ATOMIC_RELEASE);
+	if (write(wake_pipe[1], &byte, 1) < 0) {
+		/* The pipe is full: the scheduler is woken already. */
+	}
+	return NULL;
+}
+
+/* Whether an account's code means it will not sync again in this run. */
+static bool loop_fatal(int code)
+{
+	return code == SYNCD_EXIT_AUTH || code == SYNCD_EXIT_DB || code == SYNCD_EXIT_USAGE;
+}
+
+/* A pass ended: when the account syncs next, if ever. */
+static void loop_finished(struct syncd_run *run, struct syncd_account *a)
+{
+	int64_t interval = loop_interval_ms(run), wait;
+
+	pthread_join(a->thread, NULL);
+	a->ran = true;
+	/* A pass cut short by a stop is no pass: don't count it. */
+	if (!stop_requested || a->code != SYNCD_EXIT_OK)
+		a->passes++;
+	if (a->code == SYNCD_EXIT_OK) {
+		a->failures = 0;
+		wait = interval;
+	} else if (loop_fatal(a->code) || run->once) {
+		a->state = ACCOUNT_STOPPED;
+		if (run->n_accounts > 1 && !run->once)
+			syncd_error(a->progress, "this account stops syncing until flsyncd restarts");
+		return;
+	} else {
+		/* Locked, or the network or the API failed: back off, never past the interval. */
+		int shift = a->failures < 10 ? a->failures : 10;
+
+		a->failures++;
+		wait = (int64_t)BACKOFF_BASE_S * 1000 << shift;
+		if (wait > interval)
+			wait = interval;
+	}
+	if (a->again)
+		wait = 0;
+	a->again = false;
+	a->state = ACCOUNT_IDLE;
+	a->due_ms = syncd_now_ms() + wait;
+	if (!run->once && !stop_requested)
+		syncd_info(a->progress, "next pass in %lld s", (long long)((wait + 999) / 1000));
+}
+
+/* The exit code of a run: 0 when every account's last pass was, else the first account's failure. */
+static int loop_result(const struct syncd_run *run)
+{
+	for (int i = 0; i < run->n_accounts; i++)
+		if (run->accounts[i].code != SYNCD_EXIT_OK)
+			return run->accounts[i].code;
+	return SYNCD_EXIT_OK;
 }
 
 int syncd_loop(struct syncd_run *run)
 {
-	bool token_proven = false;
-	int code = SYNCD_EXIT_OK;
+	int max_parallel = run->cfg.max_parallel > 0 ? run->cfg.max_parallel : 1;
+	int64_t start = syncd_now_ms(), stagger;
+	int running = 0, next = 0;
 
-	for (long pass = 1; !stop_requested; pass++) {
-		int64_t interval;
+	if (pipe2(wake_pipe, O_CLOEXEC | O_NONBLOCK) != 0) {
+		syncd_error(run->log, "cannot make the scheduler's pipe: %s", strerror(errno));
+		return SYNCD_EXIT_FAIL;
+	}
+	/* Staggered first passes: within one interval, at most STAGGER_MAX_MS apart. */
+	stagger = run->n_accounts > 1 ? loop_interval_ms(run) / run->n_accounts : 0;
+	if (stagger > STAGGER_MAX_MS)
+		stagger = STAGGER_MAX_MS;
+	for (int i = 0; i < run->n_accounts; i++) {
+		run->accounts[i].due_ms = start + i * stagger;
+		run->accounts[i].once = run->once;
+	}
 
-		if (reload_requested)
+	for (;;) {
+		int64_t now = syncd_now_ms(), soonest = now + 3600 * 1000;
+		bool alive = false;
+
+		if (reload_requested) {
 			loop_reload(run);
+			pass_requested = 1; /* a re-read file starts the next passes */
+		}
+		max_parallel = run->cfg.max_parallel > 0 ? run->cfg.max_parallel : 1;
 		if (pass_requested) {
 			pass_requested = 0;
-			if (pass > 1)
-				syncd_info(run->progress, "SIGUSR1: starting a pass now");
+			syncd_info(run->log, "starting a pass now");
+			for (int i = 0; i < run->n_accounts; i++) {
+				struct syncd_account *a = &run->accounts[i];
+
+				if (a->state == ACCOUNT_IDLE && a->due_ms > now)
+					a->due_ms = now;
+				else if (a->state == ACCOUNT_RUNNING || a->state == ACCOUNT_FINISHED)
+					a->again = true; /* right after the one running */
+			}
 		}
-		if (!token_proven) {
-			/* Unreachable now may answer later, but not in --once. */
-			code = loop_check(run);
-			if (code == SYNCD_EXIT_AUTH || (code != SYNCD_EXIT_OK && run->once))
-				return code;
-			token_proven = code == SYNCD_EXIT_OK;
+		for (int i = 0; i < run->n_accounts; i++) {
+			struct syncd_account *a = &run->accounts[i];
+
+			if (__atomic_load_n(&a->state, __ATOMIC_ACQUIRE) == ACCOUNT_FINISHED) {
+				running--;
+				loop_finished(run, a);
+			}
 		}
-		if (stop_requested)
+		loop_apply_settings(run);
+		if (stop_requested && running == 0)
 			break;
-		if (token_proven) {
-			code = loop_pass(run, pass);
-			if (run->once)
-				return code;
-			/*
-			 * Failed passes are retried next interval, but a refused
-			 * token or a broken database will not mend by waiting.
-			 */
-			if (code == SYNCD_EXIT_AUTH || code == SYNCD_EXIT_LOCKED ||
-			    code == SYNCD_EXIT_DB)
-				return code;
+		/* Round robin from where the last start left off, so no account starves. */
+		for (int k = 0; k < run->n_accounts && !stop_requested; k++) {
+			int i = (next + k) % run->n_accounts;
+			struct syncd_account *a = &run->accounts[i];
+
+			if (a->state != ACCOUNT_IDLE || (run->once && a->ran))
+				continue;
+			alive = true;
+			if (a->due_ms > now || running >= max_parallel) {
+				if (a->due_ms < soonest)
+					soonest = a->due_ms;
+				continue;
+			}
+			a->state = ACCOUNT_RUNNING;
+			if (pthread_create(&a->thread, NULL, loop_thread, a) != 0) {
+				syncd_error(a->progress, "cannot start a pass thread: %s", strerror(errno));
+				a->state = ACCOUNT_IDLE;
+				a->due_ms = now + 1000;
+				continue;
+			}
+			running++;
+			next = (i + 1) % run->n_accounts;
 		}
-		if (stop_requested)
-			break;
-		interval = run->interval_s > 0 ? run->interval_s : run->cfg.interval_s;
-		syncd_info(run->progress, "next pass in %lld s", (long long)interval);
-		loop_sleep_ms(interval * 1000);
+		if (!alive && running == 0)
+			break; /* --once done, or every account stopped */
+		loop_wait(running >= max_parallel || stop_requested ? now + 3600 * 1000 : soonest, running);
 	}
-	syncd_info(run->progress, "stopping on signal");
-	return SYNCD_EXIT_OK;
+	close(wake_pipe[0]);
+	close(wake_pipe[1]);
+	if (stop_requested) {
+		syncd_info(run->log, "stopping on signal");
+		return SYNCD_EXIT_OK;
+	}
+	return loop_result(run);
 }

@@ -20,23 +20,28 @@ static void main_usage(FILE *f)
 	fprintf(f,
 		"usage: flsyncd --db PATH --api URL [--once] [--interval SECONDS]\n"
 		"               [--config FILE] [--token-file FILE] [--progress] [-v]\n"
+		"       flsyncd [--config FILE] [--account NAME] [--api URL] [--once] ...\n"
 		"\n"
-		"Keeps a local SQLite copy of a Freelancer.com account's data.\n"
+		"Keeps a local SQLite copy of Freelancer.com accounts' data: the one of --db,\n"
+		"or every [account NAME] of the configuration file (--account: just that one).\n"
 		"\n"
 		"  --db PATH          the database file (created if missing); PATH.lock beside it\n"
 		"                     keeps a second flsyncd from syncing the same file\n"
-		"  --api URL          the API origin, e.g. https://www.freelancer.com\n"
-		"  --once             run one pass and exit (0 only if it succeeded)\n"
+		"  --api URL          the API origin, e.g. https://www.freelancer.com (for\n"
+		"                     accounts: those without an api of their own)\n"
+		"  --account NAME     sync only [account NAME] of the configuration file\n"
+		"  --once             run one pass (each account) and exit (0 only if all succeeded)\n"
 		"  --interval S       seconds between passes when not --once (default: the\n"
 		"                     config's [cadence] interval, else 300)\n"
 		"  --config FILE      the configuration file (default:\n"
 		"                     $XDG_CONFIG_HOME/flsync/flsyncd.conf, else\n"
 		"                     ~/.config/flsync/flsyncd.conf; a missing default is fine)\n"
-		"  --token-file FILE  the token file: what flsync auth login or flsync auth token\n"
-		"                     wrote (refreshed in place before it expires), or a bare\n"
-		"                     token on its first line; mode 600, or it is refused.\n"
+		"  --token-file FILE  with --db: the token file, what flsync auth login or flsync\n"
+		"                     auth token wrote (refreshed in place before it expires), or\n"
+		"                     a bare token on its first line; mode 600, or it is refused.\n"
 		"                     Otherwise the token comes from FLSYNC_TOKEN\n"
 		"  --progress         on a terminal, show per-stream progress redrawn in place\n"
+		"                     (one account only)\n"
 		"  -v, --verbose      log passes, streams and requests (never the token)\n"
 		"  -h, --help         this help\n"
 		"  -V, --version      print the version\n"
@@ -45,21 +50,31 @@ static void main_usage(FILE *f)
 		"Durations are seconds, or take a unit: 90s, 15m, 2h, 1d.\n"
 		"  [search]   query = TEXT         a market search of active projects (repeatable)\n"
 		"             jobs = 3, 17         job ids to filter market searches (repeatable)\n"
-		"  [cadence]  interval = 5m        time between passes\n"
+		"  [cadence]  interval = 5m        time between an account's passes\n"
 		"             users = 1d           re-read known users this often\n"
 		"             reference = 1d       currencies, jobs, categories\n"
 		"             milestones_all = 1h  re-read every non-final milestone\n"
 		"             safety_lag = 30s     windows end this long before the server's now\n"
 		"             lookback = 2m        each pass re-reads this much before its cursor\n"
 		"  [limits]   rate_scale = 1.0     multiplies every documented rate limit\n"
+		"             max_parallel = 4     accounts syncing at the same time\n"
 		"  [sync]     page_limit = 100, batch_rows = 5000, batch_ms = 1000,\n"
 		"             max_window_pages = 100, mass_delete_ratio = 0.2,\n"
 		"             max_attempts = 5, retry_base_ms = 500\n"
-		"An unknown key or a bad value stops flsyncd with FILE:LINE and exit status 2.\n"
+		"  [account NAME]                  one account (repeat the section for more):\n"
+		"             token_file = FILE    its token file\n"
+		"             db = PATH            its database ($XDG_DATA_HOME/flsync/NAME.db)\n"
+		"             api = URL            its API origin (else --api)\n"
+		"             search.query = TEXT  any option above by its full name, for it alone\n"
+		"An unknown key or a bad value stops flsyncd with FILE:LINE and exit status 2.\n");
+	fprintf(f,
+		"Each account has its own rate budgets (the API's limits are per user); their\n"
+		"first passes are staggered, and one that fails or loses its sign-in never holds\n"
+		"up the others.\n"
 		"\n"
 		"Signals: SIGTERM or SIGINT finish the current batch and exit 0 (a second one\n"
 		"ends flsyncd at once; the unfinished batch is rolled back); SIGHUP re-reads the\n"
-		"configuration and starts the next pass; SIGUSR1 starts the next pass now\n"
+		"configuration and starts the next passes; SIGUSR1 starts the next passes now\n"
 		"(flsync ui's \"sync now\"; one during a pass starts another right after it).\n"
 		"\n"
 		"Exit status:\n"
@@ -68,34 +83,122 @@ static void main_usage(FILE *f)
 		"  2  bad command line or configuration\n"
 		"  3  the database cannot be opened or written\n"
 		"  4  missing or refused token, or the sign-in has ended (run flsync auth login)\n"
-		"  5  another flsyncd is syncing this database\n");
+		"  5  another flsyncd is syncing this database\n"
+		"With several accounts: the status of the first account (in the file's order)\n"
+		"that failed, or could not sync at all.\n");
+}
+
+static char *main_xstrdup(const char *s)
+{
+	char *d = s ? strdup(s) : NULL;
+
+	if (s && !d)
+		abort();
+	return d;
+}
+
+/* The accounts to sync: --db's one, or the file's (--account: one of them). */
+static int main_accounts(struct syncd_run *run, const char *db_path, const char *api,
+			 const char *token_file, const char *only, bool display, bool verbose)
+{
+	const struct flconf *cfg = &run->cfg;
+	int n = 0;
+
+	if (db_path) {
+		if (!api) {
+			fprintf(stderr, "flsyncd: --db needs --api\n");
+			return SYNCD_EXIT_USAGE;
+		}
+		if (only) {
+			fprintf(stderr, "flsyncd: --account NAME takes its db from the configuration; drop --db\n");
+			return SYNCD_EXIT_USAGE;
+		}
+		run->accounts = calloc(1, sizeof *run->accounts);
+		if (!run->accounts)
+			abort();
+		run->accounts[0].db_path = main_xstrdup(db_path);
+		run->accounts[0].api = main_xstrdup(api);
+		run->accounts[0].token_file = main_xstrdup(token_file);
+		run->accounts[0].progress = syncd_progress_new(display, verbose, NULL);
+		run->n_accounts = 1;
+		return SYNCD_EXIT_OK;
+	}
+	if (cfg->n_accounts == 0) {
+		fprintf(stderr, "flsyncd: --db and --api are required, or [account NAME] sections in %s\n",
+			cfg->path ? cfg->path : "the configuration file");
+		return SYNCD_EXIT_USAGE;
+	}
+	if (token_file) {
+		fprintf(stderr, "flsyncd: with [account NAME] sections each account has its token_file; "
+			"--token-file goes with --db\n");
+		return SYNCD_EXIT_USAGE;
+	}
+	if (only && !flconf_account(cfg, only)) {
+		fprintf(stderr, "flsyncd: no [account %s] in %s\n", only, cfg->path);
+		return SYNCD_EXIT_USAGE;
+	}
+	run->accounts = calloc((size_t)cfg->n_accounts, sizeof *run->accounts);
+	if (!run->accounts)
+		abort();
+	for (int i = 0; i < cfg->n_accounts; i++) {
+		const struct flconf_account *ca = &cfg->accounts[i];
+		struct syncd_account *a = &run->accounts[n];
+		char prefix[80];
+
+		if (only && strcmp(ca->name, only) != 0)
+			continue;
+		if (!ca->api && !api) {
+			fprintf(stderr, "flsyncd: %s:%ld: [account %s] has no api, and --api is not given\n",
+				cfg->path, ca->line, ca->name);
+			return SYNCD_EXIT_USAGE;
+		}
+		snprintf(prefix, sizeof prefix, "[%s] ", ca->name);
+		a->name = main_xstrdup(ca->name);
+		a->db_path = main_xstrdup(ca->db);
+		a->api = main_xstrdup(ca->api ? ca->api : api);
+		a->token_file = main_xstrdup(ca->token_file);
+		a->settings = ca->settings;
+		a->n_settings = ca->n_settings;
+		a->progress = syncd_progress_new(display && (only || cfg->n_accounts == 1), verbose,
+						 prefix);
+		run->n_accounts = ++n;
+	}
+	return SYNCD_EXIT_OK;
 }
 
 /*
- * Sign with the token file (a JSON record, refreshed when it can be, or a
- * bare token) or FLSYNC_TOKEN.  An exit code after printing why not.
+ * Ready every account: its handle and token, then its lock and database.
+ * One account's trouble stops only that account, but with one account its
+ * exit code is the daemon's.
  */
-static int main_token(struct fl_sync *sync, const char *token_file)
+static int main_setup(struct syncd_run *run)
 {
-	const char *env = getenv("FLSYNC_TOKEN");
+	int ready = 0, first = SYNCD_EXIT_OK;
 
-	if (token_file) {
-		if (fl_sync_set_token_file(sync, token_file) != FL_OK) {
-			fprintf(stderr, "flsyncd: %s\n", fl_sync_errmsg(sync));
-			return SYNCD_EXIT_AUTH;
+	for (int i = 0; i < run->n_accounts; i++) {
+		struct syncd_account *a = &run->accounts[i];
+		int code = syncd_account_setup(a, &run->cfg);
+
+		if (code == SYNCD_EXIT_USAGE)
+			return code; /* a mistake in the file or the command line: fix it first */
+		if (!code)
+			code = syncd_account_open(a);
+		if (code == SYNCD_EXIT_LOCKED && run->n_accounts > 1) {
+			/* Another flsyncd has it now; it may let go. */
+			a->code = code;
+			ready++;
+			continue;
 		}
-		return SYNCD_EXIT_OK;
-	}
-	if (env && *env) {
-		if (fl_sync_set_token(sync, env) != FL_OK) {
-			fprintf(stderr, "flsyncd: FLSYNC_TOKEN: %s\n", fl_sync_errmsg(sync));
-			return SYNCD_EXIT_AUTH;
+		if (code) {
+			a->code = code;
+			a->state = ACCOUNT_STOPPED;
+			if (first == SYNCD_EXIT_OK)
+				first = code;
+			continue;
 		}
-		return SYNCD_EXIT_OK;
+		ready++;
 	}
-	fprintf(stderr, "flsyncd: no API token: set FLSYNC_TOKEN, use --token-file, "
-		"or sign in with flsync auth login --token-file FILE\n");
-	return SYNCD_EXIT_AUTH;
+	return ready ? SYNCD_EXIT_OK : first;
 }
 
 int main(int argc, char **argv)
@@ -103,6 +206,7 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "db", required_argument, NULL, 'd' },
 		{ "api", required_argument, NULL, 'a' },
+		{ "account", required_argument, NULL, 'A' },
 		{ "once", no_argument, NULL, 'o' },
 		{ "interval", required_argument, NULL, 'i' },
 		{ "config", required_argument, NULL, 'c' },
@@ -113,9 +217,9 @@ int main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *db_path = NULL, *api = NULL, *token_file = NULL, *config_arg = NULL;
+	const char *db_path = NULL, *api = NULL, *token_file = NULL, *config_arg = NULL, *only = NULL;
 	struct syncd_run run = { .interval_s = -1 };
-	char *end, *config_path = NULL;
+	char *end, *config_path = NULL, err[768];
 	int c, code;
 	bool progress = false, verbose = false;
 
@@ -130,6 +234,7 @@ int main(int argc, char **argv)
 		switch (c) {
 		case 'd': db_path = optarg; break;
 		case 'a': api = optarg; break;
+		case 'A': only = optarg; break;
 		case 'o': run.once = true; break;
 		case 'i':
 			errno = 0;
@@ -150,70 +255,45 @@ int main(int argc, char **argv)
 		default: main_usage(stderr); return SYNCD_EXIT_USAGE;
 		}
 	}
-	if (optind < argc || !db_path || !api) {
-		fprintf(stderr, "flsyncd: %s\n", optind < argc ? "unexpected argument" :
-			"--db and --api are required");
+	if (optind < argc) {
+		fprintf(stderr, "flsyncd: unexpected argument\n");
 		main_usage(stderr);
 		return SYNCD_EXIT_USAGE;
 	}
 
-	config_path = config_arg ? strdup(config_arg) : syncd_config_default_path();
+	config_path = config_arg ? main_xstrdup(config_arg) : flconf_default_path();
 	run.config_path = config_path;
 	run.config_required = config_arg != NULL;
-	code = syncd_config_load(config_path, run.config_required, &run.cfg);
-	if (code)
-		goto out;
-	run.progress = syncd_progress_new(progress && isatty(STDERR_FILENO), verbose);
-	if (run.cfg.path)
-		syncd_info(run.progress, "configuration from %s", run.cfg.path);
-	if (fl_sync_new(api, &run.sync) != FL_OK) {
-		fprintf(stderr, "flsyncd: --api wants an http or https origin, e.g. https://www.freelancer.com\n");
+	run.log = syncd_progress_new(false, verbose, NULL);
+	if (flconf_load(config_path, run.config_required, &run.cfg, err, sizeof err) != 0) {
+		fprintf(stderr, "flsyncd: %s\n", err);
 		code = SYNCD_EXIT_USAGE;
 		goto out;
 	}
-	code = syncd_config_apply(&run.cfg, run.sync);
-	if (code)
+	if (run.cfg.path)
+		syncd_info(run.log, "configuration from %s", run.cfg.path);
+	code = main_accounts(&run, db_path, api, token_file, only,
+			     progress && isatty(STDERR_FILENO), verbose);
+	if (code) {
+		if (code == SYNCD_EXIT_USAGE && !db_path && !run.cfg.n_accounts)
+			main_usage(stderr);
 		goto out;
-	code = main_token(run.sync, token_file);
-	if (code)
-		goto out;
-	fl_sync_set_progress(run.sync, syncd_progress_update, run.progress);
-	fl_sync_set_log(run.sync, syncd_progress_log, run.progress);
-	fl_sync_set_cancel(run.sync, syncd_stop_flag());
+	}
 	/*
-	 * Signals before the lock: once the lock file names this pid, flsync ui
+	 * Signals before the locks: once a lock file names this pid, flsync ui
 	 * may send SIGUSR1 ("sync now"), which must not end the process.
 	 */
 	syncd_signals_install();
-	/* The lock comes first: even a migration must not race another flsyncd. */
-	code = fl_sync_lock(run.sync, db_path);
-	if (code == FL_ERR_LOCKED) {
-		int64_t pid = 0;
-
-		fl_sync_lock_holder(db_path, &pid);
-		if (pid > 0)
-			fprintf(stderr, "flsyncd: another flsyncd is syncing %s (pid %lld)\n", db_path,
-				(long long)pid);
-		else
-			fprintf(stderr, "flsyncd: %s\n", fl_sync_errmsg(run.sync));
-		code = SYNCD_EXIT_LOCKED;
+	code = main_setup(&run);
+	if (code)
 		goto out;
-	} else if (code != FL_OK) {
-		fprintf(stderr, "flsyncd: %s\n", fl_sync_errmsg(run.sync));
-		code = SYNCD_EXIT_DB;
-		goto out;
-	}
-	if (fl_db_open(db_path, FL_OPEN_CREATE, &run.db) != FL_OK) {
-		fprintf(stderr, "flsyncd: %s\n", fl_db_open_errmsg());
-		code = SYNCD_EXIT_DB;
-		goto out;
-	}
 	code = syncd_loop(&run);
 out:
-	fl_db_close(run.db);
-	fl_sync_free(run.sync); /* and its lock */
-	syncd_progress_free(run.progress);
-	syncd_config_free(&run.cfg);
+	for (int i = 0; i < run.n_accounts; i++)
+		syncd_account_free(&run.accounts[i]);
+	free(run.accounts);
+	syncd_progress_free(run.log);
+	flconf_free(&run.cfg);
 	free(config_path);
 	return code;
 }

@@ -31,6 +31,7 @@ struct progress_row {
 };
 
 struct syncd_progress {
+	char prefix[80];          /* "[alice] " before each line, or "" */
 	bool display;             /* redraw rows in place (stderr is a TTY, --progress) */
 	bool verbose;             /* -v: log lines */
 	struct progress_row row[PROGRESS_MAX_STREAMS];
@@ -40,12 +41,13 @@ struct syncd_progress {
 	int64_t started_ms;       /* the pass's start, monotonic */
 };
 
-struct syncd_progress *syncd_progress_new(bool display, bool verbose)
+struct syncd_progress *syncd_progress_new(bool display, bool verbose, const char *prefix)
 {
 	struct syncd_progress *p = calloc(1, sizeof *p);
 
 	if (!p)
 		abort();
+	snprintf(p->prefix, sizeof p->prefix, "%s", prefix ? prefix : "");
 	p->display = display;
 	p->verbose = verbose;
 	return p;
@@ -158,11 +160,11 @@ void syncd_progress_update(void *ctx, const struct fl_sync_progress *sp)
 			progress_draw(p);
 	} else if (p->verbose && sp->done) {
 		if (sp->total >= 0)
-			fprintf(stderr, "flsyncd: %s: %s rows of %s, %s requests, %s\n", r->name,
+			fprintf(stderr, "flsyncd: %s%s: %s rows of %s, %s requests, %s\n", p->prefix, r->name,
 				progress_num(sp->rows, a, sizeof a), progress_num(sp->total, b, sizeof b),
 				progress_num(sp->requests, c, sizeof c), r->error[0] ? r->error : "done");
 		else
-			fprintf(stderr, "flsyncd: %s: %s rows, %s requests, %s\n", r->name,
+			fprintf(stderr, "flsyncd: %s%s: %s rows, %s requests, %s\n", p->prefix, r->name,
 				progress_num(sp->rows, a, sizeof a),
 				progress_num(sp->requests, c, sizeof c), r->error[0] ? r->error : "done");
 	}
@@ -173,13 +175,16 @@ static void progress_vline(struct syncd_progress *p, const char *fmt, va_list ap
 {
 	bool redraw = p->display && p->drawn > 0;
 
+	/* Accounts' threads print too: one line is written whole. */
+	flockfile(stderr);
 	progress_erase(p);
-	fputs("flsyncd: ", stderr);
+	fprintf(stderr, "flsyncd: %s", p->prefix);
 	vfprintf(stderr, fmt, ap);
 	fputc('\n', stderr);
 	if (redraw)
 		progress_draw(p);
 	fflush(stderr);
+	funlockfile(stderr);
 }
 
 void syncd_progress_log(void *ctx, const char *line)
@@ -223,7 +228,7 @@ void syncd_progress_end(struct syncd_progress *p, const struct fl_sync_report *r
 	p->drawn = 0;
 	if (!summary && !p->verbose)
 		return;
-	fprintf(stderr, "flsyncd: %s: %s rows, %s requests, %.1f s, %s rows/s\n", how,
+	fprintf(stderr, "flsyncd: %s%s: %s rows, %s requests, %.1f s, %s rows/s\n", p->prefix, how,
 		progress_num(r->rows, a, sizeof a), progress_num(r->requests, b, sizeof b), secs,
 		progress_num(secs > 0 ? (int64_t)((double)r->rows / secs) : r->rows, c, sizeof c));
 	fflush(stderr);

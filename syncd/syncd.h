@@ -1,15 +1,18 @@
 /*
- * syncd.h — what flsyncd's files share: exit codes, the configuration
- * (config.c), the progress display and log (progress.c) and the pass loop
- * with its signals (loop.c).  flsyncd is a plain user of libflsync's public
- * API: nothing here sees the library's insides.
+ * syncd.h — what flsyncd's files share: exit codes, one account's sync
+ * (account.c), the scheduler that runs the accounts' passes with its
+ * signals (loop.c), and the progress display and log (progress.c).
+ * flsyncd is a plain user of libflsync's public API: nothing here sees the
+ * library's insides.  The configuration file is conf/flconf.h's.
  */
 #ifndef FL_SYNCD_H
 #define FL_SYNCD_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "flconf.h"
 #include "flsync.h"
 
 /* Exit codes: documented in flsyncd --help; scripts act on them. */
@@ -22,43 +25,6 @@ enum {
 	SYNCD_EXIT_LOCKED = 5, /* another flsyncd syncs this database */
 };
 
-/* ---- config.c ---------------------------------------------------------- */
-
-/* One setting the library takes (fl_sync_set_option()), with where it was written. */
-struct syncd_setting {
-	char *name;              /* "cadence.lookback" */
-	char *value;
-	long line;
-};
-
-struct syncd_config {
-	char *path;              /* the file read, NULL when there was none */
-	struct syncd_setting *settings; /* the library's, in file order */
-	int n_settings;
-	int64_t interval_s;      /* [cadence] interval: seconds between passes */
-};
-
-/*
- * The default config file, $XDG_CONFIG_HOME/flsync/flsyncd.conf or
- * ~/.config/flsync/flsyncd.conf; NULL without a home.  Caller frees.
- */
-char *syncd_config_default_path(void);
-
-/*
- * Read path into out (defaults first, then the file's values).  A missing
- * file is an error only when required.  Returns 0, or SYNCD_EXIT_USAGE after
- * printing "FILE:LINE: what is wrong" to stderr; out is then empty.
- */
-int syncd_config_load(const char *path, bool required, struct syncd_config *out);
-void syncd_config_free(struct syncd_config *cfg);
-
-/*
- * Give sync the library's settings of cfg, all or nothing.  Returns 0, or
- * SYNCD_EXIT_USAGE after printing "FILE:LINE: what is wrong"; sync then keeps
- * what it had.
- */
-int syncd_config_apply(const struct syncd_config *cfg, struct fl_sync *sync);
-
 /* ---- progress.c -------------------------------------------------------- */
 
 struct syncd_progress;
@@ -66,8 +32,11 @@ struct syncd_progress;
 /* Monotonic milliseconds. */
 int64_t syncd_now_ms(void);
 
-/* display: redraw per-stream rows in place on stderr; verbose: log lines. */
-struct syncd_progress *syncd_progress_new(bool display, bool verbose);
+/*
+ * display: redraw per-stream rows in place on stderr; verbose: log lines.
+ * prefix (may be NULL) starts every line, e.g. "[alice] " for an account.
+ */
+struct syncd_progress *syncd_progress_new(bool display, bool verbose, const char *prefix);
 void syncd_progress_free(struct syncd_progress *p);
 
 /* A pass begins: forget the last pass's streams, start the clock. */
@@ -87,27 +56,87 @@ void syncd_error(struct syncd_progress *p, const char *fmt, ...)
 void syncd_info(struct syncd_progress *p, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/* ---- account.c --------------------------------------------------------- */
+
+/* Where an account stands between passes. */
+enum syncd_account_state {
+	ACCOUNT_IDLE,     /* waits for its next pass */
+	ACCOUNT_RUNNING,  /* a pass runs on its thread */
+	ACCOUNT_FINISHED, /* its thread ended the pass; the scheduler has not yet seen it */
+	ACCOUNT_STOPPED,  /* will not sync again in this run (its code says why) */
+};
+
+struct syncd_account {
+	/* what it is */
+	char *name;               /* NULL for the single account of --db */
+	char *db_path;
+	char *api;
+	char *token_file;         /* NULL: FLSYNC_TOKEN */
+	const struct flconf_setting *settings; /* its own, after the file's general ones */
+	int n_settings;
+
+	/* what it has */
+	struct fl_sync *sync;
+	struct fl_db *db;         /* opened once it holds the lock */
+	struct syncd_progress *progress;
+	bool token_proven;        /* GET self succeeded once */
+
+	/* scheduling (loop.c) */
+	enum syncd_account_state state;
+	int64_t due_ms;           /* monotonic time of its next pass */
+	long passes;
+	int failures;             /* in a row, for the back-off */
+	int code;                 /* exit code of its last pass (or why it stopped) */
+	bool ran;                 /* at least one pass ended (--once) */
+	bool once;                /* --once: print the pass's summary */
+	bool reconfigure;         /* a reload's settings wait for the pass to end */
+	bool again;               /* a pass was asked for while one ran */
+	pthread_t thread;
+};
+
+/*
+ * Make the account's sync: the handle, the file's settings and its own,
+ * the token.  Returns an exit code after printing what is wrong.
+ */
+int syncd_account_setup(struct syncd_account *a, const struct flconf *cfg);
+
+/*
+ * Take the account's sync lock and open its database.  Returns an exit
+ * code: OK, LOCKED (another process syncs it: try again later), DB.
+ */
+int syncd_account_open(struct syncd_account *a);
+
+/* Give the account the re-read file's settings, all or nothing; false if refused (printed). */
+bool syncd_account_configure(struct syncd_account *a, const struct flconf *cfg);
+
+/* One pass (and the token check before the first); returns its exit code. */
+int syncd_account_pass(struct syncd_account *a, bool once);
+
+void syncd_account_free(struct syncd_account *a);
+
 /* ---- loop.c ------------------------------------------------------------ */
 
 struct syncd_run {
-	struct fl_db *db;
-	struct fl_sync *sync;
-	struct syncd_progress *progress;
-	struct syncd_config cfg;
+	struct syncd_account *accounts;
+	int n_accounts;
+	struct flconf cfg;
 	const char *config_path;  /* what SIGHUP re-reads */
 	bool config_required;     /* --config was given */
 	int64_t interval_s;       /* --interval, or -1 to take the config's */
 	bool once;
+	struct syncd_progress *log; /* the daemon's own lines */
 };
 
 /*
- * Route SIGTERM/SIGINT to the stop flag and SIGHUP to a reload, SIGUSR1 to
- * an early pass.  The stop flag is what passes are cancelled by.
+ * Route SIGTERM/SIGINT to the stop flag, SIGHUP to a reload, SIGUSR1 to an
+ * early pass; block them everywhere but in the scheduler's wait, so that
+ * pass threads never take them.  The stop flag is what passes are
+ * cancelled by.
  */
 void syncd_signals_install(void);
 const volatile sig_atomic_t *syncd_stop_flag(void);
 
-/* Prove the token, then run passes; returns the exit code. */
+/* Run the accounts' passes until stopped (or once each); returns the exit code. */
 int syncd_loop(struct syncd_run *run);
 
 #endif

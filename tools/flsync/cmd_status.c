@@ -1,18 +1,24 @@
 /*
  * cmd_status.c — `flsync status`: the sync status from fl_status_get(),
  * readable at a glance (per stream: last success as an age, rows, last error;
- * the action queue; rate-limit budgets), or as one JSON object with --json.
+ * the action queue; rate-limit budgets), or as one JSON object with --json;
+ * with --all, one line per account of flsyncd's configuration file.
  */
+#include <errno.h>
 #include <getopt.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
+#include "flconf.h"
 #include "tool.h"
 
 static void help(FILE *f)
 {
 	fprintf(f,
 		"usage: flsync status [--json] [--db PATH]\n"
+		"       flsync status --all [--config FILE] [--json]\n"
 		"\n"
 		"Show how fresh the database is: for each sync stream when it last\n"
 		"succeeded, how many rows it stored, its last error; the write actions\n"
@@ -21,11 +27,18 @@ static void help(FILE *f)
 		"the account's sign-in has ended (the token service refused the refresh\n"
 		"token), the first line says NEEDS LOGIN and what to run.\n"
 		"\n"
-		"  --json   one JSON object (times as unix seconds) for scripts\n"
+		"  --json          one JSON object (times as unix seconds) for scripts\n"
+		"  --all           one line per [account NAME] of flsyncd's configuration:\n"
+		"                  its state (ok, FAILING, NEEDS LOGIN, never synced), last\n"
+		"                  pass, rows, actions pending and failed, the flsyncd syncing\n"
+		"                  it, and the first stream error\n"
+		"  --config FILE   flsyncd's configuration file (default:\n"
+		"                  $XDG_CONFIG_HOME/flsync/flsyncd.conf)\n"
 		"\n"
 		"Examples:\n"
 		"  flsync status\n"
-		"  flsync status --json | jq '.actions.failed'\n");
+		"  flsync status --json | jq '.actions.failed'\n"
+		"  flsync status --all\n");
 }
 
 /*
@@ -165,17 +178,135 @@ static void print_text(const char *path, const struct fl_status *s, int64_t now)
 	printf("\nchanges   newest seq %lld\n", (long long)s->changes_latest);
 }
 
+/* One account's line for --all. */
+struct account_line {
+	const char *state;        /* "ok", "FAILING", "NEEDS LOGIN", "never synced", "unreadable" */
+	int64_t last_pass;        /* the newest stream success, 0 never */
+	int64_t rows, pending, failed;
+	int64_t syncer;           /* pid holding the sync lock, 0 none, -1 unknown */
+	char error[200];          /* the first failing stream's error, or why unreadable */
+};
+
+static void account_read(const char *db_path, struct account_line *l)
+{
+	struct fl_status *s = NULL;
+	struct fl_db *db = NULL;
+	struct stat st;
+	int rc;
+
+	memset(l, 0, sizeof *l);
+	fl_sync_lock_holder(db_path, &l->syncer);
+	if (stat(db_path, &st) != 0 && errno == ENOENT) {
+		l->state = "never synced";
+		return;
+	}
+	rc = fl_db_open(db_path, FL_OPEN_READONLY, &db);
+	if (rc == FL_OK)
+		rc = fl_status_get(db, &s);
+	if (rc != FL_OK) {
+		l->state = "unreadable";
+		snprintf(l->error, sizeof l->error, "%s", db ? fl_errmsg(db) : fl_db_open_errmsg());
+		fl_db_close(db);
+		return;
+	}
+	l->state = s->streams_count ? "ok" : "never synced";
+	for (int64_t i = 0; i < s->streams_count; i++) {
+		const struct fl_stream_status *x = &s->streams[i];
+
+		if (!strcmp(x->stream, "auth"))
+			continue;
+		if (x->last_success > l->last_pass)
+			l->last_pass = x->last_success;
+		l->rows += x->rows_synced;
+		if (x->failures && x->last_error && !l->error[0]) {
+			l->state = "FAILING";
+			snprintf(l->error, sizeof l->error, "%s: %s", x->stream, x->last_error);
+		}
+	}
+	if (needs_login(s)) {
+		l->state = "NEEDS LOGIN";
+		snprintf(l->error, sizeof l->error, "%s", needs_login(s));
+	}
+	l->pending = s->actions_queued + s->actions_sending;
+	l->failed = s->actions_failed;
+	fl_status_free(s);
+	fl_db_close(db);
+}
+
+static int status_all(const char *config_arg, bool json)
+{
+	char *path = config_arg ? tool_xstrdup(config_arg) : flconf_default_path(), err[768];
+	struct flconf cfg;
+	int64_t now = (int64_t)time(NULL);
+
+	if (!path)
+		return tool_fail("status: no home directory for the default configuration: use --config FILE");
+	if (flconf_load(path, true, &cfg, err, sizeof err) != 0) {
+		free(path);
+		return tool_fail("status: %s", err);
+	}
+	free(path);
+	if (cfg.n_accounts == 0) {
+		tool_fail("status: %s has no [account NAME] sections", cfg.path);
+		flconf_free(&cfg);
+		return TOOL_FAIL;
+	}
+	if (json)
+		fputs("{\"accounts\":[", stdout);
+	else
+		printf("%-20s %-13s %-14s %12s %8s %7s  %-12s %s\n", "ACCOUNT", "STATE", "LAST PASS",
+		       "ROWS", "PENDING", "FAILED", "SYNCED BY", "ERROR");
+	for (int i = 0; i < cfg.n_accounts; i++) {
+		const struct flconf_account *a = &cfg.accounts[i];
+		struct account_line l;
+		char age[32], by[32], err_short[120];
+
+		account_read(a->db, &l);
+		if (json) {
+			fputs(i ? ",{\"account\":" : "{\"account\":", stdout);
+			json_str_or_null(a->name);
+			fputs(",\"database\":", stdout);
+			json_str_or_null(a->db);
+			fputs(",\"state\":", stdout);
+			json_str_or_null(l.state);
+			printf(",\"last_pass\":%lld,\"rows\":%lld,\"actions_pending\":%lld,"
+			       "\"actions_failed\":%lld,\"flsyncd_pid\":%lld,\"error\":",
+			       (long long)l.last_pass, (long long)l.rows, (long long)l.pending,
+			       (long long)l.failed, (long long)l.syncer);
+			json_str_or_null(l.error[0] ? l.error : NULL);
+			fputc('}', stdout);
+			continue;
+		}
+		tool_age(l.last_pass, now, age, sizeof age);
+		if (l.syncer > 0)
+			snprintf(by, sizeof by, "pid %lld", (long long)l.syncer);
+		else
+			snprintf(by, sizeof by, "%s", l.syncer < 0 ? "starting" : "-");
+		short_error(l.error[0] ? l.error : NULL, err_short, sizeof err_short);
+		printf("%-20s %-13s %-14s %12lld %8lld %7lld  %-12s %s\n", a->name, l.state, age,
+		       (long long)l.rows, (long long)l.pending, (long long)l.failed, by,
+		       l.error[0] ? err_short : "-");
+	}
+	if (json)
+		fputs("]}\n", stdout);
+	flconf_free(&cfg);
+	return TOOL_OK;
+}
+
 int tool_cmd_status(struct tool_ctx *ctx, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' },
+		{ "all", no_argument, NULL, 'a' },
+		{ "config", required_argument, NULL, 'c' },
 		{ "db", required_argument, NULL, 'd' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	const char *config = NULL;
 	struct fl_status *s;
 	struct fl_db *db;
-	bool json = false;
+	bool json = false, all = false;
 	int opt, rc;
 
 	optind = 0;
@@ -183,6 +314,12 @@ int tool_cmd_status(struct tool_ctx *ctx, int argc, char **argv)
 		switch (opt) {
 		case 'j':
 			json = true;
+			break;
+		case 'a':
+			all = true;
+			break;
+		case 'c':
+			config = optarg;
 			break;
 		default:
 			if ((rc = tool_opt_shared(ctx, opt, "status", argv, help)) != TOOL_NEXT)
@@ -192,6 +329,10 @@ int tool_cmd_status(struct tool_ctx *ctx, int argc, char **argv)
 	}
 	if (optind < argc)
 		return tool_usage_error("status", "status: unexpected argument %s", argv[optind]);
+	if (config && !all)
+		return tool_usage_error("status", "status: --config goes with --all");
+	if (all)
+		return status_all(config, json);
 	db = tool_open(ctx, false);
 	if (!db)
 		return TOOL_FAIL;

@@ -1,0 +1,197 @@
+/*
+ * account.c — one account's sync inside flsyncd: its handle with the
+ * file's settings and its own, its token, its sync lock and database, and
+ * one pass (the token proven by GET self before the first), told as an
+ * exit code.  Each account has its own handle, so its own rate budgets:
+ * the API's limits are per user.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "syncd.h"
+
+#define ACCOUNT_SETTINGS_MAX 4096
+
+/* A check's or pass's result as an exit code. */
+static int account_exit_code(int rc)
+{
+	switch (rc) {
+	case FL_OK:
+	case FL_ERR_ABORTED:
+		return SYNCD_EXIT_OK;
+	case FL_ERR_DB:
+	case FL_ERR_IO:
+	case FL_ERR_READONLY:
+	case FL_ERR_BUSY:
+	case FL_ERR_SCHEMA:
+	case FL_ERR_NOMEM:
+		return SYNCD_EXIT_DB;
+	case FL_ERR_LOCKED:
+		return SYNCD_EXIT_LOCKED;
+	case FL_ERR_AUTH:
+		return SYNCD_EXIT_AUTH;
+	default:
+		return SYNCD_EXIT_FAIL;
+	}
+}
+
+bool syncd_account_configure(struct syncd_account *a, const struct flconf *cfg)
+{
+	int n = cfg->n_settings + a->n_settings, bad = -1, rc;
+	const char **names, **values;
+	const struct flconf_setting *s;
+	char err[768];
+
+	if (n > ACCOUNT_SETTINGS_MAX) {
+		syncd_error(a->progress, "%s: more than %d settings", cfg->path, ACCOUNT_SETTINGS_MAX);
+		return false;
+	}
+	names = calloc((size_t)n + 1, sizeof *names);
+	values = calloc((size_t)n + 1, sizeof *values);
+	if (!names || !values)
+		abort();
+	for (int i = 0; i < n; i++) {
+		s = i < cfg->n_settings ? &cfg->settings[i] : &a->settings[i - cfg->n_settings];
+		names[i] = s->name;
+		values[i] = s->value;
+	}
+	rc = fl_sync_configure(a->sync, n, names, values, &bad);
+	free(names);
+	free(values);
+	if (rc == FL_OK)
+		return true;
+	if (bad < 0) {
+		syncd_error(a->progress, "%s", fl_sync_errmsg(a->sync));
+		return false;
+	}
+	s = bad < cfg->n_settings ? &cfg->settings[bad] : &a->settings[bad - cfg->n_settings];
+	flconf_setting_error(cfg, s, rc, fl_sync_errmsg(a->sync), err, sizeof err);
+	syncd_error(a->progress, "%s", err);
+	return false;
+}
+
+/* Sign with the token file (refreshed when it can be) or FLSYNC_TOKEN. */
+static int account_token(struct syncd_account *a)
+{
+	const char *env = getenv("FLSYNC_TOKEN");
+
+	if (a->token_file) {
+		if (fl_sync_set_token_file(a->sync, a->token_file) != FL_OK) {
+			syncd_error(a->progress, "%s", fl_sync_errmsg(a->sync));
+			return SYNCD_EXIT_AUTH;
+		}
+		return SYNCD_EXIT_OK;
+	}
+	if (env && *env) {
+		if (fl_sync_set_token(a->sync, env) != FL_OK) {
+			syncd_error(a->progress, "FLSYNC_TOKEN: %s", fl_sync_errmsg(a->sync));
+			return SYNCD_EXIT_AUTH;
+		}
+		return SYNCD_EXIT_OK;
+	}
+	if (a->name)
+		syncd_error(a->progress, "no API token: give [account %s] a token_file "
+			    "(flsync auth login --token-file FILE), or set FLSYNC_TOKEN", a->name);
+	else
+		syncd_error(a->progress, "no API token: set FLSYNC_TOKEN, use --token-file, "
+			    "or sign in with flsync auth login --token-file FILE");
+	return SYNCD_EXIT_AUTH;
+}
+
+int syncd_account_setup(struct syncd_account *a, const struct flconf *cfg)
+{
+	if (fl_sync_new(a->api, &a->sync) != FL_OK) {
+		syncd_error(a->progress, "the API wants an http or https origin, e.g. "
+			    "https://www.freelancer.com, not %s", a->api);
+		return SYNCD_EXIT_USAGE;
+	}
+	if (!syncd_account_configure(a, cfg))
+		return SYNCD_EXIT_USAGE;
+	fl_sync_set_progress(a->sync, syncd_progress_update, a->progress);
+	fl_sync_set_log(a->sync, syncd_progress_log, a->progress);
+	fl_sync_set_cancel(a->sync, syncd_stop_flag());
+	return account_token(a);
+}
+
+int syncd_account_open(struct syncd_account *a)
+{
+	int rc;
+
+	if (a->db)
+		return SYNCD_EXIT_OK;
+	/* The lock comes first: even a migration must not race another flsyncd. */
+	rc = fl_sync_lock(a->sync, a->db_path);
+	if (rc == FL_ERR_LOCKED) {
+		int64_t pid = 0;
+
+		fl_sync_lock_holder(a->db_path, &pid);
+		if (pid > 0)
+			syncd_error(a->progress, "another flsyncd is syncing %s (pid %lld)", a->db_path,
+				    (long long)pid);
+		else
+			syncd_error(a->progress, "%s", fl_sync_errmsg(a->sync));
+		return SYNCD_EXIT_LOCKED;
+	}
+	if (rc != FL_OK) {
+		syncd_error(a->progress, "%s", fl_sync_errmsg(a->sync));
+		return SYNCD_EXIT_DB;
+	}
+	if (fl_db_open(a->db_path, FL_OPEN_CREATE, &a->db) != FL_OK) {
+		syncd_error(a->progress, "%s", fl_db_open_errmsg());
+		fl_sync_unlock(a->sync);
+		return SYNCD_EXIT_DB;
+	}
+	return SYNCD_EXIT_OK;
+}
+
+/* GET self proves the API answers and accepts the token before any pass. */
+static int account_check(struct syncd_account *a)
+{
+	int rc = fl_sync_check(a->sync, a->db);
+
+	if (rc != FL_OK && rc != FL_ERR_ABORTED)
+		syncd_error(a->progress, "%s", fl_sync_errmsg(a->sync));
+	if (rc == FL_OK)
+		a->token_proven = true;
+	return account_exit_code(rc);
+}
+
+int syncd_account_pass(struct syncd_account *a, bool once)
+{
+	const struct fl_sync_report *rep;
+	long pass = a->passes + 1;
+	int rc, code;
+
+	code = syncd_account_open(a);
+	if (code)
+		return code;
+	if (!a->token_proven) {
+		code = account_check(a);
+		if (code || !a->token_proven)
+			return code;
+	}
+	syncd_info(a->progress, "pass %ld started", pass);
+	syncd_progress_begin(a->progress);
+	rc = fl_sync_run(a->sync, a->db);
+	rep = fl_sync_report(a->sync);
+	syncd_progress_end(a->progress, rep, rc, once);
+	if (rc == FL_ERR_AUTH && fl_sync_needs_login(a->sync))
+		syncd_error(a->progress, "%s", fl_sync_errmsg(a->sync));
+	else if (rc != FL_OK && rc != FL_ERR_ABORTED)
+		syncd_error(a->progress, "pass %ld failed (%d streams failed): %s", pass,
+			    rep->streams_failed, fl_sync_errmsg(a->sync));
+	return account_exit_code(rc);
+}
+
+void syncd_account_free(struct syncd_account *a)
+{
+	fl_db_close(a->db);
+	fl_sync_free(a->sync); /* and its lock */
+	syncd_progress_free(a->progress);
+	free(a->name);
+	free(a->db_path);
+	free(a->api);
+	free(a->token_file);
+	memset(a, 0, sizeof *a);
+}

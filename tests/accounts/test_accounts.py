@@ -1,0 +1,216 @@
+"""One flsyncd for several accounts ([account NAME] sections): each
+account's database equals a sync of that account alone; at most
+max_parallel passes run at once; --account runs one; an account whose API
+is down or whose token is refused never holds up the others; SIGUSR1 and
+SIGTERM reach every account; flsync status --all shows one line each.
+
+usage: test_accounts.py FLSYNCD FLSYNC FLMOCK
+"""
+import json
+import os
+import re
+import signal
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+
+FLSYNCD, FLSYNC, FLMOCK = sys.argv[1:4]
+tmp = tempfile.mkdtemp(prefix='flsync-accounts-')
+procs = []
+checks, failures = 0, []
+TABLES = ('projects', 'bids', 'milestones', 'milestone_requests', 'reviews', 'threads', 'messages', 'users')
+
+
+def check(cond, what, detail=''):
+    global checks
+    checks += 1
+    if not cond:
+        failures.append(what)
+        print('FAIL: %s%s' % (what, ('\n  ' + str(detail)[:3000]) if detail else ''), flush=True)
+
+
+def flmock(seed, token):
+    out = open(os.path.join(tmp, 'flmock-%d.out' % seed), 'wb+')
+    p = subprocess.Popen([FLMOCK, '--port', '0', '--seed', str(seed), '--token', token, '--scale', '30000'],
+                         stdout=out, stderr=subprocess.DEVNULL)
+    procs.append(p)
+    for _ in range(400):
+        out.seek(0)
+        line = out.readline().decode()
+        if line.startswith('listening on '):
+            return line.split()[-1]
+        time.sleep(0.025)
+    raise SystemExit('flmock did not start')
+
+
+def token_file(name, token):
+    path = os.path.join(tmp, name + '.token')
+    with open(path, 'w') as f:
+        f.write(token + '\n')
+    os.chmod(path, 0o600)
+    return path
+
+
+def snapshot(db):
+    """Every row of the synced tables, by value (but for when it was stored)."""
+    con = sqlite3.connect(db)
+    out = {}
+    for t in TABLES:
+        cols = [r[1] for r in con.execute('SELECT * FROM pragma_table_info(?)', (t,)) if r[1] != 'synced_at']
+        out[t] = sorted(con.execute('SELECT %s FROM %s' % (', '.join(cols), t)).fetchall(), key=repr)
+    con.close()
+    return out
+
+
+def run(args, env=None, timeout=300):
+    return subprocess.run([FLSYNCD] + args, capture_output=True, timeout=timeout,
+                          env=dict(os.environ, **(env or {})))
+
+
+def write_config(name, accounts, extra=''):
+    path = os.path.join(tmp, name + '.conf')
+    with open(path, 'w') as f:
+        f.write(extra)
+        for acct, api, tok in accounts:
+            f.write('\n[account %s]\napi = %s\ntoken_file = %s\ndb = %s\n'
+                    % (acct, api, tok, os.path.join(tmp, name, acct + '.db')))
+    os.makedirs(os.path.join(tmp, name), exist_ok=True)
+    return path
+
+
+def db_of(conf, acct):
+    return os.path.join(tmp, conf, acct + '.db')
+
+
+def concurrency(log, names):
+    """The most passes that ran at once, from -v lines ("[a] pass 1 started", "[a] pass done")."""
+    running, most = set(), 0
+    for line in log.splitlines():
+        m = re.match(r'flsyncd: \[([^\]]+)\] (pass \d+ started|pass (done|failed|stopped))', line)
+        if not m:
+            continue
+        if 'started' in m.group(2):
+            running.add(m.group(1))
+        else:
+            running.discard(m.group(1))
+        most = max(most, len(running))
+    return most
+
+
+def main():
+    apis = {name: flmock(seed, 'tok-' + name) for name, seed in (('alpha', 31), ('beta', 32), ('gamma', 33))}
+    toks = {name: token_file(name, 'tok-' + name) for name in apis}
+
+    # Each account alone, the reference.
+    ref = {}
+    for name in apis:
+        db = os.path.join(tmp, 'ref-%s.db' % name)
+        p = run(['--db', db, '--api', apis[name], '--once'], env={'FLSYNC_TOKEN': 'tok-' + name})
+        check(p.returncode == 0, 'reference sync of %s' % name, p.stderr.decode()[-1500:])
+        ref[name] = snapshot(db)
+
+    # All three in one flsyncd, two at a time.
+    conf = write_config('three', [(n, apis[n], toks[n]) for n in ('alpha', 'beta', 'gamma')],
+                        '[limits]\nmax_parallel = 2\n')
+    p = run(['--config', conf, '--once', '-v'])
+    log = p.stderr.decode()
+    check(p.returncode == 0, 'three accounts, --once: exit 0', log[-3000:])
+    for name in apis:
+        check(snapshot(db_of('three', name)) == ref[name], '%s equals its sync alone' % name)
+        check('[%s] pass 1 started' % name in log, '%s logs under its name' % name)
+    most = concurrency(log, apis)
+    check(most == 2, 'two passes at once, never more (max_parallel=2)', most)
+    print('observed at most %d passes at once (max_parallel 2)' % most)
+
+    # --account runs just that one.
+    conf1 = write_config('one', [(n, apis[n], toks[n]) for n in ('alpha', 'beta')])
+    p = run(['--config', conf1, '--account', 'beta', '--once'])
+    check(p.returncode == 0, '--account beta: exit 0', p.stderr.decode()[-1500:])
+    check(os.path.exists(db_of('one', 'beta')) and not os.path.exists(db_of('one', 'alpha')),
+          '--account beta syncs beta alone')
+    p = run(['--config', conf1, '--account', 'nobody', '--once'])
+    check(p.returncode == 2 and b'no [account nobody]' in p.stderr, 'an unknown --account: exit 2', p.stderr)
+
+    # A dead API and a refused token hold up nobody.
+    dead = 'http://127.0.0.1:9'
+    bad_tok = token_file('refused', 'not-a-token')
+    conf2 = write_config('mixed', [('alpha', apis['alpha'], toks['alpha']), ('down', dead, toks['beta']),
+                                   ('refused', apis['gamma'], bad_tok), ('gamma', apis['gamma'], toks['gamma'])])
+    p = run(['--config', conf2, '--once'])
+    err = p.stderr.decode()
+    check(p.returncode == 1, 'dead API first among failures: exit 1', (p.returncode, err[-2000:]))
+    check(snapshot(db_of('mixed', 'alpha')) == ref['alpha'] and snapshot(db_of('mixed', 'gamma')) == ref['gamma'],
+          'alpha and gamma sync fully beside a dead API and a refused token')
+    check('[refused]' in err and 'refused' in err, 'the refused account says so under its name', err[-2000:])
+
+    # flsync status --all: one line per account.
+    s = subprocess.run([FLSYNC, 'status', '--all', '--config', conf2], capture_output=True, timeout=60)
+    out = s.stdout.decode()
+    check(s.returncode == 0 and len(out.strip().splitlines()) == 5, 'status --all: a header and 4 lines', out)
+    lines = {l.split()[0]: l for l in out.splitlines()[1:] if l.strip()}
+    check(' ok ' in lines.get('alpha', '') and ' ok ' in lines.get('gamma', ''), 'synced accounts are ok', out)
+    check('NEEDS LOGIN' in lines.get('refused', ''), 'the refused token shows NEEDS LOGIN', out)
+    check('never synced' in lines.get('down', ''), 'the dead API has never synced', out)
+    s = subprocess.run([FLSYNC, 'status', '--all', '--config', conf2, '--json'], capture_output=True, timeout=60)
+    j = json.loads(s.stdout)
+    check([a['account'] for a in j['accounts']] == ['alpha', 'down', 'refused', 'gamma'] and
+          j['accounts'][0]['rows'] > 0, 'status --all --json lists the accounts in order', j)
+
+    # As a daemon: the refused account stops, the others go on; SIGUSR1 starts them again.
+    errlog = open(os.path.join(tmp, 'daemon.err'), 'wb+')
+    d = subprocess.Popen([FLSYNCD, '--config', conf2, '--interval', '3600', '-v'], stderr=errlog,
+                         stdout=subprocess.DEVNULL)
+    procs.append(d)
+
+    def log_has(*needles, timeout=60):
+        end = time.time() + timeout
+        while time.time() < end:
+            text = open(errlog.name, 'rb').read().decode()
+            if all(n in text for n in needles):
+                return True
+            time.sleep(0.05)
+        return False
+
+    check(log_has('[alpha] next pass in 3600 s', '[gamma] next pass in 3600 s',
+                  '[refused] this account stops syncing'), 'as a daemon, good accounts wait their interval',
+          open(errlog.name, 'rb').read().decode()[-3000:])
+    check(log_has('[down] next pass in 30 s'), 'the dead API backs off, not a whole interval')
+    s = subprocess.run([FLSYNC, 'status', '--all', '--config', conf2], capture_output=True, timeout=60)
+    check(('pid %d' % d.pid) in s.stdout.decode(), 'status --all names the flsyncd syncing them', s.stdout)
+    d.send_signal(signal.SIGUSR1)
+    check(log_has('[alpha] pass 2 started', '[gamma] pass 2 started'), 'SIGUSR1 starts every account again',
+          open(errlog.name, 'rb').read().decode()[-3000:])
+    check(not log_has('[refused] pass', timeout=0.5), 'a stopped account stays stopped')
+    d.send_signal(signal.SIGTERM)
+    check(d.wait(60) == 0, 'SIGTERM stops them all: exit 0', d.returncode)
+    check('stopping on signal' in open(errlog.name, 'rb').read().decode(), 'says it stops')
+
+    # A config mistake in an account is FILE:LINE, exit 2.
+    badconf = os.path.join(tmp, 'bad.conf')
+    with open(badconf, 'w') as f:
+        f.write('[account alpha]\napi = %s\ntoken_file = %s\nsync.page_limit = 500\n' % (apis['alpha'], toks['alpha']))
+    p = run(['--config', badconf, '--once'])
+    check(p.returncode == 2 and ('%s:4:' % badconf).encode() in p.stderr and b'page_limit' in p.stderr,
+          'a bad account setting: FILE:LINE and exit 2', p.stderr)
+    with open(badconf, 'w') as f:
+        f.write('[account bad/name]\n')
+    p = run(['--config', badconf, '--once'])
+    check(p.returncode == 2 and b'account name' in p.stderr, 'a bad account name: exit 2', p.stderr)
+
+
+try:
+    main()
+finally:
+    for p in procs:
+        if p.poll() is None:
+            p.terminate()
+            try:
+                p.wait(10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+print('%d checks, %d failed' % (checks, len(failures)))
+if failures:
+    print('failed:\n  ' + '\n  '.join(failures))
+sys.exit(1 if failures else 0)

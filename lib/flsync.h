@@ -631,6 +631,11 @@ FL_API int fl_sync_set_token_file(struct fl_sync *sync, const char *token_file);
  *   cadence.users           re-read known users this often (1d)
  *   cadence.reference       re-read currencies, jobs and categories (1d)
  *   cadence.milestones_all  re-read every milestone not yet final (1h)
+ *   cadence.reconcile       a deep re-read of each windowed stream this often,
+ *                           on the server's clock; 0 never (1d)
+ *   cadence.reconcile_lookback  ... of this much below where it has synced
+ *                           to: records the API returns late are found (7d)
+ *   cadence.reconcile_slices    ... spread over this many passes (24)
  *   cadence.safety_lag      windows end this long before the server's now (30s)
  *   cadence.lookback        each pass re-reads this much before its cursor (2m)
  *   limits.rate_scale       multiplies every documented rate limit (1.0)
@@ -789,6 +794,18 @@ FL_API void fl_sync_unlock(struct fl_sync *sync);
  * holding the lock may send it SIGUSR1 to have it start a pass at once.
  */
 FL_API int fl_sync_lock_holder(const char *db_path, int64_t *out_pid);
+
+/*
+ * fl_sync_resync — ask for a re-read of a windowed stream (projects, bids,
+ * bids_received, reviews_to, reviews_from, threads, messages, a market
+ * search; NULL: all of them): its cursor goes back to since (unix seconds;
+ * 0 is the beginning) unless it is there already, its rows stay, and the
+ * next pass reads the span again, storing what it finds new or changed.
+ * *out_streams (if not NULL) is how many streams moved.  Returns FL_OK,
+ * FL_ERR_NOT_FOUND (no such stream has synced: the message lists those
+ * there are), FL_ERR_READONLY, FL_ERR_BUSY, FL_ERR_DB, FL_ERR_MISUSE.
+ */
+FL_API int fl_sync_resync(struct fl_db *db, const char *stream, int64_t since, int64_t *out_streams);
 
 /* ==== Signing in: OAuth login and the token file ====================== */
 

@@ -32,6 +32,9 @@ void sync_options_default(struct sync_options *opt)
 	opt->users_refresh_s = 86400;
 	opt->reference_refresh_s = 86400;
 	opt->milestones_all_s = 3600;
+	opt->reconcile_every_s = 86400;
+	opt->reconcile_lookback_s = 7 * 86400;
+	opt->reconcile_slices = 24;
 	opt->mass_delete_ratio = 0.2;
 	opt->max_attempts = 5;
 	opt->retry_base_ms = 500;

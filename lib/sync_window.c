@@ -47,62 +47,53 @@ static int window_item(struct sync_run *run, const struct json_item *it)
 }
 
 /*
- * Page [from, to) of a stream.  While items come in time order, each page
- * asks from_time = t_last with offset = items already seen at t_last
+ * Page [w->from, w->to) of a stream.  While items come in time order, each
+ * page asks from_time = t_last with offset = items already seen at t_last
  * (keyset paging): no offset grows deep, and an item moving out of an
  * updated-time window cannot shift an unseen one past us.  The reference
  * does not promise an order, so every page is checked; if it is broken the
  * window is read again with plain offsets, and the cursor waits for its end.
+ * The cursor is cursor_stream's in sync_state, written with extra.
  */
-int sync_window(struct sync_run *run, const struct sync_window_spec *spec)
+static int window_read(struct sync_run *run, const struct sync_window_spec *spec, struct window_ctx *w,
+		       const char *cursor_stream, const char *extra)
 {
-	struct sync_cursor cur;
-	struct window_ctx w = { .spec = spec, .ordered = true };
 	struct api_result res;
 	struct buf q;
-	int64_t offset = 0, pages = 0, first_total = -1;
-	int rc;
+	int64_t offset = 0, first_total = -1;
+	int rc = FL_OK;
 	bool keyset = true, done = false;
 
-	rc = sync_state_load(run, spec->stream, &cur);
-	if (rc)
-		return rc;
-	w.to = run->server_now - run->opt->safety_lag_s;
-	w.from = cur.has_cursor ? cur.cursor - run->opt->lookback_s : 0;
-	if (w.from < 0)
-		w.from = 0;
-	if (w.from >= w.to)
-		return FL_OK;
-	w.t_last = w.from;
-	w.k = 0;
+	w->t_last = w->from;
+	w->k = 0;
+	w->ordered = true;
 	buf_init(&q, 8192);
-	run->window = &w;
+	run->window = w;
 
 	while (!done) {
-		struct window_ctx before = w;
+		struct window_ctx before = *w;
 
 		buf_reset(&q);
 		if (!buf_puts(&q, spec->base_query) ||
 		    !buf_printf(&q, "%s%s=%lld&%s=%lld&limit=%d&offset=%lld",
 				strchr(spec->base_query, '?') ? "&" : "?",
-				spec->from_param, (long long)(keyset ? w.t_last : w.from),
-				spec->to_param, (long long)w.to, run->opt->page_limit,
-				(long long)(keyset ? w.k : offset))) {
+				spec->from_param, (long long)(keyset ? w->t_last : w->from),
+				spec->to_param, (long long)w->to, run->opt->page_limit,
+				(long long)(keyset ? w->k : offset))) {
 			rc = error_set(&run->err, FL_ERR_NOMEM, "%s: query too long", spec->stream);
 			break;
 		}
 		rc = sync_get(run, q.data, spec->collection, window_item, &res);
 		if (rc) {
-			w = before; /* the page was undone */
+			*w = before; /* the page was undone */
 			break;
 		}
-		pages++;
-		if (first_total < 0 && res.env.total_count >= 0 && run->cur)
+		if (first_total < 0 && res.env.total_count >= 0 && run->cur && run->cur->total < 0)
 			run->cur->total = first_total = res.env.total_count;
-		if (keyset && !w.ordered) {
+		if (keyset && !w->ordered) {
 			/* Out of order: read the whole window again by offset. */
 			sync_log(run, "%s: results not in time order; paging [%lld, %lld) by offset",
-				 spec->stream, (long long)w.from, (long long)w.to);
+				 spec->stream, (long long)w->from, (long long)w->to);
 			keyset = false;
 			offset = 0;
 			continue;
@@ -112,8 +103,8 @@ int sync_window(struct sync_run *run, const struct sync_window_spec *spec)
 		sync_progress(run, false, NULL);
 		if (!done && sync_batch_full(run)) {
 			/* In order, everything before t_last is stored: the cursor moves there. */
-			rc = keyset && w.t_last > w.from ? sync_state_cursor(run, spec->stream, w.t_last, NULL)
-							  : FL_OK;
+			rc = keyset && w->t_last > w->from
+				? sync_state_cursor(run, cursor_stream, w->t_last, extra) : FL_OK;
 			if (!rc)
 				rc = sync_tx_maybe_commit(run, true);
 			if (rc)
@@ -127,11 +118,140 @@ int sync_window(struct sync_run *run, const struct sync_window_spec *spec)
 	run->window = NULL;
 	buf_free(&q);
 	if (done)
-		return sync_state_cursor(run, spec->stream, w.to, NULL);
+		return sync_state_cursor(run, cursor_stream, w->to, extra);
 	/* Interrupted: keep what the stored pages cover, when order tells. */
-	if (keyset && w.ordered && w.t_last > w.from && rc != FL_ERR_DB && rc != FL_ERR_IO)
-		sync_state_cursor(run, spec->stream, w.t_last, NULL);
+	if (keyset && w->ordered && w->t_last > w->from && rc != FL_ERR_DB && rc != FL_ERR_IO)
+		sync_state_cursor(run, cursor_stream, w->t_last, extra);
 	return rc;
+}
+
+/* ---- deep reconciliation -------------------------------------------------- */
+
+/*
+ * The windows only ever look back opt->lookback_s before their cursor, so a
+ * record the API starts returning later than that behind its own time would
+ * never be seen.  Every opt->reconcile_every_s on the server's clock each
+ * windowed stream re-reads the last opt->reconcile_lookback_s below its
+ * cursor, one slice of opt->reconcile_slices per pass so that no pass
+ * spikes.  Its state is the sync_state row "reconcile:STREAM": cursor is
+ * where the next slice starts, cursor_extra {"end":E,"due":D} the end of
+ * the round and when the next round is due; rows_synced counts the rows the
+ * rounds inserted or changed, the repaired ones that polling had missed.
+ */
+#define RECONCILE_PREFIX "reconcile:"
+
+static bool reconcile_extra(const char *extra, int64_t *end, int64_t *due)
+{
+	long long e, d;
+
+	if (sscanf(extra, "{\"end\":%lld,\"due\":%lld}", &e, &d) != 2)
+		return false;
+	*end = e;
+	*due = d;
+	return true;
+}
+
+static int reconcile_count(struct sync_run *run, const char *stream, int64_t repaired)
+{
+	sqlite3_stmt *st;
+	int rc = FL_OK;
+
+	if (sqlite3_prepare_v2(run->db->sql,
+			       "UPDATE sync_state SET rows_synced = rows_synced + ?2, last_success = ?3 "
+			       "WHERE stream = ?1", -1, &st, NULL) != SQLITE_OK) {
+		store_error(run->db, "count repaired rows of %s", stream);
+		return error_copy(&run->err, &run->db->err);
+	}
+	sqlite3_bind_text(st, 1, stream, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, repaired);
+	sqlite3_bind_int64(st, 3, run->server_now);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		store_error(run->db, "count repaired rows of %s", stream);
+		rc = error_copy(&run->err, &run->db->err);
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* One slice of spec's reconciliation, when a round is running or due. */
+static int window_reconcile(struct sync_run *run, const struct sync_window_spec *spec, int64_t covered)
+{
+	const struct sync_options *o = run->opt;
+	struct window_ctx w = { .spec = spec };
+	struct sync_cursor cur;
+	char name[256], extra[96];
+	int64_t end = 0, due = 0, pos, slice, rows_before;
+	int rc;
+
+	if (o->reconcile_every_s <= 0 || o->reconcile_lookback_s <= 0)
+		return FL_OK;
+	snprintf(name, sizeof name, RECONCILE_PREFIX "%s", spec->stream);
+	rc = sync_state_load(run, name, &cur);
+	if (rc)
+		return rc;
+	if (!reconcile_extra(cur.extra, &end, &due)) {
+		/* Never reconciled: the first round is due one cadence after the first sync. */
+		snprintf(extra, sizeof extra, "{\"end\":0,\"due\":%lld}",
+			 (long long)(run->server_now + o->reconcile_every_s));
+		return sync_state_cursor(run, name, 0, extra);
+	}
+	pos = cur.cursor;
+	if (pos >= end) {
+		if (run->server_now < due)
+			return FL_OK;
+		/* A new round: what the windows' own lookback does not cover again. */
+		end = covered - o->lookback_s;
+		pos = end - o->reconcile_lookback_s;
+		if (pos < 0)
+			pos = 0;
+		due = run->server_now + o->reconcile_every_s;
+		if (pos >= end)
+			return FL_OK;
+		sync_log(run, "%s: reconciling [%lld, %lld) in %d slices", spec->stream,
+			 (long long)pos, (long long)end, o->reconcile_slices);
+	}
+	slice = (o->reconcile_lookback_s + o->reconcile_slices - 1) / o->reconcile_slices;
+	w.from = pos;
+	w.to = pos + slice < end ? pos + slice : end;
+	snprintf(extra, sizeof extra, "{\"end\":%lld,\"due\":%lld}", (long long)end, (long long)due);
+	rows_before = run->cur ? run->cur->rows : 0;
+	rc = window_read(run, spec, &w, name, extra);
+	if (run->cur && run->cur->rows > rows_before) {
+		int64_t repaired = run->cur->rows - rows_before;
+		int crc;
+
+		sync_log(run, "%s: reconciliation repaired %lld rows in [%lld, %lld)", spec->stream,
+			 (long long)repaired, (long long)w.from, (long long)w.to);
+		/* With the rows, in their transaction: a rollback forgets both. */
+		crc = sync_tx_begin(run);
+		if (!crc)
+			crc = reconcile_count(run, name, repaired);
+		if (!rc)
+			rc = crc;
+	}
+	return rc;
+}
+
+int sync_window(struct sync_run *run, const struct sync_window_spec *spec)
+{
+	struct sync_cursor cur;
+	struct window_ctx w = { .spec = spec };
+	int rc;
+
+	rc = sync_state_load(run, spec->stream, &cur);
+	if (rc)
+		return rc;
+	w.to = run->server_now - run->opt->safety_lag_s;
+	w.from = cur.has_cursor ? cur.cursor - run->opt->lookback_s : 0;
+	if (w.from < 0)
+		w.from = 0;
+	if (w.from < w.to) {
+		rc = window_read(run, spec, &w, spec->stream, NULL);
+		if (rc)
+			return rc;
+	}
+	/* Only a stream that has caught up reconciles, and only below where it is. */
+	return cur.has_cursor ? window_reconcile(run, spec, w.to > cur.cursor ? w.to : cur.cursor) : FL_OK;
 }
 
 /* ---- plain paging --------------------------------------------------------- */

@@ -54,6 +54,8 @@ static void main_usage(FILE *f)
 		"             users = 1d           re-read known users this often\n"
 		"             reference = 1d       currencies, jobs, categories\n"
 		"             milestones_all = 1h  re-read every non-final milestone\n"
+		"             reconcile = 1d       re-read reconcile_lookback (7d) of each windowed\n"
+		"                                  stream, in reconcile_slices (24) passes\n"
 		"             safety_lag = 30s     windows end this long before the server's now\n"
 		"             lookback = 2m        each pass re-reads this much before its cursor\n"
 		"  [limits]   rate_scale = 1.0     multiplies every documented rate limit\n"

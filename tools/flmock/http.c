@@ -523,6 +523,29 @@ static void mock_advance(struct server *s, struct MHD_Connection *c, struct fm_b
 	buf_printf(b, "{\"now\":%lld,\"events\":%zu}\n", (long long)s->w->now, events);
 }
 
+static void mock_late(struct server *s, struct MHD_Connection *c, struct fm_buf *b, int *status)
+{
+	const char *kind = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "kind");
+	const char *behind_s = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "behind");
+	char *end = NULL;
+	long long behind = behind_s ? strtoll(behind_s, &end, 10) : -1;
+	int64_t when;
+
+	if (!kind || (strcmp(kind, "message") && strcmp(kind, "review") && strcmp(kind, "bid")) ||
+	    !behind_s || *end || behind < 0 || behind > 10LL * 365 * 86400) {
+		*status = 400;
+		buf_puts(b, "{\"error\":\"want kind=message|review|bid and behind=SECONDS\"}\n");
+		return;
+	}
+	if (!activity_late(s->w, kind, (int64_t)behind, &when)) {
+		*status = 409;
+		buf_printf(b, "{\"error\":\"the world has no %s to make\"}\n", kind);
+		return;
+	}
+	buf_printf(b, "{\"kind\":\"%s\",\"time\":%lld,\"now\":%lld}\n", kind, (long long)when,
+		   (long long)s->w->now);
+}
+
 static void mock_faults(struct server *s, struct MHD_Connection *c, struct fm_buf *b, int *status)
 {
 	const char *spec = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "spec");
@@ -560,6 +583,8 @@ static enum MHD_Result mock_request(struct server *s, struct MHD_Connection *c, 
 		buf_printf(&b, "{\"now\":%lld}\n", (long long)s->w->now);
 	} else if (strcmp(url, "/_mock/advance") == 0 && post) {
 		mock_advance(s, c, &b, &status);
+	} else if (strcmp(url, "/_mock/late") == 0 && post) {
+		mock_late(s, c, &b, &status);
 	} else if (strcmp(url, "/_mock/faults") == 0 && post) {
 		mock_faults(s, c, &b, &status);
 	} else if (strcmp(url, "/_mock/oauth") == 0) {

@@ -56,6 +56,7 @@ static const char usage[] =
 	"  GET  /_mock/self                {\"id\":SELF,\"now\":T,\"seed\":S}\n"
 	"  GET  /_mock/clock               {\"now\":T}\n"
 	"  POST /_mock/advance?seconds=N[&quiet=S]\n"
+
 	"                                  move the clock, making ~1 event per 10 s, none in the\n"
 	"                                  last S seconds (default 0): {\"now\":T,\"events\":K}\n"
 	"  GET  /_mock/log                 JSON lines, one per write request: seq, time, method,\n"

@@ -65,6 +65,17 @@ static void json_str_or_null(const char *s)
 		fputs("null", stdout);
 }
 
+/* Rows reconciliation found that polling had missed, over every stream. */
+static int64_t repaired_rows(const struct fl_status *s)
+{
+	int64_t total = 0;
+
+	for (int64_t i = 0; i < s->streams_count; i++)
+		if (!strncmp(s->streams[i].stream, "reconcile:", 10))
+			total += s->streams[i].rows_synced;
+	return total;
+}
+
 static void print_json(const char *path, const struct fl_status *s, int64_t now)
 {
 	int64_t i;
@@ -73,7 +84,7 @@ static void print_json(const char *path, const struct fl_status *s, int64_t now)
 	json_str_or_null(path);
 	printf(",\"schema_version\":%d,\"now\":%lld,\"needs_login\":", s->schema_version, (long long)now);
 	json_str_or_null(needs_login(s));
-	printf(",\"streams\":[");
+	printf(",\"repaired\":%lld,\"streams\":[", (long long)repaired_rows(s));
 	for (i = 0; i < s->streams_count; i++) {
 		const struct fl_stream_status *x = &s->streams[i];
 
@@ -116,6 +127,42 @@ static void short_error(const char *e, char *buf, size_t n)
 		memcpy(buf + n - 4, "...", 4);
 }
 
+/*
+ * What reconciliation found that polling had missed: the rows its re-reads
+ * inserted or changed, per stream ("reconcile:STREAM" rows), and when the
+ * last round ran.  Late data exists when this is not zero.
+ */
+static void print_repaired(const struct fl_status *s, int64_t now)
+{
+	int64_t total = 0, last = 0;
+	char age[32];
+	int n = 0;
+
+	for (int64_t i = 0; i < s->streams_count; i++) {
+		const struct fl_stream_status *x = &s->streams[i];
+
+		if (strncmp(x->stream, "reconcile:", 10))
+			continue;
+		n++;
+		total += x->rows_synced;
+		if (x->last_success > last)
+			last = x->last_success;
+	}
+	if (!n)
+		return;
+	tool_age(last, now, age, sizeof age);
+	printf("\nrepaired  %lld rows found late by reconciliation (last round %s)", (long long)total,
+	       last ? age : "not yet");
+	n = 0;
+	for (int64_t i = 0; i < s->streams_count; i++) {
+		const struct fl_stream_status *x = &s->streams[i];
+
+		if (!strncmp(x->stream, "reconcile:", 10) && x->rows_synced)
+			printf("%s %s %lld", n++ ? "," : ":", x->stream + 10, (long long)x->rows_synced);
+	}
+	printf("\n");
+}
+
 static void print_text(const char *path, const struct fl_status *s, int64_t now)
 {
 	char age[32], err_age[32], err[72];
@@ -132,6 +179,8 @@ static void print_text(const char *path, const struct fl_status *s, int64_t now)
 			const struct fl_stream_status *x = &s->streams[i];
 			char what[192];  /* room for the short error, its age and the flags */
 
+			if (!strncmp(x->stream, "reconcile:", 10))
+				continue; /* their own line below */
 			tool_age(x->last_success, now, age, sizeof age);
 			short_error(x->last_error, err, sizeof err);
 			if (x->last_error) {
@@ -145,6 +194,7 @@ static void print_text(const char *path, const struct fl_status *s, int64_t now)
 			       (long long)x->requests, what);
 		}
 	}
+	print_repaired(s, now);
 	printf("\nactions   %lld pending (%lld queued, %lld sending), %lld failed, %lld done, %lld cancelled\n",
 	       (long long)(s->actions_queued + s->actions_sending), (long long)s->actions_queued,
 	       (long long)s->actions_sending, (long long)s->actions_failed, (long long)s->actions_done,

@@ -1,0 +1,158 @@
+"""Deep reconciliation and flsync resync against flmock: records the API
+returns late (an hour, a day, ten days behind their own time) are missed by
+polling, found once the reconciliation cadence has passed on the server's
+clock, in as many passes as it has slices, and counted as repaired; a
+re-read asked for with flsync resync finds what lies beyond the lookback;
+the database then equals a clean sync.
+
+usage: test_reconcile.py FLSYNCD FLSYNC FLMOCK
+"""
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+FLSYNCD, FLSYNC, FLMOCK = sys.argv[1:4]
+tmp = tempfile.mkdtemp(prefix='flsync-reconcile-')
+TOKEN = 'late'
+checks, failures = 0, []
+procs = []
+
+
+def check(cond, what, detail=''):
+    global checks
+    checks += 1
+    if not cond:
+        failures.append(what)
+        print('FAIL: %s%s' % (what, ('\n  ' + str(detail)[:3000]) if detail else ''), flush=True)
+
+
+def start_flmock():
+    out = open(os.path.join(tmp, 'flmock.out'), 'wb+')
+    p = subprocess.Popen([FLMOCK, '--port', '0', '--seed', '41', '--token', TOKEN, '--scale', '4000'],
+                         stdout=out, stderr=subprocess.DEVNULL)
+    procs.append(p)
+    for _ in range(400):
+        out.seek(0)
+        line = out.readline().decode()
+        if line.startswith('listening on '):
+            return line.split()[-1]
+        time.sleep(0.025)
+    raise SystemExit('flmock did not start')
+
+
+def mock(api, path):
+    req = urllib.request.Request(api + path, data=b'', method='POST')
+    with urllib.request.urlopen(req, timeout=30) as r:
+        return json.loads(r.read())
+
+
+def sync(api, db, conf, what):
+    p = subprocess.run([FLSYNCD, '--db', db, '--api', api, '--once', '--config', conf, '-v'],
+                       capture_output=True, timeout=300, env=dict(os.environ, FLSYNC_TOKEN=TOKEN))
+    check(p.returncode == 0, what + ': flsyncd --once exits 0', p.stderr.decode()[-2000:])
+    return p.stderr.decode()
+
+
+def one(db, sql, *args):
+    con = sqlite3.connect(db)
+    row = con.execute(sql, args).fetchone()
+    con.close()
+    return row[0] if row else None
+
+
+def status(db):
+    p = subprocess.run([FLSYNC, 'status', '--json', '--db', db], capture_output=True, timeout=60)
+    return json.loads(p.stdout)
+
+
+def main():
+    api = start_flmock()
+    db = os.path.join(tmp, 'late.db')
+    conf = os.path.join(tmp, 'flsyncd.conf')
+    with open(conf, 'w') as f:
+        f.write('[cadence]\nreconcile = 1d\nreconcile_lookback = 7d\nreconcile_slices = 3\n')
+    sync(api, db, conf, 'first sync')
+    sync(api, db, conf, 'second pass')
+    check(one(db, "SELECT count(*) FROM sync_state WHERE stream LIKE 'reconcile:%'") >= 5,
+          'each windowed stream has its reconciliation scheduled')
+
+    msgs = one(db, 'SELECT count(*) FROM messages')
+    revs = one(db, 'SELECT count(*) FROM reviews')
+    hour = mock(api, '/_mock/late?kind=message&behind=3600')
+    day = mock(api, '/_mock/late?kind=review&behind=86400')
+    ten = mock(api, '/_mock/late?kind=message&behind=%d' % (10 * 86400))
+    log = sync(api, db, conf, 'a pass after the late records')
+    check(one(db, 'SELECT count(*) FROM messages') == msgs and one(db, 'SELECT count(*) FROM reviews') == revs,
+          'polling alone misses records an hour and a day behind', log[-1500:])
+
+    # A day on the server's clock: the round is due; three slices, one per pass.
+    mock(api, '/_mock/advance?seconds=90000&quiet=90000')
+    found = []
+    for n in range(1, 4):
+        log = sync(api, db, conf, 'reconciling pass %d' % n)
+        found.append((one(db, 'SELECT count(*) FROM messages') - msgs, one(db, 'SELECT count(*) FROM reviews') - revs))
+    check(found[-1] == (1, 1), 'after the round: the hour-late message and the day-late review are in', found)
+    # Both lie in the round's last third (the last 2.3 days): the first two slices cannot see them.
+    check(found == [(0, 0), (0, 0), (1, 1)], 'the round is spread over its three slices, one per pass', found)
+    check(one(db, "SELECT count(*) FROM messages WHERE time_created = ?", hour['time']) == 1,
+          'the hour-late message is stored with its own time', hour)
+    check(one(db, "SELECT count(*) FROM reviews WHERE time_submitted = ?", day['time']) == 1,
+          'the day-late review is stored with its own time', day)
+    check(one(db, "SELECT count(*) FROM messages WHERE time_created = ?", ten['time']) == 0,
+          'ten days behind is past the 7-day lookback', ten)
+    st = status(db)
+    check(st['repaired'] >= 2, 'status counts the repaired rows', st['repaired'])
+    rec = {s['stream']: s for s in st['streams'] if s['stream'].startswith('reconcile:')}
+    check(rec.get('reconcile:messages', {}).get('rows_synced', 0) >= 1 and
+          rec.get('reconcile:reviews_to', {}).get('rows_synced', 0) >= 1,
+          'repaired per stream: messages and reviews_to', rec)
+    text = subprocess.run([FLSYNC, 'status', '--db', db], capture_output=True, timeout=60).stdout.decode()
+    check('repaired' in text and 'messages' in text, 'flsync status shows the repaired line', text)
+    # The round is over: the next pass does not read the week again.
+    before = one(db, 'SELECT sum(requests) FROM sync_state')
+    sync(api, db, conf, 'after the round')
+    after = one(db, 'SELECT sum(requests) FROM sync_state')
+    check(after - before < 40, 'a pass after the round makes only its usual requests', (before, after))
+
+    # flsync resync reaches past the lookback.
+    p = subprocess.run([FLSYNC, 'resync', '--db', db, '--stream', 'nope'], capture_output=True, timeout=60)
+    check(p.returncode == 1 and b'messages' in p.stderr, 'resync of an unknown stream names the real ones', p.stderr)
+    p = subprocess.run([FLSYNC, 'resync', '--db', db, '--stream', 'messages', '--since', str(ten['time'] - 1)],
+                       capture_output=True, timeout=60)
+    check(p.returncode == 0 and b'1 stream will re-read' in p.stdout, 'resync moves the messages cursor', p)
+    check(one(db, "SELECT cursor FROM sync_state WHERE stream = 'messages'") == ten['time'] - 1,
+          'the cursor went back', one(db, "SELECT cursor FROM sync_state WHERE stream = 'messages'"))
+    rows = one(db, 'SELECT count(*) FROM messages')
+    sync(api, db, conf, 'the pass after resync')
+    check(one(db, "SELECT count(*) FROM messages WHERE time_created = ?", ten['time']) == 1,
+          'after resync the ten-day-late message is in')
+    check(one(db, 'SELECT count(*) FROM messages') == rows + 1, 'resync kept every row and added the one')
+    p = subprocess.run([FLSYNC, 'resync', '--db', db, '--since', 'yesterday'], capture_output=True, timeout=60)
+    check(p.returncode == 2, 'a bad --since is a usage error', p)
+
+    # Equal to a clean sync of the same world.
+    clean = os.path.join(tmp, 'clean.db')
+    sync(api, clean, conf, 'clean sync')
+    for t, key in (('messages', 'id'), ('reviews', 'project_id, from_user_id'), ('threads', 'id'), ('bids', 'id')):
+        a = sqlite3.connect(db).execute('SELECT %s FROM %s ORDER BY 1, 2' % (key, t) if ',' in key else
+                                        'SELECT %s FROM %s ORDER BY 1' % (key, t)).fetchall()
+        b = sqlite3.connect(clean).execute('SELECT %s FROM %s ORDER BY 1, 2' % (key, t) if ',' in key else
+                                           'SELECT %s FROM %s ORDER BY 1' % (key, t)).fetchall()
+        check(a == b, '%s equal a clean sync' % t, (len(a), len(b)))
+
+
+try:
+    main()
+finally:
+    for p in procs:
+        p.terminate()
+        p.wait(10)
+print('%d checks, %d failed' % (checks, len(failures)))
+if failures:
+    print('failed:\n  ' + '\n  '.join(failures))
+sys.exit(1 if failures else 0)

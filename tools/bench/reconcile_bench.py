@@ -1,0 +1,98 @@
+#!/usr/bin/env python3
+"""reconcile_bench.py — what a daily deep reconciliation costs, as a share
+of a full sync of the same flmock world.
+
+It syncs the world in full (flsyncd --once), runs one incremental pass (the
+reconciliation gets scheduled), copies the database twice, and moves flmock's
+clock a day on (no events).  Then the copies make the day's pass with
+reconciliation off, one before and one after (the baseline is the faster:
+its daily user and reference re-reads included), and the original the same pass with the whole round in one slice
+(cadence.reconcile_slices = 1, the worst case; by default a round is spread
+over 24 passes).  The reconciliation's cost is the difference.
+
+usage: reconcile_bench.py FLSYNCD FLMOCK [--scale N] [--seed N]
+prints: full sync, incremental pass, reconciling pass (wall s, requests),
+        and "reconciliation: X% of a full sync"
+"""
+import argparse
+import json
+import os
+import re
+import shutil
+import sqlite3
+import subprocess
+import tempfile
+import time
+import urllib.request
+
+ap = argparse.ArgumentParser()
+ap.add_argument('flsyncd')
+ap.add_argument('flmock')
+ap.add_argument('--scale', type=int, default=1000000)
+ap.add_argument('--seed', type=int, default=3)
+a = ap.parse_args()
+
+tmp = tempfile.mkdtemp(prefix='flsync-reconcile-bench-')
+out = open(os.path.join(tmp, 'flmock.out'), 'wb+')
+mock = subprocess.Popen([a.flmock, '--port', '0', '--seed', str(a.seed), '--token', 'bench',
+                         '--scale', str(a.scale), '--rate-scale', '1000'], stdout=out, stderr=subprocess.DEVNULL)
+try:
+    api = None
+    for _ in range(2400):
+        out.seek(0)
+        line = out.readline().decode()
+        if line.startswith('listening on '):
+            api = line.split()[-1]
+            break
+        time.sleep(0.05)
+    assert api, 'flmock did not start'
+    db = os.path.join(tmp, 'bench.db')
+    conf = os.path.join(tmp, 'flsyncd.conf')
+    with open(conf, 'w') as f:
+        f.write('[cadence]\nreconcile = 1d\nreconcile_lookback = 7d\nreconcile_slices = 1\n')
+
+    off = os.path.join(tmp, 'off.conf')
+    with open(off, 'w') as f:
+        f.write('[cadence]\nreconcile = 0\n')
+    copies = [os.path.join(tmp, 'copy%d.db' % i) for i in (1, 2)]
+
+    def sync(what, path=db, config=conf):
+        t = time.monotonic()
+        p = subprocess.run([a.flsyncd, '--db', path, '--api', api, '--once', '--config', config],
+                           capture_output=True, env=dict(os.environ, FLSYNC_TOKEN='bench'))
+        secs = time.monotonic() - t
+        if p.returncode != 0:
+            raise SystemExit('%s failed: %s' % (what, p.stderr.decode()[-2000:]))
+        m = re.search(r'pass done: ([\d,]+) rows, ([\d,]+) requests', p.stderr.decode())
+        rows, reqs = (int(m.group(1).replace(',', '')), int(m.group(2).replace(',', ''))) if m else (0, 0)
+        print('%-22s %8.2f s  %9d rows  %7d requests' % (what, secs, rows, reqs), flush=True)
+        return secs, reqs
+
+    full, _ = sync('full sync')
+    sync('incremental pass')
+    for c in copies:
+        src, dst = sqlite3.connect(db), sqlite3.connect(c)
+        src.backup(dst)
+        src.close()
+        dst.close()
+    req = urllib.request.Request(api + '/_mock/advance?seconds=90000&quiet=90000', data=b'', method='POST')
+    urllib.request.urlopen(req, timeout=60).read()
+    # Baselines before and after, on copies: the faster one counts (caches warm).
+    base, base_req = sync('a day on, no reconcile', copies[0], off)
+    recon, recon_req = sync('a day on, reconciling')
+    base = min(base, sync('a day on, no reconcile', copies[1], off)[0])
+    con = sqlite3.connect(db)
+    repaired = con.execute("SELECT coalesce(sum(rows_synced), 0) FROM sync_state "
+                           "WHERE stream LIKE 'reconcile:%'").fetchone()[0]
+    span = con.execute("SELECT min(time_created), max(time_created) FROM messages").fetchone()
+    con.close()
+    cost = max(0.0, recon - base)
+    print('world spans %.0f days of messages; the round re-reads the last 7' %
+          ((span[1] - span[0]) / 86400 if span[0] else 0))
+    print('reconciliation: %.2f s and %d requests over a plain pass, %d rows repaired' %
+          (cost, recon_req - base_req, repaired))
+    print('reconciliation: %.1f%% of a full sync (target <= 10%%)' % (100.0 * cost / full))
+finally:
+    mock.terminate()
+    mock.wait(30)
+    shutil.rmtree(tmp, ignore_errors=True)

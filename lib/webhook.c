@@ -372,8 +372,6 @@ static int call(struct fl_db *db, struct http_client *c, const char *method, con
 			continue;
 		break;
 	}
-	if (rc)
-		error_prefix(&db->err, "%s %s", method, path);
 	return rc;
 }
 

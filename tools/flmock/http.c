@@ -623,7 +623,7 @@ static enum MHD_Result mock_request(struct server *s, struct MHD_Connection *c, 
 	} else if (strcmp(url, "/_mock/faults") == 0 && post) {
 		mock_faults(s, c, &b, &status);
 	} else if (strcmp(url, "/_mock/webhooks") == 0 || strcmp(url, "/_mock/webhooks/emit") == 0) {
-		mock_webhooks(s, c, url[14] == '/', post, &b, &status);
+		mock_webhooks(s, c, url[15] == '/', post, &b, &status);
 	} else if (strcmp(url, "/_mock/oauth") == 0) {
 		oauth_stats(s->oauth, &b);
 	} else if (strcmp(url, "/_mock/oauth/revoke") == 0 && post) {

@@ -248,25 +248,25 @@ static int state_set(struct sync_run *run, const char *key, int64_t num)
 
 /*
  * Distinct (kind, id) among the changes (:prev, :cur] whose rows a delivery
- * should have announced — messages of the account's threads, awards and
- * acceptances, new milestones and milestone requests, own projects
- * completed — that happened after :since (server clock), with no delivery
- * seen for them since :seen (local clock).
+ * should have announced — new messages of the account's threads (an edit is
+ * no event the reference lists), awards and acceptances, new milestones and
+ * milestone requests, own projects completed — that happened after :since
+ * (server clock), with no delivery seen for them since :seen (local clock).
  */
 static const char lost_sql[] =
 	"SELECT count(*) FROM (SELECT DISTINCT kind, key FROM ("
 	" SELECT 'thread' AS kind, m.thread_id AS key FROM changes c JOIN messages m ON m.id = c.row_id"
-	"  WHERE c.tbl = 'messages' AND c.op <> 'delete' AND c.seq > :prev AND c.seq <= :cur"
+	"  WHERE c.tbl = 'messages' AND c.op = 'insert' AND c.seq > :prev AND c.seq <= :cur"
 	"  AND m.local_state IS NULL AND m.time_updated >= :since"
 	" UNION ALL SELECT 'bid', b.id FROM changes c JOIN bids b ON b.id = c.row_id"
 	"  WHERE c.tbl = 'bids' AND c.op <> 'delete' AND c.seq > :prev AND c.seq <= :cur"
 	"  AND b.local_state IS NULL AND (b.time_awarded >= :since OR b.time_accepted >= :since)"
 	"  AND (b.bidder_id = :self OR b.project_owner_id = :self)"
 	" UNION ALL SELECT 'milestones', x.project_id FROM changes c JOIN milestones x ON x.id = c.row_id"
-	"  WHERE c.tbl = 'milestones' AND c.op <> 'delete' AND c.seq > :prev AND c.seq <= :cur"
+	"  WHERE c.tbl = 'milestones' AND c.op = 'insert' AND c.seq > :prev AND c.seq <= :cur"
 	"  AND x.local_state IS NULL AND x.time_created >= :since"
 	" UNION ALL SELECT 'milestones', x.project_id FROM changes c JOIN milestone_requests x ON x.id = c.row_id"
-	"  WHERE c.tbl = 'milestone_requests' AND c.op <> 'delete' AND c.seq > :prev AND c.seq <= :cur"
+	"  WHERE c.tbl = 'milestone_requests' AND c.op = 'insert' AND c.seq > :prev AND c.seq <= :cur"
 	"  AND x.local_state IS NULL AND x.time_requested >= :since"
 	" UNION ALL SELECT 'project', p.id FROM changes c JOIN projects p ON p.id = c.row_id"
 	"  WHERE c.tbl = 'projects' AND c.op <> 'delete' AND c.seq > :prev AND c.seq <= :cur"

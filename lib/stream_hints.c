@@ -300,12 +300,12 @@ static int count_lost(struct sync_run *run, int64_t prev, int64_t cur, int64_t s
  * Count, then move the marks on: lost_seq (the change feed's end now),
  * lost_at / lost_at_prev (local clock of this and the previous count: a
  * delivery the previous pass's reads took was received after lost_at_prev),
- * lost_srv (the server clock now).
+ * lost_srv / lost_srv_prev (the server clock of the same two counts).
  */
 static int lost_deliveries(struct sync_run *run)
 {
-	int64_t prev = 0, at = 0, at_prev = 0, srv = 0, total = 0, lost = 0, now = (int64_t)time(NULL), cur;
-	bool have_prev, have_at, have_at_prev, have_srv, have_total, ok, active;
+	int64_t prev = 0, at = 0, at_prev = 0, srv = 0, srv_prev = 0, total = 0, lost = 0, now = (int64_t)time(NULL), cur;
+	bool have_prev, have_at, have_at_prev, have_srv, have_srv_prev, have_total, ok, active;
 	int rc;
 
 	cur = one_int(run, "SELECT coalesce(max(seq), 0) FROM changes", &ok);
@@ -319,10 +319,17 @@ static int lost_deliveries(struct sync_run *run)
 		return db_fail(run, "ask whether webhooks are active");
 	if ((rc = state_num(run, "lost_seq", &prev, &have_prev)) || (rc = state_num(run, "lost_at", &at, &have_at)) ||
 	    (rc = state_num(run, "lost_at_prev", &at_prev, &have_at_prev)) ||
-	    (rc = state_num(run, "lost_srv", &srv, &have_srv)) || (rc = state_num(run, "lost_total", &total, &have_total)))
+	    (rc = state_num(run, "lost_srv", &srv, &have_srv)) ||
+	    (rc = state_num(run, "lost_srv_prev", &srv_prev, &have_srv_prev)) ||
+	    (rc = state_num(run, "lost_total", &total, &have_total)))
 		return rc;
-	if (have_prev && have_srv && active && cur > prev) {
-		rc = count_lost(run, prev, cur, srv - run->opt->lookback_s, have_at_prev ? at_prev : at - 3600, &lost);
+	/*
+	 * The changes since the last count were stored by the previous pass,
+	 * which read what happened since the count before it: that count's
+	 * server time bounds the rows' own times, its local time the deliveries.
+	 */
+	if (have_prev && have_srv_prev && have_at_prev && active && cur > prev) {
+		rc = count_lost(run, prev, cur, srv_prev - run->opt->lookback_s, at_prev, &lost);
 		if (rc)
 			return rc;
 		if (lost)
@@ -336,7 +343,8 @@ static int lost_deliveries(struct sync_run *run)
 		    (rc = state_set(run, "lost_checked_at", now)))
 			return rc;
 	}
-	if ((have_at && (rc = state_set(run, "lost_at_prev", at))) || (rc = state_set(run, "lost_at", now)) ||
+	if ((have_at && (rc = state_set(run, "lost_at_prev", at))) ||
+	    (have_srv && (rc = state_set(run, "lost_srv_prev", srv))) || (rc = state_set(run, "lost_at", now)) ||
 	    (rc = state_set(run, "lost_seq", cur)) || (rc = state_set(run, "lost_srv", run->server_now)))
 		return rc;
 	/* Old deliveries and announcements go: the counts look back an hour, the signal two passes. */

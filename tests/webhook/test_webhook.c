@@ -557,6 +557,93 @@ START_TEST(faulty_deliveries_equal_a_clean_sync)
 }
 END_TEST
 
+/* Until flmock has sent everything and the listener stored it. */
+static void drain(struct mock *m, struct hookrecv *h, struct listener *l)
+{
+	for (int i = 0; i < 3000; i++) {
+		struct resp st;
+		yajl_val v;
+		long long pending, delivered;
+
+		mock_get(m, "/_mock/webhooks", &st);
+		v = resp_json(&st);
+		pending = jint(v, "pending");
+		delivered = jint(v, "delivered");
+		yajl_tree_free(v);
+		resp_free(&st);
+		if (pending == 0 && delivered == (long long)hookrecv_count(h) && received(l) >= delivered)
+			return;
+		usleep(10000);
+	}
+	ck_abort_msg("deliveries did not settle");
+}
+
+static void quiet_advance(struct mock *m, long long seconds)
+{
+	char path[96];
+	struct resp r;
+
+	snprintf(path, sizeof path, "/_mock/advance?seconds=%lld&quiet=300", seconds);
+	mock_call(m, "POST", path, NULL, NULL, "", &r);
+	ck_assert_int_eq(r.status, 200);
+	resp_free(&r);
+}
+
+START_TEST(dropped_deliveries_are_counted)
+{
+	struct listener l = { .mu = PTHREAD_MUTEX_INITIALIZER };
+	struct fl_webhook_api api = { 0 };
+	struct fl_webhook_list *list = NULL;
+	struct fl_webhook_status *ws = NULL;
+	struct hookrecv *h;
+	struct syncer s;
+	struct mock m;
+	struct resp r;
+
+	ck_assert(mock_start(&m, NULL));
+	syncer_open(&s, &m, "lost.db");
+	l.db = open_db("lost.db");
+	h = hookrecv_start(on_delivery, &l);
+	ck_assert_ptr_nonnull(h);
+	api.api = m.url;
+	api.token = "demo";
+	ck_assert_int_eq(fl_webhook_register(s.db, &api, 0, hookrecv_url(h), &list), FL_OK);
+	fl_webhook_list_free(list);
+	pass(&s);
+	pass(&s); /* the first count's marks are set */
+
+	/* Every change announced: polling finds nothing a delivery did not say. */
+	quiet_advance(&m, 3 * 3600);
+	drain(&m, h, &l);
+	pass(&s);
+	pass(&s);
+	ck_assert_int_eq(fl_webhook_status_get(s.db, &ws), FL_OK);
+	ck_assert_int_gt(ws->deliveries_total, 0);
+	ck_assert_int_eq(ws->lost_last, 0);
+	ck_assert_int_eq(ws->lost_total, 0);
+	ck_assert_int_gt(ws->lost_checked_at, 0);
+	fl_webhook_status_free(ws);
+
+	/* Every delivery dropped: the next poll repairs the rows, and the signal counts them. */
+	mock_call(&m, "POST", "/_mock/webhooks?spec=drop=1", NULL, NULL, "", &r);
+	ck_assert_int_eq(r.status, 200);
+	resp_free(&r);
+	quiet_advance(&m, 3 * 3600);
+	drain(&m, h, &l);
+	ck_assert_int_eq(scalar(s.db, "SELECT count(*) FROM webhook_hints"), 0);
+	pass(&s); /* polling brings the rows */
+	pass(&s); /* and the count sees them */
+	ck_assert_int_eq(fl_webhook_status_get(s.db, &ws), FL_OK);
+	ck_assert_int_gt(ws->lost_last, 0);
+	ck_assert_int_eq(ws->lost_total, ws->lost_last);
+	fl_webhook_status_free(ws);
+	hookrecv_stop(h);
+	fl_db_close(l.db);
+	syncer_close(&s);
+	mock_stop(&m);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("webhook");
@@ -572,6 +659,7 @@ static Suite *suite(void)
 	tcase_set_timeout(ts, 240);
 	tcase_add_test(ts, hint_makes_exactly_its_read);
 	tcase_add_test(ts, faulty_deliveries_equal_a_clean_sync);
+	tcase_add_test(ts, dropped_deliveries_are_counted);
 	suite_add_tcase(s, ts);
 	return s;
 }

@@ -145,6 +145,13 @@ static int read_batch(struct sync_run *run, const char *base, const char *param,
 	return rc;
 }
 
+/* A permanent refusal (an API error, a 4xx other than 429): retrying cannot help. */
+static bool refused(const struct sync_run *run, int rc)
+{
+	return (rc == FL_ERR_API || rc == FL_ERR_NOT_FOUND || rc == FL_ERR_HTTP) && run->last_status >= 400 &&
+	       run->last_status < 500 && run->last_status != 429;
+}
+
 /* The targeted reads of one kind, a transaction per batch of hints. */
 static int read_kind(struct sync_run *run, const char *kind)
 {
@@ -176,6 +183,17 @@ static int read_kind(struct sync_run *run, const char *kind)
 			if (!rc)
 				rc = read_batch(run, "/api/projects/0.1/milestone_requests/", "projects[]", &l, i, end, 0,
 						"milestone_requests", row_milestone_request, false);
+		}
+		if (refused(run, rc)) {
+			/*
+			 * The ids came from a delivery, which anyone who knows the path
+			 * can send: a read the API refuses for good must not stay
+			 * pending and fail every pass.  Polling still covers them.
+			 */
+			sync_log(run, "webhook_hints: %s read refused, its %zu hint%s dropped: %s", kind, end - i,
+				 end - i == 1 ? "" : "s", run->err.msg);
+			error_clear(&run->err);
+			rc = FL_OK;
 		}
 		if (!rc)
 			rc = drop_hints(run, kind, &l, i, end);

@@ -29,6 +29,7 @@
 #define FLSYNC_H
 
 #include <signal.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #ifdef __cplusplus
@@ -933,6 +934,176 @@ FL_API int fl_token_refresh(const char *token_file);
  * files and URLs, never a token, code or secret.
  */
 FL_API const char *fl_auth_errmsg(void);
+
+/* ==== Webhooks ========================================================== */
+
+/*
+ * The API POSTs a JSON event to a registered URL when something happens to
+ * the account (a message, an award, a milestone, a completed project; see
+ * the reference's Webhooks section).  flsync treats a delivery as a hint,
+ * never as data: it is stored raw and turned into a targeted read (that
+ * thread's new messages, that bid, that project's milestones and requests,
+ * that project), coalesced, which the next sync pass performs ahead of
+ * window polling and within the rate budgets.  A well-formed delivery that
+ * cannot be mapped asks for an early incremental pass instead.  Polling
+ * stays the source of truth.
+ *
+ * The reference documents no signature, so the URL's path is the secret:
+ * fl_webhook_path() makes a random one once and keeps it in the database.
+ *
+ * A listener (flsyncd --webhook-listen) uses these calls per request:
+ *   1. fl_webhook_check(): method, path, size and JSON, without touching the
+ *      database; answer its status (a 4xx is never acted on);
+ *   2. answer 2xx at once;
+ *   3. fl_webhook_receive() with the body;
+ *   4. fl_webhook_pass_due() tells when to start an early pass.
+ */
+
+/* The cap on a delivery's body (1 MiB); a bigger one gets 413. */
+#define FL_WEBHOOK_MAX_BODY (1024 * 1024)
+
+/* Where the API is and how to sign requests, as flsync auth and queue take them. */
+struct fl_webhook_api {
+	const char *api;        /* origin, e.g. https://www.freelancer.com or http://127.0.0.1:PORT */
+	const char *token;      /* a bare access token, or NULL to use token_file */
+	const char *token_file; /* a token file as flsync auth writes (refreshed as needed) */
+};
+
+/* One webhook as Create Webhook / Get Webhooks return it. */
+struct fl_webhook {
+	int64_t id;
+	int64_t developer_id;
+	int64_t user_id;          /* 0 when the API did not say */
+	const char *url;
+	int inactive;             /* 1: the API stopped delivering to it */
+	const char *inactive_reason; /* why, NULL when active or not said */
+	int64_t time_created;     /* unix seconds, 0 unknown */
+};
+
+struct fl_webhook_list {
+	int64_t count;
+	const struct fl_webhook *webhooks;
+};
+FL_API void fl_webhook_list_free(struct fl_webhook_list *list);
+
+/*
+ * fl_webhook_register — POST /api/users/0.1/webhooks/ (Create Webhook; the
+ * API allows 10 an hour) for url, as developer_id (0: the account's own id,
+ * asked with GET self).  The webhook is recorded in the database for
+ * fl_webhook_status_get().  *out (one webhook) is freed with
+ * fl_webhook_list_free(); NULL on failure.  Returns FL_OK, FL_ERR_MISUSE,
+ * FL_ERR_API (the API refused: fl_errmsg(db) has its error_code and
+ * message), FL_ERR_RATE_LIMITED, FL_ERR_NETWORK, FL_ERR_TIMEOUT,
+ * FL_ERR_HTTP, FL_ERR_PARSE, FL_ERR_IO (the token file), FL_ERR_DB,
+ * FL_ERR_READONLY, FL_ERR_BUSY, FL_ERR_NOMEM.
+ */
+FL_API int fl_webhook_register(struct fl_db *db, const struct fl_webhook_api *api, int64_t developer_id,
+			       const char *url, struct fl_webhook_list **out);
+
+/*
+ * fl_webhook_list — GET /api/users/0.1/webhooks/ (Get Webhooks; 500 an
+ * hour): the account's webhooks, each active or with its inactive_reason.
+ * The database's record of them is replaced by what the API said.  Same
+ * codes as fl_webhook_register().
+ */
+FL_API int fl_webhook_list(struct fl_db *db, const struct fl_webhook_api *api, struct fl_webhook_list **out);
+
+/*
+ * fl_webhook_path — the secret path deliveries must come to, "/" and 32
+ * random hex digits, made once and kept in the database; or, when given
+ * (flsyncd --webhook-path), that path ("/" added in front if missing), which
+ * is then recorded so fl_webhook_url() names it.  A given path must be
+ * printable ASCII without spaces, '?' or '#'.  *out is freed with fl_free().
+ * Needs a read-write handle.  Returns FL_OK, FL_ERR_INVALID, FL_ERR_IO (no
+ * random bytes), FL_ERR_READONLY, FL_ERR_BUSY, FL_ERR_DB, FL_ERR_NOMEM.
+ */
+FL_API int fl_webhook_path(struct fl_db *db, const char *given, char **out);
+
+/*
+ * fl_webhook_set_listen — record the address the listener is bound to
+ * (host as given: a name, an IPv4 or an IPv6 address; port 1-65535), so
+ * another process can print the URL.  Returns FL_OK, FL_ERR_INVALID,
+ * FL_ERR_READONLY, FL_ERR_BUSY, FL_ERR_DB.
+ */
+FL_API int fl_webhook_set_listen(struct fl_db *db, const char *host, int port);
+
+/*
+ * fl_webhook_url — "http://HOST:PORT/PATH" from the recorded listen address
+ * and secret path (an IPv6 host in brackets).  *out is freed with
+ * fl_free().  Returns FL_OK, FL_ERR_STATE (no listener was ever recorded, or
+ * no path made), FL_ERR_DB, FL_ERR_NOMEM.  Works on read-only handles.
+ */
+FL_API int fl_webhook_url(struct fl_db *db, char **out);
+
+/*
+ * fl_webhook_check — what a listener answers a request before any work,
+ * without touching a database: 405 for a method other than POST, 404 for a
+ * path other than secret_path (compared in constant time; a query string
+ * after '?' is ignored), 413 for a body over FL_WEBHOOK_MAX_BODY, 400 for a
+ * body that is not one well-formed JSON value, else 200.  body may be NULL
+ * when len is 0.  Thread-safe.
+ */
+FL_API int fl_webhook_check(const char *method, const char *path, const char *secret_path, const char *body,
+			    size_t len);
+
+/* What fl_webhook_receive() made of a delivery. */
+enum fl_webhook_outcome {
+	FL_WEBHOOK_HINT = 1,      /* mapped to a targeted read (coalesced with pending ones) */
+	FL_WEBHOOK_PASS = 2,      /* well-formed but unmappable: an early incremental pass */
+	FL_WEBHOOK_DUPLICATE = 3, /* the same body came before: counted, not acted on */
+};
+
+/*
+ * fl_webhook_receive — store one delivery (already answered 2xx): its body
+ * raw with its SHA-256 and received_at (unix seconds; 0: now), and, unless
+ * the same body was stored before, the hint it maps to, in one
+ * transaction.  *out_outcome (may be NULL) says which.  An unmappable
+ * delivery is also counted (fl_webhook_status_get()).  Returns FL_OK,
+ * FL_ERR_TOO_BIG, FL_ERR_PARSE (not JSON: fl_webhook_check() would have
+ * answered 400; nothing is stored), FL_ERR_READONLY, FL_ERR_BUSY,
+ * FL_ERR_DB, FL_ERR_NOMEM, FL_ERR_MISUSE.
+ */
+FL_API int fl_webhook_receive(struct fl_db *db, const char *body, size_t len, int64_t received_at,
+			      int *out_outcome);
+
+/*
+ * fl_webhook_hints_pending — how many hints wait for a pass: targeted reads
+ * in *out_reads, early-pass requests in *out_passes (either may be NULL).
+ * Works on read-only handles.  Returns FL_OK, FL_ERR_BUSY, FL_ERR_DB.
+ */
+FL_API int fl_webhook_hints_pending(struct fl_db *db, int64_t *out_reads, int64_t *out_passes);
+
+/*
+ * fl_webhook_pass_due — *out_due is 1 when deliveries left hints that no
+ * pass has taken yet (a daemon then starts a pass early, whatever its
+ * interval), else 0.  Returns FL_OK, FL_ERR_BUSY, FL_ERR_DB.
+ */
+FL_API int fl_webhook_pass_due(struct fl_db *db, int *out_due);
+
+/* Webhook health, for flsync status.  Times are unix seconds (local clock), 0 = never. */
+struct fl_webhook_status {
+	int64_t last_delivery;      /* when the last delivery arrived */
+	int64_t deliveries_hour;    /* deliveries in the last hour, duplicates included */
+	int64_t duplicates_hour;    /* of which duplicates */
+	int64_t unmapped_hour;      /* of which could not be mapped (an early pass instead) */
+	int64_t deliveries_total;
+	int64_t hints_pending;      /* targeted reads and pass requests waiting */
+	int64_t webhooks_known;     /* webhooks the last register/list saw */
+	int64_t webhooks_active;    /* of which active */
+	const char *inactive_reason; /* the last list's reason for an inactive one, NULL if none */
+	int64_t listed_at;          /* when the last register/list ran, 0 never */
+	int64_t lost_last;          /* rows polling brought that no delivery announced, last pass checked */
+	int64_t lost_total;         /* the same, summed over every pass */
+	int64_t lost_checked_at;    /* when that was last counted, 0 never */
+};
+
+/*
+ * fl_webhook_status_get — the figures above from one snapshot.  *out is
+ * freed with fl_webhook_status_free(); NULL on failure.  Works on read-only
+ * handles.  Returns FL_OK, FL_ERR_BUSY, FL_ERR_DB, FL_ERR_NOMEM, FL_ERR_MISUSE.
+ */
+FL_API int fl_webhook_status_get(struct fl_db *db, struct fl_webhook_status **out);
+FL_API void fl_webhook_status_free(struct fl_webhook_status *status);
 
 #ifdef __cplusplus
 }

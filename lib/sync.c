@@ -48,6 +48,7 @@ struct stream_def {
 /* In order: self first (everything filters on it), users last (they are referenced). */
 static const struct stream_def streams[] = {
 	{ "self", stream_self },
+	{ "webhook_hints", stream_webhook_hints },
 	{ "reference", stream_reference },
 	{ "actions", stream_actions },
 	{ "projects", stream_projects_own },

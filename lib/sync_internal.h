@@ -239,6 +239,7 @@ void sync_progress(struct sync_run *run, bool done, const char *error);
 /* ---- the streams (stream_*.c) ------------------------------------------- */
 
 int stream_self(struct sync_run *run);
+int stream_webhook_hints(struct sync_run *run); /* stream_hints.c: targeted reads webhooks asked for */
 int stream_reference(struct sync_run *run);
 int stream_projects_own(struct sync_run *run);
 int stream_projects_market(struct sync_run *run);

@@ -144,6 +144,7 @@ static void ev_award(struct world *w, struct rng *r, size_t bids_at_start)
 	/* The project object shows nothing of a pending award: not a project update. */
 	b->award_status = AW_PENDING;
 	b->time_awarded = w->now;
+	event_bid(w, "bid.awarded", b);
 }
 
 static void ev_respond(struct world *w, struct rng *r, int what)
@@ -161,8 +162,10 @@ static void ev_respond(struct world *w, struct rng *r, int what)
 		b->time_accepted = w->now;
 		p->status = PS_FROZEN;
 		world_touch_project(w, p, w->now);
+		event_bid(w, "bid.accepted", b);
 	} else {
 		b->award_status = what == 1 ? AW_REJECTED : AW_REVOKED;
+		event_bid(w, what == 1 ? "bid.denied" : "bid.revoked", b);
 	}
 }
 
@@ -204,6 +207,7 @@ static void ev_milestone(struct world *w, struct rng *r)
 			continue;
 		/* Milestones have no updated time and the project shows nothing of them. */
 		m->status = rng_below(r, 4) ? MS_CLEARED : MS_CANCELED;
+		event_milestone(w, m->status == MS_CLEARED ? "milestone.released" : "milestone.cancelled", m);
 		return;
 	}
 }
@@ -220,9 +224,9 @@ static void ev_new_milestone(struct world *w, struct rng *r, bool request)
 		for (i = 0; i < w->mreqs.n; i++)
 			if (w->mreqs.v[i].bid_id == b->id && w->mreqs.v[i].status == MR_PENDING)
 				return;
-		world_new_mreq(w, b, b->amount / 4, NULL);
+		event_mreq(w, world_new_mreq(w, b, b->amount / 4, NULL));
 	} else {
-		world_new_milestone(w, b, b->amount / 2, 1, NULL);
+		event_milestone(w, "milestone.created", world_new_milestone(w, b, b->amount / 2, 1, NULL));
 	}
 }
 
@@ -278,6 +282,7 @@ static void ev_message(struct world *w, struct rng *r)
 	if (t->folder == FOLDER_ARCHIVED)
 		t->folder = FOLDER_INBOX;
 	world_touch_thread(w, t, w->now);
+	event_message(w, m);
 }
 
 static void ev_new_thread(struct world *w, struct rng *r)

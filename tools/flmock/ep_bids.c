@@ -518,4 +518,8 @@ void ep_bid_action(struct fm_req *r)
 	if (p->status != status_before)
 		world_touch_project(w, p, w->now);
 	r->object_id = b->id;
+	if (strcmp(action, "award") == 0 || strcmp(action, "revoke") == 0 || strcmp(action, "accept") == 0)
+		event_bid(w, action[0] == 'a' ? (action[1] == 'w' ? "bid.awarded" : "bid.accepted") : "bid.revoked", b);
+	else if (strcmp(action, "reject") == 0 || strcmp(action, "deny") == 0)
+		event_bid(w, "bid.denied", b);
 }

@@ -347,7 +347,7 @@ void ep_thread_create(struct fm_req *r)
 		t->folder = FOLDER_SENT;
 	}
 	if (text && *text)
-		add_message(w, t, w->self_id, text, 0);
+		event_message(w, add_message(w, t, w->self_id, text, 0));
 	r->object_id = t->id;
 	out_thread(&r->jw, w, t);
 }
@@ -424,6 +424,7 @@ void ep_message_post(struct fm_req *r)
 		attachments = NULL;
 		t->is_read = true;
 		t->time_read = w->now;
+		event_message(w, m);
 	}
 	free(attachments);
 	r->object_id = m->id;

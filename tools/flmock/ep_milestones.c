@@ -231,6 +231,7 @@ void ep_milestone_create(struct fm_req *r)
 		return;
 	m = world_new_milestone(w, b, amount, reason, desc);
 	r->object_id = m->id;
+	event_milestone(w, "milestone.created", m);
 	out_milestone(&r->jw, w, m);
 }
 
@@ -249,6 +250,7 @@ static void settle_payment(struct world *w, struct bid *b)
 		b->paid_full = true;
 		p->status = PS_COMPLETE;
 		world_touch_project(w, p, w->now);
+		event_project_completed(w, p, b);
 	}
 }
 
@@ -282,10 +284,10 @@ static bool release(struct fm_req *r, struct milestone *m, struct bid *b)
 		m->amount -= amount;
 		part = world_new_milestone(r->w, b, amount, 1, NULL);
 		part->status = MS_CLEARED;
-		m = world_milestone(r->w, keep);
-		(void)m;
+		event_milestone(r->w, "milestone.partially_released", world_milestone(r->w, keep));
 	} else {
 		m->status = MS_CLEARED;
+		event_milestone(r->w, "milestone.released", m);
 	}
 	settle_payment(r->w, b);
 	return true;
@@ -303,6 +305,7 @@ static bool cancel(struct fm_req *r, struct milestone *m, const struct bid *b)
 	if (m->status != MS_FROZEN && m->status != MS_REQUESTED && m->status != MS_PENDING)
 		return perr(r, 400, "INVALID_MILESTONE_REQUEST", "This milestone cannot be cancelled in its state.");
 	m->status = MS_CANCELED;
+	event_milestone(r->w, "milestone.cancelled", m);
 	return true;
 }
 
@@ -337,8 +340,10 @@ void ep_milestone_action(struct fm_req *r)
 			ok = perr(r, 409, "MILESTONE_ALREADY_REQUESTED", "This milestone has already been requested.");
 		else if (ok && m->status != MS_FROZEN)
 			ok = perr(r, 400, "INVALID_MILESTONE_REQUEST", "This milestone cannot be requested in its state.");
-		if (ok)
+		if (ok) {
 			m->status = MS_REQUESTED;
+			event_milestone(w, "milestone.release_requested", m);
+		}
 	} else if (strcmp(action, "cancel") == 0) {
 		ok = cancel(r, m, b);
 	} else {
@@ -402,6 +407,7 @@ void ep_mreq_create(struct fm_req *r)
 			return;
 		}
 	q = world_new_mreq(w, b, amount, desc);
+	event_mreq(w, q);
 	r->object_id = q->id;
 	out_mreq(&r->jw, w, q);
 }
@@ -456,6 +462,7 @@ void ep_mreq_action(struct fm_req *r)
 		free(gen);
 		q = world_mreq(w, qid);
 		q->status = MR_CREATED;
+		event_milestone(w, "milestone.created", m);
 		out_milestone(&r->jw, w, m);
 	}
 }

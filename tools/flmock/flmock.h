@@ -38,6 +38,13 @@ bool faults_parse(const char *spec, struct fault_spec *out, char *err, size_t er
 enum fault_kind faults_pick(struct fault_spec *f, uint64_t seed, uint64_t seq, bool is_write, const char *path);
 const char *faults_name(enum fault_kind k);
 
+/* What /_mock/webhooks?spec= and --webhook-faults ask of deliveries. */
+struct wh_faults {
+	double drop, dup, delay, reorder; /* fractions of events */
+	long delay_ms;             /* how late a delayed event goes out */
+	long fail_after;           /* deactivate after this many failures in a row (0: never) */
+};
+
 /* ---- configuration ------------------------------------------------------------ */
 
 struct fm_config {
@@ -54,6 +61,7 @@ struct fm_config {
 	long token_requests;       /* ... or this many API requests (0: no limit) */
 	bool ignore_pkce;          /* accept codes whatever the code_verifier */
 	long token_delay_ms;       /* /oauth/token answers this much later (to widen races) */
+	struct wh_faults webhook_faults; /* --webhook-faults */
 };
 
 /* ---- requests ------------------------------------------------------------------ */
@@ -213,6 +221,21 @@ void mocklog_dump_stats(struct mocklog *m, struct fm_buf *out);
 int dump_entity_kind(const char *name);   /* -1 if unknown */
 size_t dump_count(struct world *w, int kind);
 void dump_records(struct world *w, int kind, size_t from, size_t max, struct fm_buf *out);
+
+/* ---- webhooks (webhooks.c, deliver.c) ------------------------------------------------ */
+
+bool wh_faults_parse(const char *spec, struct wh_faults *out, char *err, size_t errlen);
+struct webhooks *webhooks_new(const struct fm_config *cfg); /* starts the delivery thread */
+void webhooks_free(struct webhooks *h);
+void webhooks_set_faults(struct webhooks *h, const struct wh_faults *f);
+/*
+ * /_mock/webhooks/emit: an event of any type with the given ids (0: left
+ * out), or `raw` delivered as it is; false (with err) when raw is not JSON.
+ */
+bool webhooks_emit(struct webhooks *h, int64_t now, const char *type, const int64_t ids[6], const char *raw,
+		   char *err, size_t errlen);
+void webhooks_stats(struct webhooks *h, struct fm_buf *b);
+handler_fn ep_webhook_create, ep_webhooks_list;
 
 /* ---- server (http.c) -------------------------------------------------------------------- */
 

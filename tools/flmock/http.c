@@ -33,6 +33,7 @@ struct server {
 	struct mocklog *log;
 	struct fault_spec faults;  /* --faults, replaceable through /_mock/faults */
 	struct oauth *oauth;       /* the simulated OAuth service and the tokens it issued */
+	struct webhooks *hooks;    /* registered webhooks and their deliveries (own lock) */
 	uint64_t seq;              /* API requests so far: the fault and request-id stream */
 	int64_t mono_start;
 };
@@ -561,6 +562,65 @@ static void mock_faults(struct server *s, struct MHD_Connection *c, struct fm_bu
 	buf_puts(b, "{\"ok\":true}\n");
 }
 
+/* POST /_mock/webhooks?spec=SPEC, POST /_mock/webhooks/emit?type=T&<id>=N | raw=JSON, GET: stats. */
+static void mock_webhooks(struct server *s, struct MHD_Connection *c, bool emit, bool post, struct fm_buf *b,
+			  int *status)
+{
+	static const char *const keys[6] = { "thread_id", "message_id", "project_id", "bid_id", "milestone_id",
+					     "request_id" };
+	char err[200];
+
+	if (emit) {
+		const char *type = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "type");
+		const char *raw = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "raw");
+		int64_t ids[6] = { 0 };
+		int i;
+
+		if (!post || (!raw && (!type || !*type))) {
+			*status = 400;
+			buf_puts(b, "{\"error\":\"POST with type=T (and thread_id, message_id, project_id, bid_id, "
+				 "milestone_id, request_id) or raw=JSON\"}\n");
+			return;
+		}
+		for (i = 0; i < 6; i++) {
+			const char *v = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, keys[i]);
+			char *end;
+
+			if (v) {
+				ids[i] = strtoll(v, &end, 10);
+				if (end == v || *end) {
+					*status = 400;
+					buf_printf(b, "{\"error\":\"%s must be an integer\"}\n", keys[i]);
+					return;
+				}
+			}
+		}
+		if (!webhooks_emit(s->hooks, s->w->now, type, ids, raw, err, sizeof err)) {
+			*status = 400;
+			buf_puts(b, "{\"error\":");
+			jw_escape(b, err, strlen(err));
+			buf_puts(b, "}\n");
+			return;
+		}
+		buf_puts(b, "{\"ok\":true}\n");
+		return;
+	}
+	if (post) {
+		const char *spec = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "spec");
+		struct wh_faults f;
+
+		if (!wh_faults_parse(spec ? spec : "", &f, err, sizeof err)) {
+			*status = 400;
+			buf_puts(b, "{\"error\":");
+			jw_escape(b, err, strlen(err));
+			buf_puts(b, "}\n");
+			return;
+		}
+		webhooks_set_faults(s->hooks, &f);
+	}
+	webhooks_stats(s->hooks, b);
+}
+
 static enum MHD_Result mock_request(struct server *s, struct MHD_Connection *c, const char *url, const char *method)
 {
 	struct fm_buf b = { 0 };
@@ -587,6 +647,8 @@ static enum MHD_Result mock_request(struct server *s, struct MHD_Connection *c, 
 		mock_late(s, c, &b, &status);
 	} else if (strcmp(url, "/_mock/faults") == 0 && post) {
 		mock_faults(s, c, &b, &status);
+	} else if (strcmp(url, "/_mock/webhooks") == 0 || strcmp(url, "/_mock/webhooks/emit") == 0) {
+		mock_webhooks(s, c, url[15] == '/', post, &b, &status);
 	} else if (strcmp(url, "/_mock/oauth") == 0) {
 		oauth_stats(s->oauth, &b);
 	} else if (strcmp(url, "/_mock/oauth/revoke") == 0 && post) {
@@ -747,6 +809,10 @@ struct server *server_start(const struct fm_config *cfg, struct world *w, int *o
 	s->rl = ratelimit_new(cfg->rate_scale);
 	s->log = mocklog_new();
 	s->oauth = oauth_new(cfg);
+	s->hooks = webhooks_new(cfg);
+	if (!s->hooks)
+		goto fail;
+	w->hooks = s->hooks;
 	s->listen_fd = listen_loopback(cfg->port, out_port);
 	if (s->listen_fd < 0)
 		goto fail;
@@ -774,6 +840,9 @@ void server_stop(struct server *s)
 		return;
 	if (s->d)
 		MHD_stop_daemon(s->d); /* closes the listening socket too */
+	if (s->w)
+		s->w->hooks = NULL;
+	webhooks_free(s->hooks);
 	ratelimit_free(s->rl);
 	mocklog_free(s->log);
 	oauth_free(s->oauth);

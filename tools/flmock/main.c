@@ -11,6 +11,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <curl/curl.h>
+
 #include "config.h"
 #include "flmock.h"
 
@@ -95,16 +97,31 @@ static const char usage_oauth[] =
 	"AuthorisationExceptionCodes.EXPIRED_TOKEN.\n"
 	"\n";
 
+static const char usage_webhooks[] =
+	"\n"
+	"Webhooks (Create Webhook, Get Webhooks; deliveries to loopback URLs only):\n"
+	"  --webhook-faults SPEC what webhook deliveries suffer, as /_mock/webhooks?spec=\n"
+	"  GET  /_mock/webhooks            delivery counts: emitted, pending, posts, delivered,\n"
+	"                                  failed, dropped, duplicated, delayed, reordered, overflow\n"
+	"  POST /_mock/webhooks?spec=SPEC  replace the delivery faults: drop=F, dup=F, delay=F,\n"
+	"                                  reorder=F (fractions of events), delay_ms=N (default\n"
+	"                                  1000), fail_after=N failures in a row deactivate a\n"
+	"                                  webhook (default 10; 0 never); empty: none, defaults\n"
+	"  POST /_mock/webhooks/emit?type=T[&thread_id=N&message_id=N&project_id=N&bid_id=N\n"
+	"       &milestone_id=N&request_id=N] | ?raw=JSON\n"
+	"                                  deliver an event of any type (or a raw body)\n";
+
 static void print_usage(FILE *f)
 {
 	fputs(usage, f);
+	fputs(usage_webhooks, f);
 	fputs(usage_oauth, f);
 }
 
 enum {
 	O_PORT = 1000, O_SEED, O_TOKEN, O_SCALE, O_FAULTS, O_RATE, O_NOW, O_USERS, O_PROJECTS,
 	O_BPP, O_MILESTONES, O_MREQS, O_REVIEWS, O_THREADS, O_MPT, O_CLIENT_ID, O_CLIENT_SECRET,
-	O_REDIRECT_URI, O_TOKEN_TTL, O_TOKEN_REQUESTS, O_IGNORE_PKCE, O_TOKEN_DELAY, O_HELP, O_VERSION,
+	O_REDIRECT_URI, O_TOKEN_TTL, O_TOKEN_REQUESTS, O_IGNORE_PKCE, O_TOKEN_DELAY, O_WEBHOOK_FAULTS, O_HELP, O_VERSION,
 };
 
 static const struct option options[] = {
@@ -130,6 +147,7 @@ static const struct option options[] = {
 	{ "token-requests", required_argument, NULL, O_TOKEN_REQUESTS },
 	{ "ignore-pkce", no_argument, NULL, O_IGNORE_PKCE },
 	{ "token-delay-ms", required_argument, NULL, O_TOKEN_DELAY },
+	{ "webhook-faults", required_argument, NULL, O_WEBHOOK_FAULTS },
 	{ "help", no_argument, NULL, O_HELP },
 	{ "version", no_argument, NULL, O_VERSION },
 	{ NULL, 0, NULL, 0 },
@@ -172,6 +190,12 @@ static bool apply(struct fm_config *c, int opt, const char *arg)
 	case O_FAULTS:
 		if (!faults_parse(arg, &c->faults, err, sizeof err)) {
 			fprintf(stderr, "flmock: --faults: %s\n", err);
+			return false;
+		}
+		return true;
+	case O_WEBHOOK_FAULTS:
+		if (!wh_faults_parse(arg, &c->webhook_faults, err, sizeof err)) {
+			fprintf(stderr, "flmock: --webhook-faults: %s\n", err);
 			return false;
 		}
 		return true;
@@ -264,6 +288,7 @@ int main(int argc, char **argv)
 
 	world_config_defaults(&cfg.world);
 	cfg.faults.stall_ms = 3000;
+	wh_faults_parse("", &cfg.webhook_faults, NULL, 0);
 	rc = parse_flags(argc, argv, &cfg);
 	if (rc >= 0)
 		return rc;
@@ -275,6 +300,7 @@ int main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	curl_global_init(CURL_GLOBAL_DEFAULT); /* before any thread: webhook deliveries use libcurl */
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	w = world_generate(&cfg.world);
 	if (!w) {
@@ -298,5 +324,6 @@ int main(int argc, char **argv)
 	server_stop(s);
 	world_free(w);
 	out_free_cache();
+	curl_global_cleanup();
 	return 0;
 }

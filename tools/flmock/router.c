@@ -46,6 +46,9 @@ static const struct route routes[] = {
 	{ "GET", "/api/users/0.1/users/self/", ep_self_get, false, 1000, HOUR, false },
 	{ "GET", "/api/users/0.1/self/", ep_self_get, false, 1000, HOUR, false },
 	{ "GET", "/api/users/0.1/users/{id}/", ep_user_get, true, 200, MIN, false },
+	/* webhooks: Create Webhook 10 per hour, Get Webhooks 500 per hour */
+	{ "POST", "/api/users/0.1/webhooks/", ep_webhook_create, false, 10, HOUR, true },
+	{ "GET", "/api/users/0.1/webhooks/", ep_webhooks_list, false, 500, HOUR, false },
 	/* messaging */
 	{ "GET", "/api/messages/0.1/threads/", ep_threads_list, false, 0, 0, false },
 	{ "POST", "/api/messages/0.1/threads/", ep_thread_create, false, 0, 0, true },

@@ -208,8 +208,11 @@ struct world_config {
 	double bids_per_project, messages_per_thread;
 };
 
+struct webhooks;
+
 struct world {
 	struct world_config cfg;
+	struct webhooks *hooks;    /* where world changes are announced (webhooks.c); NULL: nowhere */
 	int64_t now;               /* simulator clock, unix seconds */
 	int64_t self_id;
 	uint64_t advances;         /* how many /_mock/advance calls so far */
@@ -291,6 +294,17 @@ const struct time_index *world_messages_by_update(struct world *w);
  */
 void world_time_range(const void *base, size_t n, size_t size, size_t off,
 		      int64_t from, int64_t to, size_t *lo, size_t *hi);
+
+/*
+ * webhooks.c: announce a change to the registered webhooks (a no-op until
+ * the server attaches them, and for changes that do not concern self).
+ * Called under the world lock; they only queue, never block.
+ */
+void event_message(struct world *w, const struct message *m);
+void event_bid(struct world *w, const char *type, const struct bid *b);
+void event_milestone(struct world *w, const char *type, const struct milestone *m);
+void event_mreq(struct world *w, const struct mreq *q);
+void event_project_completed(struct world *w, const struct project *p, const struct bid *b);
 
 /* generate.c: fills an empty world from its config. false on OOM. */
 bool generate_world(struct world *w);

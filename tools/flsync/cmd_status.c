@@ -1,8 +1,9 @@
 /*
  * cmd_status.c — `flsync status`: the sync status from fl_status_get(),
  * readable at a glance (per stream: last success as an age, rows, last error;
- * the action queue; rate-limit budgets), or as one JSON object with --json;
- * with --all, one line per account of flsyncd's configuration file.
+ * the action queue; rate-limit budgets; webhook health), or as one JSON
+ * object with --json; with --all, one line per account of flsyncd's
+ * configuration file.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -23,7 +24,10 @@ static void help(FILE *f)
 		"Show how fresh the database is: for each sync stream when it last\n"
 		"succeeded, how many rows it stored, its last error; the write actions\n"
 		"waiting, sending and failed; each API endpoint's remaining rate-limit\n"
-		"budget as flsyncd last recorded it; the change feed's newest seq.  When\n"
+		"budget as flsyncd last recorded it; webhook health (the last delivery,\n"
+		"deliveries and duplicates in the last hour, an inactive webhook's reason,\n"
+		"rows polling found that no delivery announced); the change feed's newest\n"
+		"seq.  When\n"
 		"the account's sign-in has ended (the token service refused the refresh\n"
 		"token), the first line says NEEDS LOGIN and what to run.\n"
 		"\n"
@@ -76,7 +80,46 @@ static int64_t repaired_rows(const struct fl_status *s)
 	return total;
 }
 
-static void print_json(const char *path, const struct fl_status *s, int64_t now)
+static void print_webhooks_json(const struct fl_webhook_status *w)
+{
+	printf("\"webhooks\":{\"last_delivery\":%lld,\"deliveries_hour\":%lld,\"duplicates_hour\":%lld,"
+	       "\"unmapped_hour\":%lld,\"deliveries_total\":%lld,\"hints_pending\":%lld,\"known\":%lld,"
+	       "\"active\":%lld,\"inactive_reason\":",
+	       (long long)w->last_delivery, (long long)w->deliveries_hour, (long long)w->duplicates_hour,
+	       (long long)w->unmapped_hour, (long long)w->deliveries_total, (long long)w->hints_pending,
+	       (long long)w->webhooks_known, (long long)w->webhooks_active);
+	json_str_or_null(w->inactive_reason);
+	printf(",\"listed_at\":%lld,\"lost_last\":%lld,\"lost_total\":%lld,\"lost_checked_at\":%lld},",
+	       (long long)w->listed_at, (long long)w->lost_last, (long long)w->lost_total,
+	       (long long)w->lost_checked_at);
+}
+
+/* Webhook health: deliveries, duplicates, the last list's verdict, the lost-delivery signal. */
+static void print_webhooks_text(const struct fl_webhook_status *w, int64_t now)
+{
+	char age[32], listed[32];
+
+	printf("\n");
+	if (!w->webhooks_known && !w->deliveries_total) {
+		printf("webhooks  none registered (flsync webhook register URL)\n");
+		return;
+	}
+	tool_age(w->last_delivery, now, age, sizeof age);
+	printf("webhooks  last delivery %s; %lld deliveries in the last hour, %lld duplicates, %lld unmapped; "
+	       "%lld hints pending\n",
+	       age, (long long)w->deliveries_hour, (long long)w->duplicates_hour, (long long)w->unmapped_hour,
+	       (long long)w->hints_pending);
+	tool_age(w->listed_at, now, listed, sizeof listed);
+	printf("          %lld of %lld active as listed %s", (long long)w->webhooks_active, (long long)w->webhooks_known,
+	       listed);
+	if (w->inactive_reason)
+		printf("; inactive_reason: %s", w->inactive_reason);
+	printf("\n          lost deliveries: %lld in the last pass checked, %lld in all "
+	       "(rows polling found that no delivery announced)\n",
+	       (long long)w->lost_last, (long long)w->lost_total);
+}
+
+static void print_json(const char *path, const struct fl_status *s, const struct fl_webhook_status *w, int64_t now)
 {
 	int64_t i;
 
@@ -111,7 +154,9 @@ static void print_json(const char *path, const struct fl_status *s, int64_t now)
 		       (long long)x->limit, (long long)x->window_s, (long long)x->remaining,
 		       (long long)x->paused_until, (long long)x->updated_at);
 	}
-	printf("],\"changes_latest\":%lld}\n", (long long)s->changes_latest);
+	printf("],");
+	print_webhooks_json(w);
+	printf("\"changes_latest\":%lld}\n", (long long)s->changes_latest);
 }
 
 /* A stored error on one line, cut to fit a terminal row. */
@@ -163,7 +208,7 @@ static void print_repaired(const struct fl_status *s, int64_t now)
 	printf("\n");
 }
 
-static void print_text(const char *path, const struct fl_status *s, int64_t now)
+static void print_text(const char *path, const struct fl_status *s, const struct fl_webhook_status *w, int64_t now)
 {
 	char age[32], err_age[32], err[72];
 	int64_t i;
@@ -225,6 +270,7 @@ static void print_text(const char *path, const struct fl_status *s, int64_t now)
 			printf("%-44s %-16s %-12s %s\n", x->endpoint, budget, age, paused);
 		}
 	}
+	print_webhooks_text(w, now);
 	printf("\nchanges   newest seq %lld\n", (long long)s->changes_latest);
 }
 
@@ -354,6 +400,7 @@ int tool_cmd_status(struct tool_ctx *ctx, int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *config = NULL;
+	struct fl_webhook_status *w = NULL;
 	struct fl_status *s;
 	struct fl_db *db;
 	bool json = false, all = false;
@@ -387,15 +434,18 @@ int tool_cmd_status(struct tool_ctx *ctx, int argc, char **argv)
 	if (!db)
 		return TOOL_FAIL;
 	rc = fl_status_get(db, &s);
+	if (!rc && (rc = fl_webhook_status_get(db, &w)))
+		fl_status_free(s);
 	if (rc) {
 		tool_db_fail(db, rc, "read status");
 		fl_db_close(db);
 		return TOOL_FAIL;
 	}
 	if (json)
-		print_json(ctx->db_path, s, (int64_t)time(NULL));
+		print_json(ctx->db_path, s, w, (int64_t)time(NULL));
 	else
-		print_text(ctx->db_path, s, (int64_t)time(NULL));
+		print_text(ctx->db_path, s, w, (int64_t)time(NULL));
+	fl_webhook_status_free(w);
 	fl_status_free(s);
 	fl_db_close(db);
 	return TOOL_OK;

@@ -25,6 +25,7 @@ static const struct {
 	{ "ui", tool_cmd_ui, "a local web app: inbox, projects, bids, milestones, queue, search, sync" },
 	{ "schema", tool_cmd_schema, "print the database's schema version" },
 	{ "auth", tool_cmd_auth, "sign in (OAuth login or a token), show or end the sign-in" },
+	{ "webhook", tool_cmd_webhook, "register and list webhooks; print the listener's URL" },
 };
 
 static void usage(FILE *f)

@@ -90,14 +90,14 @@ static bool conf_library_section(const char *name)
 static bool conf_section_known(const char *name)
 {
 	return !strcmp(name, "cadence") || !strcmp(name, "limits") || !strcmp(name, "sink") ||
-	       conf_library_section(name);
+	       !strcmp(name, "webhook") || conf_library_section(name);
 }
 
 /* The sections there are, for the message about one that is not (options come grouped). */
 static void conf_sections(char *out, size_t size)
 {
 	const char *opt, *prev = NULL;
-	size_t used = (size_t)snprintf(out, size, "account NAME, cadence, limits, sink");
+	size_t used = (size_t)snprintf(out, size, "account NAME, cadence, limits, sink, webhook");
 
 	for (int i = 0; (opt = fl_sync_option_name(i)) && used < size; prev = opt, i++) {
 		size_t len = strcspn(opt, ".");
@@ -115,6 +115,7 @@ static void conf_defaults(struct flconf *c)
 	c->interval_s = 300;
 	c->max_parallel = 4;
 	c->lease_stale_s = 60;
+	c->webhook_check_s = 3600;
 }
 
 static void conf_add(struct flconf_setting **list, int *n, const char *name, const char *value,
@@ -220,6 +221,22 @@ static const char *conf_key(struct flconf *c, const char *section, struct flconf
 		else {
 			snprintf(buf, bufsz, "unknown key '%s' in [sink] (postgres, schema, holder, "
 				 "lease_stale)", key);
+			return buf;
+		}
+		return NULL;
+	}
+	if (!strcmp(section, "webhook")) {
+		if (!strcmp(key, "listen"))
+			conf_set_string(&c->webhook_listen, value);
+		else if (!strcmp(key, "path"))
+			conf_set_string(&c->webhook_path, value);
+		else if (!strcmp(key, "poll_interval"))
+			return conf_duration(value, 1, 1000000000, &c->webhook_poll_s);
+		else if (!strcmp(key, "check"))
+			return conf_duration(value, 60, 1000000000, &c->webhook_check_s);
+		else {
+			snprintf(buf, bufsz, "unknown key '%s' in [webhook] (listen, path, poll_interval, "
+				 "check)", key);
 			return buf;
 		}
 		return NULL;
@@ -386,6 +403,8 @@ void flconf_free(struct flconf *c)
 	free(c->sink_postgres);
 	free(c->sink_schema);
 	free(c->holder);
+	free(c->webhook_listen);
+	free(c->webhook_path);
 	free(c->path);
 	conf_defaults(c);
 }

@@ -42,6 +42,10 @@ struct flconf {
 	char *sink_schema;       /* [sink] schema (flsync) */
 	int64_t lease_stale_s;   /* [sink] lease_stale: a lease this old may be taken over (60) */
 	char *holder;            /* [sink] holder: this machine's name in leases (host:pid) */
+	char *webhook_listen;    /* [webhook] listen = HOST:PORT, NULL for no listener */
+	char *webhook_path;      /* [webhook] path: the secret path (one account only); NULL: random, kept */
+	int64_t webhook_poll_s;  /* [webhook] poll_interval: between passes while the listener runs (0: interval) */
+	int64_t webhook_check_s; /* [webhook] check: how often the webhook is checked still active (1h) */
 };
 
 /* The default file, $XDG_CONFIG_HOME/flsync/flsyncd.conf or ~/.config/...; NULL without a home. */

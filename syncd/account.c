@@ -195,3 +195,38 @@ void syncd_account_free(struct syncd_account *a)
 	free(a->token_file);
 	memset(a, 0, sizeof *a);
 }
+
+void syncd_account_webhook_check(struct syncd_account *a)
+{
+	int64_t now = fl_sync_report(a->sync)->server_now;
+	struct fl_webhook_api api = { .api = a->api, .token_file = a->token_file,
+				      .token = a->token_file ? NULL : getenv("FLSYNC_TOKEN") };
+	struct fl_webhook_list *list = NULL, *made = NULL;
+	const struct fl_webhook *dead = NULL;
+	bool active = false;
+
+	if (a->webhook_check_s <= 0 || now <= 0 || (a->webhook_checked &&
+						      now - a->webhook_checked < a->webhook_check_s))
+		return;
+	a->webhook_checked = now;
+	if (fl_webhook_list(a->db, &api, &list) != FL_OK) {
+		syncd_error(a->progress, "webhooks: cannot list them: %s", fl_errmsg(a->db));
+		return;
+	}
+	for (int64_t i = 0; i < list->count; i++) {
+		if (list->webhooks[i].inactive && !dead)
+			dead = &list->webhooks[i];
+		active |= !list->webhooks[i].inactive;
+	}
+	if (!list->count)
+		syncd_info(a->progress, "webhooks: none registered with the API (flsync webhook register URL)");
+	else if (!active && dead) {
+		syncd_error(a->progress, "webhooks: the API made %s inactive (%s): registering it again",
+			    dead->url, dead->inactive_reason ? dead->inactive_reason : "no reason given");
+		if (fl_webhook_register(a->db, &api, dead->developer_id, dead->url, &made) != FL_OK)
+			syncd_error(a->progress, "webhooks: cannot register %s again: %s", dead->url,
+				    fl_errmsg(a->db));
+		fl_webhook_list_free(made);
+	}
+	fl_webhook_list_free(list);
+}

@@ -84,6 +84,19 @@ void syncd_signals_install(void)
 	/* Threads made from now on inherit the mask: only pselect() below takes them. */
 	loop_signal_set(&block);
 	pthread_sigmask(SIG_BLOCK, &block, NULL);
+	if (wake_pipe[0] < 0 && pipe2(wake_pipe, O_CLOEXEC | O_NONBLOCK) != 0) {
+		fprintf(stderr, "flsyncd: cannot make the scheduler's pipe: %s\n", strerror(errno));
+		exit(SYNCD_EXIT_FAIL);
+	}
+}
+
+void syncd_loop_wake(void)
+{
+	char byte = 1;
+
+	if (write(wake_pipe[1], &byte, 1) < 0) {
+		/* The pipe is full: the scheduler is woken already. */
+	}
 }
 
 static void loop_apply_settings(struct syncd_run *run);
@@ -195,17 +208,24 @@ static int64_t loop_interval_ms(const struct syncd_run *run)
 	return (run->interval_s > 0 ? run->interval_s : run->cfg.interval_s) * 1000;
 }
 
+/* Between an account's passes: with deliveries coming, [webhook] poll_interval if set. */
+static int64_t loop_account_interval_ms(const struct syncd_run *run, const struct syncd_account *a)
+{
+	if (a->webhooks && run->cfg.webhook_poll_s > 0 && run->interval_s <= 0)
+		return run->cfg.webhook_poll_s * 1000;
+	return loop_interval_ms(run);
+}
+
 static void *loop_thread(void *arg)
 {
 	struct syncd_account *a = arg;
-	char byte = 1;
 
 	a->code = syncd_account_pass(a, a->once);
+	if (a->code == SYNCD_EXIT_OK && a->webhooks && !stop_requested)
+		syncd_account_webhook_check(a);
 	/* The scheduler reads what the pass wrote only after it sees this. */
 	__atomic_store_n(&a->state, ACCOUNT_FINISHED, __ATOMIC_RELEASE);
-	if (write(wake_pipe[1], &byte, 1) < 0) {
-		/* The pipe is full: the scheduler is woken already. */
-	}
+	syncd_loop_wake();
 	return NULL;
 }
 
@@ -218,7 +238,7 @@ static bool loop_fatal(int code)
 /* A pass ended: when the account syncs next, if ever. */
 static void loop_finished(struct syncd_run *run, struct syncd_account *a)
 {
-	int64_t interval = loop_interval_ms(run), wait;
+	int64_t interval = loop_account_interval_ms(run, a), wait;
 
 	pthread_join(a->thread, NULL);
 	a->ran = true;
@@ -266,10 +286,6 @@ int syncd_loop(struct syncd_run *run)
 	int64_t start = syncd_now_ms(), stagger;
 	int running = 0, next = 0;
 
-	if (pipe2(wake_pipe, O_CLOEXEC | O_NONBLOCK) != 0) {
-		syncd_error(run->log, "cannot make the scheduler's pipe: %s", strerror(errno));
-		return SYNCD_EXIT_FAIL;
-	}
 	/* Staggered first passes: within one interval, at most STAGGER_MAX_MS apart. */
 	stagger = run->n_accounts > 1 ? loop_interval_ms(run) / run->n_accounts : 0;
 	if (stagger > STAGGER_MAX_MS)
@@ -307,6 +323,13 @@ int syncd_loop(struct syncd_run *run)
 				running--;
 				loop_finished(run, a);
 			}
+			/* Deliveries coalesce: however many came, one pass now, or one right after this one. */
+			if (__atomic_exchange_n(&a->webhook_due, 0, __ATOMIC_ACQ_REL) && !run->once) {
+				if (a->state == ACCOUNT_IDLE)
+					a->due_ms = now;
+				else if (a->state == ACCOUNT_RUNNING)
+					a->again = true;
+			}
 		}
 		loop_apply_settings(run);
 		if (stop_requested && running == 0)
@@ -338,8 +361,6 @@ int syncd_loop(struct syncd_run *run)
 			break; /* --once done, or every account stopped */
 		loop_wait(running >= max_parallel || stop_requested ? now + 3600 * 1000 : soonest, running);
 	}
-	close(wake_pipe[0]);
-	close(wake_pipe[1]);
 	if (stop_requested) {
 		syncd_info(run->log, "stopping on signal");
 		return SYNCD_EXIT_OK;

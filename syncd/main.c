@@ -40,6 +40,10 @@ static void main_usage(FILE *f)
 		"                     auth token wrote (refreshed in place before it expires), or\n"
 		"                     a bare token on its first line; mode 600, or it is refused.\n"
 		"                     Otherwise the token comes from FLSYNC_TOKEN\n"
+		"  --webhook-listen HOST:PORT  receive the API's webhook deliveries here (put a\n"
+		"                     reverse proxy or tunnel in front); each starts a targeted\n"
+		"                     read at once.  flsync webhook url prints the URL\n"
+		"  --webhook-path P   the secret path (default: random, made once, kept in the db)\n"
 		"  --progress         on a terminal, show per-stream progress redrawn in place\n"
 		"                     (one account only)\n"
 		"  -v, --verbose      log passes, streams and requests (never the token)\n"
@@ -68,6 +72,9 @@ static void main_usage(FILE *f)
 		"             db = PATH            its database ($XDG_DATA_HOME/flsync/NAME.db)\n"
 		"             api = URL            its API origin (else --api)\n"
 		"             search.query = TEXT  any option above by its full name, for it alone\n"
+		"  [webhook]  listen = HOST:PORT, path = /SECRET   as --webhook-listen, --webhook-path\n"
+		"             poll_interval = 1h   between passes while deliveries come (else interval)\n"
+		"             check = 1h           check the webhook is active; register it again if not\n"
 		"An unknown key or a bad value stops flsyncd with FILE:LINE and exit status 2.\n");
 	fprintf(f,
 		"Each account has its own rate budgets (the API's limits are per user); their\n"
@@ -214,12 +221,15 @@ int main(int argc, char **argv)
 		{ "config", required_argument, NULL, 'c' },
 		{ "token-file", required_argument, NULL, 't' },
 		{ "progress", no_argument, NULL, 'p' },
+		{ "webhook-listen", required_argument, NULL, 'W' },
+		{ "webhook-path", required_argument, NULL, 'P' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *db_path = NULL, *api = NULL, *token_file = NULL, *config_arg = NULL, *only = NULL;
+	const char *hook_listen = NULL, *hook_path = NULL;
 	struct syncd_run run = { .interval_s = -1 };
 	char *end, *config_path = NULL, err[768];
 	int c, code;
@@ -249,6 +259,8 @@ int main(int argc, char **argv)
 		case 'c': config_arg = optarg; break;
 		case 't': token_file = optarg; break;
 		case 'p': progress = true; break;
+		case 'W': hook_listen = optarg; break;
+		case 'P': hook_path = optarg; break;
 		case 'v': verbose = true; break;
 		case 'h': main_usage(stdout); return SYNCD_EXIT_OK;
 		case 'V': printf("flsyncd %s (libflsync %s, schema %d)\n", FL_VERSION,
@@ -289,8 +301,28 @@ int main(int argc, char **argv)
 	code = main_setup(&run);
 	if (code)
 		goto out;
+	if (!hook_listen)
+		hook_listen = run.cfg.webhook_listen;
+	if (!hook_path)
+		hook_path = run.cfg.webhook_path;
+	if (hook_path && !hook_listen) {
+		fprintf(stderr, "flsyncd: --webhook-path goes with --webhook-listen\n");
+		code = SYNCD_EXIT_USAGE;
+		goto out;
+	}
+	if (hook_path && run.n_accounts > 1) {
+		fprintf(stderr, "flsyncd: --webhook-path names one account's path; with several "
+			"accounts each gets its own (flsync webhook url --db THEIRS)\n");
+		code = SYNCD_EXIT_USAGE;
+		goto out;
+	}
+	for (int i = 0; i < run.n_accounts; i++)
+		run.accounts[i].webhook_check_s = run.cfg.webhook_check_s;
+	if (hook_listen && (code = syncd_webhook_start(&run, hook_listen, hook_path, &run.webhook)))
+		goto out;
 	code = syncd_loop(&run);
 out:
+	syncd_webhook_stop(run.webhook);
 	for (int i = 0; i < run.n_accounts; i++)
 		syncd_account_free(&run.accounts[i]);
 	free(run.accounts);

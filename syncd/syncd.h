@@ -91,6 +91,10 @@ struct syncd_account {
 	bool once;                /* --once: print the pass's summary */
 	bool reconfigure;         /* a reload's settings wait for the pass to end */
 	bool again;               /* a pass was asked for while one ran */
+	int webhook_due;          /* set by the webhook writer: a delivery asks for a pass (atomic) */
+	bool webhooks;            /* deliveries come to the listener for it */
+	int64_t webhook_check_s;  /* how often its webhook is checked still active, 0 never */
+	int64_t webhook_checked;  /* when it last was, on the server's clock */
 	pthread_t thread;
 };
 
@@ -114,6 +118,28 @@ int syncd_account_pass(struct syncd_account *a, bool once);
 
 void syncd_account_free(struct syncd_account *a);
 
+/*
+ * After a pass, on a slow cadence (server clock): list the account's
+ * webhooks, and register again one the API has made inactive.
+ */
+void syncd_account_webhook_check(struct syncd_account *a);
+
+/* ---- webhook.c --------------------------------------------------------- */
+
+struct syncd_webhook;
+struct syncd_run;
+
+/*
+ * Listen on listen_on (HOST:PORT) for the accounts' deliveries, each at its
+ * secret path (given_path for a single account, else made and kept in its
+ * database), recorded for flsync webhook url.  Returns an exit code after
+ * printing what is wrong.
+ */
+int syncd_webhook_start(struct syncd_run *run, const char *listen_on, const char *given_path,
+			struct syncd_webhook **out);
+/* Stop listening; what was answered 2xx is stored first.  NULL is fine. */
+void syncd_webhook_stop(struct syncd_webhook *wh);
+
 /* ---- loop.c ------------------------------------------------------------ */
 
 struct syncd_run {
@@ -125,6 +151,7 @@ struct syncd_run {
 	int64_t interval_s;       /* --interval, or -1 to take the config's */
 	bool once;
 	struct syncd_progress *log; /* the daemon's own lines */
+	struct syncd_webhook *webhook; /* the listener, NULL without one */
 };
 
 /*
@@ -135,6 +162,9 @@ struct syncd_run {
  */
 void syncd_signals_install(void);
 const volatile sig_atomic_t *syncd_stop_flag(void);
+
+/* Wake the scheduler (from any thread): an account's webhook_due was set. */
+void syncd_loop_wake(void);
 
 /* Run the accounts' passes until stopped (or once each); returns the exit code. */
 int syncd_loop(struct syncd_run *run);

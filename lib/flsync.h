@@ -745,6 +745,16 @@ FL_API int fl_sync_check(struct fl_sync *sync, struct fl_db *db);
  */
 FL_API int fl_sync_run(struct fl_sync *sync, struct fl_db *db);
 
+/*
+ * fl_sync_run_hints — the short pass webhook deliveries ask for: the
+ * account (its id and the server's clock) and the targeted reads their
+ * hints name (fl_webhook_receive()), nothing else, so a delivery costs a
+ * request or two rather than a whole pass.  When a delivery asked for an
+ * early pass (FL_WEBHOOK_PASS), it is a whole pass, as fl_sync_run().
+ * Codes, lock and report as fl_sync_run().
+ */
+FL_API int fl_sync_run_hints(struct fl_sync *sync, struct fl_db *db);
+
 /* The figures of the last pass. */
 struct fl_sync_report {
 	int64_t rows;            /* rows stored (inserted or changed) */

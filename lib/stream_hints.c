@@ -3,7 +3,8 @@
  * targeted reads webhook deliveries asked for (webhook_receive.c), ahead of
  * window polling and through the same fetch helper, so within the same rate
  * budgets.  Hints are read in batches of up to 100 ids a request:
- *   thread      GET messages/?threads[]=…&from_updated_time=(earliest event − margin)
+ *   thread      GET messages/?threads[]=…&from_updated_time=(earliest event − margin),
+ *               and threads/?threads[]=… (a new thread, updated times, read state)
  *   bid         GET bids/?bids[]=…
  *   project     GET projects/?projects[]=…
  *   milestones  GET milestones/?projects[]=… and milestone_requests/?projects[]=…
@@ -172,6 +173,10 @@ static int read_kind(struct sync_run *run, const char *kind)
 			since -= run->opt->lookback_s > THREAD_MARGIN_S ? run->opt->lookback_s : THREAD_MARGIN_S;
 			rc = read_batch(run, "/api/messages/0.1/messages/", "threads[]", &l, i, end, since > 0 ? since : 1,
 					"messages", row_message, false);
+			/* And the threads: a new one, and every thread's updated time and read state. */
+			if (!rc)
+				rc = read_batch(run, "/api/messages/0.1/threads/", "threads[]", &l, i, end, 0,
+						"threads", row_thread, true);
 		} else if (strcmp(kind, "bid") == 0) {
 			rc = read_batch(run, "/api/projects/0.1/bids/", "bids[]", &l, i, end, 0, "bids", row_bid, true);
 		} else if (strcmp(kind, "project") == 0) {
@@ -378,7 +383,8 @@ static int lost_deliveries(struct sync_run *run)
 int stream_webhook_hints(struct sync_run *run)
 {
 	static const char *const kinds[] = { "thread", "bid", "project", "milestones" };
-	int rc = lost_deliveries(run);
+	/* The lost-delivery signal judges polling, so only whole passes count it. */
+	int rc = run->opt->hints_only ? FL_OK : lost_deliveries(run);
 
 	for (size_t i = 0; !rc && i < sizeof kinds / sizeof kinds[0]; i++)
 		rc = read_kind(run, kinds[i]);

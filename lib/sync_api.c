@@ -370,7 +370,26 @@ static bool sync_api_db_code(int rc)
 	       rc == FL_ERR_SCHEMA || rc == FL_ERR_NOMEM || rc == FL_ERR_LOCKED;
 }
 
+static int sync_api_run(struct fl_sync *s, struct fl_db *db, bool hints_only);
+
 FL_API int fl_sync_run(struct fl_sync *s, struct fl_db *db)
+{
+	return sync_api_run(s, db, false);
+}
+
+FL_API int fl_sync_run_hints(struct fl_sync *s, struct fl_db *db)
+{
+	int64_t reads = 0, passes = 0;
+
+	if (!s || !db)
+		return s ? error_set(&s->err, FL_ERR_MISUSE, "fl_sync_run_hints: no database") : FL_ERR_MISUSE;
+	/* A delivery nothing could be made of asked for a whole early pass. */
+	if (fl_webhook_hints_pending(db, &reads, &passes) != FL_OK)
+		return error_copy(&s->err, &db->err);
+	return sync_api_run(s, db, passes == 0);
+}
+
+static int sync_api_run(struct fl_sync *s, struct fl_db *db, bool hints_only)
 {
 	struct sync_lock pass_lock = { .fd = -1 };
 	struct sync_options opt;
@@ -399,6 +418,7 @@ FL_API int fl_sync_run(struct fl_sync *s, struct fl_db *db)
 	}
 
 	sync_settings_options(&s->settings, &opt);
+	opt.hints_only = hints_only;
 	opt.stop = s->cancel;
 	opt.progress = s->progress ? sync_api_progress : NULL;
 	opt.log = s->log ? sync_api_pass_log : NULL;

@@ -71,6 +71,7 @@ void sync_progress(struct sync_run *run, bool done, const char *error)
 struct page_ctx {
 	struct sync_run *run;
 	sync_store_fn fn;
+	const struct api_result *res;
 	int rc;
 };
 
@@ -78,6 +79,9 @@ static int store_item(void *ctx, const struct json_item *it)
 {
 	struct page_ctx *pc = ctx;
 
+	/* The headers came first: rows of the pass's first response know the server's clock too. */
+	if (!pc->run->server_now && pc->res->http.date > 0)
+		pc->run->server_now = pc->run->pass_started = pc->res->http.date;
 	pc->rc = pc->fn(pc->run, it);
 	return pc->rc;
 }
@@ -95,7 +99,7 @@ static int64_t backoff_ms(const struct sync_run *run, int attempt)
 int sync_get(struct sync_run *run, const char *path_query, const char *collection,
 	     sync_store_fn fn, struct api_result *res)
 {
-	struct page_ctx pc = { .run = run, .fn = fn };
+	struct page_ctx pc = { .run = run, .fn = fn, .res = res };
 	struct fl_error call_err = { 0 };
 	char endpoint[128];
 	int rc, attempt;

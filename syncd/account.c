@@ -157,7 +157,7 @@ static int account_check(struct syncd_account *a)
 	return account_exit_code(rc);
 }
 
-int syncd_account_pass(struct syncd_account *a, bool once)
+int syncd_account_pass(struct syncd_account *a, bool once, bool hints)
 {
 	const struct fl_sync_report *rep;
 	long pass = a->passes + 1;
@@ -171,9 +171,12 @@ int syncd_account_pass(struct syncd_account *a, bool once)
 		if (code || !a->token_proven)
 			return code;
 	}
-	syncd_info(a->progress, "pass %ld started", pass);
+	if (hints)
+		syncd_info(a->progress, "webhook deliveries: their targeted reads started");
+	else
+		syncd_info(a->progress, "pass %ld started", pass);
 	syncd_progress_begin(a->progress);
-	rc = fl_sync_run(a->sync, a->db);
+	rc = hints ? fl_sync_run_hints(a->sync, a->db) : fl_sync_run(a->sync, a->db);
 	rep = fl_sync_report(a->sync);
 	syncd_progress_end(a->progress, rep, rc, once);
 	if (rc == FL_ERR_AUTH && fl_sync_needs_login(a->sync))

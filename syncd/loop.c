@@ -220,13 +220,22 @@ static void *loop_thread(void *arg)
 {
 	struct syncd_account *a = arg;
 
-	a->code = syncd_account_pass(a, a->once);
+	a->code = syncd_account_pass(a, a->once, a->hints_pass);
 	if (a->code == SYNCD_EXIT_OK && a->webhooks && !stop_requested)
 		syncd_account_webhook_check(a);
 	/* The scheduler reads what the pass wrote only after it sees this. */
 	__atomic_store_n(&a->state, ACCOUNT_FINISHED, __ATOMIC_RELEASE);
 	syncd_loop_wake();
 	return NULL;
+}
+
+/* Whether the deliveries waiting ask for targeted reads only, no whole early pass. */
+static bool loop_hints_only(struct syncd_account *a)
+{
+	int64_t reads = 0, passes = 0;
+
+	/* Between passes the scheduler may use the account's handle. */
+	return a->db && fl_webhook_hints_pending(a->db, &reads, &passes) == FL_OK && passes == 0;
 }
 
 /* Whether an account's code means it will not sync again in this run. */
@@ -242,8 +251,16 @@ static void loop_finished(struct syncd_run *run, struct syncd_account *a)
 
 	pthread_join(a->thread, NULL);
 	a->ran = true;
+	if (a->hints_pass && a->code == SYNCD_EXIT_OK) {
+		/* Targeted reads leave the polling schedule as it was. */
+		if (a->again)
+			a->due_ms = syncd_now_ms();
+		a->again = false;
+		a->state = ACCOUNT_IDLE;
+		return;
+	}
 	/* A pass cut short by a stop is no pass: don't count it. */
-	if (!stop_requested || a->code != SYNCD_EXIT_OK)
+	if (!a->hints_pass && (!stop_requested || a->code != SYNCD_EXIT_OK))
 		a->passes++;
 	if (a->code == SYNCD_EXIT_OK) {
 		a->failures = 0;
@@ -323,13 +340,12 @@ int syncd_loop(struct syncd_run *run)
 				running--;
 				loop_finished(run, a);
 			}
-			/* Deliveries coalesce: however many came, one pass now, or one right after this one. */
-			if (__atomic_exchange_n(&a->webhook_due, 0, __ATOMIC_ACQ_REL) && !run->once) {
-				if (a->state == ACCOUNT_IDLE)
-					a->due_ms = now;
-				else if (a->state == ACCOUNT_RUNNING)
-					a->again = true;
-			}
+			/*
+			 * Deliveries coalesce: however many came, one round of
+			 * targeted reads now, or one right after the pass running.
+			 */
+			if (__atomic_exchange_n(&a->webhook_due, 0, __ATOMIC_ACQ_REL) && !run->once)
+				a->hints_wanted = true;
 		}
 		loop_apply_settings(run);
 		if (stop_requested && running == 0)
@@ -342,11 +358,17 @@ int syncd_loop(struct syncd_run *run)
 			if (a->state != ACCOUNT_IDLE || (run->once && a->ran))
 				continue;
 			alive = true;
-			if (a->due_ms > now || running >= max_parallel) {
+			if ((a->due_ms > now && !a->hints_wanted) || running >= max_parallel) {
 				if (a->due_ms < soonest)
 					soonest = a->due_ms;
 				continue;
 			}
+			/*
+			 * A whole pass when one is due (it reads the hints too) or a
+			 * delivery asked for one, else the hints alone.
+			 */
+			a->hints_pass = a->due_ms > now && loop_hints_only(a);
+			a->hints_wanted = false;
 			a->state = ACCOUNT_RUNNING;
 			if (pthread_create(&a->thread, NULL, loop_thread, a) != 0) {
 				syncd_error(a->progress, "cannot start a pass thread: %s", strerror(errno));

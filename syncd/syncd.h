@@ -92,6 +92,8 @@ struct syncd_account {
 	bool reconfigure;         /* a reload's settings wait for the pass to end */
 	bool again;               /* a pass was asked for while one ran */
 	int webhook_due;          /* set by the webhook writer: a delivery asks for a pass (atomic) */
+	bool hints_wanted;        /* deliveries wait for their targeted reads */
+	bool hints_pass;          /* the pass running is only those reads (fl_sync_run_hints) */
 	bool webhooks;            /* deliveries come to the listener for it */
 	int64_t webhook_check_s;  /* how often its webhook is checked still active, 0 never */
 	int64_t webhook_checked;  /* when it last was, on the server's clock */
@@ -113,8 +115,11 @@ int syncd_account_open(struct syncd_account *a);
 /* Give the account the re-read file's settings, all or nothing; false if refused (printed). */
 bool syncd_account_configure(struct syncd_account *a, const struct flconf *cfg);
 
-/* One pass (and the token check before the first); returns its exit code. */
-int syncd_account_pass(struct syncd_account *a, bool once);
+/*
+ * One pass (and the token check before the first); with hints, only the
+ * targeted reads webhook deliveries asked for.  Returns its exit code.
+ */
+int syncd_account_pass(struct syncd_account *a, bool once, bool hints);
 
 void syncd_account_free(struct syncd_account *a);
 

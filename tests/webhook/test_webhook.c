@@ -286,9 +286,10 @@ static long long served(struct mock *m, const char *endpoint)
 #define PROJECTS "GET /api/projects/0.1/projects/"
 #define MILESTONES "GET /api/projects/0.1/milestones/"
 #define MREQS "GET /api/projects/0.1/milestone_requests/"
+#define THREADS "GET /api/messages/0.1/threads/"
 
 struct counts {
-	long long messages, bids, projects, milestones, mreqs, hint_requests;
+	long long messages, bids, projects, milestones, mreqs, threads, hint_requests;
 };
 
 static void count(struct mock *m, struct syncer *s, struct counts *c)
@@ -298,6 +299,7 @@ static void count(struct mock *m, struct syncer *s, struct counts *c)
 	c->projects = served(m, PROJECTS);
 	c->milestones = served(m, MILESTONES);
 	c->mreqs = served(m, MREQS);
+	c->threads = served(m, THREADS);
 	c->hint_requests = scalar(s->db, "SELECT coalesce((SELECT requests FROM sync_state WHERE stream = 'webhook_hints'), 0)");
 }
 
@@ -309,6 +311,7 @@ static void delta(const struct counts *before, const struct counts *after, struc
 	d->projects = after->projects - before->projects;
 	d->milestones = after->milestones - before->milestones;
 	d->mreqs = after->mreqs - before->mreqs;
+	d->threads = after->threads - before->threads;
 	d->hint_requests = after->hint_requests - before->hint_requests;
 }
 
@@ -343,14 +346,15 @@ START_TEST(hint_makes_exactly_its_read)
 	ck_assert_int_gt(bid, 0);
 	ck_assert_int_gt(project, 0);
 
-	/* One thread's delivery, twice: one targeted messages read, nothing else. */
+	/* One thread's delivery, twice: one targeted read of its messages and one of the thread, nothing else. */
 	snprintf(body, sizeof body, "{\"id\":\"a\",\"type\":\"message.received\",\"data\":{\"thread_id\":%lld}}",
 		 (long long)thread);
 	ck_assert_int_eq(receive(s.db, body), FL_WEBHOOK_HINT);
 	ck_assert_int_eq(receive(s.db, body), FL_WEBHOOK_DUPLICATE);
 	measured_pass(&m, &s, &d);
-	ck_assert_int_eq(d.hint_requests, 1);
+	ck_assert_int_eq(d.hint_requests, 2);
 	ck_assert_int_eq(d.messages, base.messages + 1);
+	ck_assert_int_eq(d.threads, base.threads + 1);
 	ck_assert_int_eq(d.bids, base.bids);
 	ck_assert_int_eq(d.milestones, base.milestones);
 	ck_assert_int_eq(scalar(s.db, "SELECT count(*) FROM webhook_hints"), 0);
@@ -374,8 +378,9 @@ START_TEST(hint_makes_exactly_its_read)
 	snprintf(body, sizeof body, "{\"type\":\"project.completed\",\"data\":{\"project_id\":%lld}}", (long long)project);
 	ck_assert_int_eq(receive(s.db, body), FL_WEBHOOK_HINT);
 	measured_pass(&m, &s, &d);
-	ck_assert_int_eq(d.hint_requests, 5);
+	ck_assert_int_eq(d.hint_requests, 6);
 	ck_assert_int_eq(d.messages, base.messages + 1);
+	ck_assert_int_eq(d.threads, base.threads + 1);
 	ck_assert_int_eq(d.bids, base.bids + 1);
 	ck_assert_int_eq(d.projects, base.projects + 1);
 	ck_assert_int_eq(d.milestones, base.milestones + 1);

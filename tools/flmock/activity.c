@@ -263,14 +263,11 @@ static void ev_review(struct world *w, struct rng *r)
 	rv->currency = p->currency;
 }
 
-static void ev_message(struct world *w, struct rng *r)
+/* A message from another member of thread t. */
+static void ev_message_in(struct world *w, struct rng *r, struct thread *t)
 {
-	struct thread *t;
 	struct message *m;
 
-	if (!w->threads.n)
-		return;
-	t = &w->threads.v[rng_below(r, (uint32_t)w->threads.n)];
 	m = world_add_message(w);
 	if (!m)
 		abort();
@@ -283,6 +280,13 @@ static void ev_message(struct world *w, struct rng *r)
 		t->folder = FOLDER_INBOX;
 	world_touch_thread(w, t, w->now);
 	event_message(w, m);
+}
+
+static void ev_message(struct world *w, struct rng *r)
+{
+	if (!w->threads.n)
+		return;
+	ev_message_in(w, r, &w->threads.v[rng_below(r, (uint32_t)w->threads.n)]);
 }
 
 static void ev_new_thread(struct world *w, struct rng *r)
@@ -298,7 +302,7 @@ static void ev_new_thread(struct world *w, struct rng *r)
 	t->context_type = 1;
 	t->time_created = t->time_updated = w->now;
 	t->folder = FOLDER_INBOX;
-	ev_message(w, r);
+	ev_message_in(w, r, t); /* a thread starts with its first message */
 }
 
 static void ev_edit_message(struct world *w, struct rng *r)
@@ -439,7 +443,7 @@ static bool late_review(struct world *w, int64_t when)
 	return false;
 }
 
-bool activity_late(struct world *w, const char *kind, int64_t behind, int64_t *out_time)
+bool activity_late(struct world *w, const char *kind, int64_t behind, int64_t *out_time, int64_t *out_id)
 {
 	int64_t now = w->now, when = now - behind;
 	size_t before;
@@ -448,20 +452,29 @@ bool activity_late(struct world *w, const char *kind, int64_t behind, int64_t *o
 
 	rng_seed(&r, w->cfg.seed ^ 0x1a7eull, ++w->advances);
 	*out_time = when;
-	if (strcmp(kind, "review") == 0)
-		return late_review(w, when);
+	*out_id = 0;
+	if (strcmp(kind, "review") == 0) {
+		made = late_review(w, when);
+		if (made)
+			*out_id = w->reviews.v[w->reviews.n - 1].project_id;
+		return made;
+	}
 	/* The events stamp the world's clock: set it back for the one event. */
 	w->now = when;
 	if (strcmp(kind, "message") == 0) {
 		before = w->messages.n;
 		ev_message(w, &r);
 		made = w->messages.n > before;
+		if (made)
+			*out_id = w->messages.v[w->messages.n - 1].id;
 	} else if (strcmp(kind, "bid") == 0) {
 		before = w->bids.n;
 		for (int i = 0; i < TRIES && !made; i++) {
 			ev_new_bid(w, &r, w->bids.n);
 			made = w->bids.n > before;
 		}
+		if (made)
+			*out_id = w->bids.v[w->bids.n - 1].id;
 	}
 	w->now = now;
 	return made;

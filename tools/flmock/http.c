@@ -530,7 +530,7 @@ static void mock_late(struct server *s, struct MHD_Connection *c, struct fm_buf 
 	const char *behind_s = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "behind");
 	char *end = NULL;
 	long long behind = behind_s ? strtoll(behind_s, &end, 10) : -1;
-	int64_t when;
+	int64_t when, id;
 
 	if (!kind || (strcmp(kind, "message") && strcmp(kind, "review") && strcmp(kind, "bid")) ||
 	    !behind_s || *end || behind < 0 || behind > 10LL * 365 * 86400) {
@@ -538,13 +538,13 @@ static void mock_late(struct server *s, struct MHD_Connection *c, struct fm_buf 
 		buf_puts(b, "{\"error\":\"want kind=message|review|bid and behind=SECONDS\"}\n");
 		return;
 	}
-	if (!activity_late(s->w, kind, (int64_t)behind, &when)) {
+	if (!activity_late(s->w, kind, (int64_t)behind, &when, &id)) {
 		*status = 409;
 		buf_printf(b, "{\"error\":\"the world has no %s to make\"}\n", kind);
 		return;
 	}
-	buf_printf(b, "{\"kind\":\"%s\",\"time\":%lld,\"now\":%lld}\n", kind, (long long)when,
-		   (long long)s->w->now);
+	buf_printf(b, "{\"kind\":\"%s\",\"id\":%lld,\"time\":%lld,\"now\":%lld}\n", kind, (long long)id,
+		   (long long)when, (long long)s->w->now);
 }
 
 static void mock_faults(struct server *s, struct MHD_Connection *c, struct fm_buf *b, int *status)

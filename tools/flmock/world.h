@@ -317,9 +317,10 @@ size_t activity_advance(struct world *w, int64_t seconds, int64_t quiet);
 /*
  * One record of kind ("message", "review", "bid") whose own time is behind
  * seconds before now, new to every read from now on: what a record the API
- * indexes late looks like.  False when the world has none to make.
+ * indexes late looks like; *out_id its id (a review's project).  False when
+ * the world has none to make.
  */
-bool activity_late(struct world *w, const char *kind, int64_t behind, int64_t *out_time);
+bool activity_late(struct world *w, const char *kind, int64_t behind, int64_t *out_time, int64_t *out_id);
 
 /* text.c: deterministic content */
 enum text_kind { TX_TITLE, TX_DESC, TX_BID, TX_MSG, TX_REVIEW, TX_MILESTONE, TX_USERNAME, TX_DISPLAY };

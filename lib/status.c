@@ -66,7 +66,8 @@ static int read_streams(struct fl_db *db, struct status_alloc *s)
 
 	if (sqlite3_prepare_v2(db->sql,
 			       "SELECT stream, cursor, last_started, last_success, last_error, last_error_at, "
-			       "failures, rows_synced, requests FROM sync_state ORDER BY stream",
+			       "failures, rows_synced, requests FROM sync_state "
+			       "WHERE stream NOT LIKE 'reconcile:%' ORDER BY stream",
 			       -1, &st, NULL) != SQLITE_OK)
 		return store_error(db, "read sync status");
 	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
@@ -96,6 +97,26 @@ static int read_streams(struct fl_db *db, struct status_alloc *s)
 		rc = store_error(db, "read sync status");
 	sqlite3_finalize(st);
 	s->pub.streams = s->streams;
+	return rc;
+}
+
+/* Deep reconciliation's rounds: what they repaired, and when last. */
+static int read_repaired(struct fl_db *db, struct status_alloc *s)
+{
+	sqlite3_stmt *st;
+	int rc = FL_OK;
+
+	if (sqlite3_prepare_v2(db->sql,
+			       "SELECT coalesce(sum(rows_synced), 0), coalesce(max(last_success), 0) "
+			       "FROM sync_state WHERE stream LIKE 'reconcile:%'", -1, &st, NULL) != SQLITE_OK)
+		return store_error(db, "read reconciliation status");
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		s->pub.repaired = sqlite3_column_int64(st, 0);
+		s->pub.reconciled_at = sqlite3_column_int64(st, 1);
+	} else {
+		rc = store_error(db, "read reconciliation status");
+	}
+	sqlite3_finalize(st);
 	return rc;
 }
 
@@ -209,7 +230,8 @@ FL_API int fl_status_get(struct fl_db *db, struct fl_status **out)
 		goto out;
 	}
 	if ((rc = read_streams(db, s)) || (rc = read_endpoints(db, s)) ||
-	    (rc = read_actions(db, &s->pub)) || (rc = read_latest(db, &s->pub)))
+	    (rc = read_actions(db, &s->pub)) || (rc = read_latest(db, &s->pub)) ||
+	    (rc = read_repaired(db, s)))
 		goto out;
 	error_clear(&db->err);
 out:

@@ -1,11 +1,12 @@
 #!/bin/sh
 # flsyncd is a plain user of libflsync's public API: its sources include
-# flsync.h and nothing else from lib/, it links the shared library, and
-# every library symbol it uses is a public fl_* one (the shared library
-# exports nothing else, so anything more would not even link).
-# usage: test_public_api.sh SOURCE_ROOT FLSYNCD
-src=$1 flsyncd=$2
+# flsync.h and nothing else from lib/, it links the shared library, it holds
+# no copy of the library's insides, and every library symbol it uses is a
+# public fl_* one.
+# usage: test_public_api.sh SOURCE_ROOT FLSYNCD LIBFLSYNC_INTERNAL.a LIBFLSYNC.so
+src=$1 flsyncd=$2 internal=$3 shared=$4
 pass=0 fail=0
+tmp=$(mktemp -d) && trap 'rm -rf "$tmp"' EXIT
 ok() { pass=$((pass + 1)); }
 bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
 
@@ -19,15 +20,18 @@ for f in "$src"/syncd/*.c "$src"/syncd/*.h "$src"/conf/*.c "$src"/conf/*.h; do
 done
 readelf -d "$flsyncd" | grep -q 'NEEDED.*libflsync\.so' && ok ||
 	bad "flsyncd does not link the shared libflsync"
-# Symbols flsyncd takes from outside: the C library, sqlite3_config, and fl_*.
-others=$(nm -D --undefined-only "$flsyncd" | awk '{print $2}' | sed 's/@.*//' |
-	grep -v -e '^fl_' -e '^sqlite3_config$' -e '^_' -e '^__' |
-	while read -r sym; do
-		nm -D --defined-only "$(ldd "$flsyncd" | awk '/libc\.so/ {print $3}')" 2>/dev/null |
-			grep -q " $sym\(@.*\)\?$" || echo "$sym"
-	done)
-[ -z "$others" ] && ok || bad "flsyncd uses symbols neither public nor libc's: $others"
-nm -D --undefined-only "$flsyncd" | awk '{print $2}' | grep -q '^fl_sync_run$' && ok ||
-	bad "flsyncd does not call fl_sync_run"
+# None of the library's own functions is inside flsyncd.
+inside=$(nm --defined-only "$flsyncd" | awk '$2 ~ /[TtDdBb]/ {print $3}' | sort -u)
+echo "$inside" >"$tmp/inside"
+copied=$(nm -g --defined-only "$internal" 2>/dev/null | awk 'NF == 3 {print $3}' | sort -u | comm -12 - "$tmp/inside")
+[ -z "$copied" ] && ok || bad "flsyncd holds library code: $(echo $copied | head -c 300)"
+# What it takes from libflsync is public.
+exports=$(nm -D --defined-only "$shared" | awk '{print $3}' | sort -u)
+used=$(nm -D --undefined-only "$flsyncd" | awk '{print $2}' | sed 's/@.*//' | sort -u)
+echo "$exports" >"$tmp/exports"
+private=$(echo "$used" | comm -12 - "$tmp/exports" | grep -v '^fl_')
+[ -z "$private" ] && ok || bad "flsyncd uses non-public library symbols: $private"
+echo "$exports" | grep -v '^fl_' | grep -q . && bad "libflsync exports more than fl_*: $(echo "$exports" | grep -v '^fl_' | head -5)" || ok
+echo "$used" | grep -q '^fl_sync_run$' && ok || bad "flsyncd does not call fl_sync_run"
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -106,11 +106,13 @@ def main():
     check(one(db, "SELECT count(*) FROM messages WHERE time_created = ?", ten['time']) == 0,
           'ten days behind is past the 7-day lookback', ten)
     st = status(db)
-    check(st['repaired'] >= 2, 'status counts the repaired rows', st['repaired'])
-    rec = {s['stream']: s for s in st['streams'] if s['stream'].startswith('reconcile:')}
-    check(rec.get('reconcile:messages', {}).get('rows_synced', 0) >= 1 and
-          rec.get('reconcile:reviews_to', {}).get('rows_synced', 0) >= 1,
+    rc = st['reconciliation']
+    check(rc['repaired'] >= 2 and rc['last_repair'] > 0, 'status counts the repaired rows', rc)
+    rec = {s['stream']: s for s in rc['streams']}
+    check(rec.get('messages', {}).get('repaired', 0) >= 1 and rec.get('reviews_to', {}).get('repaired', 0) >= 1,
           'repaired per stream: messages and reviews_to', rec)
+    check(not any(s['stream'].startswith('reconcile:') for s in st['streams']),
+          'the rounds are not listed among the streams', st['streams'])
     text = subprocess.run([FLSYNC, 'status', '--db', db], capture_output=True, timeout=60).stdout.decode()
     check('repaired' in text and 'messages' in text, 'flsync status shows the repaired line', text)
     # The round is over: the next pass does not read the week again.

@@ -69,15 +69,40 @@ static void json_str_or_null(const char *s)
 		fputs("null", stdout);
 }
 
-/* Rows reconciliation found that polling had missed, over every stream. */
-static int64_t repaired_rows(const struct fl_status *s)
+/*
+ * Reconciliation's rows per stream ("reconcile:STREAM" in sync_state):
+ * what each round repaired, where the current round is.  Calls fn for each.
+ */
+static void each_reconciled(struct fl_db *db, void (*fn)(void *ctx, const char *stream, int64_t repaired,
+							  int64_t position), void *ctx)
 {
-	int64_t total = 0;
+	struct fl_stmt *st = NULL;
+	int row = 0;
 
-	for (int64_t i = 0; i < s->streams_count; i++)
-		if (!strncmp(s->streams[i].stream, "reconcile:", 10))
-			total += s->streams[i].rows_synced;
-	return total;
+	if (fl_stmt_prepare(db, "SELECT substr(stream, 11), rows_synced, cursor FROM sync_state "
+			    "WHERE stream LIKE 'reconcile:%' ORDER BY stream", &st) != FL_OK)
+		return;
+	while (fl_stmt_step(st, &row) == FL_OK && row)
+		fn(ctx, fl_stmt_column_text(st, 0, NULL), fl_stmt_column_int64(st, 1), fl_stmt_column_int64(st, 2));
+	fl_stmt_finalize(st);
+}
+
+static void reconciled_json(void *ctx, const char *stream, int64_t repaired, int64_t position)
+{
+	int *n = ctx;
+
+	fputs((*n)++ ? ",{\"stream\":" : "{\"stream\":", stdout);
+	json_str_or_null(stream);
+	printf(",\"repaired\":%lld,\"position\":%lld}", (long long)repaired, (long long)position);
+}
+
+static void reconciled_text(void *ctx, const char *stream, int64_t repaired, int64_t position)
+{
+	int *n = ctx;
+
+	(void)position;
+	if (repaired)
+		printf("%s %s %lld", (*n)++ ? "," : ":", stream, (long long)repaired);
 }
 
 static void print_webhooks_json(const struct fl_webhook_status *w)
@@ -119,15 +144,20 @@ static void print_webhooks_text(const struct fl_webhook_status *w, int64_t now)
 	       (long long)w->lost_last, (long long)w->lost_total);
 }
 
-static void print_json(const char *path, const struct fl_status *s, const struct fl_webhook_status *w, int64_t now)
+static void print_json(struct fl_db *db, const char *path, const struct fl_status *s,
+		       const struct fl_webhook_status *w, int64_t now)
 {
+	int n = 0;
 	int64_t i;
 
 	printf("{\"database\":");
 	json_str_or_null(path);
 	printf(",\"schema_version\":%d,\"now\":%lld,\"needs_login\":", s->schema_version, (long long)now);
 	json_str_or_null(needs_login(s));
-	printf(",\"repaired\":%lld,\"streams\":[", (long long)repaired_rows(s));
+	printf(",\"reconciliation\":{\"repaired\":%lld,\"last_repair\":%lld,\"streams\":[",
+	       (long long)s->repaired, (long long)s->reconciled_at);
+	each_reconciled(db, reconciled_json, &n);
+	printf("]},\"streams\":[");
 	for (i = 0; i < s->streams_count; i++) {
 		const struct fl_stream_status *x = &s->streams[i];
 
@@ -174,41 +204,23 @@ static void short_error(const char *e, char *buf, size_t n)
 
 /*
  * What reconciliation found that polling had missed: the rows its re-reads
- * inserted or changed, per stream ("reconcile:STREAM" rows), and when the
- * last round ran.  Late data exists when this is not zero.
+ * inserted or changed, per stream, and when a round last did.  Late data
+ * exists when this is not zero.
  */
-static void print_repaired(const struct fl_status *s, int64_t now)
+static void print_repaired(struct fl_db *db, const struct fl_status *s, int64_t now)
 {
-	int64_t total = 0, last = 0;
 	char age[32];
 	int n = 0;
 
-	for (int64_t i = 0; i < s->streams_count; i++) {
-		const struct fl_stream_status *x = &s->streams[i];
-
-		if (strncmp(x->stream, "reconcile:", 10))
-			continue;
-		n++;
-		total += x->rows_synced;
-		if (x->last_success > last)
-			last = x->last_success;
-	}
-	if (!n)
-		return;
-	tool_age(last, now, age, sizeof age);
-	printf("\nrepaired  %lld rows found late by reconciliation (last round %s)", (long long)total,
-	       last ? age : "not yet");
-	n = 0;
-	for (int64_t i = 0; i < s->streams_count; i++) {
-		const struct fl_stream_status *x = &s->streams[i];
-
-		if (!strncmp(x->stream, "reconcile:", 10) && x->rows_synced)
-			printf("%s %s %lld", n++ ? "," : ":", x->stream + 10, (long long)x->rows_synced);
-	}
+	tool_age(s->reconciled_at, now, age, sizeof age);
+	printf("\nrepaired  %lld rows found late by reconciliation (last %s)", (long long)s->repaired,
+	       s->reconciled_at ? age : "never");
+	each_reconciled(db, reconciled_text, &n);
 	printf("\n");
 }
 
-static void print_text(const char *path, const struct fl_status *s, const struct fl_webhook_status *w, int64_t now)
+static void print_text(struct fl_db *db, const char *path, const struct fl_status *s,
+		       const struct fl_webhook_status *w, int64_t now)
 {
 	char age[32], err_age[32], err[72];
 	int64_t i;
@@ -224,8 +236,6 @@ static void print_text(const char *path, const struct fl_status *s, const struct
 			const struct fl_stream_status *x = &s->streams[i];
 			char what[192];  /* room for the short error, its age and the flags */
 
-			if (!strncmp(x->stream, "reconcile:", 10))
-				continue; /* their own line below */
 			tool_age(x->last_success, now, age, sizeof age);
 			short_error(x->last_error, err, sizeof err);
 			if (x->last_error) {
@@ -239,7 +249,7 @@ static void print_text(const char *path, const struct fl_status *s, const struct
 			       (long long)x->requests, what);
 		}
 	}
-	print_repaired(s, now);
+	print_repaired(db, s, now);
 	printf("\nactions   %lld pending (%lld queued, %lld sending), %lld failed, %lld done, %lld cancelled\n",
 	       (long long)(s->actions_queued + s->actions_sending), (long long)s->actions_queued,
 	       (long long)s->actions_sending, (long long)s->actions_failed, (long long)s->actions_done,
@@ -442,9 +452,9 @@ int tool_cmd_status(struct tool_ctx *ctx, int argc, char **argv)
 		return TOOL_FAIL;
 	}
 	if (json)
-		print_json(ctx->db_path, s, w, (int64_t)time(NULL));
+		print_json(db, ctx->db_path, s, w, (int64_t)time(NULL));
 	else
-		print_text(ctx->db_path, s, w, (int64_t)time(NULL));
+		print_text(db, ctx->db_path, s, w, (int64_t)time(NULL));
 	fl_webhook_status_free(w);
 	fl_status_free(s);
 	fl_db_close(db);

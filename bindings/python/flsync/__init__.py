@@ -112,7 +112,8 @@ class _Status(ctypes.Structure):
                 ("endpoints_count", c_int64), ("endpoints", POINTER(_RatelimitStatus)),
                 ("actions_queued", c_int64), ("actions_sending", c_int64),
                 ("actions_done", c_int64), ("actions_failed", c_int64),
-                ("actions_cancelled", c_int64), ("changes_latest", c_int64)]
+                ("actions_cancelled", c_int64), ("changes_latest", c_int64),
+                ("repaired", c_int64), ("reconciled_at", c_int64)]
 
 
 class _SyncProgress(ctypes.Structure):
@@ -505,7 +506,8 @@ class Database:
     def status(self):
         """The sync status as a dict: schema_version, streams (one dict per
         sync stream), endpoints (rate-limit budgets), actions (counts by
-        state) and changes_latest."""
+        state), changes_latest, and repaired (rows deep reconciliation found
+        that polling had missed)."""
         db = self._handle()
         st = POINTER(_Status)()
         self._check(_status_get(db, ctypes.byref(st)))
@@ -533,6 +535,7 @@ class Database:
                             "done": s.actions_done, "failed": s.actions_failed,
                             "cancelled": s.actions_cancelled},
                 "changes_latest": s.changes_latest,
+                "repaired": s.repaired,
             }
         finally:
             _status_free(st)

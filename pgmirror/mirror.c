@@ -701,7 +701,7 @@ int pg_mirror(struct pgm_sink *s, struct fl_db *db, const struct pgm_run *run, c
 			fl_stmt_bind_int64(st, 2, latest);
 			fl_stmt_bind_int64(st, 3, (int64_t)time(NULL));
 			if (fl_stmt_step(st, &row) != FL_OK)
-				pgm_warn(s, "could not record the sink's position in the database: %s", fl_errmsg(db));
+				pgm_warn(s, "warning: could not record the sink's position in the database: %s", fl_errmsg(db));
 			fl_stmt_finalize(st);
 		}
 		free(stream);

@@ -12,7 +12,7 @@
  * same transaction.
  *
  * Every call returns a PGM_* code; pgm_errmsg() says what failed.  Nothing
- * here prints, exits or aborts but on exhausted memory; warnings (the run
+ * here prints, exits or aborts but on exhausted memory; notices (the run
  * goes on) go to the log callback.  A sink is used by one thread at a time.
  */
 #ifndef PGMIRROR_H
@@ -32,7 +32,10 @@ enum {
 	PGM_REFUSED = 4,    /* the account is mirrored from another database file (see take_over) */
 };
 
-/* A warning that does not stop the run ("could not record the sink's position in the file"). */
+/*
+ * What a run says along the way without failing: a lease taken over from a
+ * stale holder, "warning: could not record the sink's position ...".
+ */
 typedef void pgm_log_fn(void *ctx, const char *msg);
 
 struct pgm_config {
@@ -40,7 +43,7 @@ struct pgm_config {
 	const char *schema;        /* NULL: "flsync" */
 	const char *application;   /* application_name; NULL: "flsync" */
 	double lease_stale_s;      /* a lease whose heartbeat is older may be taken over; 0: 60 */
-	pgm_log_fn *log;           /* NULL: warnings are dropped */
+	pgm_log_fn *log;           /* NULL: such messages are dropped */
 	void *log_ctx;
 };
 

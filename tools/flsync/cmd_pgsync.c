@@ -54,10 +54,11 @@ static void help(FILE *f)
 		"  flsync pgsync --pg 'host=localhost dbname=team' --account agency-1\n");
 }
 
-static void warn(void *ctx, const char *msg)
+/* What the mirror says along the way: a lease taken over, a position it could not record. */
+static void say(void *ctx, const char *msg)
 {
 	(void)ctx;
-	fprintf(stderr, "flsync: pgsync: warning: %s\n", msg);
+	fprintf(stderr, "flsync: pgsync: %s\n", msg);
 }
 
 int tool_cmd_pgsync(struct tool_ctx *ctx, int argc, char **argv)
@@ -73,7 +74,7 @@ int tool_cmd_pgsync(struct tool_ctx *ctx, int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct pgm_config cfg = { .schema = "flsync", .application = "flsync pgsync", .log = warn };
+	struct pgm_config cfg = { .schema = "flsync", .application = "flsync pgsync", .log = say };
 	struct pgm_run run = { 0 };
 	struct pgm_report rep;
 	struct pgm_sink *sink = NULL;

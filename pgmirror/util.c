@@ -10,6 +10,8 @@
 
 #include "internal.h"
 
+static void vformat(char *buf, size_t n, const char *fmt, va_list ap) __attribute__((format(printf, 3, 0)));
+
 static void vformat(char *buf, size_t n, const char *fmt, va_list ap)
 {
 	size_t len;

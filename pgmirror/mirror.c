@@ -556,8 +556,11 @@ int pg_mirror(struct pgm_sink *s, struct fl_db *db, const struct pgm_run *run, c
 	PGresult *r;
 
 	memset(out, 0, sizeof *out);
-	if (!changed)
-		abort();
+	if (!changed) {
+		pgm_fail(s, "out of memory");
+		free(pos_ident);
+		return PGM_FAIL;
+	}
 	links[0] = table_named(tables, n, "project_jobs");
 	links[1] = table_named(tables, n, "thread_members");
 

@@ -299,7 +299,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	fprintf(stderr, "flmock: seed %llu, %zu records (%zu users, %zu projects, %zu bids, %zu milestones, "
-		"%zu milestone requests, %zu reviews, %zu threads, %zu messages) in %.2f s; self %lld; %zu accounts\n",
+		"%zu milestone requests, %zu reviews, %zu threads, %zu messages) in %.2f s; self %lld; accounts %zu\n",
 		(unsigned long long)cfg.world.seed, world_records(w), w->users.n, w->projects.n, w->bids.n,
 		w->milestones.n, w->mreqs.n, w->reviews.n, w->threads.n, w->messages.n, elapsed(&t0),
 		(long long)w->self_id, w->naccounts);

@@ -8,6 +8,7 @@
  * threads read or muted.  Each change bumps the updated time of what it
  * touches.  Others act; self's own decisions are left to the client, except
  * that others award self's bids and post on self's projects and threads.
+ * With several accounts, "self" is any of them: none acts by itself.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -25,7 +26,7 @@ static struct project *random_project(struct world *w, struct rng *r, bool want_
 
 		if (want_active && (p->status != PS_ACTIVE || p->deleted))
 			continue;
-		if (others_only && p->owner_id == w->self_id)
+		if (others_only && world_is_account(w, p->owner_id))
 			continue;
 		return p;
 	}
@@ -35,10 +36,10 @@ static struct project *random_project(struct world *w, struct rng *r, bool want_
 static int64_t random_other(struct world *w, struct rng *r, int64_t not)
 {
 	for (;;) {
-		int64_t id = w->users.v[rng_below(r, (uint32_t)w->users.n)].id;
+		const struct user *u = &w->users.v[rng_below(r, (uint32_t)w->users.n)];
 
-		if (id != w->self_id && id != not)
-			return id;
+		if (u->id != w->self_id && !u->account && u->id != not)
+			return u->id;
 	}
 }
 
@@ -98,7 +99,7 @@ static void ev_new_bid(struct world *w, struct rng *r, size_t bids_at_start)
 
 	for (i = 0; i < TRIES && !p; i++) {
 		p = random_project(w, r, true, false);
-		if (p && rng_below(r, 3) == 0 && p->owner_id != w->self_id)
+		if (p && rng_below(r, 3) == 0 && !world_is_account(w, p->owner_id))
 			p = NULL; /* prefer self's projects a little */
 	}
 	if (!p)
@@ -123,8 +124,8 @@ static struct bid *random_bid(struct world *w, struct rng *r, int award_status, 
 
 		if (b->award_status != award_status || b->retracted)
 			continue;
-		if ((owner_not_self && b->project_owner_id == w->self_id) ||
-		    (bidder_not_self && b->bidder_id == w->self_id))
+		if ((owner_not_self && world_is_account(w, b->project_owner_id)) ||
+		    (bidder_not_self && world_is_account(w, b->bidder_id)))
 			continue;
 		return b;
 	}
@@ -203,7 +204,7 @@ static void ev_milestone(struct world *w, struct rng *r)
 		return;
 	for (i = 0; i < TRIES; i++) {
 		m = &w->milestones.v[rng_below(r, (uint32_t)w->milestones.n)];
-		if (m->project_owner_id == w->self_id || (m->status != MS_FROZEN && m->status != MS_REQUESTED))
+		if (world_is_account(w, m->project_owner_id) || (m->status != MS_FROZEN && m->status != MS_REQUESTED))
 			continue;
 		/* Milestones have no updated time and the project shows nothing of them. */
 		m->status = rng_below(r, 4) ? MS_CLEARED : MS_CANCELED;
@@ -244,8 +245,8 @@ static void ev_review(struct world *w, struct rng *r)
 	p = world_project(w, b->project_id);
 	if (p->status != PS_COMPLETE)
 		return;
-	from = b->bidder_id == w->self_id ? p->owner_id : b->bidder_id;
-	if (from == w->self_id)
+	from = world_is_account(w, b->bidder_id) ? p->owner_id : b->bidder_id;
+	if (world_is_account(w, from))
 		return;
 	for (i = 0; i < w->reviews.n; i++)
 		if (w->reviews.v[i].project_id == p->id && w->reviews.v[i].from_user_id == from)
@@ -295,7 +296,8 @@ static void ev_new_thread(struct world *w, struct rng *r)
 
 	if (!t)
 		abort();
-	t->members[0] = w->self_id;
+	/* One account's new thread: with several, drawn (one account draws nothing more). */
+	t->members[0] = w->naccounts > 1 ? w->accounts[rng_below(r, (uint32_t)w->naccounts)] : w->self_id;
 	t->members[1] = random_other(w, r, 0);
 	t->nmembers = 2;
 	t->owner = t->members[1];
@@ -312,7 +314,7 @@ static void ev_edit_message(struct world *w, struct rng *r)
 	if (!w->messages.n)
 		return;
 	m = &w->messages.v[rng_below(r, (uint32_t)w->messages.n)];
-	if (m->from_user == w->self_id || m->removed)
+	if (world_is_account(w, m->from_user) || m->removed)
 		return;
 	if (rng_below(r, 3) == 0) {
 		m->removed = true;

@@ -252,7 +252,7 @@ static bool check_new_bid(struct fm_req *r, const struct project *p, int64_t bid
 {
 	struct world *w = r->w;
 
-	if (bidder != w->self_id)
+	if (bidder != r->self)
 		return req_fail(r, 403, "Authorisation", "PERMISSION_DENIED", "You can only bid as yourself.");
 	/* The bid's own fields first, then its project's state. */
 	if (!(amount > 0))
@@ -306,14 +306,14 @@ void ep_bid_create(struct fm_req *r)
 
 static bool owner_only(struct fm_req *r, const struct bid *b)
 {
-	if (b->project_owner_id == r->w->self_id)
+	if (b->project_owner_id == r->self)
 		return true;
 	return req_fail(r, 403, "Authorisation", "PERMISSION_DENIED", "Only the project owner can do this.");
 }
 
 static bool bidder_only(struct fm_req *r, const struct bid *b)
 {
-	if (b->bidder_id == r->w->self_id)
+	if (b->bidder_id == r->self)
 		return true;
 	return req_fail(r, 403, "Authorisation", "PERMISSION_DENIED", "Only the bidder can do this.");
 }
@@ -418,7 +418,7 @@ static void update_bid(struct fm_req *r, struct bid *b)
 	if (!req_double(r, "amount", &amount) || !req_int(r, "period", &period) ||
 	    !req_int(r, "milestone_percentage", &pct))
 		return;
-	if (b->bidder_id != w->self_id || b->retracted || b->award_status != AW_NONE) {
+	if (b->bidder_id != r->self || b->retracted || b->award_status != AW_NONE) {
 		perr(r, 400, "INVALID_BID", "This bid cannot be updated.");
 		return;
 	}

@@ -4,6 +4,9 @@
  * Create New Thread, Add New Message (a resend with the same
  * client_message_id returns the first message) and Update Threads (read,
  * unread, archive, unarchive, mute, unmute).  Every thread includes self.
+ * With several accounts a thread is in one account's inbox, its members[0]'s
+ * (the folder and read state are that account's view): the others see
+ * neither it nor its messages.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +35,11 @@ static size_t index_from(const struct time_index *ti, const void *base, size_t s
 			hi = mid;
 	}
 	return lo;
+}
+
+static bool thread_visible(const struct fm_req *r, const struct thread *t)
+{
+	return t && t->members[0] == r->self;
 }
 
 static bool has_member(const struct thread *t, const struct idset *s)
@@ -116,7 +124,7 @@ void ep_threads_list(struct fm_req *r)
 
 		if (t->time_updated >= to)
 			break;
-		if (thread_matches(&f, t) && pager_take(&pg)) {
+		if (thread_matches(&f, t) && thread_visible(r, t) && pager_take(&pg)) {
 			userset_add(&us, t->owner);
 			for (int k = 0; k < t->nmembers; k++)
 				userset_add(&us, t->members[k]);
@@ -142,7 +150,7 @@ void ep_thread_get(struct fm_req *r)
 {
 	const struct thread *t = world_thread(r->w, r->path_id);
 
-	if (!t) {
+	if (!thread_visible(r, t)) {
 		req_not_found(r);
 		return;
 	}
@@ -158,7 +166,7 @@ void ep_message_get(struct fm_req *r)
 {
 	const struct message *msg = world_message(r->w, r->path_id);
 
-	if (!msg) {
+	if (!msg || !thread_visible(r, world_thread(r->w, msg->thread_id))) {
 		req_not_found(r);
 		return;
 	}
@@ -203,6 +211,8 @@ void ep_messages_list(struct fm_req *r)
 		    (senders.on && !idset_has(&senders, m->from_user)) ||
 		    (messages.on && !idset_has(&messages, m->id)))
 			continue;
+		if (w->naccounts > 1 && !thread_visible(r, world_thread(w, m->thread_id)))
+			continue; /* another account's conversation */
 		if (contexts.on || ctx_type) {
 			t = world_thread(w, m->thread_id);
 			if ((contexts.on && !idset_has(&contexts, t->context_id)) ||
@@ -277,10 +287,10 @@ static bool thread_members(struct fm_req *r, int64_t *out, int *n)
 
 	if (!req_ids(r, "members", &ids))
 		return false;
-	out[0] = r->w->self_id;
+	out[0] = r->self;
 	*n = 1;
 	for (i = 0; i < ids.n && ok; i++) {
-		if (ids.v[i] == r->w->self_id || (i && ids.v[i] == ids.v[i - 1]))
+		if (ids.v[i] == r->self || (i && ids.v[i] == ids.v[i - 1]))
 			continue;
 		if (!world_user(r->w, ids.v[i]))
 			ok = bad(r, "members[] holds an unknown user id");
@@ -328,7 +338,7 @@ void ep_thread_create(struct fm_req *r)
 	for (i = 0; i < w->threads.n && !t; i++) {
 		struct thread *x = &w->threads.v[i];
 
-		if (x->owner == w->self_id && x->context_type == c && x->context_id == (c == 1 ? 0 : context) &&
+		if (x->owner == r->self && x->context_type == c && x->context_id == (c == 1 ? 0 : context) &&
 		    same_members(x, members, n))
 			t = x;
 	}
@@ -338,7 +348,7 @@ void ep_thread_create(struct fm_req *r)
 			abort();
 		memcpy(t->members, members, sizeof members);
 		t->nmembers = (uint8_t)n;
-		t->owner = w->self_id;
+		t->owner = r->self;
 		t->context_type = (uint8_t)c;
 		t->context_id = c == 1 ? 0 : context;
 		t->primary = tmask == 2;
@@ -347,7 +357,7 @@ void ep_thread_create(struct fm_req *r)
 		t->folder = FOLDER_SENT;
 	}
 	if (text && *text)
-		event_message(w, add_message(w, t, w->self_id, text, 0));
+		event_message(w, add_message(w, t, r->self, text, 0));
 	r->object_id = t->id;
 	out_thread(&r->jw, w, t);
 }
@@ -405,7 +415,7 @@ void ep_message_post(struct fm_req *r)
 	if (!req_int(r, "client_message_id", &client_id))
 		return;
 	t = world_thread(w, tid);
-	if (!t) {
+	if (!thread_visible(r, t)) {
 		req_not_found(r);
 		return;
 	}
@@ -416,10 +426,10 @@ void ep_message_post(struct fm_req *r)
 	}
 	for (i = w->messages.n; client_id && i-- > 0 && !m;)
 		if (w->messages.v[i].client_message_id == client_id && w->messages.v[i].thread_id == t->id &&
-		    w->messages.v[i].from_user == w->self_id)
+		    w->messages.v[i].from_user == r->self)
 			m = &w->messages.v[i];
 	if (!m) {
-		m = add_message(w, t, w->self_id, text ? text : "", client_id);
+		m = add_message(w, t, r->self, text ? text : "", client_id);
 		m->attachments = attachments;
 		attachments = NULL;
 		t->is_read = true;
@@ -456,7 +466,7 @@ void ep_threads_action(struct fm_req *r)
 	if (!ids.n)
 		bad(r, "threads[] is required");
 	for (i = 0; i < ids.n && !r->error_code; i++)
-		if (!world_thread(w, ids.v[i]))
+		if (!thread_visible(r, world_thread(w, ids.v[i])))
 			req_not_found(r);
 	for (i = 0; i < ids.n && !r->error_code; i++) {
 		struct thread *t = world_thread(w, ids.v[i]);

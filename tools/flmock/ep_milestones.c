@@ -82,7 +82,7 @@ static void keyed_list(struct fm_req *r, const struct keyed_list *k)
 
 		k->fields(r->w, i, fl, &status);
 		/* Only the bidder and the project holder can see them (UNAUTHORIZED_MILESTONE_VIEW). */
-		if ((fl[1] != r->w->self_id && fl[2] != r->w->self_id) ||
+		if ((fl[1] != r->self && fl[2] != r->self) ||
 		    !filter_match(&f, fl[0], fl[1], fl[2], fl[3], status) || !pager_take(&pg))
 			continue;
 		key_id(&r->jw, fl[4]);
@@ -214,7 +214,7 @@ void ep_milestone_create(struct fm_req *r)
 		req_not_found(r);
 		return;
 	}
-	if (p->owner_id != w->self_id) {
+	if (p->owner_id != r->self) {
 		perr(r, 401, "UNAUTHORIZED_MILESTONE", "You do not have access to this milestone.");
 		return;
 	}
@@ -258,7 +258,7 @@ static bool release(struct fm_req *r, struct milestone *m, struct bid *b)
 {
 	double amount = 0;
 
-	if (m->project_owner_id != r->w->self_id)
+	if (m->project_owner_id != r->self)
 		return perr(r, 401, "UNAUTHORIZED_MILESTONE", "You do not have access to this milestone.");
 	if (m->status != MS_FROZEN && m->status != MS_REQUESTED && m->status != MS_PENDING)
 		return perr(r, 400, "INVALID_MILESTONE_REQUEST", "This milestone cannot be released in its state.");
@@ -295,7 +295,7 @@ static bool release(struct fm_req *r, struct milestone *m, struct bid *b)
 
 static bool cancel(struct fm_req *r, struct milestone *m, const struct bid *b)
 {
-	bool owner = m->project_owner_id == r->w->self_id, bidder = m->bidder_id == r->w->self_id;
+	bool owner = m->project_owner_id == r->self, bidder = m->bidder_id == r->self;
 
 	if (!owner && !bidder)
 		return perr(r, 401, "UNAUTHORIZED_MILESTONE", "You do not have access to this milestone.");
@@ -334,7 +334,7 @@ void ep_milestone_action(struct fm_req *r)
 	if (strcmp(action, "release") == 0) {
 		ok = release(r, m, b);
 	} else if (strcmp(action, "request_release") == 0) {
-		ok = m->bidder_id == w->self_id ||
+		ok = m->bidder_id == r->self ||
 		     perr(r, 401, "UNAUTHORIZED_MILESTONE", "Only the freelancer can request a release.");
 		if (ok && m->status == MS_REQUESTED)
 			ok = perr(r, 409, "MILESTONE_ALREADY_REQUESTED", "This milestone has already been requested.");
@@ -381,7 +381,7 @@ void ep_mreq_create(struct fm_req *r)
 		perr(r, 400, "BID_DOES_NOT_BELONG_TO_PROJECT", "The given bid is not from the given project.");
 		return;
 	}
-	if (b->bidder_id != w->self_id) {
+	if (b->bidder_id != r->self) {
 		perr(r, 401, "UNAUTHORIZED_MILESTONE_REQUEST", "You do not have permission to perform this action.");
 		return;
 	}
@@ -435,7 +435,7 @@ void ep_mreq_action(struct fm_req *r)
 		return;
 	}
 	owner_action = action[0] != 'd';
-	if ((owner_action ? q->project_owner_id : q->bidder_id) != w->self_id) {
+	if ((owner_action ? q->project_owner_id : q->bidder_id) != r->self) {
 		perr(r, 401, "UNAUTHORIZED_MILESTONE_REQUEST", "You do not have permission to perform this action.");
 		return;
 	}

@@ -390,7 +390,7 @@ static bool has_contact(const char *s)
 	return at && at > s && strchr(at, '.');
 }
 
-static bool own_title_taken(struct world *w, const char *title)
+static bool own_title_taken(struct world *w, int64_t self, const char *title)
 {
 	size_t i;
 	bool taken = false;
@@ -399,7 +399,7 @@ static bool own_title_taken(struct world *w, const char *title)
 		const struct project *p = &w->projects.v[i];
 		char *t;
 
-		if (p->owner_id != w->self_id)
+		if (p->owner_id != self)
 			continue;
 		t = p->title ? NULL : text_make(w->cfg.seed, TX_TITLE, p->id);
 		taken = strcmp(p->title ? p->title : t, title) == 0;
@@ -537,7 +537,7 @@ static bool parse_hireme(struct fm_req *r, const struct project *p, struct hirem
 		return perr(r, "HIREME_INITIAL_BID_MISSING", "A hire-me project needs its initial bid (hireme_initial_bid).");
 	if (!req_int(r, "hireme_initial_bid.bidder_id", &h->bidder))
 		return false;
-	if (h->bidder == w->self_id)
+	if (h->bidder == r->self)
 		return perr(r, "HIREME_SAME_SELLER_BUYER", "You cannot hire yourself.");
 	u = h->bidder > 0 ? world_user(w, h->bidder) : NULL;
 	if (!u)
@@ -607,7 +607,7 @@ void ep_project_create(struct fm_req *r)
 		}
 	if (hireme && !parse_hireme(r, &tmp, &h))
 		return;
-	if (own_title_taken(w, title)) {
+	if (own_title_taken(w, r->self, title)) {
 		if (hireme)
 			perr(r, "HIREME_DUPLICATE_PROJECT_TITLE", "Duplicate project. You have already posted a project with this name.");
 		else
@@ -620,11 +620,11 @@ void ep_project_create(struct fm_req *r)
 		abort();
 	tmp.id = p->id;
 	*p = tmp;
-	p->owner_id = w->self_id;
+	p->owner_id = r->self;
 	p->time_submitted = p->time_updated = w->now;
 	p->status = PS_ACTIVE;
 	p->hireme = hireme;
-	p->country = world_self(w)->country;
+	p->country = world_user(w, r->self)->country;
 	p->title = strdup(title);
 	p->description = strdup(desc);
 	if (!p->title || !p->description)
@@ -658,11 +658,11 @@ void ep_project_invite(struct fm_req *r)
 	}
 	if (!req_int(r, "freelancer_id", &fid))
 		return;
-	if (p->owner_id != w->self_id) {
+	if (p->owner_id != r->self) {
 		req_error(r, 403, "AuthorisationExceptionCodes.PERMISSION_DENIED", "Only the project owner can invite.");
 		return;
 	}
-	if (!fid || !world_user(w, fid) || fid == w->self_id) {
+	if (!fid || !world_user(w, fid) || fid == r->self) {
 		req_error(r, 400, "RestExceptionCodes.INVALID_REQUEST", "freelancer_id must be another user's id");
 		return;
 	}

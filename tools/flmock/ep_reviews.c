@@ -109,7 +109,7 @@ static bool check_review(struct fm_req *r, const struct project *p, const struct
 
 	if (!p)
 		return perr(r, "REVIEW_PROJECT_ID_INVALID", "The project id is invalid.");
-	if (from_id != w->self_id)
+	if (from_id != r->self)
 		return perr(r, "REVIEW_FROM_USER_ID_INVALID", "You can only post reviews as yourself.");
 	if (!role || (strcasecmp(role, "freelancer") != 0 && strcasecmp(role, "employer") != 0))
 		return perr(r, "REVIEW_TYPE_INVALID", "role must be 'freelancer' or 'employer'.");

@@ -74,5 +74,5 @@ void ep_user_get(struct fm_req *r)
 
 void ep_self_get(struct fm_req *r)
 {
-	out_user(&r->jw, r->w, world_self(r->w));
+	out_user(&r->jw, r->w, world_user(r->w, r->self));
 }

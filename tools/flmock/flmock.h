@@ -82,6 +82,8 @@ struct fm_req {
 	int64_t path_id;           /* the {id} of the route, 0 if none */
 	bool compact;
 	bool authed;               /* a valid token came with the request */
+	int account;               /* whose token: 1..N (1 without a token) */
+	int64_t self;              /* that account's user id: "self" for every endpoint */
 	/* outcome */
 	struct fm_buf *out;        /* result JSON is written here through jw */
 	struct jw jw;
@@ -197,14 +199,15 @@ const struct route *router_at(size_t i);
 /* ---- rate limits (ratelimit.c) ------------------------------------------------------- */
 
 struct ratelimit;
-struct ratelimit *ratelimit_new(double scale);
+/* Budgets for `accounts` accounts, each its own (the API's limits are per user). */
+struct ratelimit *ratelimit_new(double scale, size_t accounts);
 void ratelimit_free(struct ratelimit *rl);
 /*
- * Count one request to route `i` at rate-limit time `t` (seconds), or only
- * look (count false).  Fills the RateLimit-Limit header value and the
- * remaining count; false when over.
+ * Count one request of `account` (1..N) to route `i` at rate-limit time `t`
+ * (seconds), or only look (count false).  Fills the RateLimit-Limit header
+ * value and the remaining count; false when over.
  */
-bool ratelimit_take(struct ratelimit *rl, const struct route *rt, size_t i, int64_t t, bool count,
+bool ratelimit_take(struct ratelimit *rl, const struct route *rt, size_t i, int account, int64_t t, bool count,
 		    char *limit_hdr, size_t hdrlen, long *remaining);
 
 /* ---- inspection (mocklog.c) ----------------------------------------------------------- */
@@ -213,7 +216,9 @@ struct mocklog;
 struct mocklog *mocklog_new(void);
 void mocklog_free(struct mocklog *m);
 void mocklog_write(struct mocklog *m, const struct fm_req *r, const char *query, const char *fault);
-void mocklog_count(struct mocklog *m, const char *endpoint, int status, enum fault_kind fault);
+/* One API request of `account`; `limited`: refused for its rate budget (not a fault). */
+void mocklog_count(struct mocklog *m, const char *endpoint, int status, enum fault_kind fault, int account,
+		   bool limited);
 void mocklog_dump_log(struct mocklog *m, struct fm_buf *out);
 void mocklog_dump_stats(struct mocklog *m, struct fm_buf *out);
 
@@ -262,8 +267,10 @@ void oauth_free(struct oauth *o);
 void oauth_authorise(struct oauth *o, const struct fm_req *r, int64_t now, struct oauth_reply *out);
 /* POST /oauth/token: the authorization_code and refresh_token grants. */
 void oauth_token(struct oauth *o, const struct fm_req *r, int64_t now, struct oauth_reply *out);
-/* An API request's token: 1 valid (and counted), 0 not one we issued, -1 expired. */
+/* An API request's token: its account 1..N if valid (and counted), 0 not one we issued, -1 expired. */
 int oauth_access(struct oauth *o, const char *token, int64_t now);
+/* The account of an issued access token, expired or not, counting nothing; 0 if not ours. */
+int oauth_account(const struct oauth *o, const char *token);
 void oauth_revoke(struct oauth *o);             /* every refresh token: invalid_grant from now */
 void oauth_expire(struct oauth *o, int64_t now); /* every access token expires now */
 void oauth_stats(const struct oauth *o, struct fm_buf *b);

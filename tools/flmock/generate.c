@@ -1,7 +1,9 @@
 /*
  * generate.c — builds the initial world from the seed: users (one of them
- * "self"), projects with bids and their award history, milestones, milestone
- * requests, reviews, and self's threads with their messages.  Records of each
+ * "self", or N of them with --accounts N), projects with bids and their award
+ * history, milestones, milestone requests, reviews, and the accounts' threads
+ * with their messages.  With one account every draw is as it always was, so a
+ * seed gives the same world; more accounts draw more, only where they must.  Records of each
  * kind are generated, sorted by created time, then given ascending ids, so
  * the id order is the created-time order (what makes windows cheap).
  */
@@ -19,6 +21,8 @@ struct gen {
 	uint32_t *self_bids;       /* indices of accepted bids that involve self */
 	uint32_t *other_bids;      /* indices of the other accepted bids */
 	size_t nself, nother;
+	/* accepted bids by account (several accounts only): CSR over acct_bids */
+	uint32_t *acct_start, *acct_bids;
 };
 
 static void sort_by_time(void *base, size_t n, size_t size, size_t off, enum kind k, struct world *w);
@@ -128,19 +132,49 @@ static void gen_users(struct gen *g)
 	}
 	i = rng_below(&g->r, (uint32_t)n);
 	w->self_id = w->users.v[i].id;
-	w->users.v[i].role = 2; /* self is both employer and freelancer */
-	w->users.v[i].verified = true;
+	for (size_t k = 0; k < w->naccounts; k++) {
+		/* Accounts 2..N: more distinct users, drawn only when there are more. */
+		while (k && w->users.v[i].account)
+			i = rng_below(&g->r, (uint32_t)n);
+		w->accounts[k] = w->users.v[i].id;
+		w->users.v[i].account = (uint16_t)(k + 1);
+		w->users.v[i].role = 2; /* self is both employer and freelancer */
+		w->users.v[i].verified = true;
+	}
 	free(t);
 }
 
+/* Anyone but not1, not2 and the accounts themselves. */
 static int64_t other_user(struct gen *g, int64_t not1, int64_t not2)
 {
 	for (;;) {
-		int64_t id = g->w->users.v[rng_below(&g->r, (uint32_t)g->w->users.n)].id;
+		const struct user *u = &g->w->users.v[rng_below(&g->r, (uint32_t)g->w->users.n)];
 
-		if (id != not1 && id != not2)
-			return id;
+		if (u->id != not1 && u->id != not2 && !u->account)
+			return u->id;
 	}
+}
+
+/*
+ * Record i of n is at a guaranteed spot of some account's share when it
+ * falls on one of the fractions `at` of that account's slice of the range:
+ * returns that account's index, or -1.  With one account the slice is the
+ * whole range, as before accounts were several.
+ */
+static long slice_spot(const struct world *w, size_t i, size_t n, const size_t *num, size_t den, size_t nat)
+{
+	size_t per = n / w->naccounts, a, j, k;
+
+	if (per == 0)
+		per = 1;
+	a = i / per;
+	if (a >= w->naccounts)
+		return -1;
+	j = i % per;
+	for (k = 0; k < nat; k++)
+		if (j == (num[k] == den ? per - 1 : per * num[k] / den))
+			return (long)a;
+	return -1;
 }
 
 /* ---- projects and bids ------------------------------------------------------ */
@@ -151,10 +185,17 @@ static const double hourly_budgets[] = { 2, 8, 15, 25, 50 };
 static void gen_project(struct gen *g, struct project *p, size_t i, size_t n)
 {
 	struct world *w = g->w;
-	bool own = rng_chance(&g->r, 0.04) || i == n / 4 || i == n / 2 || i == 3 * n / 4 || i == n - 1;
+	static const size_t quarters[] = { 1, 2, 3, 4 };
+	bool chance = rng_chance(&g->r, 0.04);
+	long spot = slice_spot(w, i, n, quarters, 4, 4);
 	const struct user *owner;
 
-	p->owner_id = own ? w->self_id : other_user(g, w->self_id, 0);
+	if (spot >= 0)
+		p->owner_id = w->accounts[spot];
+	else if (chance)
+		p->owner_id = w->naccounts > 1 ? w->accounts[rng_below(&g->r, (uint32_t)w->naccounts)] : w->self_id;
+	else
+		p->owner_id = other_user(g, w->self_id, 0);
 	owner = world_user(w, p->owner_id);
 	p->country = owner->country;
 	p->currency = owner->currency;
@@ -180,21 +221,40 @@ static size_t pick_bidders(struct gen *g, const struct project *p, size_t i, int
 {
 	struct world *w = g->w;
 	double bpp = w->cfg.bids_per_project;
+	static const size_t thirds[] = { 1, 2 };
 	size_t nb = (size_t)(bpp * 2.0 * (double)rng_below(&g->r, 1001) / 1000.0 + 0.5), k, j;
-	bool self_bids = p->owner_id != w->self_id &&
-			 (rng_chance(&g->r, 0.08) || i == w->projects.n / 3 || i == 2 * w->projects.n / 3);
+	int64_t self = w->self_id;
+	bool self_bids;
+
+	if (w->naccounts <= 1) {
+		self_bids = p->owner_id != w->self_id &&
+			    (rng_chance(&g->r, 0.08) || i == w->projects.n / 3 || i == 2 * w->projects.n / 3);
+	} else {
+		/* One of the accounts bids; never the project's owner. */
+		long spot = slice_spot(w, i, w->projects.n, thirds, 3, 2);
+
+		self_bids = rng_chance(&g->r, 0.08) || spot >= 0;
+		if (self_bids) {
+			size_t a = spot >= 0 ? (size_t)spot : rng_below(&g->r, (uint32_t)w->naccounts);
+
+			if (w->accounts[a] == p->owner_id)
+				a = (a + 1) % w->naccounts;
+			self = w->accounts[a];
+		}
+	}
 
 	if (nb > max)
 		nb = max;
-	if (nb > w->users.n - 2)
-		nb = w->users.n - 2;
+	/* Bidders other than self are never the owner nor an account. */
+	if (nb > w->users.n - w->naccounts - 1)
+		nb = w->users.n - w->naccounts - 1;
 	if (self_bids && nb == 0)
 		nb = 1;
 	for (k = 0; k < nb; k++) {
 		int64_t id;
 
 		do {
-			id = (k == 0 && self_bids) ? w->self_id : other_user(g, p->owner_id, w->self_id);
+			id = (k == 0 && self_bids) ? self : other_user(g, p->owner_id, self);
 			for (j = 0; j < k && out[j] != id; j++)
 				;
 		} while (j < k);
@@ -241,7 +301,7 @@ static void settle_project(struct gen *g, struct project *p, struct bid *bids, s
 	}
 	/* Others' stale projects close; self keeps a few open ones to award from. */
 	if (p->status == PS_ACTIVE && story >= 12 &&
-	    age > (p->owner_id == w->self_id ? 400LL : 60LL) * 86400)
+	    age > (world_is_account(w, p->owner_id) ? 400LL : 60LL) * 86400)
 		p->status = PS_CLOSED;
 	p->deleted = rng_below(&g->r, 100) == 0;
 	p->time_updated = last;
@@ -304,6 +364,38 @@ static void gen_projects_and_bids(struct gen *g)
 
 /* ---- milestones, milestone requests, reviews --------------------------------- */
 
+/* Accepted bids involving each account (a bid between two accounts is under both). */
+static void index_accounts(struct gen *g)
+{
+	struct world *w = g->w;
+	size_t na = w->naccounts, j, *fill;
+
+	g->acct_start = alloc_or_die(na + 1, sizeof *g->acct_start);
+	g->acct_bids = alloc_or_die(2 * g->nself, sizeof *g->acct_bids);
+	fill = alloc_or_die(na, sizeof *fill);
+	for (j = 0; j < g->nself; j++) {
+		const struct bid *b = &w->bids.v[g->self_bids[j]];
+		int x = world_account_of(w, b->bidder_id), y = world_account_of(w, b->project_owner_id);
+
+		if (x)
+			g->acct_start[x]++;
+		if (y && y != x)
+			g->acct_start[y]++;
+	}
+	for (j = 0; j < na; j++)
+		g->acct_start[j + 1] += g->acct_start[j];
+	for (j = 0; j < g->nself; j++) {
+		const struct bid *b = &w->bids.v[g->self_bids[j]];
+		int x = world_account_of(w, b->bidder_id), y = world_account_of(w, b->project_owner_id);
+
+		if (x)
+			g->acct_bids[g->acct_start[x - 1] + fill[x - 1]++] = g->self_bids[j];
+		if (y && y != x)
+			g->acct_bids[g->acct_start[y - 1] + fill[y - 1]++] = g->self_bids[j];
+	}
+	free(fill);
+}
+
 /* Accepted bids, self's first: the sized kinds go to them round-robin. */
 static void collect_accepted(struct gen *g)
 {
@@ -317,11 +409,13 @@ static void collect_accepted(struct gen *g)
 
 		if (b->award_status != AW_AWARDED)
 			continue;
-		if (b->bidder_id == w->self_id || b->project_owner_id == w->self_id)
+		if (world_is_account(w, b->bidder_id) || world_is_account(w, b->project_owner_id))
 			g->self_bids[g->nself++] = (uint32_t)i;
 		else
 			g->other_bids[g->nother++] = (uint32_t)i;
 	}
+	if (w->naccounts > 1)
+		index_accounts(g);
 }
 
 static struct bid *nth_accepted(struct gen *g, size_t j)
@@ -419,7 +513,7 @@ static void gen_reviews(struct gen *g)
 		struct review *r;
 
 		/* Self leaves every other review unwritten: something to post. */
-		if ((to_freelancer ? b->project_owner_id : b->bidder_id) == w->self_id && j % 2)
+		if (world_is_account(w, to_freelancer ? b->project_owner_id : b->bidder_id) && j % 2)
 			continue;
 		r = &rv[n++];
 		r->project_id = b->project_id;
@@ -440,24 +534,32 @@ static void gen_reviews(struct gen *g)
 
 /* ---- threads and messages ----------------------------------------------------- */
 
-static void thread_context(struct gen *g, struct thread *t)
+/* A thread of account `acct` (index): its view, members[0], is that account's. */
+static void thread_context(struct gen *g, struct thread *t, size_t acct)
 {
 	struct world *w = g->w;
+	int64_t self = w->accounts[acct];
+	const uint32_t *mine = g->self_bids;
+	size_t nmine = g->nself;
 
-	t->members[0] = w->self_id;
+	if (w->naccounts > 1) {
+		mine = g->acct_bids + g->acct_start[acct];
+		nmine = g->acct_start[acct + 1] - g->acct_start[acct];
+	}
+	t->members[0] = self;
 	t->nmembers = 2;
-	if (g->nself && rng_below(&g->r, 10) < 7) {
-		const struct bid *b = &w->bids.v[g->self_bids[rng_below(&g->r, (uint32_t)g->nself)]];
+	if (nmine && rng_below(&g->r, 10) < 7) {
+		const struct bid *b = &w->bids.v[mine[rng_below(&g->r, (uint32_t)nmine)]];
 
 		t->context_type = 0;
 		t->context_id = b->project_id;
-		t->members[1] = b->bidder_id == w->self_id ? b->project_owner_id : b->bidder_id;
+		t->members[1] = b->bidder_id == self ? b->project_owner_id : b->bidder_id;
 	} else {
 		t->context_type = 1;
-		t->members[1] = other_user(g, w->self_id, 0);
+		t->members[1] = other_user(g, self, 0);
 	}
 	if (rng_below(&g->r, 10) == 0) {
-		t->members[2] = other_user(g, w->self_id, t->members[1]);
+		t->members[2] = other_user(g, self, t->members[1]);
 		t->nmembers = 3;
 	}
 	t->owner = t->members[rng_below(&g->r, 2)];
@@ -479,7 +581,7 @@ static void gen_threads(struct gen *g)
 		th->id = world_take_id(w, K_THREAD);
 		th->time_created = t[i];
 		th->time_updated = t[i];
-		thread_context(g, th);
+		thread_context(g, th, i % w->naccounts); /* the accounts take turns */
 		th->folder = (uint8_t)rng_below(&g->r, 3);
 		th->is_muted = rng_below(&g->r, 10) == 0;
 	}
@@ -494,7 +596,7 @@ static void fill_message(struct gen *g, const struct thread *t, struct message *
 	m->from_user = t->members[rng_below(&g->r, t->nmembers)];
 	m->time_created = time_between(&g->r, t->time_created, w->now);
 	m->time_updated = m->time_created;
-	if (m->from_user == w->self_id && rng_below(&g->r, 3) == 0)
+	if (world_is_account(w, m->from_user) && rng_below(&g->r, 3) == 0)
 		m->client_message_id = (int64_t)(rng_next(&g->r) >> 12);
 	if (rng_below(&g->r, 33) == 0) {
 		m->edited = true;
@@ -592,6 +694,8 @@ bool generate_world(struct world *w)
 	gen_messages(&g);
 	free(g.self_bids);
 	free(g.other_bids);
+	free(g.acct_start);
+	free(g.acct_bids);
 	w->projects_by_update.dirty = true;
 	w->threads_by_update.dirty = true;
 	w->messages_by_update.dirty = true;

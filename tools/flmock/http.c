@@ -2,7 +2,10 @@
  * http.c — libmicrohttpd glue: accepts requests on 127.0.0.1, gathers
  * parameters and body, checks the token, counts rate limits, injects
  * faults, runs the endpoint under the world lock and wraps its result in the
- * API's envelope with the simulator clock in the Date header.  Every
+ * API's envelope with the simulator clock in the Date header.  The token
+ * says which account a request is for (--accounts N: account 1 has --token
+ * T, account k has T-k); that account is "self" for the endpoint, has its
+ * own rate budgets and is named in the log and the stats.  Every
  * connection has its own thread (a stall blocks only its own client); the
  * world lock serialises what they do to the world.
  */
@@ -178,32 +181,51 @@ static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const cha
 	return MHD_YES;
 }
 
-static bool token_ok(const char *got, const char *token, bool developer)
+/* The account a configured token is for: T is account 1, T-k account k (2..N); 0 for neither. */
+static int token_account(const char *got, const char *token, size_t naccounts)
 {
-	const char *semi;
+	size_t n = strlen(token);
+	char *end;
+	long k;
 
 	if (strcmp(got, token) == 0)
-		return true;
-	/* Freelancer-Developer-Auth-V1: <developer_id>;<key> */
-	semi = developer ? strrchr(got, ';') : NULL;
-	return semi && strcmp(semi + 1, token) == 0;
+		return 1;
+	if (naccounts < 2 || strncmp(got, token, n) != 0 || got[n] != '-' || got[n + 1] < '1' || got[n + 1] > '9')
+		return 0;
+	k = strtol(got + n + 1, &end, 10);
+	return !*end && k >= 2 && (size_t)k <= naccounts ? (int)k : 0;
 }
 
-/* 0 no credentials, 1 good, -1 wrong, -2 an issued OAuth token that has expired */
+static int token_ok(const char *got, const char *token, bool developer, size_t naccounts)
+{
+	const char *semi;
+	int a = token_account(got, token, naccounts);
+
+	if (a)
+		return a;
+	/* Freelancer-Developer-Auth-V1: <developer_id>;<key> */
+	semi = developer ? strrchr(got, ';') : NULL;
+	return semi ? token_account(semi + 1, token, naccounts) : 0;
+}
+
+/*
+ * 0 no credentials, 1..N good (the account), -1 wrong, -2 an issued OAuth
+ * token that has expired
+ */
 static int check_auth(struct server *s, struct MHD_Connection *c, const char *token)
 {
 	const char *oauth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Freelancer-OAuth-V1");
 	const char *dev = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Freelancer-Developer-Auth-V1");
+	int a;
 
-	if (oauth && token_ok(oauth, token, false))
-		return 1;
-	if (dev && token_ok(dev, token, true))
-		return 1;
+	if (oauth && (a = token_ok(oauth, token, false, s->w->naccounts)) > 0)
+		return a;
+	if (dev && (a = token_ok(dev, token, true, s->w->naccounts)) > 0)
+		return a;
 	if (oauth) {
-		int a = oauth_access(s->oauth, oauth, ratelimit_now(s));
-
+		a = oauth_access(s->oauth, oauth, ratelimit_now(s));
 		if (a != 0)
-			return a > 0 ? 1 : -2;
+			return a > 0 ? a : -2;
 	}
 	return oauth || dev ? -1 : 0;
 }
@@ -364,7 +386,7 @@ static void api_request(struct server *s, struct MHD_Connection *c, const char *
 	struct fm_req r = { 0 };
 	char rid[33], endpoint[160];
 	const struct route *rt;
-	bool known = false;
+	bool known = false, limited = false;
 	int auth;
 
 	o->ctype = "application/json";
@@ -382,7 +404,10 @@ static void api_request(struct server *s, struct MHD_Connection *c, const char *
 	o->fault = rt ? faults_pick(&s->faults, s->cfg->world.seed, s->seq, rt->write, url) : F_NONE;
 
 	auth = check_auth(s, c, s->cfg->token);
-	r.authed = auth == 1;
+	r.authed = auth >= 1;
+	/* Without a (good) token, endpoints that need none answer as account 1. */
+	r.account = auth >= 1 ? auth : 1;
+	r.self = s->w->accounts[r.account - 1];
 	if (!rt) {
 		o->fault = F_NONE;
 		if (known)
@@ -394,8 +419,8 @@ static void api_request(struct server *s, struct MHD_Connection *c, const char *
 	o->have_rl = true;
 	if (auth < 0 || (auth == 0 && !rt->auth_optional)) {
 		/* The headers still say where the account stands; this request is not counted. */
-		ratelimit_take(s->rl, rt, router_index(rt), ratelimit_now(s), false, o->rl_limit, sizeof o->rl_limit,
-			       &o->rl_remaining);
+		ratelimit_take(s->rl, rt, router_index(rt), r.account, ratelimit_now(s), false, o->rl_limit,
+			       sizeof o->rl_limit, &o->rl_remaining);
 		o->fault = F_NONE;
 		if (auth == -2)
 			canned_error(o, &r, rid, 401, "AuthorisationExceptionCodes.EXPIRED_TOKEN",
@@ -405,9 +430,10 @@ static void api_request(struct server *s, struct MHD_Connection *c, const char *
 				     "You are not authenticated.");
 		goto out;
 	}
-	if (!ratelimit_take(s->rl, rt, router_index(rt), ratelimit_now(s), true, o->rl_limit, sizeof o->rl_limit,
-			    &o->rl_remaining)) {
+	if (!ratelimit_take(s->rl, rt, router_index(rt), r.account, ratelimit_now(s), true, o->rl_limit,
+			    sizeof o->rl_limit, &o->rl_remaining)) {
 		o->fault = F_NONE;
+		limited = true;
 		canned_error(o, &r, rid, 429, "AuthorisationExceptionCodes.RATE_LIMITED", "You have been rate limited.");
 		goto out;
 	}
@@ -434,7 +460,7 @@ logit:
 			      o->fault == F_NONE ? NULL : faults_name(o->fault));
 	}
 out:
-	mocklog_count(s->log, endpoint, o->status, o->fault);
+	mocklog_count(s->log, endpoint, o->status, o->fault, r.account, limited);
 	req_free_params(&r);
 }
 
@@ -621,6 +647,76 @@ static void mock_webhooks(struct server *s, struct MHD_Connection *c, bool emit,
 	webhooks_stats(s->hooks, b);
 }
 
+/*
+ * The account a /_mock/ request is about: account=K, else the account of
+ * the request's token, else 1.  0 (after a 400) for a bad account=.
+ */
+static int mock_account(struct server *s, struct MHD_Connection *c, struct fm_buf *b, int *status)
+{
+	const char *v = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "account");
+	char *end;
+	long k;
+	int a;
+
+	if (v) {
+		k = strtol(v, &end, 10);
+		if (end == v || *end || k < 1 || (size_t)k > s->w->naccounts) {
+			*status = 400;
+			buf_printf(b, "{\"error\":\"account must be 1..%zu\"}\n", s->w->naccounts);
+			return 0;
+		}
+		return (int)k;
+	}
+	/* Only looked at: a /_mock/ request spends nothing of an issued token. */
+	if (v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Freelancer-OAuth-V1"), v) {
+		a = token_ok(v, s->cfg->token, false, s->w->naccounts);
+		if (!a)
+			a = oauth_account(s->oauth, v);
+	} else if (v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Freelancer-Developer-Auth-V1"), v) {
+		a = token_ok(v, s->cfg->token, true, s->w->naccounts);
+	} else {
+		a = 0;
+	}
+	return a >= 1 ? a : 1;
+}
+
+static void mock_self(struct server *s, struct MHD_Connection *c, struct fm_buf *b, int *status)
+{
+	int a = mock_account(s, c, b, status);
+
+	if (!a)
+		return;
+	buf_printf(b, "{\"id\":%lld,\"now\":%lld,\"seed\":%llu,\"account\":%d,\"accounts\":%zu}\n",
+		   (long long)s->w->accounts[a - 1], (long long)s->w->now, (unsigned long long)s->cfg->world.seed,
+		   a, s->w->naccounts);
+}
+
+/* Every account: its number, its user id and its token. */
+static void mock_accounts(struct server *s, struct fm_buf *b)
+{
+	struct jw w;
+	char tok[256];
+	size_t k;
+
+	jw_init(&w, b, false);
+	jw_obj(&w);
+	jw_karr(&w, "accounts");
+	for (k = 0; k < s->w->naccounts; k++) {
+		if (k == 0)
+			snprintf(tok, sizeof tok, "%s", s->cfg->token);
+		else
+			snprintf(tok, sizeof tok, "%s-%zu", s->cfg->token, k + 1);
+		jw_obj(&w);
+		jw_kint(&w, "account", (int64_t)(k + 1));
+		jw_kint(&w, "id", s->w->accounts[k]);
+		jw_kstr(&w, "token", tok);
+		jw_end_obj(&w);
+	}
+	jw_end_arr(&w);
+	jw_end_obj(&w);
+	buf_putc(b, '\n');
+}
+
 static enum MHD_Result mock_request(struct server *s, struct MHD_Connection *c, const char *url, const char *method)
 {
 	struct fm_buf b = { 0 };
@@ -637,8 +733,9 @@ static enum MHD_Result mock_request(struct server *s, struct MHD_Connection *c, 
 	} else if (strcmp(url, "/_mock/stats") == 0) {
 		mocklog_dump_stats(s->log, &b);
 	} else if (strcmp(url, "/_mock/self") == 0) {
-		buf_printf(&b, "{\"id\":%lld,\"now\":%lld,\"seed\":%llu}\n", (long long)s->w->self_id,
-			   (long long)s->w->now, (unsigned long long)s->cfg->world.seed);
+		mock_self(s, c, &b, &status);
+	} else if (strcmp(url, "/_mock/accounts") == 0) {
+		mock_accounts(s, &b);
 	} else if (strcmp(url, "/_mock/clock") == 0) {
 		buf_printf(&b, "{\"now\":%lld}\n", (long long)s->w->now);
 	} else if (strcmp(url, "/_mock/advance") == 0 && post) {
@@ -806,7 +903,7 @@ struct server *server_start(const struct fm_config *cfg, struct world *w, int *o
 	s->faults = cfg->faults;
 	s->mono_start = mono_seconds();
 	pthread_mutex_init(&s->mu, NULL);
-	s->rl = ratelimit_new(cfg->rate_scale);
+	s->rl = ratelimit_new(cfg->rate_scale, w->naccounts);
 	s->log = mocklog_new();
 	s->oauth = oauth_new(cfg);
 	s->hooks = webhooks_new(cfg);

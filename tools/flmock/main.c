@@ -17,8 +17,8 @@
 #include "flmock.h"
 
 static const char usage[] =
-	"usage: flmock [--port N] [--seed N] [--token T] [--scale N] [--faults SPEC]\n"
-	"              [--rate-scale X] [--now UNIX] [size flags] [OAuth flags]\n"
+	"usage: flmock [--port N] [--seed N] [--token T] [--accounts N] [--scale N]\n"
+	"              [--faults SPEC] [--rate-scale X] [--now UNIX] [size flags] [OAuth flags]\n"
 	"\n"
 	"A local simulator of the Freelancer.com API, serving a generated world on\n"
 	"127.0.0.1 under the real paths (/api/projects/0.1/..., /api/users/0.1/...,\n"
@@ -28,6 +28,14 @@ static const char usage[] =
 	"  --seed N              world seed (default 1); same seed, same world\n"
 	"  --token T             accepted token (default demo), in Freelancer-OAuth-V1: T\n"
 	"                        or Freelancer-Developer-Auth-V1: T (or ID;T)\n"
+	"  --accounts N          N self users in one world (default 1): account 1's token\n"
+	"                        is T, account k's is T-k (demo-2, demo-3, ...).  Each has\n"
+	"                        its own projects, bids, threads, milestones and reviews;\n"
+	"                        the market is shared.  The size flags (and --scale) are\n"
+	"                        each account's share: the world is N times as large.\n"
+	"                        Every endpoint answers as the token's account, with its\n"
+	"                        own rate budgets.  A thread is in its first member's\n"
+	"                        inbox only (the folder and read state are one view)\n"
 	"  --now UNIX            simulator clock at start (default 1767225600,\n"
 	"                        2026-01-01T00:00:00Z)\n"
 	"  --scale N             preset for about N records in all (e.g. 1000000)\n"
@@ -52,20 +60,26 @@ static const char usage[] =
 	"                        writes answer 503), except lostreply.  /_mock/ is never\n"
 	"                        faulted.\n"
 	"                        e.g. 'http500=0.05,html503=0.05,reset=0.02,stall=0.01,stall_ms=3000'\n"
-	"  --help, --version\n"
+	"  --help, --version\n";
+
+static const char usage_mock[] =
 	"\n"
 	"Inspection and control (no auth, never faulted or rate limited):\n"
-	"  GET  /_mock/self                {\"id\":SELF,\"now\":T,\"seed\":S}\n"
+	"  GET  /_mock/self[?account=K]    {\"id\":SELF,\"now\":T,\"seed\":S,\"account\":K,\"accounts\":N}\n"
+	"                                  of account K, else of the request's token, else 1\n"
+	"  GET  /_mock/accounts            {\"accounts\":[{\"account\":K,\"id\":ID,\"token\":T},...]}\n"
 	"  GET  /_mock/clock               {\"now\":T}\n"
 	"  POST /_mock/advance?seconds=N[&quiet=S]\n"
 
 	"                                  move the clock, making ~1 event per 10 s, none in the\n"
 	"                                  last S seconds (default 0): {\"now\":T,\"events\":K}\n"
-	"  GET  /_mock/log                 JSON lines, one per write request: seq, time, method,\n"
-	"                                  path, query (action), body, applied, fault, status,\n"
-	"                                  error_code, id\n"
+	"  GET  /_mock/log                 JSON lines, one per write request: seq, account, time,\n"
+	"                                  method, path, query (action), body, applied, fault,\n"
+	"                                  status, error_code, id\n"
 	"  GET  /_mock/stats               {\"requests\":N,\"endpoints\":{\"GET /api/...\":{\"200\":n}},\n"
-	"                                  \"faults\":{\"http500\":n,...}}\n"
+	"                                  \"faults\":{\"http500\":n,...},\"accounts\":{\"K\":{\"requests\":n,\n"
+	"                                  \"rate_limited\":n,\"endpoints\":{...}}}}: rate_limited\n"
+	"                                  counts the 429s of the account's own budgets\n"
 	"  GET  /_mock/dump?entity=E       JSON lines of every record of E (users, projects, bids,\n"
 	"                                  milestones, milestone_requests, reviews, threads,\n"
 	"                                  messages) in the API's object shape, id order\n"
@@ -76,13 +90,14 @@ static const char usage[] =
 	"  POST /_mock/oauth/revoke        every refresh token refused (invalid_grant) from now\n"
 	"  POST /_mock/oauth/expire        every access token issued so far expires now\n"
 	"\n"
-	"Rate limits are per endpoint, as the reference lists them, over windows timed by\n"
+	"Rate limits are per account and endpoint, as the reference lists them, over windows timed by\n"
 	"the wall clock plus the simulator's advances (advancing by a window resets it).\n";
 
 static const char usage_oauth[] =
 	"\n"
 	"The OAuth service (authorization code with PKCE, refresh tokens that rotate):\n"
-	"  GET  /oauth/authorise           consents at once: 302 to redirect_uri?code=C&state=S\n"
+	"  GET  /oauth/authorise           consents at once: 302 to redirect_uri?code=C&state=S;\n"
+	"                                  login=K signs in as account K (default 1)\n"
 	"  POST /oauth/token               grant_type=authorization_code or refresh_token\n"
 	"                                  (form-encoded, client_id and client_secret)\n"
 	"  --client-id ID        the registered client (default flsync-demo)\n"
@@ -115,13 +130,15 @@ static void print_usage(FILE *f)
 {
 	fputs(usage, f);
 	fputs(usage_webhooks, f);
+	fputs(usage_mock, f);
 	fputs(usage_oauth, f);
 }
 
 enum {
 	O_PORT = 1000, O_SEED, O_TOKEN, O_SCALE, O_FAULTS, O_RATE, O_NOW, O_USERS, O_PROJECTS,
 	O_BPP, O_MILESTONES, O_MREQS, O_REVIEWS, O_THREADS, O_MPT, O_CLIENT_ID, O_CLIENT_SECRET,
-	O_REDIRECT_URI, O_TOKEN_TTL, O_TOKEN_REQUESTS, O_IGNORE_PKCE, O_TOKEN_DELAY, O_WEBHOOK_FAULTS, O_HELP, O_VERSION,
+	O_REDIRECT_URI, O_TOKEN_TTL, O_TOKEN_REQUESTS, O_IGNORE_PKCE, O_TOKEN_DELAY, O_WEBHOOK_FAULTS, O_ACCOUNTS,
+	O_HELP, O_VERSION,
 };
 
 static const struct option options[] = {
@@ -148,6 +165,7 @@ static const struct option options[] = {
 	{ "ignore-pkce", no_argument, NULL, O_IGNORE_PKCE },
 	{ "token-delay-ms", required_argument, NULL, O_TOKEN_DELAY },
 	{ "webhook-faults", required_argument, NULL, O_WEBHOOK_FAULTS },
+	{ "accounts", required_argument, NULL, O_ACCOUNTS },
 	{ "help", no_argument, NULL, O_HELP },
 	{ "version", no_argument, NULL, O_VERSION },
 	{ NULL, 0, NULL, 0 },
@@ -228,6 +246,7 @@ static bool apply(struct fm_config *c, int opt, const char *arg)
 	case O_TOKEN_TTL: c->token_ttl = (int64_t)v; return v >= 1;
 	case O_TOKEN_REQUESTS: c->token_requests = (long)v; return v < 2e9;
 	case O_TOKEN_DELAY: c->token_delay_ms = (long)v; return v <= 60000;
+	case O_ACCOUNTS: w->accounts = (size_t)v; return v >= 1 && v <= MAX_ACCOUNTS && v == (double)(size_t)v;
 	default: return false;
 	}
 }
@@ -308,10 +327,10 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	fprintf(stderr, "flmock: seed %llu, %zu records (%zu users, %zu projects, %zu bids, %zu milestones, "
-		"%zu milestone requests, %zu reviews, %zu threads, %zu messages) in %.2f s; self %lld\n",
+		"%zu milestone requests, %zu reviews, %zu threads, %zu messages) in %.2f s; self %lld; accounts %zu\n",
 		(unsigned long long)cfg.world.seed, world_records(w), w->users.n, w->projects.n, w->bids.n,
 		w->milestones.n, w->mreqs.n, w->reviews.n, w->threads.n, w->messages.n, elapsed(&t0),
-		(long long)w->self_id);
+		(long long)w->self_id, w->naccounts);
 	s = server_start(&cfg, w, &port);
 	if (!s) {
 		fprintf(stderr, "flmock: cannot listen on 127.0.0.1:%d\n", cfg.port);

@@ -1,7 +1,9 @@
 /*
  * mocklog.c — what /_mock/log and /_mock/stats report: one JSON line per
- * write request that reached the world (or was faulted away), and request
- * counts by endpoint and HTTP status, plus counts of injected faults.
+ * write request that reached the world (or was faulted away), naming its
+ * account, and request counts by endpoint and HTTP status, plus counts of
+ * injected faults; the same counts per account, with how many of its
+ * requests its rate budgets refused.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,8 +13,13 @@
 
 struct stat_row {
 	char *endpoint;            /* "GET /api/projects/0.1/projects/" */
+	int account;               /* 0: every account together */
 	int status;
 	unsigned long count;
+};
+
+struct account_stats {
+	unsigned long requests, rate_limited;
 };
 
 struct mocklog {
@@ -22,6 +29,8 @@ struct mocklog {
 	size_t nrows, cap;
 	unsigned long faults[F_COUNT];
 	unsigned long requests;
+	struct account_stats *acct; /* [account - 1] */
+	size_t nacct, capacct;
 };
 
 struct mocklog *mocklog_new(void)
@@ -42,6 +51,7 @@ void mocklog_free(struct mocklog *m)
 	for (i = 0; i < m->nrows; i++)
 		free(m->rows[i].endpoint);
 	free(m->rows);
+	free(m->acct);
 	buf_free(&m->lines);
 	free(m);
 }
@@ -53,6 +63,7 @@ void mocklog_write(struct mocklog *m, const struct fm_req *r, const char *query,
 	jw_init(&w, &m->lines, false);
 	jw_obj(&w);
 	jw_kint(&w, "seq", (int64_t)++m->seq);
+	jw_kint(&w, "account", r->account);
 	jw_kint(&w, "time", r->w->now);
 	jw_kstr(&w, "method", r->method);
 	jw_kstr(&w, "path", r->path);
@@ -71,14 +82,13 @@ void mocklog_write(struct mocklog *m, const struct fm_req *r, const char *query,
 	buf_putc(&m->lines, '\n');
 }
 
-void mocklog_count(struct mocklog *m, const char *endpoint, int status, enum fault_kind fault)
+static void count_row(struct mocklog *m, const char *endpoint, int account, int status)
 {
 	size_t i;
 
-	m->requests++;
-	m->faults[fault]++;
 	for (i = 0; i < m->nrows; i++)
-		if (m->rows[i].status == status && strcmp(m->rows[i].endpoint, endpoint) == 0) {
+		if (m->rows[i].status == status && m->rows[i].account == account &&
+		    strcmp(m->rows[i].endpoint, endpoint) == 0) {
 			m->rows[i].count++;
 			return;
 		}
@@ -86,9 +96,56 @@ void mocklog_count(struct mocklog *m, const char *endpoint, int status, enum fau
 	m->rows[m->nrows].endpoint = strdup(endpoint);
 	if (!m->rows[m->nrows].endpoint)
 		abort();
+	m->rows[m->nrows].account = account;
 	m->rows[m->nrows].status = status;
 	m->rows[m->nrows].count = 1;
 	m->nrows++;
+}
+
+void mocklog_count(struct mocklog *m, const char *endpoint, int status, enum fault_kind fault, int account,
+		   bool limited)
+{
+	m->requests++;
+	m->faults[fault]++;
+	count_row(m, endpoint, 0, status);
+	if (account < 1)
+		return;
+	if ((size_t)account > m->nacct) {
+		m->acct = array_reserve(m->acct, (size_t)account, &m->capacct, sizeof *m->acct);
+		memset(m->acct + m->nacct, 0, ((size_t)account - m->nacct) * sizeof *m->acct);
+		m->nacct = (size_t)account;
+	}
+	m->acct[account - 1].requests++;
+	m->acct[account - 1].rate_limited += limited;
+	count_row(m, endpoint, account, status);
+}
+
+/* {"GET /api/...":{"200":n,"429":n},...} of one account (0: all). */
+static void dump_endpoints(struct mocklog *m, struct jw *w, int account)
+{
+	size_t i, j;
+
+	jw_kobj(w, "endpoints");
+	for (i = 0; i < m->nrows; i++) {
+		char code[16];
+
+		if (m->rows[i].account != account)
+			continue;
+		for (j = 0; j < i && (m->rows[j].account != account ||
+				      strcmp(m->rows[j].endpoint, m->rows[i].endpoint) != 0); j++)
+			;
+		if (j < i)
+			continue; /* already written with its first row */
+		jw_kobj(w, m->rows[i].endpoint);
+		for (j = i; j < m->nrows; j++) {
+			if (m->rows[j].account != account || strcmp(m->rows[j].endpoint, m->rows[i].endpoint) != 0)
+				continue;
+			snprintf(code, sizeof code, "%d", m->rows[j].status);
+			jw_kint(w, code, (int64_t)m->rows[j].count);
+		}
+		jw_end_obj(w);
+	}
+	jw_end_obj(w);
 }
 
 void mocklog_dump_log(struct mocklog *m, struct fm_buf *out)
@@ -99,38 +156,38 @@ void mocklog_dump_log(struct mocklog *m, struct fm_buf *out)
 
 /*
  * {"requests":N,"endpoints":{"GET /api/...":{"200":n,"429":n}},
- *  "faults":{"http500":n,...}}
+ *  "faults":{"http500":n,...},
+ *  "accounts":{"1":{"requests":n,"rate_limited":n,"endpoints":{...}},...}}
+ * "rate_limited" counts the 429s the account's own budgets gave (not the
+ * rate429 faults); an account that sent nothing is left out.
  */
 void mocklog_dump_stats(struct mocklog *m, struct fm_buf *out)
 {
 	struct jw w;
-	size_t i, j;
+	size_t a;
 	int k;
 
 	jw_init(&w, out, false);
 	jw_obj(&w);
 	jw_kint(&w, "requests", (int64_t)m->requests);
-	jw_kobj(&w, "endpoints");
-	for (i = 0; i < m->nrows; i++) {
-		char code[16];
-
-		for (j = 0; j < i && strcmp(m->rows[j].endpoint, m->rows[i].endpoint) != 0; j++)
-			;
-		if (j < i)
-			continue; /* already written with its first row */
-		jw_kobj(&w, m->rows[i].endpoint);
-		for (j = i; j < m->nrows; j++) {
-			if (strcmp(m->rows[j].endpoint, m->rows[i].endpoint) != 0)
-				continue;
-			snprintf(code, sizeof code, "%d", m->rows[j].status);
-			jw_kint(&w, code, (int64_t)m->rows[j].count);
-		}
-		jw_end_obj(&w);
-	}
-	jw_end_obj(&w);
+	dump_endpoints(m, &w, 0);
 	jw_kobj(&w, "faults");
 	for (k = 1; k < F_COUNT; k++)
 		jw_kint(&w, faults_name((enum fault_kind)k), (int64_t)m->faults[k]);
+	jw_end_obj(&w);
+	jw_kobj(&w, "accounts");
+	for (a = 0; a < m->nacct; a++) {
+		char key[24];
+
+		if (!m->acct[a].requests)
+			continue;
+		snprintf(key, sizeof key, "%zu", a + 1);
+		jw_kobj(&w, key);
+		jw_kint(&w, "requests", (int64_t)m->acct[a].requests);
+		jw_kint(&w, "rate_limited", (int64_t)m->acct[a].rate_limited);
+		dump_endpoints(m, &w, (int)(a + 1));
+		jw_end_obj(&w);
+	}
 	jw_end_obj(&w);
 	jw_end_obj(&w);
 	buf_putc(out, '\n');

@@ -6,8 +6,10 @@
  * refresh tokens that rotate and work once, and the RFC's errors
  * (invalid_client, invalid_grant, ...).  The access tokens it issues are
  * accepted by the API until they expire, after --token-ttl seconds or
- * --token-requests requests; then the API answers 401.  Every call runs
- * under the server's lock.
+ * --token-requests requests; then the API answers 401.  With --accounts N,
+ * login=K on /oauth/authorise picks who signs in (default 1): the code and
+ * every token issued from it are that account's.  Every call runs under the
+ * server's lock.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +29,7 @@ struct code {
 	char *method;              /* "S256" or "plain" */
 	char *scope;
 	int64_t expires;
+	int account;               /* who logged in: login=K, default 1 */
 	bool used;
 };
 
@@ -34,6 +37,7 @@ struct token {
 	char access[40];
 	char refresh[40];
 	char *scope;
+	int account;               /* the account the API answers for with it */
 	int64_t expires_at;        /* server seconds */
 	long requests_left;        /* -1: no limit */
 	bool refresh_used;         /* rotated away: the refresh token works once */
@@ -191,7 +195,9 @@ void oauth_authorise(struct oauth *o, const struct fm_req *r, int64_t now, struc
 	const char *client = req_param(r, "client_id"), *uri = req_param(r, "redirect_uri");
 	const char *state = req_param(r, "state"), *type = req_param(r, "response_type");
 	const char *challenge = req_param(r, "code_challenge"), *method = req_param(r, "code_challenge_method");
+	const char *login = req_param(r, "login");
 	struct code *c;
+	long account = 1;
 
 	/* Errors about the client or the redirect are shown, never redirected (section 4.1.2.1). */
 	if (!client || strcmp(client, o->cfg->client_id) != 0) {
@@ -210,6 +216,16 @@ void oauth_authorise(struct oauth *o, const struct fm_req *r, int64_t now, struc
 		redirect(out, uri, "error", "invalid_request", state);
 		return;
 	}
+	if (login) {
+		/* Which of the accounts signs in (the simulated user typing their name). */
+		char *end;
+
+		account = strtol(login, &end, 10);
+		if (end == login || *end || account < 1 || (size_t)account > o->cfg->world.accounts) {
+			redirect(out, uri, "error", "access_denied", state);
+			return;
+		}
+	}
 	o->codes = array_reserve(o->codes, o->ncodes + 1, &o->capcodes, sizeof *o->codes);
 	c = &o->codes[o->ncodes++];
 	memset(c, 0, sizeof *c);
@@ -221,6 +237,7 @@ void oauth_authorise(struct oauth *o, const struct fm_req *r, int64_t now, struc
 	}
 	c->scope = xstrdup(req_param(r, "scope") && *req_param(r, "scope") ? req_param(r, "scope") : "basic");
 	c->expires = now + CODE_TTL;
+	c->account = (int)account;
 	o->authorised++;
 	if (challenge && *challenge)
 		o->authorised_pkce++;
@@ -252,7 +269,7 @@ static bool pkce_ok(const struct code *c, const char *verifier)
 	return strcmp(b64, c->challenge) == 0;
 }
 
-static void issue(struct oauth *o, const char *scope, int64_t now, struct oauth_reply *out)
+static void issue(struct oauth *o, const char *scope, int account, int64_t now, struct oauth_reply *out)
 {
 	struct token *t;
 	struct jw w;
@@ -263,6 +280,7 @@ static void issue(struct oauth *o, const char *scope, int64_t now, struct oauth_
 	random_token(t->access, sizeof t->access, "at-");
 	random_token(t->refresh, sizeof t->refresh, "rt-");
 	t->scope = xstrdup(scope);
+	t->account = account;
 	t->expires_at = now + o->cfg->token_ttl;
 	t->requests_left = o->cfg->token_requests > 0 ? o->cfg->token_requests : -1;
 	out->status = 200;
@@ -324,13 +342,14 @@ void oauth_token(struct oauth *o, const struct fm_req *r, int64_t now, struct oa
 			return;
 		}
 		o->code_grants++;
-		issue(o, c->scope, now, out);
+		issue(o, c->scope, c->account, now, out);
 		return;
 	}
 	if (strcmp(grant, "refresh_token") == 0) {
 		const char *rt = req_param(r, "refresh_token");
 		struct token *t = NULL;
 		char *scope;
+		int account;
 
 		for (size_t i = 0; rt && i < o->ntokens; i++)
 			if (strcmp(o->tokens[i].refresh, rt) == 0)
@@ -345,7 +364,8 @@ void oauth_token(struct oauth *o, const struct fm_req *r, int64_t now, struct oa
 		t->refresh_used = true;
 		o->refresh_grants++;
 		scope = xstrdup(t->scope); /* issue() may move the array */
-		issue(o, scope, now, out);
+		account = t->account;
+		issue(o, scope, account, now, out);
 		free(scope);
 		return;
 	}
@@ -366,8 +386,16 @@ int oauth_access(struct oauth *o, const char *token, int64_t now)
 		}
 		if (t->requests_left > 0)
 			t->requests_left--;
-		return 1;
+		return t->account;
 	}
+	return 0;
+}
+
+int oauth_account(const struct oauth *o, const char *token)
+{
+	for (size_t i = 0; i < o->ntokens; i++)
+		if (strcmp(o->tokens[i].access, token) == 0)
+			return o->tokens[i].account;
 	return 0;
 }
 

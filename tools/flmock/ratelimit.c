@@ -1,6 +1,6 @@
 /*
- * ratelimit.c — per-endpoint request windows.  flmock accepts one token, so
- * "per user" is per endpoint here.  A window opens at its first request and
+ * ratelimit.c — per-account, per-endpoint request windows: the API's limits
+ * are per user, and each of flmock's accounts is one.  A window opens at its first request and
  * lasts the endpoint's period; the time comes from http.c: the wall clock
  * (monotonic) plus however far /_mock/advance has moved the simulator
  * clock, so a test can wait out a window instantly and deterministically.
@@ -21,17 +21,19 @@ struct window {
 
 struct ratelimit {
 	double scale;
-	struct window *w;          /* one per route */
+	size_t nroutes;
+	struct window *w;          /* one per account and route: [(account - 1) * nroutes + route] */
 };
 
-struct ratelimit *ratelimit_new(double scale)
+struct ratelimit *ratelimit_new(double scale, size_t accounts)
 {
 	struct ratelimit *rl = calloc(1, sizeof *rl);
 
 	if (!rl)
 		abort();
 	rl->scale = scale;
-	rl->w = calloc(router_count(), sizeof *rl->w);
+	rl->nroutes = router_count();
+	rl->w = calloc(rl->nroutes * (accounts ? accounts : 1), sizeof *rl->w);
 	if (!rl->w)
 		abort();
 	return rl;
@@ -45,10 +47,10 @@ void ratelimit_free(struct ratelimit *rl)
 	free(rl);
 }
 
-bool ratelimit_take(struct ratelimit *rl, const struct route *rt, size_t i, int64_t t, bool count,
+bool ratelimit_take(struct ratelimit *rl, const struct route *rt, size_t i, int account, int64_t t, bool count,
 		    char *limit_hdr, size_t hdrlen, long *remaining)
 {
-	struct window *w = &rl->w[i];
+	struct window *w = &rl->w[(size_t)(account - 1) * rl->nroutes + i];
 	int period = rt->rl_limit ? rt->rl_window : DEFAULT_WINDOW;
 	double scaled = (rt->rl_limit ? rt->rl_limit : DEFAULT_LIMIT) * rl->scale;
 	long limit = scaled < 1 ? 1 : (long)floor(scaled);

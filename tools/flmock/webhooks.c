@@ -216,7 +216,7 @@ void ep_webhook_create(struct fm_req *r)
 		memset(k, 0, sizeof *k);
 		k->id = h->next_id++;
 		k->developer_id = dev;
-		k->user_id = r->w->self_id;
+		k->user_id = r->self;
 		k->time_created = r->w->now;
 		k->url = strdup(url);
 		if (!k->url)

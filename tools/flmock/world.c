@@ -30,6 +30,7 @@ void world_config_defaults(struct world_config *c)
 	c->reviews = 300;
 	c->threads = 100;
 	c->messages_per_thread = 10;
+	c->accounts = 1;
 }
 
 /*
@@ -58,6 +59,27 @@ struct world *world_generate(const struct world_config *c)
 	if (!w)
 		return NULL;
 	w->cfg = *c;
+	if (c->accounts > 1) {
+		/* Every size is one account's share: N accounts make an N times larger world. */
+		size_t n = c->accounts;
+
+		w->cfg.users = c->users * n;
+		w->cfg.projects = c->projects * n;
+		w->cfg.milestones = c->milestones * n;
+		w->cfg.mreqs = c->mreqs * n;
+		w->cfg.reviews = c->reviews * n;
+		w->cfg.threads = c->threads * n;
+		if (w->cfg.users < 2 * n + 3)
+			w->cfg.users = 2 * n + 3;
+	} else {
+		w->cfg.accounts = 1;
+	}
+	w->naccounts = w->cfg.accounts;
+	w->accounts = calloc(w->naccounts, sizeof *w->accounts);
+	if (!w->accounts) {
+		free(w);
+		return NULL;
+	}
 	w->now = c->now;
 	for (k = 0; k < 8; k++)
 		w->next_id[k] = id_base[k];
@@ -90,6 +112,7 @@ void world_free(struct world *w)
 		free(w->messages.v[i].text);
 		free(w->messages.v[i].attachments);
 	}
+	free(w->accounts);
 	free(w->users.v);
 	free(w->projects.v);
 	free(w->bids.v);
@@ -142,6 +165,13 @@ struct mreq *world_mreq(struct world *w, int64_t id) { return FIND(w->mreqs, id)
 struct thread *world_thread(struct world *w, int64_t id) { return FIND(w->threads, id); }
 struct message *world_message(struct world *w, int64_t id) { return FIND(w->messages, id); }
 struct user *world_self(struct world *w) { return world_user(w, w->self_id); }
+
+int world_account_of(struct world *w, int64_t id)
+{
+	const struct user *u = world_user(w, id);
+
+	return u ? u->account : 0;
+}
 
 /* Grow an array by one zeroed record. */
 static void *grow(void **v, size_t *n, size_t *cap, size_t size)

@@ -82,6 +82,7 @@ struct user {
 	uint8_t jobs[MAX_JOBS];    /* indices into ref_jobs */
 	uint8_t njobs;
 	bool verified;             /* email / payment verified */
+	uint16_t account;          /* 1..N for the mock's own accounts, 0 for everyone else */
 };
 
 struct project {
@@ -206,15 +207,19 @@ struct world_config {
 	int64_t now;               /* simulator clock at start */
 	size_t users, projects, milestones, mreqs, reviews, threads;
 	double bids_per_project, messages_per_thread;
+	size_t accounts;           /* self users; the sizes above are each one's share */
 };
 
 struct webhooks;
+enum { MAX_ACCOUNTS = 10000 };
 
 struct world {
 	struct world_config cfg;
 	struct webhooks *hooks;    /* where world changes are announced (webhooks.c); NULL: nowhere */
 	int64_t now;               /* simulator clock, unix seconds */
-	int64_t self_id;
+	int64_t self_id;           /* account 1's user, the only one when accounts == 1 */
+	int64_t *accounts;         /* user id of account k at [k - 1] */
+	size_t naccounts;
 	uint64_t advances;         /* how many /_mock/advance calls so far */
 	VEC(struct user) users;
 	VEC(struct project) projects;
@@ -250,6 +255,12 @@ struct mreq *world_mreq(struct world *w, int64_t id);
 struct thread *world_thread(struct world *w, int64_t id);
 struct message *world_message(struct world *w, int64_t id);
 struct user *world_self(struct world *w);
+/* 1..N when id is one of the mock's own accounts, else 0. */
+int world_account_of(struct world *w, int64_t id);
+static inline bool world_is_account(struct world *w, int64_t id)
+{
+	return w->naccounts <= 1 ? id == w->self_id : world_account_of(w, id) != 0;
+}
 
 /* The next id of a kind; ids grow by small deterministic gaps. */
 int64_t world_take_id(struct world *w, enum kind k);

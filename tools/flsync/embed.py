@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Embed files into a C source for the flsync tool: the page of `flsync ui`
-(ui/) and the PostgreSQL mirror's views (pg/).
+(ui/).
 
 Usage: embed.py OUTPUT.c ARRAY FILE...
 

@@ -1,5 +1,5 @@
 /*
- * pg_mirror.c — one account's rows into PostgreSQL, exactly once.
+ * mirror.c — one account's rows into PostgreSQL, exactly once.
  *
  * One PostgreSQL transaction per run holds everything: the rows (COPY into
  * temporary tables, then one INSERT ... ON CONFLICT DO UPDATE per table),
@@ -14,6 +14,10 @@
  * project's or thread's change covers its project_jobs or thread_members.
  * A first run, or one whose position the feed has been pruned past, copies
  * everything.  sync_state, which the feed does not cover, is copied whole.
+ *
+ * With a lease holder, the account's lease row is checked and locked in
+ * the same transaction before anything is written (lease.c): a holder that
+ * lost its lease while it slept writes nothing over its successor's rows.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,8 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "pg.h"
-#include "tool.h"
+#include "internal.h"
 
 #define COPY_CHUNK (256 * 1024) /* bytes handed to libpq at a time */
 #define IDS_PER_READ 5000       /* ids per SQLite read of changed rows */
@@ -30,6 +33,7 @@
 /* ---- COPY text format --------------------------------------------------- */
 
 struct copy {
+	struct pgm_sink *s;
 	PGconn *pg;
 	char *buf;
 	size_t len, cap;
@@ -41,7 +45,7 @@ static void put(struct copy *c, const char *s, size_t n)
 {
 	if (c->len + n > c->cap) {
 		c->cap = (c->len + n) * 2;
-		c->buf = tool_xrealloc(c->buf, c->cap);
+		c->buf = pgm_xrealloc(c->buf, c->cap);
 	}
 	memcpy(c->buf + c->len, s, n);
 	c->len += n;
@@ -52,7 +56,7 @@ static void flush(struct copy *c, bool all)
 	if (c->failed || (!all && c->len < COPY_CHUNK) || c->len == 0)
 		return;
 	if (PQputCopyData(c->pg, c->buf, (int)c->len) != 1) {
-		fprintf(stderr, "flsync: pgsync: COPY: %s", PQerrorMessage(c->pg));
+		pgm_fail(c->s, "COPY: %s", PQerrorMessage(c->pg));
 		c->failed = true;
 	}
 	c->len = 0;
@@ -162,18 +166,19 @@ static void put_row(struct copy *c, const char *account, struct fl_stmt *st, int
 }
 
 /* Start COPY target (columns) FROM STDIN. */
-static bool copy_begin(struct copy *c, PGconn *pg, const char *target, const char *columns)
+static bool copy_begin(struct copy *c, struct pgm_sink *s, const char *target, const char *columns)
 {
-	char *sql = tool_xasprintf("COPY %s (%s) FROM STDIN", target, columns);
-	PGresult *r = PQexec(pg, sql);
+	char *sql = pgm_xasprintf("COPY %s (%s) FROM STDIN", target, columns);
+	PGresult *r = PQexec(s->pg, sql);
 	bool ok = PQresultStatus(r) == PGRES_COPY_IN;
 
 	if (!ok)
-		fprintf(stderr, "flsync: pgsync: %s: %s", sql, PQerrorMessage(pg));
+		pgm_fail(s, "%s: %s", sql, PQerrorMessage(s->pg));
 	PQclear(r);
 	free(sql);
 	memset(c, 0, sizeof *c);
-	c->pg = pg;
+	c->s = s;
+	c->pg = s->pg;
 	c->failed = !ok;
 	return ok;
 }
@@ -188,13 +193,13 @@ static bool copy_end(struct copy *c)
 	free(c->buf);
 	c->buf = NULL;
 	if (PQputCopyEnd(c->pg, c->failed ? "flsync: the rows could not be read" : NULL) != 1) {
-		fprintf(stderr, "flsync: pgsync: end COPY: %s", PQerrorMessage(c->pg));
+		pgm_fail(c->s, "end COPY: %s", PQerrorMessage(c->pg));
 		return false;
 	}
 	r = PQgetResult(c->pg);
 	ok = PQresultStatus(r) == PGRES_COMMAND_OK && !c->failed;
 	if (PQresultStatus(r) != PGRES_COMMAND_OK)
-		fprintf(stderr, "flsync: pgsync: COPY: %s", PQerrorMessage(c->pg));
+		pgm_fail(c->s, "COPY: %s", PQerrorMessage(c->pg));
 	PQclear(r);
 	while ((r = PQgetResult(c->pg)))
 		PQclear(r);
@@ -227,12 +232,12 @@ static bool copy_rows(struct fl_db *db, struct copy *c, const char *account, con
 	struct fl_stmt *st;
 	int rc, row;
 
-	sql = tool_xasprintf("SELECT %s FROM \"%s\"%s%s", cols, t->name, where ? " WHERE " : "", where ? where : "");
+	sql = pgm_xasprintf("SELECT %s FROM \"%s\"%s%s", cols, t->name, where ? " WHERE " : "", where ? where : "");
 	free(cols);
 	rc = fl_stmt_prepare(db, sql, &st);
 	free(sql);
 	if (rc) {
-		tool_db_fail(db, rc, t->name);
+		pgm_db_fail(c->s, db, rc, t->name);
 		c->failed = true;
 		return false;
 	}
@@ -242,7 +247,7 @@ static bool copy_rows(struct fl_db *db, struct copy *c, const char *account, con
 		put_row(c, account, st, t->ncols);
 	fl_stmt_finalize(st);
 	if (rc) {
-		tool_db_fail(db, rc, t->name);
+		pgm_db_fail(c->s, db, rc, t->name);
 		c->failed = true;
 	}
 	return !c->failed;
@@ -259,7 +264,7 @@ static void ids_add(struct ids *s, int64_t id)
 {
 	if (s->n == s->cap) {
 		s->cap = s->cap ? s->cap * 2 : 256;
-		s->v = tool_xrealloc(s->v, sizeof *s->v * s->cap);
+		s->v = pgm_xrealloc(s->v, sizeof *s->v * s->cap);
 	}
 	s->v[s->n++] = id;
 }
@@ -302,35 +307,31 @@ static char *ids_json(const struct ids *s, size_t from, size_t n)
 /* ---- PostgreSQL helpers ------------------------------------------------- */
 
 /* Run sql with $1 = account when it has $1; rows affected added to *out_n when wanted. */
-static bool pg_run(PGconn *pg, const char *sql, const char *account, const char *what, int64_t *out_n)
+static bool pg_run(struct pgm_sink *s, const char *sql, const char *account, const char *what, int64_t *out_n)
 {
 	const char *params[1] = { account };
-	PGresult *r = PQexecParams(pg, sql, strstr(sql, "$1") ? 1 : 0, NULL, params, NULL, NULL, 0);
-	ExecStatusType st = PQresultStatus(r);
-	bool ok = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
+	PGresult *r = pg_params(s, sql, strstr(sql, "$1") ? 1 : 0, params, what);
 
-	if (!ok)
-		fprintf(stderr, "flsync: pgsync: %s: %s", what, PQerrorMessage(pg));
-	else if (out_n)
+	if (r && out_n)
 		*out_n += strtoll(PQcmdTuples(r), NULL, 10);
 	PQclear(r);
-	return ok;
+	return r != NULL;
 }
 
 /* Every row of t for the account, anew. */
-static bool copy_whole(struct fl_db *db, PGconn *pg, const char *schema, const char *account,
-		       const struct pg_table *t, struct pg_report *rep)
+static bool copy_whole(struct pgm_sink *s, struct fl_db *db, const char *account, const struct pg_table *t,
+		       struct pgm_report *rep)
 {
 	/* sync_state's sink rows say what PostgreSQL holds: sink_position is their mirror. */
 	const char *where = !strcmp(t->name, "sync_state") ? "stream NOT LIKE 'sink.%'" : NULL;
-	char *ident = pg_ident2(schema, t->name), *sql = tool_xasprintf("DELETE FROM %s WHERE account = $1", ident);
+	char *ident = pg_ident2(s->schema, t->name), *sql = pgm_xasprintf("DELETE FROM %s WHERE account = $1", ident);
 	char *cols = column_list(t, true, "");
 	struct copy c;
 	/* A replacement, not a deletion: the rows come back but for those SQLite no longer has. */
-	bool ok = pg_run(pg, sql, account, "empty the account's rows before a full copy", NULL);
+	bool ok = pg_run(s, sql, account, "empty the account's rows before a full copy", NULL);
 
 	free(sql);
-	if (ok && copy_begin(&c, pg, ident, cols)) {
+	if (ok && copy_begin(&c, s, ident, cols)) {
 		copy_rows(db, &c, account, t, where, NULL);
 		ok = copy_end(&c);
 		rep->rows += c.rows;
@@ -343,10 +344,10 @@ static bool copy_whole(struct fl_db *db, PGconn *pg, const char *schema, const c
 }
 
 /* The rows of t whose ids changed: upserted when SQLite has them, deleted when not. */
-static bool copy_changed(struct fl_db *db, PGconn *pg, const char *schema, const char *account,
-			 const struct pg_table *t, const struct ids *ids, struct pg_report *rep)
+static bool copy_changed(struct pgm_sink *s, struct fl_db *db, const char *account, const struct pg_table *t,
+			 const struct ids *ids, struct pgm_report *rep)
 {
-	char *ident = pg_ident2(schema, t->name), *cols = column_list(t, true, ""), *sql, *tmp, *set = NULL;
+	char *ident = pg_ident2(s->schema, t->name), *cols = column_list(t, true, ""), *sql, *tmp, *set = NULL;
 	struct copy c;
 	size_t at, len;
 	FILE *f;
@@ -357,14 +358,14 @@ static bool copy_changed(struct fl_db *db, PGconn *pg, const char *schema, const
 
 	snprintf(what_delete, sizeof what_delete, "%s: delete the rows SQLite no longer has", t->name);
 	snprintf(what_upsert, sizeof what_upsert, "%s: upsert the changed rows", t->name);
-	tmp = tool_xasprintf("\"fl_rows_%s\"", t->name);
-	sql = tool_xasprintf("CREATE TEMP TABLE IF NOT EXISTS %s (LIKE %s) ON COMMIT DROP; TRUNCATE %s; "
+	tmp = pgm_xasprintf("\"fl_rows_%s\"", t->name);
+	sql = pgm_xasprintf("CREATE TEMP TABLE IF NOT EXISTS %s (LIKE %s) ON COMMIT DROP; TRUNCATE %s; "
 			     "CREATE TEMP TABLE IF NOT EXISTS fl_ids (id bigint PRIMARY KEY) ON COMMIT DROP; TRUNCATE fl_ids",
 			     tmp, ident, tmp);
-	ok = pg_exec(pg, sql, t->name);
+	ok = pg_exec(s, sql, t->name);
 	free(sql);
 	/* The ids that changed, and the rows SQLite has for them now. */
-	if (ok && copy_begin(&c, pg, "fl_ids", "id")) {
+	if (ok && copy_begin(&c, s, "fl_ids", "id")) {
 		for (at = 0; at < ids->n; at++) {
 			char num[24];
 			int n = snprintf(num, sizeof num, "%lld\n", (long long)ids->v[at]);
@@ -376,7 +377,7 @@ static bool copy_changed(struct fl_db *db, PGconn *pg, const char *schema, const
 	} else {
 		ok = false;
 	}
-	if (ok && copy_begin(&c, pg, tmp, cols)) {
+	if (ok && copy_begin(&c, s, tmp, cols)) {
 		for (at = 0; at < ids->n && !c.failed; at += IDS_PER_READ) {
 			char *json = ids_json(ids, at, IDS_PER_READ);
 
@@ -388,9 +389,9 @@ static bool copy_changed(struct fl_db *db, PGconn *pg, const char *schema, const
 		ok = false;
 	}
 	if (ok) {
-		sql = tool_xasprintf("DELETE FROM %s t USING fl_ids i WHERE t.account = $1 AND t.id = i.id "
+		sql = pgm_xasprintf("DELETE FROM %s t USING fl_ids i WHERE t.account = $1 AND t.id = i.id "
 				     "AND NOT EXISTS (SELECT 1 FROM %s r WHERE r.id = i.id)", ident, tmp);
-		ok = pg_run(pg, sql, account, what_delete, &rep->deleted);
+		ok = pg_run(s, sql, account, what_delete, &rep->deleted);
 		free(sql);
 	}
 	if (ok) {
@@ -401,9 +402,9 @@ static bool copy_changed(struct fl_db *db, PGconn *pg, const char *schema, const
 		for (i = 0; i < t->ncols; i++)
 			fprintf(f, "%s\"%s\" = excluded.\"%s\"", i ? ", " : "", t->cols[i].name, t->cols[i].name);
 		fclose(f);
-		sql = tool_xasprintf("INSERT INTO %s AS t SELECT * FROM %s ON CONFLICT (account, id) DO UPDATE SET %s "
+		sql = pgm_xasprintf("INSERT INTO %s AS t SELECT * FROM %s ON CONFLICT (account, id) DO UPDATE SET %s "
 				     "WHERE (%s) IS DISTINCT FROM (%s)", ident, tmp, set, old, new);
-		ok = pg_run(pg, sql, account, what_upsert, &rep->rows);
+		ok = pg_run(s, sql, account, what_upsert, &rep->rows);
 		free(sql);
 		free(old);
 		free(new);
@@ -416,20 +417,20 @@ static bool copy_changed(struct fl_db *db, PGconn *pg, const char *schema, const
 }
 
 /* A link table's rows for the parents in ids (project_jobs by project_id, thread_members by thread_id), anew. */
-static bool copy_links(struct fl_db *db, PGconn *pg, const char *schema, const char *account,
-		       const struct pg_table *t, const char *parent, const struct ids *ids, struct pg_report *rep)
+static bool copy_links(struct pgm_sink *s, struct fl_db *db, const char *account, const struct pg_table *t,
+		       const char *parent, const struct ids *ids, struct pgm_report *rep)
 {
-	char *ident = pg_ident2(schema, t->name), *cols = column_list(t, true, ""), *sql, *where;
+	char *ident = pg_ident2(s->schema, t->name), *cols = column_list(t, true, ""), *sql, *where;
 	struct copy c;
 	size_t at;
 	bool ok;
 
 	/* fl_ids holds the parents' ids: copy_changed() of the parent table just filled it. */
-	sql = tool_xasprintf("DELETE FROM %s l USING fl_ids i WHERE l.account = $1 AND l.\"%s\" = i.id", ident, parent);
-	ok = pg_run(pg, sql, account, "replace link rows", NULL); /* replaced below */
+	sql = pgm_xasprintf("DELETE FROM %s l USING fl_ids i WHERE l.account = $1 AND l.\"%s\" = i.id", ident, parent);
+	ok = pg_run(s, sql, account, "replace link rows", NULL); /* replaced below */
 	free(sql);
-	where = tool_xasprintf("\"%s\" IN (SELECT value FROM json_each(?1))", parent);
-	if (ok && copy_begin(&c, pg, ident, cols)) {
+	where = pgm_xasprintf("\"%s\" IN (SELECT value FROM json_each(?1))", parent);
+	if (ok && copy_begin(&c, s, ident, cols)) {
 		for (at = 0; at < ids->n && !c.failed; at += IDS_PER_READ) {
 			char *json = ids_json(ids, at, IDS_PER_READ);
 
@@ -449,7 +450,7 @@ static bool copy_links(struct fl_db *db, PGconn *pg, const char *schema, const c
 
 /* ---- one run ------------------------------------------------------------- */
 
-static int64_t one_int(struct fl_db *db, const char *sql, int64_t arg, bool *ok)
+static int64_t one_int(struct pgm_sink *s, struct fl_db *db, const char *sql, int64_t arg, bool *ok)
 {
 	struct fl_stmt *st;
 	int row = 0, rc;
@@ -457,7 +458,7 @@ static int64_t one_int(struct fl_db *db, const char *sql, int64_t arg, bool *ok)
 
 	if ((rc = fl_stmt_prepare(db, sql, &st))) {
 		*ok = false;
-		tool_db_fail(db, rc, "read the change feed");
+		pgm_db_fail(s, db, rc, "read the change feed");
 		return 0;
 	}
 	if (fl_stmt_param_count(st) > 0)
@@ -466,7 +467,7 @@ static int64_t one_int(struct fl_db *db, const char *sql, int64_t arg, bool *ok)
 		v = fl_stmt_column_int64(st, 0);
 	else if (rc) {
 		*ok = false;
-		tool_db_fail(db, rc, "read the change feed");
+		pgm_db_fail(s, db, rc, "read the change feed");
 	}
 	fl_stmt_finalize(st);
 	return v;
@@ -483,7 +484,7 @@ static const struct pg_table *table_named(const struct pg_table *tables, int n, 
 }
 
 /* The ids each table's changes name, in (from, to]. */
-static bool read_changes(struct fl_db *db, int64_t from, int64_t to, const struct pg_table *tables, int n,
+static bool read_changes(struct pgm_sink *s, struct fl_db *db, int64_t from, int64_t to, const struct pg_table *tables, int n,
 			 struct ids *per_table)
 {
 	struct fl_stmt *st;
@@ -491,7 +492,7 @@ static bool read_changes(struct fl_db *db, int64_t from, int64_t to, const struc
 
 	rc = fl_stmt_prepare(db, "SELECT tbl, row_id FROM changes WHERE seq > ?1 AND seq <= ?2 ORDER BY tbl", &st);
 	if (rc)
-		return tool_db_fail(db, rc, "read the change feed"), false;
+		return pgm_db_fail(s, db, rc, "read the change feed");
 	fl_stmt_bind_int64(st, 1, from);
 	fl_stmt_bind_int64(st, 2, to);
 	while ((rc = fl_stmt_step(st, &row)) == FL_OK && row) {
@@ -505,14 +506,14 @@ static bool read_changes(struct fl_db *db, int64_t from, int64_t to, const struc
 	}
 	fl_stmt_finalize(st);
 	if (rc)
-		return tool_db_fail(db, rc, "read the change feed"), false;
+		return pgm_db_fail(s, db, rc, "read the change feed");
 	for (i = 0; i < n; i++)
 		ids_sort(&per_table[i]);
 	return true;
 }
 
 /* The change at seq as "tbl:row_id:op:at", or NULL when the feed does not hold it (caller frees). */
-static char *fingerprint(struct fl_db *db, int64_t seq, bool *ok)
+static char *fingerprint(struct pgm_sink *s, struct fl_db *db, int64_t seq, bool *ok)
 {
 	struct fl_stmt *st;
 	char *fp = NULL;
@@ -521,15 +522,15 @@ static char *fingerprint(struct fl_db *db, int64_t seq, bool *ok)
 	if ((rc = fl_stmt_prepare(db, "SELECT tbl || ':' || row_id || ':' || op || ':' || at FROM changes WHERE seq = ?1",
 				  &st))) {
 		*ok = false;
-		tool_db_fail(db, rc, "read the change feed");
+		pgm_db_fail(s, db, rc, "read the change feed");
 		return NULL;
 	}
 	fl_stmt_bind_int64(st, 1, seq);
 	if ((rc = fl_stmt_step(st, &row)) == FL_OK && row)
-		fp = tool_xstrdup(fl_stmt_column_text(st, 0, NULL));
+		fp = pgm_xstrdup(fl_stmt_column_text(st, 0, NULL));
 	else if (rc) {
 		*ok = false;
-		tool_db_fail(db, rc, "read the change feed");
+		pgm_db_fail(s, db, rc, "read the change feed");
 	}
 	fl_stmt_finalize(st);
 	return fp;
@@ -538,50 +539,64 @@ static char *fingerprint(struct fl_db *db, int64_t seq, bool *ok)
 /* A value of the one-row result r, or NULL (caller frees). */
 static char *value(PGresult *r, int col)
 {
-	return PQntuples(r) && !PQgetisnull(r, 0, col) ? tool_xstrdup(PQgetvalue(r, 0, col)) : NULL;
+	return PQntuples(r) && !PQgetisnull(r, 0, col) ? pgm_xstrdup(PQgetvalue(r, 0, col)) : NULL;
 }
 
-bool pg_mirror(struct fl_db *db, const char *db_path, PGconn *pg, const char *schema, const char *account,
-	       const char *file_id, bool take_over, const struct pg_table *tables, int n, struct pg_report *out)
+int pg_mirror(struct pgm_sink *s, struct fl_db *db, const struct pgm_run *run, const char *file_id,
+	      const struct pg_table *tables, int n, struct pgm_report *out)
 {
-	char *pos_ident = pg_ident2(schema, "sink_position"), *sql, seqtext[24];
+	const char *account = run->account;
+	char *pos_ident = pg_ident2(s->schema, "sink_position"), *sql, seqtext[24];
 	char *their_file = NULL, *their_fp = NULL, *their_source = NULL, *our_fp = NULL, *latest_fp = NULL;
 	struct ids *changed = calloc((size_t)n, sizeof *changed);
 	const struct pg_table *links[2];
 	int64_t pos = -1, latest, oldest;
 	bool ok = true, sqlite_open = false;
+	int rc = PGM_FAIL, i;
 	PGresult *r;
-	int i;
 
 	memset(out, 0, sizeof *out);
-	if (!changed)
-		abort();
+	if (!changed) {
+		pgm_fail(s, "out of memory");
+		free(pos_ident);
+		return PGM_FAIL;
+	}
 	links[0] = table_named(tables, n, "project_jobs");
 	links[1] = table_named(tables, n, "thread_members");
 
-	ok = pg_exec(pg, "BEGIN", "begin");
+	ok = pg_exec(s, "BEGIN", "begin");
 	/*
 	 * One run per account at a time, across machines.  The position is
 	 * read after the lock is held, by a statement of its own: a statement
 	 * that waited for the lock would have read it from before the wait.
 	 */
 	if (ok) {
-		char *key = tool_xasprintf("flsync %s %s", schema, account);
+		char *key = pgm_xasprintf("flsync %s %s", s->schema, account);
 
-		ok = pg_run(pg, "SELECT pg_advisory_xact_lock(hashtext($1))", key, "lock the account", NULL);
+		ok = pg_run(s, "SELECT pg_advisory_xact_lock(hashtext($1))", key, "lock the account", NULL);
 		free(key);
+	}
+	/*
+	 * Under a lease, the holder must hold it now; its row stays locked to
+	 * the end of this transaction, so nobody takes it over meanwhile.
+	 */
+	if (ok && run->holder) {
+		int lrc = pg_lease_check(s, account, run->holder);
+
+		if (lrc != PGM_OK) {
+			rc = lrc;
+			ok = false;
+		}
 	}
 	if (ok) {
 		const char *params[1] = { account };
 
-		sql = tool_xasprintf("SELECT seq, file_id, fingerprint, source || ', ' || updated_at FROM %s WHERE account = $1",
-				     pos_ident);
-		r = PQexecParams(pg, sql, 1, NULL, params, NULL, NULL, 0);
+		sql = pgm_xasprintf("SELECT seq, file_id, fingerprint, source || ', ' || updated_at FROM %s WHERE account = $1",
+				    pos_ident);
+		r = pg_params(s, sql, 1, params, "read the feed position");
 		free(sql);
-		ok = PQresultStatus(r) == PGRES_TUPLES_OK;
-		if (!ok) {
-			fprintf(stderr, "flsync: pgsync: read the feed position: %s", PQerrorMessage(pg));
-		} else if (PQntuples(r)) {
+		ok = r != NULL;
+		if (ok && PQntuples(r)) {
 			pos = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
 			their_file = value(r, 1);
 			their_fp = value(r, 2);
@@ -594,22 +609,22 @@ bool pg_mirror(struct fl_db *db, const char *db_path, PGconn *pg, const char *sc
 	 * (a second machine, a second person on the default name) must not be
 	 * followed from its position: refuse, unless told to take over.
 	 */
-	if (ok && their_file && strcmp(their_file, file_id) != 0 && !take_over) {
-		fprintf(stderr,
-			"flsync: pgsync: account %s in schema %s is mirrored from another database file (%s); "
-			"give this one another --account, or --take-over to replace that mirror with this file's rows\n",
-			account, schema, their_source ? their_source : "unknown");
+	if (ok && their_file && strcmp(their_file, file_id) != 0 && !run->take_over) {
+		pgm_fail(s, "account %s in schema %s is mirrored from another database file (%s); "
+			 "give this one another --account, or --take-over to replace that mirror with this file's rows",
+			 account, s->schema, their_source ? their_source : "unknown");
+		rc = PGM_REFUSED;
 		ok = false;
 	}
 
 	/* The SQLite side: one snapshot for the feed and the rows. */
-	ok = ok && tool_exec(db, "BEGIN") == 0;
+	ok = ok && pgm_db_exec(s, db, "BEGIN");
 	sqlite_open = ok;
-	latest = ok ? one_int(db, "SELECT coalesce(max(seq), 0) FROM changes", 0, &ok) : 0;
-	oldest = ok ? one_int(db, "SELECT coalesce((SELECT seq FROM changes WHERE seq > ?1 ORDER BY seq LIMIT 1), 0)",
+	latest = ok ? one_int(s, db, "SELECT coalesce(max(seq), 0) FROM changes", 0, &ok) : 0;
+	oldest = ok ? one_int(s, db, "SELECT coalesce((SELECT seq FROM changes WHERE seq > ?1 ORDER BY seq LIMIT 1), 0)",
 			      pos, &ok) : 0;
-	our_fp = ok && pos > 0 ? fingerprint(db, pos, &ok) : NULL;
-	latest_fp = ok && latest > 0 ? fingerprint(db, latest, &ok) : NULL;
+	our_fp = ok && pos > 0 ? fingerprint(s, db, pos, &ok) : NULL;
+	latest_fp = ok && latest > 0 ? fingerprint(s, db, latest, &ok) : NULL;
 	out->from_seq = pos;
 	out->to_seq = latest;
 	/*
@@ -624,31 +639,31 @@ bool pg_mirror(struct fl_db *db, const char *db_path, PGconn *pg, const char *sc
 
 	if (ok && out->full) {
 		for (i = 0; ok && i < n; i++)
-			ok = copy_whole(db, pg, schema, account, &tables[i], out);
+			ok = copy_whole(s, db, account, &tables[i], out);
 	} else if (ok) {
-		ok = read_changes(db, pos, latest, tables, n, changed);
+		ok = read_changes(s, db, pos, latest, tables, n, changed);
 		for (i = 0; ok && i < n; i++) {
 			const struct pg_table *t = &tables[i];
 
 			if (t == links[0] || t == links[1])
 				continue;
 			if (!strcmp(t->name, "sync_state")) {
-				struct pg_report scratch = { 0 }; /* not in the feed: copied every run, not counted */
+				struct pgm_report scratch = { 0 }; /* not in the feed: copied every run, not counted */
 
-				ok = copy_whole(db, pg, schema, account, t, &scratch);
+				ok = copy_whole(s, db, account, t, &scratch);
 				continue;
 			}
 			if (!t->by_id && changed[i].n) {
-				ok = copy_whole(db, pg, schema, account, t, out); /* the feed names its rows by rowid */
+				ok = copy_whole(s, db, account, t, out); /* the feed names its rows by rowid */
 				continue;
 			}
 			if (!changed[i].n)
 				continue;
-			ok = copy_changed(db, pg, schema, account, t, &changed[i], out);
+			ok = copy_changed(s, db, account, t, &changed[i], out);
 			if (ok && !strcmp(t->name, "projects") && links[0])
-				ok = copy_links(db, pg, schema, account, links[0], "project_id", &changed[i], out);
+				ok = copy_links(s, db, account, links[0], "project_id", &changed[i], out);
 			if (ok && !strcmp(t->name, "threads") && links[1])
-				ok = copy_links(db, pg, schema, account, links[1], "thread_id", &changed[i], out);
+				ok = copy_links(s, db, account, links[1], "thread_id", &changed[i], out);
 		}
 	}
 	if (ok) {
@@ -657,45 +672,43 @@ bool pg_mirror(struct fl_db *db, const char *db_path, PGconn *pg, const char *sc
 		const char *params[5];
 
 		gethostname(host, sizeof host - 1);
-		source = tool_xasprintf("flsync %s on %s: %s", fl_libversion(), host, db_path);
+		source = pgm_xasprintf("flsync %s on %s: %s", fl_libversion(), host, run->db_path ? run->db_path : "?");
 		snprintf(seqtext, sizeof seqtext, "%lld", (long long)latest);
 		params[0] = account;
 		params[1] = seqtext;
 		params[2] = source;
 		params[3] = file_id;
 		params[4] = latest_fp;
-		sql = tool_xasprintf("INSERT INTO %s(account, seq, updated_at, source, file_id, fingerprint) "
-				     "VALUES ($1, $2, now(), $3, $4, $5) "
-				     "ON CONFLICT (account) DO UPDATE SET seq = excluded.seq, updated_at = excluded.updated_at, "
-				     "source = excluded.source, file_id = excluded.file_id, fingerprint = excluded.fingerprint",
-				     pos_ident);
-		r = PQexecParams(pg, sql, 5, NULL, params, NULL, NULL, 0);
+		sql = pgm_xasprintf("INSERT INTO %s(account, seq, updated_at, source, file_id, fingerprint) "
+				    "VALUES ($1, $2, now(), $3, $4, $5) "
+				    "ON CONFLICT (account) DO UPDATE SET seq = excluded.seq, updated_at = excluded.updated_at, "
+				    "source = excluded.source, file_id = excluded.file_id, fingerprint = excluded.fingerprint",
+				    pos_ident);
+		r = pg_params(s, sql, 5, params, "write the feed position");
 		free(source);
-		ok = PQresultStatus(r) == PGRES_COMMAND_OK;
-		if (!ok)
-			fprintf(stderr, "flsync: pgsync: write the feed position: %s", PQerrorMessage(pg));
+		ok = r != NULL;
 		PQclear(r);
 		free(sql);
 	}
-	ok = ok ? pg_exec(pg, "COMMIT", "commit") : (pg_exec(pg, "ROLLBACK", "roll back"), false);
-	if (sqlite_open)
-		tool_exec(db, "COMMIT");
+	ok = ok ? pg_exec(s, "COMMIT", "commit") : (pg_exec(s, "ROLLBACK", "roll back"), false);
+	if (sqlite_open && !pgm_db_exec(s, db, "COMMIT"))
+		ok = false;
 	if (ok) {
 		/* What PostgreSQL now holds: the feed is never pruned past it (fl_changes_prune). */
 		struct fl_stmt *st;
 		int row;
-		char *stream = tool_xasprintf("sink.postgres.%s", schema);
+		char *stream = pgm_xasprintf("sink.postgres.%s", s->schema);
 
 		if (fl_stmt_prepare(db, "UPDATE sync_state SET cursor = ?2, last_success = ?3 WHERE stream = ?1", &st) == FL_OK) {
 			fl_stmt_bind_text(st, 1, stream, -1);
 			fl_stmt_bind_int64(st, 2, latest);
 			fl_stmt_bind_int64(st, 3, (int64_t)time(NULL));
 			if (fl_stmt_step(st, &row) != FL_OK)
-				fprintf(stderr, "flsync: pgsync: warning: could not record the sink's position in the database: %s\n",
-					fl_errmsg(db));
+				pgm_warn(s, "warning: could not record the sink's position in the database: %s", fl_errmsg(db));
 			fl_stmt_finalize(st);
 		}
 		free(stream);
+		rc = PGM_OK;
 	}
 	for (i = 0; i < n; i++)
 		free(changed[i].v);
@@ -706,12 +719,12 @@ bool pg_mirror(struct fl_db *db, const char *db_path, PGconn *pg, const char *sc
 	free(our_fp);
 	free(latest_fp);
 	free(pos_ident);
-	return ok;
+	return rc;
 }
 
-char *pg_file_id(struct fl_db *db, const char *schema)
+char *pg_file_id(struct pgm_sink *s, struct fl_db *db)
 {
-	char *stream = tool_xasprintf("sink.postgres.%s", schema), *id = NULL, hex[33];
+	char *stream = pgm_xasprintf("sink.postgres.%s", s->schema), *id = NULL, hex[33];
 	unsigned char raw[16];
 	struct fl_stmt *st;
 	int row = 0, rc, i;
@@ -720,17 +733,17 @@ char *pg_file_id(struct fl_db *db, const char *schema)
 	if (rc == FL_OK) {
 		fl_stmt_bind_text(st, 1, stream, -1);
 		if ((rc = fl_stmt_step(st, &row)) == FL_OK && row && fl_stmt_column_type(st, 0) == FL_TYPE_TEXT)
-			id = tool_xstrdup(fl_stmt_column_text(st, 0, NULL));
+			id = pgm_xstrdup(fl_stmt_column_text(st, 0, NULL));
 		fl_stmt_finalize(st);
 	}
 	if (rc) {
-		tool_db_fail(db, rc, "read the mirror's record");
+		pgm_db_fail(s, db, rc, "read the mirror's record");
 		goto out;
 	}
 	if (id)
 		goto out;
 	if (getentropy(raw, sizeof raw) != 0) {
-		tool_fail("pgsync: no randomness for the file's identity");
+		pgm_fail(s, "no randomness for the file's identity");
 		goto out;
 	}
 	for (i = 0; i < 16; i++)
@@ -745,9 +758,9 @@ char *pg_file_id(struct fl_db *db, const char *schema)
 		fl_stmt_finalize(st);
 	}
 	if (rc)
-		tool_db_fail(db, rc, "record the file's identity for the mirror");
+		pgm_db_fail(s, db, rc, "record the file's identity for the mirror");
 	else
-		id = tool_xstrdup(hex);
+		id = pgm_xstrdup(hex);
 out:
 	free(stream);
 	return id;

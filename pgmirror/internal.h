@@ -1,0 +1,129 @@
+/*
+ * internal.h — what pgmirror's files share: the sink (connection, schema,
+ * the last error), table shapes read from the SQLite file, and helpers
+ * (errors, allocation, identifiers, statements).  schema.c creates and
+ * migrates the mirror's schema, mirror.c moves one account's rows, lease.c
+ * keeps account leases, sink.c opens sinks and runs a mirror.
+ */
+#ifndef PGMIRROR_INTERNAL_H
+#define PGMIRROR_INTERNAL_H
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "pgmirror.h"
+
+struct pgm_sink {
+	PGconn *pg;
+	char *conninfo;
+	char *schema;
+	char *application;
+	double lease_stale_s;
+	pgm_log_fn *log;
+	void *log_ctx;
+	bool leases_ready;         /* the leases table is known to be there */
+	char err[1024];            /* the first failure of the current call */
+};
+
+/* The tables mirrored, in an order that suits foreign readers (parents first). */
+extern const char *const pg_tables[];
+extern const int pg_table_count;
+
+/* A mirrored table's shape, read from the SQLite file. */
+struct pg_column {
+	char *name;
+	char type;        /* 'i' integer, 'r' real, 't' text, 'b' blob */
+};
+struct pg_table {
+	const char *name;
+	struct pg_column *cols;
+	int ncols;
+	char **pk;         /* the SQLite primary key's columns */
+	int npk;
+	bool by_id;        /* the change feed names rows by this table's id */
+};
+
+/* ---- util.c --------------------------------------------------------------- */
+
+/* Record a failure (the first of a call is kept); always false. */
+bool pgm_fail(struct pgm_sink *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* "what: <libflsync's message>"; always false. */
+bool pgm_db_fail(struct pgm_sink *s, struct fl_db *db, int rc, const char *what);
+void pgm_warn(struct pgm_sink *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Allocation that gives up only when memory is gone. */
+void *pgm_xmalloc(size_t n);
+void *pgm_xrealloc(void *p, size_t n);
+char *pgm_xstrdup(const char *s);
+char *pgm_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* "name" quoted for PostgreSQL, and "schema"."name" (caller frees). */
+char *pg_quote(const char *s);
+char *pg_ident2(const char *schema, const char *name);
+
+/* Run sql (no parameters); false with "what: <server's message>". */
+bool pg_exec(struct pgm_sink *s, const char *sql, const char *what);
+/*
+ * Run sql with n text parameters; its result when the status is ok
+ * (PQclear it), else NULL with "what: <server's message>".
+ */
+PGresult *pg_params(struct pgm_sink *s, const char *sql, int n, const char *const *params, const char *what);
+/* Run sql (no result rows wanted) on db; false with the message. */
+bool pgm_db_exec(struct pgm_sink *s, struct fl_db *db, const char *sql);
+
+/* ---- sink.c ----------------------------------------------------------------- */
+
+/* A usable, idle connection: made, or made again after it was lost. */
+bool pgm_connected(struct pgm_sink *s);
+
+/* ---- schema.c --------------------------------------------------------------- */
+
+/* Read table `name`'s shape from db. */
+bool pg_table_read(struct pgm_sink *s, struct fl_db *db, const char *name, struct pg_table *out);
+void pg_table_free(struct pg_table *t);
+
+/*
+ * Create the schema, every table in tables[] (adding columns the SQLite
+ * file has and PostgreSQL lacks), the sink's position table, the leases and
+ * the views, under an advisory lock so that machines sharing the database
+ * do not race.  Runs in its own transaction.
+ */
+bool pg_schema_sync(struct pgm_sink *s, const struct pg_table *tables, int n);
+/* The leases table alone (lease.c calls it before a first take). */
+bool pg_schema_leases(struct pgm_sink *s);
+
+/* ---- mirror.c ----------------------------------------------------------------- */
+
+/*
+ * Bring the account's rows up to date from db's change feed, in one
+ * PostgreSQL transaction that also moves the account's feed position, so a
+ * crash anywhere leaves PostgreSQL at the old position or the new, never
+ * between.  file_id names this database file (pg_file_id()): the position
+ * is followed only from the same file, and only while the change it points
+ * at is the one mirrored; otherwise everything is copied anew.  Another
+ * file's mirror of the account is refused (PGM_REFUSED) unless take_over.
+ * With a holder, the account's lease is checked (and its heartbeat moved)
+ * in the same transaction: PGM_LEASE when holder does not hold it.  Then
+ * records the confirmed position in db's sync_state.
+ */
+int pg_mirror(struct pgm_sink *s, struct fl_db *db, const struct pgm_run *run, const char *file_id,
+	      const struct pg_table *tables, int n, struct pgm_report *out);
+
+/*
+ * This file's identity for the mirror in the schema, made (random) and kept
+ * in its sync_state row "sink.postgres.SCHEMA" on first use; caller frees.
+ * NULL when the file cannot be written.
+ */
+char *pg_file_id(struct pgm_sink *s, struct fl_db *db);
+
+/* ---- lease.c -------------------------------------------------------------------- */
+
+/*
+ * Inside an open transaction: holder still holds the account's lease (its
+ * row is locked until the transaction ends, and its heartbeat moves), else
+ * PGM_LEASE naming who does.  PGM_FAIL on a server error.
+ */
+int pg_lease_check(struct pgm_sink *s, const char *account, const char *holder);
+
+#endif

@@ -1,0 +1,245 @@
+/*
+ * schema.c — the PostgreSQL mirror's schema, made from the SQLite file's
+ * own: each mirrored table with the same columns (INTEGER bigint, REAL
+ * double precision, TEXT text, BLOB bytea) behind an `account` column that
+ * leads its primary key; columns a newer SQLite schema has are added; the
+ * sink's positions, the account leases; and the views of views.sql,
+ * recreated when their text changes.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+/* views.sql, built in by embed_sql.py */
+extern const char *const pgm_views_sql;
+extern const size_t pgm_views_sql_len;
+
+const char *const pg_tables[] = {
+	"currencies", "job_categories", "jobs", "users", "projects", "project_jobs", "bids",
+	"milestones", "milestone_requests", "reviews", "threads", "thread_members", "messages",
+	"actions", "sync_state",
+};
+const int pg_table_count = (int)(sizeof pg_tables / sizeof *pg_tables);
+
+bool pg_table_read(struct pgm_sink *s, struct fl_db *db, const char *name, struct pg_table *out)
+{
+	struct fl_stmt *st;
+	char *sql = pgm_xasprintf("SELECT name, upper(type), pk FROM pragma_table_info('%s') ORDER BY cid", name);
+	int row, rc;
+
+	memset(out, 0, sizeof *out);
+	out->name = name;
+	rc = fl_stmt_prepare(db, sql, &st);
+	free(sql);
+	if (rc)
+		return pgm_db_fail(s, db, rc, "read the schema");
+	while ((rc = fl_stmt_step(st, &row)) == FL_OK && row) {
+		const char *col = fl_stmt_column_text(st, 0, NULL), *type = fl_stmt_column_text(st, 1, NULL);
+		int64_t pk = fl_stmt_column_int64(st, 2);
+
+		out->cols = pgm_xrealloc(out->cols, sizeof *out->cols * (size_t)(out->ncols + 1));
+		out->cols[out->ncols].name = pgm_xstrdup(col ? col : "");
+		out->cols[out->ncols].type = !type ? 't'
+			: strstr(type, "INT") ? 'i'
+			: strstr(type, "REAL") || strstr(type, "FLOA") || strstr(type, "DOUB") ? 'r'
+			: strstr(type, "BLOB") ? 'b' : 't';
+		if (pk > 0) {
+			out->pk = pgm_xrealloc(out->pk, sizeof *out->pk * (size_t)(pk > out->npk ? pk : out->npk));
+			if (pk > out->npk)
+				out->npk = (int)pk;
+			out->pk[pk - 1] = out->cols[out->ncols].name;
+		}
+		out->ncols++;
+	}
+	fl_stmt_finalize(st);
+	if (rc || out->ncols == 0 || out->npk == 0) {
+		pgm_fail(s, "table %s: %s", name,
+			rc ? fl_errmsg(db) : out->ncols ? "it has no primary key" : "no such table in the database");
+		pg_table_free(out);
+		return false;
+	}
+	/* The feed names rows by id, except reviews (rowid) and the two link tables (none). */
+	out->by_id = out->npk == 1 && !strcmp(out->pk[0], "id");
+	return true;
+}
+
+void pg_table_free(struct pg_table *t)
+{
+	int i;
+
+	for (i = 0; i < t->ncols; i++)
+		free(t->cols[i].name);
+	free(t->cols);
+	free(t->pk);
+	memset(t, 0, sizeof *t);
+}
+
+static const char *pg_type(char t)
+{
+	switch (t) {
+	case 'i': return "bigint";
+	case 'r': return "double precision";
+	case 'b': return "bytea";
+	default: return "text";
+	}
+}
+
+/* CREATE TABLE for t, and ALTER TABLE ADD COLUMN for what PostgreSQL lacks. */
+static bool table_sync(struct pgm_sink *s, const struct pg_table *t)
+{
+	char *ident = pg_ident2(s->schema, t->name), *sql;
+	FILE *f;
+	size_t len;
+	const char *params[2] = { s->schema, t->name };
+	char what[96];
+	PGresult *r;
+	int i;
+	bool ok;
+
+	f = open_memstream(&sql, &len);
+	fprintf(f, "CREATE TABLE IF NOT EXISTS %s (account text NOT NULL", ident);
+	for (i = 0; i < t->ncols; i++) {
+		char *c = pg_quote(t->cols[i].name);
+
+		fprintf(f, ", %s %s", c, pg_type(t->cols[i].type));
+		free(c);
+	}
+	fputs(", PRIMARY KEY (account", f);
+	for (i = 0; i < t->npk; i++) {
+		char *c = pg_quote(t->pk[i]);
+
+		fprintf(f, ", %s", c);
+		free(c);
+	}
+	fputs("))", f);
+	fclose(f);
+	ok = pg_exec(s, sql, t->name);
+	free(sql);
+	if (!ok)
+		goto out;
+	snprintf(what, sizeof what, "read the columns of %s", t->name);
+	r = pg_params(s, "SELECT column_name FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2",
+		      2, params, what);
+	if (!r) {
+		ok = false;
+		goto out;
+	}
+	for (i = 0; ok && i < t->ncols; i++) {
+		int j, have = 0;
+
+		for (j = 0; j < PQntuples(r) && !have; j++)
+			have = !strcmp(PQgetvalue(r, j, 0), t->cols[i].name);
+		if (!have) {
+			char *c = pg_quote(t->cols[i].name);
+
+			sql = pgm_xasprintf("ALTER TABLE %s ADD COLUMN %s %s", ident, c, pg_type(t->cols[i].type));
+			ok = pg_exec(s, sql, t->name);
+			free(sql);
+			free(c);
+		}
+	}
+	PQclear(r);
+out:
+	free(ident);
+	return ok;
+}
+
+/* A short fingerprint of the views' text (FNV-1a), to know when to recreate them. */
+static char *views_version(void)
+{
+	uint64_t h = 1469598103934665603ull;
+	size_t i;
+
+	for (i = 0; i < pgm_views_sql_len; i++)
+		h = (h ^ (unsigned char)pgm_views_sql[i]) * 1099511628211ull;
+	return pgm_xasprintf("%016llx", (unsigned long long)h);
+}
+
+/* The leases: who syncs each account, and since when its heartbeat has not moved. */
+static bool leases_sync(struct pgm_sink *s, const char *qs)
+{
+	char *sql = pgm_xasprintf("CREATE TABLE IF NOT EXISTS %s.leases (account text PRIMARY KEY, holder text NOT NULL, "
+				  "heartbeat timestamptz NOT NULL, taken_at timestamptz NOT NULL, "
+				  "generation bigint NOT NULL DEFAULT 1)", qs);
+	bool ok = pg_exec(s, sql, "create leases");
+
+	free(sql);
+	return ok;
+}
+
+bool pg_schema_leases(struct pgm_sink *s)
+{
+	char *qs = pg_quote(s->schema), *sql = pgm_xasprintf("CREATE SCHEMA IF NOT EXISTS %s", qs);
+	bool ok = pg_exec(s, "BEGIN", "begin");
+
+	ok = ok && pg_exec(s, "SELECT pg_advisory_xact_lock(7270121901)", "lock the schema");
+	ok = ok && pg_exec(s, sql, "create the schema") && leases_sync(s, qs);
+	ok = ok ? pg_exec(s, "COMMIT", "commit the schema") : (pg_exec(s, "ROLLBACK", "roll back"), false);
+	free(sql);
+	free(qs);
+	return ok;
+}
+
+bool pg_schema_sync(struct pgm_sink *s, const struct pg_table *tables, int n)
+{
+	char *qs = pg_quote(s->schema), *sql, *version = NULL, *meta = pg_ident2(s->schema, "mirror_meta");
+	const char *params[1];
+	PGresult *r;
+	bool ok;
+	int t;
+
+	ok = pg_exec(s, "BEGIN", "begin");
+	/* One machine at a time changes the schema; the others wait here. */
+	ok = ok && pg_exec(s, "SELECT pg_advisory_xact_lock(7270121901)", "lock the schema");
+	sql = pgm_xasprintf("CREATE SCHEMA IF NOT EXISTS %s", qs);
+	ok = ok && pg_exec(s, sql, "create the schema");
+	free(sql);
+	for (t = 0; ok && t < n; t++)
+		ok = table_sync(s, &tables[t]);
+	/*
+	 * Each account's feed position, the file it belongs to (seqs mean
+	 * nothing in another file) and the change it points at, to notice a
+	 * file restored from a backup or made anew.
+	 */
+	sql = pgm_xasprintf("CREATE TABLE IF NOT EXISTS %s.sink_position (account text PRIMARY KEY, "
+			     "seq bigint NOT NULL, updated_at timestamptz NOT NULL DEFAULT now(), source text); "
+			     "ALTER TABLE %s.sink_position ADD COLUMN IF NOT EXISTS file_id text, "
+			     "ADD COLUMN IF NOT EXISTS fingerprint text", qs, qs);
+	ok = ok && pg_exec(s, sql, "create sink_position");
+	free(sql);
+	ok = ok && leases_sync(s, qs);
+	sql = pgm_xasprintf("CREATE TABLE IF NOT EXISTS %s (key text PRIMARY KEY, value text NOT NULL)", meta);
+	ok = ok && pg_exec(s, sql, "create mirror_meta");
+	free(sql);
+	if (ok) {
+		version = views_version();
+		sql = pgm_xasprintf("SELECT 1 FROM %s WHERE key = 'views' AND value = $1", meta);
+		params[0] = version;
+		r = pg_params(s, sql, 1, params, "read mirror_meta");
+		free(sql);
+		ok = r != NULL;
+		if (ok && PQntuples(r) == 0) {
+			sql = pgm_xasprintf("SET LOCAL search_path TO %s", qs);
+			ok = pg_exec(s, sql, "set the search path") && pg_exec(s, pgm_views_sql, "create the views");
+			free(sql);
+			if (ok) {
+				PGresult *w;
+
+				sql = pgm_xasprintf("INSERT INTO %s(key, value) VALUES ('views', $1) "
+						     "ON CONFLICT (key) DO UPDATE SET value = excluded.value", meta);
+				w = pg_params(s, sql, 1, params, "write mirror_meta");
+				ok = w != NULL;
+				PQclear(w);
+				free(sql);
+			}
+		}
+		PQclear(r);
+	}
+	ok = ok ? pg_exec(s, "COMMIT", "commit the schema") : (pg_exec(s, "ROLLBACK", "roll back"), false);
+	free(version);
+	free(meta);
+	free(qs);
+	return ok;
+}

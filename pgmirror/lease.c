@@ -252,3 +252,15 @@ int pg_lease_check(struct pgm_sink *s, const char *account, const char *holder)
 	rc = PGM_LEASE;
 	return rc;
 }
+
+int pgm_lease_get(struct pgm_sink *s, const char *account, struct pgm_lease_info *info)
+{
+	memset(info, 0, sizeof *info);
+	s->err[0] = '\0';
+	if (!account || !*account || strlen(account) > 63)
+		return pgm_fail(s, "the account takes a name of 1 to 63 characters"), PGM_USAGE;
+	if (!pgm_connected(s) || (!s->leases_ready && !pg_schema_leases(s)))
+		return PGM_FAIL;
+	s->leases_ready = true;
+	return who_holds(s, account, info) ? PGM_OK : PGM_FAIL;
+}

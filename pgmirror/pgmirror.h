@@ -115,6 +115,11 @@ int pgm_lease_take(struct pgm_sink *s, const char *account, const char *holder, 
 int pgm_lease_renew(struct pgm_sink *s, const char *account, const char *holder);
 /* Give the lease up (nothing when holder does not hold it). */
 int pgm_lease_release(struct pgm_sink *s, const char *account, const char *holder);
+/*
+ * Who holds the account's lease, read without taking or locking it (for a
+ * status display): info->holder "" when nobody does.  PGM_OK or PGM_FAIL.
+ */
+int pgm_lease_get(struct pgm_sink *s, const char *account, struct pgm_lease_info *info);
 /* "hostname:pid" into buf: a holder id that is stable for this process. */
 void pgm_default_holder(char *buf, size_t n);
 

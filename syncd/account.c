@@ -99,6 +99,15 @@ static int account_token(struct syncd_account *a)
 	return SYNCD_EXIT_AUTH;
 }
 
+/* After every page: the display, and the lease's heartbeat. */
+static void account_progress(void *ctx, const struct fl_sync_progress *sp)
+{
+	struct syncd_account *a = ctx;
+
+	syncd_progress_update(a->progress, sp);
+	syncd_sink_beat(a);
+}
+
 int syncd_account_setup(struct syncd_account *a, const struct flconf *cfg)
 {
 	if (fl_sync_new(a->api, &a->sync) != FL_OK) {
@@ -108,9 +117,11 @@ int syncd_account_setup(struct syncd_account *a, const struct flconf *cfg)
 	}
 	if (!syncd_account_configure(a, cfg))
 		return SYNCD_EXIT_USAGE;
-	fl_sync_set_progress(a->sync, syncd_progress_update, a->progress);
+	fl_sync_set_progress(a->sync, account_progress, a);
 	fl_sync_set_log(a->sync, syncd_progress_log, a->progress);
-	fl_sync_set_cancel(a->sync, syncd_stop_flag());
+	fl_sync_set_cancel(a->sync, &a->cancel);
+	if (cfg->sink_postgres)
+		syncd_sink_open(a, cfg);
 	return account_token(a);
 }
 
@@ -171,6 +182,10 @@ int syncd_account_pass(struct syncd_account *a, bool once, bool hints)
 		if (code || !a->token_proven)
 			return code;
 	}
+	/* Another machine may sync this account into the same PostgreSQL: one at a time. */
+	code = syncd_sink_take(a);
+	if (code)
+		return code;
 	if (hints)
 		syncd_info(a->progress, "webhook deliveries: their targeted reads started");
 	else
@@ -184,11 +199,20 @@ int syncd_account_pass(struct syncd_account *a, bool once, bool hints)
 	else if (rc != FL_OK && rc != FL_ERR_ABORTED)
 		syncd_error(a->progress, "pass %ld failed (%d streams failed): %s", pass,
 			    rep->streams_failed, fl_sync_errmsg(a->sync));
-	return account_exit_code(rc);
+	code = account_exit_code(rc);
+	/* What the pass committed goes to PostgreSQL, even when a stream failed. */
+	if (rc != FL_ERR_ABORTED || !*syncd_stop_flag()) {
+		int sink = syncd_sink_mirror(a);
+
+		if (!code)
+			code = sink;
+	}
+	return code;
 }
 
 void syncd_account_free(struct syncd_account *a)
 {
+	syncd_sink_close(a);
 	fl_db_close(a->db);
 	fl_sync_free(a->sync); /* and its lock */
 	syncd_progress_free(a->progress);

@@ -21,7 +21,7 @@
 
 #include "syncd.h"
 
-#define STAGGER_MAX_MS 250       /* between the first passes of two accounts */
+#define STAGGER_MAX_MS 50        /* between the first passes of two accounts */
 #define BACKOFF_BASE_S 30        /* after a failed pass, doubled per failure in a row */
 
 static volatile sig_atomic_t stop_requested;   /* SIGTERM/SIGINT: finish the batch, exit 0 */
@@ -348,6 +348,10 @@ int syncd_loop(struct syncd_run *run)
 				a->hints_wanted = true;
 		}
 		loop_apply_settings(run);
+		/* A stop reaches every pass through its account's cancel flag. */
+		if (stop_requested)
+			for (int i = 0; i < run->n_accounts; i++)
+				run->accounts[i].cancel = 1;
 		if (stop_requested && running == 0)
 			break;
 		/* Round robin from where the last start left off, so no account starves. */
@@ -369,6 +373,7 @@ int syncd_loop(struct syncd_run *run)
 			 */
 			a->hints_pass = a->due_ms > now && loop_hints_only(a);
 			a->hints_wanted = false;
+			a->cancel = 0; /* a lost lease stopped the last pass only */
 			a->state = ACCOUNT_RUNNING;
 			if (pthread_create(&a->thread, NULL, loop_thread, a) != 0) {
 				syncd_error(a->progress, "cannot start a pass thread: %s", strerror(errno));

@@ -97,6 +97,8 @@ struct syncd_account {
 	bool webhooks;            /* deliveries come to the listener for it */
 	int64_t webhook_check_s;  /* how often its webhook is checked still active, 0 never */
 	int64_t webhook_checked;  /* when it last was, on the server's clock */
+	struct syncd_sink *sink;  /* [sink] postgres: its mirror and lease, NULL without */
+	volatile sig_atomic_t cancel; /* stops its pass: flsyncd stops, or the lease was lost */
 	pthread_t thread;
 };
 
@@ -128,6 +130,21 @@ void syncd_account_free(struct syncd_account *a);
  * webhooks, and register again one the API has made inactive.
  */
 void syncd_account_webhook_check(struct syncd_account *a);
+
+/* ---- sink.c ------------------------------------------------------------ */
+
+struct syncd_sink;
+
+/* The account's PostgreSQL mirror and lease (cfg's [sink]); connects again at each pass if down. */
+int syncd_sink_open(struct syncd_account *a, const struct flconf *cfg);
+/* Before a pass: OK (the lease is ours), LOCKED (another machine's: logged), FAIL. */
+int syncd_sink_take(struct syncd_account *a);
+/* During a pass, from its progress: renew the lease now and then; a lost one cancels the pass. */
+void syncd_sink_beat(struct syncd_account *a);
+/* After a pass: mirror the account's changes; OK, LOCKED (lost the lease), FAIL. */
+int syncd_sink_mirror(struct syncd_account *a);
+/* Give up the lease, disconnect. */
+void syncd_sink_close(struct syncd_account *a);
 
 /* ---- webhook.c --------------------------------------------------------- */
 

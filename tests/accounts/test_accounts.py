@@ -71,7 +71,7 @@ def snapshot(db):
     return out
 
 
-def run(args, env=None, timeout=300):
+def run(args, env=None, timeout=300):  # noqa: E302
     return subprocess.run([FLSYNCD] + args, capture_output=True, timeout=timeout,
                           env=dict(os.environ, **(env or {})))
 
@@ -119,7 +119,7 @@ def main():
         ref[name] = snapshot(db)
 
     # All three in one flsyncd, two at a time.  Each pass's GET self takes a second, so
-    # passes last longer than the 250 ms stagger between their starts, however fast
+    # passes last longer than the 50 ms stagger between their starts, however fast
     # the machine: they overlap unless the cap stops them.
     for api in apis.values():
         fault(api, 'stall=1,stall_ms=1000,path=/api/users/0.1/self/')
@@ -199,6 +199,40 @@ def main():
     d.send_signal(signal.SIGTERM)
     check(d.wait(60) == 0, 'SIGTERM stops them all: exit 0', d.returncode)
     check('stopping on signal' in open(errlog.name, 'rb').read().decode(), 'says it stops')
+
+    # Fifty accounts of one flmock world, four at a time: all complete, none over its limits.
+    out = open(os.path.join(tmp, 'flmock-50.out'), 'wb+')
+    m = subprocess.Popen([FLMOCK, '--port', '0', '--seed', '44', '--accounts', '50', '--scale', '400',
+                          '--token', 'fifty'], stdout=out, stderr=subprocess.DEVNULL)
+    procs.append(m)
+    api50 = None
+    for _ in range(400):
+        out.seek(0)
+        line = out.readline().decode()
+        if line.startswith('listening on '):
+            api50 = line.split()[2]
+            break
+        time.sleep(0.025)
+    names = ['acct%02d' % k for k in range(1, 51)]
+    conf50 = write_config('fifty', [(n, api50, token_file(n, 'fifty' if k == 1 else 'fifty-%d' % k))
+                                    for k, n in enumerate(names, 1)], '[limits]\nmax_parallel = 4\n')
+    fault(api50, 'stall=1,stall_ms=400,path=/api/users/0.1/self/')  # passes outlast the stagger
+    t0 = time.monotonic()
+    p = run(['--config', conf50, '--once', '-v'], timeout=600)
+    log = p.stderr.decode()
+    check(p.returncode == 0, '50 accounts, max_parallel 4: exit 0', log[-3000:])
+    done = sum(1 for n in names if ('[%s] pass done' % n) in log)
+    check(done == 50, 'all 50 accounts complete their pass', done)
+    check(all(sqlite3.connect(db_of('fifty', n)).execute('SELECT count(*) FROM projects').fetchone()[0] > 0
+              for n in names), 'each of the 50 has its own projects')
+    most = concurrency(log, names)
+    check(most == 4, 'four at a time, never more', most)
+    with urllib.request.urlopen(api50 + '/_mock/stats', timeout=30) as r:
+        stats = json.loads(r.read())
+    per = stats.get('accounts', {})
+    check(len(per) == 50 and all(v.get('rate_limited', 1) == 0 and v.get('requests', 0) > 0 for v in per.values()),
+          "flmock's stats: every account made requests, none went over its rate limits", per)
+    print('50 accounts: %.1f s, at most %d passes at once' % (time.monotonic() - t0, most))
 
     # A config mistake in an account is FILE:LINE, exit 2.
     badconf = os.path.join(tmp, 'bad.conf')

@@ -13,7 +13,7 @@ bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
 for f in "$src"/syncd/*.c "$src"/syncd/*.h "$src"/conf/*.c "$src"/conf/*.h; do
 	for inc in $(sed -n 's/^#include "\(.*\)"/\1/p' "$f"); do
 		case $inc in
-		flsync.h | syncd.h | flconf.h | config.h) ok ;;  # config.h: the build's version
+		flsync.h | syncd.h | flconf.h | pgmirror.h | config.h) ok ;;  # config.h: the build's version
 		*) bad "$(basename "$f") includes \"$inc\"" ;;
 		esac
 	done

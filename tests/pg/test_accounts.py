@@ -48,9 +48,9 @@ def check(cond, what, detail=''):
         print('FAIL: %s%s' % (what, ('\n  ' + str(detail)[:3000]) if detail else ''), flush=True)
 
 
-def start_mock():
+def start_mock(accounts=3):
     out = open(os.path.join(tmp, 'flmock.out'), 'wb+')
-    p = subprocess.Popen([FLMOCK, '--port', '0', '--seed', '41', '--accounts', '3', '--scale', '3000'],
+    p = subprocess.Popen([FLMOCK, '--port', '0', '--seed', '41', '--accounts', str(accounts), '--scale', '3000'],
                          stdout=out, stderr=subprocess.DEVNULL)
     procs.append(p)
     for _ in range(200):
@@ -222,14 +222,15 @@ def main():
     return 0
 
 
-try:
-    rc = main()
-finally:
-    for p in procs:
-        p.terminate()
-if rc == 77:
-    sys.exit(77)
-print('%d checks, %d failed' % (checks, len(failures)))
-if failures:
-    print('failed:\n  ' + '\n  '.join(failures))
-sys.exit(1 if failures else 0)
+if __name__ == '__main__':
+    try:
+        rc = main()
+    finally:
+        for p in procs:
+            p.terminate()
+    if rc == 77:
+        sys.exit(77)
+    print('%d checks, %d failed' % (checks, len(failures)))
+    if failures:
+        print('failed:\n  ' + '\n  '.join(failures))
+    sys.exit(1 if failures else 0)

@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "flconf.h"
+#include "pgmirror.h"
 #include "tool.h"
 
 static void help(FILE *f)
@@ -342,6 +343,7 @@ static void account_read(const char *db_path, struct account_line *l)
 static int status_all(const char *config_arg, bool json)
 {
 	char *path = config_arg ? tool_xstrdup(config_arg) : flconf_default_path(), err[768];
+	struct pgm_sink *sink = NULL;
 	struct flconf cfg;
 	int64_t now = (int64_t)time(NULL);
 
@@ -357,17 +359,33 @@ static int status_all(const char *config_arg, bool json)
 		flconf_free(&cfg);
 		return TOOL_FAIL;
 	}
+	/* With a team database, who holds each account's lease there. */
+	if (cfg.sink_postgres) {
+		struct pgm_config pc = { .conninfo = cfg.sink_postgres, .schema = cfg.sink_schema,
+					 .application = "flsync status" };
+
+		if (pgm_open(&pc, &sink) != PGM_OK) {
+			fprintf(stderr, "flsync: status: PostgreSQL: %s (leases not shown)\n",
+				sink ? pgm_errmsg(sink) : "out of memory");
+			pgm_close(sink);
+			sink = NULL;
+		}
+	}
 	if (json)
 		fputs("{\"accounts\":[", stdout);
 	else
-		printf("%-20s %-13s %-14s %12s %8s %7s  %-12s %s\n", "ACCOUNT", "STATE", "LAST PASS",
-		       "ROWS", "PENDING", "FAILED", "SYNCED BY", "ERROR");
+		printf("%-20s %-13s %-14s %12s %8s %7s  %-12s %s%s\n", "ACCOUNT", "STATE", "LAST PASS",
+		       "ROWS", "PENDING", "FAILED", "SYNCED BY", sink ? "LEASE  " : "", "ERROR");
 	for (int i = 0; i < cfg.n_accounts; i++) {
 		const struct flconf_account *a = &cfg.accounts[i];
 		struct account_line l;
-		char age[32], by[32], err_short[120];
+		struct pgm_lease_info li;
+		char age[32], by[32], err_short[120], lease[300];
 
 		account_read(a->db, &l);
+		lease[0] = '\0';
+		if (sink && pgm_lease_get(sink, a->name, &li) == PGM_OK)
+			snprintf(lease, sizeof lease, "%s", li.holder[0] ? li.holder : "free");
 		if (json) {
 			fputs(i ? ",{\"account\":" : "{\"account\":", stdout);
 			json_str_or_null(a->name);
@@ -380,6 +398,12 @@ static int status_all(const char *config_arg, bool json)
 			       (long long)l.last_pass, (long long)l.rows, (long long)l.pending,
 			       (long long)l.failed, (long long)l.syncer);
 			json_str_or_null(l.error[0] ? l.error : NULL);
+			if (sink) {
+				fputs(",\"lease\":", stdout);
+				json_str_or_null(lease[0] ? lease : NULL);
+				if (lease[0] && strcmp(lease, "free"))
+					printf(",\"lease_age_s\":%.0f", li.age_s);
+			}
 			fputc('}', stdout);
 			continue;
 		}
@@ -389,12 +413,15 @@ static int status_all(const char *config_arg, bool json)
 		else
 			snprintf(by, sizeof by, "%s", l.syncer < 0 ? "starting" : "-");
 		short_error(l.error[0] ? l.error : NULL, err_short, sizeof err_short);
-		printf("%-20s %-13s %-14s %12lld %8lld %7lld  %-12s %s\n", a->name, l.state, age,
-		       (long long)l.rows, (long long)l.pending, (long long)l.failed, by,
-		       l.error[0] ? err_short : "-");
+		printf("%-20s %-13s %-14s %12lld %8lld %7lld  %-12s ", a->name, l.state, age,
+		       (long long)l.rows, (long long)l.pending, (long long)l.failed, by);
+		if (sink)
+			printf("%s  ", lease[0] ? lease : "?");
+		printf("%s\n", l.error[0] ? err_short : "-");
 	}
 	if (json)
 		fputs("]}\n", stdout);
+	pgm_close(sink);
 	flconf_free(&cfg);
 	return TOOL_OK;
 }

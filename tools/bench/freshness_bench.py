@@ -5,6 +5,8 @@ polling only at the default interval (5 minutes).
 
 Each change is one new message in one of the account's threads (flmock's
 POST /_mock/late?kind=message&behind=0, announced to webhooks like any).
+flmock's clock is moved on with the wall's (quiet advances, no events),
+as a real server's is, so that polling's windows reach the new messages.
 A watcher reads the database every 20 ms and notes when each message's row
 appears.  Prints, per mode: changes, p50/p99/max seconds from the change to
 its row, and API requests per change (flmock's count, the passes included).
@@ -98,9 +100,21 @@ def run(mode, webhooks, spread):
                     for (i,) in con.execute(q, ids):
                         seen[i] = now
                 time.sleep(0.02)
+        def clock():
+            # flmock's clock moves only when told: keep it at the wall's pace, with no events.
+            last = time.monotonic()
+            while not stop.is_set():
+                time.sleep(1)
+                now = time.monotonic()
+                step = int(now - last)
+                if step >= 1:
+                    post(api + '/_mock/advance?seconds=%d&quiet=%d' % (step, step))
+                    last += step
         req0 = get(api + '/_mock/stats')['requests']
         w = threading.Thread(target=watch)
         w.start()
+        c = threading.Thread(target=clock)
+        c.start()
         gap = spread / a.changes
         for k in range(a.changes):
             r = post(api + '/_mock/late?kind=message&behind=0')
@@ -111,6 +125,7 @@ def run(mode, webhooks, spread):
             time.sleep(0.1)
         stop.set()
         w.join()
+        c.join()
         reqs = get(api + '/_mock/stats')['requests'] - req0
         lat = [seen[i] - made[i] for i in seen]
         print('%-26s %4d changes, %4d arrived: p50 %7.2f s  p99 %7.2f s  max %7.2f s;  %.2f requests per change'

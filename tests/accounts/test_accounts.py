@@ -13,65 +13,33 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import tempfile
 import time
-import urllib.parse
-import urllib.request
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
+import harness  # noqa: E402
+from harness import mock_faults as fault, mock_get  # noqa: E402
 
 FLSYNCD, FLSYNC, FLMOCK = sys.argv[1:4]
-tmp = tempfile.mkdtemp(prefix='flsync-accounts-')
-procs = []
-checks, failures = 0, []
+h = harness.Run('accounts')
+check, tmp, procs = h.check, h.tmp, h.procs
 TABLES = ('projects', 'bids', 'milestones', 'milestone_requests', 'reviews', 'threads', 'messages', 'users')
 
 
-def check(cond, what, detail=''):
-    global checks
-    checks += 1
-    if not cond:
-        failures.append(what)
-        print('FAIL: %s%s' % (what, ('\n  ' + str(detail)[:3000]) if detail else ''), flush=True)
-
-
-def flmock(seed, token):
-    out = open(os.path.join(tmp, 'flmock-%d.out' % seed), 'wb+')
-    p = subprocess.Popen([FLMOCK, '--port', '0', '--seed', str(seed), '--token', token, '--scale', '30000'],
-                         stdout=out, stderr=subprocess.DEVNULL)
-    procs.append(p)
-    for _ in range(400):
-        out.seek(0)
-        line = out.readline().decode()
-        if line.startswith('listening on '):
-            return line.split()[-1]
-        time.sleep(0.025)
-    raise SystemExit('flmock did not start')
-
-
-def fault(api, spec):
-    req = urllib.request.Request(api + '/_mock/faults?spec=' + urllib.parse.quote(spec), data=b'', method='POST')
-    urllib.request.urlopen(req, timeout=30).read()
+def flmock(seed, token, *extra):
+    return h.start([FLMOCK, '--port', '0', '--seed', str(seed), '--token', token, '--scale', '30000'] + list(extra),
+                   'flmock-%d' % seed)[1]
 
 
 def token_file(name, token):
-    path = os.path.join(tmp, name + '.token')
-    with open(path, 'w') as f:
-        f.write(token + '\n')
-    os.chmod(path, 0o600)
-    return path
+    return h.token_file(name, token)
 
 
 def snapshot(db):
     """Every row of the synced tables, by value (but for when it was stored)."""
-    con = sqlite3.connect(db)
-    out = {}
-    for t in TABLES:
-        cols = [r[1] for r in con.execute('SELECT * FROM pragma_table_info(?)', (t,)) if r[1] != 'synced_at']
-        out[t] = sorted(con.execute('SELECT %s FROM %s' % (', '.join(cols), t)).fetchall(), key=repr)
-    con.close()
-    return out
+    return harness.rows(db, TABLES)
 
 
-def run(args, env=None, timeout=300):  # noqa: E302
+def run(args, env=None, timeout=300):
     return subprocess.run([FLSYNCD] + args, capture_output=True, timeout=timeout,
                           env=dict(os.environ, **(env or {})))
 
@@ -201,18 +169,8 @@ def main():
     check('stopping on signal' in open(errlog.name, 'rb').read().decode(), 'says it stops')
 
     # Fifty accounts of one flmock world, four at a time: all complete, none over its limits.
-    out = open(os.path.join(tmp, 'flmock-50.out'), 'wb+')
-    m = subprocess.Popen([FLMOCK, '--port', '0', '--seed', '44', '--accounts', '50', '--scale', '400',
-                          '--token', 'fifty'], stdout=out, stderr=subprocess.DEVNULL)
-    procs.append(m)
-    api50 = None
-    for _ in range(400):
-        out.seek(0)
-        line = out.readline().decode()
-        if line.startswith('listening on '):
-            api50 = line.split()[2]
-            break
-        time.sleep(0.025)
+    _, api50 = h.start([FLMOCK, '--port', '0', '--seed', '44', '--accounts', '50', '--scale', '400',
+                        '--token', 'fifty'], 'flmock-50')
     names = ['acct%02d' % k for k in range(1, 51)]
     conf50 = write_config('fifty', [(n, api50, token_file(n, 'fifty' if k == 1 else 'fifty-%d' % k))
                                     for k, n in enumerate(names, 1)], '[limits]\nmax_parallel = 4\n')
@@ -227,9 +185,7 @@ def main():
               for n in names), 'each of the 50 has its own projects')
     most = concurrency(log, names)
     check(most == 4, 'four at a time, never more', most)
-    with urllib.request.urlopen(api50 + '/_mock/stats', timeout=30) as r:
-        stats = json.loads(r.read())
-    per = stats.get('accounts', {})
+    per = mock_get(api50, '/_mock/stats').get('accounts', {})
     check(len(per) == 50 and all(v.get('rate_limited', 1) == 0 and v.get('requests', 0) > 0 for v in per.values()),
           "flmock's stats: every account made requests, none went over its rate limits", per)
     print('50 accounts: %.1f s, at most %d passes at once' % (time.monotonic() - t0, most))
@@ -247,17 +203,4 @@ def main():
     check(p.returncode == 2 and b'account name' in p.stderr, 'a bad account name: exit 2', p.stderr)
 
 
-try:
-    main()
-finally:
-    for p in procs:
-        if p.poll() is None:
-            p.terminate()
-            try:
-                p.wait(10)
-            except subprocess.TimeoutExpired:
-                p.kill()
-print('%d checks, %d failed' % (checks, len(failures)))
-if failures:
-    print('failed:\n  ' + '\n  '.join(failures))
-sys.exit(1 if failures else 0)
+h.finish(main)

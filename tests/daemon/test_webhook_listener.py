@@ -14,39 +14,25 @@ import socket
 import sqlite3
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import urllib.error
 import urllib.request
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
+import harness  # noqa: E402
+from harness import one as count, wait_for  # noqa: E402
+
 FLSYNCD, FLSYNC, FLMOCK = sys.argv[1:4]
-tmp = tempfile.mkdtemp(prefix='flsync-hooks-')
 TOKEN = 'hooks'
 ENV = dict(os.environ, FLSYNC_TOKEN=TOKEN)
-checks, failures, procs = 0, [], []
-
-
-def check(cond, what, detail=''):
-    global checks
-    checks += 1
-    if not cond:
-        failures.append(what)
-        print('FAIL: %s%s' % (what, ('\n  ' + str(detail)[:3000]) if detail else ''), flush=True)
+h = harness.Run('hooks')
+check, tmp, procs = h.check, h.tmp, h.procs
 
 
 def start_flmock(*extra):
-    out = open(os.path.join(tmp, 'flmock.out'), 'wb+')
-    p = subprocess.Popen([FLMOCK, '--port', '0', '--seed', '51', '--token', TOKEN, '--scale', '3000'] + list(extra),
-                         stdout=out, stderr=open(os.path.join(tmp, 'flmock.err'), 'wb'))
-    procs.append(p)
-    for _ in range(400):
-        out.seek(0)
-        line = out.readline().decode()
-        if line.startswith('listening on '):
-            return line.split()[-1]
-        time.sleep(0.025)
-    raise SystemExit('flmock did not start')
+    return h.start([FLMOCK, '--port', '0', '--seed', '51', '--token', TOKEN, '--scale', '3000'] + list(extra),
+                   'flmock')[1]
 
 
 def post(url, body=b'', method='POST', headers=None):
@@ -61,14 +47,6 @@ def post(url, body=b'', method='POST', headers=None):
 
 def flsync(*args):
     return subprocess.run([FLSYNC] + list(args), capture_output=True, timeout=60, env=ENV)
-
-
-def count(db, sql):
-    con = sqlite3.connect(db)
-    try:
-        return con.execute(sql).fetchone()[0]
-    finally:
-        con.close()
 
 
 def dump_ids(api, entity):
@@ -92,13 +70,7 @@ last_clean = [None]
 
 def rows(db):
     """Every synced table's rows by value, but for when each was stored."""
-    con = sqlite3.connect(db)
-    out = {}
-    for t in TABLES:
-        cols = [r[1] for r in con.execute('SELECT * FROM pragma_table_info(?)', (t,)) if r[1] != 'synced_at']
-        out[t] = sorted(con.execute('SELECT %s FROM %s' % (', '.join(cols), t)).fetchall(), key=repr)
-    con.close()
-    return out
+    return harness.rows(db, TABLES)
 
 
 def clean_sync(api):
@@ -122,15 +94,6 @@ def equal_to_clean(db, api, timeout):
 def webhooks_of(out):
     j = json.loads(out)
     return j['webhooks'] if isinstance(j, dict) else j
-
-
-def wait_for(cond, timeout):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if cond():
-            return True
-        time.sleep(0.05)
-    return cond()
 
 
 def main():
@@ -262,17 +225,4 @@ def main():
     check(any(not w['inactive'] for w in lst), 'and is active again', lst)
 
 
-try:
-    main()
-finally:
-    for p in procs:
-        if p.poll() is None:
-            p.terminate()
-            try:
-                p.wait(10)
-            except subprocess.TimeoutExpired:
-                p.kill()
-print('%d checks, %d failed' % (checks, len(failures)))
-if failures:
-    print('failed:\n  ' + '\n  '.join(failures))
-sys.exit(1 if failures else 0)
+h.finish(main)

@@ -12,43 +12,19 @@ import os
 import sqlite3
 import subprocess
 import sys
-import tempfile
-import time
-import urllib.request
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
+import harness  # noqa: E402
+from harness import mock_post as mock, one  # noqa: E402
 
 FLSYNCD, FLSYNC, FLMOCK = sys.argv[1:4]
-tmp = tempfile.mkdtemp(prefix='flsync-reconcile-')
 TOKEN = 'late'
-checks, failures = 0, []
-procs = []
-
-
-def check(cond, what, detail=''):
-    global checks
-    checks += 1
-    if not cond:
-        failures.append(what)
-        print('FAIL: %s%s' % (what, ('\n  ' + str(detail)[:3000]) if detail else ''), flush=True)
+h = harness.Run('reconcile')
+check, tmp = h.check, h.tmp
 
 
 def start_flmock():
-    out = open(os.path.join(tmp, 'flmock.out'), 'wb+')
-    p = subprocess.Popen([FLMOCK, '--port', '0', '--seed', '41', '--token', TOKEN, '--scale', '4000'],
-                         stdout=out, stderr=subprocess.DEVNULL)
-    procs.append(p)
-    for _ in range(400):
-        out.seek(0)
-        line = out.readline().decode()
-        if line.startswith('listening on '):
-            return line.split()[-1]
-        time.sleep(0.025)
-    raise SystemExit('flmock did not start')
-
-
-def mock(api, path):
-    req = urllib.request.Request(api + path, data=b'', method='POST')
-    with urllib.request.urlopen(req, timeout=30) as r:
-        return json.loads(r.read())
+    return h.start([FLMOCK, '--port', '0', '--seed', '41', '--token', TOKEN, '--scale', '4000'], 'flmock')[1]
 
 
 def sync(api, db, conf, what):
@@ -56,13 +32,6 @@ def sync(api, db, conf, what):
                        capture_output=True, timeout=300, env=dict(os.environ, FLSYNC_TOKEN=TOKEN))
     check(p.returncode == 0, what + ': flsyncd --once exits 0', p.stderr.decode()[-2000:])
     return p.stderr.decode()
-
-
-def one(db, sql, *args):
-    con = sqlite3.connect(db)
-    row = con.execute(sql, args).fetchone()
-    con.close()
-    return row[0] if row else None
 
 
 def status(db):
@@ -148,13 +117,4 @@ def main():
         check(a == b, '%s equal a clean sync' % t, (len(a), len(b)))
 
 
-try:
-    main()
-finally:
-    for p in procs:
-        p.terminate()
-        p.wait(10)
-print('%d checks, %d failed' % (checks, len(failures)))
-if failures:
-    print('failed:\n  ' + '\n  '.join(failures))
-sys.exit(1 if failures else 0)
+h.finish(main)

@@ -257,7 +257,45 @@ def _encode(s, what):
     return s.encode("utf-8")
 
 
-class Database:
+class _Handle:
+    """What Database and Sync share: an opaque library handle in self._h,
+    freed by close() (or at the end of a with block), and the check that
+    turns a failed call's code into Error with the handle's message."""
+
+    _h = None
+    _closed = "the handle is closed"
+
+    def _free(self, h):
+        raise NotImplementedError
+
+    def _message(self, h):
+        raise NotImplementedError
+
+    def close(self):
+        if self._h:
+            self._free(self._h)
+            self._h = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __del__(self):
+        self.close()
+
+    def _handle(self):
+        if not self._h:
+            raise Error(FL_ERR_MISUSE, self._closed)
+        return self._h
+
+    def _check(self, rc):
+        if rc:
+            raise Error(rc, _text(self._message(self._h)) or _text(_strerror(rc)))
+
+
+class Database(_Handle):
     """An open flsync database (fl_db_open).
 
     Database(path, readonly=False): a read-write handle creates the file
@@ -271,35 +309,19 @@ class Database:
         rc = _db_open(_encode(os.fspath(path), "path"), flags, ctypes.byref(handle))
         if rc:
             raise Error(rc, _text(_db_open_errmsg()))
-        self._db = handle
+        self._h = handle
         self.path = os.fspath(path)
         self.readonly = bool(readonly)
 
-    # -- life ---------------------------------------------------------------
+    # -- life (close() rolls back a transaction left open) -------------------
 
-    def close(self):
-        """Close the handle (a transaction left open is rolled back)."""
-        if getattr(self, "_db", None):
-            _db_close(self._db)
-            self._db = None
+    _closed = "the database is closed"
 
-    def __enter__(self):
-        return self
+    def _free(self, h):
+        _db_close(h)
 
-    def __exit__(self, *exc):
-        self.close()
-
-    def __del__(self):
-        self.close()
-
-    def _handle(self):
-        if not self._db:
-            raise Error(FL_ERR_MISUSE, "the database is closed")
-        return self._db
-
-    def _check(self, rc):
-        if rc:
-            raise Error(rc, _text(_errmsg(self._db)) or _text(_strerror(rc)))
+    def _message(self, h):
+        return _errmsg(h)
 
     @property
     def schema_version(self):
@@ -541,7 +563,7 @@ class Database:
             _status_free(st)
 
 
-class Sync:
+class Sync(_Handle):
     """One account's sync (struct fl_sync): the API origin, the token, the
     options, and what lives from pass to pass (the HTTP connection, the
     rate budgets).  Keep one per account for as long as you sync.
@@ -558,46 +580,30 @@ class Sync:
         rc = _sync_new(_encode(api, "api"), ctypes.byref(handle))
         if rc:
             raise Error(rc, "the API wants an http or https origin, not %r" % api)
-        self._s = handle
+        self._h = handle
         self._cancel = c_int(0)
         self._progress = None
         self._error = None
-        _sync_set_cancel(self._s, ctypes.byref(self._cancel))
+        _sync_set_cancel(self._h, ctypes.byref(self._cancel))
         if (token is None) == (token_file is None):
             self.close()
             raise Error(FL_ERR_MISUSE, "give exactly one of token and token_file")
         if token is not None:
-            self._check(_sync_set_token(self._s, _encode(token, "token")))
+            self._check(_sync_set_token(self._h, _encode(token, "token")))
         else:
-            self._check(_sync_set_token_file(self._s, _encode(os.fspath(token_file), "token_file")))
+            self._check(_sync_set_token_file(self._h, _encode(os.fspath(token_file), "token_file")))
         for name, value in (options or {}).items():
             for v in (value if isinstance(value, (list, tuple)) else [value]):
                 self.set_option(name, v)
 
-    def close(self):
-        """Free the handle (and the sync lock, if it holds it)."""
-        if getattr(self, "_s", None):
-            _sync_free(self._s)
-            self._s = None
+    # close() frees the handle, and the sync lock if it holds it.
+    _closed = "the sync is closed"
 
-    def __enter__(self):
-        return self
+    def _free(self, h):
+        _sync_free(h)
 
-    def __exit__(self, *exc):
-        self.close()
-
-    def __del__(self):
-        self.close()
-
-    def _handle(self):
-        if not self._s:
-            raise Error(FL_ERR_MISUSE, "the sync is closed")
-        return self._s
-
-    def _check(self, rc):
-        if rc:
-            msg = _text(_sync_errmsg(self._s)) or _text(_strerror(rc))
-            raise Error(rc, msg)
+    def _message(self, h):
+        return _sync_errmsg(h)
 
     def set_option(self, name, value):
         """Set one option; a bad name is FL_ERR_NOT_FOUND, a bad value FL_ERR_INVALID."""

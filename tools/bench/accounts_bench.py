@@ -20,6 +20,8 @@ import time
 import urllib.parse
 import urllib.request
 
+from benchutil import start_flmock
+
 ap = argparse.ArgumentParser()
 ap.add_argument('flsyncd')
 ap.add_argument('flmock')
@@ -29,19 +31,9 @@ ap.add_argument('--latency-ms', type=int, default=0)
 a = ap.parse_args()
 
 tmp = tempfile.mkdtemp(prefix='flsync-accounts-bench-')
-out = open(os.path.join(tmp, 'flmock.out'), 'wb+')
-mock = subprocess.Popen([a.flmock, '--port', '0', '--seed', '45', '--accounts', str(a.accounts), '--scale',
-                         str(a.scale), '--token', 'bench'], stdout=out, stderr=subprocess.DEVNULL)
+mock, api = start_flmock(a.flmock, tmp, ['--seed', 45, '--accounts', a.accounts, '--scale', a.scale,
+                                        '--token', 'bench'])
 try:
-    api = None
-    for _ in range(1200):
-        out.seek(0)
-        line = out.readline().decode()
-        if line.startswith('listening on '):
-            api = line.split()[2]
-            break
-        time.sleep(0.05)
-    assert api, 'flmock did not start'
     if a.latency_ms:
         spec = 'stall=1,stall_ms=%d' % a.latency_ms
         urllib.request.urlopen(urllib.request.Request(api + '/_mock/faults?spec=' + urllib.parse.quote(spec),

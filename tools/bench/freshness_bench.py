@@ -25,6 +25,8 @@ import threading
 import time
 import urllib.request
 
+from benchutil import start_flmock
+
 ap = argparse.ArgumentParser()
 ap.add_argument('flsyncd')
 ap.add_argument('flsync')
@@ -57,18 +59,9 @@ def pct(xs, p):
 
 def run(mode, webhooks, spread):
     tmp = tempfile.mkdtemp(prefix='flsync-fresh-')
-    out = open(os.path.join(tmp, 'flmock.out'), 'wb+')
-    mock = subprocess.Popen([a.flmock, '--port', '0', '--seed', '61', '--token', TOKEN, '--scale', str(a.scale)],
-                            stdout=out, stderr=subprocess.DEVNULL)
+    mock, api = start_flmock(a.flmock, tmp, ['--seed', 61, '--token', TOKEN, '--scale', a.scale])
     d = None
     try:
-        for _ in range(1200):
-            out.seek(0)
-            line = out.readline().decode()
-            if line.startswith('listening on '):
-                api = line.split()[-1]
-                break
-            time.sleep(0.05)
         db = os.path.join(tmp, 'fresh.db')
         subprocess.run([a.flsyncd, '--db', db, '--api', api, '--once'], check=True, env=ENV,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

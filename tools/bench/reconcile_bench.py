@@ -25,6 +25,8 @@ import tempfile
 import time
 import urllib.request
 
+from benchutil import start_flmock
+
 ap = argparse.ArgumentParser()
 ap.add_argument('flsyncd')
 ap.add_argument('flmock')
@@ -33,19 +35,9 @@ ap.add_argument('--seed', type=int, default=3)
 a = ap.parse_args()
 
 tmp = tempfile.mkdtemp(prefix='flsync-reconcile-bench-')
-out = open(os.path.join(tmp, 'flmock.out'), 'wb+')
-mock = subprocess.Popen([a.flmock, '--port', '0', '--seed', str(a.seed), '--token', 'bench',
-                         '--scale', str(a.scale), '--rate-scale', '1000'], stdout=out, stderr=subprocess.DEVNULL)
+mock, api = start_flmock(a.flmock, tmp, ['--seed', a.seed, '--token', 'bench', '--scale', a.scale,
+                                        '--rate-scale', 1000])
 try:
-    api = None
-    for _ in range(2400):
-        out.seek(0)
-        line = out.readline().decode()
-        if line.startswith('listening on '):
-            api = line.split()[-1]
-            break
-        time.sleep(0.05)
-    assert api, 'flmock did not start'
     db = os.path.join(tmp, 'bench.db')
     conf = os.path.join(tmp, 'flsyncd.conf')
     with open(conf, 'w') as f:

@@ -126,8 +126,8 @@ static void loop_reload(struct syncd_run *run)
 
 		if (fl_sync_new(a->api, &probe.sync) != FL_OK)
 			break;
-		probe.settings = ca ? ca->settings : a->name ? NULL : a->settings;
-		probe.n_settings = ca ? ca->n_settings : a->name ? 0 : a->n_settings;
+		probe.settings = ca ? ca->settings : NULL;
+		probe.n_settings = ca ? ca->n_settings : 0;
 		ok = syncd_account_configure(&probe, &cfg);
 		fl_sync_free(probe.sync);
 		probe.sync = NULL;
@@ -145,10 +145,9 @@ static void loop_reload(struct syncd_run *run)
 		if (a->name && !ca)
 			syncd_error(run->log, "SIGHUP: [account %s] is gone from the file; it syncs "
 				    "until flsyncd restarts", a->name);
-		if (a->name) {
-			a->settings = ca ? ca->settings : NULL;
-			a->n_settings = ca ? ca->n_settings : 0;
-		}
+		/* The old file's settings go with it; --db's account has none of its own. */
+		a->settings = ca ? ca->settings : NULL;
+		a->n_settings = ca ? ca->n_settings : 0;
 		a->reconfigure = true;
 	}
 	for (int i = 0; i < cfg.n_accounts; i++)

@@ -61,21 +61,30 @@ bool buf_puts(struct buf *b, const char *s)
 	return buf_append(b, s, strlen(s));
 }
 
+bool buf_vprintf(struct buf *b, const char *fmt, va_list ap)
+{
+	va_list again;
+	int n;
+
+	va_copy(again, ap);
+	n = vsnprintf(NULL, 0, fmt, again);
+	va_end(again);
+	if (n < 0 || !reserve(b, (size_t)n))
+		return false;
+	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+	b->len += (size_t)n;
+	return true;
+}
+
 bool buf_printf(struct buf *b, const char *fmt, ...)
 {
 	va_list ap;
-	int n;
+	bool ok;
 
 	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
+	ok = buf_vprintf(b, fmt, ap);
 	va_end(ap);
-	if (n < 0 || !reserve(b, (size_t)n))
-		return false;
-	va_start(ap, fmt);
-	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
-	va_end(ap);
-	b->len += (size_t)n;
-	return true;
+	return ok;
 }
 
 char *buf_steal(struct buf *b)

@@ -6,6 +6,7 @@
 #ifndef FL_BUF_H
 #define FL_BUF_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -24,6 +25,7 @@ static inline void buf_reset(struct buf *b) { b->len = 0; if (b->data) b->data[0
 bool buf_append(struct buf *b, const void *p, size_t len);
 bool buf_puts(struct buf *b, const char *s);
 bool buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+bool buf_vprintf(struct buf *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 
 /* Hand the bytes to the caller (NUL-terminated, free()) and leave b empty. */
 char *buf_steal(struct buf *b);

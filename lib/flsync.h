@@ -647,6 +647,9 @@ FL_API int fl_sync_set_token_file(struct fl_sync *sync, const char *token_file);
  *   sync.batch_rows         rows per transaction (5000)
  *   sync.batch_ms           or this many milliseconds per transaction (1000)
  *   sync.max_window_pages   a window that needs more pages is split (100)
+ *   sync.read_ahead         pages fetched and parsed ahead of storing, on a
+ *                           thread of the pass's own, 0-16; 0 reads each page
+ *                           when it is stored (2)
  *   sync.mass_delete_ratio  refuse to mark more than this share of a table
  *                           gone in one pass (0.2)
  *   sync.max_attempts       tries of a request, and sends of a queued action,

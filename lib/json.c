@@ -183,6 +183,8 @@ static int deliver_item(struct json_parser *p, const char *raw, size_t raw_len)
 	it.index = p->env.items;
 	it.fields = p->fields;
 	it.nfields = p->nfields;
+	it.strings = p->arena.data;
+	it.strings_len = p->arena.len;
 	rc = p->fn(p->ctx, &it);
 	if (rc != FL_OK) {
 		p->rc = rc;

@@ -42,6 +42,8 @@ struct json_item {
 	size_t index;         /* position in the collection, from 0 */
 	const struct json_field *fields;
 	size_t nfields;
+	const char *strings;  /* the one block all fields' paths and texts lie in, */
+	size_t strings_len;   /* so that an item can be copied whole */
 };
 
 /* Field lookup; NULL when absent.  JSON null counts as present (type JSON_NULL). */

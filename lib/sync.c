@@ -29,6 +29,7 @@ void sync_options_default(struct sync_options *opt)
 	opt->batch_rows = 5000;
 	opt->batch_ms = 1000;
 	opt->max_window_pages = 100;
+	opt->read_ahead = 2;
 	opt->users_refresh_s = 86400;
 	opt->reference_refresh_s = 86400;
 	opt->milestones_all_s = 3600;

@@ -31,6 +31,7 @@ struct sync_options {
 	int batch_rows;               /* rows per transaction (default 5000) */
 	int batch_ms;                 /* or this long per transaction (default 1000) */
 	int max_window_pages;         /* a window needing more pages is split (default 100) */
+	int read_ahead;               /* pages read ahead of storing, on a thread of their own (default 2; 0 none) */
 	const char *const *market_queries; /* searches of /projects/active/ (query=...) */
 	int n_market_queries;
 	const int64_t *market_jobs;   /* jobs[] filter for market searches */

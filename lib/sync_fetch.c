@@ -1,8 +1,8 @@
 /*
  * sync_fetch.c — the request loop of the sync engine: one GET with rate
- * limits, retries and jittered back-off, each item of its page handed to a
- * stream's store function; and the clock, naps, -v log and progress reports
- * the streams share.
+ * limits, retries and jittered back-off, read whole into a page (its items
+ * parsed and copied), then each item handed to a stream's store function;
+ * and the clock, naps, -v log and progress reports the streams share.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -22,18 +22,6 @@ int64_t sync_now_ms(void)
 bool sync_stopping(const struct sync_run *run)
 {
 	return run->opt->stop && *run->opt->stop;
-}
-
-/* Sleep ms, waking early when asked to stop. */
-void sync_nap(const struct sync_run *run, int64_t ms)
-{
-	while (ms > 0 && !sync_stopping(run)) {
-		int64_t step = ms < 50 ? ms : 50;
-		struct timespec ts = { .tv_sec = 0, .tv_nsec = (long)step * 1000000L };
-
-		nanosleep(&ts, NULL);
-		ms -= step;
-	}
 }
 
 /* ---- logging and progress ----------------------------------------------- */
@@ -66,24 +54,203 @@ void sync_progress(struct sync_run *run, bool done, const char *error)
 	run->opt->progress(run->opt->ctx, &p);
 }
 
-/* ---- requests ----------------------------------------------------------- */
+/* ---- pages -------------------------------------------------------------- */
 
-struct page_ctx {
-	struct sync_run *run;
-	sync_store_fn fn;
-	const struct api_result *res;
-	int rc;
+/*
+ * A page's items are copied as the parser hands them over: each item's raw
+ * text, key, and the block of its fields' paths and texts go into one text
+ * buffer, by offset while it grows; sync_page_read() points the items at it
+ * once the page is whole.
+ */
+struct page_item {
+	size_t raw, raw_len, key;     /* offsets into text; key SIZE_MAX when none */
+	size_t index, field0, nfields;
 };
 
-static int store_item(void *ctx, const struct json_item *it)
-{
-	struct page_ctx *pc = ctx;
+struct page_field {
+	size_t path, text, len;
+	enum json_type type;
+};
 
-	/* The headers came first: rows of the pass's first response know the server's clock too. */
-	if (!pc->run->server_now && pc->res->http.date > 0)
-		pc->run->server_now = pc->run->pass_started = pc->res->http.date;
-	pc->rc = pc->fn(pc->run, it);
-	return pc->rc;
+struct sync_page_store {
+	struct buf text;
+	struct page_item *items;
+	size_t nitems, items_cap;
+	struct page_field *fields;
+	size_t nfields, fields_cap;
+	struct json_field *out_fields;  /* what the items' fields point at */
+	size_t out_fields_cap, out_items_cap;
+	struct fl_error err;          /* why copying an item failed */
+};
+
+/* A page's copies stay within the parser's own cap on a body (json.h). */
+#define PAGE_TEXT_MAX ((size_t)64 << 20)
+
+struct sync_page *sync_page_new(void)
+{
+	struct sync_page *pg = calloc(1, sizeof *pg);
+
+	if (!pg)
+		return NULL;
+	pg->store = calloc(1, sizeof *pg->store);
+	if (!pg->store) {
+		free(pg);
+		return NULL;
+	}
+	buf_init(&pg->store->text, PAGE_TEXT_MAX);
+	buf_init(&pg->notes, 1 << 20);
+	return pg;
+}
+
+void sync_page_free(struct sync_page *pg)
+{
+	if (!pg)
+		return;
+	buf_free(&pg->store->text);
+	free(pg->store->items);
+	free(pg->store->fields);
+	free(pg->store->out_fields);
+	free(pg->store);
+	free(pg->items);
+	buf_free(&pg->notes);
+	free(pg->query);
+	free(pg);
+}
+
+int sync_page_reset(struct sync_page *pg, const char *query)
+{
+	size_t n = strlen(query) + 1;
+	char *q = realloc(pg->query, n);
+
+	if (!q)
+		return FL_ERR_NOMEM;
+	pg->query = memcpy(q, query, n);
+	pg->rc = FL_OK;
+	error_clear(&pg->err);
+	memset(&pg->res, 0, sizeof pg->res);
+	pg->requests = 0;
+	buf_reset(&pg->notes);
+	pg->nitems = 0;
+	pg->bytes = 0;
+	pg->next = NULL;
+	return FL_OK;
+}
+
+/* Forget what a failed try copied. */
+static void page_clear(struct sync_page *pg)
+{
+	buf_reset(&pg->store->text);
+	pg->store->nitems = pg->store->nfields = 0;
+	error_clear(&pg->store->err);
+}
+
+/* Room for more than n elements of size in *v. */
+static bool grow(void **v, size_t *cap, size_t n, size_t size)
+{
+	size_t ncap;
+	void *nv;
+
+	if (n < *cap)
+		return true;
+	ncap = *cap ? *cap * 2 : 128;
+	while (ncap <= n)
+		ncap *= 2;
+	nv = realloc(*v, ncap * size);
+	if (!nv)
+		return false;
+	*v = nv;
+	*cap = ncap;
+	return true;
+}
+
+/* Append len bytes and a NUL; the offset they start at, or SIZE_MAX. */
+static size_t text_add(struct buf *t, const char *s, size_t len)
+{
+	size_t at = t->len;
+
+	if (!buf_append(t, s, len) || !buf_append(t, "", 1))
+		return SIZE_MAX;
+	return at;
+}
+
+static int page_copy_item(void *ctx, const struct json_item *it)
+{
+	struct sync_page *pg = ctx;
+	struct sync_page_store *s = pg->store;
+	struct page_item *pi;
+	size_t strings;
+
+	if (!grow((void **)&s->items, &s->items_cap, s->nitems, sizeof *s->items) ||
+	    !grow((void **)&s->fields, &s->fields_cap, s->nfields + it->nfields, sizeof *s->fields))
+		return error_set(&s->err, FL_ERR_NOMEM, "GET %s: out of memory", pg->query);
+	pi = &s->items[s->nitems];
+	pi->raw = text_add(&s->text, it->raw, it->raw_len);
+	pi->raw_len = it->raw_len;
+	pi->key = it->key ? text_add(&s->text, it->key, strlen(it->key)) : SIZE_MAX - 1;
+	pi->index = it->index;
+	pi->field0 = s->nfields;
+	pi->nfields = it->nfields;
+	/* The fields' strings come over in one block; the fields keep their places in it. */
+	strings = it->nfields ? text_add(&s->text, it->strings, it->strings_len) : 0;
+	if (pi->raw == SIZE_MAX || pi->key == SIZE_MAX || strings == SIZE_MAX)
+		return error_set(&s->err, FL_ERR_TOO_BIG, "GET %s: page larger than %zu MiB in memory",
+				 pg->query, PAGE_TEXT_MAX >> 20);
+	for (size_t i = 0; i < it->nfields; i++) {
+		const struct json_field *f = &it->fields[i];
+		struct page_field *pf = &s->fields[s->nfields++];
+
+		pf->path = strings + (size_t)(f->path - it->strings);
+		pf->text = strings + (size_t)(f->text - it->strings);
+		pf->len = f->len;
+		pf->type = f->type;
+	}
+	s->nitems++;
+	return FL_OK;
+}
+
+/* The page is whole: point its items at the text. */
+static int page_finish(struct sync_page *pg)
+{
+	struct sync_page_store *s = pg->store;
+	const char *base = s->text.data;
+
+	pg->nitems = 0;
+	if (!grow((void **)&pg->items, &s->out_items_cap, s->nitems, sizeof *pg->items) ||
+	    !grow((void **)&s->out_fields, &s->out_fields_cap, s->nfields, sizeof *s->out_fields))
+		return error_set(&pg->err, FL_ERR_NOMEM, "GET %s: out of memory", pg->query);
+	for (size_t i = 0; i < s->nfields; i++) {
+		s->out_fields[i].path = base + s->fields[i].path;
+		s->out_fields[i].text = base + s->fields[i].text;
+		s->out_fields[i].len = s->fields[i].len;
+		s->out_fields[i].type = s->fields[i].type;
+	}
+	for (size_t i = 0; i < s->nitems; i++) {
+		const struct page_item *pi = &s->items[i];
+		struct json_item *it = &pg->items[i];
+
+		it->key = pi->key == SIZE_MAX - 1 ? NULL : base + pi->key;
+		it->raw = base + pi->raw;
+		it->raw_len = pi->raw_len;
+		it->index = pi->index;
+		it->fields = s->out_fields + pi->field0;
+		it->nfields = pi->nfields;
+	}
+	pg->nitems = s->nitems;
+	pg->bytes = s->text.alloc + s->items_cap * sizeof *s->items + s->fields_cap * sizeof *s->fields +
+		    s->out_fields_cap * sizeof *s->out_fields + s->out_items_cap * sizeof *pg->items;
+	return FL_OK;
+}
+
+void sync_page_note(struct sync_page *pg, const struct sync_run *run, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!run->opt->log)
+		return;
+	va_start(ap, fmt);
+	if (buf_vprintf(&pg->notes, fmt, ap))
+		buf_append(&pg->notes, "\n", 1);
+	va_end(ap);
 }
 
 /* Back-off before try `attempt` (2, 3, ...): base * 2^(attempt-2), +-50% jitter. */
@@ -96,54 +263,105 @@ static int64_t backoff_ms(const struct sync_run *run, int attempt)
 	return ms / 2 + (int64_t)(rand() % (int)(ms + 1));
 }
 
-int sync_get(struct sync_run *run, const char *path_query, const char *collection,
-	     sync_store_fn fn, struct api_result *res)
+static bool cancelled(const struct sync_run *run, const volatile int *cancel)
 {
-	struct page_ctx pc = { .run = run, .fn = fn, .res = res };
-	struct fl_error call_err = { 0 };
-	char endpoint[128];
-	int rc, attempt;
+	return sync_stopping(run) || (cancel && __atomic_load_n(cancel, __ATOMIC_RELAXED));
+}
 
-	ratelimit_endpoint("GET", path_query, endpoint, sizeof endpoint);
-	for (attempt = 1;; attempt++) {
-		int64_t wait = ratelimit_delay_ms(run->rl, endpoint, sync_now_ms());
+/* Sleep ms, waking early when the pass stops or the read is cancelled. */
+static void nap(const struct sync_run *run, const volatile int *cancel, int64_t ms)
+{
+	while (ms > 0 && !cancelled(run, cancel)) {
+		int64_t step = ms < 50 ? ms : 50;
+		struct timespec ts = { .tv_sec = 0, .tv_nsec = (long)step * 1000000L };
 
-		if (wait > 2000)
-			return error_set(&run->err, FL_ERR_RATE_LIMITED,
-					 "GET %s: rate limit of %s: next request in %lld ms",
-					 path_query, endpoint, (long long)wait);
-		sync_nap(run, wait);
-		if (sync_stopping(run))
-			return error_set(&run->err, FL_ERR_ABORTED, "stopped");
-		rc = sync_tx_begin(run);
-		if (rc)
-			return rc;
-
-		ratelimit_sent(run->rl, endpoint, sync_now_ms());
-		if (run->opt->log)
-			sync_log(run, "GET %s", path_query);
-		pc.rc = FL_OK;
-		rc = api_call(run->http, "GET", path_query, NULL, NULL, 0, collection, NULL,
-			      fn ? store_item : NULL, &pc, res, &call_err);
-		if (pc.rc == FL_OK)
-			error_copy(&run->err, &call_err); /* else the store's own message stays */
-		run->requests_total++;
-		if (run->cur)
-			run->cur->requests++;
-		ratelimit_observe(run->rl, endpoint, &res->http, sync_now_ms());
-		run->last_status = res->http.status;
-		if (!run->server_now && res->http.date > 0)
-			run->server_now = run->pass_started = res->http.date;
-
-		if (rc == FL_OK)
-			return FL_OK;
-		if (pc.rc != FL_OK)
-			return pc.rc; /* the store failed: its message is in run->err */
-		if (rc == FL_ERR_RATE_LIMITED || !api_transient(rc, res) ||
-		    attempt >= run->opt->max_attempts)
-			return rc;
-		sync_log(run, "retrying after: %s", run->err.msg);
-		sync_nap(run, backoff_ms(run, attempt + 1));
+		nanosleep(&ts, NULL);
+		ms -= step;
 	}
 }
 
+void sync_nap(const struct sync_run *run, int64_t ms)
+{
+	nap(run, NULL, ms);
+}
+
+int sync_page_read(const struct sync_run *run, const char *collection, struct sync_page *pg,
+		   const volatile int *cancel)
+{
+	char endpoint[128];
+	int rc;
+
+	ratelimit_endpoint("GET", pg->query, endpoint, sizeof endpoint);
+	for (int attempt = 1;; attempt++) {
+		int64_t wait = ratelimit_delay_ms(run->rl, endpoint, sync_now_ms());
+
+		if (wait > 2000)
+			return pg->rc = error_set(&pg->err, FL_ERR_RATE_LIMITED,
+						  "GET %s: rate limit of %s: next request in %lld ms",
+						  pg->query, endpoint, (long long)wait);
+		nap(run, cancel, wait);
+		if (cancelled(run, cancel))
+			return pg->rc = error_set(&pg->err, FL_ERR_ABORTED, "stopped");
+
+		ratelimit_sent(run->rl, endpoint, sync_now_ms());
+		sync_page_note(pg, run, "GET %s", pg->query);
+		page_clear(pg);
+		error_clear(&pg->err);
+		rc = api_call(run->http, "GET", pg->query, NULL, NULL, 0, collection, NULL,
+			      page_copy_item, pg, &pg->res, &pg->err);
+		pg->requests++;
+		if (pg->store->err.rc)
+			rc = error_copy(&pg->err, &pg->store->err);
+		ratelimit_observe(run->rl, endpoint, &pg->res.http, sync_now_ms());
+
+		if (rc == FL_OK)
+			return pg->rc = page_finish(pg);
+		if (rc == FL_ERR_RATE_LIMITED || pg->store->err.rc || !api_transient(rc, &pg->res) ||
+		    attempt >= run->opt->max_attempts)
+			return pg->rc = rc;
+		sync_page_note(pg, run, "retrying after: %s", pg->err.msg);
+		nap(run, cancel, backoff_ms(run, attempt + 1));
+	}
+}
+
+int sync_page_take(struct sync_run *run, const struct sync_page *pg, sync_store_fn fn,
+		   struct api_result *res)
+{
+	int rc;
+
+	run->requests_total += pg->requests;
+	if (run->cur)
+		run->cur->requests += pg->requests;
+	run->last_status = pg->res.http.status;
+	if (!run->server_now && pg->res.http.date > 0)
+		run->server_now = run->pass_started = pg->res.http.date;
+	for (const char *line = pg->notes.data, *nl; line && *line; line = nl + 1) {
+		nl = strchr(line, '\n');
+		sync_log(run, "%.*s", (int)(nl - line), line);
+	}
+	if (res)
+		*res = pg->res;
+	error_copy(&run->err, &pg->err);
+	if (pg->rc)
+		return pg->rc;
+	rc = sync_tx_begin(run);
+	for (size_t i = 0; !rc && fn && i < pg->nitems; i++)
+		rc = fn(run, &pg->items[i]);
+	return rc;
+}
+
+int sync_get(struct sync_run *run, const char *path_query, const char *collection,
+	     sync_store_fn fn, struct api_result *res)
+{
+	struct sync_page *pg = sync_page_new();
+	int rc;
+
+	if (!pg || sync_page_reset(pg, path_query)) {
+		sync_page_free(pg);
+		return error_set(&run->err, FL_ERR_NOMEM, "GET %s: out of memory", path_query);
+	}
+	sync_page_read(run, collection, pg, NULL);
+	rc = sync_page_take(run, pg, fn, res);
+	sync_page_free(pg);
+	return rc;
+}

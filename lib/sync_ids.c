@@ -75,56 +75,78 @@ static int select_ids(struct sync_run *run, const char *sql, struct id_list *out
 	return FL_OK;
 }
 
+/* The requests of a list of ids: IDS_PER_REQUEST ids a batch, each batch paged when one_per_id is not set. */
+struct ids_plan {
+	const struct id_list *ids;
+	const char *base_query, *param;
+	bool one_per_id;
+	int max_requests;
+	size_t i, end;      /* the batch being read: ids[i, end) */
+	int64_t offset;     /* its page */
+	int batches;        /* batches read to their end */
+	bool batch_done;    /* the page was its batch's last */
+};
+
+static bool ids_next(void *state, struct sync_page *prev, struct buf *q, struct fl_error *err)
+{
+	struct ids_plan *p = state;
+
+	p->batch_done = false;
+	if (prev) {
+		/* At most one result an id: a batch's page holds them all.  Else page on. */
+		if (!p->one_per_id && prev->res.env.items >= IDS_PER_REQUEST) {
+			p->offset += IDS_PER_REQUEST;
+		} else {
+			p->batch_done = true;
+			p->batches++;
+			p->i = p->end;
+			p->offset = 0;
+		}
+	}
+	if (p->offset == 0) {
+		if (p->i >= p->ids->n || (p->max_requests > 0 && p->batches >= p->max_requests))
+			return false;
+		p->end = p->i + IDS_PER_REQUEST < p->ids->n ? p->i + IDS_PER_REQUEST : p->ids->n;
+	}
+	buf_reset(q);
+	buf_puts(q, p->base_query);
+	for (size_t j = p->i; j < p->end; j++)
+		if (!buf_printf(q, "%s%s=%lld", (j == p->i && !strchr(p->base_query, '?')) ? "?" : "&",
+				p->param, (long long)p->ids->v[j]))
+			goto too_long;
+	if (!buf_printf(q, "&limit=%d&offset=%lld", IDS_PER_REQUEST, (long long)p->offset))
+		goto too_long;
+	return true;
+too_long:
+	error_set(err, FL_ERR_NOMEM, "id batch query too long");
+	return false;
+}
+
 static int by_ids(struct sync_run *run, const struct id_list *ids, const char *base_query,
 		  const char *param, const char *collection, bool one_per_id, int max_requests)
 {
-	struct api_result res;
-	struct buf q;
-	size_t i = 0;
-	int rc = FL_OK, requests = 0;
+	struct ids_plan plan = { .ids = ids, .base_query = base_query, .param = param,
+				 .one_per_id = one_per_id, .max_requests = max_requests };
+	struct sync_plan sp = { ids_next, &plan, sizeof plan };
+	struct sync_pipe *pipe;
+	struct sync_page *pg;
+	int rc;
 
-	buf_init(&q, 16384);
-	while (i < ids->n && (max_requests <= 0 || requests < max_requests)) {
-		size_t end = i + IDS_PER_REQUEST < ids->n ? i + IDS_PER_REQUEST : ids->n;
+	rc = sync_pipe_start(run, collection, &sp, &pipe);
+	while (!rc && !(rc = sync_pipe_next(pipe, &pg)) && pg) {
+		struct ids_plan after;
 
-		buf_reset(&q);
-		buf_puts(&q, base_query);
-		for (size_t j = i; j < end; j++)
-			if (!buf_printf(&q, "%s%s=%lld", (j == i && !strchr(base_query, '?')) ? "?" : "&",
-					param, (long long)ids->v[j])) {
-				rc = error_set(&run->err, FL_ERR_NOMEM, "id batch query too long");
-				goto out;
-			}
-		/* One id can have many results (milestones of a project): page on. */
-		for (int64_t offset = 0;; offset += IDS_PER_REQUEST) {
-			size_t len = q.len;
-
-			if (!buf_printf(&q, "&limit=%d&offset=%lld", IDS_PER_REQUEST, (long long)offset)) {
-				rc = error_set(&run->err, FL_ERR_NOMEM, "id batch query too long");
-				goto out;
-			}
-			rc = sync_get(run, q.data, collection, ids_item, &res);
-			if (rc)
-				goto out;
-			q.len = len;
-			q.data[len] = '\0';
-			/* At most one result an id: a batch's page holds them all. */
-			if (one_per_id || res.env.items < IDS_PER_REQUEST)
-				break;
-		}
-		requests++;
+		memcpy(&after, pg->state, sizeof after);
+		rc = sync_page_take(run, pg, ids_item, NULL);
+		sync_pipe_done(pipe, pg);
+		if (rc || !after.batch_done)
+			continue;
 		sync_progress(run, false, NULL);
 		rc = sync_tx_maybe_commit(run, false);
-		if (rc)
-			goto out;
-		if (sync_stopping(run)) {
+		if (!rc && sync_stopping(run))
 			rc = error_set(&run->err, FL_ERR_ABORTED, "stopped");
-			goto out;
-		}
-		i = end;
 	}
-out:
-	buf_free(&q);
+	sync_pipe_end(pipe);
 	return rc;
 }
 

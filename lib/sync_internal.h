@@ -1,7 +1,8 @@
 /*
  * sync_internal.h — what the sync engine's parts share with each other and
  * with the stream files (stream_*.c): the state of one pass; fetching pages
- * with retries and rate limits (sync_fetch.c); batched transactions,
+ * with retries and rate limits (sync_fetch.c), and reading them ahead on a
+ * thread of their own (sync_pipe.c); batched transactions,
  * statements and binds (sync_batch.c); the two paging shapes every stream is
  * built from, time windows (sync_window.c) and id batches (sync_ids.c); the
  * scheduler that runs them is sync.c.
@@ -59,7 +60,6 @@ struct sync_run {
 	sqlite3_stmt *stmts[64];         /* prepared statements by slot (see sync.c) */
 	bool changed;                    /* the last sync_step() changed a row */
 	long last_status;                /* HTTP status of the last response, 0 if none */
-	struct window_ctx *window;       /* the time window being paged, if any */
 	struct ids_ctx *ids;             /* the id batch being read, if any */
 };
 
@@ -71,17 +71,95 @@ int64_t sync_now_ms(void);
 bool sync_stopping(const struct sync_run *run);
 
 /*
- * GET path_query and store each item of collection with fn.  A page that
- * fails part-way keeps the items stored before the failure: each was a whole,
- * valid object, and the caller's cursor never moves over a failed page, so
- * the next read stores them again, unchanged.  (A SAVEPOINT per page cost
- * 29% of a pass in SQLite's memory journal.)  Waits for the rate
- * limiter; retries network errors and 5xx with jittered back-off up to
- * opt->max_attempts; a 429 is returned as FL_ERR_RATE_LIMITED after the
- * limiter has been told (the scheduler runs other streams meanwhile).
+ * One GET read whole before anything of it is stored: its items parsed and
+ * copied, its -v lines kept, so that it can be read on one thread and
+ * stored on another (sync_pipe.c).  A page that failed holds no items.
  */
+struct sync_page_store;
+#define SYNC_PLAN_STATE_MAX 256
+
+struct sync_page {
+	char *query;                     /* the request (path and query string) */
+	int rc;                          /* FL_OK, or why the read failed (err) */
+	struct fl_error err;
+	struct api_result res;           /* headers and envelope of the last try */
+	int requests;                    /* requests made, retries included */
+	struct buf notes;                /* -v lines, '\n' ended, logged when taken */
+	struct json_item *items;         /* the page's items, in order */
+	size_t nitems;
+	size_t bytes;                    /* memory the page holds */
+	unsigned char state[SYNC_PLAN_STATE_MAX]; /* the plan's state after this page */
+	struct sync_page *next;          /* the read-ahead queue */
+	struct sync_page_store *store;   /* the copies items point into */
+};
+
+struct sync_page *sync_page_new(void);
+void sync_page_free(struct sync_page *pg);
+/* Make pg, new or used, the empty page of query (FL_ERR_NOMEM when it cannot). */
+int sync_page_reset(struct sync_page *pg, const char *query);
+
+/*
+ * Read pg->query into pg: waits for the rate limiter (a wait past 2 s is
+ * FL_ERR_RATE_LIMITED at once, after the limiter has been told, so the
+ * scheduler runs other streams meanwhile); retries network errors, 5xx and
+ * mangled bodies with jittered back-off up to opt->max_attempts, each try
+ * starting the page afresh.  Uses run's options, HTTP client and limiter
+ * and nothing else of run, so another thread may read while run's owner
+ * stores, as long as only one reads at a time.  Stops early with
+ * FL_ERR_ABORTED when the pass stops or *cancel is set.  Returns pg->rc.
+ */
+int sync_page_read(const struct sync_run *run, const char *collection, struct sync_page *pg,
+		   const volatile int *cancel);
+
+/*
+ * Account for a read page (requests, status, the server's clock, its -v
+ * lines, its error into run->err), then store each of its items with fn
+ * (may be NULL) in the open batch.  res (may be NULL) gets the page's
+ * result.  Returns the read's failure or the first store failure.
+ */
+int sync_page_take(struct sync_run *run, const struct sync_page *pg, sync_store_fn fn,
+		   struct api_result *res);
+
+/* Add a -v line (printf style) to pg, logged when it is taken. */
+void sync_page_note(struct sync_page *pg, const struct sync_run *run, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Read path_query and store each item of collection with fn: both of the above. */
 int sync_get(struct sync_run *run, const char *path_query, const char *collection,
 	     sync_store_fn fn, struct api_result *res);
+
+/*
+ * Reading ahead (sync_pipe.c).  A plan says which page follows which: next
+ * writes the first query (prev NULL) or the one after prev into q and
+ * returns true, or returns false when prev was the last (with err set when
+ * the query could not be made).  It runs on the reading thread and
+ * decides from the pages alone, never from what storing them did (it may
+ * add -v lines to prev with sync_page_note); after
+ * each call its state (state_size bytes, at most SYNC_PLAN_STATE_MAX) is
+ * copied into the page it followed.
+ *
+ * sync_pipe_start reads up to opt->read_ahead pages ahead of the caller on
+ * a thread of its own, fewer when they are large (SYNC_PIPE_BYTES) (none when read_ahead is 0: each page is then read
+ * when asked for).  sync_pipe_next gives the pages in order in *out, each
+ * to be taken with sync_page_take and handed back with sync_pipe_done
+ * (which keeps it for a later page), and NULL after the last; it returns a failure of the reading side that no page carries
+ * (the plan's, out of memory), with run->err set.  sync_pipe_end stops reading, waits for the thread and frees what
+ * was read ahead; requests made for pages never taken are counted in run.
+ */
+#define SYNC_PIPE_BYTES ((size_t)16 << 20)
+
+struct sync_plan {
+	bool (*next)(void *state, struct sync_page *prev, struct buf *q, struct fl_error *err);
+	void *state;
+	size_t state_size;
+};
+
+struct sync_pipe;
+int sync_pipe_start(struct sync_run *run, const char *collection, const struct sync_plan *plan,
+		    struct sync_pipe **out);
+int sync_pipe_next(struct sync_pipe *p, struct sync_page **out);
+void sync_pipe_done(struct sync_pipe *p, struct sync_page *pg);
+void sync_pipe_end(struct sync_pipe *p);
 
 /* ---- transactions (sync_batch.c) --------------------------------------- */
 

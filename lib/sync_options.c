@@ -48,6 +48,7 @@ static const struct option_def {
 	{ "sync.max_window_pages", KIND_INT, offsetof(struct sync_settings, opt.max_window_pages), 1, 1e6 },
 	{ "sync.mass_delete_ratio", KIND_DOUBLE,
 	  offsetof(struct sync_settings, opt.mass_delete_ratio), 0, 1 },
+	{ "sync.read_ahead", KIND_INT, offsetof(struct sync_settings, opt.read_ahead), 0, 16 },
 	{ "sync.max_attempts", KIND_INT, offsetof(struct sync_settings, opt.max_attempts), 1, 100 },
 	{ "sync.retry_base_ms", KIND_INT, offsetof(struct sync_settings, opt.retry_base_ms), 1, 3.6e6 },
 };

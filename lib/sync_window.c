@@ -10,30 +10,36 @@
 
 /* ---- time windows --------------------------------------------------------- */
 
-struct window_ctx {
+/*
+ * Paging [from, to) of a stream.  While items come in time order, each
+ * page asks from_time = t_last with offset = items already seen at t_last
+ * (keyset paging): no offset grows deep, and an item moving out of an
+ * updated-time window cannot shift an unseen one past us.  The reference
+ * does not promise an order, so every page is checked; if it is broken the
+ * window is read again with plain offsets, and the cursor waits for its end.
+ * The plan decides all that from the pages alone, on the reading side.
+ */
+struct window_plan {
 	const struct sync_window_spec *spec;
-	sync_store_fn store;
+	const struct sync_run *run;  /* its options and log, read only */
+	int64_t from, to;
 	int64_t t_last;     /* time of the newest item seen */
 	int64_t k;          /* items seen with time == t_last */
 	bool ordered;       /* every item so far came in non-decreasing time order */
-	int64_t from, to;
+	bool keyset;        /* paging by t_last and k, not by offset */
+	int64_t offset;     /* items of the window read, for offset paging */
+	bool done;          /* the page was the window's last */
 };
 
-static int window_item(struct sync_run *run, const struct json_item *it)
+static void window_see(struct window_plan *w, struct sync_page *pg, const struct json_item *it)
 {
-	struct window_ctx *w = run->window;
 	int64_t t;
-	int rc = w->spec->store(run, it);
 
-	if (rc)
-		return rc;
 	if (!w->spec->time(it, &t)) {
 		w->ordered = false;
-		return FL_OK;
-	}
-	if (t < w->from || t >= w->to) {
-		sync_log(run, "%s: item time %lld outside the window [%lld, %lld)", w->spec->stream,
-			 (long long)t, (long long)w->from, (long long)w->to);
+	} else if (t < w->from || t >= w->to) {
+		sync_page_note(pg, w->run, "%s: item time %lld outside the window [%lld, %lld)",
+			       w->spec->stream, (long long)t, (long long)w->from, (long long)w->to);
 		w->ordered = false;
 	} else if (t == w->t_last) {
 		w->k++;
@@ -43,85 +49,88 @@ static int window_item(struct sync_run *run, const struct json_item *it)
 	} else {
 		w->ordered = false;
 	}
-	return FL_OK;
+}
+
+static bool window_next(void *state, struct sync_page *prev, struct buf *q, struct fl_error *err)
+{
+	struct window_plan *w = state;
+	const struct sync_window_spec *spec = w->spec;
+
+	if (prev) {
+		for (size_t i = 0; i < prev->nitems; i++)
+			window_see(w, prev, &prev->items[i]);
+		if (w->keyset && !w->ordered) {
+			/* Out of order: read the whole window again by offset. */
+			sync_page_note(prev, w->run, "%s: results not in time order; paging [%lld, %lld) by offset",
+				       spec->stream, (long long)w->from, (long long)w->to);
+			w->keyset = false;
+			w->offset = 0;
+		} else {
+			w->offset += (int64_t)prev->res.env.items;
+			w->done = prev->res.env.items < (size_t)w->run->opt->page_limit;
+			if (w->done)
+				return false;
+		}
+	}
+	buf_reset(q);
+	if (!buf_puts(q, spec->base_query) ||
+	    !buf_printf(q, "%s%s=%lld&%s=%lld&limit=%d&offset=%lld",
+			strchr(spec->base_query, '?') ? "&" : "?",
+			spec->from_param, (long long)(w->keyset ? w->t_last : w->from),
+			spec->to_param, (long long)w->to, w->run->opt->page_limit,
+			(long long)(w->keyset ? w->k : w->offset))) {
+		error_set(err, FL_ERR_NOMEM, "%s: query too long", spec->stream);
+		return false;
+	}
+	return true;
 }
 
 /*
- * Page [w->from, w->to) of a stream.  While items come in time order, each
- * page asks from_time = t_last with offset = items already seen at t_last
- * (keyset paging): no offset grows deep, and an item moving out of an
- * updated-time window cannot shift an unseen one past us.  The reference
- * does not promise an order, so every page is checked; if it is broken the
- * window is read again with plain offsets, and the cursor waits for its end.
- * The cursor is cursor_stream's in sync_state, written with extra.
+ * Read [from, to) of spec, storing each page in order with the batches'
+ * cursors.  The cursor is cursor_stream's in sync_state, written with extra.
  */
-static int window_read(struct sync_run *run, const struct sync_window_spec *spec, struct window_ctx *w,
+static int window_read(struct sync_run *run, const struct sync_window_spec *spec, int64_t from, int64_t to,
 		       const char *cursor_stream, const char *extra)
 {
+	struct window_plan plan = { .spec = spec, .run = run, .from = from, .to = to,
+				    .t_last = from, .ordered = true, .keyset = true };
+	struct window_plan at = plan; /* the plan after the last page stored */
+	struct sync_plan sp = { window_next, &plan, sizeof plan };
+	struct sync_pipe *pipe;
+	struct sync_page *pg;
 	struct api_result res;
-	struct buf q;
-	int64_t offset = 0, first_total = -1;
-	int rc = FL_OK;
-	bool keyset = true, done = false;
+	int64_t first_total = -1;
+	int rc;
 
-	w->t_last = w->from;
-	w->k = 0;
-	w->ordered = true;
-	buf_init(&q, 8192);
-	run->window = w;
+	rc = sync_pipe_start(run, spec->collection, &sp, &pipe);
+	while (!rc && !(rc = sync_pipe_next(pipe, &pg)) && pg) {
+		struct window_plan after;
 
-	while (!done) {
-		struct window_ctx before = *w;
-
-		buf_reset(&q);
-		if (!buf_puts(&q, spec->base_query) ||
-		    !buf_printf(&q, "%s%s=%lld&%s=%lld&limit=%d&offset=%lld",
-				strchr(spec->base_query, '?') ? "&" : "?",
-				spec->from_param, (long long)(keyset ? w->t_last : w->from),
-				spec->to_param, (long long)w->to, run->opt->page_limit,
-				(long long)(keyset ? w->k : offset))) {
-			rc = error_set(&run->err, FL_ERR_NOMEM, "%s: query too long", spec->stream);
+		memcpy(&after, pg->state, sizeof after);
+		rc = sync_page_take(run, pg, spec->store, &res);
+		sync_pipe_done(pipe, pg);
+		if (rc)
 			break;
-		}
-		rc = sync_get(run, q.data, spec->collection, window_item, &res);
-		if (rc) {
-			*w = before; /* the page was undone */
-			break;
-		}
+		at = after;
 		if (first_total < 0 && res.env.total_count >= 0 && run->cur && run->cur->total < 0)
 			run->cur->total = first_total = res.env.total_count;
-		if (keyset && !w->ordered) {
-			/* Out of order: read the whole window again by offset. */
-			sync_log(run, "%s: results not in time order; paging [%lld, %lld) by offset",
-				 spec->stream, (long long)w->from, (long long)w->to);
-			keyset = false;
-			offset = 0;
-			continue;
-		}
-		offset += (int64_t)res.env.items;
-		done = res.env.items < (size_t)run->opt->page_limit;
 		sync_progress(run, false, NULL);
-		if (!done && sync_batch_full(run)) {
+		if (!at.done && sync_batch_full(run)) {
 			/* In order, everything before t_last is stored: the cursor moves there. */
-			rc = keyset && w->t_last > w->from
-				? sync_state_cursor(run, cursor_stream, w->t_last, extra) : FL_OK;
+			rc = at.keyset && at.t_last > from
+				? sync_state_cursor(run, cursor_stream, at.t_last, extra) : FL_OK;
 			if (!rc)
 				rc = sync_tx_maybe_commit(run, true);
-			if (rc)
-				break;
 		}
-		if (sync_stopping(run) && !done) {
+		if (!rc && sync_stopping(run) && !at.done)
 			rc = error_set(&run->err, FL_ERR_ABORTED, "stopped");
-			break;
-		}
 	}
-	run->window = NULL;
-	buf_free(&q);
-	if (done)
-		return sync_state_cursor(run, cursor_stream, w->to, extra);
+	sync_pipe_end(pipe);
+	if (!rc && at.done)
+		return sync_state_cursor(run, cursor_stream, to, extra);
 	/* Interrupted: keep what the stored pages cover, when order tells. */
-	if (keyset && w->ordered && w->t_last > w->from && rc != FL_ERR_DB && rc != FL_ERR_IO)
-		sync_state_cursor(run, cursor_stream, w->t_last, extra);
+	if (at.keyset && at.ordered && at.t_last > from && rc != FL_ERR_DB && rc != FL_ERR_IO)
+		sync_state_cursor(run, cursor_stream, at.t_last, extra);
 	return rc;
 }
 
@@ -177,10 +186,9 @@ static int reconcile_count(struct sync_run *run, const char *stream, int64_t rep
 static int window_reconcile(struct sync_run *run, const struct sync_window_spec *spec, int64_t covered)
 {
 	const struct sync_options *o = run->opt;
-	struct window_ctx w = { .spec = spec };
 	struct sync_cursor cur;
 	char name[256], extra[96];
-	int64_t end = 0, due = 0, pos, slice, rows_before;
+	int64_t end = 0, due = 0, pos, slice, rows_before, from, to;
 	int rc;
 
 	if (o->reconcile_every_s <= 0 || o->reconcile_lookback_s <= 0)
@@ -211,17 +219,17 @@ static int window_reconcile(struct sync_run *run, const struct sync_window_spec 
 			 (long long)pos, (long long)end, o->reconcile_slices);
 	}
 	slice = (o->reconcile_lookback_s + o->reconcile_slices - 1) / o->reconcile_slices;
-	w.from = pos;
-	w.to = pos + slice < end ? pos + slice : end;
+	from = pos;
+	to = pos + slice < end ? pos + slice : end;
 	snprintf(extra, sizeof extra, "{\"end\":%lld,\"due\":%lld}", (long long)end, (long long)due);
 	rows_before = run->cur ? run->cur->rows : 0;
-	rc = window_read(run, spec, &w, name, extra);
+	rc = window_read(run, spec, from, to, name, extra);
 	if (run->cur && run->cur->rows > rows_before) {
 		int64_t repaired = run->cur->rows - rows_before;
 		int crc;
 
 		sync_log(run, "%s: reconciliation repaired %lld rows in [%lld, %lld)", spec->stream,
-			 (long long)repaired, (long long)w.from, (long long)w.to);
+			 (long long)repaired, (long long)from, (long long)to);
 		/* With the rows, in their transaction: a rollback forgets both. */
 		crc = sync_tx_begin(run);
 		if (!crc)
@@ -235,61 +243,83 @@ static int window_reconcile(struct sync_run *run, const struct sync_window_spec 
 int sync_window(struct sync_run *run, const struct sync_window_spec *spec)
 {
 	struct sync_cursor cur;
-	struct window_ctx w = { .spec = spec };
+	int64_t from, to;
 	int rc;
 
 	rc = sync_state_load(run, spec->stream, &cur);
 	if (rc)
 		return rc;
-	w.to = run->server_now - run->opt->safety_lag_s;
-	w.from = cur.has_cursor ? cur.cursor - run->opt->lookback_s : 0;
-	if (w.from < 0)
-		w.from = 0;
-	if (w.from < w.to) {
-		rc = window_read(run, spec, &w, spec->stream, NULL);
+	to = run->server_now - run->opt->safety_lag_s;
+	from = cur.has_cursor ? cur.cursor - run->opt->lookback_s : 0;
+	if (from < 0)
+		from = 0;
+	if (from < to) {
+		rc = window_read(run, spec, from, to, spec->stream, NULL);
 		if (rc)
 			return rc;
 	}
 	/* Only a stream that has caught up reconciles, and only below where it is. */
-	return cur.has_cursor ? window_reconcile(run, spec, w.to > cur.cursor ? w.to : cur.cursor) : FL_OK;
+	return cur.has_cursor ? window_reconcile(run, spec, to > cur.cursor ? to : cur.cursor) : FL_OK;
 }
 
 /* ---- plain paging --------------------------------------------------------- */
 
+struct paged_plan {
+	const char *base_query;
+	int limit;
+	int64_t offset;
+	bool done;          /* the page was the last, a short one */
+};
+
+static bool paged_next(void *state, struct sync_page *prev, struct buf *q, struct fl_error *err)
+{
+	struct paged_plan *p = state;
+
+	if (prev) {
+		p->done = prev->res.env.items < (size_t)p->limit;
+		if (p->done)
+			return false;
+		p->offset += (int64_t)prev->res.env.items;
+	}
+	buf_reset(q);
+	if (!buf_printf(q, "%s%slimit=%d&offset=%lld", p->base_query,
+			strchr(p->base_query, '?') ? "&" : "?", p->limit, (long long)p->offset)) {
+		error_set(err, FL_ERR_NOMEM, "query too long");
+		return false;
+	}
+	return true;
+}
+
 int sync_paged(struct sync_run *run, const char *base_query, const char *collection,
 	       sync_store_fn fn)
 {
+	struct paged_plan plan = { .base_query = base_query, .limit = run->opt->page_limit };
+	struct sync_plan sp = { paged_next, &plan, sizeof plan };
+	struct sync_pipe *pipe;
+	struct sync_page *pg;
 	struct api_result res;
-	struct buf q;
-	int64_t offset = 0;
-	int rc = FL_OK;
+	bool first = true;
+	int rc;
 
-	buf_init(&q, 8192);
-	for (;;) {
-		buf_reset(&q);
-		if (!buf_printf(&q, "%s%slimit=%d&offset=%lld", base_query,
-				strchr(base_query, '?') ? "&" : "?", run->opt->page_limit, (long long)offset)) {
-			rc = error_set(&run->err, FL_ERR_NOMEM, "query too long");
-			break;
-		}
-		rc = sync_get(run, q.data, collection, fn, &res);
+	rc = sync_pipe_start(run, collection, &sp, &pipe);
+	while (!rc && !(rc = sync_pipe_next(pipe, &pg)) && pg) {
+		struct paged_plan after;
+
+		memcpy(&after, pg->state, sizeof after);
+		rc = sync_page_take(run, pg, fn, &res);
+		sync_pipe_done(pipe, pg);
 		if (rc)
 			break;
-		if (offset == 0 && res.env.total_count >= 0 && run->cur)
+		if (first && res.env.total_count >= 0 && run->cur)
 			run->cur->total = res.env.total_count;
+		first = false;
 		sync_progress(run, false, NULL);
-		if (res.env.items < (size_t)run->opt->page_limit)
+		if (after.done)
 			break;
-		offset += (int64_t)res.env.items;
 		rc = sync_tx_maybe_commit(run, false);
-		if (rc)
-			break;
-		if (sync_stopping(run)) {
+		if (!rc && sync_stopping(run))
 			rc = error_set(&run->err, FL_ERR_ABORTED, "stopped");
-			break;
-		}
 	}
-	buf_free(&q);
+	sync_pipe_end(pipe);
 	return rc;
 }
-

@@ -7,7 +7,8 @@ equal to the world's object, and nothing else may be there.  Covered: a full
 sync; incremental passes after simulated activity (freshness); an idle pass's
 request count; window boundaries under many small advances; passes under
 every fault flmock injects, and a 429 on the account's own GET /self/;
-flsyncd killed with SIGKILL at random points; and the write-cost measures
+flsyncd killed with SIGKILL at random points; pages read ahead against
+pages read one by one, and SIGTERM while reading ahead; and the write-cost measures
 of a first sync (full-text upkeep per batch, indexes built after the load).
 """
 import json
@@ -355,6 +356,76 @@ def test_kill9(tmp):
         mock.stop()
 
 
+def feed(db):
+    con = sqlite3.connect(db)
+    rows = con.execute('SELECT tbl, row_id, op FROM changes ORDER BY seq').fetchall()
+    con.close()
+    return rows
+
+
+def test_read_ahead(tmp):
+    """Pages read ahead on a thread of their own (sync.read_ahead, default 2)
+    store exactly what reading each page when it is needed stores: the same
+    rows, the same change feed in the same order, the same requests.  Small
+    pages make many of them, and keyset continuations between them.  A pass
+    stopped by SIGTERM while reading ahead stops at once, and a re-run
+    completes it."""
+    mock = Mock('--seed', '11', *WORLD)
+    try:
+        got = {}
+        for ahead in (0, 2, 8):
+            home = os.path.join(tmp, 'ahead%d' % ahead)
+            os.makedirs(os.path.join(home, 'flsync'))
+            with open(os.path.join(home, 'flsync', 'flsyncd.conf'), 'w') as f:
+                f.write('[sync]\nread_ahead = %d\npage_limit = 10\n' % ahead)
+            db = os.path.join(home, 'a.db')
+            before = mock.requests()
+            r = flsyncd(db, mock.url)
+            check('read ahead %d: pass exits 0' % ahead, r.returncode == 0, r.stderr[-2000:])
+            got[ahead] = (content(db), feed(db), mock.requests() - before)
+        for ahead in (2, 8):
+            check('read ahead %d: the rows of page-by-page reading' % ahead, got[ahead][0] == got[0][0])
+            check('read ahead %d: the change feed of page-by-page reading, in order' % ahead,
+                  got[ahead][1] == got[0][1], '%d vs %d changes' % (len(got[ahead][1]), len(got[0][1])))
+            check('read ahead %d: the requests of page-by-page reading' % ahead, got[ahead][2] == got[0][2],
+                  '%d vs %d' % (got[ahead][2], got[0][2]))
+
+        home = os.path.join(tmp, 'ahead8')
+        db = os.path.join(home, 'stopped.db')
+        env = dict(os.environ, FLSYNC_TOKEN=TOKEN, XDG_CONFIG_HOME=home)
+        p = subprocess.Popen([FLSYNCD, '--db', db, '--api', mock.url, '--once'], env=env,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        deadline = time.time() + 60
+        while time.time() < deadline and p.poll() is None:
+            try:
+                con = sqlite3.connect(db)
+                n = con.execute('SELECT count(*) FROM bids').fetchone()[0]
+                con.close()
+            except sqlite3.Error:
+                n = 0
+            if n > 0:
+                break
+            time.sleep(0.01)
+        p.send_signal(signal.SIGTERM)
+        t0 = time.time()
+        try:
+            p.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+        waited = time.time() - t0
+        check('read ahead: SIGTERM stops the pass within 5 s', waited < 5 or VALGRIND, '%.1f s' % waited)
+        con = sqlite3.connect(db)
+        check('read ahead: integrity_check after SIGTERM',
+              con.execute('PRAGMA integrity_check').fetchone()[0] == 'ok')
+        con.close()
+        r = flsyncd(db, mock.url)
+        check('read ahead: a re-run after SIGTERM exits 0', r.returncode == 0, r.stderr[-2000:])
+        check('read ahead: a re-run after SIGTERM equals a whole pass', content(db) == got[0][0])
+    finally:
+        mock.stop()
+
+
 def test_mass_delete_guard(tmp):
     """Rows that vanish from the API are marked deleted, unless a pass would
     mark a large share of the table gone: then it stops and says so."""
@@ -544,6 +615,7 @@ def main():
         run('faults', lambda: test_faults(tmp))
         run('self rate limited', lambda: test_self_rate_limited(tmp))
         run('kill -9', lambda: test_kill9(tmp))
+        run('read ahead', lambda: test_read_ahead(tmp))
         run('mass-delete guard', lambda: test_mass_delete_guard(tmp))
         run('write upkeep', lambda: test_write_upkeep(tmp))
     print('%d passed, %d failed' % (passed, failed))

@@ -179,7 +179,7 @@ void ep_bids_list(struct fm_req *r)
 	jw_karr(&r->jw, "bids");
 	if (ids.on || f.projects.on) {
 		c = candidates(w, &ids, &f, &n);
-		for (i = 0; i < n; i++) {
+		for (i = 0; i < n && !pager_full(&pg); i++) {
 			const struct bid *b = &w->bids.v[c[i]];
 
 			if (bid_matches(&f, b) && pager_take(&pg))
@@ -192,7 +192,8 @@ void ep_bids_list(struct fm_req *r)
 		world_time_range(w->bids.v, w->bids.n, sizeof *w->bids.v, offsetof(struct bid, time_submitted),
 				 f.from, f.to, &lo, &hi);
 		/* Only the window: the page is a slice of the id-ordered array. */
-		for (i = sliced ? lo + pg.offset : lo; i < hi && (!sliced || i < lo + pg.offset + pg.limit); i++) {
+		for (i = sliced ? lo + pg.offset : lo;
+		     i < hi && (sliced ? i < lo + pg.offset + pg.limit : !pager_full(&pg)); i++) {
 			const struct bid *b = &w->bids.v[i];
 
 			if (sliced || (bid_matches(&f, b) && pager_take(&pg)))

@@ -200,8 +200,22 @@ void ep_messages_list(struct fm_req *r)
 	ti = world_messages_by_update(w);
 	jw_obj(&r->jw);
 	jw_karr(&r->jw, "messages");
-	for (i = index_from(ti, w->messages.v, sizeof *w->messages.v, offsetof(struct message, time_updated), from);
-	     i < ti->n; i++) {
+	i = index_from(ti, w->messages.v, sizeof *w->messages.v, offsetof(struct message, time_updated), from);
+	if (!threads.on && !senders.on && !messages.on && !contexts.on && !ctx_type && w->naccounts <= 1) {
+		/* Only the window: the page is a slice of the index, the count its length. */
+		size_t start = i, end = index_from(ti, w->messages.v, sizeof *w->messages.v,
+						   offsetof(struct message, time_updated), to);
+
+		pg.seen = end > start ? end - start : 0;
+		for (i = start + pg.offset; i < end && i < start + pg.offset + pg.limit; i++) {
+			const struct message *m = &w->messages.v[ti->ix[i]];
+
+			userset_add(&us, m->from_user);
+			out_message(&r->jw, w, m);
+		}
+		i = ti->n;
+	}
+	for (; i < ti->n; i++) {
 		const struct message *m = &w->messages.v[ti->ix[i]];
 		const struct thread *t;
 

@@ -9,21 +9,17 @@
 
 #include "flmock.h"
 
-static bool username_listed(const struct fm_req *r, const struct world *w, const struct user *u, bool *any)
+/* Whether u's username is one of the usernames[] given (names, n of them). */
+static bool username_listed(const struct world *w, const struct user *u, const char *const *names, size_t n)
 {
-	char *name = NULL;
-	size_t i;
+	char *name;
 	bool hit = false;
 
-	*any = false;
-	for (i = 0; i < r->nparams && !hit; i++) {
-		if (strcmp(r->params[i].key, "usernames[]") != 0)
-			continue;
-		*any = true;
-		if (!name)
-			name = text_make(w->cfg.seed, TX_USERNAME, u->id);
-		hit = strcmp(name, r->params[i].val) == 0;
-	}
+	if (n == 0)
+		return false;
+	name = text_make(w->cfg.seed, TX_USERNAME, u->id);
+	for (size_t i = 0; i < n && !hit; i++)
+		hit = strcmp(name, names[i]) == 0;
 	free(name);
 	return hit;
 }
@@ -33,20 +29,26 @@ void ep_users_list(struct fm_req *r)
 	struct world *w = r->w;
 	struct idset ids = { 0 };
 	struct pager pg = { 0 };
-	size_t i;
+	const char **names = NULL;
+	size_t i, nnames = 0;
 
 	if (!req_page(r, &pg.offset, &pg.limit) || !req_ids(r, "users", &ids))
 		goto out;
+	names = malloc((r->nparams ? r->nparams : 1) * sizeof *names);
+	if (!names)
+		abort();
+	for (i = 0; i < r->nparams; i++)
+		if (strcmp(r->params[i].key, "usernames[]") == 0)
+			names[nnames++] = r->params[i].val;
 	jw_obj(&r->jw);
 	jw_kobj(&r->jw, "users");
 	for (i = 0; i < w->users.n; i++) {
 		const struct user *u = &w->users.v[i];
-		bool by_name, names_given;
 		char key[24];
 
-		by_name = username_listed(r, w, u, &names_given);
 		/* users[] and usernames[] together: either one selects */
-		if ((ids.on || names_given) && !(ids.on && idset_has(&ids, u->id)) && !by_name)
+		if ((ids.on || nnames) && !(ids.on && idset_has(&ids, u->id)) &&
+		    !username_listed(w, u, names, nnames))
 			continue;
 		if (!pager_take(&pg))
 			continue;
@@ -58,6 +60,7 @@ void ep_users_list(struct fm_req *r)
 	jw_kint(&r->jw, "total_count", (int64_t)pg.seen);
 	jw_end_obj(&r->jw);
 out:
+	free(names);
 	idset_free(&ids);
 }
 

@@ -176,6 +176,12 @@ static inline bool pager_take(struct pager *p)
 	return i >= p->offset && i < p->offset + p->limit;
 }
 
+/* The page has all it takes: a list that reports no total may stop looking. */
+static inline bool pager_full(const struct pager *p)
+{
+	return p->seen >= p->offset + p->limit;
+}
+
 /* Bids of one project, in id (= created time) order: a lazily built index. */
 const uint32_t *bids_of_project(struct world *w, const struct project *p, size_t *n);
 

@@ -8,7 +8,6 @@
  * two feeds.  Its scalars land in a flat field table whose paths and texts
  * live in one arena, reset per item.
  */
-#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -185,6 +184,8 @@ static int deliver_item(struct json_parser *p, const char *raw, size_t raw_len)
 	it.nfields = p->nfields;
 	it.strings = p->arena.data;
 	it.strings_len = p->arena.len;
+	it.lookup = NULL;
+	it.lookup_mask = 0;
 	rc = p->fn(p->ctx, &it);
 	if (rc != FL_OK) {
 		p->rc = rc;
@@ -663,10 +664,39 @@ const char *json_parser_errmsg(const struct json_parser *p)
 
 /* ---- field access ------------------------------------------------------- */
 
+uint32_t json_path_hash(const char *path)
+{
+	uint32_t h = 2166136261u; /* FNV-1a */
+
+	for (const unsigned char *s = (const unsigned char *)path; *s; s++)
+		h = (h ^ *s) * 16777619u;
+	return h;
+}
+
+void json_lookup_build(const struct json_item *it, uint16_t *lookup, uint32_t mask)
+{
+	memset(lookup, 0, ((size_t)mask + 1) * sizeof *lookup);
+	for (size_t i = 0; i < it->nfields; i++) {
+		uint32_t s = json_path_hash(it->fields[i].path) & mask;
+
+		while (lookup[s] && strcmp(it->fields[lookup[s] - 1].path, it->fields[i].path) != 0)
+			s = (s + 1) & mask;
+		if (!lookup[s])
+			lookup[s] = (uint16_t)(i + 1);
+	}
+}
+
 const struct json_field *json_get(const struct json_item *it, const char *path)
 {
 	size_t i;
 
+	if (it->lookup) {
+		for (uint32_t s = json_path_hash(path) & it->lookup_mask; it->lookup[s];
+		     s = (s + 1) & it->lookup_mask)
+			if (strcmp(it->fields[it->lookup[s] - 1].path, path) == 0)
+				return &it->fields[it->lookup[s] - 1];
+		return NULL;
+	}
 	for (i = 0; i < it->nfields; i++)
 		if (strcmp(it->fields[i].path, path) == 0)
 			return &it->fields[i];
@@ -676,16 +706,29 @@ const struct json_field *json_get(const struct json_item *it, const char *path)
 bool json_int(const struct json_item *it, const char *path, int64_t *out)
 {
 	const struct json_field *f = json_get(it, path);
-	char *end;
-	long long v;
+	const char *s;
+	uint64_t v = 0, limit;
+	bool neg;
 
-	if (!f || f->type != JSON_NUMBER || strpbrk(f->text, ".eE"))
+	/* yajl has checked the number's form: a sign, digits, maybe a fraction or exponent. */
+	if (!f || f->type != JSON_NUMBER)
 		return false;
-	errno = 0;
-	v = strtoll(f->text, &end, 10);
-	if (errno || *end)
+	s = f->text;
+	neg = *s == '-';
+	s += neg;
+	limit = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
+	if (*s < '0' || *s > '9')
 		return false;
-	*out = v;
+	for (; *s >= '0' && *s <= '9'; s++) {
+		unsigned d = (unsigned)(*s - '0');
+
+		if (v > (limit - d) / 10)
+			return false; /* does not fit */
+		v = v * 10 + d;
+	}
+	if (*s)
+		return false; /* a fraction or an exponent */
+	*out = neg ? (int64_t)(0 - v) : (int64_t)v;
 	return true;
 }
 

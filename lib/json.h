@@ -44,7 +44,18 @@ struct json_item {
 	size_t nfields;
 	const char *strings;  /* the one block all fields' paths and texts lie in, */
 	size_t strings_len;   /* so that an item can be copied whole */
+	const uint16_t *lookup; /* optional: fields by json_path_hash(path) & lookup_mask, */
+	uint32_t lookup_mask;   /* open addressing, each slot its field's index + 1, 0 empty */
 };
+
+/* The hash of a path that json_item.lookup is keyed by. */
+uint32_t json_path_hash(const char *path);
+
+/*
+ * Fill lookup (mask + 1 slots, a power of two above it->nfields) for it's
+ * fields; the first of two fields with one path is the one found.
+ */
+void json_lookup_build(const struct json_item *it, uint16_t *lookup, uint32_t mask);
 
 /* Field lookup; NULL when absent.  JSON null counts as present (type JSON_NULL). */
 const struct json_field *json_get(const struct json_item *it, const char *path);

@@ -5,6 +5,7 @@
  * and the clock, naps, -v log and progress reports the streams share.
  */
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,6 +81,8 @@ struct sync_page_store {
 	size_t nfields, fields_cap;
 	struct json_field *out_fields;  /* what the items' fields point at */
 	size_t out_fields_cap, out_items_cap;
+	uint16_t *lookup;               /* every item's json_item.lookup, one after another */
+	size_t lookup_cap;
 	struct fl_error err;          /* why copying an item failed */
 };
 
@@ -110,6 +113,7 @@ void sync_page_free(struct sync_page *pg)
 	free(pg->store->items);
 	free(pg->store->fields);
 	free(pg->store->out_fields);
+	free(pg->store->lookup);
 	free(pg->store);
 	free(pg->items);
 	buf_free(&pg->notes);
@@ -208,11 +212,24 @@ static int page_copy_item(void *ctx, const struct json_item *it)
 	return FL_OK;
 }
 
+/* Slots of an item's lookup table: a power of two, at least twice its fields; 0 for none. */
+static size_t lookup_slots(size_t nfields)
+{
+	size_t slots = 16;
+
+	if (nfields >= UINT16_MAX / 2)
+		return 0;
+	while (slots < 2 * nfields)
+		slots *= 2;
+	return slots;
+}
+
 /* The page is whole: point its items at the text. */
 static int page_finish(struct sync_page *pg)
 {
 	struct sync_page_store *s = pg->store;
 	const char *base = s->text.data;
+	size_t total = 0;
 
 	pg->nitems = 0;
 	if (!grow((void **)&pg->items, &s->out_items_cap, s->nitems, sizeof *pg->items) ||
@@ -234,10 +251,28 @@ static int page_finish(struct sync_page *pg)
 		it->index = pi->index;
 		it->fields = s->out_fields + pi->field0;
 		it->nfields = pi->nfields;
+		it->lookup = NULL;
+		it->lookup_mask = 0;
 	}
+	/* The store looks fields up by path, a dozen times an item: hash them here, off its thread. */
+	for (size_t i = 0; i < s->nitems; i++)
+		total += lookup_slots(pg->items[i].nfields);
+	if (grow((void **)&s->lookup, &s->lookup_cap, total, sizeof *s->lookup))
+		for (size_t i = 0, used = 0; i < s->nitems; i++) {
+			struct json_item *it = &pg->items[i];
+			size_t slots = lookup_slots(it->nfields);
+
+			if (!slots)
+				continue; /* looked up field by field */
+			json_lookup_build(it, s->lookup + used, (uint32_t)(slots - 1));
+			it->lookup = s->lookup + used;
+			it->lookup_mask = (uint32_t)(slots - 1);
+			used += slots;
+		}
 	pg->nitems = s->nitems;
 	pg->bytes = s->text.alloc + s->items_cap * sizeof *s->items + s->fields_cap * sizeof *s->fields +
-		    s->out_fields_cap * sizeof *s->out_fields + s->out_items_cap * sizeof *pg->items;
+		    s->out_fields_cap * sizeof *s->out_fields + s->out_items_cap * sizeof *pg->items +
+		    s->lookup_cap * sizeof *s->lookup;
 	return FL_OK;
 }
 

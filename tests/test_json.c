@@ -171,6 +171,59 @@ START_TEST(typed_access)
 }
 END_TEST
 
+/* Every lookup through a json_lookup_build table finds what the field-by-field search finds. */
+static int check_lookup(void *ctx, const struct json_item *it)
+{
+	static const char *const absent[] = { "", "zz", "a.b.c", "jobs.9", "Id", "id ", NULL };
+	uint16_t table[64];
+	struct json_item fast = *it;
+	int *called = ctx;
+	int64_t i = 0;
+
+	(*called)++;
+	ck_assert_uint_lt(2 * it->nfields, 64);
+	json_lookup_build(it, table, 63);
+	fast.lookup = table;
+	fast.lookup_mask = 63;
+	for (size_t k = 0; k < it->nfields; k++)
+		ck_assert_ptr_eq(json_get(&fast, it->fields[k].path), json_get(it, it->fields[k].path));
+	for (size_t k = 0; absent[k]; k++)
+		ck_assert_ptr_null(json_get(&fast, absent[k]));
+	/* Two fields with one path: the first is found, both ways. */
+	ck_assert_ptr_eq(json_get(&fast, "dup"), &it->fields[1]);
+	ck_assert(json_int(&fast, "dup", &i) && i == 1);
+	/* Integers to their edges, and numbers that are not integers. */
+	ck_assert(json_int(&fast, "min", &i) && i == INT64_MIN);
+	ck_assert(json_int(&fast, "max", &i) && i == INT64_MAX);
+	ck_assert(json_int(&fast, "zero", &i) && i == 0);
+	ck_assert(json_int(&fast, "neg", &i) && i == -42);
+	ck_assert(!json_int(&fast, "under", &i));
+	ck_assert(!json_int(&fast, "over", &i));
+	ck_assert(!json_int(&fast, "exp", &i));
+	ck_assert(!json_int(&fast, "frac", &i));
+	ck_assert(json_int(&fast, "jobs.1.id", &i) && i == 7);
+	return FL_OK;
+}
+
+START_TEST(lookup_table)
+{
+	static const char page[] =
+		"{\"status\":\"success\",\"result\":{\"id\":5,\"dup\":1,\"dup\":2,"
+		"\"min\":-9223372036854775808,\"max\":9223372036854775807,\"zero\":-0,\"neg\":-42,"
+		"\"under\":-9223372036854775809,\"over\":18446744073709551616,\"exp\":1e2,\"frac\":3.5,"
+		"\"jobs\":[{\"id\":6},{\"id\":7}],\"owner\":{\"name\":\"x\",\"id\":9},\"e\":{},\"n\":null}}";
+	struct json_parser *p;
+	struct fl_error err = { 0 };
+	int called = 0;
+
+	ck_assert_int_eq(json_parser_new(NULL, NULL, check_lookup, &called, &p, &err), FL_OK);
+	ck_assert_int_eq(json_parser_feed(p, page, strlen(page)), FL_OK);
+	ck_assert_int_eq(json_parser_finish(p), FL_OK);
+	ck_assert_int_eq(called, 1);
+	json_parser_free(p);
+}
+END_TEST
+
 START_TEST(keyed_map_page)
 {
 	static const char page[] =
@@ -500,6 +553,7 @@ static Suite *json_suite(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, array_page);
 	tcase_add_test(tc, typed_access);
+	tcase_add_test(tc, lookup_table);
 	tcase_add_test(tc, keyed_map_page);
 	tcase_add_test(tc, thread_wrappers);
 	tcase_add_test(tc, single_and_root_collection);

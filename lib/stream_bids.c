@@ -27,6 +27,8 @@ int row_bid(struct sync_run *run, const struct json_item *it)
 		return rc;
 	if (json_int(it, "project_id", &v) && (rc = sync_ref_project(run, v)))
 		return rc;
+	if (sync_same_raw(run, SLOT_BID, "bids", id, it))
+		return FL_OK;
 	rc = sync_stmt(run, SLOT_BID,
 		"INSERT INTO bids(id, project_id, bidder_id, project_owner_id, amount, period, description, "
 		"award_status, paid_status, complete_status, frontend_bid_status, retracted, highlighted, "
@@ -62,7 +64,7 @@ int row_bid(struct sync_run *run, const struct json_item *it)
 	sync_bind_int(st, 17, it, "time_accepted");
 	sync_bind_raw(st, 18, it);
 	sqlite3_bind_int64(st, 19, run->server_now);
-	rc = sync_step(run, st, "store bid", id);
+	rc = sync_upsert(run, SLOT_BID, st, "store bid", id);
 	/* A changed bid may come with milestone changes on its project. */
 	if (!rc && run->changed && json_int(it, "project_id", &v))
 		rc = sync_touch_project(run, v);

@@ -23,6 +23,8 @@ int row_thread(struct sync_run *run, const struct json_item *it)
 		return error_set(&run->err, FL_ERR_PARSE, "a thread without an id");
 	if (json_int(it, "thread.owner", &v) && (rc = sync_ref_user(run, v)))
 		return rc;
+	if (sync_same_raw(run, SLOT_THREAD, "threads", id, it))
+		return FL_OK;
 	rc = sync_stmt(run, SLOT_THREAD,
 		"INSERT INTO threads(id, thread_type, context_type, context_id, owner_id, folder, is_read, "
 		"is_muted, time_created, time_updated, time_read, local_state, raw, synced_at) "
@@ -49,7 +51,7 @@ int row_thread(struct sync_run *run, const struct json_item *it)
 	sync_bind_int(st, 11, it, "time_read");
 	sync_bind_raw(st, 12, it);
 	sqlite3_bind_int64(st, 13, run->server_now);
-	rc = sync_step(run, st, "store thread", id);
+	rc = sync_upsert(run, SLOT_THREAD, st, "store thread", id);
 	if (rc || !run->changed || !json_get(it, "thread.members.0"))
 		return rc;
 
@@ -90,6 +92,8 @@ int row_message(struct sync_run *run, const struct json_item *it)
 		return rc;
 	if (json_int(it, "from_user", &v) && (rc = sync_ref_user(run, v)))
 		return rc;
+	if (sync_same_raw(run, SLOT_MESSAGE, "messages", id, it))
+		return FL_OK;
 	rc = sync_stmt(run, SLOT_MESSAGE,
 		"INSERT INTO messages(id, thread_id, from_user_id, message, message_source, client_message_id, "
 		"parent_id, time_created, time_updated, remove_reason, local_state, raw, synced_at) "
@@ -122,7 +126,7 @@ int row_message(struct sync_run *run, const struct json_item *it)
 	sync_bind_text(st, 10, it, "remove_reason");
 	sync_bind_raw(st, 11, it);
 	sqlite3_bind_int64(st, 12, run->server_now);
-	return sync_step(run, st, "store message", id);
+	return sync_upsert(run, SLOT_MESSAGE, st, "store message", id);
 }
 
 static bool thread_updated(const struct json_item *it, int64_t *out)

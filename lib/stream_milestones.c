@@ -82,6 +82,8 @@ int row_milestone(struct sync_run *run, const struct json_item *it)
 		return error_set(&run->err, FL_ERR_PARSE, "a milestone without a transaction_id");
 	if ((rc = refs(run, it)))
 		return rc;
+	if (sync_same_raw(run, SLOT_MILESTONE, "milestones", id, it))
+		return FL_OK;
 	rc = sync_stmt(run, SLOT_MILESTONE,
 		"INSERT INTO milestones(id, project_id, bid_id, bidder_id, project_owner_id, currency_id, amount, "
 		"status, reason, description, is_from_prepaid, time_created, local_state, raw, synced_at) "
@@ -107,7 +109,7 @@ int row_milestone(struct sync_run *run, const struct json_item *it)
 	sync_bind_int(st, 12, it, "time_created");
 	sync_bind_raw(st, 13, it);
 	sqlite3_bind_int64(st, 14, run->server_now);
-	return sync_step(run, st, "store milestone", id);
+	return sync_upsert(run, SLOT_MILESTONE, st, "store milestone", id);
 }
 
 int row_milestone_request(struct sync_run *run, const struct json_item *it)
@@ -122,6 +124,8 @@ int row_milestone_request(struct sync_run *run, const struct json_item *it)
 		return error_set(&run->err, FL_ERR_PARSE, "a milestone request without an id");
 	if ((rc = refs(run, it)))
 		return rc;
+	if (sync_same_raw(run, SLOT_MREQ, "milestone_requests", id, it))
+		return FL_OK;
 	rc = sync_stmt(run, SLOT_MREQ,
 		"INSERT INTO milestone_requests(id, project_id, bid_id, bidder_id, project_owner_id, currency_id, "
 		"amount, status, description, time_requested, local_state, raw, synced_at) "
@@ -141,7 +145,7 @@ int row_milestone_request(struct sync_run *run, const struct json_item *it)
 	sync_bind_int(st, 10, it, "time_requested");
 	sync_bind_raw(st, 11, it);
 	sqlite3_bind_int64(st, 12, run->server_now);
-	return sync_step(run, st, "store milestone request", id);
+	return sync_upsert(run, SLOT_MREQ, st, "store milestone request", id);
 }
 
 /*

@@ -31,6 +31,8 @@ int row_project(struct sync_run *run, const struct json_item *it)
 		return rc;
 	if (json_int(it, "currency.id", &v) && (rc = sync_ref_currency(run, v)))
 		return rc;
+	if (sync_same_raw(run, SLOT_PROJECT, "projects", id, it))
+		return FL_OK;
 	rc = sync_stmt(run, SLOT_PROJECT,
 		"INSERT INTO projects(id, owner_id, title, seo_url, preview_description, description, type, "
 		"status, sub_status, frontend_project_status, currency_id, budget_minimum, budget_maximum, "
@@ -73,7 +75,7 @@ int row_project(struct sync_run *run, const struct json_item *it)
 	sync_bind_bool(st, 21, it, "deleted");
 	sync_bind_raw(st, 22, it);
 	sqlite3_bind_int64(st, 23, run->server_now);
-	rc = sync_step(run, st, "store project", id);
+	rc = sync_upsert(run, SLOT_PROJECT, st, "store project", id);
 	if (rc || !run->changed)
 		return rc;
 

@@ -70,8 +70,10 @@ static const struct stream_def streams[] = {
 
 static void run_free(struct sync_run *run)
 {
-	for (size_t i = 0; i < sizeof run->stmts / sizeof run->stmts[0]; i++)
+	for (size_t i = 0; i < sizeof run->stmts / sizeof run->stmts[0]; i++) {
 		sqlite3_finalize(run->stmts[i]);
+		sqlite3_finalize(run->probes[i]);
+	}
 	idset_free(run->stubbed_users);
 	idset_free(run->stubbed_projects);
 	idset_free(run->stubbed_currencies);

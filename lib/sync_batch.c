@@ -173,6 +173,46 @@ int sync_step(struct sync_run *run, sqlite3_stmt *st, const char *what, int64_t 
 	return rc;
 }
 
+/* Upserts in a row that changed nothing before a slot starts looking first. */
+#define UNCHANGED_BEFORE_PROBING 8
+
+bool sync_same_raw(struct sync_run *run, int slot, const char *table, int64_t id,
+		   const struct json_item *it)
+{
+	sqlite3_stmt *st = run->probes[slot];
+	bool same;
+
+	if (run->unchanged_streak[slot] < UNCHANGED_BEFORE_PROBING)
+		return false;
+	if (!st) {
+		char sql[128];
+
+		snprintf(sql, sizeof sql, "SELECT raw IS ?2 FROM %s WHERE id = ?1", table);
+		if (sqlite3_prepare_v3(run->db->sql, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK)
+			return false; /* the upsert will tell */
+		run->probes[slot] = st;
+	}
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_text(st, 2, it->raw, (int)it->raw_len, SQLITE_STATIC);
+	same = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) == 1;
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (same)
+		run->changed = false;
+	else
+		run->unchanged_streak[slot] = 0; /* new or changed: upsert again for a while */
+	return same;
+}
+
+int sync_upsert(struct sync_run *run, int slot, sqlite3_stmt *st, const char *what, int64_t id)
+{
+	int rc = sync_step(run, st, what, id);
+
+	if (!rc)
+		run->unchanged_streak[slot] = run->changed ? 0 : run->unchanged_streak[slot] + 1;
+	return rc;
+}
+
 int sync_step_aux(struct sync_run *run, sqlite3_stmt *st, const char *what, int64_t id)
 {
 	bool changed = run->changed;

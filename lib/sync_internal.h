@@ -58,6 +58,8 @@ struct sync_run {
 	struct idset *stubbed_bids, *stubbed_threads;
 
 	sqlite3_stmt *stmts[64];         /* prepared statements by slot (see sync.c) */
+	sqlite3_stmt *probes[64];        /* by an upsert's slot: does its row hold this raw already? */
+	int unchanged_streak[64];        /* by an upsert's slot: rows in a row it left unchanged */
 	bool changed;                    /* the last sync_step() changed a row */
 	long last_status;                /* HTTP status of the last response, 0 if none */
 	struct ids_ctx *ids;             /* the id batch being read, if any */
@@ -291,6 +293,18 @@ void sync_bind_enum(sqlite3_stmt *st, int col, const struct json_item *it, const
 
 /* Step an upsert; counts a changed row; errors name what (e.g. "store bid 12"). */
 int sync_step(struct sync_run *run, sqlite3_stmt *st, const char *what, int64_t id);
+
+/*
+ * For upserts whose update asks `WHERE table.raw IS NOT excluded.raw` (and
+ * perhaps more): sync_same_raw is true when table's row id holds it's raw
+ * text exactly, so the upsert would change nothing and the caller may skip
+ * it (run->changed is then false).  It looks only while the slot's recent
+ * upserts all changed nothing (a re-read), so a first sync never pays for
+ * the look; sync_upsert is sync_step keeping that count.
+ */
+bool sync_same_raw(struct sync_run *run, int slot, const char *table, int64_t id,
+		   const struct json_item *it);
+int sync_upsert(struct sync_run *run, int slot, sqlite3_stmt *st, const char *what, int64_t id);
 /* Step a statement on a row's satellites (project_jobs, thread_members): not counted. */
 int sync_step_aux(struct sync_run *run, sqlite3_stmt *st, const char *what, int64_t id);
 

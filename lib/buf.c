@@ -45,7 +45,7 @@ static bool reserve(struct buf *b, size_t extra)
 	return true;
 }
 
-bool buf_append(struct buf *b, const void *p, size_t len)
+bool buf_append_grow(struct buf *b, const void *p, size_t len)
 {
 	if (!reserve(b, len))
 		return false;

@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <string.h>
 
 struct buf {
 	char *data;     /* NUL-terminated while len < alloc */
@@ -22,7 +23,19 @@ void buf_free(struct buf *b);
 static inline void buf_reset(struct buf *b) { b->len = 0; if (b->data) b->data[0] = '\0'; }
 
 /* Append len bytes; false when out of memory or past the cap (b unchanged). */
-bool buf_append(struct buf *b, const void *p, size_t len);
+bool buf_append_grow(struct buf *b, const void *p, size_t len);
+static inline bool buf_append(struct buf *b, const void *p, size_t len)
+{
+	/* The parser appends every key and value: the common case, room to spare, stays here. */
+	if (len < b->alloc - b->len && len <= b->cap - b->len) {
+		if (len)
+			memcpy(b->data + b->len, p, len);
+		b->len += len;
+		b->data[b->len] = '\0';
+		return true;
+	}
+	return buf_append_grow(b, p, len);
+}
 bool buf_puts(struct buf *b, const char *s);
 bool buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 bool buf_vprintf(struct buf *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));

@@ -37,6 +37,9 @@ struct http_client {
 	struct fl_error err;
 	char curl_err[CURL_ERROR_SIZE];
 
+	bool (*abort)(void *ctx);   /* http_set_abort: give up the request in flight */
+	void *abort_ctx;
+
 	/* per request */
 	http_sink sink;
 	void *sink_ctx;
@@ -185,6 +188,23 @@ nomem:
 	return error_set(err, FL_ERR_NOMEM, "http: out of memory");
 }
 
+/* curl asks during a transfer, and about once a second while it waits. */
+static int on_progress(void *ctx, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
+{
+	struct http_client *c = ctx;
+
+	return c->abort && c->abort(c->abort_ctx);
+}
+
+void http_set_abort(struct http_client *c, bool (*abort)(void *ctx), void *ctx)
+{
+	c->abort = abort;
+	c->abort_ctx = ctx;
+	curl_easy_setopt(c->curl, CURLOPT_XFERINFOFUNCTION, abort ? on_progress : NULL);
+	curl_easy_setopt(c->curl, CURLOPT_XFERINFODATA, abort ? c : NULL);
+	curl_easy_setopt(c->curl, CURLOPT_NOPROGRESS, abort ? 0L : 1L);
+}
+
 void http_client_free(struct http_client *c)
 {
 	if (!c)
@@ -319,6 +339,8 @@ static int classify(struct http_client *c, CURLcode cc, const char *method,
 		return error_set(&c->err, FL_ERR_TIMEOUT, "%s %s: timed out: %s", method, path, detail);
 	case CURLE_OUT_OF_MEMORY:
 		return error_set(&c->err, FL_ERR_NOMEM, "%s %s: out of memory", method, path);
+	case CURLE_ABORTED_BY_CALLBACK:
+		return error_set(&c->err, FL_ERR_ABORTED, "%s %s: stopped", method, path);
 	case CURLE_FILESIZE_EXCEEDED:
 		return error_set(&c->err, FL_ERR_TOO_BIG, "%s %s: response larger than %zu bytes",
 				 method, path, c->max_body);

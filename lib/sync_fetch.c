@@ -65,6 +65,7 @@ void sync_progress(struct sync_run *run, bool done, const char *error)
  */
 struct page_item {
 	size_t raw, raw_len, key;     /* offsets into text; key SIZE_MAX when none */
+	size_t strings, strings_len;  /* the block of its fields' strings, in text */
 	size_t index, field0, nfields;
 };
 
@@ -86,8 +87,12 @@ struct sync_page_store {
 	struct fl_error err;          /* why copying an item failed */
 };
 
-/* A page's copies stay within the parser's own cap on a body (json.h). */
-#define PAGE_TEXT_MAX ((size_t)64 << 20)
+/*
+ * A page's copies: each item's raw text and its fields' decoded strings,
+ * about twice the body, whose cap is the parser's 64 MiB (json.h).  While
+ * a page this large waits, no other is read ahead (SYNC_PIPE_BYTES).
+ */
+#define PAGE_TEXT_MAX ((size_t)144 << 20)
 
 struct sync_page *sync_page_new(void)
 {
@@ -196,6 +201,8 @@ static int page_copy_item(void *ctx, const struct json_item *it)
 	pi->nfields = it->nfields;
 	/* The fields' strings come over in one block; the fields keep their places in it. */
 	strings = it->nfields ? text_add(&s->text, it->strings, it->strings_len) : 0;
+	pi->strings = strings;
+	pi->strings_len = it->nfields ? it->strings_len : 0;
 	if (pi->raw == SIZE_MAX || pi->key == SIZE_MAX || strings == SIZE_MAX)
 		return error_set(&s->err, FL_ERR_TOO_BIG, "GET %s: page larger than %zu MiB in memory",
 				 pg->query, PAGE_TEXT_MAX >> 20);
@@ -251,6 +258,8 @@ static int page_finish(struct sync_page *pg)
 		it->index = pi->index;
 		it->fields = s->out_fields + pi->field0;
 		it->nfields = pi->nfields;
+		it->strings = base + pi->strings;
+		it->strings_len = pi->strings_len;
 		it->lookup = NULL;
 		it->lookup_mask = 0;
 	}
@@ -370,9 +379,9 @@ int sync_page_take(struct sync_run *run, const struct sync_page *pg, sync_store_
 	run->last_status = pg->res.http.status;
 	if (!run->server_now && pg->res.http.date > 0)
 		run->server_now = run->pass_started = pg->res.http.date;
-	for (const char *line = pg->notes.data, *nl; line && *line; line = nl + 1) {
+	for (const char *line = pg->notes.data, *nl; line && *line; line = nl ? nl + 1 : NULL) {
 		nl = strchr(line, '\n');
-		sync_log(run, "%.*s", (int)(nl - line), line);
+		sync_log(run, "%.*s", nl ? (int)(nl - line) : (int)strlen(line), line);
 	}
 	if (res)
 		*res = pg->res;

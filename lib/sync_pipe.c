@@ -103,6 +103,14 @@ static void *reader(void *arg)
 	return NULL;
 }
 
+/* A request the reader has in flight is given up when the caller wants no more, or the pass stops. */
+static bool reader_abort(void *ctx)
+{
+	struct sync_pipe *p = ctx;
+
+	return __atomic_load_n(&p->cancel, __ATOMIC_RELAXED) || sync_stopping(p->run);
+}
+
 int sync_pipe_start(struct sync_run *run, const char *collection, const struct sync_plan *plan,
 		    struct sync_pipe **out)
 {
@@ -112,6 +120,10 @@ int sync_pipe_start(struct sync_run *run, const char *collection, const struct s
 	*out = NULL;
 	if (!p)
 		return error_set(&run->err, FL_ERR_NOMEM, "out of memory");
+	if (plan->state_size > SYNC_PLAN_STATE_MAX) {
+		free(p);
+		return error_set(&run->err, FL_ERR_MISUSE, "a paging plan's state is larger than a page holds");
+	}
 	p->run = run;
 	p->collection = collection;
 	p->plan = *plan;
@@ -127,10 +139,12 @@ int sync_pipe_start(struct sync_run *run, const char *collection, const struct s
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	p->threaded = true; /* before the reader looks */
+	http_set_abort(run->http, reader_abort, p);
 	if (pthread_create(&p->thread, NULL, reader, p) != 0)
 		p->threaded = false;
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (!p->threaded) {
+		http_set_abort(run->http, NULL, NULL);
 		pthread_cond_destroy(&p->cv);
 		pthread_mutex_destroy(&p->mu);
 		sync_log(run, "reading ahead: no thread could be started; reading each page when asked for");
@@ -188,6 +202,7 @@ void sync_pipe_end(struct sync_pipe *p)
 		pthread_cond_broadcast(&p->cv);
 		pthread_mutex_unlock(&p->mu);
 		pthread_join(p->thread, NULL);
+		http_set_abort(p->run->http, NULL, NULL);
 		pthread_cond_destroy(&p->cv);
 		pthread_mutex_destroy(&p->mu);
 	}

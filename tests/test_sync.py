@@ -425,6 +425,40 @@ def test_read_ahead(tmp):
     finally:
         mock.stop()
 
+    # A page the reader waits for when the pass is stopped: the request is given up.
+    stall = Mock('--seed', '11', '--faults', 'stall=1,stall_ms=12000,path=/api/messages/0.1/messages/,skip=1',
+                 *WORLD)
+    try:
+        home = os.path.join(tmp, 'ahead2')
+        db = os.path.join(home, 'stalled.db')
+        env = dict(os.environ, FLSYNC_TOKEN=TOKEN, XDG_CONFIG_HOME=home)
+        p = subprocess.Popen([FLSYNCD, '--db', db, '--api', stall.url, '--once', '-v'], env=env,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            con = sqlite3.connect(db)
+            try:
+                n = con.execute('SELECT count(*) FROM messages').fetchone()[0]
+            except sqlite3.Error:
+                n = 0
+            con.close()
+            if n > 0:
+                break
+            time.sleep(0.05)
+        time.sleep(0.5)  # the second page of messages is now stalled in the server
+        p.send_signal(signal.SIGTERM)
+        t0 = time.time()
+        try:
+            _, err = p.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            _, err = p.communicate()
+        waited = time.time() - t0
+        check('read ahead: SIGTERM during a stalled request stops within 5 s (the stall is 12 s)',
+              waited < 5 or VALGRIND, '%.1f s\n%s' % (waited, err[-1500:]))
+    finally:
+        stall.stop()
+
 
 def test_reread(tmp):
     """A full re-read of an unchanged world changes nothing; once a stream's

@@ -272,6 +272,12 @@ void dump_free(struct dump *d)
 
 long mock_collect_ids(struct mock *m, const char *path, const char *list_key, long long *out, long max)
 {
+	return mock_collect_ids_auth(m, NULL, path, list_key, out, max);
+}
+
+long mock_collect_ids_auth(struct mock *m, const char *auth, const char *path, const char *list_key,
+			   long long *out, long max)
+{
 	long n = 0, offset = 0;
 
 	for (;;) {
@@ -281,7 +287,7 @@ long mock_collect_ids(struct mock *m, const char *path, const char *list_key, lo
 		size_t i, len;
 
 		snprintf(full, sizeof full, "%s%slimit=100&offset=%ld", path, strchr(path, '?') ? "&" : "?", offset);
-		mock_get(m, full, &r);
+		mock_call(m, "GET", full, NULL, NULL, auth, &r);
 		v = r.status == 200 ? resp_json(&r) : NULL;
 		resp_free(&r);
 		list = jget(v, "result", list_key);

@@ -64,6 +64,9 @@ const char *jstr(yajl_val v, const char *k);   /* NULL if absent or not a string
  * -1 on an HTTP or JSON failure.
  */
 long mock_collect_ids(struct mock *m, const char *path, const char *list_key, long long *out, long max);
+/* The same with `auth` as mock_call takes it: another account's token. */
+long mock_collect_ids_auth(struct mock *m, const char *auth, const char *path, const char *list_key,
+			   long long *out, long max);
 
 /* POST /_mock/advance?seconds=N; returns the new clock or -1. */
 long long mock_advance(struct mock *m, long long seconds);

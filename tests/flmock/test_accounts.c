@@ -55,28 +55,10 @@ static long long self_of(struct mock *m, const char *token)
 static long collect_as(struct mock *m, const char *token, const char *path, const char *key, long long *out,
 		       long max)
 {
-	long n = 0, offset = 0;
+	char auth[128];
 
-	for (;;) {
-		char full[1024];
-		yajl_val v, list;
-		size_t i, len;
-
-		snprintf(full, sizeof full, "%s%slimit=100&offset=%ld", path, strchr(path, '?') ? "&" : "?", offset);
-		v = get_as(m, token, full, NULL);
-		list = jget(v, "result", key);
-		if (!list || !YAJL_IS_ARRAY(list)) {
-			yajl_tree_free(v);
-			return -1;
-		}
-		len = list->u.array.len;
-		for (i = 0; i < len && n < max; i++)
-			out[n++] = jint(list->u.array.values[i], "id");
-		yajl_tree_free(v);
-		if (len < 100)
-			return n;
-		offset += 100;
-	}
+	auth_for(auth, sizeof auth, token);
+	return mock_collect_ids_auth(m, auth, path, key, out, max);
 }
 
 static bool disjoint(const long long *a, long na, const long long *b, long nb)

@@ -9,6 +9,7 @@ import io
 import os
 import pwd
 import shutil
+import sqlite3
 import subprocess
 import tempfile
 
@@ -74,3 +75,55 @@ class Cluster:
     def close(self):
         self.stop('immediate')
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+# ---- comparing the mirror with the SQLite files ------------------------------
+
+MIRRORED = ['currencies', 'job_categories', 'jobs', 'users', 'projects', 'project_jobs', 'bids', 'milestones',
+            'milestone_requests', 'reviews', 'threads', 'thread_members', 'messages', 'actions', 'sync_state']
+
+
+def columns(con, table):
+    """The columns compared.  users.synced_at moves when a user is re-read unchanged, which is no
+    change (migration 003), so the mirror holds the time of the row's last change there."""
+    return [(r[1], (r[2] or 'TEXT').upper()) for r in con.execute('PRAGMA table_info(%s)' % table)
+            if not (table == 'users' and r[1] == 'synced_at')]
+
+
+def norm_sqlite(v):
+    if isinstance(v, bytes):
+        return ('b', v)
+    if isinstance(v, float):
+        return ('r', v)
+    return v
+
+
+def norm_pg(v, t):
+    if v is None:
+        return None
+    if 'INT' in t:
+        return int(v)
+    if 'REAL' in t:
+        return ('r', float(v))
+    if 'BLOB' in t:
+        return ('b', bytes.fromhex(v[2:]))
+    return v
+
+
+def mirror_rows(pg, accounts, table):
+    """(want, got): table's rows in the accounts' SQLite files ((account, db) pairs), each led by its
+    account, and in the mirror's flsync schema, normalised alike and sorted."""
+    want, cols = [], None
+    for account, db in accounts:
+        con = sqlite3.connect(db)
+        cols = columns(con, table)
+        where = " WHERE stream NOT LIKE 'sink.%'" if table == 'sync_state' else ''
+        for r in con.execute('SELECT %s FROM %s%s' % (', '.join('"%s"' % c for c, _ in cols), table, where)):
+            want.append((account,) + tuple(norm_sqlite(v) for v in r))
+        con.close()
+    got = [(r[0],) + tuple(norm_pg(v, t) for v, (_, t) in zip(r[1:], cols))
+           for r in pg.psql('SELECT account, %s FROM flsync.%s' % (', '.join('"%s"' % c for c, _ in cols), table),
+                            csv_out=True)]
+    want.sort(key=repr)
+    got.sort(key=repr)
+    return want, got

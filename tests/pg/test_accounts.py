@@ -22,30 +22,22 @@ import os
 import sqlite3
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import harness  # noqa: E402
 import pgcluster  # noqa: E402
 
 FLSYNC, FLSYNCD, FLMOCK = sys.argv[1:4]
-TABLES = ['currencies', 'job_categories', 'jobs', 'users', 'projects', 'project_jobs', 'bids', 'milestones',
-          'milestone_requests', 'reviews', 'threads', 'thread_members', 'messages', 'actions', 'sync_state']
+TABLES = pgcluster.MIRRORED
 TOKENS = ['demo', 'demo-2', 'demo-3']
-tmp = tempfile.mkdtemp(prefix='flpgacct.')
-failures = []
-checks = 0
-procs = []
+H = harness.Run('pgacct')
+tmp = H.tmp
+procs = H.procs
+check = H.check
 PG = None
-
-
-def check(cond, what, detail=''):
-    global checks
-    checks += 1
-    if not cond:
-        failures.append(what)
-        print('FAIL: %s%s' % (what, ('\n  ' + str(detail)[:3000]) if detail else ''), flush=True)
 
 
 def start_mock(accounts=3):
@@ -81,49 +73,10 @@ def pgsync(db, account, extra=(), code=0, what='pgsync'):
     return p.stdout.decode() + p.stderr.decode()
 
 
-def columns(con, table):
-    """The columns compared.  users.synced_at moves when a user is re-read unchanged, which is no
-    change (migration 003), so the mirror holds the time of the row's last change there."""
-    return [(r[1], (r[2] or 'TEXT').upper()) for r in con.execute('PRAGMA table_info(%s)' % table)
-            if not (table == 'users' and r[1] == 'synced_at')]
-
-
-def norm_sqlite(v):
-    if isinstance(v, bytes):
-        return ('b', v)
-    if isinstance(v, float):
-        return ('r', v)
-    return v
-
-
-def norm_pg(v, t):
-    if v is None:
-        return None
-    if 'INT' in t:
-        return int(v)
-    if 'REAL' in t:
-        return ('r', float(v))
-    if 'BLOB' in t:
-        return ('b', bytes.fromhex(v[2:]))
-    return v
-
-
 def equal(accounts, what):
     """Every mirrored table in PostgreSQL equals the union of the accounts' SQLite files."""
     for table in TABLES:
-        want, cols = [], None
-        for account, db in accounts:
-            con = sqlite3.connect(db)
-            cols = columns(con, table)
-            where = " WHERE stream NOT LIKE 'sink.%'" if table == 'sync_state' else ''
-            for r in con.execute('SELECT %s FROM %s%s' % (', '.join('"%s"' % c for c, _ in cols), table, where)):
-                want.append((account,) + tuple(norm_sqlite(v) for v in r))
-            con.close()
-        got = [(r[0],) + tuple(norm_pg(v, t) for v, (_, t) in zip(r[1:], cols))
-               for r in PG.psql('SELECT account, %s FROM flsync.%s' % (', '.join('"%s"' % c for c, _ in cols), table),
-                                csv_out=True)]
-        want.sort(key=repr)
-        got.sort(key=repr)
+        want, got = pgcluster.mirror_rows(PG, accounts, table)
         if got != want:
             extra = [r for r in got if r not in want][:3]
             missing = [r for r in want if r not in got][:3]
@@ -223,14 +176,4 @@ def main():
 
 
 if __name__ == '__main__':
-    try:
-        rc = main()
-    finally:
-        for p in procs:
-            p.terminate()
-    if rc == 77:
-        sys.exit(77)
-    print('%d checks, %d failed' % (checks, len(failures)))
-    if failures:
-        print('failed:\n  ' + '\n  '.join(failures))
-    sys.exit(1 if failures else 0)
+    H.finish(main)

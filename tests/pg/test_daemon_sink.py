@@ -116,15 +116,4 @@ def main():
     return 0
 
 
-try:
-    rc = main()
-finally:
-    for p in ta.procs:
-        if p.poll() is None:
-            p.terminate()
-if rc == 77:
-    sys.exit(77)
-print('%d checks, %d failed' % (ta.checks, len(ta.failures)))
-if ta.failures:
-    print('failed:\n  ' + '\n  '.join(ta.failures))
-sys.exit(1 if ta.failures else 0)
+ta.H.finish(main)

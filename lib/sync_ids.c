@@ -128,18 +128,14 @@ static int by_ids(struct sync_run *run, const struct id_list *ids, const char *b
 	struct ids_plan plan = { .ids = ids, .base_query = base_query, .param = param,
 				 .one_per_id = one_per_id, .max_requests = max_requests };
 	struct sync_plan sp = { ids_next, &plan, sizeof plan };
+	struct ids_plan after;
 	struct sync_pipe *pipe;
-	struct sync_page *pg;
+	bool more;
 	int rc;
 
 	rc = sync_pipe_start(run, collection, &sp, &pipe);
-	while (!rc && !(rc = sync_pipe_next(pipe, &pg)) && pg) {
-		struct ids_plan after;
-
-		memcpy(&after, pg->state, sizeof after);
-		rc = sync_page_take(run, pg, ids_item, NULL);
-		sync_pipe_done(pipe, pg);
-		if (rc || !after.batch_done)
+	while (!rc && !(rc = sync_pipe_take(pipe, ids_item, &after, NULL, &more)) && more) {
+		if (!after.batch_done)
 			continue;
 		sync_progress(run, false, NULL);
 		rc = sync_tx_maybe_commit(run, false);

@@ -141,12 +141,15 @@ int sync_get(struct sync_run *run, const char *path_query, const char *collectio
  * copied into the page it followed.
  *
  * sync_pipe_start reads up to opt->read_ahead pages ahead of the caller on
- * a thread of its own, fewer when they are large (SYNC_PIPE_BYTES) (none when read_ahead is 0: each page is then read
- * when asked for).  sync_pipe_next gives the pages in order in *out, each
- * to be taken with sync_page_take and handed back with sync_pipe_done
- * (which keeps it for a later page), and NULL after the last; it returns a failure of the reading side that no page carries
- * (the plan's, out of memory), with run->err set.  sync_pipe_end stops reading, waits for the thread and frees what
- * was read ahead; requests made for pages never taken are counted in run.
+ * a thread of its own, fewer when they are large (SYNC_PIPE_BYTES); none
+ * when read_ahead is 0, each page is then read when it is asked for.
+ * sync_pipe_take takes the next page in order: the plan's state after it
+ * into state, its items stored with fn (sync_page_take), its result into
+ * res (may be NULL); *more is false once the last page was taken.  It
+ * returns the page's failure, or one of the reading side that no page
+ * carries (the plan's, out of memory), with run->err set.  sync_pipe_end
+ * stops reading, waits for the thread and frees what was read ahead;
+ * requests made for pages never taken are counted in run.
  */
 #define SYNC_PIPE_BYTES ((size_t)16 << 20)
 
@@ -159,8 +162,7 @@ struct sync_plan {
 struct sync_pipe;
 int sync_pipe_start(struct sync_run *run, const char *collection, const struct sync_plan *plan,
 		    struct sync_pipe **out);
-int sync_pipe_next(struct sync_pipe *p, struct sync_page **out);
-void sync_pipe_done(struct sync_pipe *p, struct sync_page *pg);
+int sync_pipe_take(struct sync_pipe *p, sync_store_fn fn, void *state, struct api_result *res, bool *more);
 void sync_pipe_end(struct sync_pipe *p);
 
 /* ---- transactions (sync_batch.c) --------------------------------------- */

@@ -152,7 +152,8 @@ int sync_pipe_start(struct sync_run *run, const char *collection, const struct s
 	return FL_OK;
 }
 
-int sync_pipe_next(struct sync_pipe *p, struct sync_page **out)
+/* The next page in order in *out, NULL after the last. */
+static int pipe_next(struct sync_pipe *p, struct sync_page **out)
 {
 	struct sync_page *pg;
 
@@ -180,16 +181,29 @@ int sync_pipe_next(struct sync_pipe *p, struct sync_page **out)
 	return FL_OK;
 }
 
-void sync_pipe_done(struct sync_pipe *p, struct sync_page *pg)
+/* A page taken, kept for a later one. */
+static void pipe_done(struct sync_pipe *p, struct sync_page *pg)
 {
-	if (!pg)
-		return;
 	if (p->threaded)
 		pthread_mutex_lock(&p->mu);
 	pg->next = p->spare;
 	p->spare = pg;
 	if (p->threaded)
 		pthread_mutex_unlock(&p->mu);
+}
+
+int sync_pipe_take(struct sync_pipe *p, sync_store_fn fn, void *state, struct api_result *res, bool *more)
+{
+	struct sync_page *pg;
+	int rc = pipe_next(p, &pg);
+
+	*more = pg != NULL;
+	if (rc || !pg)
+		return rc;
+	memcpy(state, pg->state, p->plan.state_size);
+	rc = sync_page_take(p->run, pg, fn, res);
+	pipe_done(p, pg);
+	return rc;
 }
 
 void sync_pipe_end(struct sync_pipe *p)

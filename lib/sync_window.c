@@ -96,21 +96,15 @@ static int window_read(struct sync_run *run, const struct sync_window_spec *spec
 				    .t_last = from, .ordered = true, .keyset = true };
 	struct window_plan at = plan; /* the plan after the last page stored */
 	struct sync_plan sp = { window_next, &plan, sizeof plan };
+	struct window_plan after;
 	struct sync_pipe *pipe;
-	struct sync_page *pg;
 	struct api_result res;
 	int64_t first_total = -1;
+	bool more;
 	int rc;
 
 	rc = sync_pipe_start(run, spec->collection, &sp, &pipe);
-	while (!rc && !(rc = sync_pipe_next(pipe, &pg)) && pg) {
-		struct window_plan after;
-
-		memcpy(&after, pg->state, sizeof after);
-		rc = sync_page_take(run, pg, spec->store, &res);
-		sync_pipe_done(pipe, pg);
-		if (rc)
-			break;
+	while (!rc && !(rc = sync_pipe_take(pipe, spec->store, &after, &res, &more)) && more) {
 		at = after;
 		if (first_total < 0 && res.env.total_count >= 0 && run->cur && run->cur->total < 0)
 			run->cur->total = first_total = res.env.total_count;
@@ -295,21 +289,14 @@ int sync_paged(struct sync_run *run, const char *base_query, const char *collect
 {
 	struct paged_plan plan = { .base_query = base_query, .limit = run->opt->page_limit };
 	struct sync_plan sp = { paged_next, &plan, sizeof plan };
+	struct paged_plan after;
 	struct sync_pipe *pipe;
-	struct sync_page *pg;
 	struct api_result res;
-	bool first = true;
+	bool first = true, more;
 	int rc;
 
 	rc = sync_pipe_start(run, collection, &sp, &pipe);
-	while (!rc && !(rc = sync_pipe_next(pipe, &pg)) && pg) {
-		struct paged_plan after;
-
-		memcpy(&after, pg->state, sizeof after);
-		rc = sync_page_take(run, pg, fn, &res);
-		sync_pipe_done(pipe, pg);
-		if (rc)
-			break;
+	while (!rc && !(rc = sync_pipe_take(pipe, fn, &after, &res, &more)) && more) {
 		if (first && res.env.total_count >= 0 && run->cur)
 			run->cur->total = res.env.total_count;
 		first = false;

@@ -7,6 +7,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -106,9 +107,11 @@ struct rl_endpoint {
 	int64_t hint_at_ms;          /* when that header arrived */
 	int64_t paused_until_ms;     /* a 429's pause, 0 none */
 	int backoffs;                /* 429s since the last other response */
+	int in_flight;               /* sent and not yet answered */
 };
 
 struct ratelimit {
+	pthread_mutex_t mu;          /* a pass's fetcher and its writer share it */
 	double scale;
 	struct rl_endpoint *ep;
 	size_t n, cap;
@@ -125,6 +128,7 @@ int ratelimit_new(double scale, struct ratelimit **out, struct fl_error *err)
 	rl = calloc(1, sizeof *rl);
 	if (!rl)
 		return error_set(err, FL_ERR_NOMEM, "out of memory");
+	pthread_mutex_init(&rl->mu, NULL);
 	rl->scale = scale;
 	rl->rng = (uint64_t)ratelimit_now_ms() * 0x9E3779B97F4A7C15ull ^ (uintptr_t)rl;
 	if (!rl->rng)
@@ -141,6 +145,7 @@ void ratelimit_free(struct ratelimit *rl)
 		for (int j = 0; j < rl->ep[i].nw; j++)
 			free(rl->ep[i].w[j].sent);
 	free(rl->ep);
+	pthread_mutex_destroy(&rl->mu);
 	free(rl);
 }
 
@@ -358,7 +363,7 @@ static int64_t ratelimit_hint_window(const struct rl_endpoint *e)
 	return best > 0 ? best : RL_DEFAULT_WINDOW_MS;
 }
 
-int64_t ratelimit_delay_ms(struct ratelimit *rl, const char *endpoint, int64_t now_ms)
+static int64_t delay_locked(struct ratelimit *rl, const char *endpoint, int64_t now_ms)
 {
 	struct rl_endpoint *e = ratelimit_find(rl, endpoint);
 	int64_t delay = 0;
@@ -386,7 +391,17 @@ int64_t ratelimit_delay_ms(struct ratelimit *rl, const char *endpoint, int64_t n
 	return delay;
 }
 
-void ratelimit_sent(struct ratelimit *rl, const char *endpoint, int64_t now_ms)
+int64_t ratelimit_delay_ms(struct ratelimit *rl, const char *endpoint, int64_t now_ms)
+{
+	int64_t delay;
+
+	pthread_mutex_lock(&rl->mu);
+	delay = delay_locked(rl, endpoint, now_ms);
+	pthread_mutex_unlock(&rl->mu);
+	return delay;
+}
+
+static void sent_locked(struct ratelimit *rl, const char *endpoint, int64_t now_ms)
 {
 	struct rl_endpoint *e = ratelimit_find(rl, endpoint);
 
@@ -396,6 +411,24 @@ void ratelimit_sent(struct ratelimit *rl, const char *endpoint, int64_t now_ms)
 		ratelimit_window_record(&e->w[j], now_ms);
 	if (e->hint_remaining > 0)
 		e->hint_remaining--;
+	e->in_flight++;
+}
+
+void ratelimit_sent(struct ratelimit *rl, const char *endpoint, int64_t now_ms)
+{
+	pthread_mutex_lock(&rl->mu);
+	sent_locked(rl, endpoint, now_ms);
+	pthread_mutex_unlock(&rl->mu);
+}
+
+bool ratelimit_take(struct ratelimit *rl, const char *endpoint, int64_t now_ms, int64_t *wait_ms)
+{
+	pthread_mutex_lock(&rl->mu);
+	*wait_ms = delay_locked(rl, endpoint, now_ms);
+	if (*wait_ms == 0)
+		sent_locked(rl, endpoint, now_ms);
+	pthread_mutex_unlock(&rl->mu);
+	return *wait_ms == 0;
 }
 
 /* Replace the learned windows of e with these (limit, window_s; -1 = default). */
@@ -438,16 +471,21 @@ static double ratelimit_random(struct ratelimit *rl)
 	return (double)(rl->rng >> 11) / 9007199254740992.0;
 }
 
-void ratelimit_observe(struct ratelimit *rl, const char *endpoint,
-		       const struct http_response *resp, int64_t now_ms)
+static void learn_locked(struct ratelimit *rl, const char *endpoint, const char *limit_header,
+			 long remaining, int64_t now_ms);
+
+static void observe_locked(struct ratelimit *rl, const char *endpoint,
+			   const struct http_response *resp, int64_t now_ms)
 {
 	struct rl_endpoint *e = ratelimit_find(rl, endpoint);
 
+	if (e && e->in_flight > 0)
+		e->in_flight--;
 	if (!e || resp->status == 0)
 		return; /* no response: nothing learned */
 	if (resp->ratelimit_policy[0]) {
 		/* Every window the server announces; learning tightens, never loosens. */
-		ratelimit_learn(rl, endpoint, resp->ratelimit_policy, resp->ratelimit_remaining, now_ms);
+		learn_locked(rl, endpoint, resp->ratelimit_policy, resp->ratelimit_remaining, now_ms);
 	} else {
 		if (resp->ratelimit_limit > 0) {
 			long window = -1;
@@ -456,7 +494,9 @@ void ratelimit_observe(struct ratelimit *rl, const char *endpoint,
 			ratelimit_set_learned(e, &resp->ratelimit_limit, &window, 1);
 		}
 		if (resp->ratelimit_remaining >= 0) {
-			e->hint_remaining = resp->ratelimit_remaining;
+			/* Requests still in flight may not be in the server's count yet. */
+			e->hint_remaining = resp->ratelimit_remaining > e->in_flight
+				? resp->ratelimit_remaining - e->in_flight : 0;
 			e->hint_at_ms = now_ms;
 		}
 	}
@@ -483,8 +523,24 @@ void ratelimit_observe(struct ratelimit *rl, const char *endpoint,
 	}
 }
 
+void ratelimit_observe(struct ratelimit *rl, const char *endpoint,
+		       const struct http_response *resp, int64_t now_ms)
+{
+	pthread_mutex_lock(&rl->mu);
+	observe_locked(rl, endpoint, resp, now_ms);
+	pthread_mutex_unlock(&rl->mu);
+}
+
 void ratelimit_learn(struct ratelimit *rl, const char *endpoint, const char *limit_header,
 		     long remaining, int64_t now_ms)
+{
+	pthread_mutex_lock(&rl->mu);
+	learn_locked(rl, endpoint, limit_header, remaining, now_ms);
+	pthread_mutex_unlock(&rl->mu);
+}
+
+static void learn_locked(struct ratelimit *rl, const char *endpoint, const char *limit_header,
+			 long remaining, int64_t now_ms)
 {
 	long limit[RL_MAX_WINDOWS - 2], window[RL_MAX_WINDOWS - 2];
 	struct rl_endpoint *e = ratelimit_find(rl, endpoint);
@@ -536,7 +592,8 @@ void ratelimit_learn(struct ratelimit *rl, const char *endpoint, const char *lim
 	if (n > 0)
 		ratelimit_set_learned(e, limit, window, n);
 	if (remaining >= 0) {
-		e->hint_remaining = remaining;
+		/* Requests still in flight may not be in the server's count yet. */
+		e->hint_remaining = remaining > e->in_flight ? remaining - e->in_flight : 0;
 		e->hint_at_ms = now_ms;
 	}
 }
@@ -546,6 +603,7 @@ size_t ratelimit_snapshot(struct ratelimit *rl, struct ratelimit_state *out, siz
 {
 	size_t n = 0;
 
+	pthread_mutex_lock(&rl->mu);
 	for (size_t i = 0; i < rl->n && n < max; i++) {
 		const struct rl_endpoint *e = &rl->ep[i];
 		struct ratelimit_state *s = &out[n++];
@@ -566,6 +624,7 @@ size_t ratelimit_snapshot(struct ratelimit *rl, struct ratelimit_state *out, siz
 			s->remaining = e->hint_remaining;
 		s->paused_until_ms = e->paused_until_ms > now_ms ? e->paused_until_ms : 0;
 	}
+	pthread_mutex_unlock(&rl->mu);
 	return n;
 }
 

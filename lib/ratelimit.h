@@ -8,6 +8,7 @@
 #ifndef FL_RATELIMIT_H
 #define FL_RATELIMIT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -43,6 +44,16 @@ int64_t ratelimit_delay_ms(struct ratelimit *rl, const char *endpoint, int64_t n
 
 /* A request to endpoint was sent at now_ms (counts against its budget). */
 void ratelimit_sent(struct ratelimit *rl, const char *endpoint, int64_t now_ms);
+
+/*
+ * Both at once, for requests sent side by side: true (and the request
+ * counted as sent) when endpoint's budget allows one now, else false with
+ * the wait in *wait_ms.  Every request sent is answered by one
+ * ratelimit_observe(), with or without a response: until then it is in
+ * flight, and a RateLimit-Remaining figure is read as not counting it yet.
+ * A limiter may be used from several threads.
+ */
+bool ratelimit_take(struct ratelimit *rl, const char *endpoint, int64_t now_ms, int64_t *wait_ms);
 
 /*
  * Learn from a response to endpoint: RateLimit-Limit/Remaining headers; a

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -469,6 +470,7 @@ int token_secret_read(const char *path, char **out, struct fl_error *err)
 /* ---- sources ------------------------------------------------------------------- */
 
 struct token_source {
+	pthread_mutex_t mu;         /* recursive: requests side by side share the source */
 	char *path;                 /* NULL: a static token */
 	struct token_record rec;    /* what requests are signed with */
 	uint64_t gen;               /* bumped whenever rec.access_token changes */
@@ -478,6 +480,31 @@ struct token_source {
 	int64_t early_not_before;   /* after a failed early refresh, wait till then to try again */
 };
 
+/* A new empty source with its lock. */
+static struct token_source *source_alloc(void)
+{
+	struct token_source *ts = calloc(1, sizeof *ts);
+	pthread_mutexattr_t a;
+
+	if (!ts)
+		return NULL;
+	pthread_mutexattr_init(&a);
+	pthread_mutexattr_settype(&a, PTHREAD_MUTEX_RECURSIVE);
+	pthread_mutex_init(&ts->mu, &a);
+	pthread_mutexattr_destroy(&a);
+	return ts;
+}
+
+void token_source_lock(struct token_source *ts)
+{
+	pthread_mutex_lock(&ts->mu);
+}
+
+void token_source_unlock(struct token_source *ts)
+{
+	pthread_mutex_unlock(&ts->mu);
+}
+
 int token_source_new_static(const char *token, struct token_source **out, struct fl_error *err)
 {
 	struct token_source *ts;
@@ -485,9 +512,9 @@ int token_source_new_static(const char *token, struct token_source **out, struct
 	*out = NULL;
 	if (!token || !*token)
 		return error_set(err, FL_ERR_MISUSE, "no token given");
-	ts = calloc(1, sizeof *ts);
+	ts = source_alloc();
 	if (!ts || !(ts->rec.access_token = strdup(token))) {
-		free(ts);
+		token_source_free(ts);
 		return error_set(err, FL_ERR_NOMEM, "out of memory");
 	}
 	ts->rec.bare = true;
@@ -513,9 +540,9 @@ int token_source_open_file(const char *path, struct token_source **out, struct f
 	int rc;
 
 	*out = NULL;
-	ts = calloc(1, sizeof *ts);
+	ts = source_alloc();
 	if (!ts || !(ts->path = strdup(path))) {
-		free(ts);
+		token_source_free(ts);
 		return error_set(err, FL_ERR_NOMEM, "out of memory");
 	}
 	rc = token_file_read(path, &ts->rec, NULL, err);
@@ -539,6 +566,7 @@ void token_source_free(struct token_source *ts)
 	token_record_free(&ts->rec);
 	free(ts->needs_login);
 	free(ts->path);
+	pthread_mutex_destroy(&ts->mu);
 	free(ts);
 }
 
@@ -566,7 +594,9 @@ bool token_source_refreshable(const struct token_source *ts)
 const char *token_source_current(struct token_source *ts, uint64_t *gen)
 {
 	int64_t now = (int64_t)time(NULL);
+	const char *token;
 
+	token_source_lock(ts);
 	if (token_source_refreshable(ts) && expiry_due(&ts->rec, now) && now >= ts->early_not_before) {
 		struct fl_error ignored = { 0 };
 
@@ -579,7 +609,9 @@ const char *token_source_current(struct token_source *ts, uint64_t *gen)
 			ts->early_not_before = now + 10;
 	}
 	*gen = ts->gen;
-	return ts->rec.access_token;
+	token = ts->rec.access_token;
+	token_source_unlock(ts);
+	return token;
 }
 
 const char *token_source_needs_login(const struct token_source *ts)
@@ -751,7 +783,19 @@ out:
 	return rc;
 }
 
+static int refresh_locked(struct token_source *ts, bool after_401, struct fl_error *err);
+
 int token_source_refresh(struct token_source *ts, bool after_401, struct fl_error *err)
+{
+	int rc;
+
+	token_source_lock(ts);
+	rc = refresh_locked(ts, after_401, err);
+	token_source_unlock(ts);
+	return rc;
+}
+
+static int refresh_locked(struct token_source *ts, bool after_401, struct fl_error *err)
 {
 	struct token_record file = { 0 };
 	bool got = false;

@@ -101,6 +101,14 @@ void token_source_free(struct token_source *ts);
  */
 const char *token_source_current(struct token_source *ts, uint64_t *gen);
 
+/*
+ * A source is shared by requests made side by side: current and refresh
+ * take its (recursive) lock themselves; a caller that keeps current's
+ * pointer holds the lock from before the call until it has copied it.
+ */
+void token_source_lock(struct token_source *ts);
+void token_source_unlock(struct token_source *ts);
+
 /* The record can be refreshed, and the sign-in has not ended. */
 bool token_source_refreshable(const struct token_source *ts);
 

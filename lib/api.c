@@ -6,15 +6,9 @@
 
 #include "api.h"
 
-struct sink_ctx {
-	struct json_parser *parser;
-	struct http_response *resp;
-	bool started;
-};
-
 static int sink(void *ctx, const char *data, size_t len)
 {
-	struct sink_ctx *s = ctx;
+	struct api_sink *s = ctx;
 
 	if (!s->started) {
 		/* Headers are in: items of an error response are never handed over. */
@@ -35,31 +29,52 @@ static void api_detail(const struct json_envelope *env, char *out, size_t outsz)
 		out[0] = '\0';
 }
 
-static int api_call_once(struct http_client *c, const char *method, const char *path_query,
-			 const char *content_type, const char *body, size_t body_len,
-			 const char *collection, const struct json_limits *limits,
-			 json_item_fn fn, void *ctx, struct api_result *out, struct fl_error *err)
+int api_xfer_begin(struct http_client *c, struct api_xfer *x, void *easy, const char *method,
+		   const char *path_query, const char *content_type, const char *body, size_t body_len,
+		   const char *collection, const struct json_limits *limits, json_item_fn fn, void *ctx,
+		   struct api_result *out, struct fl_error *err)
 {
-	struct json_parser *parser = NULL;
-	struct sink_ctx s = { 0 };
+	int rc;
+
+	memset(x, 0, sizeof *x);
+	x->out = out;
+	memset(out, 0, sizeof *out);
+	out->env.total_count = out->env.unfiltered_count = -1;
+	rc = json_parser_new(collection, limits, fn, ctx, &x->parser, err);
+	if (rc)
+		return rc;
+	x->sink.parser = x->parser;
+	x->sink.resp = &out->http;
+	rc = http_xfer_begin(c, &x->http, easy, method, path_query, content_type, body, body_len, sink,
+			     &x->sink, &out->http);
+	if (rc) {
+		error_copy(err, &x->http.err);
+		api_xfer_drop(x);
+	}
+	return rc;
+}
+
+void api_xfer_drop(struct api_xfer *x)
+{
+	http_xfer_drop(&x->http);
+	json_parser_free(x->parser);
+	x->parser = NULL;
+}
+
+int api_xfer_end(struct api_xfer *x, int curl_code, struct fl_error *err)
+{
+	struct api_result *out = x->out;
+	const char *method = x->http.method, *path_query = x->http.path;
+	struct json_parser *parser = x->parser;
 	char detail[700];
 	long status;
 	int rc, prc;
 
-	memset(out, 0, sizeof *out);
-	out->env.total_count = out->env.unfiltered_count = -1;
-	rc = json_parser_new(collection, limits, fn, ctx, &parser, err);
-	if (rc)
-		return rc;
-	s.parser = parser;
-	s.resp = &out->http;
-
-	rc = http_request(c, method, path_query, content_type, body, body_len, sink, &s,
-			  &out->http);
+	rc = http_xfer_end(&x->http, curl_code);
 	status = out->http.status;
 	if (rc != FL_OK && !json_parser_errmsg(parser)[0]) {
 		/* Transport failure: nothing reached the parser's judgement. */
-		error_set(err, rc, "%s", http_errmsg(c));
+		error_copy(err, &x->http.err);
 		goto out;
 	}
 	/* The parser (or fn) stopped the body part-way, or the body is whole. */
@@ -94,6 +109,44 @@ out:
 	if (rc != FL_OK && !out->env.status[0])
 		out->env = *json_parser_envelope(parser);
 	json_parser_free(parser);
+	x->parser = NULL;
+	return rc;
+}
+
+static int api_call_once(struct http_client *c, const char *method, const char *path_query,
+			 const char *content_type, const char *body, size_t body_len,
+			 const char *collection, const struct json_limits *limits,
+			 json_item_fn fn, void *ctx, struct api_result *out, struct fl_error *err)
+{
+	struct api_xfer x;
+	int rc;
+
+	rc = api_xfer_begin(c, &x, http_easy(c), method, path_query, content_type, body, body_len,
+			    collection, limits, fn, ctx, out, err);
+	if (rc)
+		return rc;
+	return api_xfer_end(&x, http_easy_perform(c), err);
+}
+
+bool api_needs_reauth(struct http_client *c, const struct api_result *r)
+{
+	return r->http.status == 401 && http_can_reauth(c);
+}
+
+int api_reauth(struct http_client *c, const char *method, const char *path_query, int rc,
+	       struct fl_error *err)
+{
+	struct fl_error rerr = { 0 };
+	int rrc = http_reauth(c, &rerr);
+
+	if (rrc == FL_OK)
+		return FL_OK;
+	if (rrc == FL_ERR_NETWORK || rrc == FL_ERR_TIMEOUT || rrc == FL_ERR_HTTP || rrc == FL_ERR_NOMEM)
+		/* The token service could not be reached or failed: worth another try later. */
+		return error_set(err, rrc == FL_ERR_HTTP ? FL_ERR_NETWORK : rrc, "%s %s: HTTP 401, and %s",
+				 method, path_query, rerr.msg);
+	/* The sign-in has ended (or the file went bad): the 401 stands, with the reason. */
+	error_set(err, rc, "%s %s: HTTP 401: %s", method, path_query, rerr.msg);
 	return rc;
 }
 
@@ -102,24 +155,16 @@ int api_call(struct http_client *c, const char *method, const char *path_query,
 	     const char *collection, const struct json_limits *limits,
 	     json_item_fn fn, void *ctx, struct api_result *out, struct fl_error *err)
 {
-	struct fl_error rerr = { 0 };
-	int rc, rrc;
+	int rc;
 
 	rc = api_call_once(c, method, path_query, content_type, body, body_len, collection, limits, fn,
 			   ctx, out, err);
-	if (out->http.status != 401 || !http_can_reauth(c))
+	if (!api_needs_reauth(c, out))
 		return rc;
-	rrc = http_reauth(c, &rerr);
-	if (rrc == FL_OK)
-		return api_call_once(c, method, path_query, content_type, body, body_len, collection,
-				     limits, fn, ctx, out, err);
-	if (rrc == FL_ERR_NETWORK || rrc == FL_ERR_TIMEOUT || rrc == FL_ERR_HTTP || rrc == FL_ERR_NOMEM)
-		/* The token service could not be reached or failed: worth another try later. */
-		return error_set(err, rrc == FL_ERR_HTTP ? FL_ERR_NETWORK : rrc, "%s %s: HTTP 401, and %s",
-				 method, path_query, rerr.msg);
-	/* The sign-in has ended (or the file went bad): the 401 stands, with the reason. */
-	error_set(err, rc, "%s %s: HTTP 401: %s", method, path_query, rerr.msg);
-	return rc;
+	if (api_reauth(c, method, path_query, rc, err) != FL_OK)
+		return err->rc;
+	return api_call_once(c, method, path_query, content_type, body, body_len, collection,
+			     limits, fn, ctx, out, err);
 }
 
 bool api_transient(int rc, const struct api_result *r)

@@ -37,6 +37,39 @@ int api_call(struct http_client *c, const char *method, const char *path_query,
 	     const char *collection, const struct json_limits *limits,
 	     json_item_fn fn, void *ctx, struct api_result *out, struct fl_error *err);
 
+/*
+ * The same call as a transfer that the caller's curl multi handle runs
+ * beside others (http_xfer): begin sets up easy for it (the items go to fn
+ * as the body arrives, on the thread running the multi handle); end, with
+ * curl's CURLcode once the transfer is done, gives api_call()'s verdict,
+ * without its second try after a 401: api_needs_reauth() tells when one is
+ * due, and api_reauth() renews the token for it (FL_OK) or says why not
+ * (rc stands, or the token service's failure).  drop forgets a transfer
+ * begun and never ended.  x stays where it is while the transfer runs.
+ */
+struct api_sink {
+	struct json_parser *parser;
+	struct http_response *resp;
+	bool started;
+};
+
+struct api_xfer {
+	struct http_xfer http;
+	struct api_sink sink;
+	struct json_parser *parser;
+	struct api_result *out;
+};
+
+int api_xfer_begin(struct http_client *c, struct api_xfer *x, void *easy, const char *method,
+		   const char *path_query, const char *content_type, const char *body, size_t body_len,
+		   const char *collection, const struct json_limits *limits, json_item_fn fn, void *ctx,
+		   struct api_result *out, struct fl_error *err);
+int api_xfer_end(struct api_xfer *x, int curl_code, struct fl_error *err);
+void api_xfer_drop(struct api_xfer *x);
+bool api_needs_reauth(struct http_client *c, const struct api_result *r);
+int api_reauth(struct http_client *c, const char *method, const char *path_query, int rc,
+	       struct fl_error *err);
+
 /* True for failures worth retrying later: network, timeout, 5xx, 429. */
 bool api_transient(int rc, const struct api_result *r);
 

@@ -1,6 +1,7 @@
 /*
  * http.c — the libcurl transport behind every API call: one easy handle per
- * client, reused so its connection stays alive; response headers parsed for
+ * client for blocking requests, reused so its connection stays alive, and
+ * transfers (struct http_xfer) that a multi handle runs side by side; response headers parsed for
  * the server's clock (Date) and rate-limit state; the body streamed to a
  * sink under a size cap.  The token lives only in the header list and is
  * wiped when the client is freed or the token changes; nothing here ever
@@ -25,27 +26,18 @@
 #define MAX_URL 8192
 
 struct http_client {
-	CURL *curl;                 /* reused: keeps the connection alive */
-	struct curl_slist *headers; /* User-Agent is an option; this holds auth + Accept */
-	char *auth_line;            /* "Freelancer-OAuth-V1: <token>", wiped on free */
+	CURL *curl;                 /* reused by blocking requests: keeps the connection alive */
+	char *token;                /* a fixed token (NULL with a source), wiped on free */
 	char *base_url;             /* origin without trailing '/' */
 	enum http_auth auth;        /* which header carries the token */
 	struct token_source *tokens; /* borrowed; NULL with a fixed token */
-	uint64_t token_gen;         /* the source's generation the headers were built for */
+	long connect_timeout_ms, timeout_ms;
 	size_t max_body;
-	uint64_t requests;
+	uint64_t requests;          /* atomic: transfers may start on another thread */
 	struct fl_error err;
-	char curl_err[CURL_ERROR_SIZE];
 
 	bool (*abort)(void *ctx);   /* http_set_abort: give up the request in flight */
 	void *abort_ctx;
-
-	/* per request */
-	http_sink sink;
-	void *sink_ctx;
-	int sink_rc;
-	bool too_big;
-	struct http_response *resp;
 };
 
 static pthread_once_t global_once = PTHREAD_ONCE_INIT;
@@ -72,45 +64,101 @@ static void free_headers(struct curl_slist *h)
 	curl_slist_free_all(h);
 }
 
-/* (Re)build the header list: the auth line for token (none when NULL or ""), Accept. */
-static int set_headers(struct http_client *c, const char *token, struct fl_error *err)
+/* Append "name: value" to *h, wiping the line it built. */
+static bool header_add(struct curl_slist **h, const char *name, const char *value)
+{
+	size_t n = strlen(name) + 2 + strlen(value) + 1;
+	char *line = malloc(n);
+	struct curl_slist *more;
+
+	if (!line)
+		return false;
+	snprintf(line, n, "%s: %s", name, value);
+	more = curl_slist_append(*h, line);
+	explicit_bzero(line, n);
+	free(line);
+	if (!more)
+		return false;
+	*h = more;
+	return true;
+}
+
+/*
+ * A request's own header list: the auth line with the token of now (none
+ * when there is none), Accept, and the body's Content-Type.  Each request
+ * has its own, so that requests side by side never share one that a
+ * refreshed token replaces.
+ */
+static int build_headers(struct http_client *c, const char *content_type, struct curl_slist **out,
+			 struct fl_error *err)
 {
 	struct curl_slist *h = NULL;
-	char *line = NULL;
-	const char *hname;
-	size_t n;
+	const char *hname = c->auth == HTTP_AUTH_DEVELOPER ? "Freelancer-Developer-Auth-V1" : "Freelancer-OAuth-V1";
+	const char *token;
+	uint64_t gen;
+	bool ok = true;
 
+	*out = NULL;
+	if (c->tokens)
+		token_source_lock(c->tokens);
+	token = c->tokens ? token_source_current(c->tokens, &gen) : c->token;
 	if (token && *token) {
 		if (strpbrk(token, "\r\n"))
-			return error_set(err, FL_ERR_MISUSE, "http: the API token contains a line break");
-		hname = c->auth == HTTP_AUTH_DEVELOPER ? "Freelancer-Developer-Auth-V1" : "Freelancer-OAuth-V1";
-		n = strlen(hname) + 2 + strlen(token) + 1;
-		line = malloc(n);
-		if (!line)
-			goto nomem;
-		snprintf(line, n, "%s: %s", hname, token);
-		h = curl_slist_append(h, line);
-		if (!h)
+			ok = false;
+		else if (!header_add(&h, hname, token))
 			goto nomem;
 	}
-	{
-		struct curl_slist *more = curl_slist_append(h, "Accept: application/json");
-
-		if (!more)
-			goto nomem;
-		h = more;
+	if (c->tokens)
+		token_source_unlock(c->tokens);
+	if (!ok)
+		return error_set(err, FL_ERR_MISUSE, "http: the API token contains a line break");
+	if (!header_add(&h, "Accept", "application/json") ||
+	    (content_type && !header_add(&h, "Content-Type", content_type))) {
+		free_headers(h);
+		return error_set(err, FL_ERR_NOMEM, "http: out of memory");
 	}
-	free_headers(c->headers);
-	wipe_free(c->auth_line);
-	c->headers = h;
-	c->auth_line = line;
-	if (c->curl)
-		curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, c->headers);
+	*out = h;
 	return FL_OK;
 nomem:
+	if (c->tokens)
+		token_source_unlock(c->tokens);
 	free_headers(h);
-	wipe_free(line);
 	return error_set(err, FL_ERR_NOMEM, "http: out of memory");
+}
+
+/* The options every handle of the client has. */
+static void easy_setup(struct http_client *c, CURL *e)
+{
+	curl_easy_setopt(e, CURLOPT_USERAGENT, "flsync/" FL_VERSION);
+	curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, ""); /* every encoding curl decodes */
+	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, c->connect_timeout_ms);
+	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, c->timeout_ms);
+	curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+	curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
+	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)c->max_body);
+	/* HTTP/2 where the server offers it (over TLS), and then one connection multiplexed. */
+	curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+	curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
+}
+
+void *http_easy_new(struct http_client *c)
+{
+	CURL *e = curl_easy_init();
+
+	if (e)
+		easy_setup(c, e);
+	return e;
+}
+
+void http_easy_free(void *easy)
+{
+	if (easy)
+		curl_easy_cleanup(easy);
 }
 
 int http_client_new(const struct http_config *cfg, struct http_client **out,
@@ -143,44 +191,21 @@ int http_client_new(const struct http_config *cfg, struct http_client **out,
 		c->base_url[--n] = '\0';
 	c->max_body = cfg->max_body ? cfg->max_body : DEFAULT_MAX_BODY;
 
-	c->curl = curl_easy_init();
-	if (!c->curl)
-		goto nomem;
-
+	c->connect_timeout_ms = cfg->connect_timeout_ms > 0 ? cfg->connect_timeout_ms : DEFAULT_CONNECT_TIMEOUT_MS;
+	c->timeout_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : DEFAULT_TIMEOUT_MS;
 	c->auth = cfg->auth;
 	c->tokens = cfg->tokens;
-	if (c->tokens) {
-		int rc = set_headers(c, token_source_current(c->tokens, &c->token_gen), err);
-
-		if (rc) {
+	if (!c->tokens && cfg->token) {
+		if (strpbrk(cfg->token, "\r\n")) {
 			http_client_free(c);
-			return rc;
+			return error_set(err, FL_ERR_MISUSE, "http: the API token contains a line break");
 		}
-	} else {
-		int rc = set_headers(c, cfg->token, err);
-
-		if (rc) {
-			http_client_free(c);
-			return rc;
-		}
+		if (!(c->token = strdup(cfg->token)))
+			goto nomem;
 	}
-
-	curl_easy_setopt(c->curl, CURLOPT_USERAGENT, "flsync/" FL_VERSION);
-	curl_easy_setopt(c->curl, CURLOPT_ACCEPT_ENCODING, ""); /* every encoding curl decodes */
-	curl_easy_setopt(c->curl, CURLOPT_CONNECTTIMEOUT_MS,
-			 cfg->connect_timeout_ms > 0 ? cfg->connect_timeout_ms : DEFAULT_CONNECT_TIMEOUT_MS);
-	curl_easy_setopt(c->curl, CURLOPT_TIMEOUT_MS,
-			 cfg->timeout_ms > 0 ? cfg->timeout_ms : DEFAULT_TIMEOUT_MS);
-	curl_easy_setopt(c->curl, CURLOPT_SSL_VERIFYPEER, 1L);
-	curl_easy_setopt(c->curl, CURLOPT_SSL_VERIFYHOST, 2L);
-	curl_easy_setopt(c->curl, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c->curl, CURLOPT_TCP_KEEPALIVE, 1L);
-	curl_easy_setopt(c->curl, CURLOPT_TCP_NODELAY, 1L);
-	curl_easy_setopt(c->curl, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(c->curl, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(c->curl, CURLOPT_ERRORBUFFER, c->curl_err);
-	curl_easy_setopt(c->curl, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)c->max_body);
-	curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, c->headers);
+	c->curl = http_easy_new(c);
+	if (!c->curl)
+		goto nomem;
 	*out = c;
 	return FL_OK;
 nomem:
@@ -211,8 +236,7 @@ void http_client_free(struct http_client *c)
 		return;
 	if (c->curl)
 		curl_easy_cleanup(c->curl);
-	free_headers(c->headers);
-	wipe_free(c->auth_line);
+	wipe_free(c->token);
 	free(c->base_url);
 	free(c);
 }
@@ -241,7 +265,7 @@ struct token_source *http_tokens(const struct http_client *c)
 
 uint64_t http_request_count(const struct http_client *c)
 {
-	return c->requests;
+	return __atomic_load_n(&c->requests, __ATOMIC_RELAXED);
 }
 
 /* A header's value without leading blanks and trailing CR/LF, into out. */
@@ -259,8 +283,8 @@ static void header_value(const char *v, size_t n, char *out, size_t outsz)
 
 static size_t on_header(char *data, size_t size, size_t nitems, void *ud)
 {
-	struct http_client *c = ud;
-	struct http_response *r = c->resp;
+	struct http_xfer *x = ud;
+	struct http_response *r = x->resp;
 	size_t n = size * nitems;
 	const char *colon = memchr(data, ':', n);
 	char value[256];
@@ -309,131 +333,112 @@ static size_t on_header(char *data, size_t size, size_t nitems, void *ud)
 
 static size_t on_body(char *data, size_t size, size_t nmemb, void *ud)
 {
-	struct http_client *c = ud;
+	struct http_xfer *x = ud;
 	size_t n = size * nmemb;
 
-	if (c->resp->body_bytes == 0)
-		curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &c->resp->status);
-	if (n > c->max_body - c->resp->body_bytes) {
-		c->too_big = true;
+	if (x->resp->body_bytes == 0)
+		curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &x->resp->status);
+	if (n > x->c->max_body - x->resp->body_bytes) {
+		x->too_big = true;
 		return 0;
 	}
-	c->resp->body_bytes += n;
-	if (c->sink) {
-		c->sink_rc = c->sink(c->sink_ctx, data, n);
-		if (c->sink_rc != FL_OK)
+	x->resp->body_bytes += n;
+	if (x->sink) {
+		x->sink_rc = x->sink(x->sink_ctx, data, n);
+		if (x->sink_rc != FL_OK)
 			return 0;
 	}
 	return n;
 }
 
-static int classify(struct http_client *c, CURLcode cc, const char *method,
-		    const char *path)
+static int classify(struct http_xfer *x, CURLcode cc)
 {
-	const char *detail = c->curl_err[0] ? c->curl_err : curl_easy_strerror(cc);
+	const char *detail = x->curl_err[0] ? x->curl_err : curl_easy_strerror(cc);
+	const char *method = x->method, *path = x->path;
 
 	switch (cc) {
 	case CURLE_OK:
 		return FL_OK;
 	case CURLE_OPERATION_TIMEDOUT:
-		return error_set(&c->err, FL_ERR_TIMEOUT, "%s %s: timed out: %s", method, path, detail);
+		return error_set(&x->err, FL_ERR_TIMEOUT, "%s %s: timed out: %s", method, path, detail);
 	case CURLE_OUT_OF_MEMORY:
-		return error_set(&c->err, FL_ERR_NOMEM, "%s %s: out of memory", method, path);
+		return error_set(&x->err, FL_ERR_NOMEM, "%s %s: out of memory", method, path);
 	case CURLE_ABORTED_BY_CALLBACK:
-		return error_set(&c->err, FL_ERR_ABORTED, "%s %s: stopped", method, path);
+		return error_set(&x->err, FL_ERR_ABORTED, "%s %s: stopped", method, path);
 	case CURLE_FILESIZE_EXCEEDED:
-		return error_set(&c->err, FL_ERR_TOO_BIG, "%s %s: response larger than %zu bytes",
-				 method, path, c->max_body);
+		return error_set(&x->err, FL_ERR_TOO_BIG, "%s %s: response larger than %zu bytes",
+				 method, path, x->c->max_body);
 	case CURLE_WRITE_ERROR:
-		if (c->too_big)
-			return error_set(&c->err, FL_ERR_TOO_BIG,
+		if (x->too_big)
+			return error_set(&x->err, FL_ERR_TOO_BIG,
 					 "%s %s: response larger than %zu bytes", method, path,
-					 c->max_body);
-		if (c->sink_rc != FL_OK)
-			return error_set(&c->err, c->sink_rc, "%s %s: response rejected while reading",
+					 x->c->max_body);
+		if (x->sink_rc != FL_OK)
+			return error_set(&x->err, x->sink_rc, "%s %s: response rejected while reading",
 					 method, path);
 		break;
 	case CURLE_BAD_CONTENT_ENCODING:
-		return error_set(&c->err, FL_ERR_PARSE, "%s %s: bad content encoding: %s", method,
+		return error_set(&x->err, FL_ERR_PARSE, "%s %s: bad content encoding: %s", method,
 				 path, detail);
 	case CURLE_PARTIAL_FILE:
-		return error_set(&c->err, FL_ERR_NETWORK,
+		return error_set(&x->err, FL_ERR_NETWORK,
 				 "%s %s: connection closed before the whole body arrived (%zu bytes read): %s",
-				 method, path, c->resp->body_bytes, detail);
+				 method, path, x->resp->body_bytes, detail);
 	default:
 		break;
 	}
-	return error_set(&c->err, FL_ERR_NETWORK, "%s %s: %s", method, path, detail);
+	return error_set(&x->err, FL_ERR_NETWORK, "%s %s: %s", method, path, detail);
 }
 
-int http_request(struct http_client *c, const char *method,
-		 const char *path_query, const char *content_type,
-		 const char *body, size_t body_len, http_sink sink, void *ctx,
-		 struct http_response *resp)
+int http_xfer_begin(struct http_client *c, struct http_xfer *x, void *easy, const char *method,
+		    const char *path_query, const char *content_type, const char *body, size_t body_len,
+		    http_sink sink, void *ctx, struct http_response *resp)
 {
-	char url[MAX_URL], ctype[128];
-	struct curl_slist *hdrs = NULL, *extra = NULL;
-	CURLcode cc;
+	char url[MAX_URL];
+	CURL *e = easy;
 	int rc;
 
+	memset(x, 0, sizeof *x);
+	x->c = c;
+	x->easy = easy;
+	x->method = method;
+	x->path = path_query;
+	x->sink = sink;
+	x->sink_ctx = ctx;
+	x->resp = resp;
 	memset(resp, 0, sizeof *resp);
 	resp->retry_after = -1;
 	resp->ratelimit_limit = resp->ratelimit_remaining = -1;
-	error_clear(&c->err);
 	if (!path_query || path_query[0] != '/')
-		return error_set(&c->err, FL_ERR_MISUSE, "http: path must start with '/'");
+		return error_set(&x->err, FL_ERR_MISUSE, "http: path must start with '/'");
 	if ((size_t)snprintf(url, sizeof url, "%s%s", c->base_url, path_query) >= sizeof url)
-		return error_set(&c->err, FL_ERR_MISUSE, "http: URL longer than %d bytes", MAX_URL);
+		return error_set(&x->err, FL_ERR_MISUSE, "http: URL longer than %d bytes", MAX_URL);
+	rc = build_headers(c, body ? (content_type ? content_type : "application/json") : NULL, &x->hdrs,
+			   &x->err);
+	if (rc)
+		return rc;
 
-	if (c->tokens) {
-		uint64_t gen;
-		const char *token = token_source_current(c->tokens, &gen);
-
-		if (gen != c->token_gen) {
-			rc = set_headers(c, token, &c->err);
-			if (rc)
-				return rc;
-			c->token_gen = gen;
-		}
-	}
-	c->sink = sink;
-	c->sink_ctx = ctx;
-	c->sink_rc = FL_OK;
-	c->too_big = false;
-	c->resp = resp;
-	c->curl_err[0] = '\0';
-
-	curl_easy_setopt(c->curl, CURLOPT_URL, url);
-	curl_easy_setopt(c->curl, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(c->curl, CURLOPT_HEADERDATA, c);
-	curl_easy_setopt(c->curl, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(c->curl, CURLOPT_WRITEDATA, c);
-
-	hdrs = c->headers;
+	curl_easy_setopt(e, CURLOPT_URL, url);
+	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(e, CURLOPT_HEADERDATA, x);
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
+	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->curl_err);
+	curl_easy_setopt(e, CURLOPT_PRIVATE, x);
 	if (body) {
-		snprintf(ctype, sizeof ctype, "Content-Type: %s",
-			 content_type ? content_type : "application/json");
-		/* Prepend to a private list; c->headers stays untouched. */
-		extra = curl_slist_append(NULL, ctype);
-		if (!extra)
-			return error_set(&c->err, FL_ERR_NOMEM, "http: out of memory");
-		extra->next = c->headers;
-		hdrs = extra;
-		curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, body);
-		curl_easy_setopt(c->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
-		curl_easy_setopt(c->curl, CURLOPT_CUSTOMREQUEST,
-				 strcmp(method, "POST") == 0 ? NULL : method);
+		curl_easy_setopt(e, CURLOPT_POSTFIELDS, body);
+		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
+		curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, strcmp(method, "POST") == 0 ? NULL : method);
 	} else if (strcmp(method, "GET") == 0) {
-		curl_easy_setopt(c->curl, CURLOPT_HTTPGET, 1L);
-		curl_easy_setopt(c->curl, CURLOPT_CUSTOMREQUEST, NULL);
+		curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+		curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, NULL);
 	} else {
 		/* A bodiless PUT/DELETE/POST: parameters travel in the query. */
-		curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, "");
-		curl_easy_setopt(c->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)0);
-		curl_easy_setopt(c->curl, CURLOPT_CUSTOMREQUEST,
-				 strcmp(method, "POST") == 0 ? NULL : method);
+		curl_easy_setopt(e, CURLOPT_POSTFIELDS, "");
+		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)0);
+		curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, strcmp(method, "POST") == 0 ? NULL : method);
 	}
-	curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, hdrs);
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, x->hdrs);
 	/*
 	 * libcurl silently re-sends a request whose reused connection turns out
 	 * dead before any answer: for a write whose reply was lost after the
@@ -441,20 +446,61 @@ int http_request(struct http_client *c, const char *method,
 	 * their own, so a lost reply surfaces as an error the replayer
 	 * reconciles instead.
 	 */
-	curl_easy_setopt(c->curl, CURLOPT_FRESH_CONNECT, strcmp(method, "GET") != 0 ? 1L : 0L);
+	curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, strcmp(method, "GET") != 0 ? 1L : 0L);
+	__atomic_add_fetch(&c->requests, 1, __ATOMIC_RELAXED);
+	return FL_OK;
+}
 
-	c->requests++;
-	cc = curl_easy_perform(c->curl);
-	curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &resp->status);
-	rc = classify(c, cc, method, path_query);
+int http_xfer_end(struct http_xfer *x, int curl_code)
+{
+	int rc;
 
-	if (extra) {
-		extra->next = NULL;
-		curl_slist_free_all(extra);
+	curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &x->resp->status);
+	rc = classify(x, (CURLcode)curl_code);
+	curl_easy_setopt(x->easy, CURLOPT_HTTPHEADER, NULL);
+	curl_easy_setopt(x->easy, CURLOPT_ERRORBUFFER, NULL);
+	free_headers(x->hdrs);
+	x->hdrs = NULL;
+	return rc;
+}
+
+void http_xfer_drop(struct http_xfer *x)
+{
+	if (x->easy) {
+		curl_easy_setopt(x->easy, CURLOPT_HTTPHEADER, NULL);
+		curl_easy_setopt(x->easy, CURLOPT_ERRORBUFFER, NULL);
 	}
-	curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, c->headers);
-	c->sink = NULL;
-	c->resp = NULL;
+	free_headers(x->hdrs);
+	x->hdrs = NULL;
+}
+
+void *http_easy(struct http_client *c)
+{
+	return c->curl;
+}
+
+int http_easy_perform(struct http_client *c)
+{
+	return (int)curl_easy_perform(c->curl);
+}
+
+int http_request(struct http_client *c, const char *method,
+		 const char *path_query, const char *content_type,
+		 const char *body, size_t body_len, http_sink sink, void *ctx,
+		 struct http_response *resp)
+{
+	struct http_xfer x;
+	int rc;
+
+	error_clear(&c->err);
+	rc = http_xfer_begin(c, &x, c->curl, method, path_query, content_type, body, body_len, sink, ctx,
+			     resp);
+	if (rc == FL_OK)
+		rc = http_xfer_end(&x, (int)curl_easy_perform(c->curl));
+	else
+		http_xfer_drop(&x);
+	if (rc)
+		error_copy(&c->err, &x.err);
 	return rc;
 }
 

@@ -1,12 +1,14 @@
 /*
  * http.h — libflsync's HTTP transport: one reused libcurl easy handle per
- * client (keep-alive), gzip, connect and total timeouts, TLS verification
- * always on, the User-Agent and the auth header.  The body is streamed to a
+ * client (keep-alive) for blocking requests, and transfers that a curl
+ * multi handle runs side by side; gzip, connect and total timeouts, TLS
+ * verification always on, the User-Agent and the auth header.  The body is streamed to a
  * sink as it arrives; nothing here holds a whole response.
  */
 #ifndef FL_HTTP_H
 #define FL_HTTP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -74,6 +76,45 @@ int http_request(struct http_client *c, const char *method,
 		 struct http_response *resp);
 
 const char *http_errmsg(const struct http_client *c);
+
+/*
+ * Requests side by side.  A transfer is one request on an easy handle of
+ * the caller's (http_easy_new(): the client's timeouts, TLS, encodings;
+ * HTTP/2 over TLS where the server offers it, waiting to multiplex on a
+ * connection being set up rather than opening another), run by the
+ * caller's curl multi handle.  http_xfer_begin sets the handle up for the
+ * request as http_request() would send it (the token of now, its own header
+ * list); the caller adds the handle to its multi, and when curl says it is
+ * done, http_xfer_end (curl's CURLcode) gives http_request()'s verdict, the
+ * message in x->err.  http_xfer_drop forgets a transfer that was begun and
+ * never ended.  The struct stays where it is while the transfer runs
+ * (curl's callbacks point at it; CURLOPT_PRIVATE too).
+ */
+struct curl_slist;
+struct http_xfer {
+	struct http_client *c;
+	void *easy;                  /* the CURL easy handle it runs on */
+	struct curl_slist *hdrs;     /* its own: the token when it began */
+	const char *method, *path;   /* borrowed for the transfer */
+	http_sink sink;
+	void *sink_ctx;
+	int sink_rc;
+	bool too_big;
+	struct http_response *resp;
+	struct fl_error err;
+	char curl_err[256];          /* CURL_ERROR_SIZE */
+};
+
+void *http_easy_new(struct http_client *c);
+/* The client's own handle, for a transfer performed at once (http_easy_perform: a CURLcode). */
+void *http_easy(struct http_client *c);
+int http_easy_perform(struct http_client *c);
+void http_easy_free(void *easy);
+int http_xfer_begin(struct http_client *c, struct http_xfer *x, void *easy, const char *method,
+		    const char *path_query, const char *content_type, const char *body, size_t body_len,
+		    http_sink sink, void *ctx, struct http_response *resp);
+int http_xfer_end(struct http_xfer *x, int curl_code);
+void http_xfer_drop(struct http_xfer *x);
 
 /*
  * The client's token source can renew the token the API just refused with a

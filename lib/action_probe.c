@@ -211,7 +211,7 @@ static int probe_get(struct probe_ctx *pc, const char *path, const char *collect
 	int rc;
 
 	rc = api_call(run->http, "GET", path, NULL, NULL, 0, collection, NULL, on_probe, pc, &res, &err);
-	run->requests_total++;
+	run->sh->requests_total++;
 	if (run->cur)
 		run->cur->requests++;
 	if (rc && rc != FL_ERR_NOT_FOUND)

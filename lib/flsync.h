@@ -647,9 +647,13 @@ FL_API int fl_sync_set_token_file(struct fl_sync *sync, const char *token_file);
  *   sync.batch_rows         rows per transaction (5000)
  *   sync.batch_ms           or this many milliseconds per transaction (1000)
  *   sync.max_window_pages   a window that needs more pages is split (100)
- *   sync.read_ahead         pages fetched and parsed ahead of storing, on a
- *                           thread of the pass's own, 0-16; 0 reads each page
- *                           when it is stored (2)
+ *   sync.read_ahead         pages each sub-window reads ahead of storing,
+ *                           0-16 (0 as 1) (2)
+ *   sync.max_in_flight      requests of a pass in flight at once, 1-64: the
+ *                           streams side by side, a windowed stream's span
+ *                           in sub-windows, id batches likewise, the rate
+ *                           budgets shared; 1 one request at a time, the
+ *                           streams in order (6)
  *   sync.mass_delete_ratio  refuse to mark more than this share of a table
  *                           gone in one pass (0.2)
  *   sync.max_attempts       tries of a request, and sends of a queued action,
@@ -699,7 +703,9 @@ struct fl_sync_progress {
 /*
  * fl_sync_set_progress — call fn(ctx, p) after every page and when each
  * stream ends; p and its strings are borrowed for the call.  The callback
- * must not use sync or the pass's database handle.
+ * must not use sync or the pass's database handle.  Streams run side by
+ * side on threads of the pass: the callbacks come from those threads, one
+ * call at a time, never two at once.
  *
  * fl_sync_set_log — call fn(ctx, line) with what a verbose log shows: each
  * stream, each request's endpoint and outcome, waits for a rate limit,
@@ -771,6 +777,7 @@ struct fl_sync_report {
 	int streams_failed;
 	long http_status;        /* the first failing stream's last HTTP status, 0 if none */
 	const char *error;       /* the first failure's message, "" if none */
+	int max_in_flight;       /* the most requests it had in flight at once */
 };
 
 /*

@@ -555,7 +555,7 @@ static int send_one(struct sync_run *run, struct pending *p)
 	sync_log(run, "%s %s (action %lld %s)", p->spec->method, path.data, (long long)p->id, p->kind);
 	rc = api_call(run->http, p->spec->method, path.data, ctype, body.len ? body.data : NULL, body.len,
 		      NULL, NULL, replay_on_result, &res, &out, &err);
-	run->requests_total++;
+	run->sh->requests_total++;
 	if (run->cur)
 		run->cur->requests++;
 	ratelimit_observe(run->rl, endpoint, &out.http, ratelimit_now_ms());

@@ -31,7 +31,8 @@ struct sync_options {
 	int batch_rows;               /* rows per transaction (default 5000) */
 	int batch_ms;                 /* or this long per transaction (default 1000) */
 	int max_window_pages;         /* a window needing more pages is split (default 100) */
-	int read_ahead;               /* pages read ahead of storing, on a thread of their own (default 2; 0 none) */
+	int read_ahead;               /* pages a chain reads ahead of storing (default 2; 0 as 1) */
+	int max_in_flight;            /* requests side by side (default 6; 1 one at a time, streams in order) */
 	const char *const *market_queries; /* searches of /projects/active/ (query=...) */
 	int n_market_queries;
 	const int64_t *market_jobs;   /* jobs[] filter for market searches */
@@ -59,6 +60,7 @@ struct sync_report {
 	int64_t rows;             /* rows stored (inserted or changed) */
 	int64_t requests;         /* HTTP requests made, retries included */
 	int64_t server_now;       /* the server's clock at the pass's start */
+	int max_in_flight;        /* the most requests it had in flight at once */
 	int streams_ok;
 	int streams_failed;
 	long first_http_status;   /* HTTP status of the first failing stream's last response, 0 if none */

@@ -451,6 +451,7 @@ static int sync_api_run(struct fl_sync *s, struct fl_db *db, bool hints_only)
 	s->report.streams_ok = rep.streams_ok;
 	s->report.streams_failed = rep.streams_failed;
 	s->report.http_status = rep.first_http_status;
+	s->report.max_in_flight = rep.max_in_flight;
 	snprintf(s->report_error, sizeof s->report_error, "%s",
 		 rc == FL_OK ? "" : rep.first_error[0] ? rep.first_error : s->err.msg);
 	if (rc == FL_OK)

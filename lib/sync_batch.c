@@ -16,8 +16,10 @@ int sync_tx_begin(struct sync_run *run)
 {
 	int rc;
 
-	if (run->in_tx)
+	if (run->sh->in_tx)
 		return FL_OK;
+	if (run->sh->fatal)
+		return error_set(&run->err, FL_ERR_ABORTED, "stopped: the batch was lost");
 	rc = store_begin(run->db);
 	if (rc)
 		return error_copy(&run->err, &run->db->err);
@@ -27,60 +29,60 @@ int sync_tx_begin(struct sync_run *run)
 		store_rollback(run->db);
 		return rc;
 	}
-	run->in_tx = true;
-	run->batch_rows = 0;
-	run->batch_started_ms = sync_now_ms();
+	run->sh->in_tx = true;
+	run->sh->batch_rows = 0;
+	run->sh->batch_started_ms = sync_now_ms();
 	return FL_OK;
 }
 
 /* A batch ends at so many rows or so much time, whichever comes first. */
 bool sync_batch_full(const struct sync_run *run)
 {
-	return run->in_tx && (run->batch_rows >= run->opt->batch_rows ||
-			      sync_now_ms() - run->batch_started_ms >= run->opt->batch_ms);
+	return run->sh->in_tx && (run->sh->batch_rows >= run->opt->batch_rows ||
+			      sync_now_ms() - run->sh->batch_started_ms >= run->opt->batch_ms);
 }
 
 int sync_tx_maybe_commit(struct sync_run *run, bool force)
 {
 	int rc;
 
-	if (!run->in_tx || (!force && !sync_batch_full(run)))
+	if (!run->sh->in_tx || (!force && !sync_batch_full(run)))
 		return FL_OK;
 	rc = sync_fts_flush(run);
 	if (rc) {
 		store_rollback(run->db);
-		run->in_tx = false;
+		run->sh->in_tx = false;
 		return rc;
 	}
 	rc = store_commit(run->db);
 	if (rc) {
 		store_rollback(run->db);
-		run->in_tx = false;
+		run->sh->in_tx = false;
 		return error_copy(&run->err, &run->db->err);
 	}
-	run->in_tx = false;
+	run->sh->in_tx = false;
 	return FL_OK;
 }
 
 void sync_tx_rollback(struct sync_run *run)
 {
-	if (run->in_tx)
+	if (run->sh->in_tx)
 		store_rollback(run->db);
-	run->in_tx = false;
+	run->sh->in_tx = false;
 }
 
 /* ---- statements and binding --------------------------------------------- */
 
 int sync_stmt(struct sync_run *run, int slot, const char *sql, sqlite3_stmt **out)
 {
-	if (!run->stmts[slot] &&
+	if (!run->sh->stmts[slot] &&
 	    sqlite3_prepare_v3(run->db->sql, sql, -1, SQLITE_PREPARE_PERSISTENT,
-			       &run->stmts[slot], NULL) != SQLITE_OK) {
+			       &run->sh->stmts[slot], NULL) != SQLITE_OK) {
 		store_error(run->db, "prepare statement %d", slot);
 		*out = NULL;
 		return error_copy(&run->err, &run->db->err);
 	}
-	*out = run->stmts[slot];
+	*out = run->sh->stmts[slot];
 	return FL_OK;
 }
 
@@ -165,8 +167,8 @@ int sync_step(struct sync_run *run, sqlite3_stmt *st, const char *what, int64_t 
 	int rc = step(run, st, what, id);
 
 	if (!rc && run->changed) {
-		run->batch_rows++;
-		run->rows_total++;
+		run->sh->batch_rows++;
+		run->sh->rows_total++;
 		if (run->cur)
 			run->cur->rows++;
 	}
@@ -179,10 +181,10 @@ int sync_step(struct sync_run *run, sqlite3_stmt *st, const char *what, int64_t 
 bool sync_same_raw(struct sync_run *run, int slot, const char *table, int64_t id,
 		   const struct json_item *it)
 {
-	sqlite3_stmt *st = run->probes[slot];
+	sqlite3_stmt *st = run->sh->probes[slot];
 	bool same;
 
-	if (run->unchanged_streak[slot] < UNCHANGED_BEFORE_PROBING)
+	if (run->sh->unchanged_streak[slot] < UNCHANGED_BEFORE_PROBING)
 		return false;
 	if (!st) {
 		char sql[128];
@@ -190,7 +192,7 @@ bool sync_same_raw(struct sync_run *run, int slot, const char *table, int64_t id
 		snprintf(sql, sizeof sql, "SELECT raw IS ?2 FROM %s WHERE id = ?1", table);
 		if (sqlite3_prepare_v3(run->db->sql, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK)
 			return false; /* the upsert will tell */
-		run->probes[slot] = st;
+		run->sh->probes[slot] = st;
 	}
 	sqlite3_bind_int64(st, 1, id);
 	sqlite3_bind_text(st, 2, it->raw, (int)it->raw_len, SQLITE_STATIC);
@@ -200,7 +202,7 @@ bool sync_same_raw(struct sync_run *run, int slot, const char *table, int64_t id
 	if (same)
 		run->changed = false;
 	else
-		run->unchanged_streak[slot] = 0; /* new or changed: upsert again for a while */
+		run->sh->unchanged_streak[slot] = 0; /* new or changed: upsert again for a while */
 	return same;
 }
 
@@ -209,7 +211,7 @@ int sync_upsert(struct sync_run *run, int slot, sqlite3_stmt *st, const char *wh
 	int rc = sync_step(run, st, what, id);
 
 	if (!rc)
-		run->unchanged_streak[slot] = run->changed ? 0 : run->unchanged_streak[slot] + 1;
+		run->sh->unchanged_streak[slot] = run->changed ? 0 : run->sh->unchanged_streak[slot] + 1;
 	return rc;
 }
 
@@ -247,37 +249,37 @@ static int ref(struct sync_run *run, struct idset *seen, int slot, const char *s
 
 int sync_ref_user(struct sync_run *run, int64_t id)
 {
-	return ref(run, run->stubbed_users, SLOT_REF_USER,
+	return ref(run, run->sh->stubbed[0], SLOT_REF_USER,
 		   "INSERT INTO users(id) VALUES (?1) ON CONFLICT(id) DO NOTHING", id, "user");
 }
 
 int sync_ref_project(struct sync_run *run, int64_t id)
 {
-	return ref(run, run->stubbed_projects, SLOT_REF_PROJECT,
+	return ref(run, run->sh->stubbed[1], SLOT_REF_PROJECT,
 		   "INSERT INTO projects(id) VALUES (?1) ON CONFLICT(id) DO NOTHING", id, "project");
 }
 
 int sync_ref_currency(struct sync_run *run, int64_t id)
 {
-	return ref(run, run->stubbed_currencies, SLOT_REF_CURRENCY,
+	return ref(run, run->sh->stubbed[2], SLOT_REF_CURRENCY,
 		   "INSERT INTO currencies(id) VALUES (?1) ON CONFLICT(id) DO NOTHING", id, "currency");
 }
 
 int sync_ref_job(struct sync_run *run, int64_t id)
 {
-	return ref(run, run->stubbed_jobs, SLOT_REF_JOB,
+	return ref(run, run->sh->stubbed[3], SLOT_REF_JOB,
 		   "INSERT INTO jobs(id) VALUES (?1) ON CONFLICT(id) DO NOTHING", id, "job");
 }
 
 int sync_ref_bid(struct sync_run *run, int64_t id)
 {
-	return ref(run, run->stubbed_bids, SLOT_REF_BID,
+	return ref(run, run->sh->stubbed[4], SLOT_REF_BID,
 		   "INSERT INTO bids(id) VALUES (?1) ON CONFLICT(id) DO NOTHING", id, "bid");
 }
 
 int sync_ref_thread(struct sync_run *run, int64_t id)
 {
-	return ref(run, run->stubbed_threads, SLOT_REF_THREAD,
+	return ref(run, run->sh->stubbed[5], SLOT_REF_THREAD,
 		   "INSERT INTO threads(id) VALUES (?1) ON CONFLICT(id) DO NOTHING", id, "thread");
 }
 

@@ -138,6 +138,10 @@ int sync_page_reset(struct sync_page *pg, const char *query)
 	error_clear(&pg->err);
 	memset(&pg->res, 0, sizeof pg->res);
 	pg->requests = 0;
+	pg->attempt = 0;
+	pg->reauthed = false;
+	pg->last = false;
+	pg->chain = NULL;
 	buf_reset(&pg->notes);
 	pg->nitems = 0;
 	pg->bytes = 0;
@@ -307,65 +311,61 @@ static int64_t backoff_ms(const struct sync_run *run, int attempt)
 	return ms / 2 + (int64_t)(rand() % (int)(ms + 1));
 }
 
-static bool cancelled(const struct sync_run *run, const volatile int *cancel)
+/* Sleep ms, waking early when the pass stops; other streams store meanwhile. */
+void sync_nap(struct sync_run *run, int64_t ms)
 {
-	return sync_stopping(run) || (cancel && __atomic_load_n(cancel, __ATOMIC_RELAXED));
-}
-
-/* Sleep ms, waking early when the pass stops or the read is cancelled. */
-static void nap(const struct sync_run *run, const volatile int *cancel, int64_t ms)
-{
-	while (ms > 0 && !cancelled(run, cancel)) {
+	sync_yield(run);
+	while (ms > 0 && !sync_stopping(run)) {
 		int64_t step = ms < 50 ? ms : 50;
 		struct timespec ts = { .tv_sec = 0, .tv_nsec = (long)step * 1000000L };
 
 		nanosleep(&ts, NULL);
 		ms -= step;
 	}
+	sync_resume(run);
 }
 
-void sync_nap(const struct sync_run *run, int64_t ms)
+int sync_page_start(const struct sync_run *run, struct sync_page *pg, int64_t *wait_ms)
 {
-	nap(run, NULL, ms);
-}
+	int64_t wait;
 
-int sync_page_read(const struct sync_run *run, const char *collection, struct sync_page *pg,
-		   const volatile int *cancel)
-{
-	char endpoint[128];
-	int rc;
-
-	ratelimit_endpoint("GET", pg->query, endpoint, sizeof endpoint);
-	for (int attempt = 1;; attempt++) {
-		int64_t wait = ratelimit_delay_ms(run->rl, endpoint, sync_now_ms());
-
+	ratelimit_endpoint("GET", pg->query, pg->endpoint, sizeof pg->endpoint);
+	*wait_ms = 0;
+	if (!ratelimit_take(run->rl, pg->endpoint, sync_now_ms(), &wait)) {
 		if (wait > 2000)
 			return pg->rc = error_set(&pg->err, FL_ERR_RATE_LIMITED,
 						  "GET %s: rate limit of %s: next request in %lld ms",
-						  pg->query, endpoint, (long long)wait);
-		nap(run, cancel, wait);
-		if (cancelled(run, cancel))
-			return pg->rc = error_set(&pg->err, FL_ERR_ABORTED, "stopped");
-
-		ratelimit_sent(run->rl, endpoint, sync_now_ms());
-		sync_page_note(pg, run, "GET %s", pg->query);
-		page_clear(pg);
-		error_clear(&pg->err);
-		rc = api_call(run->http, "GET", pg->query, NULL, NULL, 0, collection, NULL,
-			      page_copy_item, pg, &pg->res, &pg->err);
-		pg->requests++;
-		if (pg->store->err.rc)
-			rc = error_copy(&pg->err, &pg->store->err);
-		ratelimit_observe(run->rl, endpoint, &pg->res.http, sync_now_ms());
-
-		if (rc == FL_OK)
-			return pg->rc = page_finish(pg);
-		if (rc == FL_ERR_RATE_LIMITED || pg->store->err.rc || !api_transient(rc, &pg->res) ||
-		    attempt >= run->opt->max_attempts)
-			return pg->rc = rc;
-		sync_page_note(pg, run, "retrying after: %s", pg->err.msg);
-		nap(run, cancel, backoff_ms(run, attempt + 1));
+						  pg->query, pg->endpoint, (long long)wait);
+		*wait_ms = wait;
+		return FL_OK;
 	}
+	pg->attempt++;
+	sync_page_note(pg, run, "GET %s", pg->query);
+	page_clear(pg);
+	error_clear(&pg->err);
+	return FL_OK;
+}
+
+int sync_page_item(void *ctx, const struct json_item *it)
+{
+	return page_copy_item(ctx, it);
+}
+
+int sync_page_ended(const struct sync_run *run, struct sync_page *pg, int rc, int64_t *retry_ms)
+{
+	*retry_ms = -1;
+	pg->requests++;
+	if (pg->store->err.rc)
+		rc = error_copy(&pg->err, &pg->store->err);
+	ratelimit_observe(run->rl, pg->endpoint, &pg->res.http, sync_now_ms());
+	if (rc == FL_OK)
+		return pg->rc = page_finish(pg);
+	if (rc == FL_ERR_RATE_LIMITED || pg->store->err.rc || !api_transient(rc, &pg->res) ||
+	    pg->attempt >= run->opt->max_attempts || rc == FL_ERR_ABORTED)
+		return pg->rc = rc;
+	sync_page_note(pg, run, "retrying after: %s", pg->err.msg);
+	*retry_ms = backoff_ms(run, pg->attempt + 1);
+	return FL_OK;
 }
 
 int sync_page_take(struct sync_run *run, const struct sync_page *pg, sync_store_fn fn,
@@ -373,7 +373,7 @@ int sync_page_take(struct sync_run *run, const struct sync_page *pg, sync_store_
 {
 	int rc;
 
-	run->requests_total += pg->requests;
+	run->sh->requests_total += pg->requests;
 	if (run->cur)
 		run->cur->requests += pg->requests;
 	run->last_status = pg->res.http.status;
@@ -389,23 +389,20 @@ int sync_page_take(struct sync_run *run, const struct sync_page *pg, sync_store_
 	if (pg->rc)
 		return pg->rc;
 	rc = sync_tx_begin(run);
-	for (size_t i = 0; !rc && fn && i < pg->nitems; i++)
-		rc = fn(run, &pg->items[i]);
-	return rc;
-}
-
-int sync_get(struct sync_run *run, const char *path_query, const char *collection,
-	     sync_store_fn fn, struct api_result *res)
-{
-	struct sync_page *pg = sync_page_new();
-	int rc;
-
-	if (!pg || sync_page_reset(pg, path_query)) {
-		sync_page_free(pg);
-		return error_set(&run->err, FL_ERR_NOMEM, "GET %s: out of memory", path_query);
+	if (rc || !fn || pg->nitems == 0)
+		return rc;
+	/* A page is stored whole or not at all: other streams' pages share the batch. */
+	if (sqlite3_exec(run->db->sql, "SAVEPOINT page", NULL, NULL, NULL) != SQLITE_OK) {
+		store_error(run->db, "store a page of %s", pg->query);
+		return error_copy(&run->err, &run->db->err);
 	}
-	sync_page_read(run, collection, pg, NULL);
-	rc = sync_page_take(run, pg, fn, res);
-	sync_page_free(pg);
+	for (size_t i = 0; !rc && i < pg->nitems; i++)
+		rc = fn(run, &pg->items[i]);
+	if (rc)
+		sqlite3_exec(run->db->sql, "ROLLBACK TO page", NULL, NULL, NULL);
+	if (sqlite3_exec(run->db->sql, "RELEASE page", NULL, NULL, NULL) != SQLITE_OK && !rc) {
+		store_error(run->db, "store a page of %s", pg->query);
+		rc = error_copy(&run->err, &run->db->err);
+	}
 	return rc;
 }

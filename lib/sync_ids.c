@@ -80,17 +80,17 @@ struct ids_plan {
 	const struct id_list *ids;
 	const char *base_query, *param;
 	bool one_per_id;
-	int max_requests;
 	size_t i, end;      /* the batch being read: ids[i, end) */
+	size_t stop;        /* this chain's batches end here */
 	int64_t offset;     /* its page */
-	int batches;        /* batches read to their end */
 	bool batch_done;    /* the page was its batch's last */
 };
 
-static bool ids_next(void *state, struct sync_page *prev, struct buf *q, struct fl_error *err)
+static bool ids_next(void *state, struct sync_page *prev, struct fl_error *err)
 {
 	struct ids_plan *p = state;
 
+	(void)err;
 	p->batch_done = false;
 	if (prev) {
 		/* At most one result an id: a batch's page holds them all.  Else page on. */
@@ -98,17 +98,22 @@ static bool ids_next(void *state, struct sync_page *prev, struct buf *q, struct 
 			p->offset += IDS_PER_REQUEST;
 		} else {
 			p->batch_done = true;
-			p->batches++;
 			p->i = p->end;
 			p->offset = 0;
 		}
 	}
 	if (p->offset == 0) {
-		if (p->i >= p->ids->n || (p->max_requests > 0 && p->batches >= p->max_requests))
+		if (p->i >= p->stop)
 			return false;
-		p->end = p->i + IDS_PER_REQUEST < p->ids->n ? p->i + IDS_PER_REQUEST : p->ids->n;
+		p->end = p->i + IDS_PER_REQUEST < p->stop ? p->i + IDS_PER_REQUEST : p->stop;
 	}
-	buf_reset(q);
+	return true;
+}
+
+static bool ids_query(const void *state, struct buf *q, struct fl_error *err)
+{
+	const struct ids_plan *p = state;
+
 	buf_puts(q, p->base_query);
 	for (size_t j = p->i; j < p->end; j++)
 		if (!buf_printf(q, "%s%s=%lld", (j == p->i && !strchr(p->base_query, '?')) ? "?" : "&",
@@ -122,17 +127,45 @@ too_long:
 	return false;
 }
 
+/* The last 1/parts of the batches not begun yet, to a chain of their own. */
+static bool ids_split(void *state, void *right, int parts)
+{
+	struct ids_plan *p = state, *r = right;
+	size_t begin = p->offset > 0 ? p->end : p->i;  /* a batch being paged stays */
+	size_t left = (p->stop - begin + IDS_PER_REQUEST - 1) / IDS_PER_REQUEST;
+	size_t give = left / (size_t)parts, cut;
+
+	if (begin >= p->stop)
+		return false;
+	if (p->offset == 0 && give >= left)
+		give = left - 1; /* a chain keeps a batch to read */
+	if (give == 0 || p->i >= p->stop)
+		return false;
+	cut = begin + (left - give) * IDS_PER_REQUEST;
+	*r = *p;
+	r->i = cut;
+	r->offset = 0;
+	r->end = cut + IDS_PER_REQUEST < p->stop ? cut + IDS_PER_REQUEST : p->stop;
+	p->stop = cut;
+	if (p->offset == 0)
+		p->end = p->i + IDS_PER_REQUEST < cut ? p->i + IDS_PER_REQUEST : cut;
+	return true;
+}
+
 static int by_ids(struct sync_run *run, const struct id_list *ids, const char *base_query,
 		  const char *param, const char *collection, bool one_per_id, int max_requests)
 {
 	struct ids_plan plan = { .ids = ids, .base_query = base_query, .param = param,
-				 .one_per_id = one_per_id, .max_requests = max_requests };
-	struct sync_plan sp = { ids_next, &plan, sizeof plan };
+				 .one_per_id = one_per_id, .stop = ids->n };
+	struct sync_plan sp = { ids_next, ids_query, ids_split, &plan, sizeof plan };
 	struct ids_plan after;
 	struct sync_pipe *pipe;
 	bool more;
 	int rc;
 
+	/* At most max_requests batches (the ids are in batches from the first). */
+	if (max_requests > 0 && plan.stop > (size_t)max_requests * IDS_PER_REQUEST)
+		plan.stop = (size_t)max_requests * IDS_PER_REQUEST;
 	rc = sync_pipe_start(run, collection, &sp, &pipe);
 	while (!rc && !(rc = sync_pipe_take(pipe, ids_item, &after, NULL, &more)) && more) {
 		if (!after.batch_done)

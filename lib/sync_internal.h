@@ -10,6 +10,7 @@
 #ifndef FL_SYNC_INTERNAL_H
 #define FL_SYNC_INTERNAL_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -34,36 +35,61 @@ struct sync_stream_stats {
 	int64_t total;
 };
 
-struct sync_run {
-	struct fl_db *db;
-	struct http_client *http;
-	struct ratelimit *rl;
-	const struct sync_options *opt;
-	struct fl_error err;             /* the current failure */
-	int64_t self_id;                 /* the account's user id */
-	int64_t server_now;              /* server clock (Date) at the pass's start */
-	int64_t pass_started;            /* same, as written to sync_state */
+/*
+ * What the streams of a pass share.  Streams run side by side on threads
+ * of the pass (sync.c), but one at a time touches the database: each holds
+ * `writer` while it runs and lets go only while it waits for the network
+ * (sync_yield/sync_resume), so everything below, the connection and its
+ * transaction are the writer's alone.
+ */
+struct sync_fetch;
+struct sync_shared {
+	pthread_mutex_t writer;
+	bool fatal;                      /* the batch was lost: every stream stops */
+	struct sync_fetch *fetch;        /* the requests in flight (sync_pipe.c) */
 
 	/* batching */
 	bool in_tx;
 	int64_t batch_rows;              /* rows in the open transaction */
 	int64_t batch_started_ms;
-
-	/* the stream running now */
-	struct sync_stream_stats *cur;
 	int64_t rows_total, requests_total;
+	int64_t server_now;              /* the first stream to learn the server's clock tells */
 
-	/* a small set of ids already given stub rows in this pass, per table */
-	struct idset *stubbed_users, *stubbed_projects, *stubbed_currencies, *stubbed_jobs;
-	struct idset *stubbed_bids, *stubbed_threads;
+	/* a small set of ids already given stub rows in this pass, by kind (enum sync_ref) */
+	struct idset *stubbed[6];
 
 	sqlite3_stmt *stmts[64];         /* prepared statements by slot (see sync.c) */
 	sqlite3_stmt *probes[64];        /* by an upsert's slot: does its row hold this raw already? */
 	int unchanged_streak[64];        /* by an upsert's slot: rows in a row it left unchanged */
+};
+
+/* One stream's run: what it reads and where it is; the rest is shared. */
+struct sync_run {
+	struct fl_db *db;
+	struct http_client *http;
+	struct ratelimit *rl;
+	const struct sync_options *opt;
+	struct sync_shared *sh;
+	struct fl_error err;             /* the current failure */
+	int64_t self_id;                 /* the account's user id */
+	int64_t server_now;              /* server clock (Date) at the pass's start */
+	int64_t pass_started;            /* same, as written to sync_state */
+
+	/* the stream running now */
+	struct sync_stream_stats *cur;
+
 	bool changed;                    /* the last sync_step() changed a row */
 	long last_status;                /* HTTP status of the last response, 0 if none */
 	struct ids_ctx *ids;             /* the id batch being read, if any */
 };
+
+/*
+ * A stream waits for the network: other streams may store meanwhile
+ * (sync_yield); it takes the database back with sync_resume, which says
+ * FL_ERR_ABORTED (run->err set) when the pass has stopped meanwhile.
+ */
+void sync_yield(struct sync_run *run);
+int sync_resume(struct sync_run *run);
 
 /* ---- clock and requests (sync_fetch.c) ---------------------------------- */
 
@@ -93,6 +119,11 @@ struct sync_page {
 	unsigned char state[SYNC_PLAN_STATE_MAX]; /* the plan's state after this page */
 	struct sync_page *next;          /* the read-ahead queue */
 	struct sync_page_store *store;   /* the copies items point into */
+	char endpoint[128];              /* the rate budget it counts against */
+	int attempt;                     /* tries so far */
+	bool reauthed;                   /* a 401 renewed the token once for it */
+	bool last;                       /* the last page of its chain */
+	void *chain;                     /* the chain it was read for (sync_pipe.c) */
 };
 
 struct sync_page *sync_page_new(void);
@@ -101,17 +132,20 @@ void sync_page_free(struct sync_page *pg);
 int sync_page_reset(struct sync_page *pg, const char *query);
 
 /*
- * Read pg->query into pg: waits for the rate limiter (a wait past 2 s is
- * FL_ERR_RATE_LIMITED at once, after the limiter has been told, so the
- * scheduler runs other streams meanwhile); retries network errors, 5xx and
- * mangled bodies with jittered back-off up to opt->max_attempts, each try
- * starting the page afresh.  Uses run's options, HTTP client and limiter
- * and nothing else of run, so another thread may read while run's owner
- * stores, as long as only one reads at a time.  Stops early with
- * FL_ERR_ABORTED when the pass stops or *cancel is set.  Returns pg->rc.
+ * A try of pg->query (sync_pipe.c sends it).  sync_page_start asks the rate
+ * limiter: with *wait_ms 0 the request is counted as sent and may go now
+ * (the page is cleared for it, its items to be copied by sync_page_item as
+ * they arrive); with *wait_ms > 0 it must wait that long first; a wait past
+ * 2 s fails it at once (FL_ERR_RATE_LIMITED in pg->rc) so the pass reads
+ * other streams meanwhile.  sync_page_ended takes the try's outcome (the
+ * api_xfer_end() code, pg->err and pg->res filled): the limiter learns from
+ * it; network errors, 5xx and mangled bodies are tried again after
+ * *retry_ms (jittered back-off) up to opt->max_attempts, each try starting
+ * the page afresh; otherwise pg->rc is the page's verdict (*retry_ms -1).
  */
-int sync_page_read(const struct sync_run *run, const char *collection, struct sync_page *pg,
-		   const volatile int *cancel);
+int sync_page_start(const struct sync_run *run, struct sync_page *pg, int64_t *wait_ms);
+int sync_page_item(void *ctx, const struct json_item *it);
+int sync_page_ended(const struct sync_run *run, struct sync_page *pg, int rc, int64_t *retry_ms);
 
 /*
  * Account for a read page (requests, status, the server's clock, its -v
@@ -126,35 +160,45 @@ int sync_page_take(struct sync_run *run, const struct sync_page *pg, sync_store_
 void sync_page_note(struct sync_page *pg, const struct sync_run *run, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
-/* Read path_query and store each item of collection with fn: both of the above. */
+/* Read path_query and store each item of collection with fn (a one-page pipe). */
 int sync_get(struct sync_run *run, const char *path_query, const char *collection,
 	     sync_store_fn fn, struct api_result *res);
 
 /*
- * Reading ahead (sync_pipe.c).  A plan says which page follows which: next
- * writes the first query (prev NULL) or the one after prev into q and
- * returns true, or returns false when prev was the last (with err set when
- * the query could not be made).  It runs on the reading thread and
- * decides from the pages alone, never from what storing them did (it may
- * add -v lines to prev with sync_page_note); after
- * each call its state (state_size bytes, at most SYNC_PLAN_STATE_MAX) is
- * copied into the page it followed.
+ * Requests side by side (sync_pipe.c).  A plan says which page follows
+ * which, from the pages alone (it runs on the fetching thread, never from
+ * what storing them did; it may add -v lines to prev with sync_page_note):
+ * next moves its state past prev (NULL: the start) and says whether a page
+ * follows (false with err set when the plan fails); query writes the
+ * request of the state's next page.  A plan that can be read in parts has
+ * split: it moves the last 1/parts of what state has left to read into
+ * right (a state of its own), or says false when that is not worth a
+ * request.  A plan's state is at most SYNC_PLAN_STATE_MAX bytes.
  *
- * sync_pipe_start reads up to opt->read_ahead pages ahead of the caller on
- * a thread of its own, fewer when they are large (SYNC_PIPE_BYTES); none
- * when read_ahead is 0, each page is then read when it is asked for.
- * sync_pipe_take takes the next page in order: the plan's state after it
- * into state, its items stored with fn (sync_page_take), its result into
- * res (may be NULL); *more is false once the last page was taken.  It
- * returns the page's failure, or one of the reading side that no page
- * carries (the plan's, out of memory), with run->err set.  sync_pipe_end
- * stops reading, waits for the thread and frees what was read ahead;
- * requests made for pages never taken are counted in run.
+ * sync_pipe_start reads a plan as chains: the plan's state, split where
+ * requests would otherwise sit idle, each chain read page after page, the
+ * chains side by side with every other stream's, up to opt->max_in_flight
+ * requests at once, each chain at most opt->read_ahead pages (1 when 0)
+ * ahead of the stream storing them, and every stream's pages together at
+ * most SYNC_PIPE_BYTES beyond one page each.  sync_pipe_take takes the next
+ * page read, of whichever chain: its chain's state after it into state,
+ * its items stored with fn (sync_page_take), its result into res (may be
+ * NULL); *more is false once every chain's last page was taken.  It returns
+ * the page's failure, or one of the reading side that no page carries (the
+ * plan's, out of memory), with run->err set.  sync_pipe_frontier says how
+ * far the chains' pages taken so far reach without a gap: false when all
+ * were taken, else the state, after its last page taken (or before its
+ * first), of the first chain not taken whole; every chain before it was.
+ * sync_pipe_end stops reading, waits for the requests in flight to be
+ * given up and frees what was read; requests made for pages never taken
+ * are counted in run.
  */
 #define SYNC_PIPE_BYTES ((size_t)16 << 20)
 
 struct sync_plan {
-	bool (*next)(void *state, struct sync_page *prev, struct buf *q, struct fl_error *err);
+	bool (*next)(void *state, struct sync_page *prev, struct fl_error *err);
+	bool (*query)(const void *state, struct buf *q, struct fl_error *err);
+	bool (*split)(void *state, void *right, int parts);  /* NULL: one chain */
 	void *state;
 	size_t state_size;
 };
@@ -163,7 +207,18 @@ struct sync_pipe;
 int sync_pipe_start(struct sync_run *run, const char *collection, const struct sync_plan *plan,
 		    struct sync_pipe **out);
 int sync_pipe_take(struct sync_pipe *p, sync_store_fn fn, void *state, struct api_result *res, bool *more);
+bool sync_pipe_frontier(struct sync_pipe *p, void *state);
 void sync_pipe_end(struct sync_pipe *p);
+
+/*
+ * The pass's fetcher: a thread driving a curl multi handle (one connection
+ * pool for the account, HTTP/2 multiplexed where offered) for every pipe.
+ * sync_fetch_start makes it for run's pass (in run->sh->fetch); its
+ * figures are the most requests it had in flight at once.
+ */
+int sync_fetch_start(struct sync_run *run);
+void sync_fetch_stop(struct sync_run *run);
+int sync_fetch_max_in_flight(const struct sync_run *run);
 
 /* ---- transactions (sync_batch.c) --------------------------------------- */
 
@@ -321,8 +376,8 @@ int sync_ref_thread(struct sync_run *run, int64_t id);
 /* Note a project whose milestones should be re-read in this pass. */
 int sync_touch_project(struct sync_run *run, int64_t id);
 
-/* Sleep ms, waking early when asked to stop. */
-void sync_nap(const struct sync_run *run, int64_t ms);
+/* Sleep ms, waking early when asked to stop; other streams store meanwhile. */
+void sync_nap(struct sync_run *run, int64_t ms);
 
 /* Log a -v line (printf style). */
 void sync_log(struct sync_run *run, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -49,6 +49,7 @@ static const struct option_def {
 	{ "sync.mass_delete_ratio", KIND_DOUBLE,
 	  offsetof(struct sync_settings, opt.mass_delete_ratio), 0, 1 },
 	{ "sync.read_ahead", KIND_INT, offsetof(struct sync_settings, opt.read_ahead), 0, 16 },
+	{ "sync.max_in_flight", KIND_INT, offsetof(struct sync_settings, opt.max_in_flight), 1, 64 },
 	{ "sync.max_attempts", KIND_INT, offsetof(struct sync_settings, opt.max_attempts), 1, 100 },
 	{ "sync.retry_base_ms", KIND_INT, offsetof(struct sync_settings, opt.retry_base_ms), 1, 3.6e6 },
 };

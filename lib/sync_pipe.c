@@ -1,237 +1,665 @@
 /*
- * sync_pipe.c — reading ahead: a thread that fetches and parses the pages a
- * plan names while the caller stores the ones before them, through a small
- * bounded queue.  Parsing and the server's time answering overlap SQLite's
- * work; the caller still takes every page in order on its own thread and
- * commits each batch with the cursor that covers it, as without it.
+ * sync_pipe.c — a pass's requests side by side.  One fetcher thread per
+ * pass drives a curl multi handle (the account's connection pool: HTTP/2
+ * multiplexed where the server offers it, keep-alive HTTP/1.1 otherwise)
+ * with up to opt->max_in_flight requests for every stream reading at the
+ * time.  A stream reads through a pipe: its plan's pages as chains, split
+ * where slots would sit idle, each chain page after page; the stream takes
+ * the pages as they come, whichever chain they are of, and stores them on
+ * its own thread, so SQLite stays one writer.  Earlier streams' chains are
+ * served first, the earlier chains of a stream before its later ones.
  */
+#include <curl/curl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "sync_internal.h"
 
+#define CHAINS_MAX 64          /* a pipe's chains at once */
+
+struct chain {
+	struct chain *next;         /* in the plan's order */
+	struct sync_pipe *pipe;
+	unsigned char state[SYNC_PLAN_STATE_MAX];  /* what the next page is */
+	unsigned char taken[SYNC_PLAN_STATE_MAX];  /* after the last page taken */
+	bool more;                  /* the plan has a page to read next */
+	bool busy;                  /* a request of it is in flight */
+	bool finished;              /* its last page was taken */
+	int queued;                 /* pages read and not taken */
+	int64_t not_before;         /* a back-off or a rate limit's wait */
+	struct sync_page *page;     /* the page being read, across its tries */
+};
+
 struct sync_pipe {
+	struct sync_fetch *fx;
 	struct sync_run *run;
 	const char *collection;
 	struct sync_plan plan;
-	struct buf q;               /* the next query, on the reading side */
-	bool more;                  /* the plan has a next page */
-	struct fl_error fail;       /* why reading ended early without a page to say so */
-
-	bool threaded;
-	pthread_t thread;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;          /* a page was queued, one was taken, or reading ended */
-	struct sync_page *head, *tail;
-	struct sync_page *spare;    /* pages taken and handed back, for reuse */
-	int queued;
-	size_t queued_bytes;
-	bool done;                  /* the reading side has queued its last page */
-	int cancel;                 /* the caller wants no more (atomic) */
+	struct chain *chains;
+	int nchains;
+	struct sync_page *head, *tail; /* pages read, in the order they came */
+	struct fl_error fail;       /* why reading ended without a page to say so */
+	bool cancel;                /* the stream wants no more */
+	int64_t abandoned;          /* requests of pages never taken */
+	struct sync_pipe *next;     /* in the fetcher's list, oldest first */
 };
 
-/* The next page, read, with the plan moved past it; NULL when there is none (or p->fail). */
-static struct sync_page *read_next(struct sync_pipe *p)
-{
-	struct sync_page *pg;
+struct xfer {
+	struct api_xfer ax;
+	void *easy;
+	struct chain *ch;           /* NULL: free */
+};
 
-	if (!p->more)
-		return NULL;
-	if (p->threaded)
-		pthread_mutex_lock(&p->mu);
-	pg = p->spare;
-	if (pg)
-		p->spare = pg->next;
-	if (p->threaded)
-		pthread_mutex_unlock(&p->mu);
-	if (!pg)
-		pg = sync_page_new();
-	if (!pg || sync_page_reset(pg, p->q.data)) {
-		sync_page_free(pg);
-		p->more = false;
-		error_set(&p->fail, FL_ERR_NOMEM, "out of memory reading ahead");
-		return NULL;
-	}
-	if (sync_page_read(p->run, p->collection, pg, &p->cancel) == FL_OK)
-		p->more = p->plan.next(p->plan.state, pg, &p->q, &p->fail);
-	else
-		p->more = false;
-	memcpy(pg->state, p->plan.state, p->plan.state_size);
-	return pg;
+struct sync_fetch {
+	struct sync_run *run;       /* the pass's options, client and limiter */
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;          /* a page came, or a chain stopped being busy */
+	CURLM *multi;
+	struct sync_pipe *pipes;
+	struct xfer *xfers;
+	int max, in_flight, most_in_flight;
+	size_t queued_bytes;
+	struct sync_page *spare;    /* pages taken, for reuse */
+	struct buf q;
+	bool stop;
+};
+
+static int64_t min64(int64_t a, int64_t b)
+{
+	return a < b ? a : b;
 }
 
-static void *reader(void *arg)
+/* ---- the fetching side (under fx->mu unless said) ----------------------- */
+
+static struct sync_page *page_get(struct sync_fetch *fx)
 {
-	struct sync_pipe *p = arg;
-	int depth = p->run->opt->read_ahead;
+	struct sync_page *pg = fx->spare;
 
-	for (;;) {
-		struct sync_page *pg;
-		bool stop;
-
-		pthread_mutex_lock(&p->mu);
-		while ((p->queued >= depth || (p->queued && p->queued_bytes > SYNC_PIPE_BYTES)) && !p->cancel)
-			pthread_cond_wait(&p->cv, &p->mu);
-		stop = p->cancel;
-		pthread_mutex_unlock(&p->mu);
-		if (stop)
-			break;
-		pg = read_next(p);
-		pthread_mutex_lock(&p->mu);
-		if (pg) {
-			if (p->tail)
-				p->tail->next = pg;
-			else
-				p->head = pg;
-			p->tail = pg;
-			p->queued++;
-			p->queued_bytes += pg->bytes;
-		}
-		stop = !pg || !p->more;
-		p->done = stop;
-		pthread_cond_broadcast(&p->cv);
-		pthread_mutex_unlock(&p->mu);
-		if (stop)
-			break;
+	if (pg) {
+		fx->spare = pg->next;
+		return pg;
 	}
-	pthread_mutex_lock(&p->mu);
-	p->done = true;
-	pthread_cond_broadcast(&p->cv);
-	pthread_mutex_unlock(&p->mu);
+	return sync_page_new();
+}
+
+/* The chain's page is read (or failed for good): queue it for the stream. */
+static void chain_deliver(struct sync_fetch *fx, struct chain *ch)
+{
+	struct sync_pipe *p = ch->pipe;
+	struct sync_page *pg = ch->page;
+
+	ch->page = NULL;
+	if (pg->rc == FL_OK)
+		ch->more = p->plan.next(ch->state, pg, &p->fail);
+	else
+		ch->more = false;
+	pg->last = !ch->more;
+	pg->chain = ch;
+	memcpy(pg->state, ch->state, p->plan.state_size);
+	pg->next = NULL;
+	if (p->tail)
+		p->tail->next = pg;
+	else
+		p->head = pg;
+	p->tail = pg;
+	ch->queued++;
+	fx->queued_bytes += pg->bytes;
+	pthread_cond_broadcast(&fx->cv);
+}
+
+/* Fail the chain's page without a request (no memory, no query, no budget). */
+static void chain_fail(struct sync_fetch *fx, struct chain *ch, int rc, const char *msg)
+{
+	if (!ch->page) {
+		ch->more = false;
+		error_set(&ch->pipe->fail, rc, "%s", msg);
+		pthread_cond_broadcast(&fx->cv);
+		return;
+	}
+	if (ch->page->rc == FL_OK)
+		ch->page->rc = error_set(&ch->page->err, rc, "%s", msg);
+	chain_deliver(fx, ch);
+}
+
+/* Start the chain's next request, or note when it may go. */
+static void chain_start(struct sync_fetch *fx, struct chain *ch, int64_t *wake)
+{
+	struct sync_pipe *p = ch->pipe;
+	struct xfer *x = NULL;
+	int64_t wait;
+
+	if (!ch->page) {
+		struct fl_error err = { 0 };
+
+		ch->page = page_get(fx);
+		buf_reset(&fx->q);
+		if (!ch->page || !p->plan.query(ch->state, &fx->q, &err) || sync_page_reset(ch->page, fx->q.data)) {
+			chain_fail(fx, ch, err.rc ? err.rc : FL_ERR_NOMEM, err.rc ? err.msg : "out of memory reading");
+			return;
+		}
+	}
+	if (sync_page_start(p->run, ch->page, &wait) != FL_OK) {
+		chain_deliver(fx, ch); /* over its rate budget for long: the stream comes back later */
+		return;
+	}
+	if (wait > 0) {
+		ch->not_before = sync_now_ms() + wait;
+		*wake = min64(*wake, ch->not_before);
+		return;
+	}
+	for (int i = 0; i < fx->max && !x; i++)
+		if (!fx->xfers[i].ch)
+			x = &fx->xfers[i];
+	if (!x)
+		return; /* not reached: a slot is free whenever this is called */
+	if (!x->easy)
+		x->easy = http_easy_new(p->run->http);
+	if (!x->easy || api_xfer_begin(p->run->http, &x->ax, x->easy, "GET", ch->page->query, NULL, NULL, 0,
+				       p->collection, NULL, sync_page_item, ch->page, &ch->page->res,
+				       &ch->page->err) != FL_OK ||
+	    curl_multi_add_handle(fx->multi, x->easy) != CURLM_OK) {
+		ratelimit_observe(p->run->rl, ch->page->endpoint, &ch->page->res.http, sync_now_ms());
+		chain_fail(fx, ch, ch->page->err.rc ? ch->page->err.rc : FL_ERR_NOMEM,
+			   ch->page->err.rc ? ch->page->err.msg : "out of memory starting a request");
+		return;
+	}
+	x->ch = ch;
+	ch->busy = true;
+	if (++fx->in_flight > fx->most_in_flight)
+		fx->most_in_flight = fx->in_flight;
+}
+
+static bool chain_ready(const struct sync_fetch *fx, const struct chain *ch, int64_t now)
+{
+	int depth = fx->run->opt->read_ahead > 0 ? fx->run->opt->read_ahead : 1;
+
+	return ch->more && !ch->busy && ch->queued < depth && ch->not_before <= now && !ch->pipe->cancel &&
+	       (fx->queued_bytes <= SYNC_PIPE_BYTES || ch->queued == 0);
+}
+
+/* Idle slots and a plan that splits: read more of it side by side. */
+static void chain_split(struct sync_fetch *fx, struct chain *ch, int parts)
+{
+	struct sync_pipe *p = ch->pipe;
+
+	for (; parts > 1 && p->nchains < CHAINS_MAX; parts--) {
+		struct chain *r = calloc(1, sizeof *r);
+
+		if (!r)
+			return;
+		if (!p->plan.split(ch->state, r->state, parts)) {
+			free(r);
+			return;
+		}
+		r->pipe = p;
+		r->more = true;
+		memcpy(r->taken, r->state, p->plan.state_size);
+		r->next = ch->next;
+		ch->next = r;
+		p->nchains++;
+	}
+}
+
+/* Fill the free slots, earlier pipes and chains first; when the next may go. */
+static int64_t start_ready(struct sync_fetch *fx)
+{
+	int64_t now = sync_now_ms(), wake = now + 1000;
+	int ready = 0;
+
+	if (fx->stop || sync_stopping(fx->run))
+		return wake;
+	/* Chains waiting for their stream to store count as busy: more chains would not help. */
+	for (struct sync_pipe *p = fx->pipes; p; p = p->next)
+		for (struct chain *ch = p->chains; ch; ch = ch->next)
+			ready += chain_ready(fx, ch, now) || (ch->more && !ch->busy && ch->queued > 0);
+	for (struct sync_pipe *p = fx->pipes; p && fx->in_flight < fx->max; p = p->next)
+		for (struct chain *ch = p->chains; ch && fx->in_flight < fx->max; ch = ch->next) {
+			int idle = fx->max - fx->in_flight - ready;
+
+			if (!chain_ready(fx, ch, now)) {
+				if (ch->more && !ch->busy && ch->not_before > now)
+					wake = min64(wake, ch->not_before);
+				continue;
+			}
+			if (idle > 0 && p->plan.split) {
+				int before = p->nchains;
+
+				chain_split(fx, ch, idle + 1);
+				ready += p->nchains - before;
+			}
+			ready--;
+			chain_start(fx, ch, &wake);
+		}
+	return wake;
+}
+
+/* A transfer is done: its verdict, a retry, or the page to the stream. */
+static void xfer_done(struct sync_fetch *fx, struct xfer *x, CURLcode cc)
+{
+	struct chain *ch = x->ch;
+	struct sync_page *pg = ch->page;
+	const struct sync_run *run = fx->run;
+	int64_t retry;
+	int rc;
+
+	curl_multi_remove_handle(fx->multi, x->easy);
+	rc = api_xfer_end(&x->ax, (int)cc, &pg->err);
+	if (rc != FL_OK && !pg->reauthed && api_needs_reauth(run->http, &pg->res)) {
+		/* The token expired: renew it (once a page) and try again at once. */
+		pg->reauthed = true;
+		pg->requests++;
+		ratelimit_observe(run->rl, pg->endpoint, &pg->res.http, sync_now_ms());
+		rc = api_reauth(run->http, "GET", pg->query, rc, &pg->err);
+		pthread_mutex_lock(&fx->mu);
+		x->ch = NULL;
+		fx->in_flight--;
+		ch->busy = false;
+		if (rc == FL_OK) {
+			pg->attempt--;
+		} else {
+			pg->rc = rc;
+			chain_deliver(fx, ch);
+		}
+		pthread_cond_broadcast(&fx->cv);
+		pthread_mutex_unlock(&fx->mu);
+		return;
+	}
+	rc = sync_page_ended(run, pg, rc, &retry);
+	pthread_mutex_lock(&fx->mu);
+	x->ch = NULL;
+	fx->in_flight--;
+	ch->busy = false;
+	if (retry >= 0)
+		ch->not_before = sync_now_ms() + retry;
+	else
+		chain_deliver(fx, ch);
+	pthread_cond_broadcast(&fx->cv);
+	pthread_mutex_unlock(&fx->mu);
+}
+
+/* Give up the transfers of pipes that want no more (or of a stopped pass). */
+static void drop_cancelled(struct sync_fetch *fx)
+{
+	bool all = fx->stop || sync_stopping(fx->run);
+
+	for (int i = 0; i < fx->max; i++) {
+		struct xfer *x = &fx->xfers[i];
+
+		if (!x->ch || (!all && !x->ch->pipe->cancel))
+			continue;
+		curl_multi_remove_handle(fx->multi, x->easy);
+		api_xfer_drop(&x->ax);
+		ratelimit_observe(fx->run->rl, x->ch->page->endpoint, &x->ch->page->res.http, sync_now_ms());
+		x->ch->page->requests++; /* counted with the page, taken or not */
+		x->ch->busy = false;
+		if (all && !x->ch->pipe->cancel) {
+			x->ch->page->rc = error_set(&x->ch->page->err, FL_ERR_ABORTED, "stopped");
+			chain_deliver(fx, x->ch);
+		}
+		x->ch = NULL;
+		fx->in_flight--;
+	}
+	pthread_cond_broadcast(&fx->cv);
+}
+
+static void *fetch_main(void *arg)
+{
+	struct sync_fetch *fx = arg;
+
+	pthread_mutex_lock(&fx->mu);
+	while (!fx->stop || fx->in_flight) {
+		int64_t wake;
+		int running, left;
+		CURLMsg *m;
+
+		drop_cancelled(fx);
+		wake = start_ready(fx);
+		pthread_mutex_unlock(&fx->mu);
+		curl_multi_perform(fx->multi, &running);
+		while ((m = curl_multi_info_read(fx->multi, &left)))
+			if (m->msg == CURLMSG_DONE) {
+				struct xfer *x = NULL;
+
+				curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&x);
+				/* CURLOPT_PRIVATE points at the http_xfer, first in the xfer. */
+				xfer_done(fx, (struct xfer *)(void *)x, m->data.result);
+			}
+		wake -= sync_now_ms();
+		curl_multi_poll(fx->multi, NULL, 0, wake < 1 ? 1 : wake > 200 ? 200 : (int)wake, NULL);
+		pthread_mutex_lock(&fx->mu);
+	}
+	pthread_mutex_unlock(&fx->mu);
 	return NULL;
 }
 
-/* A request the reader has in flight is given up when the caller wants no more, or the pass stops. */
-static bool reader_abort(void *ctx)
+int sync_fetch_start(struct sync_run *run)
 {
-	struct sync_pipe *p = ctx;
+	struct sync_fetch *fx = calloc(1, sizeof *fx);
+	sigset_t all, old;
+	int rc;
 
-	return __atomic_load_n(&p->cancel, __ATOMIC_RELAXED) || sync_stopping(p->run);
+	if (!fx)
+		return error_set(&run->err, FL_ERR_NOMEM, "out of memory");
+	fx->run = run;
+	fx->max = run->opt->max_in_flight > 0 ? run->opt->max_in_flight : 1;
+	fx->xfers = calloc((size_t)fx->max, sizeof *fx->xfers);
+	fx->multi = curl_multi_init();
+	buf_init(&fx->q, 64 * 1024);
+	if (!fx->xfers || !fx->multi) {
+		curl_multi_cleanup(fx->multi);
+		free(fx->xfers);
+		free(fx);
+		return error_set(&run->err, FL_ERR_NOMEM, "out of memory");
+	}
+	/* One pool of connections for the account, multiplexed where the server can. */
+	curl_multi_setopt(fx->multi, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX);
+	curl_multi_setopt(fx->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)fx->max);
+	curl_multi_setopt(fx->multi, CURLMOPT_MAXCONNECTS, (long)fx->max);
+	pthread_mutex_init(&fx->mu, NULL);
+	pthread_cond_init(&fx->cv, NULL);
+	/* The fetcher takes no signals: they are for the application's own threads. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_create(&fx->thread, NULL, fetch_main, fx);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0) {
+		pthread_cond_destroy(&fx->cv);
+		pthread_mutex_destroy(&fx->mu);
+		curl_multi_cleanup(fx->multi);
+		free(fx->xfers);
+		buf_free(&fx->q);
+		free(fx);
+		return error_set(&run->err, FL_ERR_NOMEM, "no thread could be started for the requests");
+	}
+	run->sh->fetch = fx;
+	return FL_OK;
 }
+
+void sync_fetch_stop(struct sync_run *run)
+{
+	struct sync_fetch *fx = run->sh->fetch;
+
+	if (!fx)
+		return;
+	pthread_mutex_lock(&fx->mu);
+	fx->stop = true;
+	pthread_mutex_unlock(&fx->mu);
+	curl_multi_wakeup(fx->multi);
+	pthread_join(fx->thread, NULL);
+	for (int i = 0; i < fx->max; i++)
+		http_easy_free(fx->xfers[i].easy);
+	for (struct sync_page *pg = fx->spare, *next; pg; pg = next) {
+		next = pg->next;
+		sync_page_free(pg);
+	}
+	curl_multi_cleanup(fx->multi);
+	pthread_cond_destroy(&fx->cv);
+	pthread_mutex_destroy(&fx->mu);
+	buf_free(&fx->q);
+	free(fx->xfers);
+	free(fx);
+	run->sh->fetch = NULL;
+}
+
+int sync_fetch_max_in_flight(const struct sync_run *run)
+{
+	return run->sh->fetch ? run->sh->fetch->most_in_flight : 0;
+}
+
+/* ---- the storing side ----------------------------------------------------- */
 
 int sync_pipe_start(struct sync_run *run, const char *collection, const struct sync_plan *plan,
 		    struct sync_pipe **out)
 {
-	struct sync_pipe *p = calloc(1, sizeof *p);
-	sigset_t all, old;
+	struct sync_fetch *fx = run->sh->fetch;
+	struct sync_pipe *p;
+	struct chain *ch;
 
 	*out = NULL;
-	if (!p)
-		return error_set(&run->err, FL_ERR_NOMEM, "out of memory");
-	if (plan->state_size > SYNC_PLAN_STATE_MAX) {
-		free(p);
+	if (plan->state_size > SYNC_PLAN_STATE_MAX)
 		return error_set(&run->err, FL_ERR_MISUSE, "a paging plan's state is larger than a page holds");
+	p = calloc(1, sizeof *p);
+	ch = calloc(1, sizeof *ch);
+	if (!p || !ch) {
+		free(p);
+		free(ch);
+		return error_set(&run->err, FL_ERR_NOMEM, "out of memory");
 	}
+	p->fx = fx;
 	p->run = run;
 	p->collection = collection;
 	p->plan = *plan;
-	buf_init(&p->q, 64 * 1024);
-	p->more = plan->next(plan->state, NULL, &p->q, &p->fail);
+	ch->pipe = p;
+	memcpy(ch->state, plan->state, plan->state_size);
+	ch->more = plan->next(ch->state, NULL, &p->fail);
+	memcpy(ch->taken, ch->state, plan->state_size);
+	p->chains = ch;
+	p->nchains = 1;
 	*out = p;
-	if (run->opt->read_ahead <= 0 || !p->more)
-		return FL_OK;
-
-	pthread_mutex_init(&p->mu, NULL);
-	pthread_cond_init(&p->cv, NULL);
-	/* The reader takes no signals: they are for the application's own threads. */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	p->threaded = true; /* before the reader looks */
-	http_set_abort(run->http, reader_abort, p);
-	if (pthread_create(&p->thread, NULL, reader, p) != 0)
-		p->threaded = false;
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (!p->threaded) {
-		http_set_abort(run->http, NULL, NULL);
-		pthread_cond_destroy(&p->cv);
-		pthread_mutex_destroy(&p->mu);
-		sync_log(run, "reading ahead: no thread could be started; reading each page when asked for");
-	}
+	pthread_mutex_lock(&fx->mu);
+	struct sync_pipe **at = &fx->pipes;
+	while (*at)
+		at = &(*at)->next;
+	*at = p;
+	pthread_mutex_unlock(&fx->mu);
+	curl_multi_wakeup(fx->multi);
 	return FL_OK;
 }
 
-/* The next page in order in *out, NULL after the last. */
+/* Chains whose last page was taken go; the first unfinished one stays first. */
+static void chains_prune(struct sync_pipe *p)
+{
+	for (struct chain **at = &p->chains; *at;) {
+		struct chain *ch = *at;
+
+		if (ch->finished || (!ch->more && !ch->busy && !ch->queued && !ch->page)) {
+			*at = ch->next;
+			p->nchains--;
+			free(ch);
+		} else {
+			at = &ch->next;
+		}
+	}
+}
+
+/* The next page read, waiting for it with the database let go; NULL after the last. */
 static int pipe_next(struct sync_pipe *p, struct sync_page **out)
 {
-	struct sync_page *pg;
+	struct sync_fetch *fx = p->fx;
+	struct sync_run *run = p->run;
+	bool yielded = false;
+	int rc = FL_OK;
 
-	if (!p->threaded) {
-		pg = read_next(p);
-	} else {
-		pthread_mutex_lock(&p->mu);
-		while (!p->head && !p->done)
-			pthread_cond_wait(&p->cv, &p->mu);
-		pg = p->head;
-		if (pg) {
-			p->head = pg->next;
-			if (!p->head)
-				p->tail = NULL;
-			p->queued--;
-			p->queued_bytes -= pg->bytes;
-			pg->next = NULL;
-			pthread_cond_broadcast(&p->cv);
+	*out = NULL;
+	pthread_mutex_lock(&fx->mu);
+	for (;;) {
+		struct timespec ts;
+
+		if (!p->head)
+			chains_prune(p);
+		if (p->head || !p->chains || p->fail.rc)
+			break;
+		if (sync_stopping(run)) {
+			rc = error_set(&run->err, FL_ERR_ABORTED, "stopped");
+			break;
 		}
-		pthread_mutex_unlock(&p->mu);
+		if (!yielded) {
+			/* Others store while this stream waits for the network. */
+			pthread_mutex_unlock(&fx->mu);
+			sync_yield(run);
+			yielded = true;
+			pthread_mutex_lock(&fx->mu);
+			continue;
+		}
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 100 * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&fx->cv, &fx->mu, &ts);
 	}
-	*out = pg;
-	if (!pg && p->fail.rc)
-		return error_copy(&p->run->err, &p->fail);
-	return FL_OK;
-}
+	if (!rc && p->head) {
+		struct sync_page *pg = p->head;
 
-/* A page taken, kept for a later one. */
-static void pipe_done(struct sync_pipe *p, struct sync_page *pg)
-{
-	if (p->threaded)
-		pthread_mutex_lock(&p->mu);
-	pg->next = p->spare;
-	p->spare = pg;
-	if (p->threaded)
-		pthread_mutex_unlock(&p->mu);
+		p->head = pg->next;
+		if (!p->head)
+			p->tail = NULL;
+		pg->next = NULL;
+		fx->queued_bytes -= pg->bytes;
+		((struct chain *)pg->chain)->queued--;
+		*out = pg;
+	} else if (!rc && p->fail.rc) {
+		rc = error_copy(&run->err, &p->fail);
+	}
+	pthread_mutex_unlock(&fx->mu);
+	curl_multi_wakeup(fx->multi);
+	if (yielded && sync_resume(run) && !rc)
+		rc = FL_ERR_ABORTED;
+	return rc;
 }
 
 int sync_pipe_take(struct sync_pipe *p, sync_store_fn fn, void *state, struct api_result *res, bool *more)
 {
+	struct sync_fetch *fx = p->fx;
 	struct sync_page *pg;
+	struct chain *ch;
 	int rc = pipe_next(p, &pg);
 
 	*more = pg != NULL;
-	if (rc || !pg)
+	if (rc || !pg) {
+		if (pg) {
+			pthread_mutex_lock(&fx->mu);
+			pg->next = fx->spare;
+			fx->spare = pg;
+			pthread_mutex_unlock(&fx->mu);
+		}
 		return rc;
+	}
 	memcpy(state, pg->state, p->plan.state_size);
 	rc = sync_page_take(p->run, pg, fn, res);
-	pipe_done(p, pg);
+	ch = pg->chain;
+	pthread_mutex_lock(&fx->mu);
+	if (rc == FL_OK) {
+		memcpy(ch->taken, pg->state, p->plan.state_size);
+		ch->finished = pg->last;
+	}
+	pg->next = fx->spare;
+	fx->spare = pg;
+	pthread_mutex_unlock(&fx->mu);
 	return rc;
+}
+
+bool sync_pipe_frontier(struct sync_pipe *p, void *state)
+{
+	bool gap = false;
+
+	pthread_mutex_lock(&p->fx->mu);
+	for (struct chain *ch = p->chains; ch; ch = ch->next)
+		if (!ch->finished) {
+			memcpy(state, ch->taken, p->plan.state_size);
+			gap = true;
+			break;
+		}
+	chains_prune(p);
+	pthread_mutex_unlock(&p->fx->mu);
+	return gap;
 }
 
 void sync_pipe_end(struct sync_pipe *p)
 {
+	struct sync_fetch *fx;
+	bool busy = true;
+
 	if (!p)
 		return;
-	if (p->threaded) {
-		pthread_mutex_lock(&p->mu);
-		__atomic_store_n(&p->cancel, 1, __ATOMIC_RELAXED);
-		pthread_cond_broadcast(&p->cv);
-		pthread_mutex_unlock(&p->mu);
-		pthread_join(p->thread, NULL);
-		http_set_abort(p->run->http, NULL, NULL);
-		pthread_cond_destroy(&p->cv);
-		pthread_mutex_destroy(&p->mu);
+	fx = p->fx;
+	pthread_mutex_lock(&fx->mu);
+	p->cancel = true;
+	pthread_mutex_unlock(&fx->mu);
+	curl_multi_wakeup(fx->multi);
+	pthread_mutex_lock(&fx->mu);
+	while (busy) {
+		busy = false;
+		for (struct chain *ch = p->chains; ch; ch = ch->next)
+			busy |= ch->busy;
+		if (busy)
+			pthread_cond_wait(&fx->cv, &fx->mu);
 	}
-	/* Pages read ahead and never taken: their requests were made all the same. */
+	for (struct sync_pipe **at = &fx->pipes; *at; at = &(*at)->next)
+		if (*at == p) {
+			*at = p->next;
+			break;
+		}
+	/* Pages read and never taken: their requests were made all the same. */
 	for (struct sync_page *pg = p->head, *next; pg; pg = next) {
 		next = pg->next;
-		p->run->requests_total += pg->requests;
-		if (p->run->cur)
-			p->run->cur->requests += pg->requests;
-		sync_page_free(pg);
+		p->abandoned += pg->requests;
+		fx->queued_bytes -= pg->bytes;
+		pg->next = fx->spare;
+		fx->spare = pg;
 	}
-	for (struct sync_page *pg = p->spare, *next; pg; pg = next) {
-		next = pg->next;
-		sync_page_free(pg);
+	for (struct chain *ch = p->chains, *next; ch; ch = next) {
+		next = ch->next;
+		if (ch->page) {
+			p->abandoned += ch->page->requests;
+			ch->page->next = fx->spare;
+			fx->spare = ch->page;
+		}
+		free(ch);
 	}
-	buf_free(&p->q);
+	pthread_mutex_unlock(&fx->mu);
+	p->run->sh->requests_total += p->abandoned;
+	if (p->run->cur)
+		p->run->cur->requests += p->abandoned;
 	free(p);
+}
+
+/* ---- one request ------------------------------------------------------------ */
+
+struct one_plan {
+	const char *query;
+};
+
+static bool one_next(void *state, struct sync_page *prev, struct fl_error *err)
+{
+	(void)state;
+	(void)err;
+	return prev == NULL;
+}
+
+static bool one_query(const void *state, struct buf *q, struct fl_error *err)
+{
+	const struct one_plan *o = state;
+
+	if (buf_puts(q, o->query))
+		return true;
+	error_set(err, FL_ERR_NOMEM, "out of memory");
+	return false;
+}
+
+int sync_get(struct sync_run *run, const char *path_query, const char *collection,
+	     sync_store_fn fn, struct api_result *res)
+{
+	struct one_plan plan = { path_query };
+	struct sync_plan sp = { one_next, one_query, NULL, &plan, sizeof plan };
+	struct sync_pipe *pipe;
+	struct one_plan after;
+	bool more;
+	int rc = sync_pipe_start(run, collection, &sp, &pipe);
+
+	if (res) {
+		memset(res, 0, sizeof *res);
+		res->env.total_count = res->env.unfiltered_count = -1;
+	}
+	if (!rc)
+		rc = sync_pipe_take(pipe, fn, &after, res, &more);
+	if (!rc && !more)
+		rc = error_set(&run->err, FL_ERR_ABORTED, "stopped");
+	sync_pipe_end(pipe);
+	return rc;
 }

@@ -18,6 +18,12 @@
  * does not promise an order, so every page is checked; if it is broken the
  * window is read again with plain offsets, and the cursor waits for its end.
  * The plan decides all that from the pages alone, on the reading side.
+ *
+ * Side by side: once a page has shown how densely the window is filled,
+ * what is left of it, [t_last, to), may be split in time into sub-windows
+ * read as chains of their own (sync_pipe.c).  The API's windows are half
+ * open (from inclusive, to exclusive, every windowed endpoint of the
+ * reference), so an item whose time is an edge is in exactly one of them.
  */
 struct window_plan {
 	const struct sync_window_spec *spec;
@@ -25,9 +31,11 @@ struct window_plan {
 	int64_t from, to;
 	int64_t t_last;     /* time of the newest item seen */
 	int64_t k;          /* items seen with time == t_last */
+	int64_t span;       /* the time the last full page covered */
 	bool ordered;       /* every item so far came in non-decreasing time order */
 	bool keyset;        /* paging by t_last and k, not by offset */
 	int64_t offset;     /* items of the window read, for offset paging */
+	int pages;          /* pages read */
 	bool done;          /* the page was the window's last */
 };
 
@@ -51,28 +59,37 @@ static void window_see(struct window_plan *w, struct sync_page *pg, const struct
 	}
 }
 
-static bool window_next(void *state, struct sync_page *prev, struct buf *q, struct fl_error *err)
+static bool window_next(void *state, struct sync_page *prev, struct fl_error *err)
 {
 	struct window_plan *w = state;
+	int64_t first = w->t_last;
+
+	(void)err;
+	if (!prev)
+		return w->from < w->to;
+	for (size_t i = 0; i < prev->nitems; i++)
+		window_see(w, prev, &prev->items[i]);
+	w->pages++;
+	if (w->keyset && !w->ordered) {
+		/* Out of order: read the whole window again by offset. */
+		sync_page_note(prev, w->run, "%s: results not in time order; paging [%lld, %lld) by offset",
+			       w->spec->stream, (long long)w->from, (long long)w->to);
+		w->keyset = false;
+		w->offset = 0;
+		return true;
+	}
+	w->offset += (int64_t)prev->res.env.items;
+	w->done = prev->res.env.items < (size_t)w->run->opt->page_limit;
+	if (prev->nitems > 0 && w->spec->time(&prev->items[0], &first))
+		w->span = w->t_last - first;
+	return !w->done;
+}
+
+static bool window_query(const void *state, struct buf *q, struct fl_error *err)
+{
+	const struct window_plan *w = state;
 	const struct sync_window_spec *spec = w->spec;
 
-	if (prev) {
-		for (size_t i = 0; i < prev->nitems; i++)
-			window_see(w, prev, &prev->items[i]);
-		if (w->keyset && !w->ordered) {
-			/* Out of order: read the whole window again by offset. */
-			sync_page_note(prev, w->run, "%s: results not in time order; paging [%lld, %lld) by offset",
-				       spec->stream, (long long)w->from, (long long)w->to);
-			w->keyset = false;
-			w->offset = 0;
-		} else {
-			w->offset += (int64_t)prev->res.env.items;
-			w->done = prev->res.env.items < (size_t)w->run->opt->page_limit;
-			if (w->done)
-				return false;
-		}
-	}
-	buf_reset(q);
 	if (!buf_puts(q, spec->base_query) ||
 	    !buf_printf(q, "%s%s=%lld&%s=%lld&limit=%d&offset=%lld",
 			strchr(spec->base_query, '?') ? "&" : "?",
@@ -86,45 +103,89 @@ static bool window_next(void *state, struct sync_page *prev, struct buf *q, stru
 }
 
 /*
- * Read [from, to) of spec, storing each page in order with the batches'
- * cursors.  The cursor is cursor_stream's in sync_state, written with extra.
+ * The last 1/parts of [t_last, to) to a sub-window of its own, when a full
+ * page has shown that many pages are left: about (to - t_last) / span.
+ */
+static bool window_split(void *state, void *right, int parts)
+{
+	struct window_plan *w = state, *r = right;
+	int64_t left = w->to - w->t_last, pages, cut;
+
+	if (!w->keyset || !w->ordered || w->pages == 0 || w->done)
+		return false;
+	/* Each part some pages long: a part's last page is short, one request more. */
+	pages = w->span > 0 ? left / w->span : left > 1 ? 4 * parts : 0;
+	if (pages / 4 < parts)
+		parts = (int)(pages / 4);
+	if (parts < 2)
+		return false;
+	cut = w->to - left / parts;
+	if (cut <= w->t_last || cut >= w->to)
+		return false;
+	*r = *w;
+	r->from = r->t_last = cut;
+	r->k = r->offset = 0;
+	r->pages = 0;
+	w->to = cut;
+	return true;
+}
+
+/* Where the cursor may go: all below it is stored (the pipe's frontier). */
+static int64_t window_covered(const struct window_plan *front, int64_t from)
+{
+	int64_t at = front->keyset && front->ordered && front->t_last > front->from ? front->t_last
+										      : front->from;
+
+	return at > from ? at : from;
+}
+
+/*
+ * Read [from, to) of spec, storing each page with the batches' cursors.
+ * The cursor is cursor_stream's in sync_state, written with extra; it moves
+ * only as far as the sub-windows are stored without a gap, in the
+ * transaction of the rows it covers.
  */
 static int window_read(struct sync_run *run, const struct sync_window_spec *spec, int64_t from, int64_t to,
 		       const char *cursor_stream, const char *extra)
 {
 	struct window_plan plan = { .spec = spec, .run = run, .from = from, .to = to,
 				    .t_last = from, .ordered = true, .keyset = true };
-	struct window_plan at = plan; /* the plan after the last page stored */
-	struct sync_plan sp = { window_next, &plan, sizeof plan };
-	struct window_plan after;
+	struct sync_plan sp = { window_next, window_query, window_split, &plan, sizeof plan };
+	struct window_plan after, front;
 	struct sync_pipe *pipe;
 	struct api_result res;
-	int64_t first_total = -1;
-	bool more;
+	int64_t first_total = -1, covered = from;
+	bool more, gap;
 	int rc;
 
 	rc = sync_pipe_start(run, spec->collection, &sp, &pipe);
 	while (!rc && !(rc = sync_pipe_take(pipe, spec->store, &after, &res, &more)) && more) {
-		at = after;
 		if (first_total < 0 && res.env.total_count >= 0 && run->cur && run->cur->total < 0)
 			run->cur->total = first_total = res.env.total_count;
 		sync_progress(run, false, NULL);
-		if (!at.done && sync_batch_full(run)) {
-			/* In order, everything before t_last is stored: the cursor moves there. */
-			rc = at.keyset && at.t_last > from
-				? sync_state_cursor(run, cursor_stream, at.t_last, extra) : FL_OK;
+		if (sync_batch_full(run)) {
+			int64_t at = sync_pipe_frontier(pipe, &front) ? window_covered(&front, from) : to;
+
+			rc = at > covered ? sync_state_cursor(run, cursor_stream, at, extra) : FL_OK;
+			if (!rc)
+				covered = at;
 			if (!rc)
 				rc = sync_tx_maybe_commit(run, true);
 		}
-		if (!rc && sync_stopping(run) && !at.done)
+		if (!rc && sync_stopping(run))
 			rc = error_set(&run->err, FL_ERR_ABORTED, "stopped");
 	}
+	gap = sync_pipe_frontier(pipe, &front);
 	sync_pipe_end(pipe);
-	if (!rc && at.done)
+	if (!rc && !gap)
 		return sync_state_cursor(run, cursor_stream, to, extra);
-	/* Interrupted: keep what the stored pages cover, when order tells. */
-	if (at.keyset && at.ordered && at.t_last > from && rc != FL_ERR_DB && rc != FL_ERR_IO)
-		sync_state_cursor(run, cursor_stream, at.t_last, extra);
+	/* Interrupted: keep what the stored pages cover without a gap. */
+	if (gap && !run->sh->fatal && rc != FL_ERR_DB && rc != FL_ERR_IO && rc != FL_ERR_READONLY) {
+		int64_t at = window_covered(&front, from);
+
+		if (at > covered)
+			sync_state_cursor(run, cursor_stream, at, extra);
+	}
 	return rc;
 }
 
@@ -265,17 +326,24 @@ struct paged_plan {
 	bool done;          /* the page was the last, a short one */
 };
 
-static bool paged_next(void *state, struct sync_page *prev, struct buf *q, struct fl_error *err)
+static bool paged_next(void *state, struct sync_page *prev, struct fl_error *err)
 {
 	struct paged_plan *p = state;
 
+	(void)err;
 	if (prev) {
 		p->done = prev->res.env.items < (size_t)p->limit;
 		if (p->done)
 			return false;
 		p->offset += (int64_t)prev->res.env.items;
 	}
-	buf_reset(q);
+	return true;
+}
+
+static bool paged_query(const void *state, struct buf *q, struct fl_error *err)
+{
+	const struct paged_plan *p = state;
+
 	if (!buf_printf(q, "%s%slimit=%d&offset=%lld", p->base_query,
 			strchr(p->base_query, '?') ? "&" : "?", p->limit, (long long)p->offset)) {
 		error_set(err, FL_ERR_NOMEM, "query too long");
@@ -288,7 +356,7 @@ int sync_paged(struct sync_run *run, const char *base_query, const char *collect
 	       sync_store_fn fn)
 {
 	struct paged_plan plan = { .base_query = base_query, .limit = run->opt->page_limit };
-	struct sync_plan sp = { paged_next, &plan, sizeof plan };
+	struct sync_plan sp = { paged_next, paged_query, NULL, &plan, sizeof plan };
 	struct paged_plan after;
 	struct sync_pipe *pipe;
 	struct api_result res;

@@ -373,24 +373,38 @@ def test_read_ahead(tmp):
     mock = Mock('--seed', '11', *WORLD)
     try:
         got = {}
-        for ahead in (0, 2, 8):
-            home = os.path.join(tmp, 'ahead%d' % ahead)
+        for ahead, inflight in ((0, 1), (2, 1), (8, 1), (2, 6), (0, 3)):
+            home = os.path.join(tmp, 'ahead%d-%d' % (ahead, inflight))
             os.makedirs(os.path.join(home, 'flsync'))
             with open(os.path.join(home, 'flsync', 'flsyncd.conf'), 'w') as f:
-                f.write('[sync]\nread_ahead = %d\npage_limit = 10\n' % ahead)
+                f.write('[sync]\nread_ahead = %d\nmax_in_flight = %d\npage_limit = 10\n' % (ahead, inflight))
             db = os.path.join(home, 'a.db')
             before = mock.requests()
             r = flsyncd(db, mock.url)
-            check('read ahead %d: pass exits 0' % ahead, r.returncode == 0, r.stderr[-2000:])
-            got[ahead] = (content(db), feed(db), mock.requests() - before)
+            check('read ahead %d, %d in flight: pass exits 0' % (ahead, inflight), r.returncode == 0,
+                  r.stderr[-2000:])
+            got[ahead, inflight] = (content(db), feed(db), mock.requests() - before)
+        base = got[0, 1]
         for ahead in (2, 8):
-            check('read ahead %d: the rows of page-by-page reading' % ahead, got[ahead][0] == got[0][0])
+            g = got[ahead, 1]
+            check('read ahead %d: the rows of page-by-page reading' % ahead, g[0] == base[0])
             check('read ahead %d: the change feed of page-by-page reading, in order' % ahead,
-                  got[ahead][1] == got[0][1], '%d vs %d changes' % (len(got[ahead][1]), len(got[0][1])))
-            check('read ahead %d: the requests of page-by-page reading' % ahead, got[ahead][2] == got[0][2],
-                  '%d vs %d' % (got[ahead][2], got[0][2]))
+                  g[1] == base[1], '%d vs %d changes' % (len(g[1]), len(base[1])))
+            check('read ahead %d: the requests of page-by-page reading' % ahead, g[2] == base[2],
+                  '%d vs %d' % (g[2], base[2]))
+        # Side by side the streams interleave, so a row may be a stub before it is
+        # whole: the same rows, and the change feed names the same rows.
+        for ahead, inflight in ((2, 6), (0, 3)):
+            g = got[ahead, inflight]
+            what = '%d in flight (read ahead %d)' % (inflight, ahead)
+            check('%s: the rows of one request at a time' % what, g[0] == base[0])
+            check('%s: the change feed names the rows of one at a time' % what,
+                  set((t, i) for t, i, _ in g[1]) == set((t, i) for t, i, _ in base[1]))
+            print('%s: %d requests, one at a time %d' % (what, g[2], base[2]))
+            check('%s: sub-windows cost at most a request each, within 1.25x' % what,
+                  base[2] <= g[2] <= base[2] * 1.25, '%d vs %d' % (g[2], base[2]))
 
-        home = os.path.join(tmp, 'ahead8')
+        home = os.path.join(tmp, 'ahead8-1')
         db = os.path.join(home, 'stopped.db')
         env = dict(os.environ, FLSYNC_TOKEN=TOKEN, XDG_CONFIG_HOME=home)
         p = subprocess.Popen([FLSYNCD, '--db', db, '--api', mock.url, '--once'], env=env,
@@ -421,7 +435,7 @@ def test_read_ahead(tmp):
         con.close()
         r = flsyncd(db, mock.url)
         check('read ahead: a re-run after SIGTERM exits 0', r.returncode == 0, r.stderr[-2000:])
-        check('read ahead: a re-run after SIGTERM equals a whole pass', content(db) == got[0][0])
+        check('read ahead: a re-run after SIGTERM equals a whole pass', content(db) == got[0, 1][0])
     finally:
         mock.stop()
 
@@ -429,7 +443,7 @@ def test_read_ahead(tmp):
     stall = Mock('--seed', '11', '--faults', 'stall=1,stall_ms=12000,path=/api/messages/0.1/messages/,skip=1',
                  *WORLD)
     try:
-        home = os.path.join(tmp, 'ahead2')
+        home = os.path.join(tmp, 'ahead2-6')
         db = os.path.join(home, 'stalled.db')
         env = dict(os.environ, FLSYNC_TOKEN=TOKEN, XDG_CONFIG_HOME=home)
         p = subprocess.Popen([FLSYNCD, '--db', db, '--api', stall.url, '--once', '-v'], env=env,

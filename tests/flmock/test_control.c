@@ -2,12 +2,16 @@
  * test_control.c — flmock's machinery around the API: rate limits (429 and
  * the RateLimit headers), every fault kind and whether a faulted write was
  * applied, the simulator clock and /_mock/advance activity, determinism
- * (same seed, same bytes), /_mock/stats, and a clean exit on SIGTERM.
+ * (same seed, same bytes), /_mock/stats, --latency (concurrent requests
+ * overlap their latency; max_in_flight counts them), and a clean exit on
+ * SIGTERM.
  */
 #include <check.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "mockutil.h"
 
@@ -434,12 +438,138 @@ START_TEST(stats)
 }
 END_TEST
 
+/* ---- --latency ------------------------------------------------------------------------- */
+
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+/* One client of four: its own connection, its request's status and duration. */
+struct client {
+	struct mock m;             /* url copied, own curl handle, no process */
+	long status;
+	double ms;
+};
+
+static void *client_run(void *arg)
+{
+	struct client *cl = arg;
+	struct resp r;
+	double t0 = now_ms();
+
+	mock_get(&cl->m, "/api/projects/0.1/bids/?limit=1", &r);
+	cl->ms = now_ms() - t0;
+	cl->status = r.status;
+	resp_free(&r);
+	return NULL;
+}
+
+START_TEST(latency_overlaps)
+{
+	const char *args[] = { "--latency", "200", NULL };
+	struct client cl[4];
+	pthread_t th[4];
+	struct mock m;
+	struct resp r;
+	yajl_val v;
+	double t0, total;
+	int i;
+
+	must_start(&m, args);
+	for (i = 0; i < 4; i++) {
+		memset(&cl[i], 0, sizeof cl[i]);
+		snprintf(cl[i].m.url, sizeof cl[i].m.url, "%s", m.url);
+		cl[i].m.curl = curl_easy_init();
+		ck_assert_ptr_nonnull(cl[i].m.curl);
+	}
+	t0 = now_ms();
+	for (i = 0; i < 4; i++)
+		ck_assert_int_eq(pthread_create(&th[i], NULL, client_run, &cl[i]), 0);
+	for (i = 0; i < 4; i++)
+		pthread_join(th[i], NULL);
+	total = now_ms() - t0;
+	for (i = 0; i < 4; i++) {
+		ck_assert_int_eq(cl[i].status, 200);
+		ck_assert_msg(cl[i].ms >= 199.0, "request %d took %.0f ms, under the 200 ms latency", i, cl[i].ms);
+		curl_easy_cleanup(cl[i].m.curl);
+	}
+	/* One at a time would be 800 ms; overlapped, about 200. */
+	ck_assert_msg(total < 700.0, "four concurrent requests took %.0f ms in all", total);
+	/* /_mock/ is answered at once, and counts the requests that overlapped. */
+	t0 = now_ms();
+	mock_call(&m, "GET", "/_mock/stats", NULL, NULL, "", &r);
+	ck_assert_msg(now_ms() - t0 < 150.0, "/_mock/stats took %.0f ms", now_ms() - t0);
+	v = resp_json(&r);
+	ck_assert_int_eq(jint(v, "latency_ms"), 200);
+	ck_assert_int_eq(jint(v, "in_flight"), 0);
+	ck_assert_int_ge(jint(v, "max_in_flight"), 2);
+	ck_assert_int_le(jint(v, "max_in_flight"), 4);
+	yajl_tree_free(v);
+	resp_free(&r);
+	/* The reset answers the figure as it was, then counts afresh. */
+	mock_call(&m, "POST", "/_mock/stats?reset=max_in_flight", NULL, NULL, "", &r);
+	ck_assert_int_eq(r.status, 200);
+	v = resp_json(&r);
+	ck_assert_int_ge(jint(v, "max_in_flight"), 2);
+	yajl_tree_free(v);
+	resp_free(&r);
+	mock_call(&m, "GET", "/_mock/stats", NULL, NULL, "", &r);
+	v = resp_json(&r);
+	ck_assert_int_eq(jint(v, "max_in_flight"), 0);
+	yajl_tree_free(v);
+	resp_free(&r);
+	mock_call(&m, "POST", "/_mock/stats?reset=nonsense", NULL, NULL, "", &r);
+	ck_assert_int_eq(r.status, 400);
+	resp_free(&r);
+	mock_stop(&m);
+	ck_assert_int_eq(m.exit_status, 0);
+}
+END_TEST
+
+/* The latency is no fault: the same requests draw the same faults with it or without. */
+START_TEST(latency_keeps_faults)
+{
+	const char *plain[] = { "--seed", "5", "--faults", "http500=0.3,rate429=0.2", NULL };
+	const char *slow[] = { "--seed", "5", "--faults", "http500=0.3,rate429=0.2", "--latency", "20", NULL };
+	const char *const *args[2] = { plain, slow };
+	long status[2][16];
+	int run, i;
+
+	for (run = 0; run < 2; run++) {
+		struct mock m;
+		struct resp r;
+
+		must_start(&m, args[run]);
+		for (i = 0; i < 16; i++) {
+			double t0 = now_ms();
+
+			mock_get(&m, "/api/projects/0.1/bids/?limit=1", &r);
+			status[run][i] = r.status;
+			if (run == 1)
+				ck_assert_msg(now_ms() - t0 >= 19.0, "request %d took %.1f ms", i, now_ms() - t0);
+			resp_free(&r);
+		}
+		mock_stop(&m);
+	}
+	for (i = 0; i < 16; i++)
+		ck_assert_msg(status[0][i] == status[1][i], "request %d: %ld without latency, %ld with", i,
+			      status[0][i], status[1][i]);
+}
+END_TEST
+
 START_TEST(cli)
 {
 	const char *bad[] = { "--faults", "nonsense", NULL };
+	const char *bad_latency[] = { "--latency", "-5", NULL };
 	struct mock m;
 
 	ck_assert(!mock_start(&m, bad));
+	ck_assert_int_ne(m.exit_status, 0);
+	ck_assert(!mock_start(&m, bad_latency));
 	ck_assert_int_ne(m.exit_status, 0);
 }
 END_TEST
@@ -457,6 +587,8 @@ static Suite *suite(void)
 	tcase_add_test(tc, same_seed_same_bytes);
 	tcase_add_test(tc, advance_changes_state);
 	tcase_add_test(tc, stats);
+	tcase_add_test(tc, latency_overlaps);
+	tcase_add_test(tc, latency_keeps_faults);
 	tcase_add_test(tc, cli);
 	suite_add_tcase(s, tc);
 	return s;

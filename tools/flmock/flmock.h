@@ -61,6 +61,7 @@ struct fm_config {
 	long token_requests;       /* ... or this many API requests (0: no limit) */
 	bool ignore_pkce;          /* accept codes whatever the code_verifier */
 	long token_delay_ms;       /* /oauth/token answers this much later (to widen races) */
+	long latency_ms;           /* --latency: every API request is answered this much later */
 	struct wh_faults webhook_faults; /* --webhook-faults */
 };
 
@@ -226,7 +227,13 @@ void mocklog_write(struct mocklog *m, const struct fm_req *r, const char *query,
 void mocklog_count(struct mocklog *m, const char *endpoint, int status, enum fault_kind fault, int account,
 		   bool limited);
 void mocklog_dump_log(struct mocklog *m, struct fm_buf *out);
-void mocklog_dump_stats(struct mocklog *m, struct fm_buf *out);
+/* What the server counts outside the log: the link's latency and requests in flight. */
+struct link_stats {
+	long latency_ms;           /* --latency */
+	long in_flight;            /* API requests being served now */
+	long max_in_flight;        /* the most at once (since start or the last reset) */
+};
+void mocklog_dump_stats(struct mocklog *m, const struct link_stats *link, struct fm_buf *out);
 
 /* dump.c: every record of an entity as JSON lines, records [from, from+max). */
 int dump_entity_kind(const char *name);   /* -1 if unknown */

@@ -7,11 +7,16 @@
  * T, account k has T-k); that account is "self" for the endpoint, has its
  * own rate budgets and is named in the log and the stats.  Every
  * connection has its own thread (a stall blocks only its own client); the
- * world lock serialises what they do to the world.
+ * world lock serialises what they do to the world.  --latency MS holds
+ * every API request MS ms on its own thread, half before the endpoint runs
+ * and half after, never under the lock, as a link across the internet
+ * would; the most API requests served at once is counted for /_mock/stats.
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +44,8 @@ struct server {
 	struct webhooks *hooks;    /* registered webhooks and their deliveries (own lock) */
 	uint64_t seq;              /* API requests so far: the fault and request-id stream */
 	int64_t mono_start;
+	atomic_long in_flight;     /* API requests being served now (no lock) */
+	atomic_long max_in_flight; /* the most at once, since start or POST /_mock/stats?reset= */
 };
 
 /* One request's upload, across MHD's calls. */
@@ -717,6 +724,28 @@ static void mock_accounts(struct server *s, struct fm_buf *b)
 	buf_putc(b, '\n');
 }
 
+/*
+ * GET /_mock/stats: the counts; POST /_mock/stats?reset=max_in_flight
+ * answers them as they were, then starts max_in_flight again from the
+ * requests in flight now.
+ */
+static void mock_stats(struct server *s, struct MHD_Connection *c, bool post, struct fm_buf *b, int *status)
+{
+	const char *reset = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "reset");
+	struct link_stats link;
+
+	if (post && (!reset || strcmp(reset, "max_in_flight") != 0)) {
+		*status = 400;
+		buf_puts(b, "{\"error\":\"POST /_mock/stats takes reset=max_in_flight\"}\n");
+		return;
+	}
+	link.latency_ms = s->cfg->latency_ms;
+	link.in_flight = atomic_load(&s->in_flight);
+	link.max_in_flight = post ? atomic_exchange(&s->max_in_flight, link.in_flight)
+				  : atomic_load(&s->max_in_flight);
+	mocklog_dump_stats(s->log, &link, b);
+}
+
 static enum MHD_Result mock_request(struct server *s, struct MHD_Connection *c, const char *url, const char *method)
 {
 	struct fm_buf b = { 0 };
@@ -731,7 +760,7 @@ static enum MHD_Result mock_request(struct server *s, struct MHD_Connection *c, 
 		ctype = "application/x-ndjson";
 		mocklog_dump_log(s->log, &b);
 	} else if (strcmp(url, "/_mock/stats") == 0) {
-		mocklog_dump_stats(s->log, &b);
+		mock_stats(s, c, post, &b, &status);
 	} else if (strcmp(url, "/_mock/self") == 0) {
 		mock_self(s, c, &b, &status);
 	} else if (strcmp(url, "/_mock/accounts") == 0) {
@@ -806,6 +835,29 @@ static enum MHD_Result oauth_request(struct server *s, struct MHD_Connection *c,
 	return ret;
 }
 
+/* ---- the link ------------------------------------------------------------------------------ */
+
+/* One API request more in flight; the most at once is kept. */
+static void in_flight_enter(struct server *s)
+{
+	long n = atomic_fetch_add(&s->in_flight, 1) + 1;
+	long max = atomic_load(&s->max_in_flight);
+
+	while (n > max && !atomic_compare_exchange_weak(&s->max_in_flight, &max, n))
+		;
+}
+
+/* Part of --latency, on the request's own thread and never under the world lock. */
+static void link_delay(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	if (ms <= 0)
+		return;
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
 /* ---- MHD callbacks ---------------------------------------------------------------------- */
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
@@ -837,21 +889,28 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		return mock_request(s, c, url, method);
 	if (strncmp(url, "/oauth/", 7) == 0)
 		return oauth_request(s, c, url, method, up);
+	in_flight_enter(s);
+	link_delay(s->cfg->latency_ms / 2);
 	if (up->too_big) {
 		buf_puts(&o.body, "{\"status\":\"error\",\"message\":\"Request body too large\","
 			 "\"error_code\":\"RestExceptionCodes.INVALID_REQUEST\"}");
-		return send_buffer(c, s, 413, &o.body, "application/json", NULL, 0);
+		o.status = 413;
+		o.ctype = "application/json";
+	} else {
+		pthread_mutex_lock(&s->mu);
+		api_request(s, c, url, method, up, &o);
+		pthread_mutex_unlock(&s->mu);
 	}
-	pthread_mutex_lock(&s->mu);
-	api_request(s, c, url, method, up, &o);
-	pthread_mutex_unlock(&s->mu);
+	link_delay(s->cfg->latency_ms - s->cfg->latency_ms / 2);
 	if (o.fault == F_RESET || o.fault == F_LOSTREPLY) {
 		buf_free(&o.body);
-		return reset_connection(c);
+		ret = reset_connection(c);
+	} else if (o.fault == F_TRUNCATE) {
+		ret = send_truncated(c, s, o.status, &o.body);
+	} else {
+		ret = send_buffer(c, s, o.status, &o.body, o.ctype, o.have_rl ? o.rl_limit : NULL, o.rl_remaining);
 	}
-	if (o.fault == F_TRUNCATE)
-		return send_truncated(c, s, o.status, &o.body);
-	ret = send_buffer(c, s, o.status, &o.body, o.ctype, o.have_rl ? o.rl_limit : NULL, o.rl_remaining);
+	atomic_fetch_sub(&s->in_flight, 1);
 	return ret;
 }
 
@@ -903,6 +962,8 @@ struct server *server_start(const struct fm_config *cfg, struct world *w, int *o
 	s->faults = cfg->faults;
 	s->mono_start = mono_seconds();
 	pthread_mutex_init(&s->mu, NULL);
+	atomic_init(&s->in_flight, 0);
+	atomic_init(&s->max_in_flight, 0);
 	s->rl = ratelimit_new(cfg->rate_scale, w->naccounts);
 	s->log = mocklog_new();
 	s->oauth = oauth_new(cfg);

@@ -18,7 +18,8 @@
 
 static const char usage[] =
 	"usage: flmock [--port N] [--seed N] [--token T] [--accounts N] [--scale N]\n"
-	"              [--faults SPEC] [--rate-scale X] [--now UNIX] [size flags] [OAuth flags]\n"
+	"              [--faults SPEC] [--rate-scale X] [--latency MS] [--now UNIX] [size flags]\n"
+	"              [OAuth flags]\n"
 	"\n"
 	"A local simulator of the Freelancer.com API, serving a generated world on\n"
 	"127.0.0.1 under the real paths (/api/projects/0.1/..., /api/users/0.1/...,\n"
@@ -60,6 +61,12 @@ static const char usage[] =
 	"                        writes answer 503), except lostreply.  /_mock/ is never\n"
 	"                        faulted.\n"
 	"                        e.g. 'http500=0.05,html503=0.05,reset=0.02,stall=0.01,stall_ms=3000'\n"
+	"  --latency MS          answer every API request MS ms late (0..60000, default 0),\n"
+	"                        as a link across the internet would: half before the\n"
+	"                        endpoint runs, half after, on the request's own thread,\n"
+	"                        so concurrent requests overlap their latency.  Not a\n"
+	"                        fault: it changes no fault draw.  /_mock/ and /oauth/\n"
+	"                        are answered at once\n"
 	"  --help, --version\n";
 
 static const char usage_mock[] =
@@ -79,7 +86,11 @@ static const char usage_mock[] =
 	"  GET  /_mock/stats               {\"requests\":N,\"endpoints\":{\"GET /api/...\":{\"200\":n}},\n"
 	"                                  \"faults\":{\"http500\":n,...},\"accounts\":{\"K\":{\"requests\":n,\n"
 	"                                  \"rate_limited\":n,\"endpoints\":{...}}}}: rate_limited\n"
-	"                                  counts the 429s of the account's own budgets\n"
+	"                                  counts the 429s of the account's own budgets; plus\n"
+	"                                  \"latency_ms\":L, \"in_flight\":n (API requests being\n"
+	"                                  served now) and \"max_in_flight\":n (the most at once)\n"
+	"  POST /_mock/stats?reset=max_in_flight\n"
+	"                                  answer the stats, then count max_in_flight afresh\n"
 	"  GET  /_mock/dump?entity=E       JSON lines of every record of E (users, projects, bids,\n"
 	"                                  milestones, milestone_requests, reviews, threads,\n"
 	"                                  messages) in the API's object shape, id order\n"
@@ -138,7 +149,7 @@ enum {
 	O_PORT = 1000, O_SEED, O_TOKEN, O_SCALE, O_FAULTS, O_RATE, O_NOW, O_USERS, O_PROJECTS,
 	O_BPP, O_MILESTONES, O_MREQS, O_REVIEWS, O_THREADS, O_MPT, O_CLIENT_ID, O_CLIENT_SECRET,
 	O_REDIRECT_URI, O_TOKEN_TTL, O_TOKEN_REQUESTS, O_IGNORE_PKCE, O_TOKEN_DELAY, O_WEBHOOK_FAULTS, O_ACCOUNTS,
-	O_HELP, O_VERSION,
+	O_LATENCY, O_HELP, O_VERSION,
 };
 
 static const struct option options[] = {
@@ -166,6 +177,7 @@ static const struct option options[] = {
 	{ "token-delay-ms", required_argument, NULL, O_TOKEN_DELAY },
 	{ "webhook-faults", required_argument, NULL, O_WEBHOOK_FAULTS },
 	{ "accounts", required_argument, NULL, O_ACCOUNTS },
+	{ "latency", required_argument, NULL, O_LATENCY },
 	{ "help", no_argument, NULL, O_HELP },
 	{ "version", no_argument, NULL, O_VERSION },
 	{ NULL, 0, NULL, 0 },
@@ -246,6 +258,7 @@ static bool apply(struct fm_config *c, int opt, const char *arg)
 	case O_TOKEN_TTL: c->token_ttl = (int64_t)v; return v >= 1;
 	case O_TOKEN_REQUESTS: c->token_requests = (long)v; return v < 2e9;
 	case O_TOKEN_DELAY: c->token_delay_ms = (long)v; return v <= 60000;
+	case O_LATENCY: c->latency_ms = (long)v; return v <= 60000;
 	case O_ACCOUNTS: w->accounts = (size_t)v; return v >= 1 && v <= MAX_ACCOUNTS && v == (double)(size_t)v;
 	default: return false;
 	}

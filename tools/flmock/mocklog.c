@@ -157,11 +157,12 @@ void mocklog_dump_log(struct mocklog *m, struct fm_buf *out)
 /*
  * {"requests":N,"endpoints":{"GET /api/...":{"200":n,"429":n}},
  *  "faults":{"http500":n,...},
- *  "accounts":{"1":{"requests":n,"rate_limited":n,"endpoints":{...}},...}}
+ *  "accounts":{"1":{"requests":n,"rate_limited":n,"endpoints":{...}},...},
+ *  "latency_ms":L,"in_flight":n,"max_in_flight":n}
  * "rate_limited" counts the 429s the account's own budgets gave (not the
  * rate429 faults); an account that sent nothing is left out.
  */
-void mocklog_dump_stats(struct mocklog *m, struct fm_buf *out)
+void mocklog_dump_stats(struct mocklog *m, const struct link_stats *link, struct fm_buf *out)
 {
 	struct jw w;
 	size_t a;
@@ -189,6 +190,9 @@ void mocklog_dump_stats(struct mocklog *m, struct fm_buf *out)
 		jw_end_obj(&w);
 	}
 	jw_end_obj(&w);
+	jw_kint(&w, "latency_ms", link->latency_ms);
+	jw_kint(&w, "in_flight", link->in_flight);
+	jw_kint(&w, "max_in_flight", link->max_in_flight);
 	jw_end_obj(&w);
 	buf_putc(out, '\n');
 }

@@ -65,6 +65,7 @@ static const struct stream_def streams[] = {
 	{ "milestones", stream_milestones },
 	{ "milestone_requests", stream_milestone_requests },
 	{ "users", stream_users },
+	{ "refresh", stream_refresh },
 };
 #define NSTREAMS (sizeof streams / sizeof streams[0])
 

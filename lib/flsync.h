@@ -551,12 +551,17 @@ struct fl_status {
 	int64_t changes_latest;   /* as fl_changes_latest() */
 	int64_t repaired;         /* rows deep reconciliation found that polling had missed, in all */
 	int64_t reconciled_at;    /* when a round last repaired something (server clock), 0 never */
+	int64_t refresh_repaired; /* rows the re-read of every record by id (cadence.refresh_all) found
+	                             changed or missing, in all */
+	int64_t refreshed_at;     /* when every table had last completed such a round (server clock: the
+	                             oldest of their last), 0 never */
 };
 
 /*
  * fl_status_get — read the sync status: every stream, every endpoint's
- * budget, the actions by state, what reconciliation repaired (the rounds'
- * own rows, "reconcile:STREAM" in sync_state, are not among the streams).  *out is the caller's, freed (with every
+ * budget, the actions by state, what reconciliation and the refresh of
+ * every record repaired (their own rows, "reconcile:STREAM" and
+ * "refresh:TABLE" in sync_state, are not among the streams).  *out is the caller's, freed (with every
  * string and array in it) by fl_status_free(); NULL on failure.  Works on
  * read-only handles.  Returns FL_OK, FL_ERR_BUSY, FL_ERR_DB, FL_ERR_NOMEM
  * or FL_ERR_MISUSE.

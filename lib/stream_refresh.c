@@ -22,7 +22,9 @@
  * seconds since the previous pass, a pass spends max(opt->reconcile_budget,
  * R * gap / D) requests on a table, and all R when the next pass, as far
  * off as the previous one plus a quarter, would come at or after the
- * deadline.  A small account's tables are read whole in one pass.
+ * deadline.  A round starts at the pass nearest its due time, and the next
+ * is due a period after this one was.  A small account's tables are read
+ * whole in one pass.
  */
 #include <stdio.h>
 #include <string.h>
@@ -212,10 +214,12 @@ static int refresh_table(struct sync_run *run, const struct refresh_table *t, in
 	}
 	pos = cur.cursor;
 	if (r.done) {
-		if (run->server_now < r.due)
+		/* Due before the next pass is halfway here; the schedule kept, as reconciliation's. */
+		if (run->server_now + gap / 2 < r.due)
 			return FL_OK;
 		r.began = run->server_now;
-		r.due = run->server_now + run->opt->refresh_all_s;
+		r.due = r.due + run->opt->refresh_all_s > run->server_now ? r.due + run->opt->refresh_all_s
+									   : run->server_now + run->opt->refresh_all_s;
 		r.done = 0;
 		pos = 0;
 	}

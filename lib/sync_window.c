@@ -151,7 +151,10 @@ static int window_read(struct sync_run *run, const struct sync_window_spec *spec
  * have used up by the next pass, (now + gap - began) / (due - began), where
  * gap is the time since the previous pass (the stream's last success).
  * When the next pass, as far off as the previous one plus a quarter, would
- * come at or after the deadline, the pass finishes the round.  So a small
+ * come at or after the deadline, the pass finishes the round.  A round
+ * starts at the pass nearest its due time (now + gap / 2 >= due), and the
+ * next is due a cadence after this one was, so passes a little early or
+ * late neither skip a round nor let the schedule drift.  So a small
  * round (a whole week in fewer requests than the budget) completes in the
  * pass that finds it due, and a large one spreads over the passes that the
  * cadence leaves, whatever their spacing: once a day, the round completes
@@ -248,16 +251,12 @@ static int reconcile_count(struct sync_run *run, const char *stream, int64_t rep
  * Where this pass must take the round to (*target) and the requests it may
  * spend on it regardless (the return): the rule above.  INT64_MAX finishes it.
  */
-static int64_t reconcile_pace(struct sync_run *run, const struct sync_window_spec *spec,
-			      const struct reconcile_round *r, int64_t *target)
+static int64_t reconcile_pace(struct sync_run *run, const struct reconcile_round *r, int64_t gap,
+			      int64_t *target)
 {
 	const struct sync_options *o = run->opt;
-	int64_t now = run->server_now, gap = 0, length = r->due - r->began;
-	struct sync_cursor prev;
+	int64_t now = run->server_now, length = r->due - r->began;
 
-	if (sync_state_load(run, spec->stream, &prev) == FL_OK && prev.last_success > 0 &&
-	    prev.last_success < now)
-		gap = now - prev.last_success;
 	if (length <= 0 || now + gap + gap / 4 >= r->due) {
 		*target = r->end;
 		return INT64_MAX;
@@ -305,19 +304,25 @@ static int reconcile_slice(struct sync_run *run, const struct sync_window_spec *
 	return crc;
 }
 
-/* Start a round when one is due: false when none is (or there is nothing to read). */
+/*
+ * Start a round when one is due, or will be before the next pass is halfway
+ * here (a daily cron a few seconds early does not wait a day): false when
+ * none is (or there is nothing to read).  The next is due a cadence after
+ * this one was, or a cadence from now when that has passed already.
+ */
 static bool reconcile_start(struct sync_run *run, const struct sync_window_spec *spec, int64_t covered,
-			    struct reconcile_round *r)
+			    int64_t gap, struct reconcile_round *r)
 {
 	const struct sync_options *o = run->opt;
 
-	if (run->server_now < r->due)
+	if (run->server_now + gap / 2 < r->due)
 		return false;
 	/* What the windows' own lookback does not cover again. */
 	r->end = covered - o->lookback_s;
 	r->start = r->end - o->reconcile_lookback_s > 0 ? r->end - o->reconcile_lookback_s : 0;
 	r->began = run->server_now;
-	r->due = run->server_now + o->reconcile_every_s;
+	r->due = r->due + o->reconcile_every_s > run->server_now ? r->due + o->reconcile_every_s
+								  : run->server_now + o->reconcile_every_s;
 	/* The span the last round ended with: what a slice of this stream costs now. */
 	if (r->span > o->reconcile_lookback_s)
 		r->span = o->reconcile_lookback_s;
@@ -337,8 +342,9 @@ static int window_reconcile(struct sync_run *run, const struct sync_window_spec 
 	const struct sync_options *o = run->opt;
 	struct reconcile_round r;
 	struct sync_cursor cur;
+	struct sync_cursor prev;
 	char name[256], extra[320];
-	int64_t pos, budget, target;
+	int64_t pos, budget, target, gap = 0;
 	int rc;
 
 	if (o->reconcile_every_s <= 0 || o->reconcile_lookback_s <= 0)
@@ -354,13 +360,17 @@ static int window_reconcile(struct sync_run *run, const struct sync_window_spec 
 		reconcile_format(&r, extra, sizeof extra);
 		return sync_state_cursor(run, name, 0, extra);
 	}
+	/* The time since the previous pass: the stream's last success. */
+	if (sync_state_load(run, spec->stream, &prev) == FL_OK && prev.last_success > 0 &&
+	    prev.last_success < run->server_now)
+		gap = run->server_now - prev.last_success;
 	pos = cur.cursor;
 	if (pos >= r.end) {
-		if (!reconcile_start(run, spec, covered, &r))
+		if (!reconcile_start(run, spec, covered, gap, &r))
 			return FL_OK;
 		pos = r.start;
 	}
-	budget = reconcile_pace(run, spec, &r, &target);
+	budget = reconcile_pace(run, &r, gap, &target);
 	if (r.pass != run->server_now)
 		r.spent = 0;
 	while (pos < r.end && (r.spent < budget || pos < target) && !sync_stopping(run)) {

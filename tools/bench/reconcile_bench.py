@@ -67,7 +67,7 @@ def pacing(sync, conf):
         print('-- passes every %s (%d s)' % (spacing, every))
         sync('full sync', path)
         _, _, ref_before = rounds(path)
-        began = None
+        began, rec_round, ref_pass = None, None, None
         for n in range(int(4 * 86400 / every) + 2):
             req = urllib.request.Request(api + '/_mock/advance?seconds=%d' % every, data=b'',
                                          method='POST')
@@ -79,13 +79,15 @@ def pacing(sync, conf):
             ref_before = ref_req
             if began is None and any(x.get('began') for _, x in rec):
                 began = n
-            rec_done = rec and all(x['end'] > 0 and c >= x['end'] for c, x in rec)
-            ref_done = ref and all(x['done'] and x['began'] for x in ref)
-            if began is not None and rec_done and ref_done:
-                print('round: reconciliation %d requests over %d passes (a stream at most %d requests); '
-                      'refresh of every record complete' %
-                      (sum(x.get('requests', 0) for _, x in rec), max(x.get('passes', 0) for _, x in rec),
-                       max(x.get('requests', 0) for _, x in rec)), flush=True)
+            if not rec_round and rec and all(x['end'] > 0 and c >= x['end'] for c, x in rec):
+                rec_round = (sum(x.get('requests', 0) for _, x in rec), max(x.get('passes', 0) for _, x in rec),
+                             max(x.get('requests', 0) for _, x in rec))
+                print('round: reconciliation %d requests over %d passes (a stream at most %d requests)' %
+                      rec_round, flush=True)
+            if ref_pass is None and ref and all(x['done'] and x['began'] for x in ref):
+                ref_pass = n
+                print('round: refresh of every record complete', flush=True)
+            if rec_round and ref_pass is not None:
                 break
 
 

@@ -551,12 +551,17 @@ struct fl_status {
 	int64_t changes_latest;   /* as fl_changes_latest() */
 	int64_t repaired;         /* rows deep reconciliation found that polling had missed, in all */
 	int64_t reconciled_at;    /* when a round last repaired something (server clock), 0 never */
+	int64_t refresh_repaired; /* rows the re-read of every record by id (cadence.refresh_all) found
+	                             changed or missing, in all */
+	int64_t refreshed_at;     /* when every table had last completed such a round (server clock: the
+	                             oldest of their last), 0 never */
 };
 
 /*
  * fl_status_get — read the sync status: every stream, every endpoint's
- * budget, the actions by state, what reconciliation repaired (the rounds'
- * own rows, "reconcile:STREAM" in sync_state, are not among the streams).  *out is the caller's, freed (with every
+ * budget, the actions by state, what reconciliation and the refresh of
+ * every record repaired (their own rows, "reconcile:STREAM" and
+ * "refresh:TABLE" in sync_state, are not among the streams).  *out is the caller's, freed (with every
  * string and array in it) by fl_status_free(); NULL on failure.  Works on
  * read-only handles.  Returns FL_OK, FL_ERR_BUSY, FL_ERR_DB, FL_ERR_NOMEM
  * or FL_ERR_MISUSE.
@@ -639,7 +644,25 @@ FL_API int fl_sync_set_token_file(struct fl_sync *sync, const char *token_file);
  *                           on the server's clock; 0 never (1d)
  *   cadence.reconcile_lookback  ... of this much below where it has synced
  *                           to: records the API returns late are found (7d)
- *   cadence.reconcile_slices    ... spread over this many passes (24)
+ *   cadence.reconcile_slices    ... read first in slices of the lookback over
+ *                           this many (24), a slice doubling while it fits
+ *                           one page
+ *   cadence.reconcile_budget    requests a pass spends on a stream's round
+ *                           at least (16): a pass reads slices until it has
+ *                           spent that and reached the share of the round its
+ *                           cadence will have used by the next pass (the time
+ *                           since the previous pass on); it finishes the round
+ *                           when the next pass might come after the round's
+ *                           deadline (its next due time).  A small account's
+ *                           week is done in the pass that finds it due; a
+ *                           large one spreads over the passes, due rounds
+ *                           complete within the cadence however they are spaced.
+ *                           The refresh below takes this much per table too
+ *   cadence.refresh_all     re-read every stored record (projects, bids,
+ *                           milestones, milestone requests, reviews, threads,
+ *                           messages) by id at least this often, last in the
+ *                           pass and paced like reconciliation; changed rows
+ *                           are counted as repaired; 0 never (1d)
  *   cadence.safety_lag      windows end this long before the server's now (30s)
  *   cadence.lookback        each pass re-reads this much before its cursor (2m)
  *   limits.rate_scale       multiplies every documented rate limit (1.0)

@@ -8,8 +8,11 @@
 
 #include "store.h"
 
-/* The windowed streams are the ones with a cursor; "reconcile:*" rows are their rounds. */
-#define RESYNC_WHERE "cursor IS NOT NULL AND stream NOT LIKE 'reconcile:%' "
+/*
+ * The windowed streams are the ones with a cursor; "reconcile:*" rows are
+ * their rounds, "refresh:*" the re-reads by id (stream_refresh.c).
+ */
+#define RESYNC_WHERE "cursor IS NOT NULL AND stream NOT LIKE 'reconcile:%' AND stream NOT LIKE 'refresh:%' "
 
 FL_API int fl_sync_resync(struct fl_db *db, const char *stream, int64_t since, int64_t *out_streams)
 {

@@ -1,7 +1,7 @@
 /*
  * status.c — fl_status_get: the sync status in one snapshot (sync_state per
  * stream, ratelimit_state per endpoint, actions by state, the change feed's
- * newest seq).  The result is one caller-owned tree freed by fl_status_free.
+ * newest seq, what reconciliation and the refresh of every record repaired).  The result is one caller-owned tree freed by fl_status_free.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -67,7 +67,7 @@ static int read_streams(struct fl_db *db, struct status_alloc *s)
 	if (sqlite3_prepare_v2(db->sql,
 			       "SELECT stream, cursor, last_started, last_success, last_error, last_error_at, "
 			       "failures, rows_synced, requests FROM sync_state "
-			       "WHERE stream NOT LIKE 'reconcile:%' ORDER BY stream",
+			       "WHERE stream NOT LIKE 'reconcile:%' AND stream NOT LIKE 'refresh:%' ORDER BY stream",
 			       -1, &st, NULL) != SQLITE_OK)
 		return store_error(db, "read sync status");
 	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
@@ -115,6 +115,26 @@ static int read_repaired(struct fl_db *db, struct status_alloc *s)
 		s->pub.reconciled_at = sqlite3_column_int64(st, 1);
 	} else {
 		rc = store_error(db, "read reconciliation status");
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* The refresh of every record ("refresh:TABLE", stream_refresh.c): what it repaired, and when all was read. */
+static int read_refreshed(struct fl_db *db, struct status_alloc *s)
+{
+	sqlite3_stmt *st;
+	int rc = FL_OK;
+
+	if (sqlite3_prepare_v2(db->sql,
+			       "SELECT coalesce(sum(rows_synced), 0), coalesce(min(coalesce(last_success, 0)), 0) "
+			       "FROM sync_state WHERE stream LIKE 'refresh:%'", -1, &st, NULL) != SQLITE_OK)
+		return store_error(db, "read refresh status");
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		s->pub.refresh_repaired = sqlite3_column_int64(st, 0);
+		s->pub.refreshed_at = sqlite3_column_int64(st, 1);
+	} else {
+		rc = store_error(db, "read refresh status");
 	}
 	sqlite3_finalize(st);
 	return rc;
@@ -231,7 +251,7 @@ FL_API int fl_status_get(struct fl_db *db, struct fl_status **out)
 	}
 	if ((rc = read_streams(db, s)) || (rc = read_endpoints(db, s)) ||
 	    (rc = read_actions(db, &s->pub)) || (rc = read_latest(db, &s->pub)) ||
-	    (rc = read_repaired(db, s)))
+	    (rc = read_repaired(db, s)) || (rc = read_refreshed(db, s)))
 		goto out;
 	error_clear(&db->err);
 out:

@@ -58,7 +58,8 @@ struct stream_def {
 /*
  * Phases: the account (everything filters on it); the queue (reads see
  * what it wrote); the reads of the API; stubs read by id (they come from
- * those rows); milestones of touched projects; users (everything names them).
+ * those rows); milestones of touched projects; users (everything names them);
+ * the daily refresh of every record, behind the pass's own reads.
  */
 static const struct stream_def streams[] = {
 	{ "self", stream_self, 0 },
@@ -78,6 +79,7 @@ static const struct stream_def streams[] = {
 	{ "milestones", stream_milestones, 4 },
 	{ "milestone_requests", stream_milestone_requests, 4 },
 	{ "users", stream_users, 5 },
+	{ "refresh", stream_refresh, 6 },
 };
 #define NSTREAMS (sizeof streams / sizeof streams[0])
 

@@ -42,7 +42,10 @@ struct sync_options {
 	int64_t milestones_all_s;     /* re-read all non-final milestones this often (default 3600) */
 	int64_t reconcile_every_s;    /* a deep re-read of each windowed stream this often, server clock (86400; 0 never) */
 	int64_t reconcile_lookback_s; /* ... of this much below its cursor (7 days) */
-	int reconcile_slices;         /* ... spread over this many passes (24) */
+	int reconcile_slices;         /* ... whose first slice is the lookback over this many (24) */
+	int reconcile_budget;         /* requests a pass spends on a stream's round at least, more when its
+	                                 deadline needs (16; 0 is 16; see sync_window.c) */
+	int64_t refresh_all_s;        /* re-read every stored record by id this often (86400; 0 never) */
 	double mass_delete_ratio;     /* refuse to mark more than this share of a table gone (0.2) */
 	int max_attempts;             /* tries of one request, and sends of one queued action, on network/5xx errors (default 5) */
 	int retry_base_ms;            /* first back-off, doubled per try with jitter (default 500) */

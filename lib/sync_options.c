@@ -38,6 +38,8 @@ static const struct option_def {
 	{ "cadence.reconcile_lookback", KIND_DURATION,
 	  offsetof(struct sync_settings, opt.reconcile_lookback_s), 0, 1e9 },
 	{ "cadence.reconcile_slices", KIND_INT, offsetof(struct sync_settings, opt.reconcile_slices), 1, 1e4 },
+	{ "cadence.reconcile_budget", KIND_INT, offsetof(struct sync_settings, opt.reconcile_budget), 1, 1e6 },
+	{ "cadence.refresh_all", KIND_DURATION, offsetof(struct sync_settings, opt.refresh_all_s), 0, 1e9 },
 	{ "cadence.safety_lag", KIND_DURATION, offsetof(struct sync_settings, opt.safety_lag_s), 0, 1e9 },
 	{ "cadence.lookback", KIND_DURATION, offsetof(struct sync_settings, opt.lookback_s), 0, 1e9 },
 	{ "limits.rate_scale", KIND_DOUBLE, offsetof(struct sync_settings, rate_scale), 1e-6, 1e6 },
@@ -204,6 +206,8 @@ void sync_settings_default(struct sync_settings *s)
 {
 	memset(s, 0, sizeof *s);
 	sync_options_default(&s->opt);
+	s->opt.reconcile_budget = 16;
+	s->opt.refresh_all_s = 86400;
 	s->rate_scale = 1.0;
 }
 

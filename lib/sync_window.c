@@ -3,7 +3,9 @@
  * half-open time windows (keyset paging while results come in time order,
  * plain offsets when they do not) and plain offset paging to a short page.
  */
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "sync_internal.h"
@@ -196,23 +198,92 @@ static int window_read(struct sync_run *run, const struct sync_window_spec *spec
  * record the API starts returning later than that behind its own time would
  * never be seen.  Every opt->reconcile_every_s on the server's clock each
  * windowed stream re-reads the last opt->reconcile_lookback_s below its
- * cursor, one slice of opt->reconcile_slices per pass so that no pass
- * spikes.  Its state is the sync_state row "reconcile:STREAM": cursor is
- * where the next slice starts, cursor_extra {"end":E,"due":D} the end of
- * the round and when the next round is due; rows_synced counts the rows the
- * rounds inserted or changed, the repaired ones that polling had missed.
+ * cursor: a round.  Its state is the sync_state row "reconcile:STREAM":
+ * cursor is where the next slice starts, cursor_extra the round (end, start,
+ * began, due: the round covers [start, end), began on the server's clock at
+ * began, and the next is due at due = began + cadence, the round's
+ * deadline), the next slice's span, and what it has cost (requests, passes,
+ * and this pass's requests); rows_synced counts the rows the rounds inserted
+ * or changed, the repaired ones that polling had missed.
+ *
+ * A round is paced by requests, not by passes.  A pass reads slices of the
+ * round until both (a) it has spent opt->reconcile_budget requests on it and
+ * (b) the round has reached the share of its span that the cadence will
+ * have used up by the next pass, (now + gap - began) / (due - began), where
+ * gap is the time since the previous pass (the stream's last success).
+ * When the next pass, as far off as the previous one plus a quarter, would
+ * come at or after the deadline, the pass finishes the round.  A round
+ * starts at the pass nearest its due time (now + gap / 2 >= due), and the
+ * next is due a cadence after this one was, so passes a little early or
+ * late neither skip a round nor let the schedule drift.  So a small
+ * round (a whole week in fewer requests than the budget) completes in the
+ * pass that finds it due, and a large one spreads over the passes that the
+ * cadence leaves, whatever their spacing: once a day, the round completes
+ * in that day's pass; hourly, about 1/24 of it a pass.  The first round's
+ * slices start at reconcile_lookback / reconcile_slices, the next round's
+ * at the span the last one ended with; a slice doubles after each one that
+ * fit in a single page (a quiet stretch costs one request however long it
+ * is) and halves (not below the first) after one that took more than 4.
  */
 #define RECONCILE_PREFIX "reconcile:"
+#define RECONCILE_BUDGET_DEFAULT 16
 
-static bool reconcile_extra(const char *extra, int64_t *end, int64_t *due)
+struct reconcile_round {
+	int64_t end, start;   /* the round reads [start, end) */
+	int64_t began, due;   /* when it began, and its deadline (the next round's due time) */
+	int64_t span;         /* the next slice's length */
+	int64_t requests;     /* spent on the round so far */
+	int64_t passes;       /* passes that read part of it */
+	int64_t pass, spent;  /* the last pass that read (its server_now), and what it spent */
+};
+
+/* The value of "key": in extra, or false when it is not there. */
+static bool extra_int(const char *extra, const char *key, int64_t *out)
 {
-	long long e, d;
+	char pat[32];
+	const char *p;
+	char *e;
+	long long v;
 
-	if (sscanf(extra, "{\"end\":%lld,\"due\":%lld}", &e, &d) != 2)
+	snprintf(pat, sizeof pat, "\"%s\":", key);
+	p = strstr(extra, pat);
+	if (!p)
 		return false;
-	*end = e;
-	*due = d;
+	v = strtoll(p + strlen(pat), &e, 10);
+	if (e == p + strlen(pat))
+		return false;
+	*out = v;
 	return true;
+}
+
+/* A round's state; older rows ({"end":E,"due":D} alone) get the rest from the options. */
+static bool reconcile_extra(const struct sync_run *run, const char *extra, struct reconcile_round *r)
+{
+	const struct sync_options *o = run->opt;
+
+	memset(r, 0, sizeof *r);
+	if (!extra_int(extra, "end", &r->end) || !extra_int(extra, "due", &r->due))
+		return false;
+	if (!extra_int(extra, "start", &r->start))
+		r->start = r->end - o->reconcile_lookback_s > 0 ? r->end - o->reconcile_lookback_s : 0;
+	if (!extra_int(extra, "began", &r->began))
+		r->began = r->due - o->reconcile_every_s;
+	if (!extra_int(extra, "span", &r->span) || r->span <= 0)
+		r->span = (o->reconcile_lookback_s + o->reconcile_slices - 1) / o->reconcile_slices;
+	extra_int(extra, "requests", &r->requests);
+	extra_int(extra, "passes", &r->passes);
+	extra_int(extra, "pass", &r->pass);
+	extra_int(extra, "spent", &r->spent);
+	return true;
+}
+
+static void reconcile_format(const struct reconcile_round *r, char *buf, size_t n)
+{
+	snprintf(buf, n, "{\"end\":%lld,\"due\":%lld,\"start\":%lld,\"began\":%lld,\"span\":%lld,"
+		 "\"requests\":%lld,\"passes\":%lld,\"pass\":%lld,\"spent\":%lld}",
+		 (long long)r->end, (long long)r->due, (long long)r->start, (long long)r->began,
+		 (long long)r->span, (long long)r->requests, (long long)r->passes, (long long)r->pass,
+		 (long long)r->spent);
 }
 
 static int reconcile_count(struct sync_run *run, const char *stream, int64_t repaired)
@@ -237,13 +308,104 @@ static int reconcile_count(struct sync_run *run, const char *stream, int64_t rep
 	return rc;
 }
 
-/* One slice of spec's reconciliation, when a round is running or due. */
+/*
+ * Where this pass must take the round to (*target) and the requests it may
+ * spend on it regardless (the return): the rule above.  INT64_MAX finishes it.
+ */
+static int64_t reconcile_pace(struct sync_run *run, const struct reconcile_round *r, int64_t gap,
+			      int64_t *target)
+{
+	const struct sync_options *o = run->opt;
+	int64_t now = run->server_now, length = r->due - r->began;
+
+	if (length <= 0 || now + gap + gap / 4 >= r->due) {
+		*target = r->end;
+		return INT64_MAX;
+	}
+	*target = r->start + (int64_t)((double)(r->end - r->start) *
+				       (double)(now + gap - r->began) / (double)length);
+	return o->reconcile_budget > 0 ? o->reconcile_budget : RECONCILE_BUDGET_DEFAULT;
+}
+
+/* Read [from, to) of the round: its repaired rows counted, its cost and next span kept. */
+static int reconcile_slice(struct sync_run *run, const struct sync_window_spec *spec, const char *name,
+			   struct reconcile_round *r, int64_t from, int64_t to)
+{
+	const struct sync_options *o = run->opt;
+	int64_t rows_before = run->cur ? run->cur->rows : 0, req_before = run->cur ? run->cur->requests : 0;
+	int64_t cost, repaired, first = (o->reconcile_lookback_s + o->reconcile_slices - 1) / o->reconcile_slices;
+	char extra[320];
+	int rc, crc;
+
+	if (r->pass != run->server_now) {
+		r->pass = run->server_now;
+		r->spent = 0;
+		r->passes++;
+	}
+	reconcile_format(r, extra, sizeof extra);
+	rc = window_read(run, spec, from, to, name, extra);
+	cost = run->cur ? run->cur->requests - req_before : 1;
+	repaired = run->cur ? run->cur->rows - rows_before : 0;
+	r->spent += cost;
+	r->requests += cost;
+	if (cost <= 1 && r->span < o->reconcile_lookback_s)
+		r->span *= 2;
+	else if (cost > 4 && r->span / 2 >= first)
+		r->span /= 2;
+	if (repaired > 0)
+		sync_log(run, "%s: reconciliation repaired %lld rows in [%lld, %lld)", spec->stream,
+			 (long long)repaired, (long long)from, (long long)to);
+	if (rc)
+		return rc;
+	/* With the rows, in their transaction: a rollback forgets them all. */
+	reconcile_format(r, extra, sizeof extra);
+	crc = sync_state_cursor(run, name, to, extra);
+	if (!crc && repaired > 0)
+		crc = reconcile_count(run, name, repaired);
+	return crc;
+}
+
+/*
+ * Start a round when one is due, or will be before the next pass is halfway
+ * here (a daily cron a few seconds early does not wait a day): false when
+ * none is (or there is nothing to read).  The next is due a cadence after
+ * this one was, or a cadence from now when that has passed already.
+ */
+static bool reconcile_start(struct sync_run *run, const struct sync_window_spec *spec, int64_t covered,
+			    int64_t gap, struct reconcile_round *r)
+{
+	const struct sync_options *o = run->opt;
+
+	if (run->server_now + gap / 2 < r->due)
+		return false;
+	/* What the windows' own lookback does not cover again. */
+	r->end = covered - o->lookback_s;
+	r->start = r->end - o->reconcile_lookback_s > 0 ? r->end - o->reconcile_lookback_s : 0;
+	r->began = run->server_now;
+	r->due = r->due + o->reconcile_every_s > run->server_now ? r->due + o->reconcile_every_s
+								  : run->server_now + o->reconcile_every_s;
+	/* The span the last round ended with: what a slice of this stream costs now. */
+	if (r->span > o->reconcile_lookback_s)
+		r->span = o->reconcile_lookback_s;
+	if (r->span < (o->reconcile_lookback_s + o->reconcile_slices - 1) / o->reconcile_slices)
+		r->span = (o->reconcile_lookback_s + o->reconcile_slices - 1) / o->reconcile_slices;
+	r->requests = r->passes = r->pass = r->spent = 0;
+	if (r->start >= r->end)
+		return false;
+	sync_log(run, "%s: reconciling [%lld, %lld), due by %lld", spec->stream, (long long)r->start,
+		 (long long)r->end, (long long)r->due);
+	return true;
+}
+
+/* The slices of spec's reconciliation this pass owes, when a round is running or due. */
 static int window_reconcile(struct sync_run *run, const struct sync_window_spec *spec, int64_t covered)
 {
 	const struct sync_options *o = run->opt;
+	struct reconcile_round r;
 	struct sync_cursor cur;
-	char name[256], extra[96];
-	int64_t end = 0, due = 0, pos, slice, rows_before, from, to;
+	struct sync_cursor prev;
+	char name[256], extra[320];
+	int64_t pos, budget, target, gap = 0;
 	int rc;
 
 	if (o->reconcile_every_s <= 0 || o->reconcile_lookback_s <= 0)
@@ -252,47 +414,41 @@ static int window_reconcile(struct sync_run *run, const struct sync_window_spec 
 	rc = sync_state_load(run, name, &cur);
 	if (rc)
 		return rc;
-	if (!reconcile_extra(cur.extra, &end, &due)) {
+	if (!reconcile_extra(run, cur.extra, &r)) {
 		/* Never reconciled: the first round is due one cadence after the first sync. */
-		snprintf(extra, sizeof extra, "{\"end\":0,\"due\":%lld}",
-			 (long long)(run->server_now + o->reconcile_every_s));
+		memset(&r, 0, sizeof r);
+		r.due = run->server_now + o->reconcile_every_s;
+		reconcile_format(&r, extra, sizeof extra);
 		return sync_state_cursor(run, name, 0, extra);
 	}
+	/* The time since the previous pass: the stream's last success. */
+	if (sync_state_load(run, spec->stream, &prev) == FL_OK && prev.last_success > 0 &&
+	    prev.last_success < run->server_now)
+		gap = run->server_now - prev.last_success;
 	pos = cur.cursor;
-	if (pos >= end) {
-		if (run->server_now < due)
+	if (pos >= r.end) {
+		if (!reconcile_start(run, spec, covered, gap, &r))
 			return FL_OK;
-		/* A new round: what the windows' own lookback does not cover again. */
-		end = covered - o->lookback_s;
-		pos = end - o->reconcile_lookback_s;
-		if (pos < 0)
-			pos = 0;
-		due = run->server_now + o->reconcile_every_s;
-		if (pos >= end)
-			return FL_OK;
-		sync_log(run, "%s: reconciling [%lld, %lld) in %d slices", spec->stream,
-			 (long long)pos, (long long)end, o->reconcile_slices);
+		pos = r.start;
 	}
-	slice = (o->reconcile_lookback_s + o->reconcile_slices - 1) / o->reconcile_slices;
-	from = pos;
-	to = pos + slice < end ? pos + slice : end;
-	snprintf(extra, sizeof extra, "{\"end\":%lld,\"due\":%lld}", (long long)end, (long long)due);
-	rows_before = run->cur ? run->cur->rows : 0;
-	rc = window_read(run, spec, from, to, name, extra);
-	if (run->cur && run->cur->rows > rows_before) {
-		int64_t repaired = run->cur->rows - rows_before;
-		int crc;
+	budget = reconcile_pace(run, &r, gap, &target);
+	if (r.pass != run->server_now)
+		r.spent = 0;
+	while (pos < r.end && (r.spent < budget || pos < target) && !sync_stopping(run)) {
+		int64_t to = pos + r.span < r.end ? pos + r.span : r.end;
 
-		sync_log(run, "%s: reconciliation repaired %lld rows in [%lld, %lld)", spec->stream,
-			 (long long)repaired, (long long)from, (long long)to);
-		/* With the rows, in their transaction: a rollback forgets both. */
-		crc = sync_tx_begin(run);
-		if (!crc)
-			crc = reconcile_count(run, name, repaired);
-		if (!rc)
-			rc = crc;
+		rc = reconcile_slice(run, spec, name, &r, pos, to);
+		if (rc)
+			return rc;
+		pos = to;
 	}
-	return rc;
+	if (pos >= r.end)
+		sync_log(run, "%s: reconciliation round complete: %lld requests over %lld passes", spec->stream,
+			 (long long)r.requests, (long long)r.passes);
+	else
+		sync_log(run, "%s: reconciliation at %lld of [%lld, %lld), %lld requests this pass", spec->stream,
+			 (long long)pos, (long long)r.start, (long long)r.end, (long long)r.spent);
+	return FL_OK;
 }
 
 int sync_window(struct sync_run *run, const struct sync_window_spec *spec)

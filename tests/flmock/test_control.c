@@ -2,9 +2,9 @@
  * test_control.c — flmock's machinery around the API: rate limits (429 and
  * the RateLimit headers), every fault kind and whether a faulted write was
  * applied, the simulator clock and /_mock/advance activity, determinism
- * (same seed, same bytes), /_mock/stats, --latency (concurrent requests
- * overlap their latency; max_in_flight counts them), and a clean exit on
- * SIGTERM.
+ * (same seed, same bytes), /_mock/silent_edit (a change no time tells of),
+ * /_mock/stats, --latency (concurrent requests overlap their latency;
+ * max_in_flight counts them), and a clean exit on SIGTERM.
  */
 #include <check.h>
 #include <pthread.h>
@@ -413,6 +413,79 @@ START_TEST(advance_changes_state)
 }
 END_TEST
 
+/* The first project of GET path's result, as JSON text of its title and time_updated. */
+static void project_of(struct mock *m, long long id, char *title, size_t n, long long *updated)
+{
+	char path[128];
+	struct resp r;
+	yajl_val v, arr;
+
+	snprintf(path, sizeof path, "/api/projects/0.1/projects/?projects[]=%lld", id);
+	mock_get(m, path, &r);
+	ck_assert_int_eq(r.status, 200);
+	v = resp_json(&r);
+	arr = jget(v, "result", "projects");
+	ck_assert(YAJL_IS_ARRAY(arr) && arr->u.array.len == 1);
+	snprintf(title, n, "%s", jstr(arr->u.array.values[0], "title"));
+	*updated = jint(arr->u.array.values[0], "time_updated");
+	yajl_tree_free(v);
+	resp_free(&r);
+}
+
+START_TEST(silent_edit)
+{
+	const char *args[] = { "--seed", "5", NULL };
+	struct mock m;
+	struct resp r, st0, st1;
+	char path[160], before[256], after[256];
+	long long ids[4], upd0, upd1, now0, now1;
+	static const char *const bad[] = { "/_mock/silent_edit?table=projects", "/_mock/silent_edit?table=projects&id=x",
+					   "/_mock/silent_edit?table=projects&id=-3", "/_mock/silent_edit?id=1" };
+	yajl_val v;
+
+	must_start(&m, args);
+	snprintf(path, sizeof path, "/api/projects/0.1/projects/?owners[]=%lld", mock_self(&m));
+	ck_assert_int_ge(mock_collect_ids(&m, path, "projects", ids, 4), 1);
+	project_of(&m, ids[0], before, sizeof before, &upd0);
+	mock_call(&m, "GET", "/_mock/clock", NULL, NULL, "", &st0);
+	snprintf(path, sizeof path, "/_mock/silent_edit?table=projects&id=%lld", ids[0]);
+	mock_call(&m, "POST", path, NULL, NULL, "", &r);
+	ck_assert_int_eq(r.status, 200);
+	v = resp_json(&r);
+	ck_assert_int_eq(jint(v, "id"), ids[0]);
+	yajl_tree_free(v);
+	resp_free(&r);
+	project_of(&m, ids[0], after, sizeof after, &upd1);
+	/* The record changed; nothing a time window sees did. */
+	ck_assert_str_ne(before, after);
+	ck_assert_int_eq(upd0, upd1);
+	mock_call(&m, "GET", "/_mock/clock", NULL, NULL, "", &st1);
+	v = resp_json(&st0);
+	now0 = jint(v, "now");
+	yajl_tree_free(v);
+	v = resp_json(&st1);
+	now1 = jint(v, "now");
+	yajl_tree_free(v);
+	ck_assert_int_eq(now0, now1);
+	resp_free(&st0);
+	resp_free(&st1);
+	/* Bad input is refused, never a crash: no id, a bad id, an unknown table or record. */
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		mock_call(&m, "POST", bad[i], NULL, NULL, "", &r);
+		ck_assert_int_eq(r.status, 400);
+		resp_free(&r);
+	}
+	snprintf(path, sizeof path, "/_mock/silent_edit?table=users&id=%lld", ids[0]);
+	mock_call(&m, "POST", path, NULL, NULL, "", &r);
+	ck_assert_int_eq(r.status, 404);
+	resp_free(&r);
+	mock_call(&m, "POST", "/_mock/silent_edit?table=bids&id=1", NULL, NULL, "", &r);
+	ck_assert_int_eq(r.status, 404);
+	resp_free(&r);
+	mock_stop(&m);
+}
+END_TEST
+
 START_TEST(stats)
 {
 	struct mock m;
@@ -586,6 +659,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, clock_and_advance);
 	tcase_add_test(tc, same_seed_same_bytes);
 	tcase_add_test(tc, advance_changes_state);
+	tcase_add_test(tc, silent_edit);
 	tcase_add_test(tc, stats);
 	tcase_add_test(tc, latency_overlaps);
 	tcase_add_test(tc, latency_keeps_faults);

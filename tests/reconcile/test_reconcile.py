@@ -1,9 +1,11 @@
 """Deep reconciliation and flsync resync against flmock: records the API
 returns late (an hour, a day, ten days behind their own time) are missed by
-polling, found once the reconciliation cadence has passed on the server's
-clock, in as many passes as it has slices, and counted as repaired; a
-re-read asked for with flsync resync finds what lies beyond the lookback;
-the database then equals a clean sync.
+polling, found by the one pass a day later that finds the round due (a small
+world's week is within one pass's request budget), and counted as repaired;
+a round larger than a pass's budget spreads over the passes and completes
+within its cadence whether they come every hour, every six hours or once a
+day; a re-read asked for with flsync resync finds what lies beyond the
+lookback; the database then equals a clean sync.
 
 usage: test_reconcile.py FLSYNCD FLSYNC FLMOCK
 """
@@ -23,8 +25,8 @@ h = harness.Run('reconcile')
 check, tmp = h.check, h.tmp
 
 
-def start_flmock():
-    return h.start([FLMOCK, '--port', '0', '--seed', '41', '--token', TOKEN, '--scale', '4000'], 'flmock')[1]
+def start_flmock(name='flmock'):
+    return h.start([FLMOCK, '--port', '0', '--seed', '41', '--token', TOKEN, '--scale', '4000'], name)[1]
 
 
 def sync(api, db, conf, what):
@@ -39,12 +41,48 @@ def status(db):
     return json.loads(p.stdout)
 
 
+def rounds_of(db):
+    """Each stream's round: where it is, its state, whether it is complete."""
+    out = {}
+    for stream, cursor, extra in sqlite3.connect(db).execute(
+            "SELECT substr(stream, 11), cursor, cursor_extra FROM sync_state WHERE stream LIKE 'reconcile:%'"):
+        x = json.loads(extra)
+        x['cursor'], x['done'] = cursor, x['end'] > 0 and cursor >= x['end']
+        out[stream] = x
+    return out
+
+
+def spread(every, budget):
+    """Passes every `every` seconds with a budget of `budget`: how the first round goes."""
+    api = start_flmock('flmock-%d' % every)
+    db = os.path.join(tmp, 'spread-%d.db' % every)
+    conf = os.path.join(tmp, 'spread-%d.conf' % every)
+    with open(conf, 'w') as f:
+        f.write('[cadence]\nreconcile = 1d\nreconcile_budget = %d\nrefresh_all = 0\n' % budget)
+    sync(api, db, conf, 'spread %d: first sync' % every)
+    passes, done_at = [], {}
+    for n in range(int(3 * 86400 / every)):
+        now = mock(api, '/_mock/advance?seconds=%d&quiet=%d' % (every, every))['now']
+        sync(api, db, conf, 'spread %d: pass %d' % (every, n))
+        rounds = rounds_of(db)
+        passes.append(rounds)
+        for s, r in rounds.items():
+            if r['done'] and s not in done_at:
+                done_at[s] = (now, r)
+        if rounds and len(done_at) == len(rounds):
+            break
+    check(done_at and len(done_at) == len(passes[-1]), 'spread %d: every round completed' % every, passes[-1])
+    late = {s: (t, r['due']) for s, (t, r) in done_at.items() if t > r['due']}
+    check(not late, 'spread %d: every round completed within its cadence (by its deadline)' % every, late)
+    return {s: r['passes'] for s, (t, r) in done_at.items()}
+
+
 def main():
     api = start_flmock()
     db = os.path.join(tmp, 'late.db')
     conf = os.path.join(tmp, 'flsyncd.conf')
     with open(conf, 'w') as f:
-        f.write('[cadence]\nreconcile = 1d\nreconcile_lookback = 7d\nreconcile_slices = 3\n')
+        f.write('[cadence]\nreconcile = 1d\nreconcile_lookback = 7d\n')
     sync(api, db, conf, 'first sync')
     sync(api, db, conf, 'second pass')
     check(one(db, "SELECT count(*) FROM sync_state WHERE stream LIKE 'reconcile:%'") >= 5,
@@ -59,15 +97,16 @@ def main():
     check(one(db, 'SELECT count(*) FROM messages') == msgs and one(db, 'SELECT count(*) FROM reviews') == revs,
           'polling alone misses records an hour and a day behind', log[-1500:])
 
-    # A day on the server's clock: the round is due; three slices, one per pass.
+    # A day on the server's clock: the round is due, and one pass (as from a daily cron) completes it.
     mock(api, '/_mock/advance?seconds=90000&quiet=90000')
-    found = []
-    for n in range(1, 4):
-        log = sync(api, db, conf, 'reconciling pass %d' % n)
-        found.append((one(db, 'SELECT count(*) FROM messages') - msgs, one(db, 'SELECT count(*) FROM reviews') - revs))
-    check(found[-1] == (1, 1), 'after the round: the hour-late message and the day-late review are in', found)
-    # Both lie in the round's last third (the last 2.3 days): the first two slices cannot see them.
-    check(found == [(0, 0), (0, 0), (1, 1)], 'the round is spread over its three slices, one per pass', found)
+    log = sync(api, db, conf, 'the pass a day later')
+    found = (one(db, 'SELECT count(*) FROM messages') - msgs, one(db, 'SELECT count(*) FROM reviews') - revs)
+    check(found == (1, 1), 'one pass a day later: the hour-late message and the day-late review are in', found)
+    rounds = rounds_of(db)
+    check(rounds and all(r['done'] and r['passes'] == 1 for r in rounds.values()),
+          'every round completed in that pass', rounds)
+    check(all(r['requests'] <= 16 for r in rounds.values()),
+          "a small world's week is within one pass's budget (16 requests a stream)", rounds)
     check(one(db, "SELECT count(*) FROM messages WHERE time_created = ?", hour['time']) == 1,
           'the hour-late message is stored with its own time', hour)
     check(one(db, "SELECT count(*) FROM reviews WHERE time_submitted = ?", day['time']) == 1,
@@ -115,6 +154,17 @@ def main():
         b = sqlite3.connect(clean).execute('SELECT %s FROM %s ORDER BY 1, 2' % (key, t) if ',' in key else
                                            'SELECT %s FROM %s ORDER BY 1' % (key, t)).fetchall()
         check(a == b, '%s equal a clean sync' % t, (len(a), len(b)))
+
+    # A round larger than a pass's budget (1 request) spreads over the passes, done within the cadence.
+    six = spread(6 * 3600, 1)
+    print("passes per round: every 6 h", six)
+    check(max(six.values()) > 1, 'passes every 6 h: a round spreads over more than one pass', six)
+    hourly = spread(3600, 1)
+    print("passes per round: every hour", hourly)
+    check(max(hourly.values()) > max(six.values()), 'passes every hour: over more passes still', (hourly, six))
+    daily = spread(86400, 1)
+    print("passes per round: daily", daily)
+    check(set(daily.values()) == {1}, 'a pass once a day completes the due round in that pass', daily)
 
 
 h.finish(main)

@@ -580,6 +580,28 @@ static void mock_late(struct server *s, struct MHD_Connection *c, struct fm_buf 
 		   (long long)when, (long long)s->w->now);
 }
 
+/* POST /_mock/silent_edit?table=T&id=N: a change no event or time tells of. */
+static void mock_silent_edit(struct server *s, struct MHD_Connection *c, struct fm_buf *b, int *status)
+{
+	const char *table = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "table");
+	const char *id_s = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "id");
+	char *end = NULL;
+	long long id = id_s ? strtoll(id_s, &end, 10) : -1;
+
+	if (!table || !id_s || !*id_s || *end || id <= 0) {
+		*status = 400;
+		buf_puts(b, "{\"error\":\"want table=projects|bids|milestones|milestone_requests|reviews|threads|"
+			 "messages and id=N\"}\n");
+		return;
+	}
+	if (!activity_silent_edit(s->w, table, (int64_t)id)) {
+		*status = 404;
+		buf_puts(b, "{\"error\":\"no such record\"}\n");
+		return;
+	}
+	buf_printf(b, "{\"table\":\"%s\",\"id\":%lld,\"now\":%lld}\n", table, id, (long long)s->w->now);
+}
+
 static void mock_faults(struct server *s, struct MHD_Connection *c, struct fm_buf *b, int *status)
 {
 	const char *spec = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "spec");
@@ -771,6 +793,8 @@ static enum MHD_Result mock_request(struct server *s, struct MHD_Connection *c, 
 		mock_advance(s, c, &b, &status);
 	} else if (strcmp(url, "/_mock/late") == 0 && post) {
 		mock_late(s, c, &b, &status);
+	} else if (strcmp(url, "/_mock/silent_edit") == 0 && post) {
+		mock_silent_edit(s, c, &b, &status);
 	} else if (strcmp(url, "/_mock/faults") == 0 && post) {
 		mock_faults(s, c, &b, &status);
 	} else if (strcmp(url, "/_mock/webhooks") == 0 || strcmp(url, "/_mock/webhooks/emit") == 0) {

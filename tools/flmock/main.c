@@ -80,6 +80,9 @@ static const char usage_mock[] =
 
 	"                                  move the clock, making ~1 event per 10 s, none in the\n"
 	"                                  last S seconds (default 0): {\"now\":T,\"events\":K}\n"
+	"  POST /_mock/silent_edit?table=T&id=N  change record N of T (projects, bids,\n"
+	"                                  milestones, milestone_requests, reviews, threads,\n"
+	"                                  messages) with no event and no time moved\n"
 	"  GET  /_mock/log                 JSON lines, one per write request: seq, account, time,\n"
 	"                                  method, path, query (action), body, applied, fault,\n"
 	"                                  status, error_code, id\n"

@@ -332,6 +332,13 @@ size_t activity_advance(struct world *w, int64_t seconds, int64_t quiet);
  * the world has none to make.
  */
 bool activity_late(struct world *w, const char *kind, int64_t behind, int64_t *out_time, int64_t *out_id);
+/*
+ * silent.c: change record id of table (projects, bids, milestones,
+ * milestone_requests, reviews, threads, messages) with no event and no time
+ * moved: a text replaced (a thread's is_muted flipped).  False when there
+ * is no such record.
+ */
+bool activity_silent_edit(struct world *w, const char *table, int64_t id);
 
 /* text.c: deterministic content */
 enum text_kind { TX_TITLE, TX_DESC, TX_BID, TX_MSG, TX_REVIEW, TX_MILESTONE, TX_USERNAME, TX_DISPLAY };

@@ -106,6 +106,46 @@ static void reconciled_text(void *ctx, const char *stream, int64_t repaired, int
 		printf("%s %s %lld", (*n)++ ? "," : ":", stream, (long long)repaired);
 }
 
+/*
+ * The refresh of every record's rows per table ("refresh:TABLE" in
+ * sync_state): what it repaired, when its last round completed, where the
+ * current one is.  Calls fn for each.
+ */
+static void each_refreshed(struct fl_db *db, void (*fn)(void *ctx, const char *table, int64_t repaired,
+							 int64_t completed, int64_t position), void *ctx)
+{
+	struct fl_stmt *st = NULL;
+	int row = 0;
+
+	if (fl_stmt_prepare(db, "SELECT substr(stream, 9), rows_synced, coalesce(last_success, 0), cursor "
+			    "FROM sync_state WHERE stream LIKE 'refresh:%' ORDER BY stream", &st) != FL_OK)
+		return;
+	while (fl_stmt_step(st, &row) == FL_OK && row)
+		fn(ctx, fl_stmt_column_text(st, 0, NULL), fl_stmt_column_int64(st, 1), fl_stmt_column_int64(st, 2),
+		   fl_stmt_column_int64(st, 3));
+	fl_stmt_finalize(st);
+}
+
+static void refreshed_json(void *ctx, const char *table, int64_t repaired, int64_t completed, int64_t position)
+{
+	int *n = ctx;
+
+	fputs((*n)++ ? ",{\"table\":" : "{\"table\":", stdout);
+	json_str_or_null(table);
+	printf(",\"repaired\":%lld,\"last_complete\":%lld,\"position\":%lld}", (long long)repaired,
+	       (long long)completed, (long long)position);
+}
+
+static void refreshed_text(void *ctx, const char *table, int64_t repaired, int64_t completed, int64_t position)
+{
+	int *n = ctx;
+
+	(void)completed;
+	(void)position;
+	if (repaired)
+		printf("%s %s %lld", (*n)++ ? "," : ":", table, (long long)repaired);
+}
+
 static void print_webhooks_json(const struct fl_webhook_status *w)
 {
 	printf("\"webhooks\":{\"last_delivery\":%lld,\"deliveries_hour\":%lld,\"duplicates_hour\":%lld,"
@@ -158,6 +198,10 @@ static void print_json(struct fl_db *db, const char *path, const struct fl_statu
 	printf(",\"reconciliation\":{\"repaired\":%lld,\"last_repair\":%lld,\"streams\":[",
 	       (long long)s->repaired, (long long)s->reconciled_at);
 	each_reconciled(db, reconciled_json, &n);
+	n = 0;
+	printf("]},\"refresh\":{\"repaired\":%lld,\"last_complete\":%lld,\"tables\":[",
+	       (long long)s->refresh_repaired, (long long)s->refreshed_at);
+	each_refreshed(db, refreshed_json, &n);
 	printf("]},\"streams\":[");
 	for (i = 0; i < s->streams_count; i++) {
 		const struct fl_stream_status *x = &s->streams[i];
@@ -206,7 +250,8 @@ static void short_error(const char *e, char *buf, size_t n)
 /*
  * What reconciliation found that polling had missed: the rows its re-reads
  * inserted or changed, per stream, and when a round last did.  Late data
- * exists when this is not zero.
+ * exists when this is not zero.  Then what the refresh of every record by
+ * id repaired, per table, and when every table was last read whole.
  */
 static void print_repaired(struct fl_db *db, const struct fl_status *s, int64_t now)
 {
@@ -217,6 +262,11 @@ static void print_repaired(struct fl_db *db, const struct fl_status *s, int64_t 
 	printf("\nrepaired  %lld rows found late by reconciliation (last %s)", (long long)s->repaired,
 	       s->reconciled_at ? age : "never");
 	each_reconciled(db, reconciled_text, &n);
+	n = 0;
+	tool_age(s->refreshed_at, now, age, sizeof age);
+	printf("\nrefreshed %lld rows repaired by re-reading every record (all last read %s)",
+	       (long long)s->refresh_repaired, s->refreshed_at ? age : "never");
+	each_refreshed(db, refreshed_text, &n);
 	printf("\n");
 }
 

@@ -90,7 +90,7 @@ static bool header_add(struct curl_slist **h, const char *name, const char *valu
  * refreshed token replaces.
  */
 static int build_headers(struct http_client *c, const char *content_type, struct curl_slist **out,
-			 struct fl_error *err)
+			 uint64_t *out_gen, struct fl_error *err)
 {
 	struct curl_slist *h = NULL;
 	const char *hname = c->auth == HTTP_AUTH_DEVELOPER ? "Freelancer-Developer-Auth-V1" : "Freelancer-OAuth-V1";
@@ -101,7 +101,9 @@ static int build_headers(struct http_client *c, const char *content_type, struct
 	*out = NULL;
 	if (c->tokens)
 		token_source_lock(c->tokens);
+	gen = 0;
 	token = c->tokens ? token_source_current(c->tokens, &gen) : c->token;
+	*out_gen = gen;
 	if (token && *token) {
 		if (strpbrk(token, "\r\n"))
 			ok = false;
@@ -244,6 +246,11 @@ void http_client_free(struct http_client *c)
 const char *http_errmsg(const struct http_client *c)
 {
 	return c->err.msg;
+}
+
+bool http_token_renewed(struct http_client *c, uint64_t gen)
+{
+	return c->tokens && token_source_gen(c->tokens) != gen;
 }
 
 bool http_can_reauth(const struct http_client *c)
@@ -414,7 +421,7 @@ int http_xfer_begin(struct http_client *c, struct http_xfer *x, void *easy, cons
 	if ((size_t)snprintf(url, sizeof url, "%s%s", c->base_url, path_query) >= sizeof url)
 		return error_set(&x->err, FL_ERR_MISUSE, "http: URL longer than %d bytes", MAX_URL);
 	rc = build_headers(c, body ? (content_type ? content_type : "application/json") : NULL, &x->hdrs,
-			   &x->err);
+			   &x->token_gen, &x->err);
 	if (rc)
 		return rc;
 

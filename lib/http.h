@@ -103,7 +103,11 @@ struct http_xfer {
 	struct http_response *resp;
 	struct fl_error err;
 	char curl_err[256];          /* CURL_ERROR_SIZE */
+	uint64_t token_gen;          /* the token's generation it was signed with */
 };
+
+/* The token changed since generation gen (a request side by side renewed it). */
+bool http_token_renewed(struct http_client *c, uint64_t gen);
 
 void *http_easy_new(struct http_client *c);
 /* The client's own handle, for a transfer performed at once (http_easy_perform: a CURLcode). */

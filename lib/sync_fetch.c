@@ -22,7 +22,8 @@ int64_t sync_now_ms(void)
 
 bool sync_stopping(const struct sync_run *run)
 {
-	return run->opt->stop && *run->opt->stop;
+	/* Set from a signal handler or another thread; read on every thread of the pass. */
+	return run->opt->stop && __atomic_load_n(run->opt->stop, __ATOMIC_RELAXED);
 }
 
 /* ---- logging and progress ----------------------------------------------- */

@@ -161,7 +161,7 @@ static void chain_start(struct sync_fetch *fx, struct chain *ch, int64_t *wake)
 	if (!x->easy || api_xfer_begin(p->run->http, &x->ax, x->easy, "GET", ch->page->query, NULL, NULL, 0,
 				       p->collection, NULL, sync_page_item, ch->page, &ch->page->res,
 				       &ch->page->err) != FL_OK ||
-	    curl_multi_add_handle(fx->multi, x->easy) != CURLM_OK) {
+	    (curl_multi_add_handle(fx->multi, x->easy) != CURLM_OK && (api_xfer_drop(&x->ax), true))) {
 		ratelimit_observe(p->run->rl, ch->page->endpoint, &ch->page->res.http, sync_now_ms());
 		chain_fail(fx, ch, ch->page->err.rc ? ch->page->err.rc : FL_ERR_NOMEM,
 			   ch->page->err.rc ? ch->page->err.msg : "out of memory starting a request");
@@ -225,7 +225,8 @@ static int64_t start_ready(struct sync_fetch *fx)
 					wake = min64(wake, ch->not_before);
 				continue;
 			}
-			if (idle > 0 && p->plan.split) {
+			/* A page already made (waiting out a limit or a back-off) keeps its query. */
+			if (idle > 0 && p->plan.split && !ch->page) {
 				int before = p->nchains;
 
 				chain_split(fx, ch, idle + 1);
@@ -248,19 +249,30 @@ static void xfer_done(struct sync_fetch *fx, struct xfer *x, CURLcode cc)
 
 	curl_multi_remove_handle(fx->multi, x->easy);
 	rc = api_xfer_end(&x->ax, (int)cc, &pg->err);
-	if (rc != FL_OK && !pg->reauthed && api_needs_reauth(run->http, &pg->res)) {
-		/* The token expired: renew it (once a page) and try again at once. */
-		pg->reauthed = true;
+	if (rc != FL_OK && api_needs_reauth(run->http, &pg->res) &&
+	    (!pg->reauthed || http_token_renewed(run->http, x->ax.http.token_gen))) {
+		/*
+		 * The token expired.  Requests side by side all meet it: when one
+		 * renewed it already, go again (a try of the page's); else renew it,
+		 * once a page, and go again at once.
+		 */
+		bool renewed = http_token_renewed(run->http, x->ax.http.token_gen);
+
 		pg->requests++;
 		ratelimit_observe(run->rl, pg->endpoint, &pg->res.http, sync_now_ms());
-		rc = api_reauth(run->http, "GET", pg->query, rc, &pg->err);
+		if (renewed) {
+			rc = pg->attempt < run->opt->max_attempts ? FL_OK : rc;
+		} else {
+			pg->reauthed = true;
+			rc = api_reauth(run->http, "GET", pg->query, rc, &pg->err);
+			if (rc == FL_OK)
+				pg->attempt--;
+		}
 		pthread_mutex_lock(&fx->mu);
 		x->ch = NULL;
 		fx->in_flight--;
 		ch->busy = false;
-		if (rc == FL_OK) {
-			pg->attempt--;
-		} else {
+		if (rc != FL_OK) {
 			pg->rc = rc;
 			chain_deliver(fx, ch);
 		}

@@ -162,7 +162,9 @@ static int window_read(struct sync_run *run, const struct sync_window_spec *spec
 
 	rc = sync_pipe_start(run, spec->collection, &sp, &pipe);
 	while (!rc && !(rc = sync_pipe_take(pipe, spec->store, &after, &res, &more)) && more) {
-		if (first_total < 0 && res.env.total_count >= 0 && run->cur && run->cur->total < 0)
+		/* The window's total is what its first page says, not a sub-window's. */
+		if (first_total < 0 && after.from == from && after.pages == 1 && res.env.total_count >= 0 &&
+		    run->cur && run->cur->total < 0)
 			run->cur->total = first_total = res.env.total_count;
 		sync_progress(run, false, NULL);
 		if (sync_batch_full(run)) {

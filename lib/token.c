@@ -505,6 +505,16 @@ void token_source_unlock(struct token_source *ts)
 	pthread_mutex_unlock(&ts->mu);
 }
 
+uint64_t token_source_gen(struct token_source *ts)
+{
+	uint64_t gen;
+
+	token_source_lock(ts);
+	gen = ts->gen;
+	token_source_unlock(ts);
+	return gen;
+}
+
 int token_source_new_static(const char *token, struct token_source **out, struct fl_error *err)
 {
 	struct token_source *ts;

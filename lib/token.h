@@ -108,6 +108,8 @@ const char *token_source_current(struct token_source *ts, uint64_t *gen);
  */
 void token_source_lock(struct token_source *ts);
 void token_source_unlock(struct token_source *ts);
+/* The generation of the token now, without refreshing it. */
+uint64_t token_source_gen(struct token_source *ts);
 
 /* The record can be refreshed, and the sign-in has not ended. */
 bool token_source_refreshable(const struct token_source *ts);

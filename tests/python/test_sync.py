@@ -74,8 +74,10 @@ def test_a_sync_object_keeps_its_budgets_and_can_pass_again(api, path):
 def test_progress_returning_true_cancels_at_a_batch_boundary(api, path):
     with flsync.Database(path) as db:
         with pytest.raises(flsync.Error) as e:
+            # One request at a time, the streams in order (side by side,
+            # messages would be read while projects are).
             db.sync(api, TOKEN, progress=lambda p: p["stream"] == "projects",
-                    options={"sync.batch_rows": 50, "sync.page_limit": 20})
+                    options={"sync.batch_rows": 50, "sync.page_limit": 20, "sync.max_in_flight": 1})
         assert e.value.code == flsync.FL_ERR_ABORTED
         kept = db.query("SELECT count(*) AS n FROM projects")[0]["n"]
         # The pass stopped early: the streams after projects never ran.

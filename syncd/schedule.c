@@ -228,6 +228,8 @@ static void *sched_thread(void *arg)
 		syncd_account_webhook_check(a);
 	pthread_mutex_lock(&sched_mu);
 	a->code = code;
+	a->round_code = code;
+	a->rounds_done = a->rounds_started; /* the queue watcher waits on this */
 	a->state = ACCOUNT_FINISHED;
 	pthread_cond_broadcast(&sched_cv);
 	pthread_mutex_unlock(&sched_mu);
@@ -248,8 +250,6 @@ static void sched_finished(struct syncd_run *run, struct syncd_account *a)
 
 	pthread_join(a->thread, NULL);
 	a->ran = true;
-	a->rounds_done = a->rounds_started;
-	a->round_code = a->code;
 	a->state = ACCOUNT_IDLE;
 	if (!whole && !sched_fatal(a->code))
 		return; /* targeted reads and the queue leave the polling schedule as it was */

@@ -410,8 +410,11 @@ int syncd_loop(struct syncd_run *run)
 		alive = sched_start_due(run, max_parallel, &running, &next, &soonest);
 		if (!alive && running == 0)
 			break; /* --once done, or every account stopped */
-		/* Whatever was posted since the look above is seen before sleeping: same mutex. */
-		if (!stop_requested && !reload_requested && !early_requested)
+		/*
+		 * Whatever was posted since the look above is seen before sleeping:
+		 * same mutex.  While stopping, sleep until the rounds running end.
+		 */
+		if (!reload_requested && !early_requested)
 			sched_wait_until(soonest);
 	}
 	stopped = stop_requested;

@@ -75,22 +75,26 @@ FL_API int fl_changes_latest(struct fl_db *db, int64_t *out)
 	return rc;
 }
 
-#define WAIT_SAFETY_MS 30000
+/* fl_changes_wait()'s look: the feed's newest seq against since. */
+struct changes_look {
+	struct fl_db *db;
+	int64_t since, newest;
+};
 
-static int64_t now_ms(void)
+static int changes_look(void *ctx, bool *done, int64_t *wake_ms)
 {
-	struct timespec ts;
+	struct changes_look *l = ctx;
+	int rc = latest(l->db, &l->newest);
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	(void)wake_ms;
+	*done = rc == FL_OK && l->newest > l->since;
+	return rc;
 }
 
 FL_API int fl_changes_wait(struct fl_db *db, int64_t since, int timeout_ms, int64_t *out_latest)
 {
-	/* After a write: look again at once, then further apart, ~5 s in all. */
-	static const int settle_ms[] = { 0, 1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1000, 1000, 1000, 1000 };
-	int64_t newest = 0, deadline = 0, left;
-	int rc, settle = -1; /* index into settle_ms after a write, -1 when none is settling */
+	struct changes_look l = { .db = db, .since = since };
+	int rc;
 
 	if (out_latest)
 		*out_latest = 0;
@@ -105,50 +109,13 @@ FL_API int fl_changes_wait(struct fl_db *db, int64_t since, int timeout_ms, int6
 	/* Watch first, then look: a commit between the two still wakes the wait. */
 	if (!db->watch && (rc = watch_open(sqlite3_db_filename(db->sql, "main"), &db->watch, &db->err)))
 		return rc;
-	if (timeout_ms >= 0)
-		deadline = now_ms() + timeout_ms;
-	for (;;) {
-		if ((rc = latest(db, &newest)))
-			return rc;
-		if (newest > since)
-			break;
-		left = timeout_ms < 0 ? -1 : deadline - now_ms();
-		if (timeout_ms >= 0 && left <= 0) {
-			if (out_latest)
-				*out_latest = newest;
-			error_clear(&db->err);
-			return FL_ERR_TIMEOUT;
-		}
-		/*
-		 * A writer's last write() to the WAL comes a moment before its
-		 * commit is visible (SQLite then updates the wal-index in shared
-		 * memory, which makes no file event; a writer with
-		 * synchronous=FULL fsyncs first).  So after a write that showed
-		 * nothing new, look again a few times, further apart, before
-		 * sleeping until the next write; and, against a commit that took
-		 * longer still to show, look every WAIT_SAFETY_MS while nothing
-		 * is written.
-		 */
-		if (settle >= 0 && (left < 0 || left > settle_ms[settle]))
-			left = settle_ms[settle];
-		else if (settle < 0 && (left < 0 || left > WAIT_SAFETY_MS))
-			left = WAIT_SAFETY_MS;
-		switch (watch_wait(db->watch, (int)left, &db->err)) {
-		case 1:
-			settle = 0;
-			break;
-		case 0:
-			if (settle >= 0 && ++settle == (int)(sizeof settle_ms / sizeof *settle_ms))
-				settle = -1;
-			break;
-		default:
-			return db->err.rc;
-		}
-	}
+	rc = watch_until(db->watch, timeout_ms, changes_look, &l, &db->err);
+	if (rc != FL_OK && rc != FL_ERR_TIMEOUT)
+		return rc;
 	if (out_latest)
-		*out_latest = newest;
+		*out_latest = l.newest;
 	error_clear(&db->err);
-	return FL_OK;
+	return rc;
 }
 
 FL_API int fl_changes_since(struct fl_db *db, int64_t since, int64_t limit,

@@ -266,6 +266,38 @@ FL_API int fl_action_foreach(struct fl_db *db, int state,
 /* The name of a state ("queued", "sending", ...), static. */
 FL_API const char *fl_action_state_name(enum fl_action_state state);
 
+/*
+ * fl_actions_ready — how many actions a round would send now (*out_ready):
+ * queued (or left 'sending' by a stopped process), past their next_attempt,
+ * and not waiting for an action that is not done yet; and when the next
+ * back-off ends (*out_next_at, unix seconds, 0 when none waits for one).
+ * Either may be NULL.  Works on read-only handles.  Returns FL_OK,
+ * FL_ERR_BUSY, FL_ERR_DB or FL_ERR_MISUSE.
+ */
+FL_API int fl_actions_ready(struct fl_db *db, int64_t *out_ready, int64_t *out_next_at);
+
+/*
+ * fl_actions_wait — block until an action is ready to send
+ * (fl_actions_ready() > 0), queued by this process or any other (flsync
+ * queue add, flsync ui, a program), or a back-off ends, or timeout_ms
+ * milliseconds have passed (timeout_ms < 0: no limit; 0: look once).
+ * *out_ready (when not NULL) is then the count fl_actions_ready() gives.
+ *
+ * It does not poll: it sleeps on the same watch of the database file as
+ * fl_changes_wait() (kept by the handle until fl_db_close(), with the same
+ * settling looks after a write and the same 30 s safety look), and wakes
+ * on its own when the earliest back-off ends.  A write that queued nothing
+ * (a sync's batches) costs one indexed look-up.  Returns at once while an
+ * action is ready: a daemon sends them (fl_sync_run_actions()) before it
+ * waits again.  Same rules as fl_changes_wait(): outside a transaction of
+ * the handle's own, one thread per handle, read-only handles are fine.
+ *
+ * Returns FL_OK (an action is ready), FL_ERR_TIMEOUT (none in time),
+ * FL_ERR_IO (the watch could not be set up), FL_ERR_MISUSE, FL_ERR_BUSY,
+ * FL_ERR_DB or FL_ERR_NOMEM.
+ */
+FL_API int fl_actions_wait(struct fl_db *db, int timeout_ms, int64_t *out_ready);
+
 /* ---------------------------------------------------------------------------
  * Reading: queries, the change feed, sync status
  * (this section is maintained by the read-side work; keep the above stable)
@@ -782,13 +814,32 @@ FL_API int fl_sync_run(struct fl_sync *sync, struct fl_db *db);
 
 /*
  * fl_sync_run_hints — the short pass webhook deliveries ask for: the
- * account (its id and the server's clock) and the targeted reads their
- * hints name (fl_webhook_receive()), nothing else, so a delivery costs a
- * request or two rather than a whole pass.  When a delivery asked for an
- * early pass (FL_WEBHOOK_PASS), it is a whole pass, as fl_sync_run().
- * Codes, lock and report as fl_sync_run().
+ * account (its id and the server's clock), the targeted reads their hints
+ * name (fl_webhook_receive()) and the queued actions (as
+ * fl_sync_run_actions()), nothing else, so a delivery costs a request or
+ * two rather than a whole pass.  When a delivery asked for an early pass
+ * (FL_WEBHOOK_PASS) before it started, it is a whole pass, as
+ * fl_sync_run(); one that arrives while it runs is left for that pass
+ * (fl_webhook_pass_due() still says so).  Codes, lock and report as
+ * fl_sync_run().
  */
 FL_API int fl_sync_run_hints(struct fl_sync *sync, struct fl_db *db);
+
+/*
+ * fl_sync_run_actions — the short round that sends the queue: the account
+ * (GET self, only when no pass has stored it yet) and the "actions" stream
+ * of a pass, nothing else.  Each queued action is sent exactly once, oldest
+ * first, each after the actions it depends on, within the write endpoints'
+ * rate budgets (a 429 waits, as in a pass); one waiting on a back-off
+ * (next_attempt) or on an action not yet done stays queued.  A program that
+ * queues with fl_action_enqueue() and syncs itself calls it right after;
+ * flsyncd calls it whenever fl_actions_wait() says an action is ready, so a
+ * queued action leaves within a second.  Codes, lock and report as
+ * fl_sync_run(); an action the API refused is not a failure of the round:
+ * it is recorded on the action (FL_ACTION_FAILED, error_code,
+ * error_message: fl_action_get()).
+ */
+FL_API int fl_sync_run_actions(struct fl_sync *sync, struct fl_db *db);
 
 /* The figures of the last pass. */
 struct fl_sync_report {

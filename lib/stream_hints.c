@@ -10,8 +10,9 @@
  *   milestones  GET milestones/?projects[]=… and milestone_requests/?projects[]=…
  * and each batch's hints are deleted in the transaction that stores its
  * rows; a hint a newer delivery bumped meanwhile (gen) stays for the next
- * pass.  "pass" hints are taken here: the rest of this pass is the early
- * incremental pass they asked for.
+ * pass.  "pass" hints are taken here by a whole pass: the rest of it is
+ * the early incremental pass they asked for; a round of targeted reads
+ * (hints_only) leaves them for the pass, even those that came during it.
  *
  * Before reading, the stream counts the lost-delivery signal: rows the
  * previous pass's polling stored (the change feed since the last count) for
@@ -388,8 +389,8 @@ int stream_webhook_hints(struct sync_run *run)
 
 	for (size_t i = 0; !rc && i < sizeof kinds / sizeof kinds[0]; i++)
 		rc = read_kind(run, kinds[i]);
-	if (!rc) {
-		/* This pass is the early pass they asked for. */
+	if (!rc && !run->opt->hints_only) {
+		/* This pass is the early pass they asked for (a round of targeted reads is not). */
 		struct hint_list l = { 0 };
 
 		rc = load_hints(run, "pass", &l);

@@ -460,12 +460,14 @@ int sync_pass(struct fl_db *db, struct http_client *http, struct ratelimit *rl,
 	if (rc)
 		goto out;
 	/*
-	 * Targeted reads only: the hints, and the account first unless a pass
-	 * has stored it (the reads' own responses then tell the server's clock).
+	 * Targeted reads and the queue only (hints_only), or the queue alone
+	 * (actions_only): the account first unless a pass has stored it (the
+	 * requests' own responses then tell the server's clock).
 	 */
-	if (opt->hints_only) {
+	if (opt->hints_only || opt->actions_only) {
 		for (size_t i = 1; i < NSTREAMS; i++)
-			if (strcmp(streams[i].name, "webhook_hints") != 0)
+			if (strcmp(streams[i].name, "actions") != 0 &&
+			    (opt->actions_only || strcmp(streams[i].name, "webhook_hints") != 0))
 				sc->tasks[i].state = TASK_FINISHED;
 		if ((sc->self_id = sync_known_self(&run)) > 0)
 			sc->tasks[0].state = TASK_FINISHED;

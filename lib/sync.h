@@ -49,7 +49,8 @@ struct sync_options {
 	double mass_delete_ratio;     /* refuse to mark more than this share of a table gone (0.2) */
 	int max_attempts;             /* tries of one request, and sends of one queued action, on network/5xx errors (default 5) */
 	int retry_base_ms;            /* first back-off, doubled per try with jitter (default 500) */
-	bool hints_only;              /* run only self and the webhook hints' targeted reads */
+	bool hints_only;              /* run only self, the webhook hints' targeted reads and the queued actions */
+	bool actions_only;            /* run only self (unless stored) and the queued actions */
 	const volatile sig_atomic_t *stop; /* when set, finish the current batch and return FL_ERR_ABORTED */
 	void (*progress)(void *ctx, const struct sync_progress *p);
 	void (*log)(void *ctx, const char *line); /* -v lines; never contain the token */

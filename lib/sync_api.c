@@ -370,11 +370,14 @@ static bool sync_api_db_code(int rc)
 	       rc == FL_ERR_SCHEMA || rc == FL_ERR_NOMEM || rc == FL_ERR_LOCKED;
 }
 
-static int sync_api_run(struct fl_sync *s, struct fl_db *db, bool hints_only);
+/* What a round runs: every stream, the hints' reads and the queue, or the queue alone. */
+enum sync_api_scope { SCOPE_PASS, SCOPE_HINTS, SCOPE_ACTIONS };
+
+static int sync_api_run(struct fl_sync *s, struct fl_db *db, enum sync_api_scope scope);
 
 FL_API int fl_sync_run(struct fl_sync *s, struct fl_db *db)
 {
-	return sync_api_run(s, db, false);
+	return sync_api_run(s, db, SCOPE_PASS);
 }
 
 FL_API int fl_sync_run_hints(struct fl_sync *s, struct fl_db *db)
@@ -386,10 +389,17 @@ FL_API int fl_sync_run_hints(struct fl_sync *s, struct fl_db *db)
 	/* A delivery nothing could be made of asked for a whole early pass. */
 	if (fl_webhook_hints_pending(db, &reads, &passes) != FL_OK)
 		return error_copy(&s->err, &db->err);
-	return sync_api_run(s, db, passes == 0);
+	return sync_api_run(s, db, passes == 0 ? SCOPE_HINTS : SCOPE_PASS);
 }
 
-static int sync_api_run(struct fl_sync *s, struct fl_db *db, bool hints_only)
+FL_API int fl_sync_run_actions(struct fl_sync *s, struct fl_db *db)
+{
+	if (!s || !db)
+		return s ? error_set(&s->err, FL_ERR_MISUSE, "fl_sync_run_actions: no database") : FL_ERR_MISUSE;
+	return sync_api_run(s, db, SCOPE_ACTIONS);
+}
+
+static int sync_api_run(struct fl_sync *s, struct fl_db *db, enum sync_api_scope scope)
 {
 	struct sync_lock pass_lock = { .fd = -1 };
 	struct sync_options opt;
@@ -418,7 +428,8 @@ static int sync_api_run(struct fl_sync *s, struct fl_db *db, bool hints_only)
 	}
 
 	sync_settings_options(&s->settings, &opt);
-	opt.hints_only = hints_only;
+	opt.hints_only = scope == SCOPE_HINTS;
+	opt.actions_only = scope == SCOPE_ACTIONS;
 	opt.stop = s->cancel;
 	opt.progress = s->progress ? sync_api_progress : NULL;
 	opt.log = s->log ? sync_api_pass_log : NULL;

@@ -6,8 +6,9 @@
  * creates it again.  So the watch is an inotify watch on the database's
  * directory, filtered to those two names, with IN_MODIFY for writes and
  * IN_CREATE/IN_MOVED_TO for a WAL (or a database) that appears.  A wake-up
- * only says "look again": the caller decides with the change feed whether
- * anything was committed.
+ * only says "look again": the caller decides with the change feed (or the
+ * queue of actions) whether anything was committed; watch_until() is that
+ * loop, with the looks a commit needs to become visible.
  */
 #include <errno.h>
 #include <limits.h>
@@ -144,5 +145,55 @@ int watch_wait(struct watch *w, int timeout_ms, struct fl_error *err)
 			return 0;
 		if (drain(w))
 			return 1;
+	}
+}
+
+#define WAIT_SAFETY_MS 30000
+
+int watch_until(struct watch *w, int timeout_ms, watch_look_fn look, void *ctx, struct fl_error *err)
+{
+	/* After a write: look again at once, then further apart, ~5 s in all. */
+	static const int settle_ms[] = { 0, 1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1000, 1000, 1000, 1000 };
+	int64_t deadline = timeout_ms >= 0 ? now_ms() + timeout_ms : 0, left;
+	int rc, settle = -1; /* index into settle_ms after a write, -1 when none is settling */
+
+	for (;;) {
+		int64_t wake = -1;
+		bool done = false;
+
+		if ((rc = look(ctx, &done, &wake)))
+			return rc;
+		if (done)
+			return FL_OK;
+		left = timeout_ms < 0 ? -1 : deadline - now_ms();
+		if (timeout_ms >= 0 && left <= 0)
+			return FL_ERR_TIMEOUT;
+		/*
+		 * A writer's last write() to the WAL comes a moment before its
+		 * commit is visible (SQLite then updates the wal-index in shared
+		 * memory, which makes no file event; a writer with
+		 * synchronous=FULL fsyncs first).  So after a write that showed
+		 * nothing new, look again a few times, further apart, before
+		 * sleeping until the next write; and, against a commit that took
+		 * longer still to show, look every WAIT_SAFETY_MS while nothing
+		 * is written.
+		 */
+		if (settle >= 0 && (left < 0 || left > settle_ms[settle]))
+			left = settle_ms[settle];
+		else if (settle < 0 && (left < 0 || left > WAIT_SAFETY_MS))
+			left = WAIT_SAFETY_MS;
+		if (wake >= 0 && wake < left)
+			left = wake;
+		switch (watch_wait(w, (int)left, err)) {
+		case 1:
+			settle = 0;
+			break;
+		case 0:
+			if (settle >= 0 && ++settle == (int)(sizeof settle_ms / sizeof *settle_ms))
+				settle = -1;
+			break;
+		default:
+			return err->rc;
+		}
 	}
 }

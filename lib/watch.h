@@ -1,11 +1,13 @@
 /*
  * watch.h — waking up when a database file is written by any process
- * (watch.c, inotify).  Used by fl_changes_wait() in changes.c.
+ * (watch.c, inotify).  Used by fl_changes_wait() in changes.c and
+ * fl_actions_wait() in actions_wait.c.
  */
 #ifndef FL_WATCH_H
 #define FL_WATCH_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "error.h"
 
@@ -27,5 +29,23 @@ void watch_close(struct watch *w);
  * failure with err set.
  */
 int watch_wait(struct watch *w, int timeout_ms, struct fl_error *err);
+
+/*
+ * What watch_until() asks after each write: *done when the waiter's
+ * condition holds; *wake_ms (preset to -1) when it should look again on
+ * its own within that many milliseconds even with nothing written (a
+ * back-off ending).  Returns FL_OK or an FL_* code with its error set.
+ */
+typedef int (*watch_look_fn)(void *ctx, bool *done, int64_t *wake_ms);
+
+/*
+ * Look, then sleep on w until the file is written and look again, until
+ * look says done (FL_OK) or timeout_ms (< 0: no limit) passes
+ * (FL_ERR_TIMEOUT).  A commit shows a moment after its last write, so
+ * after a write that showed nothing it looks a few more times over ~5 s;
+ * while nothing is written it still looks every 30 s.  Returns look's
+ * failure, or -1's FL code from watch_wait() with err set.
+ */
+int watch_until(struct watch *w, int timeout_ms, watch_look_fn look, void *ctx, struct fl_error *err);
 
 #endif

@@ -1,8 +1,9 @@
 /*
  * account.c — one account's sync inside flsyncd: its handle with the
  * file's settings and its own, its token, its sync lock and database, and
- * one pass (the token proven by GET self before the first), told as an
- * exit code.  Each account has its own handle, so its own rate budgets:
+ * one round — a whole pass, the deliveries' targeted reads, or the queue
+ * alone (the token proven by GET self before the first) — told as an exit
+ * code.  Each account has its own handle, so its own rate budgets:
  * the API's limits are per user.
  */
 #include <stdio.h>
@@ -168,7 +169,24 @@ static int account_check(struct syncd_account *a)
 	return account_exit_code(rc);
 }
 
-int syncd_account_pass(struct syncd_account *a, bool once, bool hints)
+/* Log a round's start; run it. */
+static int account_run(struct syncd_account *a, enum syncd_round kind, long pass)
+{
+	switch (kind) {
+	case SYNCD_ROUND_HINTS:
+		syncd_info(a->progress, "webhook deliveries: their targeted reads started");
+		return fl_sync_run_hints(a->sync, a->db);
+	case SYNCD_ROUND_ACTIONS:
+		syncd_info(a->progress, "queued actions: sending");
+		return fl_sync_run_actions(a->sync, a->db);
+	case SYNCD_ROUND_PASS:
+		break;
+	}
+	syncd_info(a->progress, "pass %ld started", pass);
+	return fl_sync_run(a->sync, a->db);
+}
+
+int syncd_account_round(struct syncd_account *a, bool once, enum syncd_round kind)
 {
 	const struct fl_sync_report *rep;
 	long pass = a->passes + 1;
@@ -186,12 +204,8 @@ int syncd_account_pass(struct syncd_account *a, bool once, bool hints)
 	code = syncd_sink_take(a);
 	if (code)
 		return code;
-	if (hints)
-		syncd_info(a->progress, "webhook deliveries: their targeted reads started");
-	else
-		syncd_info(a->progress, "pass %ld started", pass);
 	syncd_progress_begin(a->progress);
-	rc = hints ? fl_sync_run_hints(a->sync, a->db) : fl_sync_run(a->sync, a->db);
+	rc = account_run(a, kind, pass);
 	rep = fl_sync_report(a->sync);
 	syncd_progress_end(a->progress, rep, rc, once);
 	if (rc == FL_ERR_AUTH && fl_sync_needs_login(a->sync))

@@ -87,6 +87,8 @@ static void main_usage(FILE *f)
 		"ends flsyncd at once; the unfinished batch is rolled back); SIGHUP re-reads the\n"
 		"configuration and starts the next passes; SIGUSR1 starts the next passes now\n"
 		"(flsync ui's \"sync now\"; one during a pass starts another right after it).\n"
+		"Queued actions (flsync queue add, flsync ui, any program) are sent within a\n"
+		"second, without waiting for the next pass.\n"
 		"\n"
 		"Exit status:\n"
 		"  0  success (or stopped by SIGTERM/SIGINT)\n"

@@ -1,7 +1,8 @@
 /*
  * syncd.h — what flsyncd's files share: exit codes, one account's sync
- * (account.c), the scheduler that runs the accounts' passes with its
- * signals (loop.c), and the progress display and log (progress.c).
+ * (account.c), the scheduler that decides every account's rounds
+ * (schedule.c), the signals and reload (signals.c), the webhook listener
+ * (webhook.c), and the progress display and log (progress.c).
  * flsyncd is a plain user of libflsync's public API: nothing here sees the
  * library's insides.  The configuration file is conf/flconf.h's.
  */
@@ -9,6 +10,7 @@
 #define FL_SYNCD_H
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -81,19 +83,23 @@ struct syncd_account {
 	struct syncd_progress *progress;
 	bool token_proven;        /* GET self succeeded once */
 
-	/* scheduling (loop.c) */
+	/* scheduling (schedule.c; what the scheduler's mutex guards) */
 	enum syncd_account_state state;
-	int64_t due_ms;           /* monotonic time of its next pass */
+	unsigned pending;         /* SCHED_* reasons to run, taken and cleared when a round starts */
+	unsigned round;           /* the reasons the round running (or last run) took */
+	long rounds_started;      /* rounds started so far ... */
+	long rounds_done;         /* ... and ended: the queue watcher waits on these */
+	int round_code;           /* exit code of the last round that ended */
+	int64_t due_ms;           /* monotonic time of its next poll (a whole pass) */
+	int64_t hold_ms;          /* no round before this (a thread could not start) */
 	long passes;
-	int failures;             /* in a row, for the back-off */
-	int code;                 /* exit code of its last pass (or why it stopped) */
-	bool ran;                 /* at least one pass ended (--once) */
+	int failures;             /* whole passes failed in a row, for the back-off */
+	int code;                 /* exit code of its last round (or why it stopped) */
+	bool ran;                 /* at least one round ended (--once) */
 	bool once;                /* --once: print the pass's summary */
-	bool reconfigure;         /* a reload's settings wait for the pass to end */
-	bool again;               /* a pass was asked for while one ran */
-	int webhook_due;          /* set by the webhook writer: a delivery asks for a pass (atomic) */
-	bool hints_wanted;        /* deliveries wait for their targeted reads */
-	bool hints_pass;          /* the pass running is only those reads (fl_sync_run_hints) */
+	bool reconfigure;         /* a reload's settings wait for the round to end */
+	pthread_t watcher;        /* its queue watcher */
+	bool watcher_started;
 	bool webhooks;            /* deliveries come to the listener for it */
 	int64_t webhook_check_s;  /* how often its webhook is checked still active, 0 never */
 	int64_t webhook_checked;  /* when it last was, on the server's clock */
@@ -117,11 +123,15 @@ int syncd_account_open(struct syncd_account *a);
 /* Give the account the re-read file's settings, all or nothing; false if refused (printed). */
 bool syncd_account_configure(struct syncd_account *a, const struct flconf *cfg);
 
-/*
- * One pass (and the token check before the first); with hints, only the
- * targeted reads webhook deliveries asked for.  Returns its exit code.
- */
-int syncd_account_pass(struct syncd_account *a, bool once, bool hints);
+/* What a round runs (schedule.c decides). */
+enum syncd_round {
+	SYNCD_ROUND_PASS,    /* a whole pass: fl_sync_run() */
+	SYNCD_ROUND_HINTS,   /* deliveries' targeted reads and the queue: fl_sync_run_hints() */
+	SYNCD_ROUND_ACTIONS, /* the queue alone: fl_sync_run_actions() */
+};
+
+/* One round (and the token check before the first).  Returns its exit code. */
+int syncd_account_round(struct syncd_account *a, bool once, enum syncd_round kind);
 
 void syncd_account_free(struct syncd_account *a);
 
@@ -162,7 +172,7 @@ int syncd_webhook_start(struct syncd_run *run, const char *listen_on, const char
 /* Stop listening; what was answered 2xx is stored first.  NULL is fine. */
 void syncd_webhook_stop(struct syncd_webhook *wh);
 
-/* ---- loop.c ------------------------------------------------------------ */
+/* ---- the run ----------------------------------------------------------- */
 
 struct syncd_run {
 	struct syncd_account *accounts;
@@ -176,19 +186,47 @@ struct syncd_run {
 	struct syncd_webhook *webhook; /* the listener, NULL without one */
 };
 
+/* ---- signals.c --------------------------------------------------------- */
+
 /*
- * Route SIGTERM/SIGINT to the stop flag, SIGHUP to a reload, SIGUSR1 to an
- * early pass; block them everywhere but in the scheduler's wait, so that
- * pass threads never take them.  The stop flag is what passes are
- * cancelled by.
+ * Block SIGTERM/SIGINT (a stop), SIGHUP (a reload) and SIGUSR1 (a whole
+ * pass now) in every thread, and start the one thread that takes them
+ * (sigwait) and tells the scheduler.  After the first stop, a second
+ * SIGTERM/SIGINT ends the process at once.
  */
 void syncd_signals_install(void);
+
+/* Re-read the configuration (SIGHUP); called by the scheduler between rounds, its mutex held. */
+void syncd_reload(struct syncd_run *run);
+/* Accounts between rounds take the settings a reload left them (scheduler's mutex held). */
+void syncd_apply_settings(struct syncd_run *run);
+
+/* ---- schedule.c -------------------------------------------------------- */
+
+/* An account's reasons to run (struct syncd_account.pending), a bitmask. */
+enum {
+	SCHED_PASS = 1u << 0,      /* its interval (or back-off) came round */
+	SCHED_EARLY = 1u << 1,     /* a whole pass now: a delivery nothing maps, SIGUSR1, a reload */
+	SCHED_RECONCILE = 1u << 2, /* a deep re-read, run as an ordinary pass */
+	SCHED_REFRESH = 1u << 3,   /* a daily refresh, run as an ordinary pass */
+	SCHED_HINTS = 1u << 4,     /* webhook deliveries wait for their targeted reads */
+	SCHED_ACTIONS = 1u << 5,   /* queued actions are ready to send */
+};
+/* The reasons that make a round a whole pass. */
+#define SCHED_WHOLE (SCHED_PASS | SCHED_EARLY | SCHED_RECONCILE | SCHED_REFRESH)
+
+enum syncd_signal { SYNCD_SIGNAL_STOP, SYNCD_SIGNAL_RELOAD, SYNCD_SIGNAL_EARLY };
+
+/* Before any thread: the scheduler's condition variable. */
+void syncd_schedule_init(void);
+/* The stop flag (SIGTERM/SIGINT): what every round is cancelled by. */
 const volatile sig_atomic_t *syncd_stop_flag(void);
+/* From the signal thread: a stop, a reload, a whole pass now. */
+void syncd_schedule_signal(enum syncd_signal what);
+/* From any thread: a's reasons to run gain reasons; a round follows, after the running one. */
+void syncd_schedule_post(struct syncd_account *a, unsigned reasons);
 
-/* Wake the scheduler (from any thread): an account's webhook_due was set. */
-void syncd_loop_wake(void);
-
-/* Run the accounts' passes until stopped (or once each); returns the exit code. */
+/* Run the accounts' rounds until stopped (or one pass each, --once); returns the exit code. */
 int syncd_loop(struct syncd_run *run);
 
 #endif

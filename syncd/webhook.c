@@ -3,8 +3,9 @@
  * libmicrohttpd serves one secret path per account.  A delivery is checked
  * (method, path, size, JSON: fl_webhook_check) and answered at once, 2xx
  * before any work, then queued for a writer thread that stores it in its
- * account's database (fl_webhook_receive) and, when the hint it left asks
- * for a pass, wakes the scheduler.  Deliveries are hints, never data.
+ * account's database (fl_webhook_receive) and then posts the account's
+ * reason to run to the scheduler (schedule.c): targeted reads, or a whole
+ * early pass for a delivery nothing maps.  Deliveries are hints, never data.
  * A client that trickles is cut off by the connection timeout; a flood that
  * outruns the writer fills the bounded queue and is shed with 503, and
  * neither touches the passes.
@@ -227,11 +228,10 @@ static void *webhook_writer(void *arg)
 				   "(%.200s): an early pass", d->body);
 		else
 			syncd_info(h->account->progress, "webhook: a delivery, a targeted read queued");
+		/* Stored first, then posted: a round that starts after the post sees it. */
 		if (rc == FL_OK && outcome != FL_WEBHOOK_DUPLICATE &&
-		    fl_webhook_pass_due(h->db, &due) == FL_OK && due) {
-			__atomic_store_n(&h->account->webhook_due, 1, __ATOMIC_RELEASE);
-			syncd_loop_wake();
-		}
+		    fl_webhook_pass_due(h->db, &due) == FL_OK && due)
+			syncd_schedule_post(h->account, outcome == FL_WEBHOOK_PASS ? SCHED_EARLY : SCHED_HINTS);
 		free(d);
 		pthread_mutex_lock(&wh->mu);
 	}

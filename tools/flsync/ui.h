@@ -50,6 +50,10 @@ struct ui_syncer;
  * token_file, or FLSYNC_TOKEN).  *out is made even on failure (free it);
  * a failure returns an FL_* code with err saying what is wrong.
  */
+/* Whether flsync ui sends queued actions itself (it has --api) when no flsyncd does. */
+bool ui_syncer_sends(struct ui_syncer *s);
+/* Why action a is still queued, in words for the app's toast. */
+void ui_syncer_why(struct ui_syncer *s, const struct fl_action_info *a, char *out, size_t len);
 int ui_syncer_new(const char *db_path, const char *api, const char *token_file,
 		  struct ui_syncer **out, char *err, size_t errlen);
 /* Stops a pass in flight at its next batch, waits for it, frees. */

@@ -465,6 +465,49 @@ static void post_action(struct fl_db *db, const struct ui_args *a, bool cancel, 
 	out_close(&o, rep, 200);
 }
 
+/* One action's outcome, for the app's toast: sent, failed with the API's reason, or why it waits. */
+static void get_action(struct fl_db *db, struct ui_syncer *sync, const struct ui_args *args,
+		       struct ui_reply *rep)
+{
+	struct fl_action_info *a = NULL;
+	char why[512] = "";
+	struct out o;
+	int64_t id;
+	int rc;
+
+	if (!arg_int(args, "id", true, 0, 1, INT64_MAX, &id, rep))
+		return;
+	rc = fl_action_get(db, id, &a);
+	if (rc) {
+		ui_error(rep, status_of(rc), "%s", fl_errmsg(db));
+		return;
+	}
+	if (a->state == FL_ACTION_QUEUED || a->state == FL_ACTION_SENDING)
+		ui_syncer_why(sync, a, why, sizeof why);
+	out_open(&o);
+	fprintf(o.f, "{\"id\":%lld,\"kind\":", (long long)a->id);
+	tool_json_string(o.f, a->kind, strlen(a->kind));
+	fprintf(o.f, ",\"state\":\"%s\",\"http_status\":%d,\"error_code\":", fl_action_state_name(a->state),
+		a->http_status);
+	if (a->error_code)
+		tool_json_string(o.f, a->error_code, strlen(a->error_code));
+	else
+		fputs("null", o.f);
+	fputs(",\"error_message\":", o.f);
+	if (a->error_message)
+		tool_json_string(o.f, a->error_message, strlen(a->error_message));
+	else
+		fputs("null", o.f);
+	fputs(",\"why\":", o.f);
+	if (*why)
+		tool_json_string(o.f, why, strlen(why));
+	else
+		fputs("null", o.f);
+	fputs("}\n", o.f);
+	fl_action_free(a);
+	out_close(&o, rep, 200);
+}
+
 /* "Sync now": flsyncd's next pass at once, or a pass here (ui_sync.c). */
 static void post_sync(struct ui_syncer *sync, struct ui_reply *rep)
 {
@@ -530,6 +573,8 @@ void ui_api(struct fl_db *db, struct ui_syncer *sync, const char *name, int post
 		list(db, args, "milestones", milestones_sql, out);
 	} else if (!strcmp(name, "actions")) {
 		list(db, args, "actions", actions_sql, out);
+	} else if (!strcmp(name, "action")) {
+		get_action(db, sync, args, out);
 	} else if (!strcmp(name, "search")) {
 		get_search(db, args, out);
 	} else if (!strcmp(name, "status")) {

@@ -4,6 +4,9 @@
  * the app was given an API (--api, with FLSYNC_TOKEN or --token-file), run a
  * pass here through the public sync API, on a thread of its own with its own
  * database handle, so pages keep answering and see its rows arrive.
+ * With an API, a queue watcher thread also sends what is queued (by the
+ * app, flsync queue add, any program) within moments while no flsyncd
+ * does: it sleeps in fl_actions_wait() and runs fl_sync_run_actions().
  */
 #include <errno.h>
 #include <pthread.h>
@@ -21,6 +24,8 @@ struct ui_syncer {
 	struct fl_sync *sync;         /* NULL: no --api, only flsyncd can sync */
 	pthread_mutex_t mu;           /* guards everything below */
 	pthread_t thread;
+	pthread_t watcher;            /* the queue watcher, with an API */
+	bool watching;
 	bool joinable;                /* a pass thread to join */
 	bool running;
 	volatile sig_atomic_t cancel; /* set when the app stops */
@@ -29,6 +34,8 @@ struct ui_syncer {
 	int64_t last_rows, last_at;   /* the last pass's rows and end (unix seconds) */
 	char last_msg[512];
 };
+
+static void *ui_syncer_watch(void *arg);
 
 int ui_syncer_new(const char *db_path, const char *api, const char *token_file,
 		  struct ui_syncer **out, char *err, size_t errlen)
@@ -55,10 +62,12 @@ int ui_syncer_new(const char *db_path, const char *api, const char *token_file,
 		snprintf(err, errlen, "--api needs a token: set FLSYNC_TOKEN or use --token-file");
 		return FL_ERR_MISUSE;
 	}
-	if (rc != FL_OK)
+	if (rc != FL_OK) {
 		snprintf(err, errlen, "%s", fl_sync_errmsg(s->sync));
-	else
-		fl_sync_set_cancel(s->sync, &s->cancel);
+		return rc;
+	}
+	fl_sync_set_cancel(s->sync, &s->cancel);
+	s->watching = pthread_create(&s->watcher, NULL, ui_syncer_watch, s) == 0;
 	return rc;
 }
 
@@ -74,6 +83,8 @@ void ui_syncer_free(struct ui_syncer *s)
 	} else {
 		pthread_mutex_unlock(&s->mu);
 	}
+	if (s->watching)
+		pthread_join(s->watcher, NULL); /* it looks at cancel every second */
 	fl_sync_free(s->sync);
 	pthread_mutex_destroy(&s->mu);
 	free(s->db_path);
@@ -177,4 +188,101 @@ void ui_syncer_json(struct ui_syncer *s, FILE *f)
 		fputs("null", f);
 	fputs("}", f);
 	pthread_mutex_unlock(&s->mu);
+}
+
+/* Take the handle for a round of the queue: false while a pass runs or flsyncd syncs. */
+static bool ui_syncer_claim(struct ui_syncer *s)
+{
+	int64_t pid = 0;
+	bool ok;
+
+	if (fl_sync_lock_holder(s->db_path, &pid) != FL_OK || (pid != 0 && pid != (int64_t)getpid()))
+		return false; /* flsyncd sends the queue itself */
+	pthread_mutex_lock(&s->mu);
+	ok = !s->running;
+	if (ok)
+		s->running = true;
+	pthread_mutex_unlock(&s->mu);
+	return ok;
+}
+
+/* One round of the queue on the watcher's handle; its code. */
+static int ui_syncer_send(struct ui_syncer *s, struct fl_db *db)
+{
+	int rc = fl_sync_run_actions(s->sync, db);
+
+	if (rc != FL_OK && rc != FL_ERR_ABORTED)
+		fprintf(stderr, "flsync ui: sending the queue failed: %s\n", fl_sync_errmsg(s->sync));
+	pthread_mutex_lock(&s->mu);
+	s->running = false;
+	pthread_mutex_unlock(&s->mu);
+	return rc;
+}
+
+static void ui_syncer_nap(const struct ui_syncer *s, int64_t ms)
+{
+	for (; ms > 0 && !s->cancel; ms -= 100) {
+		struct timespec ts = { 0, 100 * 1000000L };
+
+		nanosleep(&ts, NULL);
+	}
+}
+
+/* The queue watcher: while nobody else syncs, what is queued leaves within moments. */
+static void *ui_syncer_watch(void *arg)
+{
+	struct ui_syncer *s = arg;
+	struct fl_db *db = NULL;
+	int64_t backoff_ms = 0, ready = 0;
+
+	if (fl_db_open(s->db_path, 0, &db) != FL_OK) {
+		fprintf(stderr, "flsync ui: cannot watch the queue: %s\n", fl_db_open_errmsg());
+		return NULL;
+	}
+	while (!s->cancel) {
+		int rc = fl_actions_wait(db, 1000, &ready);
+
+		if (rc == FL_ERR_TIMEOUT)
+			continue;
+		if (rc != FL_OK || !ui_syncer_claim(s)) {
+			ui_syncer_nap(s, rc != FL_OK ? 1000 : 250); /* no watch, or it is not ours to send */
+			continue;
+		}
+		if (ui_syncer_send(s, db) == FL_OK) {
+			backoff_ms = 0;
+			continue;
+		}
+		backoff_ms = backoff_ms ? backoff_ms * 2 : 1000;
+		if (backoff_ms > 60000)
+			backoff_ms = 60000;
+		ui_syncer_nap(s, backoff_ms);
+	}
+	fl_db_close(db);
+	return NULL;
+}
+
+bool ui_syncer_sends(struct ui_syncer *s)
+{
+	return s->sync != NULL;
+}
+
+void ui_syncer_why(struct ui_syncer *s, const struct fl_action_info *a, char *out, size_t len)
+{
+	int64_t pid = 0, now = (int64_t)time(NULL);
+
+	fl_sync_lock_holder(s->db_path, &pid);
+	if (pid == (int64_t)getpid())
+		pid = 0;
+	if (a->state == FL_ACTION_SENDING)
+		snprintf(out, len, "being sent");
+	else if (pid <= 0 && !s->sync)
+		snprintf(out, len, "no flsyncd is syncing this database and flsync ui has no --api: "
+			 "it is sent when one syncs");
+	else if (a->next_attempt > now)
+		snprintf(out, len, "a try failed (%s): tried again in %lld s",
+			 a->error_message ? a->error_message : "no answer", (long long)(a->next_attempt - now));
+	else if (a->depends_on)
+		snprintf(out, len, "waiting for action %lld, which it depends on", (long long)a->depends_on);
+	else
+		snprintf(out, len, "waiting for %s and the API's rate budget", pid > 0 ? "flsyncd" : "this app");
 }

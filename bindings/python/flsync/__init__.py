@@ -206,6 +206,7 @@ _sync_set_log = _proto("fl_sync_set_log", None, c_void_p, _LOG_FN, c_void_p)
 _sync_set_cancel = _proto("fl_sync_set_cancel", None, c_void_p, POINTER(c_int))
 _sync_check = _proto("fl_sync_check", c_int, c_void_p, c_void_p)
 _sync_run = _proto("fl_sync_run", c_int, c_void_p, c_void_p)
+_sync_run_actions = _proto("fl_sync_run_actions", c_int, c_void_p, c_void_p)
 _sync_report = _proto("fl_sync_report", POINTER(_SyncReport), c_void_p)
 _sync_needs_login = _proto("fl_sync_needs_login", c_char_p, c_void_p)
 _sync_lock = _proto("fl_sync_lock", c_int, c_void_p, c_char_p)
@@ -632,7 +633,16 @@ class Sync(_Handle):
         """GET the account: FL_ERR_AUTH when the API refuses the token."""
         self._check(_sync_check(self._handle(), db._handle()))
 
-    def run(self, db, progress=None):
+    def run_actions(self, db, progress=None):
+        """Send the queue now: the short round of fl_sync_run_actions() (the
+        account only if no pass has stored it, then the queued actions, each
+        exactly once, in dependency order, within the write endpoints' rate
+        budgets).  Returns the report as run() does; an action the API
+        refused is not an error here: Database.action(id) tells its state,
+        error_code and error_message."""
+        return self.run(db, progress, _fn=_sync_run_actions)
+
+    def run(self, db, progress=None, _fn=None):
         """Run one pass into db (a read-write Database); returns the report
         as a dict: rows, requests, server_now, elapsed_ms, streams_ok,
         streams_failed, http_status, error.
@@ -664,7 +674,7 @@ class Sync(_Handle):
         else:
             _sync_set_progress(s, _PROGRESS_FN(), None)
         try:
-            rc = _sync_run(s, db._handle())
+            rc = (_fn or _sync_run)(s, db._handle())
         finally:
             _sync_set_progress(s, _PROGRESS_FN(), None)
             self._progress = None

@@ -95,6 +95,20 @@ function enqueue(kind, params) {
   return post('enqueue', { kind, params: JSON.stringify(params) });
 }
 
+// What became of a queued action within a few seconds: flsyncd (or this app
+// with --api) sends it at once.  [text, bad] for a toast.
+async function outcome(id, what) {
+  let a = null;
+  for (let i = 0; i < 25; i++) {
+    a = await get('action', { id });
+    if (a.state === 'done') return [what + ' sent', false];
+    if (a.state === 'failed') return [what + ' failed: ' + (a.error_message || a.error_code || 'the API refused it'), true];
+    if (a.state === 'cancelled') return [what + ' cancelled', true];
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return [what + ' still queued: ' + (a && a.why ? a.why : 'not sent yet'), false];
+}
+
 // A button that runs fn, shows failures, and refreshes the view after.
 function action(label, fn, cls) {
   return el('button', {
@@ -170,9 +184,11 @@ function threadView(id) {
       if (!message) return;
       send.disabled = true;
       try {
-        await enqueue('message.send', { thread_id: id, message });
+        const q = await enqueue('message.send', { thread_id: id, message });
         text.value = '';
-        toast('Reply queued: it is sent on the next sync');
+        refresh();
+        const [said, bad] = await outcome(q.id, 'Reply');
+        toast(said, bad);
       } catch (e) {
         toast(e.message, true);
       } finally {

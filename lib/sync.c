@@ -93,7 +93,7 @@ void sync_yield(struct sync_run *run)
 int sync_resume(struct sync_run *run)
 {
 	pthread_mutex_lock(&run->sh->writer);
-	if (run->sh->fatal)
+	if (sync_fatal(run->sh))
 		return error_set(&run->err, FL_ERR_ABORTED, "stopped: the batch was lost");
 	return FL_OK;
 }
@@ -201,19 +201,19 @@ static int stream_close(struct sync_run *run, int rc)
 	struct sync_shared *sh = run->sh;
 	int crc;
 
-	if (sh->fatal)
+	if (sync_fatal(sh))
 		return rc ? rc : error_set(&run->err, FL_ERR_ABORTED, "stopped: the batch was lost");
 	if (rc == FL_ERR_DB || rc == FL_ERR_IO || rc == FL_ERR_READONLY || rc == FL_ERR_NOMEM ||
 	    rc == FL_ERR_BUSY) {
 		/* The database failed: what no commit covers goes, for every stream. */
 		sync_tx_rollback(run);
-		sh->fatal = true;
+		sync_set_fatal(sh);
 		return rc;
 	}
 	/* Every page is stored whole (a failed one rolled back to its savepoint). */
 	crc = sync_tx_maybe_commit(run, true);
 	if (crc) {
-		sh->fatal = true;
+		sync_set_fatal(sh);
 		return rc ? rc : crc;
 	}
 	return rc;
@@ -228,7 +228,7 @@ static void *task_main(void *arg)
 
 	pthread_mutex_lock(&run->sh->writer);
 	error_clear(&run->err);
-	rc = run->sh->fatal ? error_set(&run->err, FL_ERR_ABORTED, "stopped: the batch was lost")
+	rc = sync_fatal(run->sh) ? error_set(&run->err, FL_ERR_ABORTED, "stopped: the batch was lost")
 			    : t->def->run(run);
 	rc = stream_close(run, rc);
 	if (rc == FL_ERR_RATE_LIMITED) {
@@ -320,7 +320,7 @@ static void task_collect(struct sched *sc, struct task *t, struct sync_report *o
 	int rc = t->rc;
 
 	pthread_join(t->thread, NULL);
-	if (rc == FL_ERR_RATE_LIMITED && !sc->base->sh->fatal) {
+	if (rc == FL_ERR_RATE_LIMITED && !sync_fatal(sc->base->sh)) {
 		t->state = TASK_WAITING;
 		t->not_before = sync_now_ms() + 1000; /* not a failure: come back after the others */
 		return;
@@ -335,7 +335,7 @@ static void task_collect(struct sched *sc, struct task *t, struct sync_report *o
 		out->streams_ok++;
 		return;
 	}
-	if (rc == FL_ERR_ABORTED && (sync_stopping(sc->base) || sc->base->sh->fatal)) {
+	if (rc == FL_ERR_ABORTED && (sync_stopping(sc->base) || sync_fatal(sc->base->sh))) {
 		/* Stopped by the caller, or by another stream's failure, which the report names. */
 		if (*first_rc == FL_OK && sync_stopping(sc->base)) {
 			*first_rc = FL_ERR_ABORTED;
@@ -350,7 +350,7 @@ static void task_collect(struct sched *sc, struct task *t, struct sync_report *o
 		snprintf(out->first_error, sizeof out->first_error, "%s: %.480s", t->def->name, t->run.err.msg);
 	}
 	if (t == &sc->tasks[0])
-		sc->base->sh->fatal = true; /* no self: nothing else can work */
+		sync_set_fatal(sc->base->sh); /* no self: nothing else can work */
 }
 
 /* Run the streams to their ends; returns the first failure's code. */
@@ -362,14 +362,14 @@ static int run_streams(struct sched *sc, struct sync_report *out)
 
 	pthread_mutex_lock(&sc->mu);
 	for (;;) {
-		bool stop = base->sh->fatal || first_rc == FL_ERR_ABORTED || sync_stopping(base);
+		bool stop = sync_fatal(base->sh) || first_rc == FL_ERR_ABORTED || sync_stopping(base);
 		int64_t soonest = INT64_MAX, now;
 		struct timespec ts;
 
 		for (size_t i = 0; i < NSTREAMS; i++)
 			if (sc->tasks[i].state == TASK_ENDED)
 				task_collect(sc, &sc->tasks[i], out, &first_rc);
-		stop = base->sh->fatal || first_rc == FL_ERR_ABORTED || sync_stopping(base);
+		stop = sync_fatal(base->sh) || first_rc == FL_ERR_ABORTED || sync_stopping(base);
 		if (!stop)
 			soonest = start_due(sc, one_at_a_time);
 		if (sc->running == 0 && (stop || open_phase(sc) < 0))

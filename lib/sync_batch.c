@@ -18,7 +18,7 @@ int sync_tx_begin(struct sync_run *run)
 
 	if (run->sh->in_tx)
 		return FL_OK;
-	if (run->sh->fatal)
+	if (sync_fatal(run->sh))
 		return error_set(&run->err, FL_ERR_ABORTED, "stopped: the batch was lost");
 	rc = store_begin(run->db);
 	if (rc)
@@ -244,6 +244,21 @@ static int ref(struct sync_run *run, struct idset *seen, int slot, const char *s
 		return error_copy(&run->err, &run->db->err);
 	}
 	sqlite3_reset(st);
+	return FL_OK;
+}
+
+int sync_refs_forget(struct sync_run *run)
+{
+	struct sync_shared *sh = run->sh;
+
+	for (size_t i = 0; i < sizeof sh->stubbed / sizeof sh->stubbed[0]; i++) {
+		struct idset *fresh = idset_new();
+
+		if (!fresh)
+			return error_set(&run->err, FL_ERR_NOMEM, "out of memory");
+		idset_free(sh->stubbed[i]);
+		sh->stubbed[i] = fresh;
+	}
 	return FL_OK;
 }
 

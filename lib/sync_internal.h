@@ -91,6 +91,17 @@ struct sync_run {
 void sync_yield(struct sync_run *run);
 int sync_resume(struct sync_run *run);
 
+/* The batch was lost: every stream stops (read from any thread of the pass). */
+static inline bool sync_fatal(const struct sync_shared *sh)
+{
+	return __atomic_load_n(&sh->fatal, __ATOMIC_ACQUIRE);
+}
+
+static inline void sync_set_fatal(struct sync_shared *sh)
+{
+	__atomic_store_n(&sh->fatal, true, __ATOMIC_RELEASE);
+}
+
 /* ---- clock and requests (sync_fetch.c) ---------------------------------- */
 
 /* Monotonic milliseconds (the limiter's clock). */
@@ -372,6 +383,12 @@ int sync_ref_currency(struct sync_run *run, int64_t id);
 int sync_ref_job(struct sync_run *run, int64_t id);
 int sync_ref_bid(struct sync_run *run, int64_t id);
 int sync_ref_thread(struct sync_run *run, int64_t id);
+
+/*
+ * Forget the ids given stub rows so far (a rolled-back page took its stubs
+ * with it): the next reference to each makes sure of its row again.
+ */
+int sync_refs_forget(struct sync_run *run);
 
 /* Note a project whose milestones should be re-read in this pass. */
 int sync_touch_project(struct sync_run *run, int64_t id);

@@ -97,7 +97,8 @@ static void chain_deliver(struct sync_fetch *fx, struct chain *ch)
 		ch->more = p->plan.next(ch->state, pg, &p->fail);
 	else
 		ch->more = false;
-	pg->last = !ch->more;
+	/* A page after which the plan failed is not its chain's last: the chain is not whole. */
+	pg->last = !ch->more && pg->rc == FL_OK && !p->fail.rc;
 	pg->chain = ch;
 	memcpy(pg->state, ch->state, p->plan.state_size);
 	pg->next = NULL;
@@ -125,7 +126,7 @@ static void chain_fail(struct sync_fetch *fx, struct chain *ch, int rc, const ch
 	chain_deliver(fx, ch);
 }
 
-/* Start the chain's next request, or note when it may go. */
+/* Start the chain's next request, or note when it may go (fx->mu held, let go meanwhile). */
 static void chain_start(struct sync_fetch *fx, struct chain *ch, int64_t *wake)
 {
 	struct sync_pipe *p = ch->pipe;
@@ -156,21 +157,34 @@ static void chain_start(struct sync_fetch *fx, struct chain *ch, int64_t *wake)
 			x = &fx->xfers[i];
 	if (!x)
 		return; /* not reached: a slot is free whenever this is called */
-	if (!x->easy)
-		x->easy = http_easy_new(p->run->http);
-	if (!x->easy || api_xfer_begin(p->run->http, &x->ax, x->easy, "GET", ch->page->query, NULL, NULL, 0,
-				       p->collection, NULL, sync_page_item, ch->page, &ch->page->res,
-				       &ch->page->err) != FL_OK ||
-	    (curl_multi_add_handle(fx->multi, x->easy) != CURLM_OK && (api_xfer_drop(&x->ax), true))) {
-		ratelimit_observe(p->run->rl, ch->page->endpoint, &ch->page->res.http, sync_now_ms());
-		chain_fail(fx, ch, ch->page->err.rc ? ch->page->err.rc : FL_ERR_NOMEM,
-			   ch->page->err.rc ? ch->page->err.msg : "out of memory starting a request");
-		return;
-	}
 	x->ch = ch;
 	ch->busy = true;
 	if (++fx->in_flight > fx->most_in_flight)
 		fx->most_in_flight = fx->in_flight;
+	/*
+	 * The request is made without the lock: the token of now may be due
+	 * for its refresh, a request of its own, and the streams go on taking
+	 * pages meanwhile.  The chain is busy, so nothing else touches its page.
+	 */
+	pthread_mutex_unlock(&fx->mu);
+	if (!x->easy)
+		x->easy = http_easy_new(p->run->http);
+	if (x->easy && api_xfer_begin(p->run->http, &x->ax, x->easy, "GET", ch->page->query, NULL, NULL, 0,
+				      p->collection, NULL, sync_page_item, ch->page, &ch->page->res,
+				      &ch->page->err) == FL_OK) {
+		if (curl_multi_add_handle(fx->multi, x->easy) == CURLM_OK) {
+			pthread_mutex_lock(&fx->mu);
+			return;
+		}
+		api_xfer_drop(&x->ax);
+	}
+	ratelimit_observe(p->run->rl, ch->page->endpoint, &ch->page->res.http, sync_now_ms());
+	pthread_mutex_lock(&fx->mu);
+	x->ch = NULL;
+	ch->busy = false;
+	fx->in_flight--;
+	chain_fail(fx, ch, ch->page->err.rc ? ch->page->err.rc : FL_ERR_NOMEM,
+		   ch->page->err.rc ? ch->page->err.msg : "out of memory starting a request");
 }
 
 static bool chain_ready(const struct sync_fetch *fx, const struct chain *ch, int64_t now)
@@ -448,6 +462,7 @@ int sync_pipe_start(struct sync_run *run, const char *collection, const struct s
 	ch->pipe = p;
 	memcpy(ch->state, plan->state, plan->state_size);
 	ch->more = plan->next(ch->state, NULL, &p->fail);
+	ch->finished = !ch->more && !p->fail.rc; /* nothing to read */
 	memcpy(ch->taken, ch->state, plan->state_size);
 	p->chains = ch;
 	p->nchains = 1;
@@ -462,13 +477,16 @@ int sync_pipe_start(struct sync_run *run, const char *collection, const struct s
 	return FL_OK;
 }
 
-/* Chains whose last page was taken go; the first unfinished one stays first. */
+/*
+ * Chains whose last page was taken go.  One that ended otherwise (its plan
+ * failed, its page failed) stays: the frontier stops there.
+ */
 static void chains_prune(struct sync_pipe *p)
 {
 	for (struct chain **at = &p->chains; *at;) {
 		struct chain *ch = *at;
 
-		if (ch->finished || (!ch->more && !ch->busy && !ch->queued && !ch->page)) {
+		if (ch->finished) {
 			*at = ch->next;
 			p->nchains--;
 			free(ch);
@@ -476,6 +494,15 @@ static void chains_prune(struct sync_pipe *p)
 			at = &ch->next;
 		}
 	}
+}
+
+/* Something of the pipe may still come: a chain reading, or with a page to read. */
+static bool pipe_pending(const struct sync_pipe *p)
+{
+	for (const struct chain *ch = p->chains; ch; ch = ch->next)
+		if (ch->more || ch->busy || ch->page)
+			return true;
+	return false;
 }
 
 /* The next page read, waiting for it with the database let go; NULL after the last. */
@@ -493,7 +520,7 @@ static int pipe_next(struct sync_pipe *p, struct sync_page **out)
 
 		if (!p->head)
 			chains_prune(p);
-		if (p->head || !p->chains || p->fail.rc)
+		if (p->head || !p->chains || p->fail.rc || !pipe_pending(p))
 			break;
 		if (sync_stopping(run)) {
 			rc = error_set(&run->err, FL_ERR_ABORTED, "stopped");
@@ -545,6 +572,7 @@ int sync_pipe_take(struct sync_pipe *p, sync_store_fn fn, void *state, struct ap
 	*more = pg != NULL;
 	if (rc || !pg) {
 		if (pg) {
+			p->abandoned += pg->requests;
 			pthread_mutex_lock(&fx->mu);
 			pg->next = fx->spare;
 			fx->spare = pg;

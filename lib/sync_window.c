@@ -184,7 +184,7 @@ static int window_read(struct sync_run *run, const struct sync_window_spec *spec
 	if (!rc && !gap)
 		return sync_state_cursor(run, cursor_stream, to, extra);
 	/* Interrupted: keep what the stored pages cover without a gap. */
-	if (gap && !run->sh->fatal && rc != FL_ERR_DB && rc != FL_ERR_IO && rc != FL_ERR_READONLY) {
+	if (gap && !sync_fatal(run->sh) && rc != FL_ERR_DB && rc != FL_ERR_IO && rc != FL_ERR_READONLY) {
 		int64_t at = window_covered(&front, from);
 
 		if (at > covered)

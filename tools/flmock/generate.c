@@ -12,12 +12,11 @@
 
 #include "out.h"
 
-enum { SPAN = 2 * 365 * 86400 }; /* records spread over two years before now */
 
 struct gen {
 	struct world *w;
 	struct rng r;
-	int64_t t0;                /* now - SPAN */
+	int64_t t0;                /* now - the world's span */
 	uint32_t *self_bids;       /* indices of accepted bids that involve self */
 	uint32_t *other_bids;      /* indices of the other accepted bids */
 	size_t nself, nother;
@@ -683,7 +682,7 @@ bool generate_world(struct world *w)
 	struct gen g = { .w = w };
 
 	rng_seed(&g.r, w->cfg.seed, 0);
-	g.t0 = w->now - SPAN;
+	g.t0 = w->now - w->cfg.span;
 	gen_users(&g);
 	gen_projects_and_bids(&g);
 	collect_accepted(&g);

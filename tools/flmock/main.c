@@ -43,6 +43,9 @@ static const char usage[] =
 	"  --users N  --projects N  --bids-per-project X  --milestones N\n"
 	"  --milestone-requests N  --reviews N  --threads N  --messages-per-thread X\n"
 	"                        world sizes (override --scale)\n"
+	"  --span S              spread projects, bids, threads and messages over the last S\n"
+	"                        seconds (default two years): a short span packs many records\n"
+	"                        into each second\n"
 	"  --rate-scale X        multiply every rate limit by X (default 1; >1 looser)\n"
 	"  --faults SPEC         comma-separated kind=fraction of API requests, drawn\n"
 	"                        deterministically from the seed and request number:\n"
@@ -150,7 +153,7 @@ static void print_usage(FILE *f)
 
 enum {
 	O_PORT = 1000, O_SEED, O_TOKEN, O_SCALE, O_FAULTS, O_RATE, O_NOW, O_USERS, O_PROJECTS,
-	O_BPP, O_MILESTONES, O_MREQS, O_REVIEWS, O_THREADS, O_MPT, O_CLIENT_ID, O_CLIENT_SECRET,
+	O_BPP, O_SPAN, O_MILESTONES, O_MREQS, O_REVIEWS, O_THREADS, O_MPT, O_CLIENT_ID, O_CLIENT_SECRET,
 	O_REDIRECT_URI, O_TOKEN_TTL, O_TOKEN_REQUESTS, O_IGNORE_PKCE, O_TOKEN_DELAY, O_WEBHOOK_FAULTS, O_ACCOUNTS,
 	O_LATENCY, O_HELP, O_VERSION,
 };
@@ -171,6 +174,7 @@ static const struct option options[] = {
 	{ "reviews", required_argument, NULL, O_REVIEWS },
 	{ "threads", required_argument, NULL, O_THREADS },
 	{ "messages-per-thread", required_argument, NULL, O_MPT },
+	{ "span", required_argument, NULL, O_SPAN },
 	{ "client-id", required_argument, NULL, O_CLIENT_ID },
 	{ "client-secret", required_argument, NULL, O_CLIENT_SECRET },
 	{ "redirect-uri", required_argument, NULL, O_REDIRECT_URI },
@@ -258,6 +262,7 @@ static bool apply(struct fm_config *c, int opt, const char *arg)
 	case O_REVIEWS: w->reviews = (size_t)v; return v < 4e9;
 	case O_THREADS: w->threads = (size_t)v; return v < 4e9;
 	case O_MPT: w->messages_per_thread = v; return v <= 10000;
+	case O_SPAN: w->span = (int64_t)v; return v >= 60 && v <= 20 * 365 * 86400.0;
 	case O_TOKEN_TTL: c->token_ttl = (int64_t)v; return v >= 1;
 	case O_TOKEN_REQUESTS: c->token_requests = (long)v; return v < 2e9;
 	case O_TOKEN_DELAY: c->token_delay_ms = (long)v; return v <= 60000;

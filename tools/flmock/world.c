@@ -31,6 +31,7 @@ void world_config_defaults(struct world_config *c)
 	c->threads = 100;
 	c->messages_per_thread = 10;
 	c->accounts = 1;
+	c->span = 2 * 365 * 86400;
 }
 
 /*

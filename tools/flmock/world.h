@@ -208,6 +208,7 @@ struct world_config {
 	size_t users, projects, milestones, mreqs, reviews, threads;
 	double bids_per_project, messages_per_thread;
 	size_t accounts;           /* self users; the sizes above are each one's share */
+	int64_t span;              /* records spread over this long before now (seconds) */
 };
 
 struct webhooks;

@@ -163,14 +163,14 @@ static int by_projects(struct sync_run *run, const char *stream, const char *pat
 		return rc;
 	if (!cur.last_success || run->server_now - cur.last_success >= run->opt->milestones_all_s) {
 		static const char *const filters[] = { "bidders[]", "project_owners[]" };
+		char base[2][256];
+		const char *bases[2];
 
-		for (int i = 0; i < 2 && !rc; i++) {
-			char base[256];
-
-			snprintf(base, sizeof base, "%s?%s=%lld", path, filters[i], (long long)run->self_id);
-			rc = sync_paged(run, base, collection, fn);
+		for (int i = 0; i < 2; i++) {
+			snprintf(base[i], sizeof base[i], "%s?%s=%lld", path, filters[i], (long long)run->self_id);
+			bases[i] = base[i];
 		}
-		return rc;
+		return sync_paged_all(run, bases, 2, collection, fn);
 	}
 	return sync_by_ids(run,
 		"SELECT t.id FROM temp.touched_projects t JOIN projects p ON p.id = t.id "

@@ -1,8 +1,9 @@
 /*
- * sync.c — the pass scheduler: the streams in phases (self first, the queue
- * of actions next, then everything read from the API side by side, then
- * what needs those rows: stubs read by id, milestones of touched projects,
- * and users last).  Each stream of a phase runs on a thread of the pass;
+ * sync.c — the pass scheduler: the streams, each started once the streams
+ * whose rows it needs have finished (self first, the queue of actions next,
+ * then everything read from the API side by side; stubs read by id,
+ * milestones of touched projects and users after what they need).  Each
+ * stream runs on a thread of the pass;
  * one at a time holds the database (the writer lock), letting go while it
  * waits for the network, so requests overlap and SQLite stays one writer.
  * A rate-limited stream is deferred while the others run; each stream's
@@ -49,37 +50,58 @@ void sync_options_default(struct sync_options *opt)
 	opt->retry_base_ms = 500;
 }
 
+/* The streams, by their place in streams[]. */
+enum {
+	S_SELF, S_ACTIONS, S_HINTS, S_REFERENCE, S_PROJECTS, S_MARKET, S_BIDS, S_BIDS_RECEIVED,
+	S_REVIEWS_TO, S_REVIEWS_FROM, S_PROJECTS_REFRESH, S_BIDS_REFRESH, S_MILESTONES, S_MREQS,
+	S_THREADS, S_MESSAGES, S_USERS, S_REFRESH
+};
+#define B(s) (1u << (s))
+
+/* What a stream needs stored before it starts (the pass's own work, read from the tables). */
+#define AFTER_START (B(S_SELF) | B(S_ACTIONS))
+/* Every read that notes a project (a stub to read, or one whose milestones to read again). */
+#define AFTER_PROJECTS (AFTER_START | B(S_HINTS) | B(S_PROJECTS) | B(S_MARKET) | B(S_BIDS) | \
+			B(S_BIDS_RECEIVED) | B(S_REVIEWS_TO) | B(S_REVIEWS_FROM))
+
 struct stream_def {
 	const char *name;
 	int (*run)(struct sync_run *run);
-	int phase;          /* starts once every stream of an earlier phase has finished */
+	unsigned after;     /* starts once these have finished (B() of their places) */
 };
 
 /*
- * Phases: the account (everything filters on it); the queue (reads see
- * what it wrote); the reads of the API; stubs read by id (they come from
- * those rows); milestones of touched projects; users (everything names them);
- * the daily refresh of every record, behind the pass's own reads.
+ * The account first (everything filters on it), the queue next (reads see
+ * what it wrote); then every read of the API side by side, and as soon as
+ * what they need is stored: stubs of projects and bids read by id, the
+ * milestones of touched projects, the users everything names, and the
+ * daily refresh of every record last, behind the pass's own reads.  In
+ * this order one at a time (sync.max_in_flight 1); side by side, a stream's
+ * requests go before those of the streams after it, so what others wait
+ * for comes first and the long reads nothing waits for (threads,
+ * messages) fill the slots left.
  */
 static const struct stream_def streams[] = {
-	{ "self", stream_self, 0 },
-	{ "actions", stream_actions, 1 },
-	{ "webhook_hints", stream_webhook_hints, 2 },
-	{ "reference", stream_reference, 2 },
-	{ "projects", stream_projects_own, 2 },
-	{ "projects_market", stream_projects_market, 2 },
-	{ "bids", stream_bids_own, 2 },
-	{ "bids_received", stream_bids_on_own_projects, 2 },
-	{ "reviews_to", stream_reviews_to, 2 },
-	{ "reviews_from", stream_reviews_from, 2 },
-	{ "threads", stream_threads, 2 },
-	{ "messages", stream_messages, 2 },
-	{ "projects_refresh", stream_projects_refresh, 3 },
-	{ "bids_refresh", stream_bids_refresh, 3 },
-	{ "milestones", stream_milestones, 4 },
-	{ "milestone_requests", stream_milestone_requests, 4 },
-	{ "users", stream_users, 5 },
-	{ "refresh", stream_refresh, 6 },
+	[S_SELF] = { "self", stream_self, 0 },
+	[S_ACTIONS] = { "actions", stream_actions, B(S_SELF) },
+	[S_HINTS] = { "webhook_hints", stream_webhook_hints, AFTER_START },
+	[S_REFERENCE] = { "reference", stream_reference, AFTER_START },
+	[S_PROJECTS] = { "projects", stream_projects_own, AFTER_START },
+	[S_MARKET] = { "projects_market", stream_projects_market, AFTER_START },
+	[S_BIDS] = { "bids", stream_bids_own, AFTER_START },
+	[S_BIDS_RECEIVED] = { "bids_received", stream_bids_on_own_projects, AFTER_START },
+	[S_REVIEWS_TO] = { "reviews_to", stream_reviews_to, AFTER_START },
+	[S_REVIEWS_FROM] = { "reviews_from", stream_reviews_from, AFTER_START },
+	[S_PROJECTS_REFRESH] = { "projects_refresh", stream_projects_refresh, AFTER_PROJECTS },
+	[S_BIDS_REFRESH] = { "bids_refresh", stream_bids_refresh, AFTER_PROJECTS },
+	[S_MILESTONES] = { "milestones", stream_milestones,
+			   AFTER_PROJECTS | B(S_PROJECTS_REFRESH) | B(S_BIDS_REFRESH) },
+	[S_MREQS] = { "milestone_requests", stream_milestone_requests,
+		      AFTER_PROJECTS | B(S_PROJECTS_REFRESH) | B(S_BIDS_REFRESH) },
+	[S_THREADS] = { "threads", stream_threads, AFTER_START },
+	[S_MESSAGES] = { "messages", stream_messages, AFTER_START },
+	[S_USERS] = { "users", stream_users, B(S_USERS) - 1 },
+	[S_REFRESH] = { "refresh", stream_refresh, B(S_REFRESH) - 1 },
 };
 #define NSTREAMS (sizeof streams / sizeof streams[0])
 
@@ -268,6 +290,7 @@ static int task_start(struct sched *sc, struct task *t)
 	t->stats.name = t->def->name;
 	t->stats.total = -1;
 	t->run.cur = &t->stats;
+	t->run.prio = (int)(t - sc->tasks);
 	t->state = TASK_RUNNING;
 	sc->running++;
 	sigfillset(&all);
@@ -282,25 +305,33 @@ static int task_start(struct sched *sc, struct task *t)
 	return FL_OK;
 }
 
-/* The phase every earlier one has finished, or -1 while none can start. */
-static int open_phase(const struct sched *sc)
+/* Every stream has finished. */
+static bool all_finished(const struct sched *sc)
 {
 	for (size_t i = 0; i < NSTREAMS; i++)
 		if (sc->tasks[i].state != TASK_FINISHED)
-			return streams[i].phase;
-	return -1;
+			return false;
+	return true;
+}
+
+/* What stream i needs has finished. */
+static bool task_may_start(const struct sched *sc, size_t i)
+{
+	for (size_t j = 0; j < NSTREAMS; j++)
+		if ((streams[i].after & B(j)) && sc->tasks[j].state != TASK_FINISHED)
+			return false;
+	return true;
 }
 
 /* Start what may start now (one at a time with one request in flight); when to look again. */
 static int64_t start_due(struct sched *sc, bool one_at_a_time)
 {
-	int phase = open_phase(sc);
 	int64_t now = sync_now_ms(), soonest = INT64_MAX;
 
-	for (size_t i = 0; i < NSTREAMS && phase >= 0 && streams[i].phase <= phase; i++) {
+	for (size_t i = 0; i < NSTREAMS; i++) {
 		struct task *t = &sc->tasks[i];
 
-		if (t->state != TASK_WAITING)
+		if (t->state != TASK_WAITING || !task_may_start(sc, i))
 			continue;
 		if (t->not_before > now) {
 			soonest = t->not_before < soonest ? t->not_before : soonest;
@@ -372,7 +403,7 @@ static int run_streams(struct sched *sc, struct sync_report *out)
 		stop = sync_fatal(base->sh) || first_rc == FL_ERR_ABORTED || sync_stopping(base);
 		if (!stop)
 			soonest = start_due(sc, one_at_a_time);
-		if (sc->running == 0 && (stop || open_phase(sc) < 0))
+		if (sc->running == 0 && (stop || all_finished(sc)))
 			break;
 		if (sc->running == 0 && soonest == INT64_MAX) {
 			error_set(&base->err, FL_ERR_NOMEM, "no thread could be started for the streams");

@@ -77,6 +77,7 @@ struct sync_run {
 
 	/* the stream running now */
 	struct sync_stream_stats *cur;
+	int prio;                        /* its requests go before those of higher ones */
 
 	bool changed;                    /* the last sync_step() changed a row */
 	long last_status;                /* HTTP status of the last response, 0 if none */
@@ -296,10 +297,13 @@ int sync_window(struct sync_run *run, const struct sync_window_spec *spec);
 
 /*
  * Every item of base_query (no time filter), paged by offset until a short
- * page; commits batches as it goes.
+ * page; commits batches as it goes.  sync_paged_all reads each of n bases
+ * so, side by side.
  */
 int sync_paged(struct sync_run *run, const char *base_query, const char *collection,
 	       sync_store_fn fn);
+int sync_paged_all(struct sync_run *run, const char *const *bases, size_t n, const char *collection,
+		   sync_store_fn fn);
 
 /*
  * Read the ids that sql selects (one int64 column; :self and :now, the

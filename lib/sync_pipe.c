@@ -442,7 +442,7 @@ int sync_pipe_start(struct sync_run *run, const char *collection, const struct s
 		    struct sync_pipe **out)
 {
 	struct sync_fetch *fx = run->sh->fetch;
-	struct sync_pipe *p;
+	struct sync_pipe *p, **at;
 	struct chain *ch;
 
 	*out = NULL;
@@ -467,10 +467,12 @@ int sync_pipe_start(struct sync_run *run, const char *collection, const struct s
 	p->chains = ch;
 	p->nchains = 1;
 	*out = p;
+	/* Earlier streams' requests first (run->prio), then the older pipes. */
 	pthread_mutex_lock(&fx->mu);
-	struct sync_pipe **at = &fx->pipes;
-	while (*at)
+	at = &fx->pipes;
+	while (*at && (*at)->run->prio <= run->prio)
 		at = &(*at)->next;
+	p->next = *at;
 	*at = p;
 	pthread_mutex_unlock(&fx->mu);
 	curl_multi_wakeup(fx->multi);

@@ -478,10 +478,10 @@ int sync_window(struct sync_run *run, const struct sync_window_spec *spec)
 /* ---- plain paging --------------------------------------------------------- */
 
 struct paged_plan {
-	const char *base_query;
+	const char *const *bases;   /* each read by offset to a short page */
+	size_t b, b_end;            /* this chain's: bases[b, b_end) */
 	int limit;
 	int64_t offset;
-	bool done;          /* the page was the last, a short one */
 };
 
 static bool paged_next(void *state, struct sync_page *prev, struct fl_error *err)
@@ -489,32 +489,52 @@ static bool paged_next(void *state, struct sync_page *prev, struct fl_error *err
 	struct paged_plan *p = state;
 
 	(void)err;
-	if (prev) {
-		p->done = prev->res.env.items < (size_t)p->limit;
-		if (p->done)
-			return false;
+	if (!prev)
+		return p->b < p->b_end;
+	if (prev->res.env.items >= (size_t)p->limit) {
 		p->offset += (int64_t)prev->res.env.items;
+		return true;
 	}
-	return true;
+	p->offset = 0; /* a short page: this base is read, on to the next */
+	return ++p->b < p->b_end;
 }
 
 static bool paged_query(const void *state, struct buf *q, struct fl_error *err)
 {
 	const struct paged_plan *p = state;
+	const char *base = p->bases[p->b];
 
-	if (!buf_printf(q, "%s%slimit=%d&offset=%lld", p->base_query,
-			strchr(p->base_query, '?') ? "&" : "?", p->limit, (long long)p->offset)) {
+	if (!buf_printf(q, "%s%slimit=%d&offset=%lld", base, strchr(base, '?') ? "&" : "?", p->limit,
+			(long long)p->offset)) {
 		error_set(err, FL_ERR_NOMEM, "query too long");
 		return false;
 	}
 	return true;
 }
 
-int sync_paged(struct sync_run *run, const char *base_query, const char *collection,
-	       sync_store_fn fn)
+/* The bases not begun yet, the last 1/parts of them, to a chain of their own. */
+static bool paged_split(void *state, void *right, int parts)
 {
-	struct paged_plan plan = { .base_query = base_query, .limit = run->opt->page_limit };
-	struct sync_plan sp = { paged_next, paged_query, NULL, &plan, sizeof plan };
+	struct paged_plan *p = state, *r = right;
+	size_t begin = p->offset > 0 ? p->b + 1 : p->b, left = p->b_end - begin;
+	size_t give = left / (size_t)parts;
+
+	if (p->offset == 0 && give >= left)
+		give = left - 1;
+	if (begin >= p->b_end || give == 0)
+		return false;
+	*r = *p;
+	r->b = p->b_end - give;
+	r->offset = 0;
+	p->b_end = r->b;
+	return true;
+}
+
+int sync_paged_all(struct sync_run *run, const char *const *bases, size_t n, const char *collection,
+		   sync_store_fn fn)
+{
+	struct paged_plan plan = { .bases = bases, .b_end = n, .limit = run->opt->page_limit };
+	struct sync_plan sp = { paged_next, paged_query, paged_split, &plan, sizeof plan };
 	struct paged_plan after;
 	struct sync_pipe *pipe;
 	struct api_result res;
@@ -523,16 +543,22 @@ int sync_paged(struct sync_run *run, const char *base_query, const char *collect
 
 	rc = sync_pipe_start(run, collection, &sp, &pipe);
 	while (!rc && !(rc = sync_pipe_take(pipe, fn, &after, &res, &more)) && more) {
-		if (first && res.env.total_count >= 0 && run->cur)
+		if (first && n == 1 && res.env.total_count >= 0 && run->cur)
 			run->cur->total = res.env.total_count;
 		first = false;
 		sync_progress(run, false, NULL);
-		if (after.done)
-			break;
 		rc = sync_tx_maybe_commit(run, false);
 		if (!rc && sync_stopping(run))
 			rc = error_set(&run->err, FL_ERR_ABORTED, "stopped");
 	}
 	sync_pipe_end(pipe);
 	return rc;
+}
+
+int sync_paged(struct sync_run *run, const char *base_query, const char *collection,
+	       sync_store_fn fn)
+{
+	const char *bases[] = { base_query };
+
+	return sync_paged_all(run, bases, 1, collection, fn);
 }

@@ -51,6 +51,8 @@ struct sync_options {
 	int retry_base_ms;            /* first back-off, doubled per try with jitter (default 500) */
 	bool hints_only;              /* run only self, the webhook hints' targeted reads and the queued actions */
 	bool actions_only;            /* run only self (unless stored) and the queued actions */
+	int64_t clock_date;           /* the server's clock (a Date) a moment ago, 0 unknown ... */
+	int64_t clock_ms;             /* ... at this monotonic time: self then runs beside the reads */
 	const volatile sig_atomic_t *stop; /* when set, finish the current batch and return FL_ERR_ABORTED */
 	void (*progress)(void *ctx, const struct sync_progress *p);
 	void (*log)(void *ctx, const char *line); /* -v lines; never contain the token */

@@ -36,6 +36,7 @@ struct fl_sync {
 	struct fl_sync_report report;
 	char report_error[FL_ERRMSG_MAX];
 	struct fl_error err;
+	int64_t checked_date, checked_ms; /* the server's clock as fl_sync_check saw it, and when */
 };
 
 static bool sync_api_url_ok(const char *url)
@@ -325,6 +326,8 @@ FL_API int fl_sync_check(struct fl_sync *s, struct fl_db *db)
 		ratelimit_observe(s->rl, ep, &res.http, ratelimit_now_ms());
 		if (rc == FL_OK) {
 			sync_api_log(s, "API answers; token accepted");
+			s->checked_date = res.http.date;
+			s->checked_ms = ratelimit_now_ms();
 			if (auth_state_record(db, NULL, (int64_t)time(NULL)) != FL_OK)
 				return error_copy(&s->err, &db->err);
 			error_clear(&s->err);
@@ -430,6 +433,11 @@ static int sync_api_run(struct fl_sync *s, struct fl_db *db, enum sync_api_scope
 	sync_settings_options(&s->settings, &opt);
 	opt.hints_only = scope == SCOPE_HINTS;
 	opt.actions_only = scope == SCOPE_ACTIONS;
+	/* A check a moment ago told the server's clock: the pass need not wait for its own. */
+	if (s->checked_date > 0 && ratelimit_now_ms() - s->checked_ms < 10000) {
+		opt.clock_date = s->checked_date;
+		opt.clock_ms = s->checked_ms;
+	}
 	opt.stop = s->cancel;
 	opt.progress = s->progress ? sync_api_progress : NULL;
 	opt.log = s->log ? sync_api_pass_log : NULL;

@@ -340,12 +340,14 @@ static void *fetch_main(void *arg)
 	while (!fx->stop || fx->in_flight) {
 		int64_t wake;
 		int running, left;
+		bool done;
 		CURLMsg *m;
 
 		drop_cancelled(fx);
 		wake = start_ready(fx);
 		pthread_mutex_unlock(&fx->mu);
 		curl_multi_perform(fx->multi, &running);
+		done = false;
 		while ((m = curl_multi_info_read(fx->multi, &left)))
 			if (m->msg == CURLMSG_DONE) {
 				struct xfer *x = NULL;
@@ -353,9 +355,12 @@ static void *fetch_main(void *arg)
 				curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&x);
 				/* CURLOPT_PRIVATE points at the http_xfer, first in the xfer. */
 				xfer_done(fx, (struct xfer *)(void *)x, m->data.result);
+				done = true;
 			}
+		/* A request done frees a slot and may make its chain's next page due: no wait then. */
 		wake -= sync_now_ms();
-		curl_multi_poll(fx->multi, NULL, 0, wake < 1 ? 1 : wake > 200 ? 200 : (int)wake, NULL);
+		if (!done)
+			curl_multi_poll(fx->multi, NULL, 0, wake < 1 ? 1 : wake > 200 ? 200 : (int)wake, NULL);
 		pthread_mutex_lock(&fx->mu);
 	}
 	pthread_mutex_unlock(&fx->mu);

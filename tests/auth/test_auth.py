@@ -300,9 +300,11 @@ def test_personal_token(mock):
 
 
 def test_expiring_sync():
-    """A full sync while access tokens keep expiring equals a clean sync."""
+    """A full sync while access tokens keep expiring equals a clean sync.  By
+    time: half the requests stall 1.5 s, so that even with requests side by
+    side the sync outlasts several 2 s tokens."""
     for label, args, world in (('by request count', ['--token-requests', '5'], ['--scale', '6000']),
-                               ('by time', ['--token-ttl', '2', '--faults', 'stall=0.5,stall_ms=600'], WORLD)):
+                               ('by time', ['--token-ttl', '2', '--faults', 'stall=0.5,stall_ms=1500'], WORLD)):
         mock = Mock(*args, world=world)
         try:
             clean = os.path.join(tmp, 'clean-%d.db' % len(label))

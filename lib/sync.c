@@ -328,8 +328,11 @@ static bool task_may_start(const struct sched *sc, size_t i)
 	return true;
 }
 
-/* Start what may start now (one at a time with one request in flight); when to look again. */
-static int64_t start_due(struct sched *sc, bool one_at_a_time)
+/*
+ * Start what may start now, at most as many streams as requests may be in
+ * flight (one at a time with one); when to look again.
+ */
+static int64_t start_due(struct sched *sc, int most)
 {
 	int64_t now = sync_now_ms(), soonest = INT64_MAX;
 
@@ -342,7 +345,7 @@ static int64_t start_due(struct sched *sc, bool one_at_a_time)
 			soonest = t->not_before < soonest ? t->not_before : soonest;
 			continue;
 		}
-		if (one_at_a_time && sc->running > 0)
+		if (sc->running >= most)
 			break;
 		if (task_start(sc, t))
 			break;
@@ -393,7 +396,7 @@ static void task_collect(struct sched *sc, struct task *t, struct sync_report *o
 static int run_streams(struct sched *sc, struct sync_report *out)
 {
 	struct sync_run *base = sc->base;
-	bool one_at_a_time = base->opt->max_in_flight <= 1;
+	int most = base->opt->max_in_flight > 1 ? base->opt->max_in_flight : 1;
 	int first_rc = FL_OK;
 
 	pthread_mutex_lock(&sc->mu);
@@ -407,7 +410,7 @@ static int run_streams(struct sched *sc, struct sync_report *out)
 				task_collect(sc, &sc->tasks[i], out, &first_rc);
 		stop = sync_fatal(base->sh) || first_rc == FL_ERR_ABORTED || sync_stopping(base);
 		if (!stop)
-			soonest = start_due(sc, one_at_a_time);
+			soonest = start_due(sc, most);
 		if (sc->running == 0 && (stop || all_finished(sc)))
 			break;
 		if (sc->running == 0 && soonest == INT64_MAX) {

@@ -191,8 +191,9 @@ int sync_get(struct sync_run *run, const char *path_query, const char *collectio
  * requests would otherwise sit idle, each chain read page after page, the
  * chains side by side with every other stream's, up to opt->max_in_flight
  * requests at once, each chain at most opt->read_ahead pages (1 when 0)
- * ahead of the stream storing them, and every stream's pages together at
- * most SYNC_PIPE_BYTES beyond one page each.  sync_pipe_take takes the next
+ * ahead of the stream storing them, and no page is asked for while every
+ * stream's pages waiting to be taken hold SYNC_PIPE_BYTES (each stream
+ * takes its own, so that always ends).  sync_pipe_take takes the next
  * page read, of whichever chain: its chain's state after it into state,
  * its items stored with fn (sync_page_take), its result into res (may be
  * NULL); *more is false once every chain's last page was taken.  It returns
@@ -205,7 +206,7 @@ int sync_get(struct sync_run *run, const char *path_query, const char *collectio
  * given up and frees what was read; requests made for pages never taken
  * are counted in run.
  */
-#define SYNC_PIPE_BYTES ((size_t)16 << 20)
+#define SYNC_PIPE_BYTES ((size_t)1 << 20)
 
 struct sync_plan {
 	bool (*next)(void *state, struct sync_page *prev, struct fl_error *err);

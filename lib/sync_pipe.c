@@ -64,6 +64,7 @@ struct sync_fetch {
 	int max, in_flight, most_in_flight;
 	size_t queued_bytes;
 	struct sync_page *spare;    /* pages taken, for reuse */
+	int nspare;
 	struct buf q;
 	bool stop;
 };
@@ -81,9 +82,29 @@ static struct sync_page *page_get(struct sync_fetch *fx)
 
 	if (pg) {
 		fx->spare = pg->next;
+		fx->nspare--;
 		return pg;
 	}
 	return sync_page_new();
+}
+
+/*
+ * A page taken or given up, kept for reuse while few are and it is not
+ * large: a page keeps the room of the largest body it held, and spares
+ * would hold the memory of the pass's busiest moment for the rest of it.
+ */
+#define SPARE_PAGES 2
+#define SPARE_PAGE_BYTES ((size_t)256 << 10)
+
+static void page_put(struct sync_fetch *fx, struct sync_page *pg)
+{
+	if (fx->nspare >= SPARE_PAGES || pg->bytes > SPARE_PAGE_BYTES) {
+		sync_page_free(pg);
+		return;
+	}
+	pg->next = fx->spare;
+	fx->spare = pg;
+	fx->nspare++;
 }
 
 /* The chain's page is read (or failed for good): queue it for the stream. */
@@ -192,7 +213,7 @@ static bool chain_ready(const struct sync_fetch *fx, const struct chain *ch, int
 	int depth = fx->run->opt->read_ahead > 0 ? fx->run->opt->read_ahead : 1;
 
 	return ch->more && !ch->busy && ch->queued < depth && ch->not_before <= now && !ch->pipe->cancel &&
-	       (fx->queued_bytes <= SYNC_PIPE_BYTES || ch->queued == 0);
+	       fx->queued_bytes <= SYNC_PIPE_BYTES;
 }
 
 /* Idle slots and a plan that splits: read more of it side by side. */
@@ -581,8 +602,7 @@ int sync_pipe_take(struct sync_pipe *p, sync_store_fn fn, void *state, struct ap
 		if (pg) {
 			p->abandoned += pg->requests;
 			pthread_mutex_lock(&fx->mu);
-			pg->next = fx->spare;
-			fx->spare = pg;
+			page_put(fx, pg);
 			pthread_mutex_unlock(&fx->mu);
 		}
 		return rc;
@@ -595,8 +615,7 @@ int sync_pipe_take(struct sync_pipe *p, sync_store_fn fn, void *state, struct ap
 		memcpy(ch->taken, pg->state, p->plan.state_size);
 		ch->finished = pg->last;
 	}
-	pg->next = fx->spare;
-	fx->spare = pg;
+	page_put(fx, pg);
 	pthread_mutex_unlock(&fx->mu);
 	return rc;
 }
@@ -647,15 +666,13 @@ void sync_pipe_end(struct sync_pipe *p)
 		next = pg->next;
 		p->abandoned += pg->requests;
 		fx->queued_bytes -= pg->bytes;
-		pg->next = fx->spare;
-		fx->spare = pg;
+		page_put(fx, pg);
 	}
 	for (struct chain *ch = p->chains, *next; ch; ch = next) {
 		next = ch->next;
 		if (ch->page) {
 			p->abandoned += ch->page->requests;
-			ch->page->next = fx->spare;
-			fx->spare = ch->page;
+			page_put(fx, ch->page);
 		}
 		free(ch);
 	}

@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -238,6 +239,14 @@ int main(int argc, char **argv)
 	char *end, *config_path = NULL, err[768];
 	int c, code;
 	bool progress = false, verbose = false;
+
+	/*
+	 * One malloc arena: a pass's streams run on threads of their own, and
+	 * glibc would give each its arena, which keeps what it freed; the
+	 * daemon's memory is then its heap and caches, not leftovers of
+	 * threads (1M-record first sync: 51 -> 37 MB peak, no slower).
+	 */
+	mallopt(M_ARENA_MAX, 1);
 
 	/*
 	 * The daemon owns its process's SQLite: no memory statistics (each of

@@ -143,9 +143,14 @@ static void easy_setup(struct http_client *c, CURL *e)
 	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)c->max_body);
-	/* HTTP/2 where the server offers it (over TLS), and then one connection multiplexed. */
+	/*
+	 * HTTP/2 where the server offers it (over TLS), and then one connection
+	 * multiplexed: a request waits for a connection being set up to say (its
+	 * TLS handshake does) rather than opening another.  Over plain HTTP only
+	 * the first answer would say, so requests do not wait for it there.
+	 */
 	curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
-	curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
+	curl_easy_setopt(e, CURLOPT_PIPEWAIT, strncmp(c->base_url, "https://", 8) == 0 ? 1L : 0L);
 }
 
 void *http_easy_new(struct http_client *c)

@@ -533,7 +533,13 @@ static int send_one(struct sync_run *run, struct pending *p)
 		/* Never over a documented limit: it stays queued for a later pass. */
 		sync_log(run, "action %lld %s waits for %s's rate limit (%lld s)", (long long)p->id, p->kind,
 			 endpoint, (long long)(wait / 1000));
-		rc = sync_tx_maybe_commit(run, true);
+		/* Not an attempt: ready again when the budget allows, not at once (a watcher would spin). */
+		rc = sync_tx_begin(run);
+		if (!rc && exec_ids(run, "UPDATE actions SET next_attempt = ?2 WHERE id = ?1", p->id,
+				    unix_now() + (wait + 999) / 1000))
+			rc = run->err.rc;
+		if (!rc)
+			rc = sync_tx_maybe_commit(run, true);
 		goto out;
 	}
 	sync_nap(run, wait);

@@ -520,6 +520,7 @@ int sync_pass(struct fl_db *db, struct http_client *http, struct ratelimit *rl,
 	    (sc->self_id = sync_known_self(&run)) > 0) {
 		sc->server_now = sc->pass_started = opt->clock_date + (sync_now_ms() - opt->clock_ms) / 1000;
 		sc->self_early = true;
+		sync_log(&run, "the server's clock from the check: self is read beside the windows");
 	}
 	first_rc = run_streams(sc, out);
 out:

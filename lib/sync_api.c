@@ -433,11 +433,15 @@ static int sync_api_run(struct fl_sync *s, struct fl_db *db, enum sync_api_scope
 	sync_settings_options(&s->settings, &opt);
 	opt.hints_only = scope == SCOPE_HINTS;
 	opt.actions_only = scope == SCOPE_ACTIONS;
-	/* A check a moment ago told the server's clock: the pass need not wait for its own. */
-	if (s->checked_date > 0 && ratelimit_now_ms() - s->checked_ms < 10000) {
+	/*
+	 * A check a moment ago told the server's clock: the pass right after it
+	 * need not wait for its own (once: later passes ask the server again).
+	 */
+	if (scope == SCOPE_PASS && s->checked_date > 0 && ratelimit_now_ms() - s->checked_ms < 10000) {
 		opt.clock_date = s->checked_date;
 		opt.clock_ms = s->checked_ms;
 	}
+	s->checked_date = 0;
 	opt.stop = s->cancel;
 	opt.progress = s->progress ? sync_api_progress : NULL;
 	opt.log = s->log ? sync_api_pass_log : NULL;

@@ -142,7 +142,7 @@ static void *sched_watcher(void *arg)
 {
 	struct syncd_account *a = arg;
 	struct fl_db *db = NULL;
-	int64_t backoff = 0, ready = 0;
+	int64_t backoff = 0, ready = 0, left = 0;
 	bool said = false;
 
 	if (fl_db_open(a->db_path, FL_OPEN_READONLY, &db) != FL_OK) {
@@ -168,11 +168,18 @@ static void *sched_watcher(void *arg)
 			continue;
 		}
 		syncd_info(a->progress, "queued actions: %lld ready to send", (long long)ready);
-		if (sched_watch_round(a) == SYNCD_EXIT_OK) {
+		sched_watch_round(a);
+		/*
+		 * Judged by the queue, not by the round (a whole pass may fail on
+		 * another stream): what it could send is sent, or went back to wait
+		 * for its back-off.  What is ready still (the API or the network
+		 * fails, or something it waits on is not sent yet) is not tried
+		 * again at once: don't hammer the API, nor spin.
+		 */
+		if (fl_actions_ready(db, &left, NULL) != FL_OK || left < ready) {
 			backoff = 0;
 			continue;
 		}
-		/* The API or the network fails: don't hammer it, the whole passes back off too. */
 		backoff = backoff ? backoff * 2 : 1;
 		if (backoff > WATCH_BACKOFF_MAX_S)
 			backoff = WATCH_BACKOFF_MAX_S;
@@ -261,8 +268,11 @@ static void sched_finished(struct syncd_run *run, struct syncd_account *a)
 		wait = interval;
 	} else if (sched_fatal(a->code) || run->once) {
 		a->state = ACCOUNT_STOPPED;
-		if (run->n_accounts > 1 && !run->once)
+		if (run->n_accounts > 1 && !run->once) {
 			syncd_error(a->progress, "this account stops syncing until flsyncd restarts");
+			/* Another program (flsync ui) may sync it, and send its queue, meanwhile. */
+			fl_sync_unlock(a->sync);
+		}
 		return;
 	} else {
 		/* Locked, or the network or the API failed: back off, never past the interval. */
@@ -328,10 +338,11 @@ static bool sched_start_due(struct syncd_run *run, int max_parallel, int *runnin
 			    int64_t *soonest)
 {
 	int64_t now = syncd_now_ms();
+	int start = *next;
 	bool alive = false;
 
 	for (int k = 0; k < run->n_accounts && !stop_requested; k++) {
-		int i = (*next + k) % run->n_accounts;
+		int i = (start + k) % run->n_accounts;
 		struct syncd_account *a = &run->accounts[i];
 
 		if (a->state != ACCOUNT_IDLE || (run->once && a->ran))
@@ -341,7 +352,9 @@ static bool sched_start_due(struct syncd_run *run, int max_parallel, int *runnin
 			a->pending |= SCHED_PASS;
 		if (run->once)
 			a->pending &= SCHED_WHOLE; /* --once: one whole pass, nothing else */
-		if (!a->pending || a->hold_ms > now || *running >= max_parallel) {
+		if (a->pending && a->hold_ms <= now && *running >= max_parallel)
+			continue; /* due, and no room: a round's end makes room and wakes us */
+		if (!a->pending || a->hold_ms > now) {
 			if (a->due_ms < *soonest)
 				*soonest = a->due_ms;
 			if (a->pending && a->hold_ms > now && a->hold_ms < *soonest)

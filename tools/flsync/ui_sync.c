@@ -233,7 +233,7 @@ static void *ui_syncer_watch(void *arg)
 {
 	struct ui_syncer *s = arg;
 	struct fl_db *db = NULL;
-	int64_t backoff_ms = 0, ready = 0;
+	int64_t backoff_ms = 0, ready = 0, left = 0;
 
 	if (fl_db_open(s->db_path, 0, &db) != FL_OK) {
 		fprintf(stderr, "flsync ui: cannot watch the queue: %s\n", fl_db_open_errmsg());
@@ -245,10 +245,13 @@ static void *ui_syncer_watch(void *arg)
 		if (rc == FL_ERR_TIMEOUT)
 			continue;
 		if (rc != FL_OK || !ui_syncer_claim(s)) {
-			ui_syncer_nap(s, rc != FL_OK ? 1000 : 250); /* no watch, or it is not ours to send */
+			/* No watch, or not ours to send (flsyncd, or our own pass, has it): look again later. */
+			ui_syncer_nap(s, rc != FL_OK ? 1000 : 2000);
 			continue;
 		}
-		if (ui_syncer_send(s, db) == FL_OK) {
+		/* Sent, or back to wait for its back-off: on at once.  Still ready: back off. */
+		ui_syncer_send(s, db);
+		if (fl_actions_ready(db, &left, NULL) != FL_OK || left < ready) {
 			backoff_ms = 0;
 			continue;
 		}

@@ -19,11 +19,19 @@
 	"SELECT count(*) FROM actions a WHERE a.state IN ('queued', 'sending') "                 \
 	"AND a.next_attempt <= ?1 AND (a.depends_on IS NULL OR (SELECT d.state FROM actions d "  \
 	"WHERE d.id = a.depends_on) NOT IN ('queued', 'sending'))"
+#define UNTOUCHED_SQL READY_SQL " AND a.created_at < ?2 AND a.updated_at < ?2"
 #define NEXT_SQL                                                                                \
 	"SELECT coalesce(min(next_attempt), 0) FROM actions WHERE state IN ('queued', 'sending') " \
 	"AND next_attempt > ?1"
 
+static int actions_one2(struct fl_db *db, const char *sql, int64_t now, int64_t since, int64_t *out);
+
 static int actions_one(struct fl_db *db, const char *sql, int64_t now, int64_t *out)
+{
+	return actions_one2(db, sql, now, 0, out);
+}
+
+static int actions_one2(struct fl_db *db, const char *sql, int64_t now, int64_t since, int64_t *out)
 {
 	sqlite3_stmt *st;
 	int src;
@@ -32,6 +40,8 @@ static int actions_one(struct fl_db *db, const char *sql, int64_t now, int64_t *
 	if (sqlite3_prepare_v2(db->sql, sql, -1, &st, NULL) != SQLITE_OK)
 		return store_error(db, "read the queue of actions");
 	sqlite3_bind_int64(st, 1, now);
+	if (sqlite3_bind_parameter_count(st) >= 2)
+		sqlite3_bind_int64(st, 2, since);
 	src = sqlite3_step(st);
 	if (src == SQLITE_ROW)
 		*out = sqlite3_column_int64(st, 0);
@@ -59,6 +69,20 @@ FL_API int fl_actions_ready(struct fl_db *db, int64_t *out_ready, int64_t *out_n
 		*out_ready = ready;
 	if (out_next_at)
 		*out_next_at = next;
+	error_clear(&db->err);
+	return FL_OK;
+}
+
+FL_API int fl_actions_untouched(struct fl_db *db, int64_t since, int64_t *out)
+{
+	int rc;
+
+	if (out)
+		*out = 0;
+	if (!db || !out)
+		return FL_ERR_MISUSE;
+	if ((rc = actions_one2(db, UNTOUCHED_SQL, (int64_t)time(NULL), since, out)))
+		return rc;
 	error_clear(&db->err);
 	return FL_OK;
 }

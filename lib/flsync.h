@@ -277,6 +277,17 @@ FL_API const char *fl_action_state_name(enum fl_action_state state);
 FL_API int fl_actions_ready(struct fl_db *db, int64_t *out_ready, int64_t *out_next_at);
 
 /*
+ * fl_actions_untouched — how many of the actions ready now were queued and
+ * last changed before `since` (unix seconds): after a round that began at
+ * since, the ready actions it did not move on (sent, failed, or put back
+ * to wait for a back-off or a budget), so a program that sends the queue
+ * when it is ready can tell a round that made no headway from new actions
+ * queued meanwhile, and back off instead of trying again at once.
+ * Returns FL_OK, FL_ERR_BUSY, FL_ERR_DB or FL_ERR_MISUSE.
+ */
+FL_API int fl_actions_untouched(struct fl_db *db, int64_t since, int64_t *out);
+
+/*
  * fl_actions_wait — block until an action is ready to send
  * (fl_actions_ready() > 0), queued by this process or any other (flsync
  * queue add, flsync ui, a program), or a back-off ends, or timeout_ms

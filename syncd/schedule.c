@@ -142,7 +142,7 @@ static void *sched_watcher(void *arg)
 {
 	struct syncd_account *a = arg;
 	struct fl_db *db = NULL;
-	int64_t backoff = 0, ready = 0, left = 0;
+	int64_t backoff = 0, ready = 0, left = 0, since;
 	bool said = false;
 
 	if (fl_db_open(a->db_path, FL_OPEN_READONLY, &db) != FL_OK) {
@@ -168,15 +168,16 @@ static void *sched_watcher(void *arg)
 			continue;
 		}
 		syncd_info(a->progress, "queued actions: %lld ready to send", (long long)ready);
+		since = (int64_t)time(NULL);
 		sched_watch_round(a);
 		/*
 		 * Judged by the queue, not by the round (a whole pass may fail on
 		 * another stream): what it could send is sent, or went back to wait
-		 * for its back-off.  What is ready still (the API or the network
-		 * fails, or something it waits on is not sent yet) is not tried
-		 * again at once: don't hammer the API, nor spin.
+		 * for its back-off or budget, and what was queued meanwhile goes at
+		 * once.  What the round left ready and untouched (something it waits
+		 * on is not sent yet, say) is not tried again at once: don't spin.
 		 */
-		if (fl_actions_ready(db, &left, NULL) != FL_OK || left < ready) {
+		if (fl_actions_untouched(db, since, &left) != FL_OK || left == 0) {
 			backoff = 0;
 			continue;
 		}

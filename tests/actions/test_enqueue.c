@@ -1060,6 +1060,43 @@ START_TEST(foreach_filters)
 }
 END_TEST
 
+/* ---- what a queue watcher sees ---------------------------------------------------- */
+
+START_TEST(ready_and_untouched)
+{
+	int64_t a = enq_ok("bid.highlight", "{\"bid_id\": 5000}", NULL);
+	int64_t b = enq_ok("thread.mute", "{\"thread_id\": 9000}", NULL);
+	int64_t ready = -1, next = -1, untouched = -1, now = (int64_t)time(NULL);
+	char sql[160];
+
+	ck_assert_int_eq(fl_actions_ready(db, &ready, &next), FL_OK);
+	ck_assert_int_eq(ready, 2);
+	ck_assert_int_eq(next, 0);
+	/* Both queued before now + 10 and not changed since: a round then would have left them. */
+	ck_assert_int_eq(fl_actions_untouched(db, now + 10, &untouched), FL_OK);
+	ck_assert_int_eq(untouched, 2);
+	/* Queued at or after since: new, not left behind. */
+	ck_assert_int_eq(fl_actions_untouched(db, now - 10, &untouched), FL_OK);
+	ck_assert_int_eq(untouched, 0);
+	/* One put back to wait for its budget: not ready, so not left behind either. */
+	snprintf(sql, sizeof sql, "UPDATE actions SET next_attempt = %lld WHERE id = %lld",
+		 (long long)(now + 3600), (long long)a);
+	exec(sql);
+	ck_assert_int_eq(fl_actions_ready(db, &ready, &next), FL_OK);
+	ck_assert_int_eq(ready, 1);
+	ck_assert_int_eq(next, now + 3600);
+	ck_assert_int_eq(fl_actions_untouched(db, now + 10, &untouched), FL_OK);
+	ck_assert_int_eq(untouched, 1);
+	/* Touched by a round that began at since: not left behind. */
+	snprintf(sql, sizeof sql, "UPDATE actions SET updated_at = %lld WHERE id = %lld",
+		 (long long)(now + 20), (long long)b);
+	exec(sql);
+	ck_assert_int_eq(fl_actions_untouched(db, now + 10, &untouched), FL_OK);
+	ck_assert_int_eq(untouched, 0);
+	ck_assert_int_eq(fl_actions_untouched(NULL, now, &untouched), FL_ERR_MISUSE);
+}
+END_TEST
+
 /* ---- message.send's client_message_id -------------------------------------------- */
 
 START_TEST(client_message_id_stable)
@@ -1192,6 +1229,7 @@ static Suite *enqueue_suite(void)
 	tcase_add_test(tc, get_every_field);
 	tcase_add_test(tc, state_names);
 	tcase_add_test(tc, foreach_filters);
+	tcase_add_test(tc, ready_and_untouched);
 	tcase_add_test(tc, client_message_id_stable);
 	tcase_add_test(tc, durable_across_reopen);
 	tcase_add_test(tc, readonly_handle);

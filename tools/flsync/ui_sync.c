@@ -233,7 +233,7 @@ static void *ui_syncer_watch(void *arg)
 {
 	struct ui_syncer *s = arg;
 	struct fl_db *db = NULL;
-	int64_t backoff_ms = 0, ready = 0, left = 0;
+	int64_t backoff_ms = 0, ready = 0, left = 0, since;
 
 	if (fl_db_open(s->db_path, 0, &db) != FL_OK) {
 		fprintf(stderr, "flsync ui: cannot watch the queue: %s\n", fl_db_open_errmsg());
@@ -249,9 +249,10 @@ static void *ui_syncer_watch(void *arg)
 			ui_syncer_nap(s, rc != FL_OK ? 1000 : 2000);
 			continue;
 		}
-		/* Sent, or back to wait for its back-off: on at once.  Still ready: back off. */
+		/* Sent, or back to wait for its back-off: on at once.  Left untouched: back off. */
+		since = (int64_t)time(NULL);
 		ui_syncer_send(s, db);
-		if (fl_actions_ready(db, &left, NULL) != FL_OK || left < ready) {
+		if (fl_actions_untouched(db, since, &left) != FL_OK || left == 0) {
 			backoff_ms = 0;
 			continue;
 		}

@@ -247,21 +247,6 @@ static int ref(struct sync_run *run, struct idset *seen, int slot, const char *s
 	return FL_OK;
 }
 
-int sync_refs_forget(struct sync_run *run)
-{
-	struct sync_shared *sh = run->sh;
-
-	for (size_t i = 0; i < sizeof sh->stubbed / sizeof sh->stubbed[0]; i++) {
-		struct idset *fresh = idset_new();
-
-		if (!fresh)
-			return error_set(&run->err, FL_ERR_NOMEM, "out of memory");
-		idset_free(sh->stubbed[i]);
-		sh->stubbed[i] = fresh;
-	}
-	return FL_OK;
-}
-
 int sync_ref_user(struct sync_run *run, int64_t id)
 {
 	return ref(run, run->sh->stubbed[0], SLOT_REF_USER,

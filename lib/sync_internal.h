@@ -389,12 +389,6 @@ int sync_ref_job(struct sync_run *run, int64_t id);
 int sync_ref_bid(struct sync_run *run, int64_t id);
 int sync_ref_thread(struct sync_run *run, int64_t id);
 
-/*
- * Forget the ids given stub rows so far (a rolled-back page took its stubs
- * with it): the next reference to each makes sure of its row again.
- */
-int sync_refs_forget(struct sync_run *run);
-
 /* Note a project whose milestones should be re-read in this pass. */
 int sync_touch_project(struct sync_run *run, int64_t id);
 

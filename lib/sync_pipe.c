@@ -93,8 +93,8 @@ static struct sync_page *page_get(struct sync_fetch *fx)
  * large: a page keeps the room of the largest body it held, and spares
  * would hold the memory of the pass's busiest moment for the rest of it.
  */
-#define SPARE_PAGES 2
-#define SPARE_PAGE_BYTES ((size_t)256 << 10)
+#define SPARE_PAGES 4
+#define SPARE_PAGE_BYTES ((size_t)1 << 20)
 
 static void page_put(struct sync_fetch *fx, struct sync_page *pg)
 {

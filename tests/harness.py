@@ -14,6 +14,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 
@@ -74,6 +75,17 @@ class Run:
         if self.failures:
             print('failed:\n  ' + '\n  '.join(self.failures))
         sys.exit(1 if self.failures else 0)
+
+
+def post(url, body=b'', method='POST', headers=None):
+    """An HTTP request with a JSON body; (status, body), an error status too."""
+    req = urllib.request.Request(url, data=body if method != 'GET' else None, method=method,
+                                 headers=headers or {'Content-Type': 'application/json'})
+    try:
+        with urllib.request.urlopen(req, timeout=30) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
 
 
 def mock_post(api, path, body=b''):

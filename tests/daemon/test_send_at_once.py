@@ -19,13 +19,12 @@ import sqlite3
 import subprocess
 import sys
 import time
-import urllib.error
 import urllib.parse
 import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
 import harness  # noqa: E402
-from harness import wait_for  # noqa: E402
+from harness import post, wait_for  # noqa: E402
 
 FLSYNCD, FLSYNC, FLMOCK = sys.argv[1:4]
 TOKEN = 'atonce'
@@ -33,16 +32,6 @@ ENV = dict(os.environ, FLSYNC_TOKEN=TOKEN)
 TRIES = int(os.environ.get('FL_BURST_TRIES', '100'))
 h = harness.Run('atonce')
 check, tmp, procs = h.check, h.tmp, h.procs
-
-
-def post(url, body=b'', headers=None):
-    req = urllib.request.Request(url, data=body, method='POST',
-                                 headers=headers or {'Content-Type': 'application/json'})
-    try:
-        with urllib.request.urlopen(req, timeout=30) as r:
-            return r.status, r.read()
-    except urllib.error.HTTPError as e:
-        return e.code, e.read()
 
 
 def flsync(*args):

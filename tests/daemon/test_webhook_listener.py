@@ -16,12 +16,11 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.error
 import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
 import harness  # noqa: E402
-from harness import one as count, wait_for  # noqa: E402
+from harness import one as count, post, wait_for  # noqa: E402
 
 FLSYNCD, FLSYNC, FLMOCK = sys.argv[1:4]
 TOKEN = 'hooks'
@@ -33,16 +32,6 @@ check, tmp, procs = h.check, h.tmp, h.procs
 def start_flmock(*extra):
     return h.start([FLMOCK, '--port', '0', '--seed', '51', '--token', TOKEN, '--scale', '3000'] + list(extra),
                    'flmock')[1]
-
-
-def post(url, body=b'', method='POST', headers=None):
-    req = urllib.request.Request(url, data=body if method != 'GET' else None, method=method,
-                                 headers=headers or {'Content-Type': 'application/json'})
-    try:
-        with urllib.request.urlopen(req, timeout=30) as r:
-            return r.status, r.read()
-    except urllib.error.HTTPError as e:
-        return e.code, e.read()
 
 
 def flsync(*args):

@@ -332,8 +332,9 @@ static int lost_deliveries(struct sync_run *run)
 	bool have_prev, have_at, have_at_prev, have_srv, have_srv_prev, have_total, ok, active;
 	int rc;
 
-	cur = one_int(run, "SELECT coalesce(max(seq), 0) FROM changes", &ok);
-	if (!ok)
+	/* Where the feed ended before this pass's streams (side by side with this one) stored. */
+	cur = run->sh->feed_seq;
+	if (cur < 0)
 		return db_fail(run, "read the change feed's end");
 	active = one_int(run,
 			 "SELECT EXISTS (SELECT 1 FROM webhooks WHERE inactive = 0) OR EXISTS (SELECT 1 FROM "

@@ -439,6 +439,19 @@ static int run_streams(struct sched *sc, struct sync_report *out)
 	return first_rc;
 }
 
+/* The change feed's end before the streams store anything (the webhook signal counts from it). */
+static int64_t pass_feed_end(struct sync_run *run)
+{
+	sqlite3_stmt *st;
+	int64_t seq = -1;
+
+	if (sqlite3_prepare_v2(run->db->sql, "SELECT coalesce(max(seq), 0) FROM changes", -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		seq = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return seq;
+}
+
 /* The connection tuned, indexes set aside on a first load, the pass's TEMP objects. */
 static int pass_prepare(struct sync_run *run, bool *indexes_deferred)
 {
@@ -473,6 +486,7 @@ static int pass_prepare(struct sync_run *run, bool *indexes_deferred)
 		rc = sync_fts_setup(run);
 	if (!rc)
 		rc = sync_fetch_start(run);
+	sh->feed_seq = pass_feed_end(run);
 	return rc;
 }
 

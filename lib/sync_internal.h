@@ -54,6 +54,7 @@ struct sync_shared {
 	int64_t batch_started_ms;
 	int64_t rows_total, requests_total;
 	int64_t server_now;              /* the first stream to learn the server's clock tells */
+	int64_t feed_seq;                /* the change feed's end before any stream stored (-1 unknown) */
 
 	/* a small set of ids already given stub rows in this pass, by kind (enum sync_ref) */
 	struct idset *stubbed[6];

@@ -140,7 +140,6 @@ int sync_page_reset(struct sync_page *pg, const char *query)
 	memset(&pg->res, 0, sizeof pg->res);
 	pg->requests = 0;
 	pg->attempt = 0;
-	pg->reauthed = false;
 	pg->last = false;
 	pg->chain = NULL;
 	buf_reset(&pg->notes);

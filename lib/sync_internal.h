@@ -134,7 +134,6 @@ struct sync_page {
 	struct sync_page_store *store;   /* the copies items point into */
 	char endpoint[128];              /* the rate budget it counts against */
 	int attempt;                     /* tries so far */
-	bool reauthed;                   /* a 401 renewed the token once for it */
 	bool last;                       /* the last page of its chain */
 	void *chain;                     /* the chain it was read for (sync_pipe.c) */
 };

@@ -285,25 +285,18 @@ static void xfer_done(struct sync_fetch *fx, struct xfer *x, CURLcode cc)
 
 	curl_multi_remove_handle(fx->multi, x->easy);
 	rc = api_xfer_end(&x->ax, (int)cc, &pg->err);
-	if (rc != FL_OK && api_needs_reauth(run->http, &pg->res) &&
-	    (!pg->reauthed || http_token_renewed(run->http, x->ax.http.token_gen))) {
+	if (rc != FL_OK && api_needs_reauth(run->http, &pg->res) && pg->attempt <= run->opt->max_attempts) {
 		/*
 		 * The token expired.  Requests side by side all meet it: when one
-		 * renewed it already, go again (a try of the page's); else renew it,
-		 * once a page, and go again at once.
+		 * renewed it already, go again; else renew it and go again.  Each
+		 * is a try of the page's, so a token that keeps dying ends too.
 		 */
-		bool renewed = http_token_renewed(run->http, x->ax.http.token_gen);
-
 		pg->requests++;
 		ratelimit_observe(run->rl, pg->endpoint, &pg->res.http, sync_now_ms());
-		if (renewed) {
-			rc = pg->attempt < run->opt->max_attempts ? FL_OK : rc;
-		} else {
-			pg->reauthed = true;
+		if (!http_token_renewed(run->http, x->ax.http.token_gen))
 			rc = api_reauth(run->http, "GET", pg->query, rc, &pg->err);
-			if (rc == FL_OK)
-				pg->attempt--;
-		}
+		else
+			rc = FL_OK;
 		pthread_mutex_lock(&fx->mu);
 		x->ch = NULL;
 		fx->in_flight--;

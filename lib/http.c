@@ -35,9 +35,6 @@ struct http_client {
 	size_t max_body;
 	uint64_t requests;          /* atomic: transfers may start on another thread */
 	struct fl_error err;
-
-	bool (*abort)(void *ctx);   /* http_set_abort: give up the request in flight */
-	void *abort_ctx;
 };
 
 static pthread_once_t global_once = PTHREAD_ONCE_INIT;
@@ -218,23 +215,6 @@ int http_client_new(const struct http_config *cfg, struct http_client **out,
 nomem:
 	http_client_free(c);
 	return error_set(err, FL_ERR_NOMEM, "http: out of memory");
-}
-
-/* curl asks during a transfer, and about once a second while it waits. */
-static int on_progress(void *ctx, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
-{
-	struct http_client *c = ctx;
-
-	return c->abort && c->abort(c->abort_ctx);
-}
-
-void http_set_abort(struct http_client *c, bool (*abort)(void *ctx), void *ctx)
-{
-	c->abort = abort;
-	c->abort_ctx = ctx;
-	curl_easy_setopt(c->curl, CURLOPT_XFERINFOFUNCTION, abort ? on_progress : NULL);
-	curl_easy_setopt(c->curl, CURLOPT_XFERINFODATA, abort ? c : NULL);
-	curl_easy_setopt(c->curl, CURLOPT_NOPROGRESS, abort ? 0L : 1L);
 }
 
 void http_client_free(struct http_client *c)

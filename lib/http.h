@@ -56,13 +56,6 @@ int http_client_new(const struct http_config *cfg, struct http_client **out,
 void http_client_free(struct http_client *c);
 
 /*
- * While abort is set (NULL clears it), a request in flight is given up
- * within about a second of abort(ctx) returning true, and fails with
- * FL_ERR_ABORTED.  abort runs on the thread performing the request.
- */
-void http_set_abort(struct http_client *c, bool (*abort)(void *ctx), void *ctx);
-
-/*
  * Perform one request.  path_query is appended to the base URL and must
  * start with '/'.  body (may be NULL) is sent with content_type.  The sink
  * sees the body; resp is filled even when the request fails part-way.

@@ -13,12 +13,10 @@
 #include <getopt.h>
 #include <netinet/in.h>
 #include <pthread.h>
-#include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
@@ -26,8 +24,6 @@
 #include <microhttpd.h>
 
 #include "tool.h"
-
-extern char **environ;
 
 /* Beyond tool.h's codes: the service or the API refused, or the sign-in ended. */
 #define TOOL_AUTH 4
@@ -58,7 +54,8 @@ static void help(FILE *f)
 		"logout    remove FILE\n"
 		"\n"
 		"  --token-file FILE         the token file (written 0600; refused if others may read it)\n"
-		"  --client-id ID            the app's client id, as registered with Freelancer\n"
+		"  --client-id ID            the app's client id, as registered with Freelancer at\n"
+		"                            %s/settings/develop\n"
 		"  --client-secret-file FILE the app's client secret, first line of FILE (mode 600);\n"
 		"                            FILE's path goes into the token file, never the secret\n"
 		"  --api ORIGIN              the API (default %s)\n"
@@ -82,7 +79,8 @@ static void help(FILE *f)
 		"\n"
 		"Exit status: 0 success, 1 failure, 2 bad command line, 4 the service or the\n"
 		"API refused (or, for status, the sign-in has ended: log in again).\n",
-		FL_AUTH_DEFAULT_API, FL_AUTH_DEFAULT_ORIGIN, FL_AUTH_SANDBOX_ORIGIN, FL_AUTH_DEFAULT_REDIRECT);
+		FL_AUTH_DEFAULT_ORIGIN, FL_AUTH_DEFAULT_API, FL_AUTH_DEFAULT_ORIGIN, FL_AUTH_SANDBOX_ORIGIN,
+		FL_AUTH_DEFAULT_REDIRECT);
 }
 
 /* A library failure as an exit code, its message printed. */
@@ -243,18 +241,6 @@ static int listen_loopback(int port, int *out_port)
 	return fd;
 }
 
-/* xdg-open URL, not waited for beyond its own exit (it hands the URL to the browser). */
-static bool open_browser(const char *url)
-{
-	char *argv[] = { (char *)"xdg-open", (char *)url, NULL };
-	pid_t pid;
-	int status;
-
-	if (posix_spawnp(&pid, "xdg-open", NULL, NULL, argv, environ) != 0)
-		return false;
-	return waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0;
-}
-
 /*
  * The token file's directory, made (0700, like ~/.config) when missing, so
  * a first login into ~/.config/flsync/ works.  False after saying why not.
@@ -305,6 +291,22 @@ static int login_finish(struct fl_login *l, const char *reply, const struct auth
 	return TOOL_OK;
 }
 
+/* login without --client-id: where a user gets one, and the way that needs none. */
+static int no_client_id(const struct auth_args *a)
+{
+	bool sandbox = a->api && !strncmp(a->api, FL_AUTH_SANDBOX_API, strlen(FL_AUTH_SANDBOX_API));
+
+	return tool_usage_error("auth",
+				"auth login: --client-id is required: it is the client id of an app you register\n"
+				"  at %s/settings/develop (\"Create a new client application\", with\n"
+				"  the redirect URI %s and the scopes you need).\n"
+				"  Without an app, generate a personal access token on the same page and run:\n"
+				"  flsync auth token --token-file %s%s < token.txt",
+				sandbox ? FL_AUTH_SANDBOX_ORIGIN : FL_AUTH_DEFAULT_ORIGIN,
+				a->redirect ? a->redirect : FL_AUTH_DEFAULT_REDIRECT,
+				a->token_file ? a->token_file : "FILE", sandbox ? " --api " FL_AUTH_SANDBOX_API : "");
+}
+
 static int cmd_login(const struct auth_args *a)
 {
 	struct fl_login_options o = {
@@ -318,8 +320,6 @@ static int cmd_login(const struct auth_args *a)
 	char host[64], *actual = NULL, *reply = NULL;
 	int rc, port, bound, fd = -1, code = TOOL_FAIL;
 
-	if (!a->client_id)
-		return tool_usage_error("auth", "auth login: --client-id is required");
 	if (!make_parent(a->token_file))
 		return TOOL_FAIL;
 	if (a->no_browser) {
@@ -369,7 +369,7 @@ static int cmd_login(const struct auth_args *a)
 	}
 	fprintf(stderr, "flsync: opening the browser to sign in; if it does not open, visit:\n%s\n",
 		fl_login_url(l));
-	if (!open_browser(fl_login_url(l)))
+	if (!tool_open_url(fl_login_url(l)))
 		fprintf(stderr, "flsync: xdg-open could not open a browser: open the URL above yourself "
 			"(or use --no-browser)\n");
 	fprintf(stderr, "flsync: waiting up to %ld s for the browser to come back to %s\n", a->timeout_s,
@@ -626,6 +626,8 @@ int tool_cmd_auth(struct tool_ctx *ctx, int argc, char **argv)
 	else if (!a.token_file && strcmp(sub, "login") && strcmp(sub, "token") && strcmp(sub, "status") &&
 		 strcmp(sub, "refresh") && strcmp(sub, "logout"))
 		tool_usage_error("auth", "auth: unknown subcommand %s (login, token, status, refresh, logout)", sub);
+	else if (!strcmp(sub, "login") && !a.client_id)
+		no_client_id(&a);
 	else if (!a.token_file)
 		tool_usage_error("auth", "auth %s: --token-file FILE is required", sub);
 	else if (!strcmp(sub, "login"))

@@ -67,7 +67,7 @@ struct req {
 static void help(FILE *f)
 {
 	fprintf(f,
-		"usage: flsync ui [--db PATH] [--listen 127.0.0.1:0] [--api URL [--token-file FILE]]\n"
+		"usage: flsync ui [--db PATH] [--listen 127.0.0.1:0] [--open] [--api URL [--token-file FILE]]\n"
 		"\n"
 		"A local web app over the database: the inbox (read threads, reply),\n"
 		"own projects and their bids (award), market projects (bid), my bids,\n"
@@ -83,6 +83,7 @@ static void help(FILE *f)
 		"\n"
 		"  --listen HOST:PORT  a loopback address (127.0.0.1, localhost or [::1]);\n"
 		"                      port 0 picks a free one (default 127.0.0.1:0)\n"
+		"  --open              open that URL in the browser (xdg-open) once serving\n"
 		"  --api URL           the API origin, so that \"sync now\" can run a pass here\n"
 		"                      when no flsyncd syncs the database (with flsyncd\n"
 		"                      running, \"sync now\" asks it for a pass at once)\n"
@@ -90,7 +91,7 @@ static void help(FILE *f)
 		"                      otherwise FLSYNC_TOKEN\n"
 		"\n"
 		"Example:\n"
-		"  flsync ui --db ~/.local/share/flsync/flsync.db\n");
+		"  flsync ui --db ~/.local/share/flsync/flsync.db --open\n");
 }
 
 /* ---- the database pool ----------------------------------------------------- */
@@ -638,6 +639,7 @@ int tool_cmd_ui(struct tool_ctx *ctx, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "listen", required_argument, NULL, 'l' },
+		{ "open", no_argument, NULL, 'o' },
 		{ "api", required_argument, NULL, 'a' },
 		{ "token-file", required_argument, NULL, 't' },
 		{ "db", required_argument, NULL, 'd' },
@@ -652,7 +654,7 @@ int tool_cmd_ui(struct tool_ctx *ctx, int argc, char **argv)
 	struct fl_db *db;
 	struct ui ui;
 	sigset_t stop;
-	bool v6;
+	bool v6, open_browser = false;
 	int opt, rc, sig, port, i, fd;
 
 	optind = 0;
@@ -660,6 +662,9 @@ int tool_cmd_ui(struct tool_ctx *ctx, int argc, char **argv)
 		switch (opt) {
 		case 'l':
 			listen_on = optarg;
+			break;
+		case 'o':
+			open_browser = true;
 			break;
 		case 'a':
 			api = optarg;
@@ -748,6 +753,12 @@ int tool_cmd_ui(struct tool_ctx *ctx, int argc, char **argv)
 	printf("listening on http://%s/?token=%s\n", ui.hosts[0], ui.token);
 	fflush(stdout);
 	fprintf(stderr, "flsync ui: serving %s; Ctrl-C stops\n", ctx->db_path);
+	if (open_browser) {
+		char url[sizeof ui.hosts[0] + sizeof ui.token + 32];
+
+		snprintf(url, sizeof url, "http://%s/?token=%s", ui.hosts[0], ui.token);
+		tool_open_url_async(url);
+	}
 
 	while (sigwait(&stop, &sig) != 0)
 		;

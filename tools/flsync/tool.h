@@ -80,6 +80,13 @@ void tool_age(int64_t t, int64_t now, char *buf, size_t n);
 /* Run one statement that returns no rows; prints the error. */
 int tool_exec(struct fl_db *db, const char *sql);
 
+/* ---- the browser (browser.c) --------------------------------------------- */
+
+/* xdg-open URL and wait for it: true when it exited 0. */
+bool tool_open_url(const char *url);
+/* xdg-open URL without waiting; says on stderr if it fails (flsync ui --open). */
+void tool_open_url_async(const char *url);
+
 /* ---- text helpers (output.c) -------------------------------------------- */
 
 /*

@@ -184,7 +184,7 @@ static const char messages_sql[] =
 
 static const char projects_sql[] =
 	"SELECT p.id, p.title, p.status, p.type, c.code AS currency, p.budget_minimum, p.budget_maximum, "
-	"p.time_submitted, p.local_state, p.preview_description, "
+	"p.time_submitted, p.local_state, p.preview_description, %s"
 	"(SELECT count(*) FROM bids b WHERE b.project_id = p.id AND b.deleted = 0) AS bids, "
 	"p.owner_id IS " SELF " AS mine, "
 	"EXISTS (SELECT 1 FROM bids b WHERE b.project_id = p.id AND b.deleted = 0 AND b.bidder_id IS " SELF ") AS my_bid "
@@ -212,6 +212,15 @@ static const char actions_sql[] =
 	"created_at, updated_at, next_attempt FROM actions "
 	"WHERE state IN ('queued', 'sending', 'failed') OR updated_at > CAST(strftime('%s', 'now') AS INTEGER) - 86400 "
 	"ORDER BY id DESC LIMIT :limit OFFSET :offset";
+
+/*
+ * The market searches flsyncd has run ([search] query and jobs): each has a
+ * stream of its own, "projects_market:QUERY" or "projects_market job N";
+ * the bare "projects_market" row is the scheduler's, there with no search.
+ */
+static const char market_searches_sql[] =
+	"SELECT stream FROM sync_state WHERE stream LIKE 'projects\\_market:%' ESCAPE '\\' "
+	"OR stream LIKE 'projects\\_market %' ESCAPE '\\' ORDER BY stream LIMIT :limit OFFSET :offset";
 
 /* A page of rows: offset and limit from the request. */
 static bool page(const struct ui_args *a, struct bind *b, struct ui_reply *rep)
@@ -242,6 +251,22 @@ static void list(struct fl_db *db, const struct ui_args *a, const char *key, con
 	out_close(&o, rep, 200);
 }
 
+/* The inbox without archived threads, or (folder=archived) the archived ones alone. */
+static void threads_list(struct fl_db *db, const struct ui_args *a, struct ui_reply *rep)
+{
+	const char *folder = a->get(a->ctx, "folder");
+	char sql[4096];
+
+	if (folder && *folder && strcmp(folder, "archived") && strcmp(folder, "inbox")) {
+		ui_error(rep, 400, "the parameter folder must be inbox or archived");
+		return;
+	}
+	snprintf(sql, sizeof sql, threads_sql,
+		 folder && !strcmp(folder, "archived") ? "WHERE t.folder = 'archived'"
+						       : "WHERE t.folder IS NOT 'archived'");
+	list(db, a, "threads", sql, rep);
+}
+
 static void get_self(struct fl_db *db, struct ui_reply *rep)
 {
 	struct out o;
@@ -252,7 +277,7 @@ static void get_self(struct fl_db *db, struct ui_reply *rep)
 		goto fail;
 	putc(',', o.f);
 	if (rows(db, &o, "counts",
-		 "SELECT (SELECT count(*) FROM threads WHERE is_read = 0) AS unread_threads, "
+		 "SELECT (SELECT count(*) FROM threads WHERE is_read = 0 AND folder IS NOT 'archived') AS unread_threads, "
 		 "(SELECT count(*) FROM actions WHERE state IN ('queued', 'sending')) AS pending_actions, "
 		 "(SELECT count(*) FROM actions WHERE state = 'failed') AS failed_actions, "
 		 "(SELECT coalesce(max(seq), 0) FROM changes) AS changes_latest",
@@ -546,22 +571,24 @@ void ui_api(struct fl_db *db, struct ui_syncer *sync, const char *name, int post
 	if (!strcmp(name, "self")) {
 		get_self(db, out);
 	} else if (!strcmp(name, "threads")) {
-		snprintf(sql, sizeof sql, threads_sql, "");
-		list(db, args, "threads", sql, out);
+		threads_list(db, args, out);
+	} else if (!strcmp(name, "market_searches")) {
+		list(db, args, "searches", market_searches_sql, out);
 	} else if (!strcmp(name, "thread")) {
 		snprintf(sql, sizeof sql, threads_sql, "WHERE t.id = :id");
 		get_one(db, args, "thread", sql, "messages", messages_sql, out);
 	} else if (!strcmp(name, "projects")) {
-		snprintf(sql, sizeof sql, projects_sql, "p.owner_id IS " SELF);
+		snprintf(sql, sizeof sql, projects_sql, "", "p.owner_id IS " SELF);
 		list(db, args, "projects", sql, out);
 	} else if (!strcmp(name, "market")) {
-		snprintf(sql, sizeof sql, projects_sql,
+		snprintf(sql, sizeof sql, projects_sql, "",
 			 "p.owner_id IS NOT " SELF " AND coalesce(p.status, 'active') = 'active'");
 		list(db, args, "projects", sql, out);
 	} else if (!strcmp(name, "project")) {
 		char bids[2048];
 
-		snprintf(sql, sizeof sql, projects_sql, "p.id = :id");
+		/* the whole description on the project's own page; lists have the preview */
+		snprintf(sql, sizeof sql, projects_sql, "p.description, ", "p.id = :id");
 		snprintf(bids, sizeof bids, bids_sql, "b.project_id = :id", "b.time_submitted, b.id");
 		/* every bid of the project: the child query's page is the whole list */
 		strcpy(strstr(bids, " LIMIT :limit"), "");

@@ -132,12 +132,12 @@ function action(label, fn, cls) {
 // ---- the views ------------------------------------------------------------------
 
 // A list that pages: load(offset) gives rows, item(row) an element.
-function pagedList(key, path, item, empty) {
+function pagedList(key, path, item, empty, params) {
   const ul = el('ul', { class: 'list' });
   const more = el('button', { class: 'secondary more', type: 'button', hidden: true }, 'Load more');
   let shown = 100;
   async function fill() {
-    const data = await get(path, { limit: shown });
+    const data = await get(path, { ...params, limit: shown });
     const rows = data[key];
     ul.replaceChildren(...(rows.length ? rows.map(item) : [el('li', { class: 'muted' }, empty)]));
     more.hidden = rows.length < shown;
@@ -146,7 +146,9 @@ function pagedList(key, path, item, empty) {
   return { nodes: [ul, more], refresh: fill };
 }
 
-function inboxView() {
+// The inbox, or (folder 'archived') the archived threads, which the inbox leaves out.
+function inboxView(folder) {
+  const archived = folder === 'archived';
   const list = pagedList('threads', 'threads', (t) => el('li', {
     class: 'thread' + (t.unread > 0 ? ' unread' : ''), 'data-id': t.id,
     onclick: () => { location.hash = '#/thread/' + t.id; },
@@ -156,8 +158,11 @@ function inboxView() {
      t.unread > 0 ? el('span', { class: 'badge unread-count' }, t.unread) : null),
   el('span', { class: 'last' }, t.members ? t.members + ': ' : '', t.last_message || ''),
   el('span', {}, t.is_muted ? state('muted') : null, t.folder === 'archived' ? state('archived') : null)),
-  'No message threads yet.');
-  main.replaceChildren(el('h1', {}, 'Inbox'), ...list.nodes);
+  archived ? 'No archived threads.' : 'No message threads yet.', { folder: archived ? 'archived' : 'inbox' });
+  const filters = el('p', { class: 'filters' },
+    el('a', { href: '#/inbox', class: archived ? null : 'active' }, 'Inbox'),
+    el('a', { href: '#/inbox/archived', class: archived ? 'active' : null }, 'Archived'));
+  main.replaceChildren(el('h1', {}, archived ? 'Archived threads' : 'Inbox'), filters, ...list.nodes);
   return list;
 }
 
@@ -172,10 +177,8 @@ function threadView(id) {
   const box = el('div', { class: 'messages', id: 'messages' });
   const text = el('textarea', { id: 'reply', placeholder: 'Write a reply…', maxlength: 20000 });
   const send = el('button', { id: 'send', type: 'submit' }, 'Send');
-  const markRead = action('Mark read', async () => {
-    await enqueue('thread.read', { thread_id: id });
-    return 'Marked read (queued)';
-  }, 'secondary');
+  const context = el('p', { class: 'context' });
+  let readFor = null;   // the thread's time_updated it was last marked read for
   const form = el('form', {
     class: 'reply',
     onsubmit: async (ev) => {
@@ -196,13 +199,23 @@ function threadView(id) {
         refresh();
       }
     },
-  }, text, el('div', { class: 'inline' }, send, markRead));
-  main.replaceChildren(el('p', {}, el('a', { href: '#/inbox' }, '← Inbox')), title, box, form);
+  }, text, el('div', { class: 'inline' }, send));
+  main.replaceChildren(el('p', {}, el('a', { href: '#/inbox' }, '← Inbox')), title, context, box, form);
   return {
     async refresh() {
       const data = await get('thread', { id });
       const t = data.thread[0];
       title.replaceChildren(t.title, t.members ? el('span', { class: 'muted' }, ' — ' + t.members) : null);
+      context.replaceChildren(...(t.context_type === 'project' && t.context_id !== null
+        ? ['About the project ', el('a', { class: 'project-link', href: '#/project/' + t.context_id },
+          t.title.startsWith('Thread ') ? 'Project ' + t.context_id : t.title)] : []));
+      // Opening a thread reads it: thread.read is queued (the row reads as read at
+      // once), once for each state of the thread, so that a refused one is not
+      // queued again and again.
+      if (!t.is_read && readFor !== t.time_updated) {
+        readFor = t.time_updated;
+        enqueue('thread.read', { thread_id: id }).then(() => refresh(), (e) => toast('Marking read: ' + e.message, true));
+      }
       const atBottom = box.lastChild === null || window.innerHeight + window.scrollY >= document.body.scrollHeight - 40;
       box.replaceChildren(...(data.messages.length ? data.messages.map((m) => el('div', {
         class: 'message' + (m.mine ? ' mine' : ''), 'data-id': m.id,
@@ -224,19 +237,32 @@ function projectRow(p) {
     el('td', {}, p.status || ''),
     el('td', { class: 'num' }, money(p.budget_minimum, p.currency), '–', money(p.budget_maximum)),
     el('td', { class: 'num' }, p.bids),
-    el('td', {}, when(p.time_submitted)),
+    el('td', { class: 'when' }, when(p.time_submitted)),
     el('td', {}, p.my_bid ? state('bid placed') : ''));
 }
 
-function tableView(heading, key, path, columns, row, empty) {
+// Each cell of a row gets its column's name, which narrow screens show
+// beside the value (a row becomes a card there; see app.css).
+function labelled(tr, columns) {
+  [...tr.children].forEach((td, i) => { if (columns[i]) td.dataset.label = columns[i]; });
+  return tr;
+}
+
+function table(columns, body) {
+  return el('table', {}, el('thead', {}, el('tr', {}, columns.map((c) => el('th', {}, c)))), body);
+}
+
+// A paged table; opts.before: nodes between the heading and the table,
+// opts.refresh: also run on each refresh.
+function tableView(heading, key, path, columns, row, empty, opts) {
   const body = el('tbody');
   const more = el('button', { class: 'secondary more', type: 'button', hidden: true }, 'Load more');
   let shown = 100;
-  main.replaceChildren(el('h1', {}, heading),
-    el('table', {}, el('thead', {}, el('tr', {}, columns.map((c) => el('th', {}, c)))), body), more);
+  main.replaceChildren(el('h1', {}, heading), ...((opts && opts.before) || []), table(columns, body), more);
   async function fill() {
-    const rows = (await get(path, { limit: shown }))[key];
-    body.replaceChildren(...(rows.length ? rows.map(row)
+    const [data] = await Promise.all([get(path, { limit: shown }), opts && opts.refresh ? opts.refresh() : null]);
+    const rows = data[key];
+    body.replaceChildren(...(rows.length ? rows.map((r) => labelled(row(r), columns))
       : [el('tr', {}, el('td', { colspan: columns.length, class: 'muted' }, empty))]));
     more.hidden = rows.length < shown;
   }
@@ -248,9 +274,8 @@ function projectView(id) {
   const head = el('div');
   const bids = el('tbody');
   const bidForm = el('div');
-  main.replaceChildren(head, el('h2', {}, 'Bids'),
-    el('table', {}, el('thead', {}, el('tr', {}, ['Bidder', 'Amount', 'Days', 'Proposal', 'Status', ''].map((c) => el('th', {}, c)))), bids),
-    bidForm);
+  const columns = ['Bidder', 'Amount', 'Days', 'Proposal', 'Status', ''];
+  main.replaceChildren(head, el('h2', {}, 'Bids'), table(columns, bids), bidForm);
   let formMade = false;
   return {
     async refresh() {
@@ -258,15 +283,15 @@ function projectView(id) {
       const p = data.project[0];
       head.replaceChildren(el('h1', {}, p.title || ('Project ' + p.id), ' ', state(p.status)),
         el('p', { class: 'muted' }, money(p.budget_minimum, p.currency), ' – ', money(p.budget_maximum), ' · ', when(p.time_submitted)),
-        el('p', {}, p.preview_description || ''));
+        el('div', { class: 'description' }, p.description || p.preview_description || ''));
       // One award at a time: none while a bid holds one (pending: offered, awarded: accepted).
       const awarded = data.bids.some((b) => b.award_status === 'awarded' || b.award_status === 'pending');
-      bids.replaceChildren(...(data.bids.length ? data.bids.map((b) => el('tr', { 'data-id': b.id },
+      bids.replaceChildren(...(data.bids.length ? data.bids.map((b) => labelled(el('tr', { 'data-id': b.id },
         el('td', {}, b.bidder), el('td', { class: 'num' }, money(b.amount, b.currency)), el('td', { class: 'num' }, b.period),
-        el('td', {}, b.description || ''),
+        el('td', { class: 'long' }, b.description || ''),
         el('td', {}, state(b.local_state ? b.local_state + ' ' + (b.local_action || '') : b.award_status || (b.retracted ? 'retracted' : 'open'))),
         el('td', {}, p.mine && !awarded && !b.award_status && !b.local_state && !b.retracted
-          ? action('Award', async () => { await enqueue('bid.award', { bid_id: b.id }); return 'Award queued'; }) : null)))
+          ? action('Award', async () => { await enqueue('bid.award', { bid_id: b.id }); return 'Award queued'; }) : null)), columns))
         : [el('tr', {}, el('td', { colspan: 6, class: 'muted' }, 'No bids yet.'))]));
       if (!p.mine && !p.my_bid && !formMade) {
         formMade = true;
@@ -294,12 +319,37 @@ function projectView(id) {
   };
 }
 
+// The market: the projects flsyncd's market searches find, and which searches
+// those are; none configured, it says so and how to set one.
+function marketView() {
+  const note = el('div');
+  return tableView('Market', 'projects', 'market', ['Project', 'Status', 'Budget', 'Bids', 'Posted', ''], projectRow,
+    'No open projects synced.', {
+      before: [note],
+      async refresh() {
+        const searches = (await get('market_searches')).searches;
+        if (searches.length) {
+          note.replaceChildren(el('p', { class: 'muted market-searches' }, 'Market searches: ',
+            searches.map((s) => s.stream.replace(/^projects_market:?/, '').trim() || 'every active project').join(' · ')));
+          return;
+        }
+        note.replaceChildren(el('div', { class: 'note market-note' },
+          el('p', {}, 'No market search is configured, so flsyncd reads no market projects: this page shows only ',
+            'projects it read for other reasons (those you bid on or talk about).'),
+          el('p', {}, 'Add a search to flsyncd\'s configuration, ', el('code', {}, '~/.config/flsync/flsyncd.conf'), ':'),
+          el('pre', {}, '[search]\n# one line per search\nquery = logo design\nquery = wordpress\n# optional: job ids to keep to\njobs = 3, 17'),
+          el('p', {}, 'then reload flsyncd (', el('code', {}, 'systemctl --user reload flsyncd'),
+            ', or send it SIGHUP); its next pass reads the market.')));
+      },
+    });
+}
+
 function bidsView() {
   return tableView('My bids', 'bids', 'bids', ['Project', 'Amount', 'Days', 'Status', 'Placed'], (b) => el('tr', { 'data-id': b.id },
     el('td', {}, el('a', { href: '#/project/' + b.project_id }, b.project_title || ('Project ' + b.project_id))),
     el('td', { class: 'num' }, money(b.amount, b.currency)), el('td', { class: 'num' }, b.period),
     el('td', {}, state(b.local_state || (b.retracted ? 'retracted' : b.award_status || 'open'))),
-    el('td', {}, when(b.time_submitted))), 'You have placed no bids.');
+    el('td', { class: 'when' }, when(b.time_submitted))), 'You have placed no bids.');
 }
 
 function milestonesView() {
@@ -308,7 +358,7 @@ function milestonesView() {
       el('td', {}, el('a', { href: '#/project/' + m.project_id }, m.project_title || ('Project ' + m.project_id))),
       el('td', { class: 'num' }, money(m.amount, m.currency)),
       el('td', {}, state(m.local_state ? m.local_state + ' ' + (m.local_action || '') : m.status)),
-      el('td', {}, m.description || ''), el('td', {}, when(m.time_created)),
+      el('td', { class: 'long' }, m.description || ''), el('td', { class: 'when' }, when(m.time_created)),
       el('td', {}, m.can_release && !m.local_state && (m.status === 'pending' || m.status === 'requested_release')
         ? action('Release', async () => {
           await enqueue('milestone.release', { milestone_id: m.id, amount: m.amount });
@@ -317,12 +367,60 @@ function milestonesView() {
     'No milestones.');
 }
 
+// An identifier such as ProjectExceptionCodes.DUPLICATE_BID, free to wrap after each dot.
+function breakable(s) {
+  return s.split('.').flatMap((part, i, all) => (i < all.length - 1 ? [part + '.', el('wbr')] : [part]));
+}
+
+// What each action kind does, in words.
+const ACTION_KINDS = {
+  'bid.create': 'Place a bid', 'bid.update': 'Change a bid', 'bid.award': 'Award a bid',
+  'bid.revoke': 'Revoke an award', 'bid.accept': 'Accept an award', 'bid.reject': 'Turn down an award',
+  'bid.retract': 'Retract a bid', 'bid.highlight': 'Highlight a bid', 'bid.shortlist': 'Shortlist a bid',
+  'milestone.create': 'Create a milestone', 'milestone.release': 'Release a milestone',
+  'milestone.request_release': 'Ask for a milestone\'s release', 'milestone.cancel': 'Cancel a milestone',
+  'milestone_request.create': 'Request a milestone', 'milestone_request.accept': 'Accept a milestone request',
+  'milestone_request.reject': 'Reject a milestone request', 'milestone_request.delete': 'Delete a milestone request',
+  'review.post': 'Post a review', 'thread.create': 'Start a thread', 'message.send': 'Send a message',
+  'thread.read': 'Mark a thread read', 'thread.archive': 'Archive a thread', 'thread.mute': 'Mute a thread',
+  'project.create': 'Post a project', 'project.invite': 'Invite to a project',
+};
+const ID_LINKS = { project_id: '#/project/', thread_id: '#/thread/' };
+
+// A parameter's value as short text: long text cut (whole in the title), objects as key value pairs.
+function paramText(v) {
+  if (v === null || v === undefined) return '';
+  if (Array.isArray(v)) return v.map(paramText).join(', ');
+  if (typeof v === 'object') return Object.entries(v).map(([k, x]) => k.replace(/_/g, ' ') + ' ' + paramText(x)).join(', ');
+  return String(v);
+}
+
+// An action's parameters as "project 123 · amount 250 · description “…”", ids of pages linked.
+function actionParams(json) {
+  let params;
+  try { params = JSON.parse(json); } catch (e) { return [json]; }
+  if (!params || typeof params !== 'object') return [json];
+  const out = [];
+  for (const [k, v] of Object.entries(params)) {
+    if (out.length) out.push(' · ');
+    const name = k.replace(/_id$/, '').replace(/_/g, ' ');
+    const text = paramText(v);
+    if (ID_LINKS[k] && /^-?\d+$/.test(text)) out.push(name + ' ', el('a', { href: ID_LINKS[k] + text }, text));
+    else if (typeof v === 'string') out.push(name + ' ', el('span', { class: 'text', title: v.length > 120 ? v : null },
+      '“' + (v.length > 120 ? v.slice(0, 117) + '…' : v) + '”'));
+    else out.push(name + ' ' + text);
+  }
+  return out;
+}
+
 function queueView() {
   return tableView('Action queue', 'actions', 'actions', ['#', 'Action', 'State', 'Tries', 'Error', 'Queued', ''], (a) => el('tr', { 'data-id': a.id },
-    el('td', { class: 'num' }, a.id), el('td', {}, a.kind, el('div', { class: 'muted' }, a.params)),
+    el('td', { class: 'num' }, a.id),
+    el('td', { class: 'action long', title: a.kind }, ACTION_KINDS[a.kind] || a.kind, el('div', { class: 'muted params' }, actionParams(a.params))),
     el('td', {}, state(a.state)), el('td', { class: 'num' }, a.attempts),
-    el('td', { class: 'error' }, a.error_code ? a.error_code + ': ' : '', a.error_message || ''),
-    el('td', {}, when(a.created_at)),
+    el('td', { class: 'error' }, a.error_code ? el('div', { class: 'code' }, breakable(a.error_code)) : null,
+      a.error_message || ''),
+    el('td', { class: 'when' }, when(a.created_at)),
     el('td', {}, a.state === 'failed' ? action('Retry', async () => { await post('retry', { id: a.id }); return 'Queued again'; }) : null,
       a.state === 'queued' ? action('Cancel', async () => { await post('cancel', { id: a.id }); return 'Cancelled'; }, 'secondary') : null)),
   'Nothing queued.');
@@ -336,7 +434,7 @@ function searchView(q) {
     async refresh() {
       const rows = (await get('search', { q })).results;
       ul.replaceChildren(...(rows.length ? rows.map((r) => el('li', { class: 'result' },
-        el('div', {}, state(r.kind), ' ', r.kind === 'project'
+        el('div', {}, el('span', { class: 'state kind' }, r.kind), ' ', r.kind === 'project'
           ? el('a', { href: '#/project/' + r.id }, r.title) : el('span', {}, r.title),
           ' ', el('span', { class: 'muted' }, r.time || '')),
         el('div', { class: 'snippet' }, marked(r.snippet))))
@@ -350,8 +448,8 @@ function statusView() {
   const body = el('tbody');
   const sync = action('Sync now', async () => (await post('sync', {})).message);
   sync.id = 'sync-now';
-  main.replaceChildren(el('h1', {}, 'Sync'), info, sync,
-    el('table', {}, el('thead', {}, el('tr', {}, ['Stream', 'Rows', 'Requests', 'Last success', 'Last error'].map((c) => el('th', {}, c)))), body));
+  const columns = ['Stream', 'Rows', 'Requests', 'Last success', 'Last error'];
+  main.replaceChildren(el('h1', {}, 'Sync'), info, sync, table(columns, body));
   return {
     async refresh() {
       const s = await get('status');
@@ -362,9 +460,9 @@ function statusView() {
       info.replaceChildren(s.flsyncd_pid ? 'flsyncd is syncing this database (pid ' + s.flsyncd_pid + ').'
         : 'No flsyncd is syncing this database.', here, ' Actions: ', s.actions.queued + ' queued, ',
         s.actions.sending + ' sending, ', s.actions.failed + ' failed.');
-      body.replaceChildren(...s.streams.map((t) => el('tr', {},
+      body.replaceChildren(...s.streams.map((t) => labelled(el('tr', {},
         el('td', {}, t.stream), el('td', { class: 'num' }, t.rows_synced), el('td', { class: 'num' }, t.requests),
-        el('td', {}, when(t.last_success)), el('td', { class: 'error' }, t.last_error || ''))));
+        el('td', { class: 'when' }, when(t.last_success)), el('td', { class: 'error' }, t.last_error || '')), columns)));
     },
   };
 }
@@ -380,12 +478,13 @@ function route() {
     case 'thread': view = id !== null ? threadView(id) : inboxView(); break;
     case 'project': view = id !== null ? projectView(id) : inboxView(); break;
     case 'projects': view = tableView('My projects', 'projects', 'projects', ['Project', 'Status', 'Budget', 'Bids', 'Posted', ''], projectRow, 'You have posted no projects.'); break;
-    case 'market': view = tableView('Market', 'projects', 'market', ['Project', 'Status', 'Budget', 'Bids', 'Posted', ''], projectRow, 'No open projects synced.'); break;
+    case 'market': view = marketView(); break;
     case 'bids': view = bidsView(); break;
     case 'milestones': view = milestonesView(); break;
     case 'queue': view = queueView(); break;
     case 'search': view = searchView(arg); break;
     case 'status': view = statusView(); break;
+    case 'inbox': view = inboxView(arg); break;
     default: view = inboxView();
   }
   refresh();

@@ -8,6 +8,10 @@ and the manual pages against the programs.
   personal access token is used instead (flsync auth token);
 - `flsync ui --open` hands its own URL to xdg-open (a fake one on PATH), and
   says so when xdg-open fails, serving on;
+- the README in the order a person needs it (install, sign in to the real
+  API, first sync, everyday commands, then the demo and the tests, still
+  the two commands), saying where credentials come from, and no file of
+  the project pointing outside it;
 - flsync(1) and flsyncd(8): every command of `flsync --help` in the
   synopsis, every flag a --help names documented, every flag documented
   real, every page referred to (SEE ALSO, the systemd unit) one of ours or
@@ -171,8 +175,28 @@ def man_pages():
                   '%s comes with %s, which scripts/deps.sh installs' % (r, FOREIGN_PAGES[r]))
 
 
+def readme():
+    text = open(os.path.join(SRC, 'README.md')).read()
+    heads = [l for l in text.splitlines() if l.startswith('## ')]
+    want = ['## Install', '## Sign in to the Freelancer API', '## First sync', '## Everyday commands',
+            '## The demo and the tests']
+    at = [next((i for i, h in enumerate(heads) if h.startswith(w)), -1) for w in want]
+    check(-1 not in at and at == sorted(at), 'the README goes install, sign in, first sync, everyday, demo and tests',
+          heads)
+    for s in ('sudo meson install -C build', 'systemctl --user enable --now flsyncd.service',
+              'https://accounts.freelancer.com/settings/develop', 'flsync auth token --token-file',
+              'https://www.freelancer-sandbox.com', 'Check these on the portal yourself', 'docs/internals/'):
+        check(s in text, 'the README says ' + s)
+    blocks = re.findall(r'^    bash scripts/\w+$', text, re.M)
+    check(blocks == ['    bash scripts/demo', '    bash scripts/test'], 'the demo and the tests are still two commands',
+          blocks)
+    for path in ('README.md', 'man/flsync.1', 'man/flsyncd.8', 'dist/flsyncd.service'):
+        check('../shared' not in open(os.path.join(SRC, path)).read(), '%s points nowhere outside the project' % path)
+
+
 login_without_client_id()
 ui_open()
+readme()
 man_pages()
 print('%d checks, %d failed' % (checks, len(failures)))
 if failures:

@@ -181,6 +181,11 @@ def in_browser(b):
             UNREAD)[0]
     check(n == 1, 'and only once, however often the page refreshes', n)
     ctx = one("SELECT context_id FROM threads WHERE id = ? AND context_type = 'project'", UNREAD)
+    b.script('window.scrollTo(0, 0)')
+    time.sleep(0.2)
+    shot = os.path.join(SHOTS, 'thread-opened-1280.png')
+    b.screenshot(shot)
+    print('screenshot:', shot, flush=True)
     if ctx:
         href = b.script("const a = document.querySelector('a.project-link'); return a && a.getAttribute('href')")
         check(href == '#/project/%d' % ctx[0], 'a thread links to its project', href)

@@ -473,6 +473,7 @@ function route() {
   const h = decodeURIComponent(location.hash.replace(/^#\/?/, ''));
   const [name, arg] = [h.split('/')[0] || 'inbox', h.split('/').slice(1).join('/')];
   for (const a of document.querySelectorAll('nav a')) a.classList.toggle('active', a.dataset.nav === name);
+  if (name !== 'search') document.getElementById('search-q').value = '';
   const id = /^-?\d+$/.test(arg) ? Number(arg) : null;
   switch (name) {
     case 'thread': view = id !== null ? threadView(id) : inboxView(); break;

@@ -220,6 +220,14 @@ def market_configured(b):
     shot = os.path.join(SHOTS, 'market-search-1280.png')
     b.screenshot(shot)
     print('screenshot:', shot, flush=True)
+    # A market project found by the search, not bid on yet: its page takes a bid.
+    bid_project = one("SELECT p.id FROM projects p WHERE p.owner_id IS NOT (SELECT id FROM users WHERE is_self = 1) "
+                      "AND NOT EXISTS (SELECT 1 FROM bids b WHERE b.project_id = p.id AND "
+                      "b.bidder_id = (SELECT id FROM users WHERE is_self = 1)) ORDER BY p.id LIMIT 1")
+    check(bid_project, 'the search found a project not bid on yet')
+    for width, height in WIDTHS if bid_project else []:
+        set_width(b, width, height)
+        page(b, width, 'bid-form', '#/project/%d' % bid_project[0], "document.querySelector('#bid-amount')")
 
 
 def main():

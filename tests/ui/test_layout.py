@@ -198,6 +198,10 @@ def in_browser(b):
     check(one("SELECT count(*) FROM actions WHERE kind = 'thread.read'")[0] == read_before,
           'opening a read thread queues nothing')
 
+    # A project no stream has read (a thread's, say): its page says so.
+    show(b, '#/project/1', "document.querySelector('.not-synced')")
+    check(b.script("return document.getElementById('toast').hidden"), 'an unsynced project is no error toast')
+
     # The market without a configured search says so and how to set it.
     show(b, '#/market', "document.querySelector('.market-note')")
     note = b.script("const n = document.querySelector('.market-note'); return n && n.textContent")

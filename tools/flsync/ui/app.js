@@ -208,7 +208,7 @@ function threadView(id) {
       title.replaceChildren(t.title, t.members ? el('span', { class: 'muted' }, ' — ' + t.members) : null);
       context.replaceChildren(...(t.context_type === 'project' && t.context_id !== null
         ? ['About the project ', el('a', { class: 'project-link', href: '#/project/' + t.context_id },
-          t.title.startsWith('Thread ') ? 'Project ' + t.context_id : t.title)] : []));
+          t.title === 'Thread ' + t.id ? 'Project ' + t.context_id : t.title)] : []));
       // Opening a thread reads it: thread.read is queued (the row reads as read at
       // once), once for each state of the thread, so that a refused one is not
       // queued again and again.
@@ -279,7 +279,17 @@ function projectView(id) {
   let formMade = false;
   return {
     async refresh() {
-      const data = await get('project', { id });
+      let data;
+      try {
+        data = await get('project', { id });
+      } catch (e) {
+        if (!/^no project/.test(e.message)) throw e;
+        // A thread's project, say, that no stream has read (yet).
+        main.replaceChildren(el('h1', {}, 'Project ' + id), el('p', { class: 'muted not-synced' },
+          'This project is not in the database: flsyncd reads the projects you own, bid on or talk about, ',
+          'and those your market searches find, and has not read this one (yet).'));
+        return;
+      }
       const p = data.project[0];
       head.replaceChildren(el('h1', {}, p.title || ('Project ' + p.id), ' ', state(p.status)),
         el('p', { class: 'muted' }, money(p.budget_minimum, p.currency), ' – ', money(p.budget_maximum), ' · ', when(p.time_submitted)),

@@ -13,6 +13,26 @@
 #include "out.h"
 #include "world.h"
 
+/* ---- key=value specs (spec.c) ------------------------------------------------ */
+
+enum spec_kind { SPEC_FRACTION, SPEC_INT, SPEC_LONG, SPEC_BOOL, SPEC_TEXT };
+
+/* One key a spec knows; a table of them ends with a NULL name. */
+struct spec_key {
+	const char *name;
+	enum spec_kind kind;
+	size_t offset;             /* where its value goes in the struct filled */
+	double max;                /* a number: the largest taken; text: the buffer's size */
+};
+
+/*
+ * Read "k=v,k=v" into out by the table: each value in its place, keys not
+ * given left as they are.  False with err naming the key (and `what`, the
+ * spec's name in messages) at the first one that is unknown or out of range.
+ */
+bool spec_parse(const char *spec, const struct spec_key *keys, void *out, const char *what, char *err,
+		size_t errlen);
+
 /* ---- faults (faults.c) ------------------------------------------------------ */
 
 enum fault_kind {

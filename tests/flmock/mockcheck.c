@@ -1,6 +1,6 @@
 /*
  * mockcheck.c — the main() of every flmock suite: run one Check suite with
- * libcurl initialised around it (kept out of mockutil.c, which the bench
+ * libcurl initialised around it (kept out of mockutil.c, which the benches
  * links without Check).
  */
 #include <check.h>

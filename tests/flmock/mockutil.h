@@ -1,7 +1,8 @@
 /*
- * mockutil.h — shared by the flmock suites and bench_flmock: start flmock on
- * port 0 and read its URL from the first line of its stdout, stop it with
- * SIGTERM, and call it over one keep-alive libcurl handle.
+ * mockutil.h — shared by the flmock suites, tests/webhook, bench_flmock and
+ * bench_webhook (the static library mockutil): start flmock on port 0 and
+ * read its URL from the first line of its stdout, stop it with SIGTERM, and
+ * call it over one keep-alive libcurl handle.
  */
 #ifndef FLMOCK_MOCKUTIL_H
 #define FLMOCK_MOCKUTIL_H

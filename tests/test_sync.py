@@ -101,18 +101,18 @@ def expected_scope(mock):
         return m.get('project_owner_id') == self_id or m.get('bidder_id') == self_id
 
     milestones = {m.get('transaction_id', m.get('id')): m for m in w['milestones'] if mine(m)}
-    mreqs = {m['id']: m for m in w['milestone_requests'] if mine(m)}
+    milestone_requests = {m['id']: m for m in w['milestone_requests'] if mine(m)}
     reviews = {(r['project_id'], r['from_user_id'], r['to_user_id']): r for r in w['reviews']
                if self_id in (r.get('from_user_id'), r.get('to_user_id'))}
     threads = {t['id']: t for t in w['threads'] if self_id in t['thread'].get('members', [])}
     messages = {m['id']: m for m in w['messages'] if m.get('thread_id') in threads}
     project_ids = (my_projects | bid_projects | {b['project_id'] for b in bids.values()}
                    | {m['project_id'] for m in milestones.values()}
-                   | {m['project_id'] for m in mreqs.values()}
+                   | {m['project_id'] for m in milestone_requests.values()}
                    | {r['project_id'] for r in reviews.values()})
     projects = {p['id']: p for p in w['projects'] if p['id'] in project_ids}
     return self_id, {'projects': projects, 'bids': bids, 'milestones': milestones,
-                     'milestone_requests': mreqs, 'reviews': reviews, 'threads': threads,
+                     'milestone_requests': milestone_requests, 'reviews': reviews, 'threads': threads,
                      'messages': messages}
 
 

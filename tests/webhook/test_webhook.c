@@ -285,11 +285,11 @@ static long long served(struct mock *m, const char *endpoint)
 #define BIDS "GET /api/projects/0.1/bids/"
 #define PROJECTS "GET /api/projects/0.1/projects/"
 #define MILESTONES "GET /api/projects/0.1/milestones/"
-#define MREQS "GET /api/projects/0.1/milestone_requests/"
+#define MILESTONE_REQUESTS "GET /api/projects/0.1/milestone_requests/"
 #define THREADS "GET /api/messages/0.1/threads/"
 
 struct counts {
-	long long messages, bids, projects, milestones, mreqs, threads, hint_requests;
+	long long messages, bids, projects, milestones, milestone_requests, threads, hint_requests;
 };
 
 static void count(struct mock *m, struct syncer *s, struct counts *c)
@@ -298,7 +298,7 @@ static void count(struct mock *m, struct syncer *s, struct counts *c)
 	c->bids = served(m, BIDS);
 	c->projects = served(m, PROJECTS);
 	c->milestones = served(m, MILESTONES);
-	c->mreqs = served(m, MREQS);
+	c->milestone_requests = served(m, MILESTONE_REQUESTS);
 	c->threads = served(m, THREADS);
 	c->hint_requests = scalar(s->db, "SELECT coalesce((SELECT requests FROM sync_state WHERE stream = 'webhook_hints'), 0)");
 }
@@ -310,7 +310,7 @@ static void delta(const struct counts *before, const struct counts *after, struc
 	d->bids = after->bids - before->bids;
 	d->projects = after->projects - before->projects;
 	d->milestones = after->milestones - before->milestones;
-	d->mreqs = after->mreqs - before->mreqs;
+	d->milestone_requests = after->milestone_requests - before->milestone_requests;
 	d->threads = after->threads - before->threads;
 	d->hint_requests = after->hint_requests - before->hint_requests;
 }
@@ -384,7 +384,7 @@ START_TEST(hint_makes_exactly_its_read)
 	ck_assert_int_eq(d.bids, base.bids + 1);
 	ck_assert_int_eq(d.projects, base.projects + 1);
 	ck_assert_int_eq(d.milestones, base.milestones + 1);
-	ck_assert_int_eq(d.mreqs, base.mreqs + 1);
+	ck_assert_int_eq(d.milestone_requests, base.milestone_requests + 1);
 	ck_assert_int_eq(scalar(s.db, "SELECT count(*) FROM webhook_hints"), 0);
 
 	/* An unmappable delivery: no read of its own, the pass itself takes it. */

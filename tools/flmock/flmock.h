@@ -164,10 +164,10 @@ bool req_fail(struct fm_req *r, int status, const char *ns, const char *code, co
 typedef void handler_fn(struct fm_req *r);
 
 handler_fn ep_projects_list, ep_projects_active, ep_project_get, ep_project_bids,
-	ep_project_create, ep_project_invite, ep_project_milestones, ep_project_mreqs;
+	ep_project_create, ep_project_invite, ep_project_milestones, ep_project_milestone_requests;
 handler_fn ep_bids_list, ep_bid_get, ep_bid_create, ep_bid_action;
 handler_fn ep_milestones_list, ep_milestone_create, ep_milestone_action;
-handler_fn ep_mreqs_list, ep_mreq_create, ep_mreq_action;
+handler_fn ep_milestone_requests_list, ep_milestone_request_create, ep_milestone_request_action;
 handler_fn ep_reviews_list, ep_review_post;
 handler_fn ep_threads_list, ep_thread_get, ep_thread_create, ep_threads_action,
 	ep_messages_list, ep_message_get, ep_message_post;

@@ -153,7 +153,7 @@ static void print_usage(FILE *f)
 
 enum {
 	O_PORT = 1000, O_SEED, O_TOKEN, O_SCALE, O_FAULTS, O_RATE, O_NOW, O_USERS, O_PROJECTS,
-	O_BPP, O_SPAN, O_MILESTONES, O_MREQS, O_REVIEWS, O_THREADS, O_MPT, O_CLIENT_ID, O_CLIENT_SECRET,
+	O_BPP, O_SPAN, O_MILESTONES, O_MILESTONE_REQUESTS, O_REVIEWS, O_THREADS, O_MPT, O_CLIENT_ID, O_CLIENT_SECRET,
 	O_REDIRECT_URI, O_TOKEN_TTL, O_TOKEN_REQUESTS, O_IGNORE_PKCE, O_TOKEN_DELAY, O_WEBHOOK_FAULTS, O_ACCOUNTS,
 	O_LATENCY, O_HELP, O_VERSION,
 };
@@ -170,7 +170,7 @@ static const struct option options[] = {
 	{ "projects", required_argument, NULL, O_PROJECTS },
 	{ "bids-per-project", required_argument, NULL, O_BPP },
 	{ "milestones", required_argument, NULL, O_MILESTONES },
-	{ "milestone-requests", required_argument, NULL, O_MREQS },
+	{ "milestone-requests", required_argument, NULL, O_MILESTONE_REQUESTS },
 	{ "reviews", required_argument, NULL, O_REVIEWS },
 	{ "threads", required_argument, NULL, O_THREADS },
 	{ "messages-per-thread", required_argument, NULL, O_MPT },
@@ -258,7 +258,7 @@ static bool apply(struct fm_config *c, int opt, const char *arg)
 	case O_PROJECTS: w->projects = (size_t)v; return v >= 1 && v < 4e9;
 	case O_BPP: w->bids_per_project = v; return v <= 30;
 	case O_MILESTONES: w->milestones = (size_t)v; return v < 4e9;
-	case O_MREQS: w->mreqs = (size_t)v; return v < 4e9;
+	case O_MILESTONE_REQUESTS: w->milestone_requests = (size_t)v; return v < 4e9;
 	case O_REVIEWS: w->reviews = (size_t)v; return v < 4e9;
 	case O_THREADS: w->threads = (size_t)v; return v < 4e9;
 	case O_MPT: w->messages_per_thread = v; return v <= 10000;
@@ -350,7 +350,7 @@ int main(int argc, char **argv)
 	fprintf(stderr, "flmock: seed %llu, %zu records (%zu users, %zu projects, %zu bids, %zu milestones, "
 		"%zu milestone requests, %zu reviews, %zu threads, %zu messages) in %.2f s; self %lld; accounts %zu\n",
 		(unsigned long long)cfg.world.seed, world_records(w), w->users.n, w->projects.n, w->bids.n,
-		w->milestones.n, w->mreqs.n, w->reviews.n, w->threads.n, w->messages.n, elapsed(&t0),
+		w->milestones.n, w->milestone_requests.n, w->reviews.n, w->threads.n, w->messages.n, elapsed(&t0),
 		(long long)w->self_id, w->naccounts);
 	s = server_start(&cfg, w, &port);
 	if (!s) {

@@ -377,7 +377,7 @@ void event_milestone(struct world *w, const char *type, const struct milestone *
 }
 
 /* "Freelancer has requested a milestone": milestone_request.created. */
-void event_mreq(struct world *w, const struct mreq *q)
+void event_milestone_request(struct world *w, const struct milestone_request *q)
 {
 	int64_t ids[NIDS] = { 0 };
 

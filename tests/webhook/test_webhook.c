@@ -454,9 +454,9 @@ static char *table_text(struct fl_db *db, const char *sql)
 	return out;
 }
 
-START_TEST(faulty_deliveries_equal_a_clean_sync)
+/* Every table of a's database as b's: the same rows, byte for byte (but for when each was stored). */
+static void assert_same_rows(struct fl_db *a_db, struct fl_db *b_db)
 {
-	const char *args[] = { "--webhook-faults", "dup=0.3,reorder=0.3,delay=0.3,delay_ms=300", NULL };
 	static const char *const tables[] = {
 		"SELECT id, raw, deleted FROM projects ORDER BY id",
 		"SELECT id, raw, deleted FROM bids ORDER BY id",
@@ -468,81 +468,9 @@ START_TEST(faulty_deliveries_equal_a_clean_sync)
 		"SELECT id, raw FROM messages ORDER BY id",
 		"SELECT id, raw FROM users ORDER BY id",
 	};
-	struct listener l = { .mu = PTHREAD_MUTEX_INITIALIZER };
-	struct fl_webhook_api api = { 0 };
-	struct fl_webhook_list *list = NULL;
-	struct fl_webhook_status *ws = NULL;
-	struct hookrecv *h;
-	struct syncer s, clean;
-	struct mock m;
-	struct resp r;
-	int64_t reads = 0, passes = 0;
 
-	ck_assert(mock_start(&m, args));
-	syncer_open(&s, &m, "hooked.db");
-	l.db = open_db("hooked.db"); /* the listener's own handle, as in flsyncd */
-	h = hookrecv_start(on_delivery, &l);
-	ck_assert_ptr_nonnull(h);
-	api.api = m.url;
-	api.token = "demo";
-	ck_assert_int_eq(fl_webhook_register(s.db, &api, 0, hookrecv_url(h), &list), FL_OK);
-	ck_assert_int_eq(list->count, 1);
-	ck_assert_str_eq(list->webhooks[0].url, hookrecv_url(h));
-	ck_assert_int_eq(list->webhooks[0].developer_id, mock_self(&m)); /* 0: the account's own id */
-	fl_webhook_list_free(list);
-	pass(&s);
-
-	/* Two hours of activity, delivered with duplicates, reordering and delays. */
-	/* (none in the last 300 s: both syncs' windows end a safety lag before now) */
-	mock_call(&m, "POST", "/_mock/advance?seconds=7200&quiet=300", NULL, NULL, "", &r);
-	ck_assert_int_eq(r.status, 200);
-	resp_free(&r);
-	for (int i = 0; i < 3000; i++) {
-		struct resp st;
-		yajl_val v;
-		long long pending, posts;
-
-		mock_get(&m, "/_mock/webhooks", &st);
-		v = resp_json(&st);
-		pending = jint(v, "pending");
-		posts = jint(v, "delivered");
-		yajl_tree_free(v);
-		resp_free(&st);
-		if (pending == 0 && received(&l) >= posts && posts == (long long)hookrecv_count(h))
-			break;
-		usleep(10000);
-	}
-	ck_assert_int_eq(l.failures, 0);
-	ck_assert_int_gt(received(&l), 0);
-	ck_assert_int_eq(received(&l), (int64_t)hookrecv_count(h));
-	ck_assert_int_eq(fl_webhook_hints_pending(s.db, &reads, &passes), FL_OK);
-	ck_assert_int_gt(reads, 0);
-	ck_assert_int_eq(fl_webhook_status_get(s.db, &ws), FL_OK);
-	mock_get(&m, "/_mock/webhooks", &r);
-	{
-		yajl_val v = resp_json(&r);
-
-		/* Every duplicate flmock sent was counted as one. */
-		ck_assert_int_gt(jint(v, "duplicated"), 0);
-		ck_assert_int_eq(ws->duplicates_hour, jint(v, "duplicated"));
-		ck_assert_int_gt(jint(v, "reordered"), 0);
-		ck_assert_int_gt(jint(v, "delayed"), 0);
-		yajl_tree_free(v);
-	}
-	resp_free(&r);
-	ck_assert_int_eq(ws->webhooks_active, 1);
-	fl_webhook_status_free(ws);
-
-	pass(&s);
-	ck_assert_int_eq(scalar(s.db, "SELECT count(*) FROM webhook_hints"), 0);
-	ck_assert_int_gt(scalar(s.db, "SELECT requests FROM sync_state WHERE stream = 'webhook_hints'"), 0);
-
-	/* A clean sync of the same world, from nothing. */
-	syncer_open(&clean, &m, "clean.db");
-	pass(&clean);
 	for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++) {
-		char *a = table_text(s.db, tables[i]), *b = table_text(clean.db, tables[i]);
-
+		char *a = table_text(a_db, tables[i]), *b = table_text(b_db, tables[i]);
 		size_t at = 0;
 
 		while (a[at] && a[at] == b[at])
@@ -554,13 +482,7 @@ START_TEST(faulty_deliveries_equal_a_clean_sync)
 		free(a);
 		free(b);
 	}
-	hookrecv_stop(h);
-	fl_db_close(l.db);
-	syncer_close(&clean);
-	syncer_close(&s);
-	mock_stop(&m);
 }
-END_TEST
 
 /* Until flmock has sent everything and the listener stored it. */
 static void drain(struct mock *m, struct hookrecv *h, struct listener *l)
@@ -594,11 +516,86 @@ static void quiet_advance(struct mock *m, long long seconds)
 	resp_free(&r);
 }
 
+/* Register h's URL for the account of s; the one webhook listed is it. */
+static void register_hook(struct syncer *s, struct mock *m, struct hookrecv *h)
+{
+	struct fl_webhook_api api = { .api = m->url, .token = "demo" };
+	struct fl_webhook_list *list = NULL;
+
+	ck_assert_int_eq(fl_webhook_register(s->db, &api, 0, hookrecv_url(h), &list), FL_OK);
+	ck_assert_int_eq(list->count, 1);
+	ck_assert_str_eq(list->webhooks[0].url, hookrecv_url(h));
+	ck_assert_int_eq(list->webhooks[0].developer_id, mock_self(m)); /* 0: the account's own id */
+	fl_webhook_list_free(list);
+}
+
+/* flmock's delivery counters: it duplicated, reordered and delayed, and the library counted each duplicate once. */
+static void assert_faults_counted(struct mock *m, struct fl_db *db)
+{
+	struct fl_webhook_status *ws = NULL;
+	struct resp r;
+	yajl_val v;
+
+	ck_assert_int_eq(fl_webhook_status_get(db, &ws), FL_OK);
+	mock_get(m, "/_mock/webhooks", &r);
+	v = resp_json(&r);
+	ck_assert_int_gt(jint(v, "duplicated"), 0);
+	ck_assert_int_eq(ws->duplicates_hour, jint(v, "duplicated"));
+	ck_assert_int_gt(jint(v, "reordered"), 0);
+	ck_assert_int_gt(jint(v, "delayed"), 0);
+	yajl_tree_free(v);
+	resp_free(&r);
+	ck_assert_int_eq(ws->webhooks_active, 1);
+	fl_webhook_status_free(ws);
+}
+
+START_TEST(faulty_deliveries_equal_a_clean_sync)
+{
+	const char *args[] = { "--webhook-faults", "dup=0.3,reorder=0.3,delay=0.3,delay_ms=300", NULL };
+	struct listener l = { .mu = PTHREAD_MUTEX_INITIALIZER };
+	struct hookrecv *h;
+	struct syncer s, clean;
+	struct mock m;
+	int64_t reads = 0, passes = 0;
+
+	ck_assert(mock_start(&m, args));
+	syncer_open(&s, &m, "hooked.db");
+	l.db = open_db("hooked.db"); /* the listener's own handle, as in flsyncd */
+	h = hookrecv_start(on_delivery, &l);
+	ck_assert_ptr_nonnull(h);
+	register_hook(&s, &m, h);
+	pass(&s);
+
+	/* Two hours of activity, delivered with duplicates, reordering and delays. */
+	/* (none in the last 300 s: both syncs' windows end a safety lag before now) */
+	quiet_advance(&m, 7200);
+	drain(&m, h, &l);
+	ck_assert_int_eq(l.failures, 0);
+	ck_assert_int_gt(received(&l), 0);
+	ck_assert_int_eq(received(&l), (int64_t)hookrecv_count(h));
+	ck_assert_int_eq(fl_webhook_hints_pending(s.db, &reads, &passes), FL_OK);
+	ck_assert_int_gt(reads, 0);
+	assert_faults_counted(&m, s.db);
+
+	pass(&s);
+	ck_assert_int_eq(scalar(s.db, "SELECT count(*) FROM webhook_hints"), 0);
+	ck_assert_int_gt(scalar(s.db, "SELECT requests FROM sync_state WHERE stream = 'webhook_hints'"), 0);
+
+	/* A clean sync of the same world, from nothing. */
+	syncer_open(&clean, &m, "clean.db");
+	pass(&clean);
+	assert_same_rows(s.db, clean.db);
+	hookrecv_stop(h);
+	fl_db_close(l.db);
+	syncer_close(&clean);
+	syncer_close(&s);
+	mock_stop(&m);
+}
+END_TEST
+
 START_TEST(dropped_deliveries_are_counted)
 {
 	struct listener l = { .mu = PTHREAD_MUTEX_INITIALIZER };
-	struct fl_webhook_api api = { 0 };
-	struct fl_webhook_list *list = NULL;
 	struct fl_webhook_status *ws = NULL;
 	struct hookrecv *h;
 	struct syncer s;
@@ -610,10 +607,7 @@ START_TEST(dropped_deliveries_are_counted)
 	l.db = open_db("lost.db");
 	h = hookrecv_start(on_delivery, &l);
 	ck_assert_ptr_nonnull(h);
-	api.api = m.url;
-	api.token = "demo";
-	ck_assert_int_eq(fl_webhook_register(s.db, &api, 0, hookrecv_url(h), &list), FL_OK);
-	fl_webhook_list_free(list);
+	register_hook(&s, &m, h);
 	pass(&s);
 	pass(&s); /* the first count's marks are set */
 

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../check_main.h"
 #include "mockutil.h"
 
 static void must_start(struct mock *m, const char *const *args)
@@ -420,23 +421,20 @@ START_TEST(one_account_as_before)
 }
 END_TEST
 
-static Suite *accounts_suite(void)
-{
-	Suite *s = suite_create("flmock_accounts");
-	TCase *tc = tcase_create("accounts");
-
-	tcase_set_timeout(tc, 120);
-	tcase_add_test(tc, own_data_and_shared_market);
-	tcase_add_test(tc, rate_limits_per_account);
-	tcase_add_test(tc, mock_self_and_accounts);
-	tcase_add_test(tc, oauth_login_picks_the_account);
-	tcase_add_test(tc, fifty_small_accounts);
-	tcase_add_test(tc, one_account_as_before);
-	suite_add_tcase(s, tc);
-	return s;
-}
-
 int main(void)
 {
-	return mock_run_suite(accounts_suite());
+	const TTest *tests[] = {
+		own_data_and_shared_market,
+		rate_limits_per_account,
+		mock_self_and_accounts,
+		oauth_login_picks_the_account,
+		fifty_small_accounts,
+		one_account_as_before,
+		NULL,
+	};
+	const struct check_case cases[] = {
+		{ "accounts", tests, .timeout = 120 },
+	};
+
+	return mock_run_suite(check_suite("flmock_accounts", cases, sizeof cases / sizeof cases[0]));
 }

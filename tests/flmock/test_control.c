@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "../check_main.h"
 #include "mockutil.h"
 
 static void must_start(struct mock *m, const char *const *args)
@@ -647,28 +648,25 @@ START_TEST(cli)
 }
 END_TEST
 
-static Suite *suite(void)
-{
-	Suite *s = suite_create("flmock control");
-	TCase *tc = tcase_create("control");
-
-	tcase_set_timeout(tc, 120);
-	tcase_add_test(tc, rate_limits);
-	tcase_add_test(tc, each_fault_kind);
-	tcase_add_test(tc, faults_are_deterministic);
-	tcase_add_test(tc, clock_and_advance);
-	tcase_add_test(tc, same_seed_same_bytes);
-	tcase_add_test(tc, advance_changes_state);
-	tcase_add_test(tc, silent_edit);
-	tcase_add_test(tc, stats);
-	tcase_add_test(tc, latency_overlaps);
-	tcase_add_test(tc, latency_keeps_faults);
-	tcase_add_test(tc, cli);
-	suite_add_tcase(s, tc);
-	return s;
-}
-
 int main(void)
 {
-	return mock_run_suite(suite());
+	const TTest *tests[] = {
+		rate_limits,
+		each_fault_kind,
+		faults_are_deterministic,
+		clock_and_advance,
+		same_seed_same_bytes,
+		advance_changes_state,
+		silent_edit,
+		stats,
+		latency_overlaps,
+		latency_keeps_faults,
+		cli,
+		NULL,
+	};
+	const struct check_case cases[] = {
+		{ "control", tests, .timeout = 120 },
+	};
+
+	return mock_run_suite(check_suite("flmock control", cases, sizeof cases / sizeof cases[0]));
 }

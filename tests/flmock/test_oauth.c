@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../check_main.h"
 #include "mockutil.h"
 
 #define REDIRECT "http://127.0.0.1:9/cb"
@@ -265,21 +266,18 @@ START_TEST(expire_control)
 }
 END_TEST
 
-static Suite *oauth_suite(void)
-{
-	Suite *s = suite_create("flmock_oauth");
-	TCase *tc = tcase_create("oauth");
-
-	tcase_set_timeout(tc, 60);
-	tcase_add_test(tc, code_grant_and_rotation);
-	tcase_add_test(tc, authorise_refusals);
-	tcase_add_test(tc, ttl_and_ignored_pkce);
-	tcase_add_test(tc, expire_control);
-	suite_add_tcase(s, tc);
-	return s;
-}
-
 int main(void)
 {
-	return mock_run_suite(oauth_suite());
+	const TTest *tests[] = {
+		code_grant_and_rotation,
+		authorise_refusals,
+		ttl_and_ignored_pkce,
+		expire_control,
+		NULL,
+	};
+	const struct check_case cases[] = {
+		{ "oauth", tests, .timeout = 60 },
+	};
+
+	return mock_run_suite(check_suite("flmock_oauth", cases, sizeof cases / sizeof cases[0]));
 }

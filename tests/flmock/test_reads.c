@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../check_main.h"
 #include "mockutil.h"
 
 static struct mock m;
@@ -765,35 +766,31 @@ START_TEST(user_details_projection)
 }
 END_TEST
 
-static Suite *suite(void)
-{
-	Suite *s = suite_create("flmock reads");
-	TCase *tc = tcase_create("reads");
-
-	tcase_add_unchecked_fixture(tc, start, stop);
-	tcase_set_timeout(tc, 120);
-	tcase_add_test(tc, envelope_and_date);
-	tcase_add_test(tc, auth);
-	tcase_add_test(tc, paging);
-	tcase_add_test(tc, shapes);
-	tcase_add_test(tc, by_id_and_self);
-	tcase_add_test(tc, filters);
-	tcase_add_test(tc, window_projects);
-	tcase_add_test(tc, window_active);
-	tcase_add_test(tc, window_bids);
-	tcase_add_test(tc, window_reviews);
-	tcase_add_test(tc, window_threads);
-	tcase_add_test(tc, window_messages);
-	tcase_add_test(tc, no_window_on_milestones);
-	tcase_add_test(tc, query_search);
-	tcase_add_test(tc, messaging_and_user_filters);
-	tcase_add_test(tc, active_order);
-	tcase_add_test(tc, user_details_projection);
-	suite_add_tcase(s, tc);
-	return s;
-}
-
 int main(void)
 {
-	return mock_run_suite(suite());
+	const TTest *tests[] = {
+		envelope_and_date,
+		auth,
+		paging,
+		shapes,
+		by_id_and_self,
+		filters,
+		window_projects,
+		window_active,
+		window_bids,
+		window_reviews,
+		window_threads,
+		window_messages,
+		no_window_on_milestones,
+		query_search,
+		messaging_and_user_filters,
+		active_order,
+		user_details_projection,
+		NULL,
+	};
+	const struct check_case cases[] = {
+		{ "reads", tests, .start = start, .stop = stop, .timeout = 120 },
+	};
+
+	return mock_run_suite(check_suite("flmock reads", cases, sizeof cases / sizeof cases[0]));
 }

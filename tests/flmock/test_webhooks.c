@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../check_main.h"
 #include "hookrecv.h"
 #include "mockutil.h"
 
@@ -594,23 +595,20 @@ START_TEST(connection_refused_counts)
 }
 END_TEST
 
-static Suite *suite(void)
-{
-	Suite *s = suite_create("flmock webhooks");
-	TCase *tc = tcase_create("webhooks");
-
-	tcase_set_timeout(tc, 120);
-	tcase_add_test(tc, register_and_list);
-	tcase_add_test(tc, rate_limits);
-	tcase_add_test(tc, deliveries_for_each_event);
-	tcase_add_test(tc, faults);
-	tcase_add_test(tc, deactivation_and_unknown_events);
-	tcase_add_test(tc, connection_refused_counts);
-	suite_add_tcase(s, tc);
-	return s;
-}
-
 int main(void)
 {
-	return mock_run_suite(suite());
+	const TTest *tests[] = {
+		register_and_list,
+		rate_limits,
+		deliveries_for_each_event,
+		faults,
+		deactivation_and_unknown_events,
+		connection_refused_counts,
+		NULL,
+	};
+	const struct check_case cases[] = {
+		{ "webhooks", tests, .timeout = 120 },
+	};
+
+	return mock_run_suite(check_suite("flmock webhooks", cases, sizeof cases / sizeof cases[0]));
 }

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../check_main.h"
 #include "flsync.h"
 #include "hookrecv.h"
 #include "mockutil.h"
@@ -643,27 +644,24 @@ START_TEST(dropped_deliveries_are_counted)
 }
 END_TEST
 
-static Suite *suite(void)
-{
-	Suite *s = suite_create("webhook");
-	TCase *tc = tcase_create("receive");
-	TCase *ts = tcase_create("sync");
-
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_add_test(tc, check_before_answering);
-	tcase_add_test(tc, path_and_url);
-	tcase_add_test(tc, receive_hints_and_duplicates);
-	suite_add_tcase(s, tc);
-	tcase_add_checked_fixture(ts, setup, teardown);
-	tcase_set_timeout(ts, 240);
-	tcase_add_test(ts, hint_makes_exactly_its_read);
-	tcase_add_test(ts, faulty_deliveries_equal_a_clean_sync);
-	tcase_add_test(ts, dropped_deliveries_are_counted);
-	suite_add_tcase(s, ts);
-	return s;
-}
-
 int main(void)
 {
-	return mock_run_suite(suite());
+	const TTest *receive_tests[] = {
+		check_before_answering,
+		path_and_url,
+		receive_hints_and_duplicates,
+		NULL,
+	};
+	const TTest *sync_tests[] = {
+		hint_makes_exactly_its_read,
+		faulty_deliveries_equal_a_clean_sync,
+		dropped_deliveries_are_counted,
+		NULL,
+	};
+	const struct check_case cases[] = {
+		{ "receive", receive_tests, .setup = setup, .teardown = teardown },
+		{ "sync", sync_tests, .setup = setup, .teardown = teardown, .timeout = 240 },
+	};
+
+	return mock_run_suite(check_suite("webhook", cases, sizeof cases / sizeof cases[0]));
 }

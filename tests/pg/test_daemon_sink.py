@@ -18,7 +18,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import pgcluster  # noqa: E402
-import test_accounts as ta  # noqa: E402  (its checks and the union comparison)
+import test_pg_accounts as ta  # noqa: E402  (its checks and the union comparison)
 
 FLSYNC, FLSYNCD, FLMOCK = sys.argv[1:4]
 tmp = tempfile.mkdtemp(prefix='flpgsink.')

@@ -1,5 +1,5 @@
 /*
- * test_webhooks.c — flmock's webhooks: Create Webhook and Get Webhooks
+ * test_flmock_webhooks.c — flmock's webhooks: Create Webhook and Get Webhooks
  * (fields, filters, validation errors, 401, rate limits), deliveries to a
  * loopback receiver for every event type the world's changes make, their
  * payload shape, and the delivery faults: duplicates, drops, delays,

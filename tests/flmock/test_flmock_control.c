@@ -1,5 +1,5 @@
 /*
- * test_control.c — flmock's machinery around the API: rate limits (429 and
+ * test_flmock_control.c — flmock's machinery around the API: rate limits (429 and
  * the RateLimit headers), every fault kind and whether a faulted write was
  * applied, the simulator clock and /_mock/advance activity, determinism
  * (same seed, same bytes), /_mock/silent_edit (a change no time tells of),

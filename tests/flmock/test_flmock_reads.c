@@ -1,5 +1,5 @@
 /*
- * test_reads.c — flmock's read side against its own world: envelopes, auth,
+ * test_flmock_reads.c — flmock's read side against its own world: envelopes, auth,
  * paging, list shapes, filters, and each endpoint's time window checked
  * record by record against /_mock/dump (a record is in [from, to) iff its
  * time is), including windows whose edges fall on shared timestamps; the

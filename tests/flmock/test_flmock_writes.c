@@ -1,5 +1,5 @@
 /*
- * test_writes.c — flmock's write side: each write succeeds and a later GET
+ * test_flmock_writes.c — flmock's write side: each write succeeds and a later GET
  * sees it, and each documented error comes back with its HTTP status and
  * error_code: bids and their award life cycle, milestones, milestone
  * requests, reviews, threads and messages (client_message_id resends),

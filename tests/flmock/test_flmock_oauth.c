@@ -1,5 +1,5 @@
 /*
- * test_oauth.c — flmock's OAuth service, read from the outside: authorise
+ * test_flmock_oauth.c — flmock's OAuth service, read from the outside: authorise
  * redirects with a code and the state; codes work once and only with their
  * redirect URI and PKCE verifier; refresh tokens rotate and work once;
  * invalid_client for a wrong secret; issued access tokens expire after

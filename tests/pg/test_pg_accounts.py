@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""test_accounts.py FLSYNC FLSYNCD FLMOCK — three accounts of one flmock world
+"""test_pg_accounts.py FLSYNC FLSYNCD FLMOCK — three accounts of one flmock world
 (--accounts 3, tokens demo, demo-2, demo-3) into one PostgreSQL mirror:
 
 - three SQLite files, each synced by `flsyncd --once` with its account's

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""test_cli.py FLSYNC FLSYNCD FLMOCK — `flsync webhook register|list|url` and
+"""test_webhook_cli.py FLSYNC FLSYNCD FLMOCK — `flsync webhook register|list|url` and
 the webhook lines of `flsync status` against flmock: a registered URL is
 listed active; one flmock refuses (not loopback) fails naming the API's
 error; after the receiver fails deliveries, `list` shows the webhook

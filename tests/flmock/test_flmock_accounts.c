@@ -1,5 +1,5 @@
 /*
- * test_accounts.c — flmock with several accounts (--accounts N): each token
+ * test_flmock_accounts.c — flmock with several accounts (--accounts N): each token
  * (T, T-2, ...) is its own self with its own projects, threads, messages and
  * milestones, while the market is the same for all; writes act as the
  * token's account and the log names it; rate budgets are per account and

@@ -20,7 +20,8 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
+
+import harness
 
 FLSYNCD, FLMOCK = sys.argv[1], sys.argv[2]
 TOKEN = 'sync-test-token'
@@ -39,36 +40,13 @@ def advance(mock, seconds):
     mock.call('POST', '/_mock/advance?seconds=%d&quiet=%d' % (seconds + LAG + 1, LAG + 1))
 
 
-class Mock:
+class Mock(harness.Mock):
     def __init__(self, *args):
-        self.proc = subprocess.Popen([FLMOCK, '--port', '0', '--token', TOKEN, *args],
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        line = self.proc.stdout.readline()
-        if not line.startswith('listening on '):
-            raise RuntimeError('flmock did not start: %r %s' % (line, self.proc.stderr.read()))
-        self.url = line.split()[-1]
-
-    def call(self, method, path):
-        req = urllib.request.Request(self.url + path, method=method,
-                                     headers={'Freelancer-OAuth-V1': TOKEN})
-        with urllib.request.urlopen(req, timeout=60) as r:
-            return r.read().decode()
-
-    def dump(self, entity):
-        text = self.call('GET', '/_mock/dump?entity=' + entity)
-        return [json.loads(line) for line in text.splitlines() if line.strip()]
+        super().__init__(FLMOCK, TOKEN, *args)
 
     def requests(self):
         stats = json.loads(self.call('GET', '/_mock/stats'))
         return stats.get('total', stats.get('requests', 0)) if isinstance(stats, dict) else 0
-
-    def stop(self):
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
 
 
 def flsyncd(db, url, *extra, timeout=600):

@@ -82,6 +82,29 @@ class Run:
         self.finish(lambda: 0)
 
 
+class Tally:
+    """check(name, ok, detail) and a closing "N passed, N failed" line: the
+    form of the scripts that run their tests as functions (test_sync.py,
+    test_replay.py, test_auth.py, test_market_order.py)."""
+
+    def __init__(self):
+        self.passed = self.failed = 0
+
+    def check(self, name, ok, detail=''):
+        if ok:
+            self.passed += 1
+        else:
+            self.failed += 1
+            print('FAIL: %s%s' % (name, ('\n  ' + str(detail)[-3000:].replace('\n', '\n  ')) if detail else ''),
+                  flush=True)
+        return ok
+
+    def summary(self, extra=''):
+        """Print the closing line; the exit status (1 if any check failed)."""
+        print('%d passed, %d failed%s' % (self.passed, self.failed, extra))
+        return 1 if self.failed else 0
+
+
 class Mock:
     """flmock on port 0 with these arguments, called as the account of `token`;
     stopped with SIGTERM.  For scripts that start and stop several worlds."""

@@ -31,7 +31,8 @@ WORLD = ['--users', '300', '--projects', '400', '--bids-per-project', '6', '--mi
          '--messages-per-thread', '8']
 
 LAG = 30  # flsyncd's default safety lag: windows end this long before the server's now
-passed = failed = 0
+TALLY = harness.Tally()
+check = TALLY.check
 
 
 def advance(mock, seconds):
@@ -53,16 +54,6 @@ def flsyncd(db, url, *extra, timeout=600):
     env = dict(os.environ, FLSYNC_TOKEN=TOKEN, XDG_CONFIG_HOME=os.path.dirname(db))
     return subprocess.run([FLSYNCD, '--db', db, '--api', url, '--once', *extra], env=env,
                           capture_output=True, text=True, timeout=timeout)
-
-
-def check(name, ok, detail=''):
-    global passed, failed
-    if ok:
-        passed += 1
-    else:
-        failed += 1
-        print('FAIL: %s%s' % (name, ('\n  ' + detail.replace('\n', '\n  ')) if detail else ''))
-    return ok
 
 
 def expected_scope(mock):
@@ -688,8 +679,7 @@ def main():
         run('re-read', lambda: test_reread(tmp))
         run('mass-delete guard', lambda: test_mass_delete_guard(tmp))
         run('write upkeep', lambda: test_write_upkeep(tmp))
-    print('%d passed, %d failed' % (passed, failed))
-    return 1 if failed else 0
+    return TALLY.summary()
 
 
 if __name__ == '__main__':

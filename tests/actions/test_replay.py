@@ -44,22 +44,13 @@ LIBFLSYNC = sys.argv[4] if len(sys.argv) > 4 else os.path.join(
 TOKEN = 'replay-test-token'
 VALGRIND = os.environ.get('FL_UNDER_VALGRIND') == '1'
 SEED = '5'
-passed = failed = 0
+TALLY = harness.Tally()
+check = TALLY.check
 T0 = time.time()
 
 
 def note(msg):
     print('note: ' + msg)
-
-
-def check(name, ok, detail=''):
-    global passed, failed
-    if ok:
-        passed += 1
-    else:
-        failed += 1
-        print('FAIL: %s%s' % (name, ('\n  ' + str(detail).replace('\n', '\n  ')) if detail else ''))
-    return ok
 
 
 class Mock(harness.Mock):
@@ -1099,8 +1090,7 @@ def main():
             run('burst', test_burst, tmp)
         run('crash', test_crash, tmp, 'crash', '')
         run('crash+lostreply', test_crash, tmp, 'lostreply', 'lostreply=0.3')
-    print('%d passed, %d failed (%.0f s)' % (passed, failed, time.time() - T0))
-    sys.exit(1 if failed else 0)
+    sys.exit(TALLY.summary(' (%.0f s)' % (time.time() - T0)))
 
 
 if __name__ == '__main__':

@@ -53,6 +53,9 @@ void resp_free(struct resp *r);
 /* The parsed body, or NULL if it is not JSON.  Free with yajl_tree_free. */
 yajl_val resp_json(const struct resp *r);
 
+/* The body's error_code into buf, or "(none)"; returns buf. */
+const char *resp_error_code(const struct resp *r, char *buf, size_t n);
+
 /* Lookup helpers: a path of keys through nested objects. */
 yajl_val jget(yajl_val v, const char *k1, const char *k2);
 long long jint(yajl_val v, const char *k);     /* 0 if absent */
@@ -75,9 +78,14 @@ long long mock_advance(struct mock *m, long long seconds);
 /* GET /_mock/self: the self user's id. */
 long long mock_self(struct mock *m);
 
-/* mockcheck.c: run a Check suite (curl initialised around it); the exit status. */
+/* ---- mockcheck.c: for the Check suites ---- */
+
+/* Run a Check suite (curl initialised around it); the exit status. */
 struct Suite;
 int mock_run_suite(struct Suite *s);
+
+/* mock_start, the test failing (naming the binary) if flmock does not start. */
+void mock_must_start(struct mock *m, const char *const *args);
 
 /* The lines of a /_mock/dump stream, each parsed. */
 struct dump {

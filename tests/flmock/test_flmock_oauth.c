@@ -20,11 +20,6 @@
 #define VERIFIER "dBjftJeZ4CVP-mJ92K27uhbUJU1p1r_wW1gFWFOEjXk"
 #define CHALLENGE "ngF5GsXcbwljx6u133FFr3Xht9xooA_DuaX_3QwODtc"
 
-static void must_start(struct mock *m, const char *const *args)
-{
-	ck_assert_msg(mock_start(m, args), "flmock did not start (%s)", mock_binary());
-}
-
 /* GET /oauth/authorise; the code from the redirect (caller frees), NULL if none. */
 static char *authorise(struct mock *m, const char *extra, struct resp *r)
 {
@@ -87,7 +82,7 @@ START_TEST(code_grant_and_rotation)
 	long st;
 	yajl_val v, w;
 
-	must_start(&m, args);
+	mock_must_start(&m, args);
 	code = authorise(&m, "&code_challenge=" CHALLENGE "&code_challenge_method=S256", &r);
 	ck_assert_int_eq(r.status, 302);
 	ck_assert_msg(strncmp(r.location, REDIRECT "?code=", strlen(REDIRECT) + 6) == 0, "%s", r.location);
@@ -186,7 +181,7 @@ START_TEST(authorise_refusals)
 	struct mock m;
 	struct resp r;
 
-	must_start(&m, args);
+	mock_must_start(&m, args);
 	/* The registered loopback redirect matches on any port, not on another path. */
 	mock_call(&m, "GET", "/oauth/authorise?response_type=code&client_id=flsync-demo"
 		  "&redirect_uri=http%3A%2F%2F127.0.0.1%3A5555%2Fcallback&state=s", NULL, NULL, "", &r);
@@ -220,7 +215,7 @@ START_TEST(ttl_and_ignored_pkce)
 	long st;
 	yajl_val v;
 
-	must_start(&m, args);
+	mock_must_start(&m, args);
 	code = authorise(&m, "&code_challenge=" CHALLENGE "&code_challenge_method=S256", &r);
 	resp_free(&r);
 	/* A public client, no verifier: the service ignores PKCE. */
@@ -247,7 +242,7 @@ START_TEST(expire_control)
 	long st;
 	yajl_val v;
 
-	must_start(&m, NULL);
+	mock_must_start(&m, NULL);
 	code = authorise(&m, "", &r);
 	resp_free(&r);
 	snprintf(form, sizeof form, "grant_type=authorization_code&code=%s&redirect_uri=%s&client_id=flsync-demo"

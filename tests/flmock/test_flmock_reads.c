@@ -21,7 +21,7 @@ static void start(void)
 {
 	const char *args[] = { "--seed", "42", NULL };
 
-	ck_assert_msg(mock_start(&m, args), "flmock did not start (%s)", mock_binary());
+	mock_must_start(&m, args);
 	self_id = mock_self(&m);
 }
 

@@ -334,7 +334,7 @@ START_TEST(hint_makes_exactly_its_read)
 	int64_t thread, bid, project;
 	char body[256];
 
-	ck_assert(mock_start(&m, NULL));
+	mock_must_start(&m, NULL);
 	syncer_open(&s, &m, "s.db");
 	pass(&s); /* the first, full sync */
 	measured_pass(&m, &s, &base); /* an incremental pass with nothing new: the baseline */
@@ -559,7 +559,7 @@ START_TEST(faulty_deliveries_equal_a_clean_sync)
 	struct mock m;
 	int64_t reads = 0, passes = 0;
 
-	ck_assert(mock_start(&m, args));
+	mock_must_start(&m, args);
 	syncer_open(&s, &m, "hooked.db");
 	l.db = open_db("hooked.db"); /* the listener's own handle, as in flsyncd */
 	h = hookrecv_start(on_delivery, &l);
@@ -603,7 +603,7 @@ START_TEST(dropped_deliveries_are_counted)
 	struct mock m;
 	struct resp r;
 
-	ck_assert(mock_start(&m, NULL));
+	mock_must_start(&m, NULL);
 	syncer_open(&s, &m, "lost.db");
 	l.db = open_db("lost.db");
 	h = hookrecv_start(on_delivery, &l);

@@ -47,6 +47,14 @@ def sink_seq(account):
     return int(rows[0][0]) if rows else None
 
 
+def copy_db(src_path, dst_path):
+    """dst_path becomes a copy of src_path (SQLite's online backup)."""
+    src, dst = sqlite3.connect(src_path), sqlite3.connect(dst_path)
+    src.backup(dst)
+    dst.close()
+    src.close()
+
+
 def churn(db, k):
     """Many changes at once in SQLite, as a sync pass would make: updates, a deletion."""
     con = sqlite3.connect(db)
@@ -141,18 +149,10 @@ def run_tests():
 
     # A file restored from a backup that then went on: its seqs are not the mirrored ones.
     backup = os.path.join(tmp, 'backup.db')
-    src = sqlite3.connect(b_db)
-    dst = sqlite3.connect(backup)
-    src.backup(dst)
-    dst.close()
-    src.close()
+    copy_db(b_db, backup)
     churn(b_db, 1)
     pgsync(b_db, 'agency-b', what='a run before the restore')
-    src = sqlite3.connect(backup)
-    dst = sqlite3.connect(b_db)
-    src.backup(dst)
-    dst.close()
-    src.close()
+    copy_db(backup, b_db)
     churn(b_db, 2)
     churn(b_db, 3)
     out = pgsync(b_db, 'agency-b', what='the run after a restore')

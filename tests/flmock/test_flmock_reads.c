@@ -83,6 +83,22 @@ START_TEST(envelope_and_date)
 }
 END_TEST
 
+/* Which credentials each kind of request takes. */
+static const struct {
+	const char *path, *header;
+	long status;
+} auth_cases[] = {
+	{ "/api/projects/0.1/projects/?limit=1", "Freelancer-OAuth-V1: wrong", 401 },
+	{ "/api/projects/0.1/projects/?limit=1", "Freelancer-Developer-Auth-V1: demo", 200 },
+	{ "/api/projects/0.1/projects/?limit=1", "Freelancer-Developer-Auth-V1: 1234;demo", 200 },
+	{ "/api/projects/0.1/projects/?limit=1", "Freelancer-Developer-Auth-V1: 1234;nope", 401 },
+	/* Search for Projects needs no authentication; a wrong token still fails. */
+	{ "/api/projects/0.1/projects/active/?limit=1", "", 200 },
+	{ "/api/projects/0.1/projects/active/?limit=1", "Freelancer-OAuth-V1: x", 401 },
+	/* /_mock/ needs none */
+	{ "/_mock/clock", "", 200 },
+};
+
 START_TEST(auth)
 {
 	struct resp r;
@@ -96,29 +112,12 @@ START_TEST(auth)
 	yajl_tree_free(v);
 	resp_free(&r);
 
-	mock_call(&m, "GET", "/api/projects/0.1/projects/?limit=1", NULL, NULL, "Freelancer-OAuth-V1: wrong", &r);
-	ck_assert_int_eq(r.status, 401);
-	resp_free(&r);
-	mock_call(&m, "GET", "/api/projects/0.1/projects/?limit=1", NULL, NULL, "Freelancer-Developer-Auth-V1: demo", &r);
-	ck_assert_int_eq(r.status, 200);
-	resp_free(&r);
-	mock_call(&m, "GET", "/api/projects/0.1/projects/?limit=1", NULL, NULL, "Freelancer-Developer-Auth-V1: 1234;demo", &r);
-	ck_assert_int_eq(r.status, 200);
-	resp_free(&r);
-	mock_call(&m, "GET", "/api/projects/0.1/projects/?limit=1", NULL, NULL, "Freelancer-Developer-Auth-V1: 1234;nope", &r);
-	ck_assert_int_eq(r.status, 401);
-	resp_free(&r);
-	/* Search for Projects needs no authentication; a wrong token still fails. */
-	mock_call(&m, "GET", "/api/projects/0.1/projects/active/?limit=1", NULL, NULL, "", &r);
-	ck_assert_int_eq(r.status, 200);
-	resp_free(&r);
-	mock_call(&m, "GET", "/api/projects/0.1/projects/active/?limit=1", NULL, NULL, "Freelancer-OAuth-V1: x", &r);
-	ck_assert_int_eq(r.status, 401);
-	resp_free(&r);
-	/* /_mock/ needs none */
-	mock_call(&m, "GET", "/_mock/clock", NULL, NULL, "", &r);
-	ck_assert_int_eq(r.status, 200);
-	resp_free(&r);
+	for (size_t i = 0; i < sizeof auth_cases / sizeof auth_cases[0]; i++) {
+		mock_call(&m, "GET", auth_cases[i].path, NULL, NULL, auth_cases[i].header, &r);
+		ck_assert_msg(r.status == auth_cases[i].status, "%s with \"%s\": HTTP %ld, want %ld", auth_cases[i].path,
+			      auth_cases[i].header, r.status, auth_cases[i].status);
+		resp_free(&r);
+	}
 }
 END_TEST
 

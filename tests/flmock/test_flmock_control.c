@@ -205,8 +205,26 @@ START_TEST(each_fault_kind)
 	resp_free(&r);
 	ck_assert_uint_eq(count_of(&m, "threads"), threads + 1);
 
+	mock_stop(&m);
+}
+END_TEST
+
+/* A spec /_mock/faults cannot read is refused in JSON whatever it holds, naming the key it did not know. */
+START_TEST(fault_spec_refused)
+{
+	struct mock m;
+	struct resp r;
+	yajl_val v;
+
+	mock_must_start(&m, NULL);
 	mock_call(&m, "POST", "/_mock/faults?spec=bogus=1", NULL, NULL, "", &r);
 	ck_assert_int_eq(r.status, 400);
+	resp_free(&r);
+	mock_call(&m, "POST", "/_mock/faults?spec=x%22y=1", NULL, NULL, "", &r);
+	ck_assert_int_eq(r.status, 400);
+	v = resp_json(&r);
+	ck_assert_msg(v && jstr(v, "error") && strstr(jstr(v, "error"), "'x\"y'"), "not JSON naming the key: %s", r.body);
+	yajl_tree_free(v);
 	resp_free(&r);
 	mock_stop(&m);
 }
@@ -638,6 +656,7 @@ int main(void)
 	const TTest *tests[] = {
 		rate_limits,
 		each_fault_kind,
+		fault_spec_refused,
 		faults_are_deterministic,
 		clock_and_advance,
 		same_seed_same_bytes,

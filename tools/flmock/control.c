@@ -145,12 +145,14 @@ static void mock_silent_edit(struct server *s, struct MHD_Connection *c, struct 
 static void mock_faults(struct server *s, struct MHD_Connection *c, struct fm_buf *b, int *status)
 {
 	const char *spec = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "spec");
-	char err[128];
+	char err[256];
 	struct fault_spec f;
 
 	if (!faults_parse(spec ? spec : "", &f, err, sizeof err)) {
 		*status = 400;
-		buf_printf(b, "{\"error\":\"%s\"}\n", err);
+		buf_puts(b, "{\"error\":");
+		jw_escape(b, err, strlen(err));
+		buf_puts(b, "}\n");
 		return;
 	}
 	s->faults = f;
@@ -163,7 +165,7 @@ static void mock_webhooks(struct server *s, struct MHD_Connection *c, bool emit,
 {
 	static const char *const keys[6] = { "thread_id", "message_id", "project_id", "bid_id", "milestone_id",
 					     "request_id" };
-	char err[200];
+	char err[256];
 
 	if (emit) {
 		const char *type = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "type");

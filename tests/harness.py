@@ -9,6 +9,7 @@ and exits 1 if any check failed (77 if main returned 77: skipped).
 """
 import json
 import os
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -75,6 +76,68 @@ class Run:
         if self.failures:
             print('failed:\n  ' + '\n  '.join(self.failures))
         sys.exit(1 if self.failures else 0)
+
+    def exit(self):
+        """finish() for a script whose checks run at module level: the summary and the exit status."""
+        self.finish(lambda: 0)
+
+
+class Tally:
+    """check(name, ok, detail) and a closing "N passed, N failed" line: the
+    form of the scripts that run their tests as functions (test_sync.py,
+    test_replay.py, test_auth.py, test_market_order.py)."""
+
+    def __init__(self):
+        self.passed = self.failed = 0
+
+    def check(self, name, ok, detail=''):
+        if ok:
+            self.passed += 1
+        else:
+            self.failed += 1
+            print('FAIL: %s%s' % (name, ('\n  ' + str(detail)[-3000:].replace('\n', '\n  ')) if detail else ''),
+                  flush=True)
+        return ok
+
+    def summary(self, extra=''):
+        """Print the closing line; the exit status (1 if any check failed)."""
+        print('%d passed, %d failed%s' % (self.passed, self.failed, extra))
+        return 1 if self.failed else 0
+
+
+class Mock:
+    """flmock on port 0 with these arguments, called as the account of `token`;
+    stopped with SIGTERM.  For scripts that start and stop several worlds."""
+
+    def __init__(self, flmock, token, *args):
+        self.token = token
+        err = tempfile.TemporaryFile()
+        self.proc = subprocess.Popen([flmock, '--port', '0', '--token', token, *args],
+                                     stdout=subprocess.PIPE, stderr=err, text=True)
+        line = self.proc.stdout.readline()
+        if not line.startswith('listening on '):
+            err.seek(0)
+            raise RuntimeError('flmock did not start: %r %s' % (line, err.read().decode(errors='replace')[-2000:]))
+        self.url = line.split()[-1]
+
+    def call(self, method, path):
+        """A request with the account's token; the answer's body as text."""
+        req = urllib.request.Request(self.url + path, method=method, headers={'Freelancer-OAuth-V1': self.token})
+        with urllib.request.urlopen(req, timeout=60) as r:
+            return r.read().decode()
+
+    def dump(self, entity):
+        """Every record of entity in the world (GET /_mock/dump), parsed."""
+        text = self.call('GET', '/_mock/dump?entity=' + entity)
+        return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
 
 
 def post(url, body=b'', method='POST', headers=None):

@@ -20,7 +20,8 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
+
+import harness
 
 FLSYNCD, FLMOCK = sys.argv[1], sys.argv[2]
 TOKEN = 'sync-test-token'
@@ -30,7 +31,8 @@ WORLD = ['--users', '300', '--projects', '400', '--bids-per-project', '6', '--mi
          '--messages-per-thread', '8']
 
 LAG = 30  # flsyncd's default safety lag: windows end this long before the server's now
-passed = failed = 0
+TALLY = harness.Tally()
+check = TALLY.check
 
 
 def advance(mock, seconds):
@@ -39,52 +41,19 @@ def advance(mock, seconds):
     mock.call('POST', '/_mock/advance?seconds=%d&quiet=%d' % (seconds + LAG + 1, LAG + 1))
 
 
-class Mock:
+class Mock(harness.Mock):
     def __init__(self, *args):
-        self.proc = subprocess.Popen([FLMOCK, '--port', '0', '--token', TOKEN, *args],
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        line = self.proc.stdout.readline()
-        if not line.startswith('listening on '):
-            raise RuntimeError('flmock did not start: %r %s' % (line, self.proc.stderr.read()))
-        self.url = line.split()[-1]
-
-    def call(self, method, path):
-        req = urllib.request.Request(self.url + path, method=method,
-                                     headers={'Freelancer-OAuth-V1': TOKEN})
-        with urllib.request.urlopen(req, timeout=60) as r:
-            return r.read().decode()
-
-    def dump(self, entity):
-        text = self.call('GET', '/_mock/dump?entity=' + entity)
-        return [json.loads(line) for line in text.splitlines() if line.strip()]
+        super().__init__(FLMOCK, TOKEN, *args)
 
     def requests(self):
         stats = json.loads(self.call('GET', '/_mock/stats'))
         return stats.get('total', stats.get('requests', 0)) if isinstance(stats, dict) else 0
-
-    def stop(self):
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
 
 
 def flsyncd(db, url, *extra, timeout=600):
     env = dict(os.environ, FLSYNC_TOKEN=TOKEN, XDG_CONFIG_HOME=os.path.dirname(db))
     return subprocess.run([FLSYNCD, '--db', db, '--api', url, '--once', *extra], env=env,
                           capture_output=True, text=True, timeout=timeout)
-
-
-def check(name, ok, detail=''):
-    global passed, failed
-    if ok:
-        passed += 1
-    else:
-        failed += 1
-        print('FAIL: %s%s' % (name, ('\n  ' + detail.replace('\n', '\n  ')) if detail else ''))
-    return ok
 
 
 def expected_scope(mock):
@@ -101,18 +70,18 @@ def expected_scope(mock):
         return m.get('project_owner_id') == self_id or m.get('bidder_id') == self_id
 
     milestones = {m.get('transaction_id', m.get('id')): m for m in w['milestones'] if mine(m)}
-    mreqs = {m['id']: m for m in w['milestone_requests'] if mine(m)}
+    milestone_requests = {m['id']: m for m in w['milestone_requests'] if mine(m)}
     reviews = {(r['project_id'], r['from_user_id'], r['to_user_id']): r for r in w['reviews']
                if self_id in (r.get('from_user_id'), r.get('to_user_id'))}
     threads = {t['id']: t for t in w['threads'] if self_id in t['thread'].get('members', [])}
     messages = {m['id']: m for m in w['messages'] if m.get('thread_id') in threads}
     project_ids = (my_projects | bid_projects | {b['project_id'] for b in bids.values()}
                    | {m['project_id'] for m in milestones.values()}
-                   | {m['project_id'] for m in mreqs.values()}
+                   | {m['project_id'] for m in milestone_requests.values()}
                    | {r['project_id'] for r in reviews.values()})
     projects = {p['id']: p for p in w['projects'] if p['id'] in project_ids}
     return self_id, {'projects': projects, 'bids': bids, 'milestones': milestones,
-                     'milestone_requests': mreqs, 'reviews': reviews, 'threads': threads,
+                     'milestone_requests': milestone_requests, 'reviews': reviews, 'threads': threads,
                      'messages': messages}
 
 
@@ -710,8 +679,7 @@ def main():
         run('re-read', lambda: test_reread(tmp))
         run('mass-delete guard', lambda: test_mass_delete_guard(tmp))
         run('write upkeep', lambda: test_write_upkeep(tmp))
-    print('%d passed, %d failed' % (passed, failed))
-    return 1 if failed else 0
+    return TALLY.summary()
 
 
 if __name__ == '__main__':

@@ -22,6 +22,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "../check_main.h"
 #include "actions.h"
 #include "flsync.h"
 #include "store.h"
@@ -1169,81 +1170,71 @@ START_TEST(readonly_handle)
 }
 END_TEST
 
-static Suite *enqueue_suite(void)
-{
-	Suite *s = suite_create("enqueue");
-	TCase *tc;
-
-	tc = tcase_create("effects");
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_add_test(tc, bid_create_effect);
-	tcase_add_test(tc, bid_update_effect);
-	tcase_add_loop_test(tc, bid_action_effect, 0, (int)(sizeof bid_actions / sizeof bid_actions[0]));
-	tcase_add_test(tc, bid_award_accept_follow_reference);
-	tcase_add_test(tc, milestone_create_effect);
-	tcase_add_test(tc, milestone_action_effects);
-	tcase_add_test(tc, milestone_request_effects);
-	tcase_add_test(tc, review_post_effect);
-	tcase_add_test(tc, thread_create_effect);
-	tcase_add_test(tc, message_send_effect);
-	tcase_add_test(tc, thread_action_effects);
-	tcase_add_test(tc, project_create_effect);
-	tcase_add_test(tc, project_create_unknown_job);
-	tcase_add_test(tc, message_send_unknown_thread);
-	tcase_add_test(tc, project_invite_queued);
-	tcase_add_test(tc, action_on_unknown_row);
-	suite_add_tcase(s, tc);
-
-	tc = tcase_create("validation");
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_add_test(tc, refuse_kind_and_shape);
-	tcase_add_test(tc, refuse_missing_required);
-	tcase_add_test(tc, refuse_wrong_types_and_ranges);
-	tcase_add_test(tc, refuse_bad_enums);
-	tcase_add_test(tc, refuse_without_account);
-	suite_add_tcase(s, tc);
-
-	tc = tcase_create("references");
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_add_test(tc, local_thread_reference);
-	tcase_add_test(tc, local_bid_reference);
-	tcase_add_test(tc, local_reference_missing);
-	tcase_add_test(tc, local_reference_cancelled_or_failed);
-	tcase_add_test(tc, local_reference_done);
-	suite_add_tcase(s, tc);
-
-	tc = tcase_create("cancel_retry");
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_add_test(tc, cancel_undoes_created_row);
-	tcase_add_test(tc, cancel_restores_columns);
-	tcase_add_test(tc, cancel_cascades);
-	tcase_add_test(tc, cancel_wrong_state);
-	tcase_add_test(tc, retry_wrong_state);
-	tcase_add_test(tc, retry_reapplies_created_row);
-	tcase_add_test(tc, retry_reapplies_columns);
-	tcase_add_test(tc, retry_dependent);
-	suite_add_tcase(s, tc);
-
-	tc = tcase_create("inspect");
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_add_test(tc, get_every_field);
-	tcase_add_test(tc, state_names);
-	tcase_add_test(tc, foreach_filters);
-	tcase_add_test(tc, ready_and_untouched);
-	tcase_add_test(tc, client_message_id_stable);
-	tcase_add_test(tc, durable_across_reopen);
-	tcase_add_test(tc, readonly_handle);
-	suite_add_tcase(s, tc);
-	return s;
-}
-
 int main(void)
 {
-	SRunner *sr = srunner_create(enqueue_suite());
-	int failed;
+	const TTest *effects_tests[] = {
+		bid_create_effect,
+		bid_update_effect,
+		bid_award_accept_follow_reference,
+		milestone_create_effect,
+		milestone_action_effects,
+		milestone_request_effects,
+		review_post_effect,
+		thread_create_effect,
+		message_send_effect,
+		thread_action_effects,
+		project_create_effect,
+		project_create_unknown_job,
+		message_send_unknown_thread,
+		project_invite_queued,
+		action_on_unknown_row,
+		NULL,
+	};
+	const TTest *validation_tests[] = {
+		refuse_kind_and_shape,
+		refuse_missing_required,
+		refuse_wrong_types_and_ranges,
+		refuse_bad_enums,
+		refuse_without_account,
+		NULL,
+	};
+	const TTest *references_tests[] = {
+		local_thread_reference,
+		local_bid_reference,
+		local_reference_missing,
+		local_reference_cancelled_or_failed,
+		local_reference_done,
+		NULL,
+	};
+	const TTest *cancel_retry_tests[] = {
+		cancel_undoes_created_row,
+		cancel_restores_columns,
+		cancel_cascades,
+		cancel_wrong_state,
+		retry_wrong_state,
+		retry_reapplies_created_row,
+		retry_reapplies_columns,
+		retry_dependent,
+		NULL,
+	};
+	const TTest *inspect_tests[] = {
+		get_every_field,
+		state_names,
+		foreach_filters,
+		ready_and_untouched,
+		client_message_id_stable,
+		durable_across_reopen,
+		readonly_handle,
+		NULL,
+	};
+	const struct check_case cases[] = {
+		{ "effects", effects_tests, .setup = setup, .teardown = teardown, .loop = bid_action_effect,
+		  .loop_end = (int)(sizeof bid_actions / sizeof bid_actions[0]) },
+		{ "validation", validation_tests, .setup = setup, .teardown = teardown },
+		{ "references", references_tests, .setup = setup, .teardown = teardown },
+		{ "cancel_retry", cancel_retry_tests, .setup = setup, .teardown = teardown },
+		{ "inspect", inspect_tests, .setup = setup, .teardown = teardown },
+	};
 
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return check_run(check_suite("enqueue", cases, sizeof cases / sizeof cases[0]));
 }

@@ -33,6 +33,9 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
+import harness  # noqa: E402
+
 FLSYNCD, FLSYNC, FLMOCK = sys.argv[1], sys.argv[2], sys.argv[3]
 # The shared library, for queueing the burst of 1,000 bids in-process (a process per
 # `flsync queue add` costs ~50-80 ms here: 1,000 of them alone would take over a minute).
@@ -41,7 +44,8 @@ LIBFLSYNC = sys.argv[4] if len(sys.argv) > 4 else os.path.join(
 TOKEN = 'replay-test-token'
 VALGRIND = os.environ.get('FL_UNDER_VALGRIND') == '1'
 SEED = '5'
-passed = failed = 0
+TALLY = harness.Tally()
+check = TALLY.check
 T0 = time.time()
 
 
@@ -49,30 +53,9 @@ def note(msg):
     print('note: ' + msg)
 
 
-def check(name, ok, detail=''):
-    global passed, failed
-    if ok:
-        passed += 1
-    else:
-        failed += 1
-        print('FAIL: %s%s' % (name, ('\n  ' + str(detail).replace('\n', '\n  ')) if detail else ''))
-    return ok
-
-
-class Mock:
+class Mock(harness.Mock):
     def __init__(self, *args):
-        self.proc = subprocess.Popen([FLMOCK, '--port', '0', '--seed', SEED, '--token', TOKEN, *args],
-                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-        line = self.proc.stdout.readline()
-        if not line.startswith('listening on '):
-            raise RuntimeError('flmock did not start: %r' % line)
-        self.url = line.split()[-1]
-
-    def call(self, method, path):
-        req = urllib.request.Request(self.url + path, method=method,
-                                     headers={'Freelancer-OAuth-V1': TOKEN})
-        with urllib.request.urlopen(req, timeout=60) as r:
-            return r.read().decode()
+        super().__init__(FLMOCK, TOKEN, '--seed', SEED, *args)
 
     def api(self, method, path, params):
         """An API write as the account, with a JSON body: (HTTP status, envelope)."""
@@ -84,22 +67,11 @@ class Mock:
         except urllib.error.HTTPError as e:
             return e.code, json.loads(e.read().decode())
 
-    def dump(self, entity):
-        return [json.loads(l) for l in self.call('GET', '/_mock/dump?entity=' + entity).splitlines() if l.strip()]
-
     def log(self):
         return [json.loads(l) for l in self.call('GET', '/_mock/log').splitlines() if l.strip()]
 
     def self_id(self):
         return json.loads(self.call('GET', '/_mock/self'))['id']
-
-    def stop(self):
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
 
 
 def write_config(tmp, text):
@@ -1118,8 +1090,7 @@ def main():
             run('burst', test_burst, tmp)
         run('crash', test_crash, tmp, 'crash', '')
         run('crash+lostreply', test_crash, tmp, 'lostreply', 'lostreply=0.3')
-    print('%d passed, %d failed (%.0f s)' % (passed, failed, time.time() - T0))
-    sys.exit(1 if failed else 0)
+    sys.exit(TALLY.summary(' (%.0f s)' % (time.time() - T0)))
 
 
 if __name__ == '__main__':

@@ -25,6 +25,9 @@ import threading
 import urllib.parse
 import urllib.request
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
+import harness  # noqa: E402
+
 FLSYNC, FLSYNCD, FLMOCK = sys.argv[1:4]
 VALGRIND = os.environ.get('FL_UNDER_VALGRIND') == '1'
 STATIC = 'static-auth-test-token'
@@ -32,18 +35,9 @@ CLIENT, SECRET = 'test-client', 's3cret-of-the-app'
 WORLD = ['--users', '120', '--projects', '150', '--bids-per-project', '4', '--milestones', '80',
          '--milestone-requests', '40', '--reviews', '80', '--threads', '40', '--messages-per-thread', '5']
 tmp = tempfile.mkdtemp(prefix='flauth.')
-passed = failed = 0
+TALLY = harness.Tally()
+check = TALLY.check
 secrets_seen = set()   # every token issued: none may show up where it must not
-
-
-def check(name, ok, detail=''):
-    global passed, failed
-    if ok:
-        passed += 1
-    else:
-        failed += 1
-        print('FAIL: %s%s' % (name, ('\n  ' + str(detail)[-3000:].replace('\n', '\n  ')) if detail else ''))
-    return ok
 
 
 class NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -458,8 +452,7 @@ def main():
     test_pkce_ignored()
     test_shared_token_file()
     test_expiring_sync()
-    print('%d passed, %d failed' % (passed, failed))
-    return 1 if failed else 0
+    return TALLY.summary()
 
 
 sys.exit(main())

@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <dirent.h>
 
+#include "../check_main.h"
 #include "oauth.h"
 #include "testutil.h"
 #include "token.h"
@@ -393,36 +394,26 @@ START_TEST(source_invalid_grant)
 }
 END_TEST
 
-static Suite *token_suite(void)
-{
-	Suite *s = suite_create("token");
-	TCase *tc = tcase_create("token");
-
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_set_timeout(tc, 60);
-	tcase_add_test(tc, bare_token);
-	tcase_add_test(tc, json_record);
-	tcase_add_test(tc, json_refused);
-	tcase_add_test(tc, file_write_read);
-	tcase_add_test(tc, unsafe_modes);
-	tcase_add_test(tc, pkce_vector);
-	tcase_add_test(tc, reply_parse);
-	tcase_add_test(tc, token_endpoint);
-	tcase_add_test(tc, source_refresh);
-	tcase_add_test(tc, source_adopts_other_refresh);
-	tcase_add_test(tc, source_due_refreshes_first);
-	tcase_add_test(tc, source_invalid_grant);
-	suite_add_tcase(s, tc);
-	return s;
-}
-
 int main(void)
 {
-	SRunner *sr = srunner_create(token_suite());
-	int failed;
+	const TTest *tests[] = {
+		bare_token,
+		json_record,
+		json_refused,
+		file_write_read,
+		unsafe_modes,
+		pkce_vector,
+		reply_parse,
+		token_endpoint,
+		source_refresh,
+		source_adopts_other_refresh,
+		source_due_refreshes_first,
+		source_invalid_grant,
+		NULL,
+	};
+	const struct check_case cases[] = {
+		{ "token", tests, .setup = setup, .teardown = teardown, .timeout = 60 },
+	};
 
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run(check_suite("token", cases, sizeof cases / sizeof cases[0]));
 }

@@ -19,6 +19,9 @@ import sys
 import tempfile
 import unicodedata
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
+import harness  # noqa: E402
+
 FLSYNC, FIXTURE = sys.argv[1], sys.argv[2]
 FIXTURE_SQL = os.environ.get('FL_CLI_FIXTURE_SQL') or os.path.join(os.path.dirname(__file__), 'fixture.sql')
 VALGRIND = ['valgrind', '--error-exitcode=99', '--leak-check=full', '--errors-for-leak-kinds=definite,indirect',
@@ -26,16 +29,8 @@ VALGRIND = ['valgrind', '--error-exitcode=99', '--leak-check=full', '--errors-fo
 
 tmp = tempfile.mkdtemp(prefix='flcli.')
 DB = os.path.join(tmp, 'flsync.db')
-failures = []
-checks = 0
-
-
-def check(cond, what, detail=''):
-    global checks
-    checks += 1
-    if not cond:
-        failures.append(what)
-        print('FAIL: %s%s' % (what, ('\n  ' + str(detail).replace('\n', '\n  ')) if detail else ''))
+H = harness.Run('commands')
+check = H.check
 
 
 def flsync(*args, db=DB, env=None, code=0, what=None):
@@ -392,5 +387,4 @@ else:
               '%d colours, %d of %d samples not white' % (len(colours), inked, samples))
 
 shutil.rmtree(tmp, ignore_errors=True)
-print('%d checks, %d failed' % (checks, len(failures)))
-sys.exit(1 if failures else 0)
+H.exit()

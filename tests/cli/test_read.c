@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../check_main.h"
 #include "fixture.h"
 #include "flsync.h"
 #include "testutil.h"
@@ -628,32 +629,22 @@ START_TEST(status_snapshot)
 }
 END_TEST
 
-static Suite *suite(void)
-{
-	Suite *s = suite_create("read");
-	TCase *tc = tcase_create("read");
-
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_set_timeout(tc, 60);
-	tcase_add_test(tc, query_rows_and_types);
-	tcase_add_test(tc, query_errors);
-	tcase_add_test(tc, reader_not_blocked_by_writer);
-	tcase_add_test(tc, change_feed_exact);
-	tcase_add_test(tc, change_feed_prune);
-	tcase_add_test(tc, change_feed_wait);
-	tcase_add_test(tc, change_feed_prune_keeps_what_a_sink_needs);
-	tcase_add_test(tc, status_snapshot);
-	suite_add_tcase(s, tc);
-	return s;
-}
-
 int main(void)
 {
-	SRunner *sr = srunner_create(suite());
-	int failed;
+	const TTest *tests[] = {
+		query_rows_and_types,
+		query_errors,
+		reader_not_blocked_by_writer,
+		change_feed_exact,
+		change_feed_prune,
+		change_feed_wait,
+		change_feed_prune_keeps_what_a_sink_needs,
+		status_snapshot,
+		NULL,
+	};
+	const struct check_case cases[] = {
+		{ "read", tests, .setup = setup, .teardown = teardown, .timeout = 60 },
+	};
 
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run(check_suite("read", cases, sizeof cases / sizeof cases[0]));
 }

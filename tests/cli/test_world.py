@@ -18,22 +18,17 @@ import tempfile
 import time
 import urllib.request
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
+import harness  # noqa: E402
+
 FLSYNC, FLSYNCD, FLMOCK = sys.argv[1:4]
 TOKEN = 'worldtest'
 ENTITY = ['currencies', 'job_categories', 'jobs', 'users', 'projects', 'bids', 'milestones',
           'milestone_requests', 'reviews', 'threads', 'messages', 'actions']
 tmp = tempfile.mkdtemp(prefix='flworld.')
 DB = os.path.join(tmp, 'world.db')
-failures = []
-checks = 0
-
-
-def check(cond, what, detail=''):
-    global checks
-    checks += 1
-    if not cond:
-        failures.append(what)
-        print('FAIL: %s%s' % (what, ('\n  ' + str(detail)[:3000]) if detail else ''))
+H = harness.Run('world')
+check = H.check
 
 
 def run(cmd, code=0, env=None):
@@ -250,5 +245,4 @@ finally:
     big.wait()
     shutil.rmtree(tmp, ignore_errors=True)
 
-print('%d checks, %d failed' % (checks, len(failures)))
-sys.exit(1 if failures else 0)
+H.exit()

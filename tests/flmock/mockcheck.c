@@ -1,21 +1,24 @@
 /*
- * mockcheck.c — the main() of every flmock suite: run one Check suite with
- * libcurl initialised around it (kept out of mockutil.c, which the bench
- * links without Check).
+ * mockcheck.c — what the flmock suites need of Check: their main() (one
+ * Check suite run with libcurl initialised around it), and flmock started or
+ * the test failed.  Kept out of mockutil.c, which the benches link without
+ * Check.
  */
-#include <check.h>
-
+#include "../check_main.h"
 #include "mockutil.h"
 
 int mock_run_suite(Suite *s)
 {
-	SRunner *sr = srunner_create(s);
-	int failed;
+	int rc;
 
 	curl_global_init(CURL_GLOBAL_DEFAULT);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
+	rc = check_run(s);
 	curl_global_cleanup();
-	return failed ? 1 : 0;
+	return rc;
 }
+
+void mock_must_start(struct mock *m, const char *const *args)
+{
+	ck_assert_msg(mock_start(m, args), "flmock did not start (%s)", mock_binary());
+}
+

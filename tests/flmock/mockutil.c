@@ -205,6 +205,16 @@ yajl_val resp_json(const struct resp *r)
 	return r->body ? yajl_tree_parse(r->body, err, sizeof err) : NULL;
 }
 
+const char *resp_error_code(const struct resp *r, char *buf, size_t n)
+{
+	yajl_val v = resp_json(r);
+	const char *c = jstr(v, "error_code");
+
+	snprintf(buf, n, "%s", c ? c : "(none)");
+	yajl_tree_free(v);
+	return buf;
+}
+
 yajl_val jget(yajl_val v, const char *k1, const char *k2)
 {
 	const char *path[3] = { k1, k2, NULL };

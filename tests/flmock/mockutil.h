@@ -1,7 +1,8 @@
 /*
- * mockutil.h — shared by the flmock suites and bench_flmock: start flmock on
- * port 0 and read its URL from the first line of its stdout, stop it with
- * SIGTERM, and call it over one keep-alive libcurl handle.
+ * mockutil.h — shared by the flmock suites, tests/webhook, bench_flmock and
+ * bench_webhook (the static library mockutil): start flmock on port 0 and
+ * read its URL from the first line of its stdout, stop it with SIGTERM, and
+ * call it over one keep-alive libcurl handle.
  */
 #ifndef FLMOCK_MOCKUTIL_H
 #define FLMOCK_MOCKUTIL_H
@@ -52,6 +53,9 @@ void resp_free(struct resp *r);
 /* The parsed body, or NULL if it is not JSON.  Free with yajl_tree_free. */
 yajl_val resp_json(const struct resp *r);
 
+/* The body's error_code into buf, or "(none)"; returns buf. */
+const char *resp_error_code(const struct resp *r, char *buf, size_t n);
+
 /* Lookup helpers: a path of keys through nested objects. */
 yajl_val jget(yajl_val v, const char *k1, const char *k2);
 long long jint(yajl_val v, const char *k);     /* 0 if absent */
@@ -74,9 +78,14 @@ long long mock_advance(struct mock *m, long long seconds);
 /* GET /_mock/self: the self user's id. */
 long long mock_self(struct mock *m);
 
-/* mockcheck.c: run a Check suite (curl initialised around it); the exit status. */
+/* ---- mockcheck.c: for the Check suites ---- */
+
+/* Run a Check suite (curl initialised around it); the exit status. */
 struct Suite;
 int mock_run_suite(struct Suite *s);
+
+/* mock_start, the test failing (naming the binary) if flmock does not start. */
+void mock_must_start(struct mock *m, const char *const *args);
 
 /* The lines of a /_mock/dump stream, each parsed. */
 struct dump {

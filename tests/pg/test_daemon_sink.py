@@ -13,30 +13,29 @@ import os
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import pgcluster  # noqa: E402
-import test_accounts as ta  # noqa: E402  (its checks and the union comparison)
+import pgsuite  # noqa: E402
 
-FLSYNC, FLSYNCD, FLMOCK = sys.argv[1:4]
-tmp = tempfile.mkdtemp(prefix='flpgsink.')
+S = pgsuite.Suite('pgsink')
+FLSYNC, FLSYNCD = S.flsync, S.flsyncd
+tmp, check, one = S.tmp, S.check, pgsuite.harness.one
 
 
 def token_file(tok):
-    path = os.path.join(tmp, tok + '.token')
-    with open(path, 'w') as f:
-        f.write(tok + '\n')
-    os.chmod(path, 0o600)
-    return path
+    return S.h.token_file(tok, tok)
+
+
+def equal(accounts, what):
+    S.equal(accounts, what, want_rows=True)
 
 
 def config(name, holder, accounts, api):
     os.makedirs(os.path.join(tmp, name), exist_ok=True)
     path = os.path.join(tmp, name + '.conf')
     with open(path, 'w') as f:
-        f.write('[sink]\npostgres = %s\nholder = %s\nlease_stale = 5s\n' % (ta.PG.conninfo, holder))
+        f.write('[sink]\npostgres = %s\nholder = %s\nlease_stale = 5s\n' % (S.pg.conninfo, holder))
         for acct, tok in accounts:
             f.write('\n[account %s]\napi = %s\ntoken_file = %s\ndb = %s\n'
                     % (acct, api, token_file(tok), os.path.join(tmp, name, acct + '.db')))
@@ -52,27 +51,26 @@ def flsyncd(conf, *extra, timeout=300):
 
 
 def run_tests():
-    check = ta.check
-    api = ta.start_mock(4)
+    api = S.start_mock('--seed', '41', '--accounts', '4', '--scale', '3000')
     a = config('a', 'machine-a', [('a1', 'demo'), ('a2', 'demo-2'), ('a3', 'demo-3')], api)
     p = flsyncd(a, '--once')
     err = p.stderr.decode()
     check(p.returncode == 0, 'machine a: three accounts with a sink, --once: exit 0', err[-3000:])
     check('[a2] postgres: took the lease of a2 as machine-a' in err, 'each account takes its lease', err[-2000:])
     check('[a1] postgres: copied in full' in err, 'the first mirror copies in full', err[-2000:])
-    ta.equal([('a1', db('a', 'a1')), ('a2', db('a', 'a2')), ('a3', db('a', 'a3'))], 'after the first passes')
-    check(ta.PG.psql("SELECT count(*) FROM flsync.leases WHERE holder = 'machine-a'", csv_out=True) == [['0']],
+    equal([('a1', db('a', 'a1')), ('a2', db('a', 'a2')), ('a3', db('a', 'a3'))], 'after the first passes')
+    check(S.pg.psql("SELECT count(*) FROM flsync.leases WHERE holder = 'machine-a'", csv_out=True) == [['0']],
           'a stopped daemon gives its leases up')
 
-    ta.mock_json(api, '/_mock/advance?seconds=3600', 'POST')
+    S.mock_json(api, '/_mock/advance?seconds=3600', 'POST')
     p = flsyncd(a, '--once')
     check(p.returncode == 0, 'machine a again after an hour of activity', p.stderr.decode()[-2000:])
-    ta.equal([('a1', db('a', 'a1')), ('a2', db('a', 'a2')), ('a3', db('a', 'a3'))], 'after /_mock/advance')
+    equal([('a1', db('a', 'a1')), ('a2', db('a', 'a2')), ('a3', db('a', 'a3'))], 'after /_mock/advance')
 
     # Machine a as a daemon holds its leases; machine b shares a2 and has a4 of its own.
     log = open(os.path.join(tmp, 'a.err'), 'wb+')
     d = subprocess.Popen([FLSYNCD, '--config', a, '--interval', '3600', '-v'], stderr=log, stdout=subprocess.DEVNULL)
-    ta.procs.append(d)
+    S.procs.append(d)
     for _ in range(600):
         if open(log.name, 'rb').read().count(b'next pass in 3600 s') >= 3:
             break
@@ -83,8 +81,8 @@ def run_tests():
     check(p.returncode == 5, 'machine b: an account leased elsewhere makes --once exit 5', (p.returncode, err[-2000:]))
     check('[a2] postgres: machine-a holds the lease of a2' in err and 'skipped' in err,
           'machine b says who holds a2 and skips it', err[-2000:])
-    check(ta.one(db('b', 'a4'), 'SELECT count(*) FROM projects') > 0, 'machine b syncs its other account')
-    check(not os.path.exists(db('b', 'a2')) or ta.one(db('b', 'a2'), 'SELECT count(*) FROM projects') == 0,
+    check(one(db('b', 'a4'), 'SELECT count(*) FROM projects') > 0, 'machine b syncs its other account')
+    check(not os.path.exists(db('b', 'a2')) or one(db('b', 'a2'), 'SELECT count(*) FROM projects') == 0,
           'machine b never synced a2')
     s = subprocess.run([FLSYNC, 'status', '--all', '--config', b, '--json'], capture_output=True, timeout=60)
     st = {x['account']: x for x in json.loads(s.stdout)['accounts']}
@@ -99,21 +97,9 @@ def run_tests():
     err = p.stderr.decode()
     check(p.returncode == 0, 'machine b after the holder died: exit 0', err[-2000:])
     check('over from machine-a' in err, 'machine b takes the stale lease over', err[-2000:])
-    check(ta.one(db('b', 'a2'), 'SELECT count(*) FROM projects') > 0, 'machine b syncs a2 now')
-    ta.equal([('a1', db('a', 'a1')), ('a2', db('b', 'a2')), ('a3', db('a', 'a3')), ('a4', db('b', 'a4'))],
-             'after the takeover')
+    check(one(db('b', 'a2'), 'SELECT count(*) FROM projects') > 0, 'machine b syncs a2 now')
+    equal([('a1', db('a', 'a1')), ('a2', db('b', 'a2')), ('a3', db('a', 'a3')), ('a4', db('b', 'a4'))],
+          'after the takeover')
 
 
-def main():
-    if not pgcluster.bindir():
-        print('skipped: no PostgreSQL server binaries (the postgresql package; scripts/test installs it)')
-        return 77
-    ta.PG = pgcluster.Cluster()
-    try:
-        run_tests()
-    finally:
-        ta.PG.close()
-    return 0
-
-
-ta.H.finish(main)
+S.run(run_tests)

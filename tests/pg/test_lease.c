@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../check_main.h"
 #include "pgmirror.h"
 
 static const char *conninfo(void)
@@ -327,28 +328,19 @@ START_TEST(bad_arguments)
 }
 END_TEST
 
-static Suite *lease_suite(void)
-{
-	Suite *s = suite_create("pg_lease");
-	TCase *tc = tcase_create("lease");
-
-	tcase_set_timeout(tc, 120);
-	tcase_add_test(tc, one_holder_at_a_time);
-	tcase_add_test(tc, stale_lease_taken_over);
-	tcase_add_test(tc, stale_holder_cannot_write);
-	tcase_add_test(tc, busy_lease_is_not_waited_for);
-	tcase_add_test(tc, bad_arguments);
-	suite_add_tcase(s, tc);
-	return s;
-}
-
 int main(void)
 {
-	SRunner *sr = srunner_create(lease_suite());
-	int failed;
+	const TTest *tests[] = {
+		one_holder_at_a_time,
+		stale_lease_taken_over,
+		stale_holder_cannot_write,
+		busy_lease_is_not_waited_for,
+		bad_arguments,
+		NULL,
+	};
+	const struct check_case cases[] = {
+		{ "lease", tests, .timeout = 120 },
+	};
 
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return check_run(check_suite("pg_lease", cases, sizeof cases / sizeof cases[0]));
 }

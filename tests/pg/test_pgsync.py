@@ -28,64 +28,31 @@ import sqlite3
 import subprocess
 import sys
 import time
-import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-import harness  # noqa: E402
-import pgcluster  # noqa: E402
+import pgsuite  # noqa: E402
 
-FLSYNC, FLSYNCD, FLMOCK = sys.argv[1:4]
-TABLES = pgcluster.MIRRORED
-H = harness.Run('pgsync')
-tmp = H.tmp
-procs = H.procs
-check = H.check
+TABLES = pgsuite.pgcluster.MIRRORED
+S = pgsuite.Suite('pgsync')
+tmp, check, sync, pgsync, equal = S.tmp, S.check, S.sync, S.pgsync, S.equal
+FLSYNC = S.flsync
 
 
 def start_mock(seed, token):
-    out = open(os.path.join(tmp, 'flmock%d.out' % seed), 'wb+')
-    p = subprocess.Popen([FLMOCK, '--port', '0', '--seed', str(seed), '--token', token, '--scale', '4000'],
-                         stdout=out, stderr=subprocess.DEVNULL)
-    procs.append(p)
-    for _ in range(200):
-        out.seek(0)
-        line = out.readline().decode()
-        if line.startswith('listening on '):
-            return line.split()[2]
-        time.sleep(0.05)
-    raise SystemExit('flmock did not start')
-
-
-def sync(db, api, token):
-    p = subprocess.run([FLSYNCD, '--db', db, '--api', api, '--once'], capture_output=True, timeout=300,
-                       env=dict(os.environ, FLSYNC_TOKEN=token))
-    check(p.returncode == 0, 'flsyncd --once on %s' % os.path.basename(db), p.stderr.decode()[-1500:])
-
-
-def pgsync(db, account, code=0, what='pgsync'):
-    p = subprocess.run([FLSYNC, 'pgsync', '--db', db, '--pg', PG.conninfo, '--account', account],
-                       capture_output=True, timeout=600)
-    check(p.returncode == code, '%s: exit %d, want %d' % (what, p.returncode, code), p.stderr.decode()[-1500:])
-    return p.stdout.decode() + p.stderr.decode()
-
-
-def equal(accounts, what):
-    """Every mirrored table in PostgreSQL equals the union of the accounts' SQLite files."""
-    for table in TABLES:
-        want, got = pgcluster.mirror_rows(PG, accounts, table)
-        if got != want:
-            extra = [r for r in got if r not in want][:3]
-            missing = [r for r in want if r not in got][:3]
-            check(False, '%s: %s equals SQLite (%d rows there, %d in PostgreSQL)' % (what, table, len(want), len(got)),
-                  'only in PostgreSQL: %s\nonly in SQLite: %s' % (extra, missing))
-        else:
-            check(True, table)
+    return S.start_mock('--seed', str(seed), '--token', token, '--scale', '4000')
 
 
 def sink_seq(account):
-    rows = PG.psql("SELECT seq FROM flsync.sink_position WHERE account = '%s'" % account, csv_out=True)
+    rows = S.pg.psql("SELECT seq FROM flsync.sink_position WHERE account = '%s'" % account, csv_out=True)
     return int(rows[0][0]) if rows else None
+
+
+def copy_db(src_path, dst_path):
+    """dst_path becomes a copy of src_path (SQLite's online backup)."""
+    src, dst = sqlite3.connect(src_path), sqlite3.connect(dst_path)
+    src.backup(dst)
+    dst.close()
+    src.close()
 
 
 def churn(db, k):
@@ -97,19 +64,6 @@ def churn(db, k):
     con.execute('DELETE FROM milestones WHERE id IN (SELECT id FROM milestones ORDER BY id LIMIT 1)')
     con.commit()
     con.close()
-
-
-def main():
-    global PG
-    if not pgcluster.bindir():
-        print('skipped: no PostgreSQL server binaries (the postgresql package; scripts/test installs it)')
-        return 77
-    PG = pgcluster.Cluster()
-    try:
-        run_tests()
-    finally:
-        PG.close()
-    return 0
 
 
 def run_tests():
@@ -128,7 +82,7 @@ def run_tests():
 
     # The world moves on: new rows, updates, deleted-marks; another pass; the mirror follows.
     for api in (a_api, b_api):
-        urllib.request.urlopen(urllib.request.Request(api + '/_mock/advance?seconds=259200', method='POST'))
+        S.mock_json(api, '/_mock/advance?seconds=259200', 'POST')
     sync(a_db, a_api, 'tok-a')
     sync(b_db, b_api, 'tok-b')
     con = sqlite3.connect(a_db)
@@ -157,7 +111,7 @@ def run_tests():
     kills = 0
     for k in range(1, 25):
         churn(a_db, k)
-        p = subprocess.Popen([FLSYNC, 'pgsync', '--db', a_db, '--pg', PG.conninfo, '--account', 'agency-a'],
+        p = subprocess.Popen([FLSYNC, 'pgsync', '--db', a_db, '--pg', S.pg.conninfo, '--account', 'agency-a'],
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         time.sleep(random.uniform(0, full * 1.2))
         if p.poll() is None:
@@ -167,15 +121,15 @@ def run_tests():
     check(kills >= 12, 'most runs were killed in flight', kills)
     pgsync(a_db, 'agency-a', what='the run after the kills')
     equal(accounts, 'after %d kills' % kills)
-    dups = PG.psql('SELECT count(*) - count(DISTINCT (account, id)) FROM flsync.bids', csv_out=True)
+    dups = S.pg.psql('SELECT count(*) - count(DISTINCT (account, id)) FROM flsync.bids', csv_out=True)
     check(dups == [['0']], 'no row doubled', dups)
 
     # PostgreSQL restarts in the middle of a run.
     churn(a_db, 99)
-    p = subprocess.Popen([FLSYNC, 'pgsync', '--db', a_db, '--pg', PG.conninfo, '--account', 'agency-a'],
+    p = subprocess.Popen([FLSYNC, 'pgsync', '--db', a_db, '--pg', S.pg.conninfo, '--account', 'agency-a'],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     time.sleep(full * 0.3)
-    PG.restart()
+    S.pg.restart()
     out, err = p.communicate(timeout=120)
     if p.returncode != 0:
         check('PostgreSQL' in err.decode() or 'server' in err.decode() or 'connection' in err.decode(),
@@ -195,18 +149,10 @@ def run_tests():
 
     # A file restored from a backup that then went on: its seqs are not the mirrored ones.
     backup = os.path.join(tmp, 'backup.db')
-    src = sqlite3.connect(b_db)
-    dst = sqlite3.connect(backup)
-    src.backup(dst)
-    dst.close()
-    src.close()
+    copy_db(b_db, backup)
     churn(b_db, 1)
     pgsync(b_db, 'agency-b', what='a run before the restore')
-    src = sqlite3.connect(backup)
-    dst = sqlite3.connect(b_db)
-    src.backup(dst)
-    dst.close()
-    src.close()
+    copy_db(backup, b_db)
     churn(b_db, 2)
     churn(b_db, 3)
     out = pgsync(b_db, 'agency-b', what='the run after a restore')
@@ -217,7 +163,7 @@ def run_tests():
     pgsync(a_db, 'shared', what='a mirror under a shared name')
     out = pgsync(b_db, 'shared', code=1, what='another file under that name')
     check('another database file' in out and '--take-over' in out, 'another file under the account is refused', out)
-    p = subprocess.run([FLSYNC, 'pgsync', '--db', b_db, '--pg', PG.conninfo, '--account', 'shared', '--take-over'],
+    p = subprocess.run([FLSYNC, 'pgsync', '--db', b_db, '--pg', S.pg.conninfo, '--account', 'shared', '--take-over'],
                        capture_output=True, timeout=600)
     check(p.returncode == 0 and b'copied everything' in p.stdout, 'a take-over copies that file in full',
           p.stdout.decode() + p.stderr.decode()[-1000:])
@@ -227,12 +173,12 @@ def run_tests():
     con = sqlite3.connect(a_db)
     me = con.execute('SELECT username FROM users WHERE is_self = 1').fetchone()[0]
     con.close()
-    p = subprocess.run([FLSYNC, 'pgsync', '--db', a_db, '--pg', PG.conninfo], capture_output=True, timeout=600)
+    p = subprocess.run([FLSYNC, 'pgsync', '--db', a_db, '--pg', S.pg.conninfo], capture_output=True, timeout=600)
     check(p.returncode == 0 and ('pgsync: %s:' % me).encode() in p.stdout, 'the default account is the username',
           p.stdout.decode() + p.stderr.decode()[-500:])
-    PG.psql("DELETE FROM flsync.sink_position WHERE account = '%s'" % me)
+    S.pg.psql("DELETE FROM flsync.sink_position WHERE account = '%s'" % me)
     for t in TABLES:
-        PG.psql("DELETE FROM flsync.%s WHERE account = '%s'" % (t, me))
+        S.pg.psql("DELETE FROM flsync.%s WHERE account = '%s'" % (t, me))
 
     # The views, per account, as in SQLite.
     for account, db in accounts:
@@ -240,18 +186,19 @@ def run_tests():
         for view in ('my_active_bids', 'open_projects_with_bids', 'unread_threads', 'milestone_balances',
                      'report_bids_monthly', 'report_reviews_monthly', 'report_response_monthly'):
             want = con.execute('SELECT count(*) FROM %s' % view).fetchone()[0]
-            got = PG.psql("SELECT count(*) FROM flsync.%s WHERE account = '%s'" % (view, account), csv_out=True)
+            got = S.pg.psql("SELECT count(*) FROM flsync.%s WHERE account = '%s'" % (view, account), csv_out=True)
             check(got == [[str(want)]], '%s: view %s has the same rows' % (account, view), (got, want))
         con.close()
-    won = PG.psql("SELECT sum(won) FROM flsync.report_bids_monthly WHERE account = 'agency-a'", csv_out=True)
+    won = S.pg.psql("SELECT sum(won) FROM flsync.report_bids_monthly WHERE account = 'agency-a'", csv_out=True)
     con = sqlite3.connect(a_db)
     check(won == [[str(con.execute('SELECT sum(won) FROM report_bids_monthly').fetchone()[0])]],
           'report_bids_monthly agrees', won)
     con.close()
 
     # A database in another encoding would change text: refused.
-    PG.psql("CREATE DATABASE latin ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0")
-    p = subprocess.run([FLSYNC, 'pgsync', '--db', a_db, '--pg', PG.conninfo.replace('dbname=postgres', 'dbname=latin')],
+    S.pg.psql("CREATE DATABASE latin ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0")
+    latin = S.pg.conninfo.replace('dbname=postgres', 'dbname=latin')
+    p = subprocess.run([FLSYNC, 'pgsync', '--db', a_db, '--pg', latin],
                        capture_output=True, timeout=60)
     check(p.returncode == 1 and b'UTF8' in p.stderr, 'a LATIN1 database is refused, naming the encoding',
           p.stderr.decode()[-500:])
@@ -265,4 +212,4 @@ def run_tests():
     check(p.returncode == 2, 'no --pg: usage error', p.stderr.decode()[-500:])
 
 
-H.finish(main)
+S.run(run_tests)

@@ -22,33 +22,25 @@ and it costs no more GETs of projects/active/ than floor(n / page_limit) + 1.
 """
 import json
 import os
-import signal
 import sqlite3
 import subprocess
 import sys
 import tempfile
-import urllib.request
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
+import harness  # noqa: E402
 
 FLSYNCD, FLMOCK = sys.argv[1], sys.argv[2]
 TOKEN = 'market-order-token'
 PAGE = 5
 JOB = 3
-failed = passed = 0
-
-
-def check(name, ok, detail=''):
-    global passed, failed
-    if ok:
-        passed += 1
-    else:
-        failed += 1
-        print('FAIL: %s%s' % (name, ('\n  ' + str(detail)) if detail else ''))
+TALLY = harness.Tally()
+check = TALLY.check
 
 
 def main():
-    mock = subprocess.Popen([FLMOCK, '--port', '0', '--seed', '9', '--token', TOKEN],
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    url = mock.stdout.readline().split()[-1]
+    mock = harness.Mock(FLMOCK, TOKEN, '--seed', '9')
+    url = mock.url
     try:
         with tempfile.TemporaryDirectory(prefix='flsync-market-') as tmp:
             os.makedirs(os.path.join(tmp, 'flsync'))
@@ -59,12 +51,7 @@ def main():
             r = subprocess.run([FLSYNCD, '--db', db, '--api', url, '--once', '-v'], env=env,
                                capture_output=True, text=True, timeout=600)
             check('the pass exits 0', r.returncode == 0, r.stderr[-1500:])
-
-            def get(path):
-                req = urllib.request.Request(url + path, headers={'Freelancer-OAuth-V1': TOKEN})
-                with urllib.request.urlopen(req, timeout=60) as resp:
-                    return resp.read().decode()
-            world = [json.loads(l) for l in get('/_mock/dump?entity=projects').splitlines() if l.strip()]
+            world = mock.dump('projects')
             want = {p['id'] for p in world if p['status'] == 'active' and not p.get('deleted')
                     and any(j['id'] == JOB for j in (p.get('jobs') or []))}
             con = sqlite3.connect(db)
@@ -75,16 +62,14 @@ def main():
                   sorted(want - have)[:10])
             unordered = [l for l in r.stderr.splitlines() if 'not in time order' in l]
             check('the market pages come in the order flsyncd pages by', not unordered, unordered[:3])
-            stats = json.loads(get('/_mock/stats'))
+            stats = json.loads(mock.call('GET', '/_mock/stats'))
             gets = sum(sum(v.values()) for k, v in stats['endpoints'].items()
                        if k.startswith('GET /api/projects/0.1/projects/active/'))
             budget = len(want) // PAGE + 1  # full pages, then the short one that ends the window
             check('GETs of projects/active/ (%d) within n/page + 1 = %d' % (gets, budget), gets <= budget)
     finally:
-        mock.send_signal(signal.SIGTERM)
-        mock.wait(timeout=20)
-    print('%d passed, %d failed' % (passed, failed))
-    sys.exit(1 if failed else 0)
+        mock.stop()
+    sys.exit(TALLY.summary())
 
 
 if __name__ == '__main__':

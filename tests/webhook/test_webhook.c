@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../check_main.h"
 #include "flsync.h"
 #include "hookrecv.h"
 #include "mockutil.h"
@@ -285,11 +286,11 @@ static long long served(struct mock *m, const char *endpoint)
 #define BIDS "GET /api/projects/0.1/bids/"
 #define PROJECTS "GET /api/projects/0.1/projects/"
 #define MILESTONES "GET /api/projects/0.1/milestones/"
-#define MREQS "GET /api/projects/0.1/milestone_requests/"
+#define MILESTONE_REQUESTS "GET /api/projects/0.1/milestone_requests/"
 #define THREADS "GET /api/messages/0.1/threads/"
 
 struct counts {
-	long long messages, bids, projects, milestones, mreqs, threads, hint_requests;
+	long long messages, bids, projects, milestones, milestone_requests, threads, hint_requests;
 };
 
 static void count(struct mock *m, struct syncer *s, struct counts *c)
@@ -298,7 +299,7 @@ static void count(struct mock *m, struct syncer *s, struct counts *c)
 	c->bids = served(m, BIDS);
 	c->projects = served(m, PROJECTS);
 	c->milestones = served(m, MILESTONES);
-	c->mreqs = served(m, MREQS);
+	c->milestone_requests = served(m, MILESTONE_REQUESTS);
 	c->threads = served(m, THREADS);
 	c->hint_requests = scalar(s->db, "SELECT coalesce((SELECT requests FROM sync_state WHERE stream = 'webhook_hints'), 0)");
 }
@@ -310,7 +311,7 @@ static void delta(const struct counts *before, const struct counts *after, struc
 	d->bids = after->bids - before->bids;
 	d->projects = after->projects - before->projects;
 	d->milestones = after->milestones - before->milestones;
-	d->mreqs = after->mreqs - before->mreqs;
+	d->milestone_requests = after->milestone_requests - before->milestone_requests;
 	d->threads = after->threads - before->threads;
 	d->hint_requests = after->hint_requests - before->hint_requests;
 }
@@ -333,7 +334,7 @@ START_TEST(hint_makes_exactly_its_read)
 	int64_t thread, bid, project;
 	char body[256];
 
-	ck_assert(mock_start(&m, NULL));
+	mock_must_start(&m, NULL);
 	syncer_open(&s, &m, "s.db");
 	pass(&s); /* the first, full sync */
 	measured_pass(&m, &s, &base); /* an incremental pass with nothing new: the baseline */
@@ -384,7 +385,7 @@ START_TEST(hint_makes_exactly_its_read)
 	ck_assert_int_eq(d.bids, base.bids + 1);
 	ck_assert_int_eq(d.projects, base.projects + 1);
 	ck_assert_int_eq(d.milestones, base.milestones + 1);
-	ck_assert_int_eq(d.mreqs, base.mreqs + 1);
+	ck_assert_int_eq(d.milestone_requests, base.milestone_requests + 1);
 	ck_assert_int_eq(scalar(s.db, "SELECT count(*) FROM webhook_hints"), 0);
 
 	/* An unmappable delivery: no read of its own, the pass itself takes it. */
@@ -454,9 +455,9 @@ static char *table_text(struct fl_db *db, const char *sql)
 	return out;
 }
 
-START_TEST(faulty_deliveries_equal_a_clean_sync)
+/* Every table of a's database as b's: the same rows, byte for byte (but for when each was stored). */
+static void assert_same_rows(struct fl_db *a_db, struct fl_db *b_db)
 {
-	const char *args[] = { "--webhook-faults", "dup=0.3,reorder=0.3,delay=0.3,delay_ms=300", NULL };
 	static const char *const tables[] = {
 		"SELECT id, raw, deleted FROM projects ORDER BY id",
 		"SELECT id, raw, deleted FROM bids ORDER BY id",
@@ -468,81 +469,9 @@ START_TEST(faulty_deliveries_equal_a_clean_sync)
 		"SELECT id, raw FROM messages ORDER BY id",
 		"SELECT id, raw FROM users ORDER BY id",
 	};
-	struct listener l = { .mu = PTHREAD_MUTEX_INITIALIZER };
-	struct fl_webhook_api api = { 0 };
-	struct fl_webhook_list *list = NULL;
-	struct fl_webhook_status *ws = NULL;
-	struct hookrecv *h;
-	struct syncer s, clean;
-	struct mock m;
-	struct resp r;
-	int64_t reads = 0, passes = 0;
 
-	ck_assert(mock_start(&m, args));
-	syncer_open(&s, &m, "hooked.db");
-	l.db = open_db("hooked.db"); /* the listener's own handle, as in flsyncd */
-	h = hookrecv_start(on_delivery, &l);
-	ck_assert_ptr_nonnull(h);
-	api.api = m.url;
-	api.token = "demo";
-	ck_assert_int_eq(fl_webhook_register(s.db, &api, 0, hookrecv_url(h), &list), FL_OK);
-	ck_assert_int_eq(list->count, 1);
-	ck_assert_str_eq(list->webhooks[0].url, hookrecv_url(h));
-	ck_assert_int_eq(list->webhooks[0].developer_id, mock_self(&m)); /* 0: the account's own id */
-	fl_webhook_list_free(list);
-	pass(&s);
-
-	/* Two hours of activity, delivered with duplicates, reordering and delays. */
-	/* (none in the last 300 s: both syncs' windows end a safety lag before now) */
-	mock_call(&m, "POST", "/_mock/advance?seconds=7200&quiet=300", NULL, NULL, "", &r);
-	ck_assert_int_eq(r.status, 200);
-	resp_free(&r);
-	for (int i = 0; i < 3000; i++) {
-		struct resp st;
-		yajl_val v;
-		long long pending, posts;
-
-		mock_get(&m, "/_mock/webhooks", &st);
-		v = resp_json(&st);
-		pending = jint(v, "pending");
-		posts = jint(v, "delivered");
-		yajl_tree_free(v);
-		resp_free(&st);
-		if (pending == 0 && received(&l) >= posts && posts == (long long)hookrecv_count(h))
-			break;
-		usleep(10000);
-	}
-	ck_assert_int_eq(l.failures, 0);
-	ck_assert_int_gt(received(&l), 0);
-	ck_assert_int_eq(received(&l), (int64_t)hookrecv_count(h));
-	ck_assert_int_eq(fl_webhook_hints_pending(s.db, &reads, &passes), FL_OK);
-	ck_assert_int_gt(reads, 0);
-	ck_assert_int_eq(fl_webhook_status_get(s.db, &ws), FL_OK);
-	mock_get(&m, "/_mock/webhooks", &r);
-	{
-		yajl_val v = resp_json(&r);
-
-		/* Every duplicate flmock sent was counted as one. */
-		ck_assert_int_gt(jint(v, "duplicated"), 0);
-		ck_assert_int_eq(ws->duplicates_hour, jint(v, "duplicated"));
-		ck_assert_int_gt(jint(v, "reordered"), 0);
-		ck_assert_int_gt(jint(v, "delayed"), 0);
-		yajl_tree_free(v);
-	}
-	resp_free(&r);
-	ck_assert_int_eq(ws->webhooks_active, 1);
-	fl_webhook_status_free(ws);
-
-	pass(&s);
-	ck_assert_int_eq(scalar(s.db, "SELECT count(*) FROM webhook_hints"), 0);
-	ck_assert_int_gt(scalar(s.db, "SELECT requests FROM sync_state WHERE stream = 'webhook_hints'"), 0);
-
-	/* A clean sync of the same world, from nothing. */
-	syncer_open(&clean, &m, "clean.db");
-	pass(&clean);
 	for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++) {
-		char *a = table_text(s.db, tables[i]), *b = table_text(clean.db, tables[i]);
-
+		char *a = table_text(a_db, tables[i]), *b = table_text(b_db, tables[i]);
 		size_t at = 0;
 
 		while (a[at] && a[at] == b[at])
@@ -554,13 +483,7 @@ START_TEST(faulty_deliveries_equal_a_clean_sync)
 		free(a);
 		free(b);
 	}
-	hookrecv_stop(h);
-	fl_db_close(l.db);
-	syncer_close(&clean);
-	syncer_close(&s);
-	mock_stop(&m);
 }
-END_TEST
 
 /* Until flmock has sent everything and the listener stored it. */
 static void drain(struct mock *m, struct hookrecv *h, struct listener *l)
@@ -594,26 +517,98 @@ static void quiet_advance(struct mock *m, long long seconds)
 	resp_free(&r);
 }
 
+/* Register h's URL for the account of s; the one webhook listed is it. */
+static void register_hook(struct syncer *s, struct mock *m, struct hookrecv *h)
+{
+	struct fl_webhook_api api = { .api = m->url, .token = "demo" };
+	struct fl_webhook_list *list = NULL;
+
+	ck_assert_int_eq(fl_webhook_register(s->db, &api, 0, hookrecv_url(h), &list), FL_OK);
+	ck_assert_int_eq(list->count, 1);
+	ck_assert_str_eq(list->webhooks[0].url, hookrecv_url(h));
+	ck_assert_int_eq(list->webhooks[0].developer_id, mock_self(m)); /* 0: the account's own id */
+	fl_webhook_list_free(list);
+}
+
+/* flmock's delivery counters: it duplicated, reordered and delayed, and the library counted each duplicate once. */
+static void assert_faults_counted(struct mock *m, struct fl_db *db)
+{
+	struct fl_webhook_status *ws = NULL;
+	struct resp r;
+	yajl_val v;
+
+	ck_assert_int_eq(fl_webhook_status_get(db, &ws), FL_OK);
+	mock_get(m, "/_mock/webhooks", &r);
+	v = resp_json(&r);
+	ck_assert_int_gt(jint(v, "duplicated"), 0);
+	ck_assert_int_eq(ws->duplicates_hour, jint(v, "duplicated"));
+	ck_assert_int_gt(jint(v, "reordered"), 0);
+	ck_assert_int_gt(jint(v, "delayed"), 0);
+	yajl_tree_free(v);
+	resp_free(&r);
+	ck_assert_int_eq(ws->webhooks_active, 1);
+	fl_webhook_status_free(ws);
+}
+
+START_TEST(faulty_deliveries_equal_a_clean_sync)
+{
+	const char *args[] = { "--webhook-faults", "dup=0.3,reorder=0.3,delay=0.3,delay_ms=300", NULL };
+	struct listener l = { .mu = PTHREAD_MUTEX_INITIALIZER };
+	struct hookrecv *h;
+	struct syncer s, clean;
+	struct mock m;
+	int64_t reads = 0, passes = 0;
+
+	mock_must_start(&m, args);
+	syncer_open(&s, &m, "hooked.db");
+	l.db = open_db("hooked.db"); /* the listener's own handle, as in flsyncd */
+	h = hookrecv_start(on_delivery, &l);
+	ck_assert_ptr_nonnull(h);
+	register_hook(&s, &m, h);
+	pass(&s);
+
+	/* Two hours of activity, delivered with duplicates, reordering and delays. */
+	/* (none in the last 300 s: both syncs' windows end a safety lag before now) */
+	quiet_advance(&m, 7200);
+	drain(&m, h, &l);
+	ck_assert_int_eq(l.failures, 0);
+	ck_assert_int_gt(received(&l), 0);
+	ck_assert_int_eq(received(&l), (int64_t)hookrecv_count(h));
+	ck_assert_int_eq(fl_webhook_hints_pending(s.db, &reads, &passes), FL_OK);
+	ck_assert_int_gt(reads, 0);
+	assert_faults_counted(&m, s.db);
+
+	pass(&s);
+	ck_assert_int_eq(scalar(s.db, "SELECT count(*) FROM webhook_hints"), 0);
+	ck_assert_int_gt(scalar(s.db, "SELECT requests FROM sync_state WHERE stream = 'webhook_hints'"), 0);
+
+	/* A clean sync of the same world, from nothing. */
+	syncer_open(&clean, &m, "clean.db");
+	pass(&clean);
+	assert_same_rows(s.db, clean.db);
+	hookrecv_stop(h);
+	fl_db_close(l.db);
+	syncer_close(&clean);
+	syncer_close(&s);
+	mock_stop(&m);
+}
+END_TEST
+
 START_TEST(dropped_deliveries_are_counted)
 {
 	struct listener l = { .mu = PTHREAD_MUTEX_INITIALIZER };
-	struct fl_webhook_api api = { 0 };
-	struct fl_webhook_list *list = NULL;
 	struct fl_webhook_status *ws = NULL;
 	struct hookrecv *h;
 	struct syncer s;
 	struct mock m;
 	struct resp r;
 
-	ck_assert(mock_start(&m, NULL));
+	mock_must_start(&m, NULL);
 	syncer_open(&s, &m, "lost.db");
 	l.db = open_db("lost.db");
 	h = hookrecv_start(on_delivery, &l);
 	ck_assert_ptr_nonnull(h);
-	api.api = m.url;
-	api.token = "demo";
-	ck_assert_int_eq(fl_webhook_register(s.db, &api, 0, hookrecv_url(h), &list), FL_OK);
-	fl_webhook_list_free(list);
+	register_hook(&s, &m, h);
 	pass(&s);
 	pass(&s); /* the first count's marks are set */
 
@@ -649,27 +644,24 @@ START_TEST(dropped_deliveries_are_counted)
 }
 END_TEST
 
-static Suite *suite(void)
-{
-	Suite *s = suite_create("webhook");
-	TCase *tc = tcase_create("receive");
-	TCase *ts = tcase_create("sync");
-
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_add_test(tc, check_before_answering);
-	tcase_add_test(tc, path_and_url);
-	tcase_add_test(tc, receive_hints_and_duplicates);
-	suite_add_tcase(s, tc);
-	tcase_add_checked_fixture(ts, setup, teardown);
-	tcase_set_timeout(ts, 240);
-	tcase_add_test(ts, hint_makes_exactly_its_read);
-	tcase_add_test(ts, faulty_deliveries_equal_a_clean_sync);
-	tcase_add_test(ts, dropped_deliveries_are_counted);
-	suite_add_tcase(s, ts);
-	return s;
-}
-
 int main(void)
 {
-	return mock_run_suite(suite());
+	const TTest *receive_tests[] = {
+		check_before_answering,
+		path_and_url,
+		receive_hints_and_duplicates,
+		NULL,
+	};
+	const TTest *sync_tests[] = {
+		hint_makes_exactly_its_read,
+		faulty_deliveries_equal_a_clean_sync,
+		dropped_deliveries_are_counted,
+		NULL,
+	};
+	const struct check_case cases[] = {
+		{ "receive", receive_tests, .setup = setup, .teardown = teardown },
+		{ "sync", sync_tests, .setup = setup, .teardown = teardown, .timeout = 240 },
+	};
+
+	return mock_run_suite(check_suite("webhook", cases, sizeof cases / sizeof cases[0]));
 }

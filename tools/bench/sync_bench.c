@@ -158,6 +158,42 @@ static double fetch_raw(const char *url, const char *log, long *out_requests, si
 }
 
 /*
+ * Copy the rows of src.table that match `where` into main.table, one
+ * INSERT each, committing every 10,000 rows (*in_tx counts them across
+ * tables); *rows grows by the rows copied.
+ */
+static void copy_rows(sqlite3 *db, const char *table, const char *where, long long *rows, long long *in_tx)
+{
+	sqlite3_stmt *sel, *ins;
+	char sql[1024], marks[512] = "";
+	int ncol;
+
+	snprintf(sql, sizeof sql, "SELECT * FROM src.%s WHERE %s", table, where);
+	if (sqlite3_prepare_v2(db, sql, -1, &sel, NULL) != SQLITE_OK)
+		die(sqlite3_errmsg(db));
+	ncol = sqlite3_column_count(sel);
+	for (int i = 0; i < ncol; i++)
+		strcat(marks, i ? ",?" : "?");
+	snprintf(sql, sizeof sql, "INSERT INTO main.%s VALUES (%s)", table, marks);
+	if (sqlite3_prepare_v2(db, sql, -1, &ins, NULL) != SQLITE_OK)
+		die(sqlite3_errmsg(db));
+	while (sqlite3_step(sel) == SQLITE_ROW) {
+		for (int i = 0; i < ncol; i++)
+			sqlite3_bind_value(ins, i + 1, sqlite3_column_value(sel, i));
+		if (sqlite3_step(ins) != SQLITE_DONE)
+			die(sqlite3_errmsg(db));
+		sqlite3_reset(ins);
+		(*rows)++;
+		if (++*in_tx == 10000) {
+			sqlite3_exec(db, "COMMIT; BEGIN", NULL, NULL, NULL);
+			*in_tx = 0;
+		}
+	}
+	sqlite3_finalize(sel);
+	sqlite3_finalize(ins);
+}
+
+/*
  * Insert every row of the synced database into an empty flsync schema, raw:
  * the schema's own cost, its triggers firing row by row as for any writer.
  */
@@ -165,7 +201,6 @@ static double insert_raw(const char *synced, const char *target, long long *out_
 {
 	struct fl_db *fdb;
 	sqlite3 *db;
-	char sql[1024];
 	double t0;
 	long long rows = 0, in_tx = 0;
 
@@ -185,35 +220,8 @@ static double insert_raw(const char *synced, const char *target, long long *out_
 		     "PRAGMA cache_size = -8000; PRAGMA wal_autocheckpoint = 20000", NULL, NULL, NULL);
 	t0 = now_s();
 	sqlite3_exec(db, "BEGIN", NULL, NULL, NULL);
-	for (size_t t = 0; t < NTABLES; t++) {
-		sqlite3_stmt *sel, *ins;
-		int ncol;
-		char marks[512] = "";
-
-		snprintf(sql, sizeof sql, "SELECT * FROM src.%s", tables[t]);
-		if (sqlite3_prepare_v2(db, sql, -1, &sel, NULL) != SQLITE_OK)
-			die(sqlite3_errmsg(db));
-		ncol = sqlite3_column_count(sel);
-		for (int i = 0; i < ncol; i++)
-			strcat(marks, i ? ",?" : "?");
-		snprintf(sql, sizeof sql, "INSERT INTO main.%s VALUES (%s)", tables[t], marks);
-		if (sqlite3_prepare_v2(db, sql, -1, &ins, NULL) != SQLITE_OK)
-			die(sqlite3_errmsg(db));
-		while (sqlite3_step(sel) == SQLITE_ROW) {
-			for (int i = 0; i < ncol; i++)
-				sqlite3_bind_value(ins, i + 1, sqlite3_column_value(sel, i));
-			if (sqlite3_step(ins) != SQLITE_DONE)
-				die(sqlite3_errmsg(db));
-			sqlite3_reset(ins);
-			rows++;
-			if (++in_tx == 10000) {
-				sqlite3_exec(db, "COMMIT; BEGIN", NULL, NULL, NULL);
-				in_tx = 0;
-			}
-		}
-		sqlite3_finalize(sel);
-		sqlite3_finalize(ins);
-	}
+	for (size_t t = 0; t < NTABLES; t++)
+		copy_rows(db, tables[t], "1", &rows, &in_tx);
 	sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
 	t0 = now_s() - t0;
 	sqlite3_close(db);
@@ -283,35 +291,8 @@ static double insert_plain(const char *synced, const char *target, long long *ou
 	}
 	t0 = now_s();
 	sqlite3_exec(db, "BEGIN", NULL, NULL, NULL);
-	for (size_t t = 0; t < NPLAIN; t++) {
-		sqlite3_stmt *sel, *ins;
-		int ncol;
-		char marks[512] = "";
-
-		snprintf(sql, sizeof sql, "SELECT * FROM src.%s WHERE %s", plain_tables[t].table, plain_tables[t].where);
-		if (sqlite3_prepare_v2(db, sql, -1, &sel, NULL) != SQLITE_OK)
-			die(sqlite3_errmsg(db));
-		ncol = sqlite3_column_count(sel);
-		for (int i = 0; i < ncol; i++)
-			strcat(marks, i ? ",?" : "?");
-		snprintf(sql, sizeof sql, "INSERT INTO main.%s VALUES (%s)", plain_tables[t].table, marks);
-		if (sqlite3_prepare_v2(db, sql, -1, &ins, NULL) != SQLITE_OK)
-			die(sqlite3_errmsg(db));
-		while (sqlite3_step(sel) == SQLITE_ROW) {
-			for (int i = 0; i < ncol; i++)
-				sqlite3_bind_value(ins, i + 1, sqlite3_column_value(sel, i));
-			if (sqlite3_step(ins) != SQLITE_DONE)
-				die(sqlite3_errmsg(db));
-			sqlite3_reset(ins);
-			rows++;
-			if (++in_tx == 10000) {
-				sqlite3_exec(db, "COMMIT; BEGIN", NULL, NULL, NULL);
-				in_tx = 0;
-			}
-		}
-		sqlite3_finalize(sel);
-		sqlite3_finalize(ins);
-	}
+	for (size_t t = 0; t < NPLAIN; t++)
+		copy_rows(db, plain_tables[t].table, plain_tables[t].where, &rows, &in_tx);
 	sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
 	t0 = now_s() - t0;
 	sqlite3_close(db);

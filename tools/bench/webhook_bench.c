@@ -16,6 +16,7 @@
  * A benchmark prints figures; it asserts nothing.
  */
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,8 +87,13 @@ struct bench {
 	struct http_client *http;
 	struct ratelimit *rl;
 	struct sync_options opt;
+	struct listener l;         /* the receiver's side: its own connection */
+	struct hookrecv *h;
 	int64_t *threads;
 	size_t nthreads;
+	char dir[32];              /* the temporary directory of bench.db */
+	const char *scale;         /* flmock --scale */
+	long changes;              /* --changes */
 };
 
 static int pass(struct bench *b, int64_t *requests)
@@ -127,94 +133,92 @@ static int64_t hint_requests(struct bench *b)
 	return scalar(b->db, "SELECT coalesce((SELECT requests FROM sync_state WHERE stream = 'webhook_hints'), 0)", 0);
 }
 
-int main(int argc, char **argv)
+/* --scale, --changes, --flmock; false after the usage line. */
+static bool parse_args(struct bench *b, int argc, char **argv)
 {
-	const char *scale = "20000", *flmock = NULL;
-	long changes = 200;
-	char dir[] = "/tmp/bench_webhook.XXXXXX", path[256], scale_arg[32];
-	struct listener l = { .mu = PTHREAD_MUTEX_INITIALIZER };
-	struct fl_webhook_api api = { 0 };
-	struct fl_webhook_list *list = NULL;
-	struct http_config hc = { 0 };
-	struct hookrecv *h = NULL;
-	struct bench b = { 0 };
-	struct fl_error err;
-	double *lat;
-	int64_t pass_requests = 0, hint0, hint1;
-	int rc = 1;
+	const char *flmock = NULL;
 
+	b->scale = "20000";
+	b->changes = 200;
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--scale") && i + 1 < argc)
-			scale = argv[++i];
+			b->scale = argv[++i];
 		else if (!strcmp(argv[i], "--changes") && i + 1 < argc)
-			changes = atol(argv[++i]);
+			b->changes = atol(argv[++i]);
 		else if (!strcmp(argv[i], "--flmock") && i + 1 < argc)
 			flmock = argv[++i];
 		else {
 			fprintf(stderr, "usage: bench_webhook [--scale N] [--changes N] [--flmock PATH]\n");
-			return 2;
+			return false;
 		}
 	}
-	if (changes < 10)
-		changes = 10;
+	if (b->changes < 10)
+		b->changes = 10;
 	if (flmock)
 		setenv("FLMOCK", flmock, 1);
-	curl_global_init(CURL_GLOBAL_DEFAULT);
-	snprintf(scale_arg, sizeof scale_arg, "%s", scale);
-	{
-		const char *args[] = { "--scale", scale_arg, NULL };
+	return true;
+}
 
-		if (!mock_start(&b.m, args)) {
-			fprintf(stderr, "bench_webhook: cannot start flmock (%s)\n", mock_binary());
-			return 1;
-		}
+/* The database, the API client and the receiver; the webhook registered with flmock. */
+static bool open_all(struct bench *b)
+{
+	struct fl_webhook_api api = { .api = b->m.url, .token = "demo" };
+	struct http_config hc = { .base_url = b->m.url, .token = "demo" };
+	struct fl_webhook_list *list = NULL;
+	struct fl_error err;
+	char path[64];
+
+	snprintf(b->dir, sizeof b->dir, "/tmp/bench_webhook.XXXXXX");
+	if (!mkdtemp(b->dir)) {
+		b->dir[0] = '\0';
+		return false;
 	}
-	lat = calloc((size_t)changes, sizeof *lat);
-	if (!lat || !mkdtemp(dir))
-		goto out;
-	snprintf(path, sizeof path, "%s/bench.db", dir);
-	hc.base_url = b.m.url;
-	hc.token = "demo";
-	if (fl_db_open(path, FL_OPEN_CREATE, &b.db) || fl_db_open(path, 0, &l.db) ||
-	    http_client_new(&hc, &b.http, &err) || ratelimit_new(1.0, &b.rl, &err))
-		goto out;
-	sync_options_default(&b.opt);
-	h = hookrecv_start(on_delivery, &l);
-	if (!h)
-		goto out;
-	api.api = b.m.url;
-	api.token = "demo";
-	if (fl_webhook_register(b.db, &api, 0, hookrecv_url(h), &list) != FL_OK) {
-		fprintf(stderr, "bench_webhook: register: %s\n", fl_errmsg(b.db));
-		goto out;
+	snprintf(path, sizeof path, "%s/bench.db", b->dir);
+	if (fl_db_open(path, FL_OPEN_CREATE, &b->db) || fl_db_open(path, 0, &b->l.db) ||
+	    http_client_new(&hc, &b->http, &err) || ratelimit_new(1.0, &b->rl, &err))
+		return false;
+	sync_options_default(&b->opt);
+	b->h = hookrecv_start(on_delivery, &b->l);
+	if (!b->h)
+		return false;
+	if (fl_webhook_register(b->db, &api, 0, hookrecv_url(b->h), &list) != FL_OK) {
+		fprintf(stderr, "bench_webhook: register: %s\n", fl_errmsg(b->db));
+		return false;
 	}
 	fl_webhook_list_free(list);
-	{
+	return true;
+}
+
+/* The first full sync, and the ten threads the changes are posted into. */
+static bool first_sync(struct bench *b)
+{
+	double t0 = now_ms();
+	sqlite3_stmt *st;
+
+	if (pass(b, NULL))
+		return false;
+	printf("bench_webhook: flmock --scale %s, full sync %.0f ms\n", b->scale, now_ms() - t0);
+	if (sqlite3_prepare_v2(b->db->sql, "SELECT id FROM threads WHERE raw IS NOT NULL ORDER BY id LIMIT 10", -1,
+			       &st, NULL) != SQLITE_OK)
+		return false;
+	b->threads = calloc(10, sizeof *b->threads);
+	while (b->threads && sqlite3_step(st) == SQLITE_ROW)
+		b->threads[b->nthreads++] = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return b->nthreads > 0;
+}
+
+/* latency and requests, one change at a time: post, wait for the pass to be due, pass, find the row. */
+static bool measure_latency(struct bench *b)
+{
+	long changes = b->changes;
+	double *lat = calloc((size_t)changes, sizeof *lat);
+	int64_t pass_requests = 0, hint0 = hint_requests(b), hint1;
+	bool ok = false;
+
+	for (long i = 0; lat && i < changes; i++) {
 		double t0 = now_ms();
-
-		if (pass(&b, NULL))
-			goto out;
-		printf("bench_webhook: flmock --scale %s, full sync %.0f ms\n", scale, now_ms() - t0);
-	}
-	{
-		sqlite3_stmt *st;
-
-		if (sqlite3_prepare_v2(b.db->sql, "SELECT id FROM threads WHERE raw IS NOT NULL ORDER BY id LIMIT 10", -1,
-				       &st, NULL) != SQLITE_OK)
-			goto out;
-		b.threads = calloc(10, sizeof *b.threads);
-		while (b.threads && sqlite3_step(st) == SQLITE_ROW)
-			b.threads[b.nthreads++] = sqlite3_column_int64(st, 0);
-		sqlite3_finalize(st);
-		if (!b.nthreads)
-			goto out;
-	}
-
-	/* latency and requests, one change at a time */
-	hint0 = hint_requests(&b);
-	for (long i = 0; i < changes; i++) {
-		double t0 = now_ms();
-		int64_t id = post_message(&b, b.threads[i % (long)b.nthreads], (int)i);
+		int64_t id = post_message(b, b->threads[i % (long)b->nthreads], (int)i);
 		int due = 0;
 
 		if (!id) {
@@ -222,73 +226,106 @@ int main(int argc, char **argv)
 			goto out;
 		}
 		for (int spins = 0; spins < 20000; spins++) {
-			if (fl_webhook_pass_due(b.db, &due) == FL_OK && due)
+			if (fl_webhook_pass_due(b->db, &due) == FL_OK && due)
 				break;
 			usleep(1000);
 		}
-		if (!due || pass(&b, &pass_requests))
+		if (!due || pass(b, &pass_requests))
 			goto out;
-		if (scalar(b.db, "SELECT count(*) FROM messages WHERE id = ?1", id) != 1) {
+		if (scalar(b->db, "SELECT count(*) FROM messages WHERE id = ?1", id) != 1) {
 			fprintf(stderr, "bench_webhook: message %lld not in the database after its pass\n", (long long)id);
 			goto out;
 		}
 		lat[i] = now_ms() - t0;
 	}
-	hint1 = hint_requests(&b);
+	if (!lat)
+		goto out;
+	hint1 = hint_requests(b);
 	qsort(lat, (size_t)changes, sizeof *lat, cmp_double);
 	printf("latency   %ld changes (message posted -> delivery -> hint -> pass -> row): p50 %.1f ms, p99 %.1f ms, "
 	       "max %.1f ms\n",
 	       changes, lat[changes / 2], lat[(changes * 99) / 100 - ((changes * 99) % 100 == 0)], lat[changes - 1]);
 	printf("requests  per change: %.2f by webhook_hints (targeted), %.2f in the whole pass\n",
 	       (double)(hint1 - hint0) / (double)changes, (double)pass_requests / (double)changes);
-
-	/* burst: many changes, one pass */
-	{
-		int64_t before = hint_requests(&b), reads = 0;
-		long posted = 0;
-
-		for (long i = 0; i < changes; i++)
-			posted += post_message(&b, b.threads[i % (long)b.nthreads], (int)(changes + i)) != 0;
-		for (int spins = 0; spins < 20000; spins++) {
-			long got;
-
-			pthread_mutex_lock(&l.mu);
-			got = l.received;
-			pthread_mutex_unlock(&l.mu);
-			if (got >= 2 * changes)
-				break;
-			usleep(1000);
-		}
-		fl_webhook_hints_pending(b.db, &reads, NULL);
-		if (pass(&b, NULL))
-			goto out;
-		printf("burst     %ld changes over %zu threads -> %lld hints -> %lld targeted requests (%.3f per change)\n",
-		       posted, b.nthreads, (long long)reads, (long long)(hint_requests(&b) - before),
-		       (double)(hint_requests(&b) - before) / (double)posted);
-	}
-	printf("deliveries received %ld, refused %ld\n", l.received, l.refused);
-	rc = 0;
+	ok = true;
 out:
+	free(lat);
+	return ok;
+}
+
+/* burst: many changes, every delivery received, then one pass. */
+static bool measure_burst(struct bench *b)
+{
+	int64_t before = hint_requests(b), reads = 0;
+	long posted = 0;
+
+	for (long i = 0; i < b->changes; i++)
+		posted += post_message(b, b->threads[i % (long)b->nthreads], (int)(b->changes + i)) != 0;
+	for (int spins = 0; spins < 20000; spins++) {
+		long got;
+
+		pthread_mutex_lock(&b->l.mu);
+		got = b->l.received;
+		pthread_mutex_unlock(&b->l.mu);
+		if (got >= 2 * b->changes)
+			break;
+		usleep(1000);
+	}
+	fl_webhook_hints_pending(b->db, &reads, NULL);
+	if (pass(b, NULL))
+		return false;
+	printf("burst     %ld changes over %zu threads -> %lld hints -> %lld targeted requests (%.3f per change)\n",
+	       posted, b->nthreads, (long long)reads, (long long)(hint_requests(b) - before),
+	       (double)(hint_requests(b) - before) / (double)posted);
+	return true;
+}
+
+static void close_all(struct bench *b)
+{
+	static const char *const files[] = { "bench.db", "bench.db-wal", "bench.db-shm" };
+	char path[64];
+
+	hookrecv_stop(b->h);
+	fl_db_close(b->l.db);
+	http_client_free(b->http);
+	ratelimit_free(b->rl);
+	fl_db_close(b->db);
+	mock_stop(&b->m);
+	free(b->threads);
+	if (!b->dir[0])
+		return;
+	for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+		snprintf(path, sizeof path, "%s/%s", b->dir, files[i]);
+		unlink(path);
+	}
+	if (rmdir(b->dir) != 0)
+		fprintf(stderr, "bench_webhook: could not remove %s\n", b->dir);
+}
+
+int main(int argc, char **argv)
+{
+	struct bench b = { .l.mu = PTHREAD_MUTEX_INITIALIZER };
+	int rc = 1;
+
+	if (!parse_args(&b, argc, argv))
+		return 2;
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	{
+		const char *args[] = { "--scale", b.scale, NULL };
+
+		if (!mock_start(&b.m, args)) {
+			fprintf(stderr, "bench_webhook: cannot start flmock (%s)\n", mock_binary());
+			curl_global_cleanup();
+			return 1;
+		}
+	}
+	if (open_all(&b) && first_sync(&b) && measure_latency(&b) && measure_burst(&b)) {
+		printf("deliveries received %ld, refused %ld\n", b.l.received, b.l.refused);
+		rc = 0;
+	}
 	if (rc)
 		fprintf(stderr, "bench_webhook: failed%s%s\n", b.db ? ": " : "", b.db ? fl_errmsg(b.db) : "");
-	hookrecv_stop(h);
-	fl_db_close(l.db);
-	http_client_free(b.http);
-	ratelimit_free(b.rl);
-	fl_db_close(b.db);
-	mock_stop(&b.m);
-	free(lat);
-	free(b.threads);
-	if (strcmp(dir, "/tmp/bench_webhook.XXXXXX") != 0) {
-		static const char *const files[] = { "bench.db", "bench.db-wal", "bench.db-shm" };
-
-		for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
-			snprintf(path, sizeof path, "%s/%s", dir, files[i]);
-			unlink(path);
-		}
-		if (rmdir(dir) != 0)
-			fprintf(stderr, "bench_webhook: could not remove %s\n", dir);
-	}
+	close_all(&b);
 	curl_global_cleanup();
 	return rc;
 }

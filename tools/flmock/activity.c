@@ -222,10 +222,11 @@ static void ev_new_milestone(struct world *w, struct rng *r, bool request)
 	if (request) {
 		size_t i;
 
-		for (i = 0; i < w->mreqs.n; i++)
-			if (w->mreqs.v[i].bid_id == b->id && w->mreqs.v[i].status == MR_PENDING)
+		for (i = 0; i < w->milestone_requests.n; i++)
+			if (w->milestone_requests.v[i].bid_id == b->id &&
+			    w->milestone_requests.v[i].status == MR_PENDING)
 				return;
-		event_mreq(w, world_new_mreq(w, b, b->amount / 4, NULL));
+		event_milestone_request(w, world_new_milestone_request(w, b, b->amount / 4, NULL));
 	} else {
 		event_milestone(w, "milestone.created", world_new_milestone(w, b, b->amount / 2, 1, NULL));
 	}

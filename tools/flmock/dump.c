@@ -29,7 +29,7 @@ size_t dump_count(struct world *w, int kind)
 	case K_PROJECT: return w->projects.n;
 	case K_BID: return w->bids.n;
 	case K_MILESTONE: return w->milestones.n;
-	case K_MREQ: return w->mreqs.n;
+	case K_MILESTONE_REQUEST: return w->milestone_requests.n;
 	case K_REVIEW: return w->reviews.n;
 	case K_THREAD: return w->threads.n;
 	default: return w->messages.n;
@@ -49,7 +49,7 @@ void dump_records(struct world *w, int kind, size_t from, size_t max, struct fm_
 		case K_PROJECT: out_project(&jw, w, &w->projects.v[i], &full); break;
 		case K_BID: out_bid(&jw, w, &w->bids.v[i]); break;
 		case K_MILESTONE: out_milestone(&jw, w, &w->milestones.v[i]); break;
-		case K_MREQ: out_mreq(&jw, w, &w->mreqs.v[i]); break;
+		case K_MILESTONE_REQUEST: out_milestone_request(&jw, w, &w->milestone_requests.v[i]); break;
 		case K_REVIEW: out_review(&jw, w, &w->reviews.v[i]); break;
 		case K_THREAD: out_thread(&jw, w, &w->threads.v[i]); break;
 		default: out_message(&jw, w, &w->messages.v[i]); break;

@@ -110,17 +110,17 @@ static void milestone_emit(struct jw *jw, struct world *w, size_t i)
 	out_milestone(jw, w, &w->milestones.v[i]);
 }
 
-static void mreq_fields(struct world *w, size_t i, int64_t f[5], int *status)
+static void milestone_request_fields(struct world *w, size_t i, int64_t f[5], int *status)
 {
-	const struct mreq *m = &w->mreqs.v[i];
+	const struct milestone_request *m = &w->milestone_requests.v[i];
 
 	f[0] = m->project_id, f[1] = m->project_owner_id, f[2] = m->bidder_id, f[3] = m->bid_id, f[4] = m->id;
 	*status = m->status;
 }
 
-static void mreq_emit(struct jw *jw, struct world *w, size_t i)
+static void milestone_request_emit(struct jw *jw, struct world *w, size_t i)
 {
-	out_mreq(jw, w, &w->mreqs.v[i]);
+	out_milestone_request(jw, w, &w->milestone_requests.v[i]);
 }
 
 void ep_milestones_list(struct fm_req *r)
@@ -131,10 +131,11 @@ void ep_milestones_list(struct fm_req *r)
 	keyed_list(r, &k);
 }
 
-void ep_mreqs_list(struct fm_req *r)
+void ep_milestone_requests_list(struct fm_req *r)
 {
-	const struct keyed_list k = { "milestone_requests", out_mreq_status, 4, r->w->mreqs.n,
-				      mreq_fields, mreq_emit };
+	const struct keyed_list k = { "milestone_requests", out_milestone_request_status, 4,
+				      r->w->milestone_requests.n,
+				      milestone_request_fields, milestone_request_emit };
 
 	keyed_list(r, &k);
 }
@@ -179,7 +180,7 @@ static int parse_reason(const char *s)
 /* Accepting a request turns it into a milestone on the same bid. */
 static bool take_request(struct fm_req *r, int64_t req_id, const struct bid *b)
 {
-	struct mreq *q = world_mreq(r->w, req_id);
+	struct milestone_request *q = world_milestone_request(r->w, req_id);
 
 	if (!q || q->bid_id != b->id || q->status != MR_PENDING)
 		return perr(r, 400, "INVALID_MILESTONE_REQUEST", "A milestone request with that ID does not exist.");
@@ -354,7 +355,7 @@ void ep_milestone_action(struct fm_req *r)
 		r->object_id = id;
 }
 
-void ep_mreq_create(struct fm_req *r)
+void ep_milestone_request_create(struct fm_req *r)
 {
 	struct world *w = r->w;
 	int64_t pid = 0, bid_id = 0;
@@ -362,7 +363,7 @@ void ep_mreq_create(struct fm_req *r)
 	const char *desc = req_param(r, "description");
 	struct project *p;
 	struct bid *b;
-	struct mreq *q;
+	struct milestone_request *q;
 	size_t i;
 
 	if (!req_param(r, "project_id") || !req_param(r, "bid_id") || !req_param(r, "amount")) {
@@ -401,21 +402,21 @@ void ep_mreq_create(struct fm_req *r)
 		perr(r, 400, "NEGATIVE_MILESTONE_REQUEST_AMOUNT", "Invalid amount - amount must be a positive number.");
 		return;
 	}
-	for (i = 0; i < w->mreqs.n; i++)
-		if (w->mreqs.v[i].bid_id == b->id && w->mreqs.v[i].status == MR_PENDING) {
+	for (i = 0; i < w->milestone_requests.n; i++)
+		if (w->milestone_requests.v[i].bid_id == b->id && w->milestone_requests.v[i].status == MR_PENDING) {
 			perr(r, 409, "MILESTONE_REQUEST_PENDING", "There is already a milestone request pending for this bid.");
 			return;
 		}
-	q = world_new_mreq(w, b, amount, desc);
-	event_mreq(w, q);
+	q = world_new_milestone_request(w, b, amount, desc);
+	event_milestone_request(w, q);
 	r->object_id = q->id;
-	out_mreq(&r->jw, w, q);
+	out_milestone_request(&r->jw, w, q);
 }
 
-void ep_mreq_action(struct fm_req *r)
+void ep_milestone_request_action(struct fm_req *r)
 {
 	struct world *w = r->w;
-	struct mreq *q = world_mreq(w, r->path_id);
+	struct milestone_request *q = world_milestone_request(w, r->path_id);
 	static const char *const actions[] = { "accept", "reject", "delete", NULL };
 	const char *action = req_enum_name(r, "action", actions);
 	bool owner_action;
@@ -460,7 +461,7 @@ void ep_mreq_action(struct fm_req *r)
 		struct milestone *m = world_new_milestone(w, b, q->amount, 2, q->description ? q->description : gen);
 
 		free(gen);
-		q = world_mreq(w, qid);
+		q = world_milestone_request(w, qid);
 		q->status = MR_CREATED;
 		event_milestone(w, "milestone.created", m);
 		out_milestone(&r->jw, w, m);

@@ -373,7 +373,7 @@ static void scoped(struct fm_req *r, handler_fn *list)
 }
 
 void ep_project_milestones(struct fm_req *r) { scoped(r, ep_milestones_list); }
-void ep_project_mreqs(struct fm_req *r) { scoped(r, ep_mreqs_list); }
+void ep_project_milestone_requests(struct fm_req *r) { scoped(r, ep_milestone_requests_list); }
 
 /* ---- writes ------------------------------------------------------------------ */
 

@@ -7,90 +7,54 @@
  * requests on that path, only at writes, sparing the first N of them, at
  * most N faults in all.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "flmock.h"
 
-static const char *const names[F_COUNT] = {
-	"none", "http500", "html503", "rate429", "truncate", "malformed",
-	"reset", "stall", "lostreply",
+#define FRACTION(kind, name) { name, SPEC_FRACTION, offsetof(struct fault_spec, p[kind]), 1 }
+
+/* The kinds first, in enum order from F_HTTP500: faults_name reads their names here. */
+static const struct spec_key keys[] = {
+	FRACTION(F_HTTP500, "http500"),
+	FRACTION(F_HTML503, "html503"),
+	FRACTION(F_RATE429, "rate429"),
+	FRACTION(F_TRUNCATE, "truncate"),
+	FRACTION(F_MALFORMED, "malformed"),
+	FRACTION(F_RESET, "reset"),
+	FRACTION(F_STALL, "stall"),
+	FRACTION(F_LOSTREPLY, "lostreply"),
+	{ "stall_ms", SPEC_INT, offsetof(struct fault_spec, stall_ms), 1e9 },
+	{ "path", SPEC_TEXT, offsetof(struct fault_spec, path), sizeof ((struct fault_spec *)0)->path },
+	{ "writes", SPEC_BOOL, offsetof(struct fault_spec, writes_only), 1e18 },
+	{ "skip", SPEC_LONG, offsetof(struct fault_spec, skip), 1e18 },
+	{ "count", SPEC_LONG, offsetof(struct fault_spec, count), 1e18 },
+	{ NULL, 0, 0, 0 },
 };
 
 const char *faults_name(enum fault_kind k)
 {
-	return names[k];
+	return k == F_NONE ? "none" : keys[k - 1].name;
 }
 
 bool faults_parse(const char *spec, struct fault_spec *out, char *err, size_t errlen)
 {
-	char *copy = strdup(spec), *save = NULL, *tok;
-	bool ok = true;
+	struct fault_spec f = { .stall_ms = 3000 };
 	double total = 0;
 	int k;
 
-	memset(out, 0, sizeof *out);
-	out->stall_ms = 3000;
-	if (!copy)
-		abort();
-	for (tok = strtok_r(copy, ",", &save); tok && ok; tok = strtok_r(NULL, ",", &save)) {
-		char *eq = strchr(tok, '='), *end;
-		double v;
-
-		if (!eq) {
-			snprintf(err, errlen, "fault '%s' has no '='", tok);
-			ok = false;
-			break;
-		}
-		*eq = '\0';
-		if (strcmp(tok, "path") == 0) {
-			if (strlen(eq + 1) >= sizeof out->path) {
-				snprintf(err, errlen, "fault path too long");
-				ok = false;
-				break;
-			}
-			strcpy(out->path, eq + 1);
-			continue;
-		}
-		v = strtod(eq + 1, &end);
-		if (end == eq + 1 || *end || v < 0) {
-			snprintf(err, errlen, "bad value for fault '%s'", tok);
-			ok = false;
-			break;
-		}
-		if (strcmp(tok, "stall_ms") == 0) {
-			out->stall_ms = (int)v;
-			continue;
-		}
-		if (strcmp(tok, "skip") == 0) {
-			out->skip = (long)v;
-			continue;
-		}
-		if (strcmp(tok, "count") == 0) {
-			out->count = (long)v;
-			continue;
-		}
-		if (strcmp(tok, "writes") == 0) {
-			out->writes_only = v != 0;
-			continue;
-		}
-		for (k = 1; k < F_COUNT && strcmp(names[k], tok) != 0; k++)
-			;
-		if (k == F_COUNT || v > 1) {
-			snprintf(err, errlen, "unknown fault '%s' or fraction above 1", tok);
-			ok = false;
-			break;
-		}
-		out->p[k] = v;
-		total += v;
-	}
-	if (ok && total > 1) {
+	if (!spec_parse(spec, keys, &f, "fault", err, errlen))
+		return false;
+	for (k = 1; k < F_COUNT; k++)
+		total += f.p[k];
+	if (total > 1) {
 		snprintf(err, errlen, "fault fractions add up to more than 1");
-		ok = false;
+		return false;
 	}
-	free(copy);
-	return ok;
+	*out = f;
+	return true;
 }
 
 enum fault_kind faults_pick(struct fault_spec *f, uint64_t seed, uint64_t seq, bool is_write, const char *path)

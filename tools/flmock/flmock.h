@@ -13,6 +13,26 @@
 #include "out.h"
 #include "world.h"
 
+/* ---- key=value specs (spec.c) ------------------------------------------------ */
+
+enum spec_kind { SPEC_FRACTION, SPEC_INT, SPEC_LONG, SPEC_BOOL, SPEC_TEXT };
+
+/* One key a spec knows; a table of them ends with a NULL name. */
+struct spec_key {
+	const char *name;
+	enum spec_kind kind;
+	size_t offset;             /* where its value goes in the struct filled */
+	double max;                /* a number: the largest taken; text: the buffer's size */
+};
+
+/*
+ * Read "k=v,k=v" into out by the table: each value in its place, keys not
+ * given left as they are.  False with err naming the key (and `what`, the
+ * spec's name in messages) at the first one that is unknown or out of range.
+ */
+bool spec_parse(const char *spec, const struct spec_key *keys, void *out, const char *what, char *err,
+		size_t errlen);
+
 /* ---- faults (faults.c) ------------------------------------------------------ */
 
 enum fault_kind {
@@ -144,10 +164,10 @@ bool req_fail(struct fm_req *r, int status, const char *ns, const char *code, co
 typedef void handler_fn(struct fm_req *r);
 
 handler_fn ep_projects_list, ep_projects_active, ep_project_get, ep_project_bids,
-	ep_project_create, ep_project_invite, ep_project_milestones, ep_project_mreqs;
+	ep_project_create, ep_project_invite, ep_project_milestones, ep_project_milestone_requests;
 handler_fn ep_bids_list, ep_bid_get, ep_bid_create, ep_bid_action;
 handler_fn ep_milestones_list, ep_milestone_create, ep_milestone_action;
-handler_fn ep_mreqs_list, ep_mreq_create, ep_mreq_action;
+handler_fn ep_milestone_requests_list, ep_milestone_request_create, ep_milestone_request_action;
 handler_fn ep_reviews_list, ep_review_post;
 handler_fn ep_threads_list, ep_thread_get, ep_thread_create, ep_threads_action,
 	ep_messages_list, ep_message_get, ep_message_post;

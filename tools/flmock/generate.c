@@ -455,17 +455,17 @@ static void gen_milestones(struct gen *g)
 	w->milestones.n = w->milestones.cap = n;
 }
 
-static void gen_mreqs(struct gen *g)
+static void gen_milestone_requests(struct gen *g)
 {
 	struct world *w = g->w;
-	size_t n = g->nself + g->nother ? w->cfg.mreqs : 0, j;
-	struct mreq *ms = alloc_or_die(n, sizeof *ms);
+	size_t n = g->nself + g->nother ? w->cfg.milestone_requests : 0, j;
+	struct milestone_request *ms = alloc_or_die(n, sizeof *ms);
 	size_t ncand = g->nself + g->nother;
 	bool *pending = alloc_or_die(ncand, sizeof *pending);
 
 	for (j = 0; j < n; j++) {
 		struct bid *b = nth_accepted(g, j);
-		struct mreq *m = &ms[j];
+		struct milestone_request *m = &ms[j];
 		uint32_t s = rng_below(&g->r, 100);
 
 		m->project_id = b->project_id;
@@ -484,9 +484,9 @@ static void gen_mreqs(struct gen *g)
 		}
 	}
 	free(pending);
-	sort_by_time(ms, n, sizeof *ms, offsetof(struct mreq, time_requested), K_MREQ, w);
-	w->mreqs.v = ms;
-	w->mreqs.n = w->mreqs.cap = n;
+	sort_by_time(ms, n, sizeof *ms, offsetof(struct milestone_request, time_requested), K_MILESTONE_REQUEST, w);
+	w->milestone_requests.v = ms;
+	w->milestone_requests.n = w->milestone_requests.cap = n;
 }
 
 /* Completed projects get reviews both ways, once per reviewer per project. */
@@ -687,7 +687,7 @@ bool generate_world(struct world *w)
 	gen_projects_and_bids(&g);
 	collect_accepted(&g);
 	gen_milestones(&g);
-	gen_mreqs(&g);
+	gen_milestone_requests(&g);
 	gen_reviews(&g);
 	gen_threads(&g);
 	gen_messages(&g);

@@ -11,12 +11,12 @@
  * every API request MS ms on its own thread, half before the endpoint runs
  * and half after, never under the lock, as a link across the internet
  * would; the most API requests served at once is counted for /_mock/stats.
+ * The /_mock/ endpoints are control.c's.
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,26 +27,9 @@
 
 #include <microhttpd.h>
 
-#include "flmock.h"
+#include "server.h"
 
 enum { BODY_CAP = 1 << 20 };
-
-struct server {
-	struct MHD_Daemon *d;
-	int listen_fd;
-	const struct fm_config *cfg;
-	struct world *w;
-	pthread_mutex_t mu;        /* guards everything below */
-	struct ratelimit *rl;
-	struct mocklog *log;
-	struct fault_spec faults;  /* --faults, replaceable through /_mock/faults */
-	struct oauth *oauth;       /* the simulated OAuth service and the tokens it issued */
-	struct webhooks *hooks;    /* registered webhooks and their deliveries (own lock) */
-	uint64_t seq;              /* API requests so far: the fault and request-id stream */
-	int64_t mono_start;
-	atomic_long in_flight;     /* API requests being served now (no lock) */
-	atomic_long max_in_flight; /* the most at once, since start or POST /_mock/stats?reset= */
-};
 
 /* One request's upload, across MHD's calls. */
 struct upload {
@@ -63,7 +46,7 @@ static int64_t mono_seconds(void)
 }
 
 /* Rate-limit time: wall seconds since start plus the simulator's advances. */
-static int64_t ratelimit_now(const struct server *s)
+int64_t server_ratelimit_now(const struct server *s)
 {
 	return mono_seconds() - s->mono_start + (s->w->now - s->cfg->world.now);
 }
@@ -117,7 +100,7 @@ static void partial_free(void *cls)
 	free(p);
 }
 
-static void add_common_headers(struct MHD_Response *resp, const struct server *s, const char *ctype)
+void server_add_headers(struct MHD_Response *resp, const struct server *s, const char *ctype)
 {
 	char date[64];
 
@@ -126,16 +109,15 @@ static void add_common_headers(struct MHD_Response *resp, const struct server *s
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
 }
 
-static enum MHD_Result send_buffer(struct MHD_Connection *c, struct server *s, int status,
-				   struct fm_buf *body, const char *ctype,
-				   const char *rl_limit, long rl_remaining)
+enum MHD_Result server_send_buffer(struct MHD_Connection *c, struct server *s, int status, struct fm_buf *body,
+				   const char *ctype, const char *rl_limit, long rl_remaining)
 {
 	size_t len;
 	char *data = buf_steal(body, &len);
 	struct MHD_Response *resp = MHD_create_response_from_buffer(len, data, MHD_RESPMEM_MUST_FREE);
 	enum MHD_Result ret;
 
-	add_common_headers(resp, s, ctype);
+	server_add_headers(resp, s, ctype);
 	if (rl_limit) {
 		char rem[32];
 
@@ -161,7 +143,7 @@ static enum MHD_Result send_truncated(struct MHD_Connection *c, struct server *s
 	p->data = buf_steal(body, &len);
 	p->cut = len / 2;
 	resp = MHD_create_response_from_callback(len, 4096, partial_read, p, partial_free);
-	add_common_headers(resp, s, "application/json");
+	server_add_headers(resp, s, "application/json");
 	ret = MHD_queue_response(c, (unsigned)status, resp);
 	MHD_destroy_response(resp);
 	return ret;
@@ -203,7 +185,7 @@ static int token_account(const char *got, const char *token, size_t naccounts)
 	return !*end && k >= 2 && (size_t)k <= naccounts ? (int)k : 0;
 }
 
-static int token_ok(const char *got, const char *token, bool developer, size_t naccounts)
+int server_token_ok(const char *got, const char *token, bool developer, size_t naccounts)
 {
 	const char *semi;
 	int a = token_account(got, token, naccounts);
@@ -225,12 +207,12 @@ static int check_auth(struct server *s, struct MHD_Connection *c, const char *to
 	const char *dev = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Freelancer-Developer-Auth-V1");
 	int a;
 
-	if (oauth && (a = token_ok(oauth, token, false, s->w->naccounts)) > 0)
+	if (oauth && (a = server_token_ok(oauth, token, false, s->w->naccounts)) > 0)
 		return a;
-	if (dev && (a = token_ok(dev, token, true, s->w->naccounts)) > 0)
+	if (dev && (a = server_token_ok(dev, token, true, s->w->naccounts)) > 0)
 		return a;
 	if (oauth) {
-		a = oauth_access(s->oauth, oauth, ratelimit_now(s));
+		a = oauth_access(s->oauth, oauth, server_ratelimit_now(s));
 		if (a != 0)
 			return a > 0 ? a : -2;
 	}
@@ -426,7 +408,7 @@ static void api_request(struct server *s, struct MHD_Connection *c, const char *
 	o->have_rl = true;
 	if (auth < 0 || (auth == 0 && !rt->auth_optional)) {
 		/* The headers still say where the account stands; this request is not counted. */
-		ratelimit_take(s->rl, rt, router_index(rt), r.account, ratelimit_now(s), false, o->rl_limit,
+		ratelimit_take(s->rl, rt, router_index(rt), r.account, server_ratelimit_now(s), false, o->rl_limit,
 			       sizeof o->rl_limit, &o->rl_remaining);
 		o->fault = F_NONE;
 		if (auth == -2)
@@ -437,7 +419,7 @@ static void api_request(struct server *s, struct MHD_Connection *c, const char *
 				     "You are not authenticated.");
 		goto out;
 	}
-	if (!ratelimit_take(s->rl, rt, router_index(rt), r.account, ratelimit_now(s), true, o->rl_limit,
+	if (!ratelimit_take(s->rl, rt, router_index(rt), r.account, server_ratelimit_now(s), true, o->rl_limit,
 			    sizeof o->rl_limit, &o->rl_remaining)) {
 		o->fault = F_NONE;
 		limited = true;
@@ -471,350 +453,6 @@ out:
 	req_free_params(&r);
 }
 
-/* ---- /_mock/ ------------------------------------------------------------------------------- */
-
-struct dump_stream {
-	struct server *s;
-	int kind;
-	size_t next;               /* next record index */
-	struct fm_buf buf;
-	size_t pos;                /* bytes of buf already sent */
-};
-
-static ssize_t dump_read(void *cls, uint64_t pos, char *out, size_t max)
-{
-	struct dump_stream *d = cls;
-	size_t n;
-
-	(void)pos;
-	if (d->pos == d->buf.len) {
-		d->buf.len = 0;
-		d->pos = 0;
-		pthread_mutex_lock(&d->s->mu);
-		dump_records(d->s->w, d->kind, d->next, 256, &d->buf);
-		pthread_mutex_unlock(&d->s->mu);
-		d->next += 256;
-		if (d->buf.len == 0)
-			return MHD_CONTENT_READER_END_OF_STREAM;
-	}
-	n = d->buf.len - d->pos;
-	if (n > max)
-		n = max;
-	memcpy(out, d->buf.data + d->pos, n);
-	d->pos += n;
-	return (ssize_t)n;
-}
-
-static void dump_free(void *cls)
-{
-	struct dump_stream *d = cls;
-
-	buf_free(&d->buf);
-	free(d);
-}
-
-static enum MHD_Result mock_dump(struct server *s, struct MHD_Connection *c)
-{
-	const char *entity = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "entity");
-	int kind = dump_entity_kind(entity);
-	struct dump_stream *d;
-	struct MHD_Response *resp;
-	enum MHD_Result ret;
-
-	if (kind < 0) {
-		struct fm_buf b = { 0 };
-
-		buf_puts(&b, "{\"error\":\"entity must be one of users, projects, bids, milestones, "
-			 "milestone_requests, reviews, threads, messages\"}\n");
-		return send_buffer(c, s, 400, &b, "application/json", NULL, 0);
-	}
-	d = calloc(1, sizeof *d);
-	if (!d)
-		abort();
-	d->s = s;
-	d->kind = kind;
-	resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 65536, dump_read, d, dump_free);
-	add_common_headers(resp, s, "application/x-ndjson");
-	ret = MHD_queue_response(c, MHD_HTTP_OK, resp);
-	MHD_destroy_response(resp);
-	return ret;
-}
-
-static void mock_advance(struct server *s, struct MHD_Connection *c, struct fm_buf *b, int *status)
-{
-	const char *sec = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "seconds");
-	const char *q = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "quiet");
-	char *end = NULL, *qend = NULL;
-	long long n = sec ? strtoll(sec, &end, 10) : -1, quiet = q ? strtoll(q, &qend, 10) : 0;
-	size_t events;
-
-	if (!sec || *end || n < 0 || (q && (*qend || quiet < 0))) {
-		*status = 400;
-		buf_puts(b, "{\"error\":\"seconds (and quiet) must be non-negative integers\"}\n");
-		return;
-	}
-	events = activity_advance(s->w, n, quiet);
-	buf_printf(b, "{\"now\":%lld,\"events\":%zu}\n", (long long)s->w->now, events);
-}
-
-static void mock_late(struct server *s, struct MHD_Connection *c, struct fm_buf *b, int *status)
-{
-	const char *kind = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "kind");
-	const char *behind_s = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "behind");
-	char *end = NULL;
-	long long behind = behind_s ? strtoll(behind_s, &end, 10) : -1;
-	int64_t when, id;
-
-	if (!kind || (strcmp(kind, "message") && strcmp(kind, "review") && strcmp(kind, "bid")) ||
-	    !behind_s || *end || behind < 0 || behind > 10LL * 365 * 86400) {
-		*status = 400;
-		buf_puts(b, "{\"error\":\"want kind=message|review|bid and behind=SECONDS\"}\n");
-		return;
-	}
-	if (!activity_late(s->w, kind, (int64_t)behind, &when, &id)) {
-		*status = 409;
-		buf_printf(b, "{\"error\":\"the world has no %s to make\"}\n", kind);
-		return;
-	}
-	buf_printf(b, "{\"kind\":\"%s\",\"id\":%lld,\"time\":%lld,\"now\":%lld}\n", kind, (long long)id,
-		   (long long)when, (long long)s->w->now);
-}
-
-/* POST /_mock/silent_edit?table=T&id=N: a change no event or time tells of. */
-static void mock_silent_edit(struct server *s, struct MHD_Connection *c, struct fm_buf *b, int *status)
-{
-	const char *table = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "table");
-	const char *id_s = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "id");
-	char *end = NULL;
-	long long id = id_s ? strtoll(id_s, &end, 10) : -1;
-
-	if (!table || !id_s || !*id_s || *end || id <= 0) {
-		*status = 400;
-		buf_puts(b, "{\"error\":\"want table=projects|bids|milestones|milestone_requests|reviews|threads|"
-			 "messages and id=N\"}\n");
-		return;
-	}
-	if (!activity_silent_edit(s->w, table, (int64_t)id)) {
-		*status = 404;
-		buf_puts(b, "{\"error\":\"no such record\"}\n");
-		return;
-	}
-	buf_printf(b, "{\"table\":\"%s\",\"id\":%lld,\"now\":%lld}\n", table, id, (long long)s->w->now);
-}
-
-static void mock_faults(struct server *s, struct MHD_Connection *c, struct fm_buf *b, int *status)
-{
-	const char *spec = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "spec");
-	char err[128];
-	struct fault_spec f;
-
-	if (!faults_parse(spec ? spec : "", &f, err, sizeof err)) {
-		*status = 400;
-		buf_printf(b, "{\"error\":\"%s\"}\n", err);
-		return;
-	}
-	s->faults = f;
-	buf_puts(b, "{\"ok\":true}\n");
-}
-
-/* POST /_mock/webhooks?spec=SPEC, POST /_mock/webhooks/emit?type=T&<id>=N | raw=JSON, GET: stats. */
-static void mock_webhooks(struct server *s, struct MHD_Connection *c, bool emit, bool post, struct fm_buf *b,
-			  int *status)
-{
-	static const char *const keys[6] = { "thread_id", "message_id", "project_id", "bid_id", "milestone_id",
-					     "request_id" };
-	char err[200];
-
-	if (emit) {
-		const char *type = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "type");
-		const char *raw = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "raw");
-		int64_t ids[6] = { 0 };
-		int i;
-
-		if (!post || (!raw && (!type || !*type))) {
-			*status = 400;
-			buf_puts(b, "{\"error\":\"POST with type=T (and thread_id, message_id, project_id, bid_id, "
-				 "milestone_id, request_id) or raw=JSON\"}\n");
-			return;
-		}
-		for (i = 0; i < 6; i++) {
-			const char *v = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, keys[i]);
-			char *end;
-
-			if (v) {
-				ids[i] = strtoll(v, &end, 10);
-				if (end == v || *end) {
-					*status = 400;
-					buf_printf(b, "{\"error\":\"%s must be an integer\"}\n", keys[i]);
-					return;
-				}
-			}
-		}
-		if (!webhooks_emit(s->hooks, s->w->now, type, ids, raw, err, sizeof err)) {
-			*status = 400;
-			buf_puts(b, "{\"error\":");
-			jw_escape(b, err, strlen(err));
-			buf_puts(b, "}\n");
-			return;
-		}
-		buf_puts(b, "{\"ok\":true}\n");
-		return;
-	}
-	if (post) {
-		const char *spec = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "spec");
-		struct wh_faults f;
-
-		if (!wh_faults_parse(spec ? spec : "", &f, err, sizeof err)) {
-			*status = 400;
-			buf_puts(b, "{\"error\":");
-			jw_escape(b, err, strlen(err));
-			buf_puts(b, "}\n");
-			return;
-		}
-		webhooks_set_faults(s->hooks, &f);
-	}
-	webhooks_stats(s->hooks, b);
-}
-
-/*
- * The account a /_mock/ request is about: account=K, else the account of
- * the request's token, else 1.  0 (after a 400) for a bad account=.
- */
-static int mock_account(struct server *s, struct MHD_Connection *c, struct fm_buf *b, int *status)
-{
-	const char *v = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "account");
-	char *end;
-	long k;
-	int a;
-
-	if (v) {
-		k = strtol(v, &end, 10);
-		if (end == v || *end || k < 1 || (size_t)k > s->w->naccounts) {
-			*status = 400;
-			buf_printf(b, "{\"error\":\"account must be 1..%zu\"}\n", s->w->naccounts);
-			return 0;
-		}
-		return (int)k;
-	}
-	/* Only looked at: a /_mock/ request spends nothing of an issued token. */
-	if (v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Freelancer-OAuth-V1"), v) {
-		a = token_ok(v, s->cfg->token, false, s->w->naccounts);
-		if (!a)
-			a = oauth_account(s->oauth, v);
-	} else if (v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Freelancer-Developer-Auth-V1"), v) {
-		a = token_ok(v, s->cfg->token, true, s->w->naccounts);
-	} else {
-		a = 0;
-	}
-	return a >= 1 ? a : 1;
-}
-
-static void mock_self(struct server *s, struct MHD_Connection *c, struct fm_buf *b, int *status)
-{
-	int a = mock_account(s, c, b, status);
-
-	if (!a)
-		return;
-	buf_printf(b, "{\"id\":%lld,\"now\":%lld,\"seed\":%llu,\"account\":%d,\"accounts\":%zu}\n",
-		   (long long)s->w->accounts[a - 1], (long long)s->w->now, (unsigned long long)s->cfg->world.seed,
-		   a, s->w->naccounts);
-}
-
-/* Every account: its number, its user id and its token. */
-static void mock_accounts(struct server *s, struct fm_buf *b)
-{
-	struct jw w;
-	char tok[256];
-	size_t k;
-
-	jw_init(&w, b, false);
-	jw_obj(&w);
-	jw_karr(&w, "accounts");
-	for (k = 0; k < s->w->naccounts; k++) {
-		if (k == 0)
-			snprintf(tok, sizeof tok, "%s", s->cfg->token);
-		else
-			snprintf(tok, sizeof tok, "%s-%zu", s->cfg->token, k + 1);
-		jw_obj(&w);
-		jw_kint(&w, "account", (int64_t)(k + 1));
-		jw_kint(&w, "id", s->w->accounts[k]);
-		jw_kstr(&w, "token", tok);
-		jw_end_obj(&w);
-	}
-	jw_end_arr(&w);
-	jw_end_obj(&w);
-	buf_putc(b, '\n');
-}
-
-/*
- * GET /_mock/stats: the counts; POST /_mock/stats?reset=max_in_flight
- * answers them as they were, then starts max_in_flight again from the
- * requests in flight now.
- */
-static void mock_stats(struct server *s, struct MHD_Connection *c, bool post, struct fm_buf *b, int *status)
-{
-	const char *reset = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "reset");
-	struct link_stats link;
-
-	if (post && (!reset || strcmp(reset, "max_in_flight") != 0)) {
-		*status = 400;
-		buf_puts(b, "{\"error\":\"POST /_mock/stats takes reset=max_in_flight\"}\n");
-		return;
-	}
-	link.latency_ms = s->cfg->latency_ms;
-	link.in_flight = atomic_load(&s->in_flight);
-	link.max_in_flight = post ? atomic_exchange(&s->max_in_flight, link.in_flight)
-				  : atomic_load(&s->max_in_flight);
-	mocklog_dump_stats(s->log, &link, b);
-}
-
-static enum MHD_Result mock_request(struct server *s, struct MHD_Connection *c, const char *url, const char *method)
-{
-	struct fm_buf b = { 0 };
-	int status = 200;
-	const char *ctype = "application/json";
-	bool post = strcmp(method, "POST") == 0;
-
-	if (strcmp(url, "/_mock/dump") == 0 || strcmp(url, "/_mock/dump/") == 0)
-		return mock_dump(s, c);
-	pthread_mutex_lock(&s->mu);
-	if (strcmp(url, "/_mock/log") == 0) {
-		ctype = "application/x-ndjson";
-		mocklog_dump_log(s->log, &b);
-	} else if (strcmp(url, "/_mock/stats") == 0) {
-		mock_stats(s, c, post, &b, &status);
-	} else if (strcmp(url, "/_mock/self") == 0) {
-		mock_self(s, c, &b, &status);
-	} else if (strcmp(url, "/_mock/accounts") == 0) {
-		mock_accounts(s, &b);
-	} else if (strcmp(url, "/_mock/clock") == 0) {
-		buf_printf(&b, "{\"now\":%lld}\n", (long long)s->w->now);
-	} else if (strcmp(url, "/_mock/advance") == 0 && post) {
-		mock_advance(s, c, &b, &status);
-	} else if (strcmp(url, "/_mock/late") == 0 && post) {
-		mock_late(s, c, &b, &status);
-	} else if (strcmp(url, "/_mock/silent_edit") == 0 && post) {
-		mock_silent_edit(s, c, &b, &status);
-	} else if (strcmp(url, "/_mock/faults") == 0 && post) {
-		mock_faults(s, c, &b, &status);
-	} else if (strcmp(url, "/_mock/webhooks") == 0 || strcmp(url, "/_mock/webhooks/emit") == 0) {
-		mock_webhooks(s, c, url[15] == '/', post, &b, &status);
-	} else if (strcmp(url, "/_mock/oauth") == 0) {
-		oauth_stats(s->oauth, &b);
-	} else if (strcmp(url, "/_mock/oauth/revoke") == 0 && post) {
-		oauth_revoke(s->oauth);
-		buf_puts(&b, "{\"ok\":true}\n");
-	} else if (strcmp(url, "/_mock/oauth/expire") == 0 && post) {
-		oauth_expire(s->oauth, ratelimit_now(s));
-		buf_puts(&b, "{\"ok\":true}\n");
-	} else {
-		status = 404;
-		buf_puts(&b, "{\"error\":\"unknown /_mock/ endpoint\"}\n");
-	}
-	pthread_mutex_unlock(&s->mu);
-	return send_buffer(c, s, status, &b, ctype, NULL, 0);
-}
-
 /* ---- /oauth/ ------------------------------------------------------------------------------ */
 
 static enum MHD_Result oauth_request(struct server *s, struct MHD_Connection *c, const char *url,
@@ -836,9 +474,9 @@ static enum MHD_Result oauth_request(struct server *s, struct MHD_Connection *c,
 		usleep((useconds_t)s->cfg->token_delay_ms * 1000); /* outside the lock: only this client waits */
 	pthread_mutex_lock(&s->mu);
 	if (strcmp(url, "/oauth/authorise") == 0 || strcmp(url, "/oauth/authorize") == 0)
-		oauth_authorise(s->oauth, &r, ratelimit_now(s), &o);
+		oauth_authorise(s->oauth, &r, server_ratelimit_now(s), &o);
 	else if (strcmp(url, "/oauth/token") == 0)
-		oauth_token(s->oauth, &r, ratelimit_now(s), &o);
+		oauth_token(s->oauth, &r, server_ratelimit_now(s), &o);
 	else {
 		o.status = 404;
 		o.ctype = "text/plain; charset=utf-8";
@@ -848,7 +486,7 @@ static enum MHD_Result oauth_request(struct server *s, struct MHD_Connection *c,
 	req_free_params(&r);
 	data = buf_steal(&o.body, &len);
 	resp = MHD_create_response_from_buffer(len, data, MHD_RESPMEM_MUST_FREE);
-	add_common_headers(resp, s, o.ctype);
+	server_add_headers(resp, s, o.ctype);
 	if (o.location)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION, o.location);
 	if (o.no_store)
@@ -910,7 +548,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		return MHD_YES;
 	}
 	if (strncmp(url, "/_mock/", 7) == 0)
-		return mock_request(s, c, url, method);
+		return control_request(s, c, url, method);
 	if (strncmp(url, "/oauth/", 7) == 0)
 		return oauth_request(s, c, url, method, up);
 	in_flight_enter(s);
@@ -932,7 +570,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	} else if (o.fault == F_TRUNCATE) {
 		ret = send_truncated(c, s, o.status, &o.body);
 	} else {
-		ret = send_buffer(c, s, o.status, &o.body, o.ctype, o.have_rl ? o.rl_limit : NULL, o.rl_remaining);
+		ret = server_send_buffer(c, s, o.status, &o.body, o.ctype, o.have_rl ? o.rl_limit : NULL, o.rl_remaining);
 	}
 	atomic_fetch_sub(&s->in_flight, 1);
 	return ret;

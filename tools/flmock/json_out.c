@@ -32,7 +32,7 @@ const char *out_milestone_status(int s)
 	return n[s];
 }
 
-const char *out_mreq_status(int s)
+const char *out_milestone_request_status(int s)
 {
 	static const char *const n[] = { "pending", "created", "rejected", "deleted" };
 
@@ -400,7 +400,7 @@ void out_milestone(struct jw *w, const struct world *wd, const struct milestone 
 	jw_end_obj(w);
 }
 
-void out_mreq(struct jw *w, const struct world *wd, const struct mreq *m)
+void out_milestone_request(struct jw *w, const struct world *wd, const struct milestone_request *m)
 {
 	jw_obj(w);
 	jw_kint(w, "id", m->id);
@@ -412,7 +412,7 @@ void out_mreq(struct jw *w, const struct world *wd, const struct mreq *m)
 	jw_key(w, "currency");
 	out_currency(w, m->currency);
 	ktext(w, "description", m->description, wd->cfg.seed, TX_MILESTONE, m->id);
-	jw_kstr(w, "status", out_mreq_status(m->status));
+	jw_kstr(w, "status", out_milestone_request_status(m->status));
 	jw_kint(w, "time_requested", m->time_requested);
 	jw_end_obj(w);
 }

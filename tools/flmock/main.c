@@ -152,9 +152,10 @@ static void print_usage(FILE *f)
 }
 
 enum {
-	O_PORT = 1000, O_SEED, O_TOKEN, O_SCALE, O_FAULTS, O_RATE, O_NOW, O_USERS, O_PROJECTS,
-	O_BPP, O_SPAN, O_MILESTONES, O_MREQS, O_REVIEWS, O_THREADS, O_MPT, O_CLIENT_ID, O_CLIENT_SECRET,
-	O_REDIRECT_URI, O_TOKEN_TTL, O_TOKEN_REQUESTS, O_IGNORE_PKCE, O_TOKEN_DELAY, O_WEBHOOK_FAULTS, O_ACCOUNTS,
+	O_PORT = 1000, O_SEED, O_TOKEN, O_SCALE, O_FAULTS, O_RATE_SCALE, O_NOW, O_USERS, O_PROJECTS,
+	O_BIDS_PER_PROJECT, O_SPAN, O_MILESTONES, O_MILESTONE_REQUESTS, O_REVIEWS, O_THREADS,
+	O_MESSAGES_PER_THREAD, O_CLIENT_ID, O_CLIENT_SECRET, O_REDIRECT_URI, O_TOKEN_TTL, O_TOKEN_REQUESTS,
+	O_IGNORE_PKCE, O_TOKEN_DELAY, O_WEBHOOK_FAULTS, O_ACCOUNTS,
 	O_LATENCY, O_HELP, O_VERSION,
 };
 
@@ -164,16 +165,16 @@ static const struct option options[] = {
 	{ "token", required_argument, NULL, O_TOKEN },
 	{ "scale", required_argument, NULL, O_SCALE },
 	{ "faults", required_argument, NULL, O_FAULTS },
-	{ "rate-scale", required_argument, NULL, O_RATE },
+	{ "rate-scale", required_argument, NULL, O_RATE_SCALE },
 	{ "now", required_argument, NULL, O_NOW },
 	{ "users", required_argument, NULL, O_USERS },
 	{ "projects", required_argument, NULL, O_PROJECTS },
-	{ "bids-per-project", required_argument, NULL, O_BPP },
+	{ "bids-per-project", required_argument, NULL, O_BIDS_PER_PROJECT },
 	{ "milestones", required_argument, NULL, O_MILESTONES },
-	{ "milestone-requests", required_argument, NULL, O_MREQS },
+	{ "milestone-requests", required_argument, NULL, O_MILESTONE_REQUESTS },
 	{ "reviews", required_argument, NULL, O_REVIEWS },
 	{ "threads", required_argument, NULL, O_THREADS },
-	{ "messages-per-thread", required_argument, NULL, O_MPT },
+	{ "messages-per-thread", required_argument, NULL, O_MESSAGES_PER_THREAD },
 	{ "span", required_argument, NULL, O_SPAN },
 	{ "client-id", required_argument, NULL, O_CLIENT_ID },
 	{ "client-secret", required_argument, NULL, O_CLIENT_SECRET },
@@ -236,7 +237,7 @@ static bool apply(struct fm_config *c, int opt, const char *arg)
 			return false;
 		}
 		return true;
-	case O_RATE:
+	case O_RATE_SCALE:
 		return num(arg, 1e-9, 1e9, &c->rate_scale);
 	case O_SEED: {
 		/* the full 64 bits: a double would round seeds above 2^53 */
@@ -256,12 +257,12 @@ static bool apply(struct fm_config *c, int opt, const char *arg)
 	case O_NOW: w->now = (int64_t)v; return v > 3 * 365 * 86400.0;
 	case O_USERS: w->users = (size_t)v; return v >= 3 && v < 4e9;
 	case O_PROJECTS: w->projects = (size_t)v; return v >= 1 && v < 4e9;
-	case O_BPP: w->bids_per_project = v; return v <= 30;
+	case O_BIDS_PER_PROJECT: w->bids_per_project = v; return v <= 30;
 	case O_MILESTONES: w->milestones = (size_t)v; return v < 4e9;
-	case O_MREQS: w->mreqs = (size_t)v; return v < 4e9;
+	case O_MILESTONE_REQUESTS: w->milestone_requests = (size_t)v; return v < 4e9;
 	case O_REVIEWS: w->reviews = (size_t)v; return v < 4e9;
 	case O_THREADS: w->threads = (size_t)v; return v < 4e9;
-	case O_MPT: w->messages_per_thread = v; return v <= 10000;
+	case O_MESSAGES_PER_THREAD: w->messages_per_thread = v; return v <= 10000;
 	case O_SPAN: w->span = (int64_t)v; return v >= 60 && v <= 20 * 365 * 86400.0;
 	case O_TOKEN_TTL: c->token_ttl = (int64_t)v; return v >= 1;
 	case O_TOKEN_REQUESTS: c->token_requests = (long)v; return v < 2e9;
@@ -350,7 +351,7 @@ int main(int argc, char **argv)
 	fprintf(stderr, "flmock: seed %llu, %zu records (%zu users, %zu projects, %zu bids, %zu milestones, "
 		"%zu milestone requests, %zu reviews, %zu threads, %zu messages) in %.2f s; self %lld; accounts %zu\n",
 		(unsigned long long)cfg.world.seed, world_records(w), w->users.n, w->projects.n, w->bids.n,
-		w->milestones.n, w->mreqs.n, w->reviews.n, w->threads.n, w->messages.n, elapsed(&t0),
+		w->milestones.n, w->milestone_requests.n, w->reviews.n, w->threads.n, w->messages.n, elapsed(&t0),
 		(long long)w->self_id, w->naccounts);
 	s = server_start(&cfg, w, &port);
 	if (!s) {

@@ -135,7 +135,7 @@ void out_job(struct jw *w, const struct job *j);
 void out_project(struct jw *w, const struct world *wd, const struct project *p, const struct proj_opts *o);
 void out_bid(struct jw *w, const struct world *wd, const struct bid *b);
 void out_milestone(struct jw *w, const struct world *wd, const struct milestone *m);
-void out_mreq(struct jw *w, const struct world *wd, const struct mreq *m);
+void out_milestone_request(struct jw *w, const struct world *wd, const struct milestone_request *m);
 void out_review(struct jw *w, const struct world *wd, const struct review *r);
 void out_thread(struct jw *w, const struct world *wd, const struct thread *t);
 void out_message(struct jw *w, const struct world *wd, const struct message *m);
@@ -143,7 +143,7 @@ void out_user(struct jw *w, const struct world *wd, const struct user *u);
 
 const char *out_award_status(int s);      /* NULL for AW_NONE */
 const char *out_milestone_status(int s);
-const char *out_mreq_status(int s);
+const char *out_milestone_request_status(int s);
 const char *out_folder(int f);
 
 #endif

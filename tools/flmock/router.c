@@ -18,7 +18,8 @@ static const struct route routes[] = {
 	{ "GET", "/api/projects/0.1/projects/{id}/", ep_project_get, true, 0, 0, false },
 	{ "GET", "/api/projects/0.1/projects/{id}/bids/", ep_project_bids, true, 0, 0, false },
 	{ "GET", "/api/projects/0.1/projects/{id}/milestones/", ep_project_milestones, false, 0, 0, false },
-	{ "GET", "/api/projects/0.1/projects/{id}/milestone_requests/", ep_project_mreqs, false, 0, 0, false },
+	{ "GET", "/api/projects/0.1/projects/{id}/milestone_requests/", ep_project_milestone_requests, false, 0, 0,
+	  false },
 	{ "POST", "/api/projects/0.1/projects/", ep_project_create, false, 50, HOUR, true },
 	{ "POST", "/api/projects/0.1/projects/{id}/invite/", ep_project_invite, false, 100, HOUR, true },
 	/* bids */
@@ -30,9 +31,9 @@ static const struct route routes[] = {
 	{ "GET", "/api/projects/0.1/milestones/", ep_milestones_list, false, 0, 0, false },
 	{ "POST", "/api/projects/0.1/milestones/", ep_milestone_create, false, 0, 0, true },
 	{ "PUT", "/api/projects/0.1/milestones/{id}/", ep_milestone_action, false, 0, 0, true },
-	{ "GET", "/api/projects/0.1/milestone_requests/", ep_mreqs_list, false, 0, 0, false },
-	{ "POST", "/api/projects/0.1/milestone_requests/", ep_mreq_create, false, 0, 0, true },
-	{ "PUT", "/api/projects/0.1/milestone_requests/{id}/", ep_mreq_action, false, 0, 0, true },
+	{ "GET", "/api/projects/0.1/milestone_requests/", ep_milestone_requests_list, false, 0, 0, false },
+	{ "POST", "/api/projects/0.1/milestone_requests/", ep_milestone_request_create, false, 0, 0, true },
+	{ "PUT", "/api/projects/0.1/milestone_requests/{id}/", ep_milestone_request_action, false, 0, 0, true },
 	/* reviews: Post a Review is limited to 100 requests per hour, per user */
 	{ "GET", "/api/projects/0.1/reviews/", ep_reviews_list, false, 0, 0, false },
 	{ "POST", "/api/projects/0.1/reviews/", ep_review_post, false, 100, HOUR, true },

@@ -39,7 +39,7 @@ bool activity_silent_edit(struct world *w, const char *table, int64_t id)
 	struct project *p;
 	struct bid *b;
 	struct milestone *m;
-	struct mreq *q;
+	struct milestone_request *q;
 	struct review *r;
 	struct thread *t;
 	struct message *msg;
@@ -50,7 +50,7 @@ bool activity_silent_edit(struct world *w, const char *table, int64_t id)
 		return replace_text(&b->description, table, id, n);
 	if (strcmp(table, "milestones") == 0 && (m = world_milestone(w, id)))
 		return replace_text(&m->description, table, id, n);
-	if (strcmp(table, "milestone_requests") == 0 && (q = world_mreq(w, id)))
+	if (strcmp(table, "milestone_requests") == 0 && (q = world_milestone_request(w, id)))
 		return replace_text(&q->description, table, id, n);
 	if (strcmp(table, "reviews") == 0 && (r = find_review(w, id)))
 		return replace_text(&r->description, table, id, n);

@@ -6,6 +6,7 @@
  * loopback URLs are accepted, so flmock never calls out of the machine.
  * Delivery itself is deliver.c's.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,50 +18,24 @@
 
 /* ---- faults -------------------------------------------------------------------------- */
 
+static const struct spec_key wh_keys[] = {
+	{ "drop", SPEC_FRACTION, offsetof(struct wh_faults, drop), 1 },
+	{ "dup", SPEC_FRACTION, offsetof(struct wh_faults, dup), 1 },
+	{ "delay", SPEC_FRACTION, offsetof(struct wh_faults, delay), 1 },
+	{ "reorder", SPEC_FRACTION, offsetof(struct wh_faults, reorder), 1 },
+	{ "delay_ms", SPEC_LONG, offsetof(struct wh_faults, delay_ms), 600000 },
+	{ "fail_after", SPEC_LONG, offsetof(struct wh_faults, fail_after), 1e9 },
+	{ NULL, 0, 0, 0 },
+};
+
 bool wh_faults_parse(const char *spec, struct wh_faults *out, char *err, size_t errlen)
 {
 	struct wh_faults f = { .delay_ms = 1000, .fail_after = 10 };
-	char *copy = strdup(spec ? spec : ""), *save = NULL, *tok;
-	bool ok = true;
 
-	if (!copy)
-		abort();
-	for (tok = strtok_r(copy, ",", &save); tok && ok; tok = strtok_r(NULL, ",", &save)) {
-		char *eq = strchr(tok, '='), *end;
-		double v;
-
-		if (!eq) {
-			snprintf(err, errlen, "'%s' is not key=value", tok);
-			ok = false;
-			break;
-		}
-		*eq = '\0';
-		v = strtod(eq + 1, &end);
-		if (end == eq + 1 || *end || v < 0) {
-			snprintf(err, errlen, "bad value for %s", tok);
-			ok = false;
-		} else if (!strcmp(tok, "drop") || !strcmp(tok, "dup") || !strcmp(tok, "delay") ||
-			   !strcmp(tok, "reorder")) {
-			if (v > 1) {
-				snprintf(err, errlen, "%s is a fraction in [0, 1]", tok);
-				ok = false;
-			} else {
-				*(tok[0] == 'r' ? &f.reorder : tok[1] == 'r' ? &f.drop : tok[1] == 'u' ? &f.dup : &f.delay) = v;
-			}
-		} else if (!strcmp(tok, "delay_ms") && v <= 600000) {
-			f.delay_ms = (long)v;
-		} else if (!strcmp(tok, "fail_after") && v <= 1e9) {
-			f.fail_after = (long)v;
-		} else {
-			snprintf(err, errlen, "unknown webhook fault '%s' (drop, dup, delay, reorder, delay_ms, fail_after)",
-				 tok);
-			ok = false;
-		}
-	}
-	free(copy);
-	if (ok)
-		*out = f;
-	return ok;
+	if (!spec_parse(spec, wh_keys, &f, "webhook fault", err, errlen))
+		return false;
+	*out = f;
+	return true;
 }
 
 /* ---- lifetime ------------------------------------------------------------------------ */
@@ -402,7 +377,7 @@ void event_milestone(struct world *w, const char *type, const struct milestone *
 }
 
 /* "Freelancer has requested a milestone": milestone_request.created. */
-void event_mreq(struct world *w, const struct mreq *q)
+void event_milestone_request(struct world *w, const struct milestone_request *q)
 {
 	int64_t ids[NIDS] = { 0 };
 

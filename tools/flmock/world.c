@@ -26,7 +26,7 @@ void world_config_defaults(struct world_config *c)
 	c->projects = 1000;
 	c->bids_per_project = 5;
 	c->milestones = 300;
-	c->mreqs = 100;
+	c->milestone_requests = 100;
 	c->reviews = 300;
 	c->threads = 100;
 	c->messages_per_thread = 10;
@@ -46,7 +46,7 @@ void world_config_scale(struct world_config *c, size_t records)
 	c->projects = (size_t)(n * 0.16) + 20;
 	c->bids_per_project = n * 0.50 / (double)c->projects;
 	c->milestones = (size_t)(n * 0.06) + 5;
-	c->mreqs = (size_t)(n * 0.03) + 5;
+	c->milestone_requests = (size_t)(n * 0.03) + 5;
 	c->reviews = (size_t)(n * 0.06) + 5;
 	c->threads = (size_t)(n * 0.015) + 5;
 	c->messages_per_thread = n * 0.175 / (double)c->threads;
@@ -67,7 +67,7 @@ struct world *world_generate(const struct world_config *c)
 		w->cfg.users = c->users * n;
 		w->cfg.projects = c->projects * n;
 		w->cfg.milestones = c->milestones * n;
-		w->cfg.mreqs = c->mreqs * n;
+		w->cfg.milestone_requests = c->milestone_requests * n;
 		w->cfg.reviews = c->reviews * n;
 		w->cfg.threads = c->threads * n;
 		if (w->cfg.users < 2 * n + 3)
@@ -105,8 +105,8 @@ void world_free(struct world *w)
 		free(w->bids.v[i].description);
 	for (i = 0; i < w->milestones.n; i++)
 		free(w->milestones.v[i].description);
-	for (i = 0; i < w->mreqs.n; i++)
-		free(w->mreqs.v[i].description);
+	for (i = 0; i < w->milestone_requests.n; i++)
+		free(w->milestone_requests.v[i].description);
 	for (i = 0; i < w->reviews.n; i++)
 		free(w->reviews.v[i].description);
 	for (i = 0; i < w->messages.n; i++) {
@@ -118,7 +118,7 @@ void world_free(struct world *w)
 	free(w->projects.v);
 	free(w->bids.v);
 	free(w->milestones.v);
-	free(w->mreqs.v);
+	free(w->milestone_requests.v);
 	free(w->reviews.v);
 	free(w->threads.v);
 	free(w->messages.v);
@@ -134,7 +134,7 @@ void world_free(struct world *w)
 size_t world_records(const struct world *w)
 {
 	return w->users.n + w->projects.n + w->bids.n + w->milestones.n +
-	       w->mreqs.n + w->reviews.n + w->threads.n + w->messages.n;
+	       w->milestone_requests.n + w->reviews.n + w->threads.n + w->messages.n;
 }
 
 /* Every record struct starts with its int64 id: one binary search for all. */
@@ -162,7 +162,10 @@ struct user *world_user(struct world *w, int64_t id) { return FIND(w->users, id)
 struct project *world_project(struct world *w, int64_t id) { return FIND(w->projects, id); }
 struct bid *world_bid(struct world *w, int64_t id) { return FIND(w->bids, id); }
 struct milestone *world_milestone(struct world *w, int64_t id) { return FIND(w->milestones, id); }
-struct mreq *world_mreq(struct world *w, int64_t id) { return FIND(w->mreqs, id); }
+struct milestone_request *world_milestone_request(struct world *w, int64_t id)
+{
+	return FIND(w->milestone_requests, id);
+}
 struct thread *world_thread(struct world *w, int64_t id) { return FIND(w->threads, id); }
 struct message *world_message(struct world *w, int64_t id) { return FIND(w->messages, id); }
 struct user *world_self(struct world *w) { return world_user(w, w->self_id); }
@@ -218,7 +221,10 @@ struct project *world_add_project(struct world *w)
 
 struct bid *world_add_bid(struct world *w) { return ADD(w, w->bids, K_BID); }
 struct milestone *world_add_milestone(struct world *w) { return ADD(w, w->milestones, K_MILESTONE); }
-struct mreq *world_add_mreq(struct world *w) { return ADD(w, w->mreqs, K_MREQ); }
+struct milestone_request *world_add_milestone_request(struct world *w)
+{
+	return ADD(w, w->milestone_requests, K_MILESTONE_REQUEST);
+}
 struct review *world_add_review(struct world *w) { return ADD(w, w->reviews, K_REVIEW); }
 
 struct thread *world_add_thread(struct world *w)
@@ -289,10 +295,11 @@ struct milestone *world_new_milestone(struct world *w, const struct bid *b, doub
 	return m;
 }
 
-struct mreq *world_new_mreq(struct world *w, const struct bid *b, double amount, const char *desc)
+struct milestone_request *world_new_milestone_request(struct world *w, const struct bid *b, double amount,
+						       const char *desc)
 {
 	const struct project *p = world_project(w, b->project_id);
-	struct mreq *q = world_add_mreq(w);
+	struct milestone_request *q = world_add_milestone_request(w);
 
 	if (!q || !p)
 		abort(); /* out of memory, or a bid without its project: a broken world */

@@ -70,7 +70,7 @@ enum { MAX_JOBS = 4, MAX_MEMBERS = 4 };
 enum project_status { PS_ACTIVE, PS_CLOSED, PS_FROZEN, PS_COMPLETE };
 enum award_status { AW_NONE, AW_PENDING, AW_AWARDED, AW_REJECTED, AW_REVOKED, AW_CANCELED };
 enum milestone_status { MS_PENDING, MS_FROZEN, MS_REQUESTED, MS_CLEARED, MS_CANCELED, MS_DISPUTED };
-enum mreq_status { MR_PENDING, MR_CREATED, MR_REJECTED, MR_DELETED };
+enum milestone_request_status { MR_PENDING, MR_CREATED, MR_REJECTED, MR_DELETED };
 enum folder { FOLDER_INBOX, FOLDER_SENT, FOLDER_ARCHIVED };
 
 struct user {
@@ -133,13 +133,13 @@ struct milestone {
 	char *description;         /* NULL: derived from the seed */
 };
 
-struct mreq {
+struct milestone_request {
 	int64_t id;
 	int64_t project_id, bid_id, bidder_id, project_owner_id;
 	int64_t time_requested;
 	double amount;
 	uint8_t currency;
-	uint8_t status;            /* enum mreq_status */
+	uint8_t status;            /* enum milestone_request_status */
 	char *description;         /* NULL: derived from the seed */
 };
 
@@ -183,7 +183,7 @@ struct message {
 	char *attachments;         /* file names, each NUL-ended, then an empty one; NULL: none */
 };
 
-enum kind { K_USER, K_PROJECT, K_BID, K_MILESTONE, K_MREQ, K_REVIEW, K_THREAD, K_MESSAGE };
+enum kind { K_USER, K_PROJECT, K_BID, K_MILESTONE, K_MILESTONE_REQUEST, K_REVIEW, K_THREAD, K_MESSAGE };
 
 /* An array of records sorted by id; appends keep that order. */
 #define VEC(T) struct { T *v; size_t n, cap; }
@@ -205,7 +205,7 @@ struct invite {
 struct world_config {
 	uint64_t seed;
 	int64_t now;               /* simulator clock at start */
-	size_t users, projects, milestones, mreqs, reviews, threads;
+	size_t users, projects, milestones, milestone_requests, reviews, threads;
 	double bids_per_project, messages_per_thread;
 	size_t accounts;           /* self users; the sizes above are each one's share */
 	int64_t span;              /* records spread over this long before now (seconds) */
@@ -226,7 +226,7 @@ struct world {
 	VEC(struct project) projects;
 	VEC(struct bid) bids;
 	VEC(struct milestone) milestones;
-	VEC(struct mreq) mreqs;
+	VEC(struct milestone_request) milestone_requests;
 	VEC(struct review) reviews;
 	VEC(struct thread) threads;
 	VEC(struct message) messages;
@@ -252,7 +252,7 @@ struct user *world_user(struct world *w, int64_t id);
 struct project *world_project(struct world *w, int64_t id);
 struct bid *world_bid(struct world *w, int64_t id);
 struct milestone *world_milestone(struct world *w, int64_t id);
-struct mreq *world_mreq(struct world *w, int64_t id);
+struct milestone_request *world_milestone_request(struct world *w, int64_t id);
 struct thread *world_thread(struct world *w, int64_t id);
 struct message *world_message(struct world *w, int64_t id);
 struct user *world_self(struct world *w);
@@ -270,7 +270,7 @@ int64_t world_take_id(struct world *w, enum kind k);
 struct project *world_add_project(struct world *w);
 struct bid *world_add_bid(struct world *w);
 struct milestone *world_add_milestone(struct world *w);
-struct mreq *world_add_mreq(struct world *w);
+struct milestone_request *world_add_milestone_request(struct world *w);
 struct review *world_add_review(struct world *w);
 struct thread *world_add_thread(struct world *w);
 struct message *world_add_message(struct world *w);
@@ -285,7 +285,8 @@ struct bid *world_new_bid(struct world *w, struct project *p, int64_t bidder, do
 			  const char *desc);
 struct milestone *world_new_milestone(struct world *w, const struct bid *b, double amount, int reason,
 				      const char *desc);
-struct mreq *world_new_mreq(struct world *w, const struct bid *b, double amount, const char *desc);
+struct milestone_request *world_new_milestone_request(struct world *w, const struct bid *b, double amount,
+						       const char *desc);
 
 /* Mark a record changed at time t (bumps its updated time and index). */
 void world_touch_project(struct world *w, struct project *p, int64_t t);
@@ -315,7 +316,7 @@ void world_time_range(const void *base, size_t n, size_t size, size_t off,
 void event_message(struct world *w, const struct message *m);
 void event_bid(struct world *w, const char *type, const struct bid *b);
 void event_milestone(struct world *w, const char *type, const struct milestone *m);
-void event_mreq(struct world *w, const struct mreq *q);
+void event_milestone_request(struct world *w, const struct milestone_request *q);
 void event_project_completed(struct world *w, const struct project *p, const struct bid *b);
 
 /* generate.c: fills an empty world from its config. false on OOM. */

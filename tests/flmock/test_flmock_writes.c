@@ -1,5 +1,5 @@
 /*
- * test_writes.c — flmock's write side: each write succeeds and a later GET
+ * test_flmock_writes.c — flmock's write side: each write succeeds and a later GET
  * sees it, and each documented error comes back with its HTTP status and
  * error_code: bids and their award life cycle, milestones, milestone
  * requests, reviews, threads and messages (client_message_id resends),
@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../check_main.h"
 #include "mockutil.h"
 
 static struct mock m;
@@ -21,7 +22,7 @@ static void start(void)
 {
 	const char *args[] = { "--seed", "42", NULL };
 
-	ck_assert_msg(mock_start(&m, args), "flmock did not start (%s)", mock_binary());
+	mock_must_start(&m, args);
 	self_id = mock_self(&m);
 }
 
@@ -800,31 +801,27 @@ START_TEST(message_attachments)
 }
 END_TEST
 
-static Suite *suite(void)
-{
-	Suite *s = suite_create("flmock writes");
-	TCase *tc = tcase_create("writes");
-
-	tcase_add_unchecked_fixture(tc, start, stop);
-	tcase_set_timeout(tc, 120);
-	tcase_add_test(tc, bid_create_and_errors);
-	tcase_add_test(tc, award_lifecycle);
-	tcase_add_test(tc, accept_and_reject_awards);
-	tcase_add_test(tc, milestones);
-	tcase_add_test(tc, milestone_requests);
-	tcase_add_test(tc, review_post);
-	tcase_add_test(tc, threads_and_messages);
-	tcase_add_test(tc, projects_and_invites);
-	tcase_add_test(tc, write_log);
-	tcase_add_test(tc, enums_any_case);
-	tcase_add_test(tc, hourly_commitment);
-	tcase_add_test(tc, hireme_projects);
-	tcase_add_test(tc, message_attachments);
-	suite_add_tcase(s, tc);
-	return s;
-}
-
 int main(void)
 {
-	return mock_run_suite(suite());
+	const TTest *tests[] = {
+		bid_create_and_errors,
+		award_lifecycle,
+		accept_and_reject_awards,
+		milestones,
+		milestone_requests,
+		review_post,
+		threads_and_messages,
+		projects_and_invites,
+		write_log,
+		enums_any_case,
+		hourly_commitment,
+		hireme_projects,
+		message_attachments,
+		NULL,
+	};
+	const struct check_case cases[] = {
+		{ "writes", tests, .start = start, .stop = stop, .timeout = 120 },
+	};
+
+	return mock_run_suite(check_suite("flmock writes", cases, sizeof cases / sizeof cases[0]));
 }

@@ -1,5 +1,5 @@
 /*
- * test_webhooks.c — flmock's webhooks: Create Webhook and Get Webhooks
+ * test_flmock_webhooks.c — flmock's webhooks: Create Webhook and Get Webhooks
  * (fields, filters, validation errors, 401, rate limits), deliveries to a
  * loopback receiver for every event type the world's changes make, their
  * payload shape, and the delivery faults: duplicates, drops, delays,
@@ -12,25 +12,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../check_main.h"
 #include "hookrecv.h"
 #include "mockutil.h"
 
 #define HOOKS "/api/users/0.1/webhooks/"
-
-static void must_start(struct mock *m, const char *const *args)
-{
-	ck_assert_msg(mock_start(m, args), "flmock did not start (%s)", mock_binary());
-}
-
-static const char *code_of(const struct resp *r, char *buf, size_t n)
-{
-	yajl_val v = resp_json(r);
-	const char *c = jstr(v, "error_code");
-
-	snprintf(buf, n, "%s", c ? c : "(none)");
-	yajl_tree_free(v);
-	return buf;
-}
 
 /* POST Create Webhook for url; the status, and the new id in *id. */
 static long create(struct mock *m, const char *url, long long *id)
@@ -95,7 +81,7 @@ START_TEST(register_and_list)
 	long long id = 0, id2 = 0;
 	yajl_val v, list, h;
 
-	must_start(&m, args);
+	mock_must_start(&m, args);
 	ck_assert_int_eq(create(&m, "http://127.0.0.1:9/a", &id), 200);
 	ck_assert_int_gt(id, 0);
 	ck_assert_int_eq(create(&m, "http://localhost:9/b", &id2), 200);
@@ -113,7 +99,7 @@ START_TEST(register_and_list)
 	ck_assert_int_eq(create(&m, "http://127.0.0.1:99999/hook", NULL), 400);
 	mock_call(&m, "POST", HOOKS, "{\"developer_id\": 7}", NULL, NULL, &r);
 	ck_assert_int_eq(r.status, 400);
-	ck_assert_str_eq(code_of(&r, buf, sizeof buf), "RestExceptionCodes.BAD_FORM");
+	ck_assert_str_eq(resp_error_code(&r, buf, sizeof buf), "RestExceptionCodes.BAD_FORM");
 	resp_free(&r);
 	mock_call(&m, "POST", HOOKS, "{\"url\": \"http://127.0.0.1:9/x\"}", NULL, NULL, &r);
 	ck_assert_int_eq(r.status, 400);
@@ -123,12 +109,12 @@ START_TEST(register_and_list)
 	resp_free(&r);
 	mock_call(&m, "POST", HOOKS, "{not json", "application/json", NULL, &r);
 	ck_assert_int_eq(r.status, 400);
-	ck_assert_str_eq(code_of(&r, buf, sizeof buf), "RestExceptionCodes.BAD_JSON");
+	ck_assert_str_eq(resp_error_code(&r, buf, sizeof buf), "RestExceptionCodes.BAD_JSON");
 	resp_free(&r);
 	/* Developer authentication is required for both. */
 	mock_call(&m, "POST", HOOKS, "{\"developer_id\": 7, \"url\": \"http://127.0.0.1:9/z\"}", NULL, "", &r);
 	ck_assert_int_eq(r.status, 401);
-	ck_assert_str_eq(code_of(&r, buf, sizeof buf), "RestExceptionCodes.NOT_AUTHENTICATED");
+	ck_assert_str_eq(resp_error_code(&r, buf, sizeof buf), "RestExceptionCodes.NOT_AUTHENTICATED");
 	resp_free(&r);
 	mock_call(&m, "GET", HOOKS, NULL, NULL, "", &r);
 	ck_assert_int_eq(r.status, 401);
@@ -192,13 +178,13 @@ START_TEST(rate_limits)
 	struct resp r;
 	char buf[128];
 
-	must_start(&m, args);
+	mock_must_start(&m, args);
 	/* Create Webhook: 10 an hour, scaled to 2; Get Webhooks: 500, scaled to 100. */
 	ck_assert_int_eq(create(&m, "http://127.0.0.1:9/a", NULL), 200);
 	ck_assert_int_eq(create(&m, "http://127.0.0.1:9/b", NULL), 200);
 	mock_call(&m, "POST", HOOKS, "{\"developer_id\": 7, \"url\": \"http://127.0.0.1:9/c\"}", NULL, NULL, &r);
 	ck_assert_int_eq(r.status, 429);
-	ck_assert_str_eq(code_of(&r, buf, sizeof buf), "AuthorisationExceptionCodes.RATE_LIMITED");
+	ck_assert_str_eq(resp_error_code(&r, buf, sizeof buf), "AuthorisationExceptionCodes.RATE_LIMITED");
 	ck_assert_str_eq(r.rl_limit, "2, 2;window=3600");
 	resp_free(&r);
 	mock_get(&m, HOOKS, &r);
@@ -356,7 +342,7 @@ START_TEST(deliveries_for_each_event)
 	double amount = 0;
 
 	ck_assert_ptr_nonnull(h);
-	must_start(&m, NULL);
+	mock_must_start(&m, NULL);
 	/* Nothing is queued before a webhook exists. */
 	ck_assert_int_gt(mock_advance(&m, 600), 0);
 	ck_assert_int_eq(hook_stat(&m, "emitted"), 0);
@@ -436,7 +422,7 @@ START_TEST(faults)
 	long long prev = 0;
 
 	ck_assert_ptr_nonnull(h);
-	must_start(&m, NULL);
+	mock_must_start(&m, NULL);
 	ck_assert_int_eq(create(&m, hookrecv_url(h), NULL), 200);
 
 	/* dup=1: every event twice, byte for byte. */
@@ -506,7 +492,7 @@ START_TEST(deactivation_and_unknown_events)
 	char *b;
 
 	ck_assert_ptr_nonnull(h);
-	must_start(&m, NULL);
+	mock_must_start(&m, NULL);
 	ck_assert_int_eq(create(&m, hookrecv_url(h), NULL), 200);
 	set_faults(&m, "fail_after=3");
 	hookrecv_set_status(h, 500);
@@ -576,7 +562,7 @@ START_TEST(connection_refused_counts)
 	ck_assert_ptr_nonnull(h);
 	snprintf(url, sizeof url, "%s", hookrecv_url(h));
 	hookrecv_stop(h); /* nothing listens there now */
-	must_start(&m, args);
+	mock_must_start(&m, args);
 	ck_assert_int_eq(create(&m, url, NULL), 200);
 	for (int i = 0; i < 3; i++) {
 		mock_call(&m, "POST", "/_mock/webhooks/emit?type=bid.awarded&bid_id=1&project_id=2", NULL, NULL, "", &r);
@@ -594,23 +580,20 @@ START_TEST(connection_refused_counts)
 }
 END_TEST
 
-static Suite *suite(void)
-{
-	Suite *s = suite_create("flmock webhooks");
-	TCase *tc = tcase_create("webhooks");
-
-	tcase_set_timeout(tc, 120);
-	tcase_add_test(tc, register_and_list);
-	tcase_add_test(tc, rate_limits);
-	tcase_add_test(tc, deliveries_for_each_event);
-	tcase_add_test(tc, faults);
-	tcase_add_test(tc, deactivation_and_unknown_events);
-	tcase_add_test(tc, connection_refused_counts);
-	suite_add_tcase(s, tc);
-	return s;
-}
-
 int main(void)
 {
-	return mock_run_suite(suite());
+	const TTest *tests[] = {
+		register_and_list,
+		rate_limits,
+		deliveries_for_each_event,
+		faults,
+		deactivation_and_unknown_events,
+		connection_refused_counts,
+		NULL,
+	};
+	const struct check_case cases[] = {
+		{ "webhooks", tests, .timeout = 120 },
+	};
+
+	return mock_run_suite(check_suite("flmock webhooks", cases, sizeof cases / sizeof cases[0]));
 }

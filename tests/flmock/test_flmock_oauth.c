@@ -1,5 +1,5 @@
 /*
- * test_oauth.c — flmock's OAuth service, read from the outside: authorise
+ * test_flmock_oauth.c — flmock's OAuth service, read from the outside: authorise
  * redirects with a code and the state; codes work once and only with their
  * redirect URI and PKCE verifier; refresh tokens rotate and work once;
  * invalid_client for a wrong secret; issued access tokens expire after
@@ -12,17 +12,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../check_main.h"
 #include "mockutil.h"
 
 #define REDIRECT "http://127.0.0.1:9/cb"
 /* A verifier and its S256 challenge (Python: urlsafe_b64encode(sha256(v)).rstrip('=')). */
 #define VERIFIER "dBjftJeZ4CVP-mJ92K27uhbUJU1p1r_wW1gFWFOEjXk"
 #define CHALLENGE "ngF5GsXcbwljx6u133FFr3Xht9xooA_DuaX_3QwODtc"
-
-static void must_start(struct mock *m, const char *const *args)
-{
-	ck_assert_msg(mock_start(m, args), "flmock did not start (%s)", mock_binary());
-}
 
 /* GET /oauth/authorise; the code from the redirect (caller frees), NULL if none. */
 static char *authorise(struct mock *m, const char *extra, struct resp *r)
@@ -86,7 +82,7 @@ START_TEST(code_grant_and_rotation)
 	long st;
 	yajl_val v, w;
 
-	must_start(&m, args);
+	mock_must_start(&m, args);
 	code = authorise(&m, "&code_challenge=" CHALLENGE "&code_challenge_method=S256", &r);
 	ck_assert_int_eq(r.status, 302);
 	ck_assert_msg(strncmp(r.location, REDIRECT "?code=", strlen(REDIRECT) + 6) == 0, "%s", r.location);
@@ -185,7 +181,7 @@ START_TEST(authorise_refusals)
 	struct mock m;
 	struct resp r;
 
-	must_start(&m, args);
+	mock_must_start(&m, args);
 	/* The registered loopback redirect matches on any port, not on another path. */
 	mock_call(&m, "GET", "/oauth/authorise?response_type=code&client_id=flsync-demo"
 		  "&redirect_uri=http%3A%2F%2F127.0.0.1%3A5555%2Fcallback&state=s", NULL, NULL, "", &r);
@@ -219,7 +215,7 @@ START_TEST(ttl_and_ignored_pkce)
 	long st;
 	yajl_val v;
 
-	must_start(&m, args);
+	mock_must_start(&m, args);
 	code = authorise(&m, "&code_challenge=" CHALLENGE "&code_challenge_method=S256", &r);
 	resp_free(&r);
 	/* A public client, no verifier: the service ignores PKCE. */
@@ -246,7 +242,7 @@ START_TEST(expire_control)
 	long st;
 	yajl_val v;
 
-	must_start(&m, NULL);
+	mock_must_start(&m, NULL);
 	code = authorise(&m, "", &r);
 	resp_free(&r);
 	snprintf(form, sizeof form, "grant_type=authorization_code&code=%s&redirect_uri=%s&client_id=flsync-demo"
@@ -265,21 +261,18 @@ START_TEST(expire_control)
 }
 END_TEST
 
-static Suite *oauth_suite(void)
-{
-	Suite *s = suite_create("flmock_oauth");
-	TCase *tc = tcase_create("oauth");
-
-	tcase_set_timeout(tc, 60);
-	tcase_add_test(tc, code_grant_and_rotation);
-	tcase_add_test(tc, authorise_refusals);
-	tcase_add_test(tc, ttl_and_ignored_pkce);
-	tcase_add_test(tc, expire_control);
-	suite_add_tcase(s, tc);
-	return s;
-}
-
 int main(void)
 {
-	return mock_run_suite(oauth_suite());
+	const TTest *tests[] = {
+		code_grant_and_rotation,
+		authorise_refusals,
+		ttl_and_ignored_pkce,
+		expire_control,
+		NULL,
+	};
+	const struct check_case cases[] = {
+		{ "oauth", tests, .timeout = 60 },
+	};
+
+	return mock_run_suite(check_suite("flmock_oauth", cases, sizeof cases / sizeof cases[0]));
 }

@@ -1,5 +1,5 @@
 /*
- * test_control.c — flmock's machinery around the API: rate limits (429 and
+ * test_flmock_control.c — flmock's machinery around the API: rate limits (429 and
  * the RateLimit headers), every fault kind and whether a faulted write was
  * applied, the simulator clock and /_mock/advance activity, determinism
  * (same seed, same bytes), /_mock/silent_edit (a change no time tells of),
@@ -13,22 +13,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "../check_main.h"
 #include "mockutil.h"
-
-static void must_start(struct mock *m, const char *const *args)
-{
-	ck_assert_msg(mock_start(m, args), "flmock did not start (%s)", mock_binary());
-}
-
-static const char *code_of(const struct resp *r, char *buf, size_t n)
-{
-	yajl_val v = resp_json(r);
-	const char *c = jstr(v, "error_code");
-
-	snprintf(buf, n, "%s", c ? c : "(none)");
-	yajl_tree_free(v);
-	return buf;
-}
 
 /* ---- rate limits --------------------------------------------------------------------- */
 
@@ -39,7 +25,7 @@ START_TEST(rate_limits)
 	struct resp r;
 	char buf[128];
 
-	must_start(&m, args);
+	mock_must_start(&m, args);
 	/* Get User Information: 200 per user per minute, scaled to 2. */
 	mock_get(&m, "/api/users/0.1/users/?limit=1", &r);
 	ck_assert_int_eq(r.status, 200);
@@ -52,7 +38,7 @@ START_TEST(rate_limits)
 	resp_free(&r);
 	mock_get(&m, "/api/users/0.1/users/?limit=1", &r);
 	ck_assert_int_eq(r.status, 429);
-	ck_assert_str_eq(code_of(&r, buf, sizeof buf), "AuthorisationExceptionCodes.RATE_LIMITED");
+	ck_assert_str_eq(resp_error_code(&r, buf, sizeof buf), "AuthorisationExceptionCodes.RATE_LIMITED");
 	ck_assert_str_eq(r.rl_limit, "2, 2;window=60");
 	ck_assert_int_eq(r.rl_remaining, 0);
 	resp_free(&r);
@@ -137,13 +123,13 @@ START_TEST(each_fault_kind)
 	yajl_val v;
 	size_t threads;
 
-	must_start(&m, args);
+	mock_must_start(&m, args);
 	snprintf(body, sizeof body, "members[]=%lld&context_type=general", some_other_user(&m));
 
 	set_faults(&m, "http500=1");
 	mock_get(&m, "/api/projects/0.1/projects/?limit=1", &r);
 	ck_assert_int_eq(r.status, 500);
-	ck_assert_str_eq(code_of(&r, buf, sizeof buf), "RestExceptionCodes.INTERNAL_SERVER_ERROR");
+	ck_assert_str_eq(resp_error_code(&r, buf, sizeof buf), "RestExceptionCodes.INTERNAL_SERVER_ERROR");
 	resp_free(&r);
 	/* /_mock/ is never faulted */
 	mock_call(&m, "GET", "/_mock/clock", NULL, NULL, "", &r);
@@ -171,7 +157,7 @@ START_TEST(each_fault_kind)
 	set_faults(&m, "rate429=1");
 	mock_get(&m, "/api/projects/0.1/projects/?limit=1", &r);
 	ck_assert_int_eq(r.status, 429);
-	ck_assert_str_eq(code_of(&r, buf, sizeof buf), "AuthorisationExceptionCodes.RATE_LIMITED");
+	ck_assert_str_eq(resp_error_code(&r, buf, sizeof buf), "AuthorisationExceptionCodes.RATE_LIMITED");
 	resp_free(&r);
 
 	set_faults(&m, "truncate=1");
@@ -219,8 +205,26 @@ START_TEST(each_fault_kind)
 	resp_free(&r);
 	ck_assert_uint_eq(count_of(&m, "threads"), threads + 1);
 
+	mock_stop(&m);
+}
+END_TEST
+
+/* A spec /_mock/faults cannot read is refused in JSON whatever it holds, naming the key it did not know. */
+START_TEST(fault_spec_refused)
+{
+	struct mock m;
+	struct resp r;
+	yajl_val v;
+
+	mock_must_start(&m, NULL);
 	mock_call(&m, "POST", "/_mock/faults?spec=bogus=1", NULL, NULL, "", &r);
 	ck_assert_int_eq(r.status, 400);
+	resp_free(&r);
+	mock_call(&m, "POST", "/_mock/faults?spec=x%22y=1", NULL, NULL, "", &r);
+	ck_assert_int_eq(r.status, 400);
+	v = resp_json(&r);
+	ck_assert_msg(v && jstr(v, "error") && strstr(jstr(v, "error"), "'x\"y'"), "not JSON naming the key: %s", r.body);
+	yajl_tree_free(v);
 	resp_free(&r);
 	mock_stop(&m);
 }
@@ -233,7 +237,7 @@ static void fault_sequence(long *out, int n)
 	struct mock m;
 	int i;
 
-	must_start(&m, args);
+	mock_must_start(&m, args);
 	for (i = 0; i < n; i++) {
 		struct resp r;
 
@@ -274,7 +278,7 @@ START_TEST(clock_and_advance)
 	char path[256];
 	long n;
 
-	must_start(&m, args);
+	mock_must_start(&m, args);
 	before_bids = count_of(&m, "bids");
 	before_msgs = count_of(&m, "messages");
 	ck_assert_int_eq(mock_advance(&m, 7200), 1767225600LL + 7200);
@@ -330,7 +334,7 @@ static char *all_bytes(const char *seed, bool advance)
 	size_t len = 0, i;
 	char *out = NULL;
 
-	must_start(&m, args);
+	mock_must_start(&m, args);
 	if (advance)
 		ck_assert_int_gt(mock_advance(&m, 86400), 0);
 	for (i = 0; i < 9; i++) {
@@ -393,7 +397,7 @@ START_TEST(advance_changes_state)
 	struct mock m;
 	struct dump before_b, after_b, before_p, after_p;
 
-	must_start(&m, args);
+	mock_must_start(&m, args);
 	ck_assert(mock_dump(&m, "bids", &before_b));
 	ck_assert(mock_dump(&m, "projects", &before_p));
 	ck_assert_int_gt(mock_advance(&m, 2 * 86400), 0);
@@ -443,7 +447,7 @@ START_TEST(silent_edit)
 					   "/_mock/silent_edit?table=projects&id=-3", "/_mock/silent_edit?id=1" };
 	yajl_val v;
 
-	must_start(&m, args);
+	mock_must_start(&m, args);
 	snprintf(path, sizeof path, "/api/projects/0.1/projects/?owners[]=%lld", mock_self(&m));
 	ck_assert_int_ge(mock_collect_ids(&m, path, "projects", ids, 4), 1);
 	project_of(&m, ids[0], before, sizeof before, &upd0);
@@ -492,7 +496,7 @@ START_TEST(stats)
 	struct resp r;
 	yajl_val v, ep;
 
-	must_start(&m, NULL);
+	mock_must_start(&m, NULL);
 	mock_get(&m, "/api/projects/0.1/bids/?limit=1", &r);
 	resp_free(&r);
 	mock_get(&m, "/api/projects/0.1/bids/?limit=x", &r);
@@ -552,7 +556,7 @@ START_TEST(latency_overlaps)
 	double t0, total;
 	int i;
 
-	must_start(&m, args);
+	mock_must_start(&m, args);
 	for (i = 0; i < 4; i++) {
 		memset(&cl[i], 0, sizeof cl[i]);
 		snprintf(cl[i].m.url, sizeof cl[i].m.url, "%s", m.url);
@@ -616,7 +620,7 @@ START_TEST(latency_keeps_faults)
 		struct mock m;
 		struct resp r;
 
-		must_start(&m, args[run]);
+		mock_must_start(&m, args[run]);
 		for (i = 0; i < 16; i++) {
 			double t0 = now_ms();
 
@@ -647,28 +651,26 @@ START_TEST(cli)
 }
 END_TEST
 
-static Suite *suite(void)
-{
-	Suite *s = suite_create("flmock control");
-	TCase *tc = tcase_create("control");
-
-	tcase_set_timeout(tc, 120);
-	tcase_add_test(tc, rate_limits);
-	tcase_add_test(tc, each_fault_kind);
-	tcase_add_test(tc, faults_are_deterministic);
-	tcase_add_test(tc, clock_and_advance);
-	tcase_add_test(tc, same_seed_same_bytes);
-	tcase_add_test(tc, advance_changes_state);
-	tcase_add_test(tc, silent_edit);
-	tcase_add_test(tc, stats);
-	tcase_add_test(tc, latency_overlaps);
-	tcase_add_test(tc, latency_keeps_faults);
-	tcase_add_test(tc, cli);
-	suite_add_tcase(s, tc);
-	return s;
-}
-
 int main(void)
 {
-	return mock_run_suite(suite());
+	const TTest *tests[] = {
+		rate_limits,
+		each_fault_kind,
+		fault_spec_refused,
+		faults_are_deterministic,
+		clock_and_advance,
+		same_seed_same_bytes,
+		advance_changes_state,
+		silent_edit,
+		stats,
+		latency_overlaps,
+		latency_keeps_faults,
+		cli,
+		NULL,
+	};
+	const struct check_case cases[] = {
+		{ "control", tests, .timeout = 120 },
+	};
+
+	return mock_run_suite(check_suite("flmock control", cases, sizeof cases / sizeof cases[0]));
 }

@@ -1,5 +1,5 @@
 /*
- * test_reads.c — flmock's read side against its own world: envelopes, auth,
+ * test_flmock_reads.c — flmock's read side against its own world: envelopes, auth,
  * paging, list shapes, filters, and each endpoint's time window checked
  * record by record against /_mock/dump (a record is in [from, to) iff its
  * time is), including windows whose edges fall on shared timestamps; the
@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../check_main.h"
 #include "mockutil.h"
 
 static struct mock m;
@@ -20,7 +21,7 @@ static void start(void)
 {
 	const char *args[] = { "--seed", "42", NULL };
 
-	ck_assert_msg(mock_start(&m, args), "flmock did not start (%s)", mock_binary());
+	mock_must_start(&m, args);
 	self_id = mock_self(&m);
 }
 
@@ -82,6 +83,22 @@ START_TEST(envelope_and_date)
 }
 END_TEST
 
+/* Which credentials each kind of request takes. */
+static const struct {
+	const char *path, *header;
+	long status;
+} auth_cases[] = {
+	{ "/api/projects/0.1/projects/?limit=1", "Freelancer-OAuth-V1: wrong", 401 },
+	{ "/api/projects/0.1/projects/?limit=1", "Freelancer-Developer-Auth-V1: demo", 200 },
+	{ "/api/projects/0.1/projects/?limit=1", "Freelancer-Developer-Auth-V1: 1234;demo", 200 },
+	{ "/api/projects/0.1/projects/?limit=1", "Freelancer-Developer-Auth-V1: 1234;nope", 401 },
+	/* Search for Projects needs no authentication; a wrong token still fails. */
+	{ "/api/projects/0.1/projects/active/?limit=1", "", 200 },
+	{ "/api/projects/0.1/projects/active/?limit=1", "Freelancer-OAuth-V1: x", 401 },
+	/* /_mock/ needs none */
+	{ "/_mock/clock", "", 200 },
+};
+
 START_TEST(auth)
 {
 	struct resp r;
@@ -95,29 +112,12 @@ START_TEST(auth)
 	yajl_tree_free(v);
 	resp_free(&r);
 
-	mock_call(&m, "GET", "/api/projects/0.1/projects/?limit=1", NULL, NULL, "Freelancer-OAuth-V1: wrong", &r);
-	ck_assert_int_eq(r.status, 401);
-	resp_free(&r);
-	mock_call(&m, "GET", "/api/projects/0.1/projects/?limit=1", NULL, NULL, "Freelancer-Developer-Auth-V1: demo", &r);
-	ck_assert_int_eq(r.status, 200);
-	resp_free(&r);
-	mock_call(&m, "GET", "/api/projects/0.1/projects/?limit=1", NULL, NULL, "Freelancer-Developer-Auth-V1: 1234;demo", &r);
-	ck_assert_int_eq(r.status, 200);
-	resp_free(&r);
-	mock_call(&m, "GET", "/api/projects/0.1/projects/?limit=1", NULL, NULL, "Freelancer-Developer-Auth-V1: 1234;nope", &r);
-	ck_assert_int_eq(r.status, 401);
-	resp_free(&r);
-	/* Search for Projects needs no authentication; a wrong token still fails. */
-	mock_call(&m, "GET", "/api/projects/0.1/projects/active/?limit=1", NULL, NULL, "", &r);
-	ck_assert_int_eq(r.status, 200);
-	resp_free(&r);
-	mock_call(&m, "GET", "/api/projects/0.1/projects/active/?limit=1", NULL, NULL, "Freelancer-OAuth-V1: x", &r);
-	ck_assert_int_eq(r.status, 401);
-	resp_free(&r);
-	/* /_mock/ needs none */
-	mock_call(&m, "GET", "/_mock/clock", NULL, NULL, "", &r);
-	ck_assert_int_eq(r.status, 200);
-	resp_free(&r);
+	for (size_t i = 0; i < sizeof auth_cases / sizeof auth_cases[0]; i++) {
+		mock_call(&m, "GET", auth_cases[i].path, NULL, NULL, auth_cases[i].header, &r);
+		ck_assert_msg(r.status == auth_cases[i].status, "%s with \"%s\": HTTP %ld, want %ld", auth_cases[i].path,
+			      auth_cases[i].header, r.status, auth_cases[i].status);
+		resp_free(&r);
+	}
 }
 END_TEST
 
@@ -765,35 +765,31 @@ START_TEST(user_details_projection)
 }
 END_TEST
 
-static Suite *suite(void)
-{
-	Suite *s = suite_create("flmock reads");
-	TCase *tc = tcase_create("reads");
-
-	tcase_add_unchecked_fixture(tc, start, stop);
-	tcase_set_timeout(tc, 120);
-	tcase_add_test(tc, envelope_and_date);
-	tcase_add_test(tc, auth);
-	tcase_add_test(tc, paging);
-	tcase_add_test(tc, shapes);
-	tcase_add_test(tc, by_id_and_self);
-	tcase_add_test(tc, filters);
-	tcase_add_test(tc, window_projects);
-	tcase_add_test(tc, window_active);
-	tcase_add_test(tc, window_bids);
-	tcase_add_test(tc, window_reviews);
-	tcase_add_test(tc, window_threads);
-	tcase_add_test(tc, window_messages);
-	tcase_add_test(tc, no_window_on_milestones);
-	tcase_add_test(tc, query_search);
-	tcase_add_test(tc, messaging_and_user_filters);
-	tcase_add_test(tc, active_order);
-	tcase_add_test(tc, user_details_projection);
-	suite_add_tcase(s, tc);
-	return s;
-}
-
 int main(void)
 {
-	return mock_run_suite(suite());
+	const TTest *tests[] = {
+		envelope_and_date,
+		auth,
+		paging,
+		shapes,
+		by_id_and_self,
+		filters,
+		window_projects,
+		window_active,
+		window_bids,
+		window_reviews,
+		window_threads,
+		window_messages,
+		no_window_on_milestones,
+		query_search,
+		messaging_and_user_filters,
+		active_order,
+		user_details_projection,
+		NULL,
+	};
+	const struct check_case cases[] = {
+		{ "reads", tests, .start = start, .stop = stop, .timeout = 120 },
+	};
+
+	return mock_run_suite(check_suite("flmock reads", cases, sizeof cases / sizeof cases[0]));
 }

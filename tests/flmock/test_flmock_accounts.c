@@ -1,5 +1,5 @@
 /*
- * test_accounts.c — flmock with several accounts (--accounts N): each token
+ * test_flmock_accounts.c — flmock with several accounts (--accounts N): each token
  * (T, T-2, ...) is its own self with its own projects, threads, messages and
  * milestones, while the market is the same for all; writes act as the
  * token's account and the log names it; rate budgets are per account and
@@ -14,12 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../check_main.h"
 #include "mockutil.h"
-
-static void must_start(struct mock *m, const char *const *args)
-{
-	ck_assert_msg(mock_start(m, args), "flmock did not start (%s)", mock_binary());
-}
 
 static void auth_for(char *out, size_t n, const char *token)
 {
@@ -83,7 +79,7 @@ START_TEST(own_data_and_shared_market)
 	yajl_val v, list;
 	struct resp r;
 
-	must_start(&m, args);
+	mock_must_start(&m, args);
 	s1 = self_of(&m, "demo");
 	s2 = self_of(&m, "demo-2");
 	ck_assert_int_gt(s1, 0);
@@ -179,7 +175,7 @@ START_TEST(rate_limits_per_account)
 	struct resp r;
 	yajl_val v, a;
 
-	must_start(&m, args);
+	mock_must_start(&m, args);
 	auth_for(auth1, sizeof auth1, "demo");
 	auth_for(auth2, sizeof auth2, "demo-2");
 	/* Get User Information: 200 per user per minute, scaled to 2: account 1 spends its budget... */
@@ -227,7 +223,7 @@ START_TEST(mock_self_and_accounts)
 	yajl_val v, list;
 	long long ids[3];
 
-	must_start(&m, args);
+	mock_must_start(&m, args);
 	mock_get(&m, "/_mock/accounts", &r);
 	v = resp_json(&r);
 	resp_free(&r);
@@ -313,7 +309,7 @@ START_TEST(oauth_login_picks_the_account)
 	char *code, *tok, path[128];
 	yajl_val v;
 
-	must_start(&m, args);
+	mock_must_start(&m, args);
 	code = authorise_as(&m, "2", &r);
 	ck_assert_ptr_nonnull(code);
 	resp_free(&r);
@@ -353,7 +349,7 @@ START_TEST(fifty_small_accounts)
 	struct mock m;
 	char tok[32], path[128];
 
-	must_start(&m, args);
+	mock_must_start(&m, args);
 	for (int k = 1; k <= 50; k++) {
 		long long self;
 		long n;
@@ -393,7 +389,7 @@ START_TEST(one_account_as_before)
 	struct resp r;
 	yajl_val v;
 
-	must_start(&m, args);
+	mock_must_start(&m, args);
 	for (size_t e = 0; e < sizeof entities / sizeof *entities; e++) {
 		char path[64];
 
@@ -420,23 +416,20 @@ START_TEST(one_account_as_before)
 }
 END_TEST
 
-static Suite *accounts_suite(void)
-{
-	Suite *s = suite_create("flmock_accounts");
-	TCase *tc = tcase_create("accounts");
-
-	tcase_set_timeout(tc, 120);
-	tcase_add_test(tc, own_data_and_shared_market);
-	tcase_add_test(tc, rate_limits_per_account);
-	tcase_add_test(tc, mock_self_and_accounts);
-	tcase_add_test(tc, oauth_login_picks_the_account);
-	tcase_add_test(tc, fifty_small_accounts);
-	tcase_add_test(tc, one_account_as_before);
-	suite_add_tcase(s, tc);
-	return s;
-}
-
 int main(void)
 {
-	return mock_run_suite(accounts_suite());
+	const TTest *tests[] = {
+		own_data_and_shared_market,
+		rate_limits_per_account,
+		mock_self_and_accounts,
+		oauth_login_picks_the_account,
+		fifty_small_accounts,
+		one_account_as_before,
+		NULL,
+	};
+	const struct check_case cases[] = {
+		{ "accounts", tests, .timeout = 120 },
+	};
+
+	return mock_run_suite(check_suite("flmock_accounts", cases, sizeof cases / sizeof cases[0]));
 }

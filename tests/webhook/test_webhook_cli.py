@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""test_cli.py FLSYNC FLSYNCD FLMOCK — `flsync webhook register|list|url` and
+"""test_webhook_cli.py FLSYNC FLSYNCD FLMOCK — `flsync webhook register|list|url` and
 the webhook lines of `flsync status` against flmock: a registered URL is
 listed active; one flmock refuses (not loopback) fails naming the API's
 error; after the receiver fails deliveries, `list` shows the webhook
@@ -17,19 +17,14 @@ import threading
 import time
 import urllib.request
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
+import harness  # noqa: E402
+
 FLSYNC, FLSYNCD, FLMOCK = sys.argv[1:4]
 tmp = tempfile.mkdtemp(prefix='flwebhook.')
 DB = os.path.join(tmp, 'hooks.db')
-failures = []
-checks = 0
-
-
-def check(cond, what, detail=''):
-    global checks
-    checks += 1
-    if not cond:
-        failures.append(what)
-        print('FAIL: %s%s' % (what, ('\n  ' + str(detail)[:2000]) if detail else ''))
+H = harness.Run('webhook_cli')
+check = H.check
 
 
 def run(args, code=0, env=None):
@@ -139,8 +134,6 @@ def main():
         mock.terminate()
         mock.wait(timeout=30)
         srv.shutdown()
-    print('%d checks, %d failed' % (checks, len(failures)))
-    sys.exit(1 if failures else 0)
 
 
-main()
+H.finish(main)

@@ -151,4 +151,26 @@ struct tool_asset {
 int tool_search(struct fl_db *db, const char *text, bool projects, bool messages, int64_t limit,
 		const char *open, const char *close, FILE *f, enum tool_format fmt, int64_t *out_rows);
 
+/* ---- the home currency (currency.c) ---------------------------------------- */
+
+struct tool_currency {
+	char code[16];   /* "EUR" */
+	double rate;     /* US dollars for one unit (currencies.exchange_rate), > 0 */
+};
+
+/*
+ * The home currency: arg (--currency), else [report] currency of
+ * flsyncd.conf, else USD, with its rate from db.  TOOL_USAGE (said, for
+ * cmd) when the database has no such currency or no rate for it.
+ */
+int tool_currency_resolve(struct fl_db *db, const char *cmd, const char *arg, struct tool_currency *out);
+double tool_currency_from_usd(const struct tool_currency *c, double usd);
+/* sql (prepared as st) with its *_usd columns converted and renamed *_code; NULL if it has none. */
+char *tool_currency_wrap(struct fl_stmt *st, const char *sql, const struct tool_currency *c);
+
+/* ---- export --view (export_view.c) ------------------------------------------ */
+
+/* `flsync export --view NAME [--format csv|json|jsonl] [--out FILE]`. */
+tool_cmd_fn tool_export_view;
+
 #endif

@@ -71,19 +71,7 @@ static int report_load(struct fl_db *db, struct report *r)
 	    (rc = table_load(db, "SELECT * FROM report_milestones_monthly", &r->detail)))
 		return rc;
 	/* The headline: totals over the views, reply times over every reply (as the monthly ones). */
-	return table_load(db,
-			  "WITH r AS (SELECT seconds, row_number() OVER (ORDER BY seconds) AS rn, count(*) OVER () AS n "
-			  "FROM report_response_times) "
-			  "SELECT (SELECT username FROM self) AS username, "
-			  "(SELECT count(*) FROM insight_bids) AS bids, "
-			  "(SELECT count(*) FROM insight_bids WHERE outcome IN ('won', 'lost')) AS decided, "
-			  "(SELECT count(*) FROM insight_bids WHERE outcome = 'won') AS won, "
-			  "(SELECT sum(earned_usd) FROM insight_cashflow_monthly) AS earned_usd, "
-			  "(SELECT sum(in_escrow_usd) FROM insight_cashflow_monthly) AS in_escrow_usd, "
-			  "(SELECT sum(unconverted) FROM insight_cashflow_monthly) AS unconverted, "
-			  "(SELECT max(n) FROM r) AS replies, "
-			  "(SELECT avg(seconds) FROM r WHERE rn IN ((n + 1) / 2, (n + 2) / 2)) AS median_reply_s, "
-			  "(SELECT seconds FROM r WHERE rn = (9 * n + 9) / 10) AS p90_reply_s",
+	return table_load(db, report_summary_sql,
 			  &r->sum);
 }
 

@@ -31,12 +31,10 @@ static char *config_currency(void)
 	return code;
 }
 
-int tool_currency_resolve(struct fl_db *db, const char *cmd, const char *arg, struct tool_currency *out)
+int tool_currency_lookup(struct fl_db *db, const char *code, struct tool_currency *out)
 {
 	static const char sql[] = "SELECT code, exchange_rate FROM currencies WHERE upper(code) = upper(?1) "
 				  "ORDER BY exchange_rate IS NULL, id LIMIT 1";
-	char *conf = arg ? NULL : config_currency();
-	const char *code = arg ? arg : conf ? conf : "USD";
 	struct fl_stmt *st;
 	int rc, row = 0;
 	size_t i;
@@ -44,30 +42,40 @@ int tool_currency_resolve(struct fl_db *db, const char *cmd, const char *arg, st
 	memset(out, 0, sizeof *out);
 	for (i = 0; code[i] && i + 1 < sizeof out->code; i++)
 		out->code[i] = (char)toupper((unsigned char)code[i]);
-	if ((rc = fl_stmt_prepare(db, sql, &st))) {
-		free(conf);
-		return tool_db_fail(db, rc, "read currencies");
-	}
+	if (fl_stmt_prepare(db, sql, &st))
+		return -1;
 	fl_stmt_bind_text(st, 1, code, -1);
 	if (!(rc = fl_stmt_step(st, &row)) && row && fl_stmt_column_type(st, 1) != FL_TYPE_NULL)
 		out->rate = fl_stmt_column_double(st, 1);
 	fl_stmt_finalize(st);
-	if (rc) {
-		free(conf);
-		return tool_db_fail(db, rc, "read currencies");
-	}
+	if (rc)
+		return -1;
 	/* A database with no currencies yet still reports in dollars. */
 	if (out->rate <= 0 && !strcmp(out->code, "USD"))
 		out->rate = 1;
-	if (out->rate <= 0) {
+	return out->rate > 0 ? 0 : row ? 2 : 1;
+}
+
+char *tool_currency_default(void)
+{
+	char *code = config_currency();
+
+	return code ? code : tool_xstrdup("USD");
+}
+
+int tool_currency_resolve(struct fl_db *db, const char *cmd, const char *arg, struct tool_currency *out)
+{
+	char *code = arg ? tool_xstrdup(arg) : tool_currency_default();
+	int rc = tool_currency_lookup(db, code, out);
+
+	if (rc < 0)
+		rc = tool_db_fail(db, FL_ERR_DB, "read currencies");
+	else if (rc)
 		rc = tool_usage_error(cmd, "currency %s: %s", code,
-				      row ? "the database has no exchange rate for it"
-					  : "no such currency in the database (see: flsync query 'SELECT code FROM currencies')");
-		free(conf);
-		return rc;
-	}
-	free(conf);
-	return TOOL_OK;
+				      rc == 2 ? "the database has no exchange rate for it"
+					      : "no such currency in the database (see: flsync query 'SELECT code FROM currencies')");
+	free(code);
+	return rc;
 }
 
 double tool_currency_from_usd(const struct tool_currency *c, double usd)

@@ -23,6 +23,13 @@ const char *table_cell(const struct table *t, int r, const char *col);
 /* The same as a number, 0 for NULL. */
 double table_num(const struct table *t, int r, const char *col);
 
+/*
+ * One row of headline figures over the insight views: username, bids,
+ * decided, won, earned_usd, in_escrow_usd, unconverted, replies,
+ * median_reply_s, p90_reply_s (report and ui alike).
+ */
+extern const char report_summary_sql[];
+
 /* One series of a chart: a column, shown times scale (a currency's or a unit's). */
 struct series {
 	const char *name;

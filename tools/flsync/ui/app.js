@@ -386,7 +386,7 @@ function route() {
     case 'queue': view = queueView(); break;
     case 'search': view = searchView(arg); break;
     case 'status': view = statusView(); break;
-    default: view = inboxView();
+    default: view = window.FL_VIEWS && Object.hasOwn(FL_VIEWS, name) ? FL_VIEWS[name](arg) : inboxView();
   }
   refresh();
 }

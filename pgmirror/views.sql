@@ -249,7 +249,7 @@ SELECT per.account, per.client_id, u.username, u.country,
        coalesce(rev.reviews, 0) AS reviews, rev.avg_rating,
        (SELECT max(m.time_created) FROM thread_members tm
         JOIN messages m ON m.account = tm.account AND m.thread_id = tm.thread_id
-        WHERE tm.account = per.account AND tm.user_id = per.client_id AND m.local_state IS NULL) AS last_message_at,
+        WHERE tm.account = per.account AND tm.user_id = per.client_id) AS last_message_at,
        coalesce(e.unconverted, 0) AS unconverted
 FROM per
 LEFT JOIN users u ON u.account = per.account AND u.id = per.client_id

@@ -91,7 +91,9 @@ SELECT dimension, bucket, bids, decided, won,
 FROM g
 ORDER BY dim_order, sort, bucket;
 
--- One row per user who owns a project the account bid on.
+-- One row per user who owns a project the account bid on.  last_message_at
+-- is the newest message in a thread they are a member of (a reply still
+-- queued included: each thread's newest is read from its index alone).
 CREATE VIEW insight_clients AS
 WITH b AS (SELECT bid_id, project_id, client_id, outcome FROM insight_bids WHERE client_id IS NOT NULL),
 per AS (
@@ -114,8 +116,8 @@ SELECT per.client_id, u.username, u.country,
        per.projects, per.bids, per.won,
        coalesce(e.earned_usd, 0) AS earned_usd,
        coalesce(rev.reviews, 0) AS reviews, rev.avg_rating,
-       (SELECT max(m.time_created) FROM thread_members tm JOIN messages m ON m.thread_id = tm.thread_id
-        WHERE tm.user_id = per.client_id AND m.local_state IS NULL) AS last_message_at,
+       (SELECT max((SELECT max(m.time_created) FROM messages m WHERE m.thread_id = tm.thread_id))
+        FROM thread_members tm WHERE tm.user_id = per.client_id) AS last_message_at,
        coalesce(e.unconverted, 0) AS unconverted
 FROM per
 LEFT JOIN users u ON u.id = per.client_id

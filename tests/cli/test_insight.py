@@ -167,9 +167,8 @@ def model(db):
     members = {}
     for r in table(con, 'thread_members'):
         members.setdefault(r['user_id'], set()).add(r['thread_id'])
-    msgs = [m for m in table(con, 'messages') if m['local_state'] is None]
     last_in_thread = {}
-    for m in msgs:
+    for m in table(con, 'messages'):
         if m['time_created'] is not None:
             last_in_thread[m['thread_id']] = max(last_in_thread.get(m['thread_id'], 0), m['time_created'])
     for cid, c in clients.items():
@@ -200,6 +199,7 @@ def model(db):
                 and r['local_state'] is None):
             add_cash(cash, month(r['time_requested']), 'requested_usd', usd(r['amount'], r['currency_id']))
 
+    msgs = [m for m in table(con, 'messages') if m['local_state'] is None]
     threads = {}
     for m in msgs:
         if m['thread_id'] is not None and m['time_created'] is not None:

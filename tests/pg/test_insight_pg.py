@@ -157,6 +157,22 @@ def accounts_want(db, now):
     return out
 
 
+def readme_sql():
+    """The README's BI section: every query runs on the mirror, the first returns rows."""
+    readme = open(os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'README.md')).read()
+    part = readme[readme.index('### BI: three questions in plain SQL'):]
+    part = part[:part.index('\n## ')]
+    sql = '\n'.join(line[4:] for line in part.splitlines() if line.startswith('    '))
+    stmts = [q.strip() for q in sql.split(';') if q.strip()]
+    check(len(stmts) >= 4, "the README's BI section has its queries", stmts)
+    for i, q in enumerate(stmts):
+        try:
+            rows = PG.psql(q, csv_out=True)
+            check(i > 0 or len(rows) > 0, "README BI query %d returns rows" % (i + 1), q)
+        except RuntimeError as e:
+            check(False, "README BI query %d runs" % (i + 1), '%s\n%s' % (q, e))
+
+
 def un_type():
     """Turn the mirror back into what flsync made before the typing: bigint times and flags, text JSON."""
     PG.psql('DROP VIEW IF EXISTS flsync.insight_contested, flsync.insight_accounts, flsync.insight_response_monthly, '
@@ -243,6 +259,8 @@ def run_tests(dbs):
           {k: v for k, v in types.items() if k.startswith(('projects.raw', 'bids.', 'insight_bids.'))})
     titles = PG.psql("SELECT count(*) FROM flsync.projects WHERE raw->>'title' = title", csv_out=True)
     check(int(titles[0][0]) > 100, "raw->>'title' works and agrees with the title column", titles)
+
+    readme_sql()
 
     n = un_type()
     check(n > 40, 'the mirror turned back to its old types (%d columns)' % n)

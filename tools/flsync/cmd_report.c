@@ -70,7 +70,7 @@ static int report_load(struct fl_db *db, struct report *r)
 	    (rc = table_load(db, "SELECT * FROM insight_clients LIMIT 15", &r->clients)) ||
 	    (rc = table_load(db, "SELECT * FROM report_milestones_monthly", &r->detail)))
 		return rc;
-	/* The headline: totals over the views, reply times over every reply (as the monthly ones). */
+	/* The headline: totals over the views. */
 	return table_load(db, report_summary_sql,
 			  &r->sum);
 }
@@ -124,11 +124,16 @@ static void tiles(FILE *f, const struct report *r)
 	snprintf(buf, sizeof buf, "%.2f %s", tool_currency_from_usd(&r->cur, table_num(s, 0, "in_escrow_usd")),
 		 r->cur.code);
 	tile(f, "in_escrow", "in escrow (pending or requested)", buf);
-	if (table_cell(s, 0, "median_reply_s")) {
-		duration(table_num(s, 0, "median_reply_s"), buf, sizeof buf);
-		tile(f, "median_reply", "median reply time", buf);
-		duration(table_num(s, 0, "p90_reply_s"), buf, sizeof buf);
-		tile(f, "p90_reply", "90% of replies within", buf);
+	if (r->resp.nrows) {
+		int last = r->resp.nrows - 1;
+		char label[64];
+
+		duration(table_num(&r->resp, last, "median_reply_s"), buf, sizeof buf);
+		snprintf(label, sizeof label, "median reply time, %s", table_cell(&r->resp, last, "month"));
+		tile(f, "median_reply", label, buf);
+		duration(table_num(&r->resp, last, "p90_reply_s"), buf, sizeof buf);
+		snprintf(label, sizeof label, "90%% of replies within, %s", table_cell(&r->resp, last, "month"));
+		tile(f, "p90_reply", label, buf);
 	}
 	fprintf(f, "</div>\n");
 	if (table_num(s, 0, "unconverted") > 0)

@@ -63,15 +63,8 @@ double table_num(const struct table *t, int r, const char *col)
 }
 
 const char report_summary_sql[] =
-	"WITH r AS (SELECT seconds, row_number() OVER (ORDER BY seconds) AS rn, count(*) OVER () AS n "
-	"FROM report_response_times) "
-	"SELECT (SELECT username FROM self) AS username, "
-	"(SELECT count(*) FROM insight_bids) AS bids, "
-	"(SELECT count(*) FROM insight_bids WHERE outcome IN ('won', 'lost')) AS decided, "
-	"(SELECT count(*) FROM insight_bids WHERE outcome = 'won') AS won, "
-	"(SELECT sum(earned_usd) FROM insight_cashflow_monthly) AS earned_usd, "
-	"(SELECT sum(in_escrow_usd) FROM insight_cashflow_monthly) AS in_escrow_usd, "
-	"(SELECT sum(unconverted) FROM insight_cashflow_monthly) AS unconverted, "
-	"(SELECT max(n) FROM r) AS replies, "
-	"(SELECT avg(seconds) FROM r WHERE rn IN ((n + 1) / 2, (n + 2) / 2)) AS median_reply_s, "
-	"(SELECT seconds FROM r WHERE rn = (9 * n + 9) / 10) AS p90_reply_s";
+	"WITH b AS (SELECT count(*) AS bids, coalesce(sum(outcome IN ('won', 'lost')), 0) AS decided, "
+	"coalesce(sum(outcome = 'won'), 0) AS won FROM insight_bids), "
+	"c AS (SELECT sum(earned_usd) AS earned_usd, sum(in_escrow_usd) AS in_escrow_usd, "
+	"sum(unconverted) AS unconverted FROM insight_cashflow_monthly) "
+	"SELECT (SELECT username FROM self) AS username, b.*, c.* FROM b, c";

@@ -403,15 +403,22 @@ def export_and_query(db):
     check(all(close(o['earned_eur'], w['earned_usd'] / eur, 0.005) for o, w in zip(out, want)) and len(out) == len(want),
           'query --currency EUR converts *_usd with the rates', (out[:3], want[:3]))
     run([FLSYNC, '--db', db, 'query', 'SELECT 1', '--currency', 'ZZZ'], code=2)
+    run([FLSYNC, '--db', db, 'query', 'SELECT 1', '--currency', '<b>'], code=2)
 
 
 def report(db):
     out = os.path.join(H.tmp, 'report.html')
+    con = sqlite3.connect(db)
+    con.execute("UPDATE users SET username = '<script>alert(1)</script>\"&' WHERE id = "
+                "(SELECT client_id FROM insight_clients LIMIT 1)")
+    con.commit()
+    con.close()
     run([FLSYNC, '--db', db, 'report', '--out', out, '--currency', 'USD'])
     html = open(out).read()
     for v in ('insight_cashflow_monthly', 'insight_win_rate', 'insight_response_monthly', 'insight_clients'):
         check(v in html, 'the report names %s' % v)
-    check('<svg' in html and '<script' not in html, 'SVG charts, no script')
+    check('<svg' in html and '<script' not in html and '&lt;script&gt;alert(1)&lt;/script&gt;&quot;&amp;' in html,
+          'SVG charts, no script: a hostile client name shows as text')
     run([FLSYNC, '--db', db, 'report', '--out', out, '--currency', 'EUR'])
     check('EUR' in open(out).read(), 'the report in EUR says so')
     run([FLSYNC, '--db', db, 'report', '--out', out, '--currency', 'nope'], code=2)

@@ -40,7 +40,11 @@ int tool_currency_lookup(struct fl_db *db, const char *code, struct tool_currenc
 	size_t i;
 
 	memset(out, 0, sizeof *out);
-	for (i = 0; code[i] && i + 1 < sizeof out->code; i++)
+	/* A code is letters and digits (ISO 4217 and the API's): anything else is no currency, never markup. */
+	for (i = 0; code[i]; i++)
+		if (!isalnum((unsigned char)code[i]) || i + 1 >= sizeof out->code)
+			return 1;
+	for (i = 0; code[i]; i++)
 		out->code[i] = (char)toupper((unsigned char)code[i]);
 	if (fl_stmt_prepare(db, sql, &st))
 		return -1;

@@ -164,7 +164,7 @@ struct tool_currency {
  * cmd) when the database has no such currency or no rate for it.
  */
 int tool_currency_resolve(struct fl_db *db, const char *cmd, const char *arg, struct tool_currency *out);
-/* code's rate in db, quietly: 0, 1 no such currency, 2 no rate for it, -1 the read failed. */
+/* code's rate in db, quietly: 0, 1 no such currency (or not letters and digits), 2 no rate for it, -1 the read failed. */
 int tool_currency_lookup(struct fl_db *db, const char *code, struct tool_currency *out);
 /* The configured home currency's code ([report] currency, else "USD"); the caller frees. */
 char *tool_currency_default(void);

@@ -90,14 +90,14 @@ static bool conf_library_section(const char *name)
 static bool conf_section_known(const char *name)
 {
 	return !strcmp(name, "cadence") || !strcmp(name, "limits") || !strcmp(name, "sink") ||
-	       !strcmp(name, "webhook") || conf_library_section(name);
+	       !strcmp(name, "webhook") || !strcmp(name, "report") || conf_library_section(name);
 }
 
 /* The sections there are, for the message about one that is not (options come grouped). */
 static void conf_sections(char *out, size_t size)
 {
 	const char *opt, *prev = NULL;
-	size_t used = (size_t)snprintf(out, size, "account NAME, cadence, limits, sink, webhook");
+	size_t used = (size_t)snprintf(out, size, "account NAME, cadence, limits, report, sink, webhook");
 
 	for (int i = 0; (opt = fl_sync_option_name(i)) && used < size; prev = opt, i++) {
 		size_t len = strcspn(opt, ".");
@@ -223,6 +223,14 @@ static const char *conf_key(struct flconf *c, const char *section, struct flconf
 				 "lease_stale)", key);
 			return buf;
 		}
+		return NULL;
+	}
+	if (!strcmp(section, "report")) {
+		if (strcmp(key, "currency")) {
+			snprintf(buf, bufsz, "unknown key '%s' in [report] (currency)", key);
+			return buf;
+		}
+		conf_set_string(&c->report_currency, value);
 		return NULL;
 	}
 	if (!strcmp(section, "webhook")) {
@@ -405,6 +413,7 @@ void flconf_free(struct flconf *c)
 	free(c->holder);
 	free(c->webhook_listen);
 	free(c->webhook_path);
+	free(c->report_currency);
 	free(c->path);
 	conf_defaults(c);
 }

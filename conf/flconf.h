@@ -46,6 +46,7 @@ struct flconf {
 	char *webhook_path;      /* [webhook] path: the secret path (one account only); NULL: random, kept */
 	int64_t webhook_poll_s;  /* [webhook] poll_interval: between passes while the listener runs (0: interval) */
 	int64_t webhook_check_s; /* [webhook] check: how often the webhook is checked still active (1h) */
+	char *report_currency;   /* [report] currency: the home currency's code for flsync report/ui, NULL: USD */
 };
 
 /* The default file, $XDG_CONFIG_HOME/flsync/flsyncd.conf or ~/.config/...; NULL without a home. */

@@ -33,7 +33,9 @@ extern const int pg_table_count;
 /* A mirrored table's shape, read from the SQLite file. */
 struct pg_column {
 	char *name;
-	char type;        /* 'i' integer, 'r' real, 't' text, 'b' blob */
+	char type;        /* 'i' integer, 'r' real, 't' text, 'b' blob; typed for BI:
+	                     'T' unix seconds as timestamptz, 'B' a 0/1 flag as boolean,
+	                     'J' JSON text as jsonb */
 };
 struct pg_table {
 	const char *name;

@@ -117,22 +117,60 @@ static void put_text(struct copy *c, const unsigned char *s, size_t n)
 	put(c, (const char *)s + run, n - run);
 }
 
-/* One row of st (its columns in table order) behind the account, as a COPY line. */
-static void put_row(struct copy *c, const char *account, struct fl_stmt *st, int ncols)
+/*
+ * JSON text for a jsonb column: as put_text, and the escape \u0000, which
+ * jsonb refuses, becomes \ufffd (an escaped backslash before "u0000" is
+ * not one: escapes are read in pairs).
+ */
+static void put_json(struct copy *c, const unsigned char *s, size_t n)
+{
+	size_t i, from = 0;
+
+	for (i = 0; i + 1 < n; i++) {
+		if (s[i] != '\\')
+			continue;
+		if (s[i + 1] == 'u' && i + 6 <= n && !memcmp(s + i + 2, "0000", 4)) {
+			put_text(c, s + from, i - from);
+			put(c, "\\\\ufffd", 7);
+			from = i + 6;
+		}
+		i++;
+	}
+	put_text(c, s + from, n - from);
+}
+
+/* An integer of SQLite as the column's text for COPY: unix seconds as a UTC time, a flag as it is. */
+static void put_int(struct copy *c, int64_t v, char type)
+{
+	char num[64];
+	struct tm tm;
+	time_t t = (time_t)v;
+	int n;
+
+	if (type == 'T' && gmtime_r(&t, &tm) && tm.tm_year + 1900 > 0 && tm.tm_year + 1900 < 100000)
+		n = (int)strftime(num, sizeof num, "%Y-%m-%d %H:%M:%S+00", &tm);
+	else if (type == 'T')
+		n = snprintf(num, sizeof num, "%s", v < 0 ? "-infinity" : "infinity");
+	else
+		n = snprintf(num, sizeof num, "%lld", (long long)v);
+	put(c, num, (size_t)n);
+}
+
+/* One row of st (the columns of t in table order) behind the account, as a COPY line. */
+static void put_row(struct copy *c, const char *account, struct fl_stmt *st, const struct pg_table *t)
 {
 	char num[40];
 	int i, n;
 
 	put_text(c, (const unsigned char *)account, strlen(account));
-	for (i = 0; i < ncols; i++) {
+	for (i = 0; i < t->ncols; i++) {
 		put(c, "\t", 1);
 		switch (fl_stmt_column_type(st, i)) {
 		case FL_TYPE_NULL:
 			put(c, "\\N", 2);
 			break;
 		case FL_TYPE_INTEGER:
-			n = snprintf(num, sizeof num, "%lld", (long long)fl_stmt_column_int64(st, i));
-			put(c, num, (size_t)n);
+			put_int(c, fl_stmt_column_int64(st, i), t->cols[i].type);
 			break;
 		case FL_TYPE_REAL:
 			/* 17 significant digits read back as the same double. */
@@ -153,9 +191,12 @@ static void put_row(struct copy *c, const char *account, struct fl_stmt *st, int
 			break;
 		}
 		default: {
-			const char *t = fl_stmt_column_text(st, i, &n);
+			const char *v = fl_stmt_column_text(st, i, &n);
 
-			put_text(c, (const unsigned char *)t, t ? (size_t)n : 0);
+			if (t->cols[i].type == 'J')
+				put_json(c, (const unsigned char *)v, v ? (size_t)n : 0);
+			else
+				put_text(c, (const unsigned char *)v, v ? (size_t)n : 0);
 			break;
 		}
 		}
@@ -224,11 +265,36 @@ static char *column_list(const struct pg_table *t, bool with_account, const char
 	return s;
 }
 
+/*
+ * The columns of t to read from SQLite: JSON text that is not valid JSON
+ * (a hand-edited row) goes as a JSON string of itself, never lost, never
+ * failing the run.
+ */
+static char *select_list(const struct pg_table *t)
+{
+	char *s = NULL;
+	size_t len;
+	FILE *f = open_memstream(&s, &len);
+	int i;
+
+	for (i = 0; i < t->ncols; i++) {
+		const char *n = t->cols[i].name;
+
+		if (t->cols[i].type == 'J')
+			fprintf(f, "%sCASE WHEN \"%s\" IS NULL OR json_valid(\"%s\") THEN \"%s\" ELSE json_quote(\"%s\") END",
+				i ? ", " : "", n, n, n, n);
+		else
+			fprintf(f, "%s\"%s\"", i ? ", " : "", n);
+	}
+	fclose(f);
+	return s;
+}
+
 /* Copy the rows of `SELECT cols FROM t WHERE where` (binding ?1 to arg, when set) into c. */
 static bool copy_rows(struct fl_db *db, struct copy *c, const char *account, const struct pg_table *t,
 		      const char *where, const char *arg)
 {
-	char *cols = column_list(t, false, ""), *sql;
+	char *cols = select_list(t), *sql;
 	struct fl_stmt *st;
 	int rc, row;
 
@@ -244,7 +310,7 @@ static bool copy_rows(struct fl_db *db, struct copy *c, const char *account, con
 	if (arg)
 		fl_stmt_bind_text(st, 1, arg, -1);
 	while (!c->failed && (rc = fl_stmt_step(st, &row)) == FL_OK && row)
-		put_row(c, account, st, t->ncols);
+		put_row(c, account, st, t);
 	fl_stmt_finalize(st);
 	if (rc) {
 		pgm_db_fail(c->s, db, rc, t->name);

@@ -2,8 +2,12 @@
  * schema.c — the PostgreSQL mirror's schema, made from the SQLite file's
  * own: each mirrored table with the same columns (INTEGER bigint, REAL
  * double precision, TEXT text, BLOB bytea) behind an `account` column that
- * leads its primary key; columns a newer SQLite schema has are added; the
- * sink's positions, the account leases; and the views of views.sql,
+ * leads its primary key, typed for BI tools where SQLite has no type: unix
+ * times as timestamptz, 0/1 flags as boolean, JSON as jsonb (the tables
+ * below say which columns); columns a newer SQLite schema has are added,
+ * and columns of a mirror made before they were typed are converted in
+ * place (the views, which depend on them, dropped first and made again);
+ * the sink's positions, the account leases; and the views of views.sql,
  * recreated when their text changes.
  */
 #include <stdio.h>
@@ -23,6 +27,52 @@ const char *const pg_tables[] = {
 };
 const int pg_table_count = (int)(sizeof pg_tables / sizeof *pg_tables);
 
+/* Integer columns that hold unix seconds: timestamptz in the mirror. */
+static const char *const time_columns[] = {
+	"synced_at", "registration_date", "time_submitted", "time_updated", "time_awarded", "time_accepted",
+	"time_created", "time_requested", "time_read", "created_at", "updated_at", "next_attempt",
+	"last_started", "last_success", "last_error_at", NULL,
+};
+/* Integer columns that are 0/1 flags (CHECK (c IN (0, 1)) in SQLite): boolean. */
+static const char *const flag_columns[] = {
+	"deleted", "is_self", "hireme", "nonpublic", "retracted", "highlighted", "shortlisted",
+	"is_from_prepaid", "is_read", "is_muted", NULL,
+};
+/* Text columns that hold JSON (the API's objects, an action's parameters and outcome): jsonb. */
+static const char *const json_columns[] = { "raw", "params", "result", "undo", NULL };
+
+/* The views of views.sql, all of them, dropped together before columns change type. */
+static const char views_drop_sql[] =
+	"DROP VIEW IF EXISTS insight_contested, insight_accounts, insight_response_monthly, "
+	"insight_cashflow_monthly, insight_clients, insight_win_rate, insight_bids, report_response_monthly, "
+	"report_response_times, report_reviews_monthly, report_milestones_monthly, report_bids_monthly, "
+	"pending_actions, unread_threads, milestone_balances, my_active_bids, open_projects_with_bids, self";
+
+static bool named(const char *const *names, const char *name)
+{
+	for (; *names; names++)
+		if (!strcmp(*names, name))
+			return true;
+	return false;
+}
+
+/* The mirror's type of a column SQLite declares as type. */
+static char column_type(const char *name, const char *type)
+{
+	char t = !type ? 't'
+		: strstr(type, "INT") ? 'i'
+		: strstr(type, "REAL") || strstr(type, "FLOA") || strstr(type, "DOUB") ? 'r'
+		: strstr(type, "BLOB") ? 'b' : 't';
+
+	if (t == 'i' && named(time_columns, name))
+		return 'T';
+	if (t == 'i' && named(flag_columns, name))
+		return 'B';
+	if (t == 't' && named(json_columns, name))
+		return 'J';
+	return t;
+}
+
 bool pg_table_read(struct pgm_sink *s, struct fl_db *db, const char *name, struct pg_table *out)
 {
 	struct fl_stmt *st;
@@ -41,10 +91,7 @@ bool pg_table_read(struct pgm_sink *s, struct fl_db *db, const char *name, struc
 
 		out->cols = pgm_xrealloc(out->cols, sizeof *out->cols * (size_t)(out->ncols + 1));
 		out->cols[out->ncols].name = pgm_xstrdup(col ? col : "");
-		out->cols[out->ncols].type = !type ? 't'
-			: strstr(type, "INT") ? 'i'
-			: strstr(type, "REAL") || strstr(type, "FLOA") || strstr(type, "DOUB") ? 'r'
-			: strstr(type, "BLOB") ? 'b' : 't';
+		out->cols[out->ncols].type = column_type(out->cols[out->ncols].name, type);
 		if (pk > 0) {
 			out->pk = pgm_xrealloc(out->pk, sizeof *out->pk * (size_t)(pk > out->npk ? pk : out->npk));
 			if (pk > out->npk)
@@ -82,12 +129,56 @@ static const char *pg_type(char t)
 	case 'i': return "bigint";
 	case 'r': return "double precision";
 	case 'b': return "bytea";
+	case 'T': return "timestamp with time zone";
+	case 'B': return "boolean";
+	case 'J': return "jsonb";
 	default: return "text";
 	}
 }
 
-/* CREATE TABLE for t, and ALTER TABLE ADD COLUMN for what PostgreSQL lacks. */
-static bool table_sync(struct pgm_sink *s, const struct pg_table *t)
+/* How column q of a mirror made before the types converts to type to, or NULL when it cannot. */
+static char *pg_convert(const char *have, char to, const char *q)
+{
+	if (!strcmp(have, "bigint") && to == 'T')
+		return pgm_xasprintf("to_timestamp(%s)", q);
+	if (!strcmp(have, "bigint") && to == 'B')
+		return pgm_xasprintf("%s <> 0", q);
+	/* jsonb holds no NUL character: its escape becomes U+FFFD, as in new rows. */
+	if (!strcmp(have, "text") && to == 'J')
+		return pgm_xasprintf("replace(%s, '\\u0000', '\\ufffd')::jsonb", q);
+	return NULL;
+}
+
+/*
+ * Column c of t exists as PostgreSQL type have: convert it when the mirror
+ * now types it (the views go first: they depend on it).
+ */
+static bool column_retype(struct pgm_sink *s, const char *ident, const struct pg_column *c, const char *have,
+			  bool *views_dropped)
+{
+	const char *want = pg_type(c->type);
+	char *q = pg_quote(c->name), *expr, *sql;
+	bool ok;
+
+	if (!strcmp(have, want) || !(expr = pg_convert(have, c->type, q))) {
+		free(q);
+		return true;
+	}
+	if (!*views_dropped && !(*views_dropped = pg_exec(s, views_drop_sql, "drop the views to convert the columns"))) {
+		free(q);
+		free(expr);
+		return false;
+	}
+	sql = pgm_xasprintf("ALTER TABLE %s ALTER COLUMN %s TYPE %s USING %s", ident, q, want, expr);
+	ok = pg_exec(s, sql, c->name);
+	free(sql);
+	free(expr);
+	free(q);
+	return ok;
+}
+
+/* CREATE TABLE for t, ALTER TABLE ADD COLUMN for what PostgreSQL lacks, and the typing of older mirrors. */
+static bool table_sync(struct pgm_sink *s, const struct pg_table *t, bool *views_dropped)
 {
 	char *ident = pg_ident2(s->schema, t->name), *sql;
 	FILE *f;
@@ -120,8 +211,8 @@ static bool table_sync(struct pgm_sink *s, const struct pg_table *t)
 	if (!ok)
 		goto out;
 	snprintf(what, sizeof what, "read the columns of %s", t->name);
-	r = pg_params(s, "SELECT column_name FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2",
-		      2, params, what);
+	r = pg_params(s, "SELECT column_name, data_type FROM information_schema.columns "
+		      "WHERE table_schema = $1 AND table_name = $2", 2, params, what);
 	if (!r) {
 		ok = false;
 		goto out;
@@ -130,7 +221,8 @@ static bool table_sync(struct pgm_sink *s, const struct pg_table *t)
 		int j, have = 0;
 
 		for (j = 0; j < PQntuples(r) && !have; j++)
-			have = !strcmp(PQgetvalue(r, j, 0), t->cols[i].name);
+			if ((have = !strcmp(PQgetvalue(r, j, 0), t->cols[i].name)))
+				ok = column_retype(s, ident, &t->cols[i], PQgetvalue(r, j, 1), views_dropped);
 		if (!have) {
 			char *c = pg_quote(t->cols[i].name);
 
@@ -187,7 +279,7 @@ bool pg_schema_sync(struct pgm_sink *s, const struct pg_table *tables, int n)
 	char *qs = pg_quote(s->schema), *sql, *version = NULL, *meta = pg_ident2(s->schema, "mirror_meta");
 	const char *params[1];
 	PGresult *r;
-	bool ok;
+	bool ok, views_dropped = false;
 	int t;
 
 	ok = pg_exec(s, "BEGIN", "begin");
@@ -197,7 +289,7 @@ bool pg_schema_sync(struct pgm_sink *s, const struct pg_table *tables, int n)
 	ok = ok && pg_exec(s, sql, "create the schema");
 	free(sql);
 	for (t = 0; ok && t < n; t++)
-		ok = table_sync(s, &tables[t]);
+		ok = table_sync(s, &tables[t], &views_dropped);
 	/*
 	 * Each account's feed position, the file it belongs to (seqs mean
 	 * nothing in another file) and the change it points at, to notice a
@@ -220,7 +312,7 @@ bool pg_schema_sync(struct pgm_sink *s, const struct pg_table *tables, int n)
 		r = pg_params(s, sql, 1, params, "read mirror_meta");
 		free(sql);
 		ok = r != NULL;
-		if (ok && PQntuples(r) == 0) {
+		if (ok && (PQntuples(r) == 0 || views_dropped)) {
 			sql = pgm_xasprintf("SET LOCAL search_path TO %s", qs);
 			ok = pg_exec(s, sql, "set the search path") && pg_exec(s, pgm_views_sql, "create the views");
 			free(sql);

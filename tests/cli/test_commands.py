@@ -311,12 +311,20 @@ flsync('report', '--out', rep)
 html = open(rep, encoding='utf-8').read()
 check(html.startswith('<!DOCTYPE html>') and html.rstrip().endswith('</html>'), 'report is a whole HTML page')
 check(html.count('<svg') >= 4, 'report has its charts', html.count('<svg'))
-check('<script' not in html and 'src=' not in html and '<link' not in html and 'url(' not in html,
-      'report is self-contained: no scripts, no external resources')
-check('selfie' in html and 'report_bids_monthly' in html and '2024-01' in html, 'report shows the account and months')
-check('500.00 USD' in html and '80.00 EUR' in html, 'report totals earnings per currency', html[:3000])
-svg = html[html.index('<svg'):html.index('</svg>')]
-check('>2024-03<' in svg and '2024-03 placed' not in svg and '2024-04 placed' in svg,
+check('<script' not in html and 'src=' not in html and '<link' not in html
+      and html.count('url(') == html.count('url(#'),
+      'report is self-contained: no scripts, no external resources (patterns by local url(#id) only)')
+check('selfie' in html and 'insight_cashflow_monthly' in html and '2024-01' in html,
+      'report shows the account and months')
+out, _ = flsync('query', 'SELECT round(sum(earned_usd), 2) AS e FROM insight_cashflow_monthly', '-f', 'json')
+earned = json.loads(out)[0]['e']
+check(earned and ('<b>%.2f USD</b>' % earned) in html, 'report totals earnings in the home currency (USD)',
+      (earned, html[:3000]))
+check('report_milestones_monthly' in html and '<td>EUR</td>' in html and '<td>USD</td>' in html,
+      'the per-currency detail is in a table under the chart')
+svg = html[html.index('<h3>Bids per month</h3>'):]
+svg = svg[:svg.index('</svg>')]
+check('>2024-03<' in svg and '2024-03 bids' not in svg and '2024-04 bids' in svg,
       'the bids chart keeps a month without bids (2024-03) on its axis, without bars', svg[:2000])
 # a month whose bids have no award status yet: 0 won and a 0% win rate, not NULL
 quiet = os.path.join(tmp, 'quiet.db')

@@ -6,6 +6,7 @@ run as the postgres user when we are root (the server refuses root).
 import csv
 import glob
 import io
+import json
 import os
 import pwd
 import shutil
@@ -110,20 +111,47 @@ def norm_pg(v, t):
     return v
 
 
+def pg_types(pg, table):
+    """{column: PostgreSQL data_type} of the mirror's table."""
+    return dict((r[0], r[1]) for r in pg.psql(
+        "SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = 'flsync' "
+        "AND table_name = '%s'" % table, csv_out=True))
+
+
+def pg_select(col, pgtype):
+    """The mirror's column as SQLite holds it: unix seconds, 0/1, JSON text (compared parsed)."""
+    if pgtype == 'timestamp with time zone':
+        return 'extract(epoch FROM "%s")::bigint' % col
+    if pgtype == 'boolean':
+        return '"%s"::int' % col
+    return '"%s"' % col
+
+
+def norm_json(v):
+    try:
+        return ('j', json.dumps(json.loads(v), sort_keys=True))
+    except ValueError:
+        return v
+
+
 def mirror_rows(pg, accounts, table):
     """(want, got): table's rows in the accounts' SQLite files ((account, db) pairs), each led by its
-    account, and in the mirror's flsync schema, normalised alike and sorted."""
+    account, and in the mirror's flsync schema, normalised alike and sorted.  The mirror's typed
+    columns (timestamptz, boolean, jsonb) are read back as SQLite has them; JSON compares parsed."""
     want, cols = [], None
+    types = pg_types(pg, table)
     for account, db in accounts:
         con = sqlite3.connect(db)
         cols = columns(con, table)
         where = " WHERE stream NOT LIKE 'sink.%'" if table == 'sync_state' else ''
         for r in con.execute('SELECT %s FROM %s%s' % (', '.join('"%s"' % c for c, _ in cols), table, where)):
-            want.append((account,) + tuple(norm_sqlite(v) for v in r))
+            want.append((account,) + tuple(norm_json(v) if types.get(c) == 'jsonb' and v is not None
+                                           else norm_sqlite(v) for v, (c, _) in zip(r, cols)))
         con.close()
-    got = [(r[0],) + tuple(norm_pg(v, t) for v, (_, t) in zip(r[1:], cols))
-           for r in pg.psql('SELECT account, %s FROM flsync.%s' % (', '.join('"%s"' % c for c, _ in cols), table),
-                            csv_out=True)]
+    got = [(r[0],) + tuple(norm_json(v) if types.get(c) == 'jsonb' and v is not None else norm_pg(v, t)
+                           for v, (c, t) in zip(r[1:], cols))
+           for r in pg.psql('SELECT account, %s FROM flsync.%s' % (', '.join(pg_select(c, types.get(c)) for c, _ in cols),
+                                                                  table), csv_out=True)]
     want.sort(key=repr)
     got.sort(key=repr)
     return want, got

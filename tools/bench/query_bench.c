@@ -48,10 +48,13 @@ static void raw_exec(sqlite3 *db, const char *sql)
 }
 
 /*
- * A synthetic account: 20,000 users, 40,000 projects, 480,000 bids (12 per
- * project; the account placed 8,000: 400 won, 80 still open), 40,000 milestones,
- * 20,000 threads with 400,000 messages (20 each, ~12 words), 5,000 reviews.
- * About 1,005,000 records, with raw JSON of realistic size.
+ * A synthetic account: 20,000 users, 40,000 projects (one or two of 20 jobs
+ * each), 480,000 bids (12 per project; the account placed 8,000: 400 won,
+ * 80 still open), 40,000 milestones (10,000 on the account's bids),
+ * 2,000 milestone requests, 20,000 threads (the account and the project's
+ * owner as members) with 400,000 messages (20 each, ~12 words, the
+ * account and the other side taking turns: 200,000 replies), 5,000
+ * reviews.  About 1,050,000 records, with raw JSON of realistic size.
  */
 static const char *const gen_sql[] = {
 	"PRAGMA foreign_keys = OFF;"
@@ -94,15 +97,26 @@ static const char *const gen_sql[] = {
 	"WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 40000) "
 	"INSERT INTO milestones(id, project_id, bid_id, bidder_id, project_owner_id, currency_id, amount, status, "
 	"time_created, raw, synced_at) "
-	"SELECT 9000000 + i, 1000000 + 1 + abs(random()) % 40000, NULL, CASE WHEN i % 4 = 0 THEN 1 ELSE 3 END, 2, 1 + i % 3, 100, "
+	"SELECT 9000000 + i, 1000000 + 1 + abs(random()) % 40000, CASE WHEN i % 4 = 0 THEN 5000000 + 60 * (1 + i % 8000) END, "
+	"CASE WHEN i % 4 = 0 THEN 1 ELSE 3 END, 2, 1 + i % 3, 100, "
 	"CASE WHEN i % 3 THEN 'cleared' ELSE 'pending' END, 1600000000 + i * 700, '{\"transaction_id\":' || i || '}', 1700000000 FROM n;",
+	"WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000) "
+	"INSERT INTO milestone_requests(id, project_id, bid_id, bidder_id, project_owner_id, currency_id, amount, status, "
+	"time_requested, raw, synced_at) "
+	"SELECT 9500000 + i, 1000000 + 60 * i / 12, 5000000 + 60 * i, 1, 2, 1 + i % 3, 50, "
+	"CASE WHEN i % 2 THEN 'pending' ELSE 'created' END, 1600000000 + i * 9000, '{}', 1700000000 FROM n;",
+	"INSERT INTO jobs(id, name, raw) SELECT i, w, '{}' FROM words WHERE i <= 20;",
+	"INSERT INTO project_jobs(project_id, job_id) SELECT id, 1 + id % 20 FROM projects "
+	"UNION ALL SELECT id, 1 + (id / 3) % 20 FROM projects WHERE id % 2 AND 1 + (id / 3) % 20 <> 1 + id % 20;",
 	"WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 20000) "
 	"INSERT INTO threads(id, thread_type, context_type, context_id, owner_id, is_read, time_created, time_updated, raw, synced_at) "
 	"SELECT 20000000 + i, 'private_chat', 'project', 1000000 + i, 2 + i % 19999, i % 2, 1600000000 + i * 1000, "
 	"1600000000 + i * 1000, '{\"id\":' || i || '}', 1700000000 FROM n;",
+	"INSERT INTO thread_members(thread_id, user_id) SELECT id, 1 FROM threads "
+	"UNION SELECT t.id, p.owner_id FROM threads t JOIN projects p ON p.id = t.context_id;",
 	"WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 400000) "
 	"INSERT INTO messages(id, thread_id, from_user_id, message, time_created, time_updated, raw, synced_at) "
-	"SELECT 30000000 + i, 20000000 + 1 + (i - 1) % 20000, CASE WHEN i % 2 THEN 1 ELSE 2 + i % 19999 END, "
+	"SELECT 30000000 + i, 20000000 + 1 + (i - 1) % 20000, CASE WHEN ((i - 1) / 20000) % 2 THEN 1 ELSE 2 + i % 19999 END, "
 	"(SELECT group_concat(w, ' ') FROM (SELECT w FROM words WHERE i <> n.i % 1000 ORDER BY random() LIMIT 10)) "
 	"|| ' term' || (abs(random()) % 20000) || ' ref' || (n.i % 20000), "
 	"1600000000 + i * 60, 1600000000 + i * 60, printf('{\"id\":%d,\"message\":\"%s\"}', 30000000 + i, hex(randomblob(100))), 1700000000 FROM n;",
@@ -195,6 +209,27 @@ static void measure(struct fl_db *db, const char *name, const char *sql, bind_fn
 	       t[iter / 2] * 1e6, t[iter * 99 / 100] * 1e6, t[iter - 1] * 1e6, (double)rows / iter);
 	rows_read += rows;
 	free(t);
+}
+
+/* The insight_* views (migration 011), whole, as flsync report, flsync ui and export --view read them. */
+static void insight_views(struct fl_db *db)
+{
+	static const struct {
+		const char *name;
+		int iter;
+	} views[] = {
+		{ "insight_bids", 50 }, { "insight_win_rate", 30 }, { "insight_clients", 30 },
+		{ "insight_cashflow_monthly", 50 }, { "insight_response_monthly", 10 },
+	};
+	size_t k;
+
+	printf("the insight views, every row (SELECT * FROM view):\n");
+	for (k = 0; k < sizeof views / sizeof *views; k++) {
+		char sql[96];
+
+		snprintf(sql, sizeof sql, "SELECT * FROM %s", views[k].name);
+		measure(db, views[k].name, sql, bind_none, views[k].iter);
+	}
 }
 
 static void csv_field(FILE *f, const char *s)
@@ -440,6 +475,7 @@ int main(int argc, char **argv)
 	measure(db, "substring scan (CJK search)",
 		"SELECT id, thread_id, message FROM messages WHERE message LIKE '%开发%' ESCAPE '\\' "
 		"ORDER BY time_created DESC, id DESC LIMIT 20", bind_none, ITER / 100);
+	insight_views(db);
 	export_all(db, dir);
 	fl_db_close(db);
 	printf("change feed triggers:\n");

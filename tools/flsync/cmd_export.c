@@ -17,6 +17,7 @@ static void help(FILE *f)
 {
 	fprintf(f,
 		"usage: flsync export [TABLE...|--all] --format csv|jsonl --out DIR [--db PATH]\n"
+		"       flsync export --view NAME [--format csv|json|jsonl] [--out FILE] (see --view --help)\n"
 		"\n"
 		"Write each TABLE (a table or a view; with --all every table, FTS index\n"
 		"tables aside) to DIR/TABLE.csv or DIR/TABLE.jsonl, all from one consistent\n"
@@ -170,6 +171,9 @@ int tool_cmd_export(struct tool_ctx *ctx, int argc, char **argv)
 	int64_t *counts = NULL;
 	int opt, rc = TOOL_FAIL, i, j;
 
+	for (i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "--view") || !strncmp(argv[i], "--view=", 7))
+			return tool_export_view(ctx, argc, argv);
 	optind = 0;
 	while ((opt = getopt_long(argc, argv, "+:f:o:h", opts, NULL)) != -1 || optind < argc) {
 		if (opt == -1) {

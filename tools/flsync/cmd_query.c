@@ -12,7 +12,7 @@
 static void help(FILE *f)
 {
 	fprintf(f,
-		"usage: flsync query SQL [--param VALUE]... [--format table|csv|json|jsonl] [--db PATH]\n"
+		"usage: flsync query SQL [--param VALUE]... [--format table|csv|json|jsonl] [--currency CODE] [--db PATH]\n"
 		"\n"
 		"Run one SQL statement against the database, read-only, and print its rows.\n"
 		"\n"
@@ -22,6 +22,8 @@ static void help(FILE *f)
 		"  -f, --format F  table (default; aligned, sized from the first %d rows),\n"
 		"                  csv (RFC 4180, with a header), json (an array of objects),\n"
 		"                  jsonl (one object per line)\n"
+		"  -c, --currency CODE  columns named *_usd (the insight_* views' money) come\n"
+		"                  out in CODE, named *_code, converted with currencies.exchange_rate\n"
 		"  --db PATH       the database (see flsync --help)\n"
 		"\n"
 		"Every format streams: a million rows never sit in memory.\n"
@@ -68,25 +70,47 @@ static int named_index(struct fl_stmt *st, const char *name, size_t len)
 	return 0;
 }
 
+/* *st again, its *_usd columns in the currency named. */
+static int query_in_currency(struct fl_db *db, struct fl_stmt **st, const char *sql, const char *code)
+{
+	struct tool_currency cur;
+	struct fl_stmt *conv;
+	char *wrapped;
+	int rc;
+
+	if ((rc = tool_currency_resolve(db, "query", code, &cur)))
+		return rc;
+	if (!(wrapped = tool_currency_wrap(*st, sql, &cur)))
+		return TOOL_OK;
+	rc = fl_stmt_prepare(db, wrapped, &conv);
+	free(wrapped);
+	if (rc)
+		return tool_db_fail(db, rc, "--currency: the SQL cannot be wrapped (one SELECT, unique column names)");
+	fl_stmt_finalize(*st);
+	*st = conv;
+	return TOOL_OK;
+}
+
 int tool_cmd_query(struct tool_ctx *ctx, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "param", required_argument, NULL, 'p' },
 		{ "format", required_argument, NULL, 'f' },
+		{ "currency", required_argument, NULL, 'c' },
 		{ "db", required_argument, NULL, 'd' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	enum tool_format fmt = FMT_TABLE;
 	const char **params = tool_xmalloc(sizeof *params * (size_t)argc);
-	const char *sql = NULL;
+	const char *sql = NULL, *currency = NULL;
 	struct fl_db *db = NULL;
 	struct fl_stmt *st = NULL;
 	int nparams = 0, opt, rc = TOOL_FAIL, i, next = 1;
 	int64_t rows;
 
 	optind = 0;
-	while ((opt = getopt_long(argc, argv, "+:p:f:h", opts, NULL)) != -1 || optind < argc) {
+	while ((opt = getopt_long(argc, argv, "+:p:f:c:h", opts, NULL)) != -1 || optind < argc) {
 		if (opt == -1) {
 			/* A positional: the SQL; getopt goes on after it. */
 			if (sql) {
@@ -100,6 +124,9 @@ int tool_cmd_query(struct tool_ctx *ctx, int argc, char **argv)
 		switch (opt) {
 		case 'p':
 			params[nparams++] = optarg;
+			break;
+		case 'c':
+			currency = optarg;
 			break;
 		case 'f':
 			if (!tool_parse_format(optarg, &fmt)) {
@@ -126,6 +153,9 @@ int tool_cmd_query(struct tool_ctx *ctx, int argc, char **argv)
 		tool_db_fail(db, i, "bad SQL");
 		goto out;
 	}
+	if (currency && (rc = query_in_currency(db, &st, sql, currency)) != TOOL_OK)
+		goto out;
+	rc = TOOL_FAIL;
 	for (i = 0; i < nparams; i++) {
 		const char *eq = strchr(params[i], '=');
 		int idx = eq ? named_index(st, params[i], (size_t)(eq - params[i])) : 0;

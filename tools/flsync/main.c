@@ -19,7 +19,7 @@ static const struct {
 	{ "export", tool_cmd_export, "write tables to CSV or JSONL files, one per table" },
 	{ "status", tool_cmd_status, "sync streams, pending actions, rate-limit budgets" },
 	{ "queue", tool_cmd_queue, "queue write actions and follow them (add, list, show, cancel, retry)" },
-	{ "report", tool_cmd_report, "an HTML report with charts of bids, earnings, replies, reviews" },
+	{ "report", tool_cmd_report, "an HTML report: cash flow, reply times, win rates, clients" },
 	{ "resync", tool_cmd_resync, "re-read windowed streams from a date: cursors go back, rows stay" },
 	{ "pgsync", tool_cmd_pgsync, "bring a PostgreSQL mirror (for a team, for BI tools) up to date" },
 	{ "ui", tool_cmd_ui, "a local web app: inbox, projects, bids, milestones, queue, search, sync" },

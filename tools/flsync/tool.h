@@ -158,4 +158,30 @@ struct tool_asset {
 int tool_search(struct fl_db *db, const char *text, bool projects, bool messages, int64_t limit,
 		const char *open, const char *close, FILE *f, enum tool_format fmt, int64_t *out_rows);
 
+/* ---- the home currency (currency.c) ---------------------------------------- */
+
+struct tool_currency {
+	char code[16];   /* "EUR" */
+	double rate;     /* US dollars for one unit (currencies.exchange_rate), > 0 */
+};
+
+/*
+ * The home currency: arg (--currency), else [report] currency of
+ * flsyncd.conf, else USD, with its rate from db.  TOOL_USAGE (said, for
+ * cmd) when the database has no such currency or no rate for it.
+ */
+int tool_currency_resolve(struct fl_db *db, const char *cmd, const char *arg, struct tool_currency *out);
+/* code's rate in db, quietly: 0, 1 no such currency (or not letters and digits), 2 no rate for it, -1 the read failed. */
+int tool_currency_lookup(struct fl_db *db, const char *code, struct tool_currency *out);
+/* The configured home currency's code ([report] currency, else "USD"); the caller frees. */
+char *tool_currency_default(void);
+double tool_currency_from_usd(const struct tool_currency *c, double usd);
+/* sql (prepared as st) with its *_usd columns converted and renamed *_code; NULL if it has none. */
+char *tool_currency_wrap(struct fl_stmt *st, const char *sql, const struct tool_currency *c);
+
+/* ---- export --view (export_view.c) ------------------------------------------ */
+
+/* `flsync export --view NAME [--format csv|json|jsonl] [--out FILE]`. */
+tool_cmd_fn tool_export_view;
+
 #endif

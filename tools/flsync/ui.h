@@ -40,6 +40,9 @@ struct ui_args {
 
 /* ---- the endpoints (ui_api.c) --------------------------------------------- */
 
+/* GET /api/insight: the Insights page's figures (ui_insight.c). */
+void ui_insight(struct fl_db *db, const struct ui_args *a, struct ui_reply *rep);
+
 /* ---- "sync now" (ui_sync.c) ------------------------------------------------ */
 
 struct ui_syncer;

@@ -606,6 +606,8 @@ void ui_api(struct fl_db *db, struct ui_syncer *sync, const char *name, int post
 		get_search(db, args, out);
 	} else if (!strcmp(name, "status")) {
 		get_status(db, sync, out);
+	} else if (!strcmp(name, "insight")) {
+		ui_insight(db, args, out);
 	} else {
 		ui_error(out, 404, "no such endpoint: %s", name);
 	}

@@ -496,7 +496,7 @@ function route() {
     case 'search': view = searchView(arg); break;
     case 'status': view = statusView(); break;
     case 'inbox': view = inboxView(arg); break;
-    default: view = inboxView();
+    default: view = window.FL_VIEWS && Object.hasOwn(FL_VIEWS, name) ? FL_VIEWS[name](arg) : inboxView();
   }
   refresh();
 }

@@ -55,6 +55,8 @@ void syncd_progress_log(void *ctx, const char *line);
 /* The daemon's own lines: always (error) or only with -v (info). */
 void syncd_error(struct syncd_progress *p, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+/* The start of a log line on stderr: the local time (not under systemd) and "flsyncd: ". */
+void syncd_log_start(void);
 void syncd_info(struct syncd_progress *p, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 

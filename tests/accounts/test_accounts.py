@@ -63,7 +63,7 @@ def concurrency(log, names):
     """The most passes that ran at once, from -v lines ("[a] pass 1 started", "[a] pass done")."""
     running, most = set(), 0
     for line in log.splitlines():
-        m = re.match(r'flsyncd: \[([^\]]+)\] (pass \d+ started|pass (done|failed|stopped))', line)
+        m = re.search(r'flsyncd: \[([^\]]+)\] (pass \d+ started|pass (done|failed|stopped))', line)
         if not m:
             continue
         if 'started' in m.group(2):

@@ -202,8 +202,8 @@ check([r['id'] for r in res] == [102] and all(r['kind'] == 'project' for r in re
 out, _ = flsync('search', 'logo OR invoice', '-f', 'json', '--limit', '10')
 kinds = {r['kind'] for r in json.loads(out)}
 check(kinds == {'project', 'message'}, 'search both kinds, FTS5 syntax honoured', out)
-ranks = [r['rank'] for r in json.loads(out)]
-check(ranks == sorted(ranks), 'results come best first (bm25)', ranks)
+ranks = [r['relevance'] for r in json.loads(out)]
+check(ranks == sorted(ranks, reverse=True), 'results come best first (relevance)', ranks)
 out, err = flsync('search', 'needs valgrind"', '-f', 'json', what='search with invalid FTS5 syntax')
 res = json.loads(out) if out.strip() else []
 check([r['id'] for r in res] == [105], 'invalid FTS5 syntax falls back to a phrase', out + err)

@@ -303,6 +303,7 @@ static void get_search(struct fl_db *db, const struct ui_args *a, struct ui_repl
 	bool projects = !in || !*in || !strcmp(in, "projects"), messages = !in || !*in || !strcmp(in, "messages");
 	struct out o;
 	int64_t limit, n;
+	char why[200];
 	int rc;
 
 	if (!q || !*q) {
@@ -315,6 +316,10 @@ static void get_search(struct fl_db *db, const struct ui_args *a, struct ui_repl
 	}
 	if (!arg_int(a, "limit", false, 50, 1, PAGE_MAX, &limit, rep))
 		return;
+	if (tool_search_tables(q, &projects, &messages, why, sizeof why) != FL_OK) {
+		ui_error(rep, 400, "%s", why);
+		return;
+	}
 	out_open(&o);
 	fputs("{\"results\":", o.f);
 	/* Matches are marked with two private-use characters the page turns into <mark>. */

@@ -201,6 +201,13 @@ FL_API const char *fl_sync_needs_login(const struct fl_sync *s)
 	return s && s->tokens ? token_source_needs_login(s->tokens) : NULL;
 }
 
+FL_API int fl_sync_set_next_pass(struct fl_sync *s, int64_t at)
+{
+	if (!s || at < 0)
+		return FL_ERR_MISUSE;
+	return sync_lock_note_next(&s->lock, at);
+}
+
 FL_API int fl_sync_lock(struct fl_sync *s, const char *db_path)
 {
 	struct sync_lock lk;

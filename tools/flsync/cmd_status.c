@@ -191,9 +191,16 @@ static void print_json(struct fl_db *db, const char *path, const struct fl_statu
 	int n = 0;
 	int64_t i;
 
+	int64_t pid = 0, next = 0;
+
+	fl_sync_lock_holder(path, &pid);
+	if (pid > 0)
+		fl_sync_lock_next_pass(path, &next);
 	printf("{\"database\":");
 	json_str_or_null(path);
-	printf(",\"schema_version\":%d,\"now\":%lld,\"needs_login\":", s->schema_version, (long long)now);
+	printf(",\"schema_version\":%d,\"read_only\":%s,\"now\":%lld,\"flsyncd_pid\":%lld,\"next_pass\":%lld,"
+	       "\"needs_login\":", s->schema_version, tool_readonly_word(db, path) ? "true" : "false", (long long)now,
+	       (long long)(pid > 0 ? pid : 0), (long long)next);
 	json_str_or_null(needs_login(s));
 	printf(",\"reconciliation\":{\"repaired\":%lld,\"last_repair\":%lld,\"streams\":[",
 	       (long long)s->repaired, (long long)s->reconciled_at);
@@ -211,9 +218,10 @@ static void print_json(struct fl_db *db, const char *path, const struct fl_statu
 		printf(",\"cursor\":%lld,\"last_started\":%lld,\"last_success\":%lld,\"last_error\":",
 		       (long long)x->cursor, (long long)x->last_started, (long long)x->last_success);
 		json_str_or_null(x->last_error);
-		printf(",\"last_error_at\":%lld,\"failures\":%lld,\"rows_synced\":%lld,\"requests\":%lld}",
+		printf(",\"last_error_at\":%lld,\"failures\":%lld,\"rows_synced\":%lld,\"requests\":%lld,"
+		       "\"server_success\":%lld}",
 		       (long long)x->last_error_at, (long long)x->failures, (long long)x->rows_synced,
-		       (long long)x->requests);
+		       (long long)x->requests, (long long)x->server_success);
 	}
 	printf("],\"actions\":{\"queued\":%lld,\"sending\":%lld,\"done\":%lld,\"failed\":%lld,\"cancelled\":%lld,\"pending\":%lld},",
 	       (long long)s->actions_queued, (long long)s->actions_sending, (long long)s->actions_done,
@@ -270,36 +278,140 @@ static void print_repaired(struct fl_db *db, const struct fl_status *s, int64_t 
 	printf("\n");
 }
 
+/* "in 4m" / "now" for a time ahead of now. */
+static void time_ahead(int64_t t, int64_t now, char *buf, size_t n)
+{
+	int64_t d = t - now;
+
+	if (d <= 0)
+		snprintf(buf, n, "now");
+	else if (d < 120)
+		snprintf(buf, n, "in %llds", (long long)d);
+	else if (d < 7200)
+		snprintf(buf, n, "in %lldm", (long long)(d / 60));
+	else
+		snprintf(buf, n, "in %lldh", (long long)(d / 3600));
+}
+
+/* Who syncs the database: flsyncd's pid and when its next pass is due, from the sync lock. */
+static void print_syncer(const char *path, int64_t now)
+{
+	int64_t pid = 0, next = 0;
+	char when[32];
+
+	if (fl_sync_lock_holder(path, &pid) != FL_OK) {
+		printf("flsyncd   unknown (the sync lock %s.lock cannot be read)\n", path);
+		return;
+	}
+	if (pid == 0) {
+		printf("flsyncd   not running: nothing syncs this database (start flsyncd --db %s)\n", path);
+		return;
+	}
+	fl_sync_lock_next_pass(path, &next);
+	if (pid < 0)
+		printf("flsyncd   starting (it has not written its pid yet)\n");
+	else if (next > 0) {
+		time_ahead(next, now, when, sizeof when);
+		printf("flsyncd   pid %lld syncs this database; next pass %s%s\n", (long long)pid, when,
+		       next <= now ? " (or running)" : "");
+	} else {
+		printf("flsyncd   pid %lld syncs this database; its first pass is running\n", (long long)pid);
+	}
+}
+
+/* The widest of header and every stream name, for the STREAM column. */
+static int stream_width(const struct fl_status *s)
+{
+	int w = 6;
+
+	for (int64_t i = 0; i < s->streams_count; i++)
+		if ((int)strlen(s->streams[i].stream) > w)
+			w = (int)strlen(s->streams[i].stream);
+	return w;
+}
+
+static void print_streams(const struct fl_status *s, int64_t now)
+{
+	char age[32], err_age[32], err[72];
+	int w = stream_width(s);
+
+	if (s->streams_count == 0) {
+		printf("streams   none has run yet: start flsyncd\n");
+		return;
+	}
+	printf("%-*s  %-12s %10s %9s  %s\n", w, "STREAM", "LAST SUCCESS", "ROWS", "REQUESTS", "LAST ERROR");
+	for (int64_t i = 0; i < s->streams_count; i++) {
+		const struct fl_stream_status *x = &s->streams[i];
+		char what[192];  /* room for the short error, its age and the flags */
+
+		tool_age(x->last_success, now, age, sizeof age);
+		short_error(x->last_error, err, sizeof err);
+		if (x->last_error) {
+			tool_age(x->last_error_at, now, err_age, sizeof err_age);
+			snprintf(what, sizeof what, "%s%s (%s%s)", x->failures ? "FAILING: " : "", err, err_age,
+				 x->failures > 1 ? ", repeated" : "");
+		} else {
+			snprintf(what, sizeof what, "-");
+		}
+		printf("%-*s  %-12s %10lld %9lld  %s\n", w, x->stream, age, (long long)x->rows_synced,
+		       (long long)x->requests, what);
+	}
+}
+
+/* The rate-limit budgets, each column as wide as its widest cell. */
+static void print_rate_limits(const struct fl_status *s, int64_t now)
+{
+	char (*budget)[48];
+	int we = 8, wb = 9;
+	int64_t i;
+
+	if (s->endpoints_count == 0) {
+		printf("rate limits  not recorded yet (flsyncd records them as it runs)\n");
+		return;
+	}
+	budget = tool_xmalloc((size_t)s->endpoints_count * sizeof *budget);
+
+	for (i = 0; i < s->endpoints_count; i++) {
+		const struct fl_ratelimit_status *x = &s->endpoints[i];
+
+		if (x->remaining < 0)
+			snprintf(budget[i], sizeof budget[i], "?");
+		else if (x->limit < 0)
+			snprintf(budget[i], sizeof budget[i], "%lld", (long long)x->remaining);
+		else
+			snprintf(budget[i], sizeof budget[i], "%lld/%lld per %llds", (long long)x->remaining,
+				 (long long)x->limit, (long long)x->window_s);
+		if ((int)strlen(budget[i]) > wb)
+			wb = (int)strlen(budget[i]);
+		if ((int)strlen(x->endpoint) > we)
+			we = (int)strlen(x->endpoint);
+	}
+	printf("%-*s  %-*s  %-10s %s\n", we, "ENDPOINT", wb, "REMAINING", "AS OF", "PAUSED");
+	for (i = 0; i < s->endpoints_count; i++) {
+		const struct fl_ratelimit_status *x = &s->endpoints[i];
+		char age[32], paused[32];
+
+		tool_age(x->updated_at, now, age, sizeof age);
+		if (x->paused_until > now)
+			snprintf(paused, sizeof paused, "for %llds", (long long)(x->paused_until - now));
+		else
+			snprintf(paused, sizeof paused, "-");
+		printf("%-*s  %-*s  %-10s %s\n", we, x->endpoint, wb, budget[i], age, paused);
+	}
+	free(budget);
+}
+
 static void print_text(struct fl_db *db, const char *path, const struct fl_status *s,
 		       const struct fl_webhook_status *w, int64_t now)
 {
-	char age[32], err_age[32], err[72];
-	int64_t i;
+	const char *ro = tool_readonly_word(db, path);
 
-	printf("database  %s (schema %d)\n\n", path, s->schema_version);
+	printf("database  %s (schema %d%s%s)\n", path, s->schema_version, ro ? ", " : "", ro ? ro : "");
+	print_syncer(path, now);
+	printf("\n");
 	if (needs_login(s))
 		printf("sign-in   NEEDS LOGIN: %s\n\n", needs_login(s));
-	if (s->streams_count == 0) {
-		printf("streams   none has run yet: start flsyncd\n");
-	} else {
-		printf("%-22s %-14s %12s %9s  %s\n", "STREAM", "LAST SUCCESS", "ROWS", "REQUESTS", "LAST ERROR");
-		for (i = 0; i < s->streams_count; i++) {
-			const struct fl_stream_status *x = &s->streams[i];
-			char what[192];  /* room for the short error, its age and the flags */
-
-			tool_age(x->last_success, now, age, sizeof age);
-			short_error(x->last_error, err, sizeof err);
-			if (x->last_error) {
-				tool_age(x->last_error_at, now, err_age, sizeof err_age);
-				snprintf(what, sizeof what, "%s%s (%s%s)", x->failures ? "FAILING: " : "", err,
-					 err_age, x->failures > 1 ? ", repeated" : "");
-			} else {
-				snprintf(what, sizeof what, "-");
-			}
-			printf("%-22s %-14s %12lld %9lld  %s\n", x->stream, age, (long long)x->rows_synced,
-			       (long long)x->requests, what);
-		}
-	}
+	print_streams(s, now);
 	print_repaired(db, s, now);
 	printf("\nactions   %lld pending (%lld queued, %lld sending), %lld failed, %lld done, %lld cancelled\n",
 	       (long long)(s->actions_queued + s->actions_sending), (long long)s->actions_queued,
@@ -308,29 +420,7 @@ static void print_text(struct fl_db *db, const char *path, const struct fl_statu
 	if (s->actions_failed)
 		printf("          see them with: flsync queue list --state failed\n");
 	printf("\n");
-	if (s->endpoints_count == 0) {
-		printf("rate limits  not recorded yet (flsyncd records them as it runs)\n");
-	} else {
-		printf("%-44s %-16s %-12s %s\n", "ENDPOINT", "REMAINING", "AS OF", "PAUSED");
-		for (i = 0; i < s->endpoints_count; i++) {
-			const struct fl_ratelimit_status *x = &s->endpoints[i];
-			char budget[48], paused[32];
-
-			if (x->remaining < 0)
-				snprintf(budget, sizeof budget, "?");
-			else if (x->limit < 0)
-				snprintf(budget, sizeof budget, "%lld", (long long)x->remaining);
-			else
-				snprintf(budget, sizeof budget, "%lld/%lld per %llds", (long long)x->remaining,
-					 (long long)x->limit, (long long)x->window_s);
-			tool_age(x->updated_at, now, age, sizeof age);
-			if (x->paused_until > now)
-				snprintf(paused, sizeof paused, "for %llds", (long long)(x->paused_until - now));
-			else
-				snprintf(paused, sizeof paused, "-");
-			printf("%-44s %-16s %-12s %s\n", x->endpoint, budget, age, paused);
-		}
-	}
+	print_rate_limits(s, now);
 	print_webhooks_text(w, now);
 	printf("\nchanges   newest seq %lld\n", (long long)s->changes_latest);
 }
@@ -517,6 +607,7 @@ int tool_cmd_status(struct tool_ctx *ctx, int argc, char **argv)
 		return tool_usage_error("status", "status: --config goes with --all");
 	if (all)
 		return status_all(config, json);
+	ctx->ro_shown = true; /* the database line says it */
 	db = tool_open(ctx, false);
 	if (!db)
 		return TOOL_FAIL;

@@ -915,8 +915,9 @@ FL_API const char *fl_sync_needs_login(const struct fl_sync *sync);
  * uses it.  Take it before fl_db_open() to keep even the schema migration from
  * racing another syncer.  Never waits.  Returns FL_OK (also when sync holds it
  * already), FL_ERR_LOCKED (another process or handle holds it: the message
- * names its pid), FL_ERR_IO (the lock file cannot be made, e.g. its directory
- * is missing or read-only) or FL_ERR_NOMEM.
+ * names its pid), FL_ERR_READONLY (this user may not make the lock file: its
+ * directory is read-only), FL_ERR_IO (the lock file cannot be made otherwise,
+ * e.g. its directory is missing) or FL_ERR_NOMEM.
  */
 FL_API int fl_sync_lock(struct fl_sync *sync, const char *db_path);
 FL_API void fl_sync_unlock(struct fl_sync *sync);

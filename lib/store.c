@@ -195,6 +195,16 @@ out:
 	return rc;
 }
 
+/* Why a read-write open cannot write, and what a person does about it. */
+static int readonly_error(struct fl_db *db, const char *path, const char *why)
+{
+	return error_set(&db->err, FL_ERR_READONLY,
+			 "database %s is read-only (%s): whatever writes it (flsyncd, flsync queue, flsync ui) "
+			 "needs the file and its directory writable by this user (chmod u+w both, or run as "
+			 "their owner), or another --db; reading it works as it is (flsync query, search, "
+			 "export, status, report)", path, why);
+}
+
 static int configure(struct fl_db *db, const char *path)
 {
 	sqlite3_stmt *st = NULL;
@@ -206,6 +216,10 @@ static int configure(struct fl_db *db, const char *path)
 
 	/* Check before anything writes: a newer file must stay untouched. */
 	rc = check_version(db, path, &version);
+	if (rc == FL_ERR_READONLY || (rc == FL_ERR_IO && !(db->flags & FL_OPEN_READONLY) &&
+				      (sqlite3_extended_errcode(db->sql) & 0xff) == SQLITE_CANTOPEN))
+		/* WAL: even a read needs the "-shm" file beside it, which the directory refuses. */
+		return readonly_error(db, path, "its directory is not writable");
 	if (rc)
 		return rc;
 	rc = store_exec(db, "PRAGMA foreign_keys = ON", "enable foreign keys");
@@ -215,12 +229,7 @@ static int configure(struct fl_db *db, const char *path)
 		return store_exec(db, "PRAGMA query_only = ON", "set query-only");
 
 	if (sqlite3_db_readonly(db->sql, "main") == 1)
-		return error_set(&db->err, FL_ERR_READONLY,
-				 "database %s is read-only (the file is not writable): whatever writes it (flsyncd, "
-				 "flsync queue, flsync ui) needs it and its directory writable by this user "
-				 "(chmod u+w), or another --db; reading it works as it is (flsync query, search, "
-				 "export, status, report)",
-				 path);
+		return readonly_error(db, path, "the file is not writable");
 
 	if (sqlite3_prepare_v2(db->sql, "PRAGMA journal_mode = WAL", -1, &st,
 			       NULL) != SQLITE_OK)

@@ -67,7 +67,13 @@ int sync_lock_take(struct sync_lock *lk, const char *db_path, struct fl_error *e
 		return error_set(err, FL_ERR_NOMEM, "sync lock: out of memory");
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
 	if (fd < 0) {
-		error_set(err, FL_ERR_IO, "cannot create lock file %s: %s", path, strerror(errno));
+		if (errno == EACCES || errno == EROFS || errno == EPERM)
+			error_set(err, FL_ERR_READONLY, "cannot create lock file %s: %s: syncing writes the "
+				  "database, its lock and its WAL files, so the directory and the file must be "
+				  "writable by the user syncing (chmod u+w both, or run as their owner), or use "
+				  "another --db", path, strerror(errno));
+		else
+			error_set(err, FL_ERR_IO, "cannot create lock file %s: %s", path, strerror(errno));
 		free(path);
 		return err->rc;
 	}

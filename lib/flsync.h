@@ -296,6 +296,22 @@ FL_API const char *fl_action_state_name(enum fl_action_state state);
 FL_API int fl_actions_ready(struct fl_db *db, int64_t *out_ready, int64_t *out_next_at);
 
 /*
+ * fl_action_request — the request a round would send for action id now,
+ * without sending it (a dry run): *out_method ("POST", "PUT"), *out_path
+ * (the path and query string, e.g. "/api/projects/0.1/bids/"), *out_body
+ * (the JSON or form body, NULL when none), each the caller's, freed with
+ * fl_free().  *out_waiting (may be NULL) is 1 when the action waits for
+ * another that creates an object it names: the request then shows the
+ * local reference's place, not yet the server's id.  Works on read-only
+ * handles.  Returns FL_OK, FL_ERR_NOT_FOUND (no such action, or it is not
+ * waiting to be sent now: done, failed, cancelled, or in a back-off),
+ * FL_ERR_INVALID (it depends on an action that failed or was cancelled),
+ * FL_ERR_BUSY, FL_ERR_DB, FL_ERR_NOMEM or FL_ERR_MISUSE.
+ */
+FL_API int fl_action_request(struct fl_db *db, int64_t id, char **out_method, char **out_path, char **out_body,
+			     int *out_waiting);
+
+/*
  * fl_actions_untouched — how many of the actions ready now were queued and
  * last changed before `since` (unix seconds): after a round that began at
  * since, the ready actions it did not move on (sent, failed, or put back

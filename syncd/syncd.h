@@ -84,6 +84,7 @@ struct syncd_account {
 	struct fl_db *db;         /* opened once it holds the lock */
 	struct syncd_progress *progress;
 	bool token_proven;        /* GET self succeeded once */
+	bool db_made;             /* this run created the database file (removed again if the token fails) */
 
 	/* scheduling (schedule.c; what the scheduler's mutex guards) */
 	enum syncd_account_state state;

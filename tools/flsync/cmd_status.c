@@ -33,7 +33,9 @@ static void help(FILE *f)
 		"token), the first line says NEEDS LOGIN and what to run.\n"
 		"\n"
 		"  --json          one JSON object (times as unix seconds) for scripts\n"
-		"  --all           one line per [account NAME] of flsyncd's configuration:\n"
+		"  --all           one line per [account NAME] of flsyncd's configuration (with\n"
+		"                  no configuration file, or no accounts in it, one line for\n"
+		"                  the --db database):\n"
 		"                  its state (ok, FAILING, NEEDS LOGIN, never synced), last\n"
 		"                  pass, rows, actions pending and failed, the flsyncd syncing\n"
 		"                  it, and the first stream error\n"
@@ -480,25 +482,42 @@ static void account_read(const char *db_path, struct account_line *l)
 	fl_db_close(db);
 }
 
-static int status_all(const char *config_arg, bool json)
+/*
+ * Without --config and without a configuration file (or one without
+ * [account NAME] sections), flsyncd syncs one database, the --db one: its
+ * line, named "default".
+ */
+static void single_account(struct tool_ctx *ctx, struct flconf *cfg)
+{
+	tool_ctx_init(ctx);
+	cfg->accounts = tool_xmalloc(sizeof *cfg->accounts);
+	memset(cfg->accounts, 0, sizeof *cfg->accounts);
+	cfg->accounts[0].name = tool_xstrdup("default");
+	cfg->accounts[0].db = tool_xstrdup(ctx->db_path);
+	cfg->n_accounts = 1;
+}
+
+static int status_all(struct tool_ctx *ctx, const char *config_arg, bool json)
 {
 	char *path = config_arg ? tool_xstrdup(config_arg) : flconf_default_path(), err[768];
 	struct pgm_sink *sink = NULL;
 	struct flconf cfg;
 	int64_t now = (int64_t)time(NULL);
 
-	if (!path)
-		return tool_fail("status: no home directory for the default configuration: use --config FILE");
-	if (flconf_load(path, true, &cfg, err, sizeof err) != 0) {
+	if (!path && config_arg)
+		return tool_fail("status: out of memory");
+	if (flconf_load(path, config_arg != NULL, &cfg, err, sizeof err) != 0) {
 		free(path);
 		return tool_fail("status: %s", err);
 	}
 	free(path);
-	if (cfg.n_accounts == 0) {
+	if (cfg.n_accounts == 0 && config_arg) {
 		tool_fail("status: %s has no [account NAME] sections", cfg.path);
 		flconf_free(&cfg);
 		return TOOL_FAIL;
 	}
+	if (cfg.n_accounts == 0)
+		single_account(ctx, &cfg);
 	/* With a team database, who holds each account's lease there. */
 	if (cfg.sink_postgres) {
 		struct pgm_config pc = { .conninfo = cfg.sink_postgres, .schema = cfg.sink_schema,
@@ -606,7 +625,7 @@ int tool_cmd_status(struct tool_ctx *ctx, int argc, char **argv)
 	if (config && !all)
 		return tool_usage_error("status", "status: --config goes with --all");
 	if (all)
-		return status_all(config, json);
+		return status_all(ctx, config, json);
 	ctx->ro_shown = true; /* the database line says it */
 	db = tool_open(ctx, false);
 	if (!db)

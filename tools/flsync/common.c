@@ -123,8 +123,14 @@ int tool_usage_error(const char *cmd, const char *fmt, ...)
 int tool_db_fail(struct fl_db *db, int rc, const char *what)
 {
 	const char *msg = fl_errmsg(db);
+	size_t n = strlen(what);
 
-	return tool_fail("%s: %s", what, *msg ? msg : fl_strerror(rc));
+	if (!*msg)
+		return tool_fail("%s: %s", what, fl_strerror(rc));
+	/* The library's message may name the operation already ("resync: ..."): not twice. */
+	if (!strncmp(msg, what, n) && msg[n] == ':')
+		return tool_fail("%s", msg);
+	return tool_fail("%s: %s", what, msg);
 }
 
 static void oom(void)

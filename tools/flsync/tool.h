@@ -107,14 +107,19 @@ void tool_html(FILE *f, const char *s);
 
 /* ---- row writers (output.c) --------------------------------------------- */
 
-enum tool_format { FMT_TABLE, FMT_CSV, FMT_JSON, FMT_JSONL };
+/*
+ * FMT_MARKDOWN: a GitHub-flavoured pipe table ('|' escaped, line breaks as
+ * <br>); FMT_TSV: a header line, then tab-separated fields with tab, line
+ * feed, carriage return and backslash written \t \n \r \\ (NULL empty).
+ */
+enum tool_format { FMT_TABLE, FMT_CSV, FMT_JSON, FMT_JSONL, FMT_MARKDOWN, FMT_TSV };
 
 /* In text shown by the table format, these turn bold on and off (U+E000, U+E001). */
 #define TOOL_MARK_ON "\xEE\x80\x80"
 #define TOOL_MARK_OFF "\xEE\x80\x81"
 
 
-/* Parse "table", "csv", "json", "jsonl"; false if none. */
+/* Parse "table", "csv", "json", "jsonl", "markdown", "tsv"; false if none. */
 bool tool_parse_format(const char *s, enum tool_format *out);
 
 struct tool_writer;
@@ -137,6 +142,15 @@ void tool_writer_end(struct tool_writer *w);   /* flushes and frees */
  */
 int tool_write_all(struct fl_db *db, struct fl_stmt *st, FILE *f, enum tool_format fmt,
 		   int64_t *out_rows);
+
+/* ---- actions the API will surely refuse (action_check.c) ----------------- */
+
+/*
+ * Whether the API will surely refuse kind with params as this database
+ * sees it (a second bid on a project, a thread no synced thread has): true,
+ * with the reason and what to do in why.
+ */
+bool tool_action_refused(struct fl_db *db, const char *kind, const char *params, char *why, size_t n);
 
 /* ---- files built into the binary (by embed.py) ---------------------------- */
 

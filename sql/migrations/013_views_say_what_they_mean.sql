@@ -10,7 +10,9 @@
 -- awarded and the work not complete ("awarded").
 -- open_projects_with_bids held frozen projects (awarded, closed for bids);
 -- it now holds the projects whose status is active.
--- unread_threads names who sent the newest message ("You" for the account).
+-- unread_threads names who sent the newest message ("You" for the account),
+-- in a column after the others (the PostgreSQL mirror's views can only grow
+-- at the end).
 
 DROP VIEW my_active_bids;
 CREATE VIEW my_active_bids AS
@@ -48,9 +50,9 @@ DROP VIEW unread_threads;
 CREATE VIEW unread_threads AS
 SELECT t.id, t.context_type, t.context_id, pr.title AS project_title,
        datetime(t.time_updated, 'unixepoch') AS updated,
+       lm.message AS last_message,
        CASE WHEN lm.from_user_id = (SELECT id FROM self) THEN 'You'
-            ELSE coalesce(u.display_name, u.username, 'user ' || lm.from_user_id) END AS last_from,
-       lm.message AS last_message
+            ELSE coalesce(u.display_name, u.username, 'user ' || lm.from_user_id) END AS last_from
 FROM threads t
 LEFT JOIN projects pr ON t.context_type = 'project' AND pr.id = t.context_id
 LEFT JOIN messages lm ON lm.id = (SELECT m.id FROM messages m WHERE m.thread_id = t.id

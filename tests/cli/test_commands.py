@@ -236,10 +236,12 @@ check([r['id'] for r in json.loads(out)] == [102], 'diacritics are folded (café
 
 # ---- export ----------------------------------------------------------------------
 exp = os.path.join(tmp, 'export')
-out, _ = flsync('export', '--all', '--format', 'csv', '--out', exp)
+# --all --internal: every table and view (--all alone leaves the bookkeeping out: test_truth.py)
+out, _ = flsync('export', '--all', '--internal', '--format', 'csv', '--out', exp)
 con = sqlite3.connect(DB)
 tables = [r[0] for r in con.execute(
-    "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '%fts%' ORDER BY name")]
+    "SELECT name FROM sqlite_schema WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite_%' "
+    "AND name NOT LIKE '%fts%' ORDER BY name")]
 counts = {t: con.execute('SELECT count(*) FROM "%s"' % t).fetchone()[0] for t in tables}
 con.close()
 files = sorted(os.listdir(exp))

@@ -1,7 +1,7 @@
 /*
  * cmd_search.c — `flsync search TEXT`: FTS5 MATCH over projects_fts and
- * messages_fts, ranked by bm25 (a title hit weighs more than a description
- * hit), with snippet() highlights.  Text that is not valid FTS5 query syntax
+ * messages_fts, ranked on one relevance scale (a title hit first, then bm25
+ * within its class), with snippet() highlights.  Text that is not valid FTS5 query syntax
  * is searched again as one quoted phrase instead of failing.  Text in a
  * script written without spaces (Chinese, Japanese, Thai, ...) is searched as
  * substrings instead: unicode61 keeps a whole unspaced run as one token, so
@@ -21,14 +21,19 @@ static void help(FILE *f)
 		"usage: flsync search TEXT [--in projects|messages] [--limit N] [--format F] [--db PATH]\n"
 		"\n"
 		"Full-text search (SQLite FTS5) of project titles and descriptions and of\n"
-		"message texts, best matches first (bm25), with the matching words\n"
-		"highlighted in a snippet: bold on a terminal, [between brackets] otherwise.\n"
-		"TEXT is an FTS5 query (words, \"a phrase\", OR, NOT, prefix*, title:word);\n"
-		"text that is not valid FTS5 syntax is searched as a plain phrase.\n"
+		"message texts, best matches first, with the matching words highlighted in a\n"
+		"snippet: bold on a terminal, [between brackets] otherwise.  The relevance\n"
+		"column is one scale for projects and messages, 0 to 100: a project whose\n"
+		"title matches scores 60 to 100, other projects and messages 10 to 60.\n"
+		"TEXT is an FTS5 query (words, \"a phrase\", OR, NOT, prefix*, and column\n"
+		"filters title:word, description:word, message:word, which narrow a search of\n"
+		"both to the table that has the column); a word FTS5 cannot take bare (C++,\n"
+		"C#, .NET, Node.js) is searched as a phrase of its own, and text that is not\n"
+		"valid FTS5 syntax as one plain phrase.\n"
 		"Text with Chinese, Japanese, Thai, Lao, Khmer or Myanmar characters (written\n"
 		"without spaces between words) is searched as substrings instead: every\n"
 		"space-separated part (or \"quoted part\") must occur, ASCII case ignored;\n"
-		"FTS5 operators do not apply; newest first, rank empty.\n"
+		"FTS5 operators do not apply; newest first, relevance empty.\n"
 		"\n"
 		"  --in WHAT       projects or messages (default: both)\n"
 		"  -n, --limit N   at most N results (default 20)\n"
@@ -37,6 +42,8 @@ static void help(FILE *f)
 		"Examples:\n"
 		"  flsync search invoice\n"
 		"  flsync search 'logo OR banner' --in projects --limit 5\n"
+		"  flsync search 'title:react'\n"
+		"  flsync search 'C++ trading'\n"
 		"  flsync search 'deadline friday' --in messages -f json\n"
 		"  flsync search '网站'\n");
 }

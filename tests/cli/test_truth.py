@@ -161,6 +161,10 @@ out, err = flsync('search', 'title:logo', '-f', 'json')
 res = jl(out, [])
 check({r['id'] for r in res} == {102, 201} and all(r['kind'] == 'project' for r in res),
       '2: title:logo works in a mixed search', out + err)
+out, err = flsync('search', '{title description}: logo', '-f', 'json')
+check({r['id'] for r in jl(out, [])} >= {102, 201} and all(r['kind'] == 'project' for r in jl(out, [])),
+      '2: a column set {title description} works in a mixed search', out + err)
+flsync('search', 'Re: logo', what='"Re: logo" is text, not a column filter')
 out, err = flsync('search', 'nosuchcolumn:logo', code=2)
 check('no column nosuchcolumn' in err, '2: an unknown column is named', err)
 for q, want in (('C++', {202}), ('C#', {204}), ('.NET', {204}), ('Node.js', {205})):

@@ -190,6 +190,9 @@ static bool column_filters(const char *text, bool *proj, bool *msg, char *bad, s
 				if (strlen(columns[i].name) == len && !strncasecmp(columns[i].name, n, len))
 					break;
 			if (i == sizeof columns / sizeof *columns) {
+				/* "Re: invoice" is text; "foo:bar" asks for a column there is not */
+				if (*s != '{' && (end[1] == ' ' || end[1] == '\0'))
+					break;
 				snprintf(bad, badlen, "%.*s", (int)len, n);
 				return false;
 			}
@@ -231,12 +234,14 @@ static char *fts_normalise(const char *text)
 		for (e = s; *e && *e != ' ' && *e != '\t' && *e != '\n'; e++)
 			;
 		if (memchr(s, '"', (size_t)(e - s)) || memchr(s, '{', (size_t)(e - s))) {
-			/* a quoted part or a column set: as typed, to its closing quote */
-			bool quoted = false;
+			/* a quoted part or a column set: as typed, to its closing quote or brace */
+			bool quoted = false, braced = false;
 
-			for (e = s; *e && (quoted || (*e != ' ' && *e != '\t' && *e != '\n')); e++)
-				if (*e == '"')
+			for (e = s; *e && (quoted || braced || (*e != ' ' && *e != '\t' && *e != '\n')); e++)
+				if (*e == '"' && !braced)
 					quoted = !quoted;
+				else if ((*e == '{' || *e == '}') && !quoted)
+					braced = *e == '{';
 			memcpy(o, s, (size_t)(e - s));
 			o += e - s;
 			s = e;

@@ -505,6 +505,7 @@ static int status_all(struct tool_ctx *ctx, const char *config_arg, bool json)
 	struct pgm_sink *sink = NULL;
 	struct flconf cfg;
 	int64_t now = (int64_t)time(NULL);
+	int wname = 7;
 
 	if (!path && config_arg)
 		return tool_fail("status: out of memory");
@@ -520,6 +521,10 @@ static int status_all(struct tool_ctx *ctx, const char *config_arg, bool json)
 	}
 	if (cfg.n_accounts == 0)
 		single_account(ctx, &cfg);
+	/* The ACCOUNT column as wide as the longest name: the others stay in line. */
+	for (int i = 0; i < cfg.n_accounts; i++)
+		if ((int)strlen(cfg.accounts[i].name) > wname)
+			wname = (int)strlen(cfg.accounts[i].name);
 	/* With a team database, who holds each account's lease there. */
 	if (cfg.sink_postgres) {
 		struct pgm_config pc = { .conninfo = cfg.sink_postgres, .schema = cfg.sink_schema,
@@ -535,7 +540,7 @@ static int status_all(struct tool_ctx *ctx, const char *config_arg, bool json)
 	if (json)
 		fputs("{\"accounts\":[", stdout);
 	else
-		printf("%-20s %-13s %-14s %12s %8s %7s  %-12s %s%s\n", "ACCOUNT", "STATE", "LAST PASS",
+		printf("%-*s %-13s %-14s %12s %8s %7s  %-12s %s%s\n", wname, "ACCOUNT", "STATE", "LAST PASS",
 		       "ROWS", "PENDING", "FAILED", "SYNCED BY", sink ? "LEASE  " : "", "ERROR");
 	for (int i = 0; i < cfg.n_accounts; i++) {
 		const struct flconf_account *a = &cfg.accounts[i];
@@ -574,7 +579,7 @@ static int status_all(struct tool_ctx *ctx, const char *config_arg, bool json)
 		else
 			snprintf(by, sizeof by, "%s", l.syncer < 0 ? "starting" : "-");
 		short_error(l.error[0] ? l.error : NULL, err_short, sizeof err_short);
-		printf("%-20s %-13s %-14s %12lld %8lld %7lld  %-12s ", a->name, l.state, age,
+		printf("%-*s %-13s %-14s %12lld %8lld %7lld  %-12s ", wname, a->name, l.state, age,
 		       (long long)l.rows, (long long)l.pending, (long long)l.failed, by);
 		if (sink)
 			printf("%s  ", lease[0] ? lease : "?");

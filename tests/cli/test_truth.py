@@ -332,7 +332,7 @@ else:
             break
         time.sleep(0.1)
     out, _ = flsync('status', db=W)
-    check('pid %d' % daemon.pid in out and re.search(r'next pass in (\d+m|\d+s)', out),
+    check('flsyncd, pid %d' % daemon.pid in out and re.search(r'next pass in (\d+m|\d+s)', out),
           '1: status names the running flsyncd and its next pass', out[:400])
     st = jl(flsync('status', '--json', db=W)[0], {})
     check(st.get('flsyncd_pid') == daemon.pid and 500 < st.get('next_pass', 0) - time.time() <= 601,

@@ -297,6 +297,21 @@ static void time_ahead(int64_t t, int64_t now, char *buf, size_t n)
 		snprintf(buf, n, "in %lldh", (long long)(d / 3600));
 }
 
+/* The program holding the sync lock, by its pid's name (Linux's /proc), else "flsyncd". */
+static const char *syncer_name(int64_t pid)
+{
+	char path[64], comm[32] = "";
+	FILE *f;
+
+	snprintf(path, sizeof path, "/proc/%lld/comm", (long long)pid);
+	if ((f = fopen(path, "re")) != NULL) {
+		if (!fgets(comm, sizeof comm, f))
+			comm[0] = '\0';
+		fclose(f);
+	}
+	return !strcmp(comm, "flsync\n") ? "flsync ui" : "flsyncd";
+}
+
 /* Who syncs the database: flsyncd's pid and when its next pass is due, from the sync lock. */
 static void print_syncer(const char *path, int64_t now)
 {
@@ -312,14 +327,16 @@ static void print_syncer(const char *path, int64_t now)
 		return;
 	}
 	fl_sync_lock_next_pass(path, &next);
-	if (pid < 0)
+	if (pid < 0) {
 		printf("flsyncd   starting (it has not written its pid yet)\n");
-	else if (next > 0) {
+	} else if (next > 0) {
 		time_ahead(next, now, when, sizeof when);
-		printf("flsyncd   pid %lld syncs this database; next pass %s%s\n", (long long)pid, when,
-		       next <= now ? " (or running)" : "");
+		printf("flsyncd   %s, pid %lld, syncs this database; next pass %s%s\n", syncer_name(pid),
+		       (long long)pid, when, next <= now ? " (or running)" : "");
 	} else {
-		printf("flsyncd   pid %lld syncs this database; its first pass is running\n", (long long)pid);
+		printf("flsyncd   %s, pid %lld, syncs this database; %s\n", syncer_name(pid), (long long)pid,
+		       strcmp(syncer_name(pid), "flsyncd") ? "it runs passes when asked"
+							   : "its first pass is running");
 	}
 }
 

@@ -124,6 +124,25 @@ enum fl_open_flags {
 FL_API int fl_db_open(const char *path, int flags, struct fl_db **out);
 
 /*
+ * fl_db_readonly — how db was opened: 0 read-write; FL_DB_READONLY
+ * (FL_OPEN_READONLY: reads see what writers commit meanwhile);
+ * FL_DB_SNAPSHOT (FL_OPEN_READONLY on a file whose directory cannot hold
+ * the WAL index, a read-only backup or share: the file is read as it
+ * stands, immutable, and commits still in its "-wal" file, or made later,
+ * are not seen); -1 when db is NULL.
+ *
+ * A read-only open of a read-only file or directory never writes: the file
+ * is opened read-only ("file:...?mode=ro"), falling back to
+ * "immutable=1" when SQLite cannot read it that way, and runs no PRAGMA
+ * that writes.
+ */
+enum fl_db_readonly_kind {
+	FL_DB_READONLY = 1,
+	FL_DB_SNAPSHOT = 2,
+};
+FL_API int fl_db_readonly(struct fl_db *db);
+
+/*
  * fl_db_open_errmsg — the message of the last fl_db_open() that failed in
  * the calling thread, or "" if none did.  Borrowed until the next
  * fl_db_open() in this thread.
@@ -275,6 +294,22 @@ FL_API const char *fl_action_state_name(enum fl_action_state state);
  * FL_ERR_BUSY, FL_ERR_DB or FL_ERR_MISUSE.
  */
 FL_API int fl_actions_ready(struct fl_db *db, int64_t *out_ready, int64_t *out_next_at);
+
+/*
+ * fl_action_request — the request a round would send for action id now,
+ * without sending it (a dry run): *out_method ("POST", "PUT"), *out_path
+ * (the path and query string, e.g. "/api/projects/0.1/bids/"), *out_body
+ * (the JSON or form body, NULL when none), each the caller's, freed with
+ * fl_free().  *out_waiting (may be NULL) is 1 when the action waits for
+ * another that creates an object it names: the request then shows the
+ * local reference's place, not yet the server's id.  Works on read-only
+ * handles.  Returns FL_OK, FL_ERR_NOT_FOUND (no such action, or it is not
+ * waiting to be sent now: done, failed, cancelled, or in a back-off),
+ * FL_ERR_INVALID (it depends on an action that failed or was cancelled),
+ * FL_ERR_BUSY, FL_ERR_DB, FL_ERR_NOMEM or FL_ERR_MISUSE.
+ */
+FL_API int fl_action_request(struct fl_db *db, int64_t id, char **out_method, char **out_path, char **out_body,
+			     int *out_waiting);
 
 /*
  * fl_actions_untouched — how many of the actions ready now were queued and
@@ -556,17 +591,25 @@ FL_API int fl_changes_prune(struct fl_db *db, int64_t before, int64_t *out_delet
 
 /* ---- Sync status ------------------------------------------------------ */
 
-/* One sync stream's state (a sync_state row).  Times are unix seconds, 0 = never. */
+/*
+ * One sync stream's state (a sync_state row).  Times are unix seconds, 0 =
+ * never.  last_started, last_success and last_error_at are on the local
+ * clock (what an age shown to a person is measured against); the API's
+ * clock, which the windows use, can be far from it (a row written before
+ * schema 11 has only the API's until its next pass).  cursor and
+ * server_success are on the API's clock.
+ */
 struct fl_stream_status {
 	const char *stream;       /* "projects.own", "bids", ... */
-	int64_t cursor;           /* stream time covered up to (exclusive), 0 if none */
-	int64_t last_started;
-	int64_t last_success;
+	int64_t cursor;           /* stream time covered up to (exclusive), 0 if none; API clock */
+	int64_t last_started;     /* local clock */
+	int64_t last_success;     /* local clock */
 	const char *last_error;   /* the last failure's message, or NULL */
-	int64_t last_error_at;
+	int64_t last_error_at;    /* local clock */
 	int64_t failures;         /* consecutive failures */
 	int64_t rows_synced;
 	int64_t requests;
+	int64_t server_success;   /* last_success on the API's clock (the pass's start there) */
 };
 
 /* One endpoint's rate-limit budget, as flsyncd last recorded it. */
@@ -593,10 +636,10 @@ struct fl_status {
 	int64_t actions_cancelled;
 	int64_t changes_latest;   /* as fl_changes_latest() */
 	int64_t repaired;         /* rows deep reconciliation found that polling had missed, in all */
-	int64_t reconciled_at;    /* when a round last repaired something (server clock), 0 never */
+	int64_t reconciled_at;    /* when a round last repaired something (local clock), 0 never */
 	int64_t refresh_repaired; /* rows the re-read of every record by id (cadence.refresh_all) found
 	                             changed or missing, in all */
-	int64_t refreshed_at;     /* when every table had last completed such a round (server clock: the
+	int64_t refreshed_at;     /* when every table had last completed such a round (local clock: the
 	                             oldest of their last), 0 never */
 };
 
@@ -888,8 +931,9 @@ FL_API const char *fl_sync_needs_login(const struct fl_sync *sync);
  * uses it.  Take it before fl_db_open() to keep even the schema migration from
  * racing another syncer.  Never waits.  Returns FL_OK (also when sync holds it
  * already), FL_ERR_LOCKED (another process or handle holds it: the message
- * names its pid), FL_ERR_IO (the lock file cannot be made, e.g. its directory
- * is missing or read-only) or FL_ERR_NOMEM.
+ * names its pid), FL_ERR_READONLY (this user may not make the lock file: its
+ * directory is read-only), FL_ERR_IO (the lock file cannot be made otherwise,
+ * e.g. its directory is missing) or FL_ERR_NOMEM.
  */
 FL_API int fl_sync_lock(struct fl_sync *sync, const char *db_path);
 FL_API void fl_sync_unlock(struct fl_sync *sync);
@@ -903,6 +947,24 @@ FL_API void fl_sync_unlock(struct fl_sync *sync);
  * holding the lock may send it SIGUSR1 to have it start a pass at once.
  */
 FL_API int fl_sync_lock_holder(const char *db_path, int64_t *out_pid);
+
+/*
+ * fl_sync_set_next_pass — record, beside the sync lock this handle holds
+ * (fl_sync_lock()), when its next pass is due: unix seconds on the local
+ * clock, 0 for unknown.  A daemon calls it after each pass so that
+ * fl_sync_lock_next_pass() (flsync status, flsync ui) can tell.  Returns
+ * FL_OK, FL_ERR_MISUSE, FL_ERR_STATE (no lock held), FL_ERR_IO.
+ */
+FL_API int fl_sync_set_next_pass(struct fl_sync *sync, int64_t at);
+
+/*
+ * fl_sync_lock_next_pass — when the holder of the sync lock of the database
+ * at db_path said its next pass is due (*out_at, unix seconds, local clock),
+ * or 0 when nobody holds the lock or the holder did not say.  Returns
+ * FL_OK, FL_ERR_MISUSE, FL_ERR_NOMEM, or FL_ERR_IO when the lock file
+ * exists but cannot be read.
+ */
+FL_API int fl_sync_lock_next_pass(const char *db_path, int64_t *out_at);
 
 /*
  * fl_sync_resync — ask for a re-read of a windowed stream (projects, bids,

@@ -651,3 +651,80 @@ int stream_actions(struct sync_run *run)
 	}
 	return rc;
 }
+
+/* ---- a dry run ---------------------------------------------------------------- */
+
+FL_API int fl_action_request(struct fl_db *db, int64_t id, char **out_method, char **out_path, char **out_body,
+			     int *out_waiting)
+{
+	struct sync_run run;
+	struct pending p;
+	struct buf path, body;
+	const char *content_type = NULL;
+	bool found = false;
+	int rc = FL_OK;
+
+	if (out_method)
+		*out_method = NULL;
+	if (out_path)
+		*out_path = NULL;
+	if (out_body)
+		*out_body = NULL;
+	if (out_waiting)
+		*out_waiting = 0;
+	if (!db)
+		return FL_ERR_MISUSE;
+	if (!out_method || !out_path || !out_body)
+		return error_set(&db->err, FL_ERR_MISUSE, "fl_action_request: an out-parameter is NULL");
+	/* The request builders need only the connection and an error slot of a run. */
+	memset(&run, 0, sizeof run);
+	memset(&p, 0, sizeof p);
+	run.db = db;
+	if ((rc = next_due(&run, id - 1, &p, &found)) != FL_OK)
+		return error_copy(&db->err, &run.err);
+	if (!found || p.id != id || !p.spec) {
+		pending_free(&p);
+		return error_set(&db->err, FL_ERR_NOT_FOUND, "action %lld is not waiting to be sent now "
+				 "(see flsync queue show %lld)", (long long)id, (long long)id);
+	}
+	switch (resolve(&run, &p)) {
+	case BROKEN:
+		rc = error_copy(&db->err, &run.err);
+		pending_free(&p);
+		return rc;
+	case WAITING:
+		if (out_waiting)
+			*out_waiting = 1;
+		p.resolved = strdup(p.params); /* the local references stay as queued */
+		if (!p.resolved) {
+			pending_free(&p);
+			return error_set(&db->err, FL_ERR_NOMEM, "out of memory");
+		}
+		break;
+	case RESOLVED:
+		break;
+	}
+	buf_init(&path, 1 << 16);
+	buf_init(&body, 1 << 20);
+	rc = build_request(&run, &p, &path, &body, &content_type);
+	if (rc == FL_OK) {
+		*out_method = strdup(p.spec->method);
+		*out_path = strdup(path.data ? path.data : "");
+		*out_body = body.len ? strdup(body.data) : NULL;
+		if (!*out_method || !*out_path || (body.len && !*out_body)) {
+			fl_free(*out_method);
+			fl_free(*out_path);
+			fl_free(*out_body);
+			*out_method = *out_path = *out_body = NULL;
+			rc = error_set(&db->err, FL_ERR_NOMEM, "out of memory");
+		} else {
+			error_clear(&db->err);
+		}
+	} else {
+		error_copy(&db->err, &run.err);
+	}
+	buf_free(&path);
+	buf_free(&body);
+	pending_free(&p);
+	return rc;
+}

@@ -65,8 +65,9 @@ static int read_streams(struct fl_db *db, struct status_alloc *s)
 	int src, nomem = 0, rc = FL_OK;
 
 	if (sqlite3_prepare_v2(db->sql,
-			       "SELECT stream, cursor, last_started, last_success, last_error, last_error_at, "
-			       "failures, rows_synced, requests FROM sync_state "
+			       "SELECT stream, cursor, coalesce(local_started, last_started), "
+			       "coalesce(local_success, last_success), last_error, coalesce(local_error_at, last_error_at), "
+			       "failures, rows_synced, requests, last_success FROM sync_state "
 			       "WHERE stream NOT LIKE 'reconcile:%' AND stream NOT LIKE 'refresh:%' ORDER BY stream",
 			       -1, &st, NULL) != SQLITE_OK)
 		return store_error(db, "read sync status");
@@ -88,6 +89,7 @@ static int read_streams(struct fl_db *db, struct status_alloc *s)
 		x->failures = int_or(st, 6, 0);
 		x->rows_synced = int_or(st, 7, 0);
 		x->requests = int_or(st, 8, 0);
+		x->server_success = int_or(st, 9, 0);
 		if (nomem)
 			break;
 	}
@@ -107,7 +109,7 @@ static int read_repaired(struct fl_db *db, struct status_alloc *s)
 	int rc = FL_OK;
 
 	if (sqlite3_prepare_v2(db->sql,
-			       "SELECT coalesce(sum(rows_synced), 0), coalesce(max(last_success), 0) "
+			       "SELECT coalesce(sum(rows_synced), 0), coalesce(max(coalesce(local_success, last_success)), 0) "
 			       "FROM sync_state WHERE stream LIKE 'reconcile:%'", -1, &st, NULL) != SQLITE_OK)
 		return store_error(db, "read reconciliation status");
 	if (sqlite3_step(st) == SQLITE_ROW) {
@@ -127,7 +129,7 @@ static int read_refreshed(struct fl_db *db, struct status_alloc *s)
 	int rc = FL_OK;
 
 	if (sqlite3_prepare_v2(db->sql,
-			       "SELECT coalesce(sum(rows_synced), 0), coalesce(min(coalesce(last_success, 0)), 0) "
+			       "SELECT coalesce(sum(rows_synced), 0), coalesce(min(coalesce(local_success, last_success, 0)), 0) "
 			       "FROM sync_state WHERE stream LIKE 'refresh:%'", -1, &st, NULL) != SQLITE_OK)
 		return store_error(db, "read refresh status");
 	if (sqlite3_step(st) == SQLITE_ROW) {

@@ -195,6 +195,16 @@ out:
 	return rc;
 }
 
+/* Why a read-write open cannot write, and what a person does about it. */
+static int readonly_error(struct fl_db *db, const char *path, const char *why)
+{
+	return error_set(&db->err, FL_ERR_READONLY,
+			 "database %s is read-only (%s): whatever writes it (flsyncd, flsync queue, flsync ui) "
+			 "needs the file and its directory writable by this user (chmod u+w both, or run as "
+			 "their owner), or another --db; reading it works as it is (flsync query, search, "
+			 "export, status, report)", path, why);
+}
+
 static int configure(struct fl_db *db, const char *path)
 {
 	sqlite3_stmt *st = NULL;
@@ -206,6 +216,10 @@ static int configure(struct fl_db *db, const char *path)
 
 	/* Check before anything writes: a newer file must stay untouched. */
 	rc = check_version(db, path, &version);
+	if (rc == FL_ERR_READONLY || (rc == FL_ERR_IO && !(db->flags & FL_OPEN_READONLY) &&
+				      (sqlite3_extended_errcode(db->sql) & 0xff) == SQLITE_CANTOPEN))
+		/* WAL: even a read needs the "-shm" file beside it, which the directory refuses. */
+		return readonly_error(db, path, "its directory is not writable");
 	if (rc)
 		return rc;
 	rc = store_exec(db, "PRAGMA foreign_keys = ON", "enable foreign keys");
@@ -215,9 +229,7 @@ static int configure(struct fl_db *db, const char *path)
 		return store_exec(db, "PRAGMA query_only = ON", "set query-only");
 
 	if (sqlite3_db_readonly(db->sql, "main") == 1)
-		return error_set(&db->err, FL_ERR_READONLY,
-				 "database %s is read-only (the file or its directory is not writable); open it read-only to query it",
-				 path);
+		return readonly_error(db, path, "the file is not writable");
 
 	if (sqlite3_prepare_v2(db->sql, "PRAGMA journal_mode = WAL", -1, &st,
 			       NULL) != SQLITE_OK)
@@ -248,6 +260,75 @@ static int configure(struct fl_db *db, const char *path)
 	return version < store_migration_count ? migrate(db, path) : FL_OK;
 }
 
+/*
+ * path as an SQLite URI, "file:" and the path with every byte but
+ * [A-Za-z0-9/._~-] percent-encoded, then query.  NULL on out of memory.
+ */
+static char *uri_of(const char *path, const char *query)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t n = strlen(path);
+	char *uri = malloc(5 + 3 * n + 1 + strlen(query) + 1), *o;
+
+	if (!uri)
+		return NULL;
+	o = uri + sprintf(uri, "file:");
+	for (const unsigned char *p = (const unsigned char *)path; *p; p++) {
+		if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+		    strchr("/._~-", *p)) {
+			*o++ = (char)*p;
+		} else {
+			*o++ = '%';
+			*o++ = hex[*p >> 4];
+			*o++ = hex[*p & 15];
+		}
+	}
+	sprintf(o, "?%s", query);
+	return uri;
+}
+
+/* Open path read-only with the URI query given: FL_OK or FL_ERR_IO / FL_ERR_NOMEM on db->err. */
+static int open_uri(struct fl_db *db, const char *path, const char *query)
+{
+	char *uri = uri_of(path, query);
+	int rc = FL_OK;
+
+	if (!uri)
+		return error_set(&db->err, FL_ERR_NOMEM, "open %s: out of memory", path);
+	if (sqlite3_open_v2(uri, &db->sql, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX |
+			    SQLITE_OPEN_EXRESCODE, NULL) != SQLITE_OK) {
+		if (!db->sql)
+			rc = error_set(&db->err, FL_ERR_NOMEM, "open %s: out of memory", path);
+		else
+			rc = error_set(&db->err, FL_ERR_IO, "cannot open database %s: %s", path,
+				       sqlite3_errmsg(db->sql));
+	}
+	free(uri);
+	return rc;
+}
+
+/*
+ * A read-only open: mode=ro, which reads a WAL database live beside its
+ * writer; where that cannot even read (the directory is read-only and the
+ * WAL index, "-shm", cannot be made: a backup, a mounted share), the file
+ * as it stands, immutable=1, which needs no other file and writes nothing.
+ */
+static int open_readonly(struct fl_db *db, const char *path)
+{
+	int rc = open_uri(db, path, "mode=ro"), src, prc;
+
+	if (rc)
+		return rc;
+	src = sqlite3_exec(db->sql, "PRAGMA user_version", NULL, NULL, NULL);
+	prc = sqlite3_extended_errcode(db->sql) & 0xff;
+	if (src == SQLITE_OK || (prc != SQLITE_READONLY && prc != SQLITE_CANTOPEN))
+		return FL_OK; /* any other error is the version check's to report */
+	sqlite3_close_v2(db->sql);
+	db->sql = NULL;
+	db->snapshot = true;
+	return open_uri(db, path, "mode=ro&immutable=1");
+}
+
 FL_API int fl_db_open(const char *path, int flags, struct fl_db **out)
 {
 	struct fl_db *db;
@@ -268,21 +349,22 @@ FL_API int fl_db_open(const char *path, int flags, struct fl_db **out)
 		return error_set(&open_err, FL_ERR_NOMEM, "open %s: out of memory", path);
 	db->flags = flags;
 
-	sflags = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE;
-	if (flags & FL_OPEN_READONLY)
-		sflags |= SQLITE_OPEN_READONLY;
-	else
-		sflags |= SQLITE_OPEN_READWRITE;
-	if (flags & FL_OPEN_CREATE)
-		sflags |= SQLITE_OPEN_CREATE;
-
-	if (sqlite3_open_v2(path, &db->sql, sflags, NULL) != SQLITE_OK) {
-		if (!db->sql)
-			rc = error_set(&db->err, FL_ERR_NOMEM, "open %s: out of memory", path);
-		else
-			rc = error_set(&db->err, FL_ERR_IO, "cannot open database %s: %s",
-				       path, sqlite3_errmsg(db->sql));
-		goto fail;
+	if (flags & FL_OPEN_READONLY) {
+		rc = open_readonly(db, path);
+		if (rc)
+			goto fail;
+	} else {
+		sflags = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE | SQLITE_OPEN_READWRITE;
+		if (flags & FL_OPEN_CREATE)
+			sflags |= SQLITE_OPEN_CREATE;
+		if (sqlite3_open_v2(path, &db->sql, sflags, NULL) != SQLITE_OK) {
+			if (!db->sql)
+				rc = error_set(&db->err, FL_ERR_NOMEM, "open %s: out of memory", path);
+			else
+				rc = error_set(&db->err, FL_ERR_IO, "cannot open database %s: %s",
+					       path, sqlite3_errmsg(db->sql));
+			goto fail;
+		}
 	}
 	rc = configure(db, path);
 	if (rc)
@@ -294,6 +376,13 @@ fail:
 	error_copy(&open_err, &db->err);
 	fl_db_close(db);
 	return rc;
+}
+
+FL_API int fl_db_readonly(struct fl_db *db)
+{
+	if (!db)
+		return -1;
+	return db->snapshot ? FL_DB_SNAPSHOT : (db->flags & FL_OPEN_READONLY) ? FL_DB_READONLY : 0;
 }
 
 FL_API const char *fl_db_open_errmsg(void)

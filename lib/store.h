@@ -6,6 +6,7 @@
 #define FL_STORE_H
 
 #include <sqlite3.h>
+#include <stdbool.h>
 
 #include "error.h"
 
@@ -24,6 +25,7 @@ struct fl_db {
 	int flags;             /* FL_OPEN_* given to fl_db_open() */
 	struct fl_error err;   /* last failure on this handle */
 	struct watch *watch;   /* fl_changes_wait()'s file watch, NULL until first used */
+	bool snapshot;         /* read-only, opened immutable: the directory cannot hold the WAL index */
 };
 
 /*

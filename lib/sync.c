@@ -494,7 +494,8 @@ int sync_pass(struct fl_db *db, struct http_client *http, struct ratelimit *rl,
 	      const struct sync_options *opt, struct sync_report *out, struct fl_error *err)
 {
 	struct sync_shared sh = { .writer = PTHREAD_MUTEX_INITIALIZER };
-	struct sync_run run = { .db = db, .http = http, .rl = rl, .opt = opt, .sh = &sh };
+	struct sync_run run = { .db = db, .http = http, .rl = rl, .opt = opt, .sh = &sh,
+				.local_started = (int64_t)time(NULL) };
 	struct sched *sc = calloc(1, sizeof *sc);
 	int rc, first_rc = FL_OK;
 	bool indexes_deferred = false;

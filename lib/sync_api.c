@@ -201,6 +201,13 @@ FL_API const char *fl_sync_needs_login(const struct fl_sync *s)
 	return s && s->tokens ? token_source_needs_login(s->tokens) : NULL;
 }
 
+FL_API int fl_sync_set_next_pass(struct fl_sync *s, int64_t at)
+{
+	if (!s || at < 0)
+		return FL_ERR_MISUSE;
+	return sync_lock_note_next(&s->lock, at);
+}
+
 FL_API int fl_sync_lock(struct fl_sync *s, const char *db_path)
 {
 	struct sync_lock lk;
@@ -336,7 +343,8 @@ FL_API int fl_sync_check(struct fl_sync *s, struct fl_db *db)
 		if (fl_sync_needs_login(s))
 			return sync_api_signin_ended(s, db);
 		if (sync_api_refused(res.http.status, rc)) {
-			error_prefix(&s->err, "the API refused the token: ");
+			error_prefix(&s->err, "the API refused the token (see flsync auth status; flsync auth "
+				     "login or flsync auth token signs in again)");
 			s->err.rc = FL_ERR_AUTH;
 			sync_api_record_refusal(s, db);
 			return FL_ERR_AUTH;

@@ -6,6 +6,7 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "idset.h"
 #include "sync_internal.h"
@@ -359,16 +360,26 @@ int sync_state_cursor(struct sync_run *run, const char *stream, int64_t cursor, 
 int sync_state_finish(struct sync_run *run, const char *stream, int rc, const char *error)
 {
 	sqlite3_stmt *st;
+	/*
+	 * The server's clock for the windows, the local one (?7, ?8: the pass's
+	 * start and now) for a person: the server's may stand still (a
+	 * simulator) or be far off, and migration 011's triggers only see a
+	 * change of the server's.
+	 */
 	const char *sql = rc == FL_OK ?
-		"INSERT INTO sync_state(stream, last_started, last_success, failures, rows_synced, requests) "
-		"VALUES (?1, ?2, ?3, 0, ?4, ?5) ON CONFLICT(stream) DO UPDATE SET "
+		"INSERT INTO sync_state(stream, last_started, last_success, failures, rows_synced, requests, "
+		"local_started, local_success) "
+		"VALUES (?1, ?2, ?3, 0, ?4, ?5, ?7, ?8) ON CONFLICT(stream) DO UPDATE SET "
 		"last_started = excluded.last_started, last_success = excluded.last_success, failures = 0, "
-		"rows_synced = rows_synced + excluded.rows_synced, requests = requests + excluded.requests" :
-		"INSERT INTO sync_state(stream, last_started, last_error, last_error_at, failures, rows_synced, requests) "
-		"VALUES (?1, ?2, ?6, ?3, 1, ?4, ?5) ON CONFLICT(stream) DO UPDATE SET "
+		"rows_synced = rows_synced + excluded.rows_synced, requests = requests + excluded.requests, "
+		"local_started = excluded.local_started, local_success = excluded.local_success" :
+		"INSERT INTO sync_state(stream, last_started, last_error, last_error_at, failures, rows_synced, requests, "
+		"local_started, local_error_at) "
+		"VALUES (?1, ?2, ?6, ?3, 1, ?4, ?5, ?7, ?8) ON CONFLICT(stream) DO UPDATE SET "
 		"last_started = excluded.last_started, last_error = excluded.last_error, "
 		"last_error_at = excluded.last_error_at, failures = failures + 1, "
-		"rows_synced = rows_synced + excluded.rows_synced, requests = requests + excluded.requests";
+		"rows_synced = rows_synced + excluded.rows_synced, requests = requests + excluded.requests, "
+		"local_started = excluded.local_started, local_error_at = excluded.local_error_at";
 	int src;
 
 	if (sqlite3_prepare_v2(run->db->sql, sql, -1, &st, NULL) != SQLITE_OK) {
@@ -382,6 +393,8 @@ int sync_state_finish(struct sync_run *run, const char *stream, int rc, const ch
 	sqlite3_bind_int64(st, 5, run->cur ? run->cur->requests : 0);
 	if (rc != FL_OK)
 		sqlite3_bind_text(st, 6, error ? error : fl_strerror(rc), -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 7, run->local_started ? run->local_started : (int64_t)time(NULL));
+	sqlite3_bind_int64(st, 8, (int64_t)time(NULL));
 	src = sqlite3_step(st);
 	sqlite3_finalize(st);
 	if (src != SQLITE_DONE) {

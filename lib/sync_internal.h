@@ -75,6 +75,7 @@ struct sync_run {
 	int64_t self_id;                 /* the account's user id */
 	int64_t server_now;              /* server clock (Date) at the pass's start */
 	int64_t pass_started;            /* same, as written to sync_state */
+	int64_t local_started;           /* the pass's start on the local clock (sync_state's local_*) */
 
 	/* the stream running now */
 	struct sync_stream_stats *cur;

@@ -6,7 +6,9 @@
  * to the open file, so two handles in one process exclude each other too,
  * and it is gone when the process ends however it ends; unlike flock() it can
  * be asked about (F_OFD_GETLK) without being taken, so a program checking
- * who syncs never makes a starting flsyncd fail.  The file stays after
+ * who syncs never makes a starting flsyncd fail.  A second line, "next T",
+ * says when the holder's next pass is due (unix seconds, local clock), for
+ * flsync status.  The file stays after
  * use: unlinking it would let a third process lock a new file while a
  * second still holds the old one.
  */
@@ -65,7 +67,13 @@ int sync_lock_take(struct sync_lock *lk, const char *db_path, struct fl_error *e
 		return error_set(err, FL_ERR_NOMEM, "sync lock: out of memory");
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
 	if (fd < 0) {
-		error_set(err, FL_ERR_IO, "cannot create lock file %s: %s", path, strerror(errno));
+		if (errno == EACCES || errno == EROFS || errno == EPERM)
+			error_set(err, FL_ERR_READONLY, "cannot create lock file %s: %s: syncing writes the "
+				  "database, its lock and its WAL files, so the directory and the file must be "
+				  "writable by the user syncing (chmod u+w both, or run as their owner), or use "
+				  "another --db", path, strerror(errno));
+		else
+			error_set(err, FL_ERR_IO, "cannot create lock file %s: %s", path, strerror(errno));
 		free(path);
 		return err->rc;
 	}
@@ -144,6 +152,53 @@ FL_API int fl_sync_lock_holder(const char *db_path, int64_t *out_pid)
 		long pid = lock_pid(fd);
 
 		*out_pid = pid > 0 ? pid : -1;
+	}
+	close(fd);
+	return rc;
+}
+
+int sync_lock_note_next(struct sync_lock *lk, int64_t next_at)
+{
+	char buf[64];
+	int n;
+
+	if (lk->fd < 0)
+		return FL_ERR_STATE;
+	n = snprintf(buf, sizeof buf, "%ld\nnext %lld\n", (long)getpid(), (long long)next_at);
+	/* The pid line comes first and whole: a reader never sees a file without it. */
+	if (pwrite(lk->fd, buf, (size_t)n, 0) != n || ftruncate(lk->fd, n) != 0)
+		return FL_ERR_IO;
+	return FL_OK;
+}
+
+FL_API int fl_sync_lock_next_pass(const char *db_path, int64_t *out_at)
+{
+	struct flock fl = lock_whole(F_WRLCK);
+	char buf[96], *next, *end;
+	ssize_t got;
+	char *path;
+	int fd, rc = FL_OK;
+
+	if (out_at)
+		*out_at = 0;
+	if (!db_path || !out_at)
+		return FL_ERR_MISUSE;
+	if (!(path = lock_path(db_path)))
+		return FL_ERR_NOMEM;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	free(path);
+	if (fd < 0)
+		return errno == ENOENT ? FL_OK : FL_ERR_IO;
+	if (fcntl(fd, F_OFD_GETLK, &fl) != 0) {
+		rc = FL_ERR_IO;
+	} else if (fl.l_type != F_UNLCK && (got = pread(fd, buf, sizeof buf - 1, 0)) > 0) {
+		buf[got] = '\0';
+		if ((next = strstr(buf, "\nnext ")) != NULL) {
+			long long at = strtoll(next + 6, &end, 10);
+
+			if (end != next + 6 && (*end == '\n' || !*end) && at > 0)
+				*out_at = at;
+		}
 	}
 	close(fd);
 	return rc;

@@ -28,13 +28,13 @@ FROM projects p
 LEFT JOIN bids b ON b.account = p.account AND b.project_id = p.id AND NOT b.deleted
                 AND NOT coalesce(b.retracted, false)
 LEFT JOIN currencies c ON c.account = p.account AND c.id = p.currency_id
-WHERE NOT p.deleted AND p.raw IS NOT NULL AND coalesce(p.status, 'active') NOT IN ('closed', 'complete')
+WHERE NOT p.deleted AND p.raw IS NOT NULL AND coalesce(p.status, 'active') = 'active'
 GROUP BY p.account, p.id, c.code;
 
 CREATE OR REPLACE VIEW my_active_bids AS
 SELECT b.account, b.id, b.project_id, p.title AS project_title, p.status AS project_status,
        b.amount, c.code AS currency, b.period,
-       coalesce(b.award_status, 'pending') AS award_status, b.frontend_bid_status,
+       coalesce(b.award_status, 'open') AS award_status, b.frontend_bid_status,
        b.local_state, to_char(b.time_submitted AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') AS submitted,
        b.time_submitted AS submitted_tz
 FROM bids b
@@ -42,8 +42,14 @@ JOIN self s ON s.account = b.account AND b.bidder_id = s.id
 LEFT JOIN projects p ON p.account = b.account AND p.id = b.project_id
 LEFT JOIN currencies c ON c.account = b.account AND c.id = p.currency_id
 WHERE NOT b.deleted AND NOT coalesce(b.retracted, false)
-  AND coalesce(b.award_status, 'pending') IN ('pending', 'awarded')
-  AND coalesce(b.complete_status, '') <> 'complete';
+  AND NOT coalesce(p.deleted, false)
+  AND CASE coalesce(b.award_status, 'open')
+        WHEN 'open' THEN coalesce(p.status, 'active') = 'active'
+        WHEN 'pending' THEN coalesce(p.status, 'active') IN ('active', 'frozen')
+        WHEN 'awarded' THEN coalesce(p.status, 'active') NOT IN ('closed', 'complete')
+                            AND coalesce(b.complete_status, '') <> 'complete'
+        ELSE false
+      END;
 
 CREATE OR REPLACE VIEW milestone_balances AS
 SELECT m.account, m.project_id, p.title AS project_title, c.code AS currency,
@@ -60,10 +66,14 @@ CREATE OR REPLACE VIEW unread_threads AS
 SELECT t.account, t.id, t.context_type, t.context_id, pr.title AS project_title,
        to_char(t.time_updated AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') AS updated,
        t.time_updated AS updated_tz,
-       (SELECT m.message FROM messages m WHERE m.account = t.account AND m.thread_id = t.id
-        ORDER BY m.time_created DESC, m.id DESC LIMIT 1) AS last_message
+       lm.message AS last_message,
+       CASE WHEN lm.from_user_id = (SELECT s.id FROM self s WHERE s.account = t.account) THEN 'You'
+            ELSE coalesce(u.display_name, u.username, 'user ' || lm.from_user_id) END AS last_from
 FROM threads t
 LEFT JOIN projects pr ON pr.account = t.account AND t.context_type = 'project' AND pr.id = t.context_id
+LEFT JOIN LATERAL (SELECT m.message, m.from_user_id FROM messages m WHERE m.account = t.account
+                   AND m.thread_id = t.id ORDER BY m.time_created DESC, m.id DESC LIMIT 1) lm ON true
+LEFT JOIN users u ON u.account = t.account AND u.id = lm.from_user_id
 WHERE NOT t.is_read AND t.raw IS NOT NULL;
 
 CREATE OR REPLACE VIEW pending_actions AS
@@ -143,7 +153,7 @@ SELECT account, to_char(to_timestamp(replied_at) AT TIME ZONE 'UTC', 'YYYY-MM') 
 FROM report_response_times
 GROUP BY account, month;
 
--- ---- insight_* (sql/migrations/011_insight_views.sql), per account --------
+-- ---- insight_* (sql/migrations/014_insight_views.sql), per account --------
 -- The same rows and figures as in each account's SQLite file, typed: times
 -- timestamptz (placed_at, last_message_at), flags boolean, money double
 -- precision in USD (amount * currencies.exchange_rate; NULL and

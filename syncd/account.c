@@ -6,9 +6,11 @@
  * code.  Each account has its own handle, so its own rate budgets:
  * the API's limits are per user.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "syncd.h"
 
@@ -149,12 +151,36 @@ int syncd_account_open(struct syncd_account *a)
 		syncd_error(a->progress, "%s", fl_sync_errmsg(a->sync));
 		return SYNCD_EXIT_DB;
 	}
+	a->db_made = access(a->db_path, F_OK) != 0 && errno == ENOENT;
 	if (fl_db_open(a->db_path, FL_OPEN_CREATE, &a->db) != FL_OK) {
 		syncd_error(a->progress, "%s", fl_db_open_errmsg());
 		fl_sync_unlock(a->sync);
 		return SYNCD_EXIT_DB;
 	}
 	return SYNCD_EXIT_OK;
+}
+
+/*
+ * A token the API refused on the first run leaves no empty database behind:
+ * the file this run made (schema only, nothing synced) goes, so the next
+ * try with the right token starts as clean as this one did.
+ */
+static void account_forget_new_db(struct syncd_account *a)
+{
+	static const char *const suffixes[] = { "", "-wal", "-shm" };
+
+	fl_db_close(a->db);
+	a->db = NULL;
+	for (size_t i = 0; i < sizeof suffixes / sizeof *suffixes; i++) {
+		char *path = NULL;
+
+		if (asprintf(&path, "%s%s", a->db_path, suffixes[i]) >= 0) {
+			unlink(path);
+			free(path);
+		}
+	}
+	a->db_made = false;
+	syncd_error(a->progress, "%s was not kept: it was made for this run and nothing was synced", a->db_path);
 }
 
 /* GET self proves the API answers and accepts the token before any pass. */
@@ -164,8 +190,12 @@ static int account_check(struct syncd_account *a)
 
 	if (rc != FL_OK && rc != FL_ERR_ABORTED)
 		syncd_error(a->progress, "%s", fl_sync_errmsg(a->sync));
-	if (rc == FL_OK)
+	if (rc == FL_OK) {
 		a->token_proven = true;
+		a->db_made = false; /* proven: whatever comes later, the file stays */
+	} else if (rc == FL_ERR_AUTH && a->db_made) {
+		account_forget_new_db(a);
+	}
 	return account_exit_code(rc);
 }
 

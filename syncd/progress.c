@@ -159,15 +159,43 @@ void syncd_progress_update(void *ctx, const struct fl_sync_progress *sp)
 		if (syncd_now_ms() - p->last_draw_ms >= PROGRESS_REDRAW_MS)
 			progress_draw(p);
 	} else if (p->verbose && sp->done) {
+		/*
+		 * rows counts every row stored (a project and its owner, jobs...),
+		 * total the records the API listed: not the same unit, never "N of M".
+		 */
+		flockfile(stderr);
+		syncd_log_start();
 		if (sp->total >= 0)
-			fprintf(stderr, "flsyncd: %s%s: %s rows of %s, %s requests, %s\n", p->prefix, r->name,
-				progress_num(sp->rows, a, sizeof a), progress_num(sp->total, b, sizeof b),
-				progress_num(sp->requests, c, sizeof c), r->error[0] ? r->error : "done");
+			fprintf(stderr, "%s%s: %s rows stored, %s requests, the API listed %s, %s\n", p->prefix,
+				r->name, progress_num(sp->rows, a, sizeof a), progress_num(sp->requests, c, sizeof c),
+				progress_num(sp->total, b, sizeof b), r->error[0] ? r->error : "done");
 		else
-			fprintf(stderr, "flsyncd: %s%s: %s rows, %s requests, %s\n", p->prefix, r->name,
+			fprintf(stderr, "%s%s: %s rows, %s requests, %s\n", p->prefix, r->name,
 				progress_num(sp->rows, a, sizeof a),
 				progress_num(sp->requests, c, sizeof c), r->error[0] ? r->error : "done");
+		funlockfile(stderr);
 	}
+}
+
+/*
+ * "2026-12-06 18:55:01 flsyncd: " on stderr: every log line carries its local
+ * time, except under systemd (JOURNAL_STREAM set), whose journal stamps each.
+ */
+void syncd_log_start(void)
+{
+	static int journal = -1;
+	char stamp[32];
+	struct tm tm;
+	time_t now;
+
+	if (journal < 0)
+		journal = getenv("JOURNAL_STREAM") != NULL;
+	if (!journal) {
+		now = time(NULL);
+		if (localtime_r(&now, &tm) && strftime(stamp, sizeof stamp, "%Y-%m-%d %H:%M:%S ", &tm))
+			fputs(stamp, stderr);
+	}
+	fputs("flsyncd: ", stderr);
 }
 
 __attribute__((format(printf, 2, 0)))
@@ -178,7 +206,8 @@ static void progress_vline(struct syncd_progress *p, const char *fmt, va_list ap
 	/* Accounts' threads print too: one line is written whole. */
 	flockfile(stderr);
 	progress_erase(p);
-	fprintf(stderr, "flsyncd: %s", p->prefix);
+	syncd_log_start();
+	fputs(p->prefix, stderr);
 	vfprintf(stderr, fmt, ap);
 	fputc('\n', stderr);
 	if (redraw)
@@ -228,7 +257,8 @@ void syncd_progress_end(struct syncd_progress *p, const struct fl_sync_report *r
 	p->drawn = 0;
 	if (!summary && !p->verbose)
 		return;
-	fprintf(stderr, "flsyncd: %s%s: %s rows, %s requests (at most %d at once), %.1f s, %s rows/s\n",
+	syncd_log_start();
+	fprintf(stderr, "%s%s: %s rows, %s requests (at most %d at once), %.1f s, %s rows/s\n",
 		p->prefix, how, progress_num(r->rows, a, sizeof a), progress_num(r->requests, b, sizeof b),
 		r->max_in_flight, secs,
 		progress_num(secs > 0 ? (int64_t)((double)r->rows / secs) : r->rows, c, sizeof c));

@@ -285,8 +285,11 @@ static void sched_finished(struct syncd_run *run, struct syncd_account *a)
 			wait = interval;
 	}
 	a->due_ms = syncd_now_ms() + wait;
-	if (!run->once && !stop_requested)
+	if (!run->once && !stop_requested) {
 		syncd_info(a->progress, "next pass in %lld s", (long long)((wait + 999) / 1000));
+		/* For flsync status: best effort, the lock's pid line stays whatever happens. */
+		fl_sync_set_next_pass(a->sync, (int64_t)time(NULL) + (wait + 999) / 1000);
+	}
 }
 
 /* Start a round for a (the mutex is held): take its reasons and clear them, at once. */

@@ -55,6 +55,8 @@ void syncd_progress_log(void *ctx, const char *line);
 /* The daemon's own lines: always (error) or only with -v (info). */
 void syncd_error(struct syncd_progress *p, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+/* The start of a log line on stderr: the local time (not under systemd) and "flsyncd: ". */
+void syncd_log_start(void);
 void syncd_info(struct syncd_progress *p, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
@@ -82,6 +84,7 @@ struct syncd_account {
 	struct fl_db *db;         /* opened once it holds the lock */
 	struct syncd_progress *progress;
 	bool token_proven;        /* GET self succeeded once */
+	bool db_made;             /* this run created the database file (removed again if the token fails) */
 
 	/* scheduling (schedule.c; what the scheduler's mutex guards) */
 	enum syncd_account_state state;

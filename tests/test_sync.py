@@ -547,9 +547,10 @@ def test_write_upkeep(tmp):
     one insert per row."""
     mock = Mock('--seed', '21', *WORLD)
     try:
-        # Every index a new database has: one migrated and never synced (bad token).
+        # Every index a new database has: one migrated and never synced (no API answers;
+        # a refused token leaves no database behind).
         fresh = os.path.join(tmp, 'fresh.db')
-        subprocess.run([FLSYNCD, '--db', fresh, '--api', mock.url, '--once'],
+        subprocess.run([FLSYNCD, '--db', fresh, '--api', 'http://127.0.0.1:9', '--once'],
                        env=dict(os.environ, FLSYNC_TOKEN='not-the-token', XDG_CONFIG_HOME=tmp),
                        capture_output=True, timeout=120)
         want = index_names(fresh)

@@ -63,7 +63,7 @@ def concurrency(log, names):
     """The most passes that ran at once, from -v lines ("[a] pass 1 started", "[a] pass done")."""
     running, most = set(), 0
     for line in log.splitlines():
-        m = re.match(r'flsyncd: \[([^\]]+)\] (pass \d+ started|pass (done|failed|stopped))', line)
+        m = re.search(r'flsyncd: \[([^\]]+)\] (pass \d+ started|pass (done|failed|stopped))', line)
         if not m:
             continue
         if 'started' in m.group(2):
@@ -132,7 +132,9 @@ def main():
     check(s.returncode == 0 and len(out.strip().splitlines()) == 5, 'status --all: a header and 4 lines', out)
     lines = {l.split()[0]: l for l in out.splitlines()[1:] if l.strip()}
     check(' ok ' in lines.get('alpha', '') and ' ok ' in lines.get('gamma', ''), 'synced accounts are ok', out)
-    check('NEEDS LOGIN' in lines.get('refused', ''), 'the refused token shows NEEDS LOGIN', out)
+    # A token refused on the first run leaves no empty database (issue 21): never synced.
+    check('never synced' in lines.get('refused', '') and not os.path.exists(db_of('mixed', 'refused')),
+          'the refused token leaves the account never synced, without a database', out)
     check('never synced' in lines.get('down', ''), 'the dead API has never synced', out)
     s = subprocess.run([FLSYNC, 'status', '--all', '--config', conf2, '--json'], capture_output=True, timeout=60)
     j = json.loads(s.stdout)

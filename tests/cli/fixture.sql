@@ -84,10 +84,13 @@ on to the next one.', 1706007200, 1706007200, '{"id":60005}', 1714000000),
 	(60007, 502, 1001, 'Ça marche — 了解しました 👍', 1711941800, 1711941800, '{"id":60007}', 1714000000),
 	(60008, 502, 2003, 'Week 2 milestone, please', 1712800000, 1712800000, '{"id":60008}', 1714000000);
 
-INSERT INTO sync_state(stream, cursor, last_started, last_success, last_error, last_error_at, failures, rows_synced, requests) VALUES
-	('bids', 1714000000, 1714000000, 1714000000, NULL, NULL, 0, 7, 3),
-	('messages', 1713990000, 1714000000, 1713990000, 'HTTP 503 from /api/messages/0.1/messages/', 1714000000, 2, 8, 9),
-	('projects.own', 1714000000, 1714000000, 1714000000, NULL, NULL, 0, 5, 2);
+-- The local-clock columns as a pass whose server and local clocks agree writes them.
+INSERT INTO sync_state(stream, cursor, last_started, last_success, last_error, last_error_at, failures, rows_synced, requests,
+		       local_started, local_success, local_error_at) VALUES
+	('bids', 1714000000, 1714000000, 1714000000, NULL, NULL, 0, 7, 3, 1714000000, 1714000000, NULL),
+	('messages', 1713990000, 1714000000, 1713990000, 'HTTP 503 from /api/messages/0.1/messages/', 1714000000, 2, 8, 9,
+	 1714000000, 1713990000, 1714000000),
+	('projects.own', 1714000000, 1714000000, 1714000000, NULL, NULL, 0, 5, 2, 1714000000, 1714000000, NULL);
 
 INSERT INTO actions(kind, params, state, attempts, error_code, error_message, created_at, updated_at) VALUES
 	('message.send', '{"thread_id":501,"message":"See you Monday"}', 'queued', 0, NULL, NULL, 1714000100, 1714000100),

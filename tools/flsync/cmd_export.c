@@ -1,6 +1,6 @@
 /*
- * cmd_export.c — `flsync export`: tables (or views) to one CSV or JSONL file
- * each, all from one read snapshot.  Each file is written under a temporary
+ * cmd_export.c — `flsync export`: tables (or views) to one CSV, JSON or JSONL
+ * file each (or one to standard output), all from one read snapshot.  Each file is written under a temporary
  * name in the target directory, flushed to disk and renamed over the final
  * name, so a reader never sees a half-written export.
  */
@@ -16,31 +16,56 @@
 static void help(FILE *f)
 {
 	fprintf(f,
-		"usage: flsync export [TABLE...|--all] --format csv|jsonl --out DIR [--db PATH]\n"
+		"usage: flsync export [TABLE...|--all [--internal]] --format csv|json|jsonl --out DIR|- [--db PATH]\n"
 		"       flsync export --view NAME [--format csv|json|jsonl] [--out FILE] (see --view --help)\n"
 		"\n"
-		"Write each TABLE (a table or a view; with --all every table, FTS index\n"
-		"tables aside) to DIR/TABLE.csv or DIR/TABLE.jsonl, all from one consistent\n"
-		"snapshot of the database.  Each file is written to a temporary name and\n"
-		"renamed into place when complete.  DIR is created if missing.  A summary\n"
-		"of rows per table is printed at the end.\n"
+		"Write each TABLE (a table or a view) to DIR/TABLE.csv, .json or .jsonl, all\n"
+		"from one consistent snapshot of the database.  Each file is written to a\n"
+		"temporary name and renamed into place when complete.  DIR is created if\n"
+		"missing.  A summary of rows per table is printed at the end.\n"
 		"\n"
-		"  --all           every table\n"
-		"  -f, --format F  csv (RFC 4180, header row) or jsonl (an object per line)\n"
-		"  -o, --out DIR   the directory to write to\n"
+		"  --all           the account's data: every entity table (projects, bids,\n"
+		"                  messages, ..., the action queue) and every view\n"
+		"  --internal      with --all, flsync's own bookkeeping too (sync_state,\n"
+		"                  sync_batch, changes, ratelimit_state, webhook_deliveries,\n"
+		"                  webhook_hints, webhook_seen, webhook_state, ...)\n"
+		"  -f, --format F  csv (RFC 4180, header row), json (one array of objects a\n"
+		"                  file) or jsonl (an object per line)\n"
+		"  -o, --out DIR   the directory to write to; - writes one TABLE to standard\n"
+		"                  output (the summary then goes to standard error)\n"
 		"\n"
 		"Examples:\n"
 		"  flsync export --all --format csv --out ~/flsync-export\n"
-		"  flsync export projects bids report_bids_monthly -f jsonl -o /tmp/x\n");
+		"  flsync export projects bids report_bids_monthly -f jsonl -o /tmp/x\n"
+		"  flsync export my_active_bids -f json -o - | jq '.[].project_title'\n");
 }
 
-/* Every table a person would export: no sqlite_*, no FTS5 tables or their shadows. */
+/* Every table and view, FTS index tables and their shadows and sqlite_* aside. */
 static const char all_tables_sql[] =
-	"SELECT t.name FROM sqlite_schema t WHERE t.type = 'table' AND t.name NOT LIKE 'sqlite\\_%' ESCAPE '\\' "
+	"SELECT t.name FROM sqlite_schema t WHERE t.type IN ('table', 'view') "
+	"AND t.name NOT LIKE 'sqlite\\_%' ESCAPE '\\' "
 	"AND t.sql NOT LIKE 'CREATE VIRTUAL TABLE%' "
 	"AND NOT EXISTS (SELECT 1 FROM sqlite_schema v WHERE v.type = 'table' "
 	"AND v.sql LIKE 'CREATE VIRTUAL TABLE%' AND t.name LIKE v.name || '\\_%' ESCAPE '\\') "
-	"ORDER BY t.name";
+	"ORDER BY t.type, t.name";
+
+/*
+ * flsync's own bookkeeping, not the account's data: what the sync, the
+ * change feed, the rate limiter and the webhook listener keep for
+ * themselves.  --all leaves them out unless --internal.
+ */
+static const char *const internal_tables[] = {
+	"changes", "ratelimit_state", "sync_batch", "sync_deferred_indexes", "sync_state",
+	"webhook_deliveries", "webhook_hints", "webhook_seen", "webhook_state",
+};
+
+static bool is_internal(const char *name)
+{
+	for (size_t i = 0; i < sizeof internal_tables / sizeof *internal_tables; i++)
+		if (!strcmp(internal_tables[i], name))
+			return true;
+	return false;
+}
 
 struct names {
 	char **v;
@@ -62,7 +87,8 @@ static void names_free(struct names *ns)
 	free(ns->v);
 }
 
-static int list_names(struct fl_db *db, const char *sql, struct names *out)
+/* The names sql lists; without internal, the bookkeeping tables left out. */
+static int list_names(struct fl_db *db, const char *sql, bool internal, struct names *out)
 {
 	struct fl_stmt *st;
 	int rc, row;
@@ -70,7 +96,8 @@ static int list_names(struct fl_db *db, const char *sql, struct names *out)
 	if ((rc = fl_stmt_prepare(db, sql, &st)))
 		return tool_db_fail(db, rc, "list tables");
 	while (!(rc = fl_stmt_step(st, &row)) && row)
-		names_add(out, fl_stmt_column_text(st, 0, NULL));
+		if (internal || !is_internal(fl_stmt_column_text(st, 0, NULL)))
+			names_add(out, fl_stmt_column_text(st, 0, NULL));
 	fl_stmt_finalize(st);
 	return rc ? tool_db_fail(db, rc, "list tables") : TOOL_OK;
 }
@@ -86,6 +113,27 @@ static char *file_name(const char *table, const char *ext)
 	return f;
 }
 
+static int export_stdout(struct fl_db *db, const char *table, enum tool_format fmt, int64_t *out_rows)
+{
+	char *quoted = tool_quoted(table), *sql = tool_xasprintf("SELECT * FROM %s", quoted);
+	struct fl_stmt *st = NULL;
+	int src;
+
+	if ((src = fl_stmt_prepare(db, sql, &st)) == FL_OK) {
+		src = tool_write_all(db, st, stdout, fmt, out_rows);
+		if (src && *out_rows == 0)
+			tool_db_fail(db, src, table);
+	} else {
+		tool_db_fail(db, src, table);
+	}
+	fl_stmt_finalize(st);
+	free(quoted);
+	free(sql);
+	if (!src && (fflush(stdout) != 0 || ferror(stdout)))
+		return tool_fail("write to standard output: %s", strerror(errno));
+	return src ? TOOL_FAIL : TOOL_OK;
+}
+
 static int export_one(struct fl_db *db, const char *dir, const char *table, enum tool_format fmt,
 		      int64_t *out_rows)
 {
@@ -97,7 +145,13 @@ static int export_one(struct fl_db *db, const char *dir, const char *table, enum
 
 	*out_rows = 0;
 	sql = tool_xasprintf("SELECT * FROM %s", quoted);
-	name = file_name(table, fmt == FMT_CSV ? "csv" : "jsonl");
+	if (!strcmp(dir, "-")) {
+		/* Standard output: no file to rename into place. */
+		free(quoted);
+		free(sql);
+		return export_stdout(db, table, fmt, out_rows);
+	}
+	name = file_name(table, fmt == FMT_CSV ? "csv" : fmt == FMT_JSON ? "json" : "jsonl");
 	final = tool_xasprintf("%s/%s", dir, name);
 	tmp = tool_xasprintf("%s/.%s.tmp.XXXXXX", dir, name);
 	if ((src = fl_stmt_prepare(db, sql, &st))) {
@@ -156,6 +210,7 @@ int tool_cmd_export(struct tool_ctx *ctx, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "all", no_argument, NULL, 'a' },
+		{ "internal", no_argument, NULL, 'I' },
 		{ "format", required_argument, NULL, 'f' },
 		{ "out", required_argument, NULL, 'o' },
 		{ "db", required_argument, NULL, 'd' },
@@ -164,7 +219,8 @@ int tool_cmd_export(struct tool_ctx *ctx, int argc, char **argv)
 	};
 	struct names want = { 0 }, known = { 0 };
 	enum tool_format fmt = FMT_CSV;
-	bool all = false, have_fmt = false;
+	bool all = false, have_fmt = false, internal = false, to_stdout;
+	FILE *sum;
 	const char *dir = NULL;
 	struct fl_db *db = NULL;
 	int64_t rows, total = 0;
@@ -184,9 +240,12 @@ int tool_cmd_export(struct tool_ctx *ctx, int argc, char **argv)
 		case 'a':
 			all = true;
 			break;
+		case 'I':
+			internal = true;
+			break;
 		case 'f':
-			if (!tool_parse_format(optarg, &fmt) || (fmt != FMT_CSV && fmt != FMT_JSONL)) {
-				rc = tool_usage_error("export", "export: --format takes csv or jsonl, not %s", optarg);
+			if (!tool_parse_format(optarg, &fmt) || fmt == FMT_TABLE || fmt > FMT_JSONL) {
+				rc = tool_usage_error("export", "export: --format takes csv, json or jsonl, not %s", optarg);
 				goto out;
 			}
 			have_fmt = true;
@@ -210,6 +269,17 @@ int tool_cmd_export(struct tool_ctx *ctx, int argc, char **argv)
 		rc = tool_usage_error("export", "export: name the tables, or give --all (not both)");
 		goto out;
 	}
+	if (internal && !all) {
+		rc = tool_usage_error("export", "export: --internal goes with --all");
+		goto out;
+	}
+	to_stdout = !strcmp(dir, "-");
+	if (to_stdout && (all || want.n != 1)) {
+		rc = tool_usage_error("export", "export: --out - writes one table or view to standard output; "
+				      "name one (or give --out DIR)");
+		goto out;
+	}
+	sum = to_stdout ? stderr : stdout;
 	db = tool_open(ctx, false);
 	if (!db)
 		goto out;
@@ -217,11 +287,11 @@ int tool_cmd_export(struct tool_ctx *ctx, int argc, char **argv)
 	if (tool_exec(db, "BEGIN"))
 		goto out;
 	if (all) {
-		if (list_names(db, all_tables_sql, &want))
+		if (list_names(db, all_tables_sql, internal, &want))
 			goto out;
 	} else {
 		if (list_names(db, "SELECT name FROM sqlite_schema WHERE type IN ('table', 'view') ORDER BY name",
-			       &known))
+			       true, &known))
 			goto out;
 		for (i = 0; i < want.n; i++) {
 			for (j = 0; j < known.n && strcmp(known.v[j], want.v[i]); j++)
@@ -233,7 +303,7 @@ int tool_cmd_export(struct tool_ctx *ctx, int argc, char **argv)
 			}
 		}
 	}
-	if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
+	if (!to_stdout && mkdir(dir, 0777) != 0 && errno != EEXIST) {
 		tool_fail("cannot create directory %s: %s", dir, strerror(errno));
 		goto out;
 	}
@@ -245,8 +315,11 @@ int tool_cmd_export(struct tool_ctx *ctx, int argc, char **argv)
 		total += rows;
 	}
 	for (i = 0; i < want.n; i++)
-		printf("%-24s %12lld rows\n", want.v[i], (long long)counts[i]);
-	printf("%-24s %12lld rows in %d file(s) in %s\n", "total", (long long)total, want.n, dir);
+		fprintf(sum, "%-26s %12lld rows\n", want.v[i], (long long)counts[i]);
+	if (to_stdout)
+		fprintf(sum, "%-26s %12lld rows to standard output\n", "total", (long long)total);
+	else
+		fprintf(sum, "%-26s %12lld rows in %d file(s) in %s\n", "total", (long long)total, want.n, dir);
 	rc = TOOL_OK;
 out:
 	free(counts);

@@ -12,16 +12,20 @@
 static void help(FILE *f)
 {
 	fprintf(f,
-		"usage: flsync query SQL [--param VALUE]... [--format table|csv|json|jsonl] [--currency CODE] [--db PATH]\n"
+		"usage: flsync query SQL [--param VALUE]... [--format F] [--currency CODE] [--db PATH]\n"
 		"\n"
 		"Run one SQL statement against the database, read-only, and print its rows.\n"
 		"\n"
 		"  --param VALUE   bind the next parameter (?, ?1, ...); NAME=VALUE binds :NAME\n"
-		"                  (or @NAME, $NAME) when the statement has it.  Values that\n"
-		"                  look like numbers are bound as numbers, others as text.\n"
+		"                  (or @NAME, $NAME) when the statement has it.  A value\n"
+		"                  written as a program writes a number (42, -3, 2.5, 1e6) is\n"
+		"                  bound as a number; anything else as text, as typed: 007,\n"
+		"                  +5, 1,000 and 0x1F stay text\n"
 		"  -f, --format F  table (default; aligned, sized from the first %d rows),\n"
 		"                  csv (RFC 4180, with a header), json (an array of objects),\n"
-		"                  jsonl (one object per line)\n"
+		"                  jsonl (one object per line), markdown (a pipe table), tsv\n"
+		"                  (tab-separated, a header line; tab, newline and backslash\n"
+		"                  written \\t \\n \\\\)\n"
 		"  -c, --currency CODE  columns named *_usd (the insight_* views' money) come\n"
 		"                  out in CODE, named *_code, converted with currencies.exchange_rate\n"
 		"  --db PATH       the database (see flsync --help)\n"
@@ -36,18 +40,50 @@ static void help(FILE *f)
 		TOOL_TABLE_BUFFER);
 }
 
-/* Bind text as a number when it is one, else as text. */
+/*
+ * Whether v is a number written the one way a program prints it: an
+ * optional '-', digits without a leading zero (or a lone 0), an optional
+ * fraction and exponent.  "007", "+5", "1_000", " 5", "0x1F" are not:
+ * they are kept as typed (a zip code, an id with zeros, a phone number).
+ */
+static bool canonical_number(const char *v, bool *integer)
+{
+	const char *p = v + (*v == '-');
+
+	*integer = true;
+	if (!(*p >= '0' && *p <= '9') || (*p == '0' && p[1] >= '0' && p[1] <= '9'))
+		return false;
+	while (*p >= '0' && *p <= '9')
+		p++;
+	if (*p == '.') {
+		*integer = false;
+		if (!(*++p >= '0' && *p <= '9'))
+			return false;
+		while (*p >= '0' && *p <= '9')
+			p++;
+	}
+	if (*p == 'e' || *p == 'E') {
+		*integer = false;
+		p += p[1] == '-' || p[1] == '+';
+		if (!(*++p >= '0' && *p <= '9'))
+			return false;
+		while (*p >= '0' && *p <= '9')
+			p++;
+	}
+	return *p == '\0';
+}
+
+/* Bind v as a number when it is written as one (canonical_number), else as text. */
 static int bind_value(struct fl_stmt *st, int idx, const char *v)
 {
+	bool integer;
 	int64_t i;
-	char *end;
-	double d;
 
-	if (tool_parse_int64(v, &i))
-		return fl_stmt_bind_int64(st, idx, i);
-	d = strtod(v, &end);
-	if (*v && !*end && strspn(v, "0123456789.eE+-") == strlen(v))
-		return fl_stmt_bind_double(st, idx, d);
+	if (canonical_number(v, &integer)) {
+		if (integer && tool_parse_int64(v, &i))
+			return fl_stmt_bind_int64(st, idx, i);
+		return fl_stmt_bind_double(st, idx, strtod(v, NULL));
+	}
 	return fl_stmt_bind_text(st, idx, v, -1);
 }
 
@@ -130,7 +166,7 @@ int tool_cmd_query(struct tool_ctx *ctx, int argc, char **argv)
 			break;
 		case 'f':
 			if (!tool_parse_format(optarg, &fmt)) {
-				rc = tool_usage_error("query", "query: unknown format %s (table, csv, json, jsonl)", optarg);
+				rc = tool_usage_error("query", "query: unknown format %s (table, csv, json, jsonl, markdown, tsv)", optarg);
 				goto out;
 			}
 			break;

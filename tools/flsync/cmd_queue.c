@@ -13,11 +13,12 @@
 static void help(FILE *f)
 {
 	fprintf(f,
-		"usage: flsync queue add KIND (--param KEY=VALUE... | --json '{...}')\n"
+		"usage: flsync queue add KIND (--param KEY=VALUE... | --json '{...}') [--force]\n"
 		"       flsync queue list [--state queued|sending|done|failed|cancelled] [--json]\n"
 		"       flsync queue show ID [--json]\n"
 		"       flsync queue cancel ID\n"
 		"       flsync queue retry ID\n"
+		"       flsync queue send --dry-run [--json]\n"
 		"\n"
 		"Queue write actions for flsyncd to send to the API, in order and within its\n"
 		"rate limits, and follow them.  An action's effect shows in queries at once\n"
@@ -34,6 +35,13 @@ static void help(FILE *f)
 		"  --param K=V   a parameter: numbers and true/false become JSON numbers and\n"
 		"                booleans, anything else a string; K:=JSON takes V as JSON\n"
 		"  --json OBJ    all parameters as one JSON object\n"
+		"  --force       queue even what the API will surely refuse: a second bid on\n"
+		"                a project the account has a bid on, a thread id no synced\n"
+		"                thread has (refused otherwise, saying why)\n"
+		"  --dry-run     (send) show, in order, the request each waiting action would\n"
+		"                make now (method, path, body), those in a back-off and those\n"
+		"                waiting for another; nothing is sent.  flsyncd sends the queue\n"
+		"                (at once when it runs; flsync ui sends it too)\n"
 		"  --state S     list only actions in state S\n"
 		"  --json        (list, show) print JSON instead of text\n"
 		"\n"
@@ -47,6 +55,7 @@ static void help(FILE *f)
 		"  flsync queue add message.send --json '{\"thread_id\": 42, \"message\": \"Done!\"}'\n"
 		"  flsync queue add project.create --param title='Logo' --param jobs:='[{\"id\":3}]' ...\n"
 		"  flsync queue list --state failed\n"
+		"  flsync queue send --dry-run\n"
 		"  flsync queue retry 17\n");
 }
 
@@ -232,12 +241,97 @@ static bool parse_state(const char *s, int *out)
 	return false;
 }
 
+/* ---- send --dry-run ------------------------------------------------------- */
+
+struct dry_ctx {
+	struct fl_db *db;
+	bool json;
+	int64_t now;
+	int shown, sent;
+};
+
+static void dry_json(struct dry_ctx *d, const struct fl_action_info *a, const char *method, const char *path,
+		     const char *body, int waiting, const char *error)
+{
+	const char *vals[] = { method, path, body, error };
+	const char *keys[] = { "method", "path", "body", "error" };
+
+	printf("%s{\"id\":%lld,\"kind\":", d->shown ? ",\n" : "", (long long)a->id);
+	tool_json_string(stdout, a->kind, strlen(a->kind));
+	for (size_t i = 0; i < 4; i++) {
+		printf(",\"%s\":", keys[i]);
+		if (vals[i])
+			tool_json_string(stdout, vals[i], strlen(vals[i]));
+		else
+			fputs("null", stdout);
+	}
+	printf(",\"waiting\":%s,\"retry_in\":%lld}", waiting ? "true" : "false",
+	       (long long)(a->next_attempt > d->now ? a->next_attempt - d->now : 0));
+}
+
+/* One action of the queue as a round would take it now. */
+static int dry_one(void *vctx, const struct fl_action_info *a)
+{
+	struct dry_ctx *d = vctx;
+	char *method = NULL, *path = NULL, *body = NULL;
+	const char *error = NULL;
+	int waiting = 0, rc = FL_OK;
+
+	if (a->state != FL_ACTION_QUEUED && a->state != FL_ACTION_SENDING)
+		return 0;
+	if (a->next_attempt <= d->now) {
+		rc = fl_action_request(d->db, a->id, &method, &path, &body, &waiting);
+		if (rc)
+			error = fl_errmsg(d->db);
+	}
+	if (d->json) {
+		dry_json(d, a, method, path, body, waiting, error);
+	} else {
+		printf("action %lld %s: ", (long long)a->id, a->kind);
+		if (a->next_attempt > d->now)
+			printf("in a back-off, tried again in %lld s (%s)\n", (long long)(a->next_attempt - d->now),
+			       a->error_message ? a->error_message : "no answer");
+		else if (rc)
+			printf("would not be sent: %s\n", error);
+		else
+			printf("%s %s%s\n", method, path, waiting ? "  (waits for the action creating what it names)" : "");
+		if (body)
+			printf("    %s\n", body);
+	}
+	d->sent += !rc && !waiting && a->next_attempt <= d->now;
+	d->shown++;
+	fl_free(method);
+	fl_free(path);
+	fl_free(body);
+	return 0;
+}
+
+static int dry_run(struct fl_db *db, bool json)
+{
+	struct dry_ctx d = { db, json, (int64_t)time(NULL), 0, 0 };
+	int rc;
+
+	if (json)
+		fputs("[", stdout);
+	rc = fl_action_foreach(db, -1, dry_one, &d);
+	if (json)
+		fputs(d.shown ? "\n]\n" : "]\n", stdout);
+	if (rc)
+		return tool_db_fail(db, rc, "queue send --dry-run");
+	if (!json)
+		printf("%s%d action(s) a round would send now; nothing was sent (dry run)\n", d.shown ? "\n" : "",
+		       d.sent);
+	return TOOL_OK;
+}
+
 int tool_cmd_queue(struct tool_ctx *ctx, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "param", required_argument, NULL, 'p' },
 		{ "json", optional_argument, NULL, 'j' },
 		{ "state", required_argument, NULL, 's' },
+		{ "force", no_argument, NULL, 'F' },
+		{ "dry-run", no_argument, NULL, 'n' },
 		{ "db", required_argument, NULL, 'd' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -249,7 +343,8 @@ int tool_cmd_queue(struct tool_ctx *ctx, int argc, char **argv)
 	struct fl_db *db = NULL;
 	char *built = NULL, *local_ref = NULL;
 	int nparams = 0, npos = 0, opt, rc = TOOL_FAIL, lrc, state = -1;
-	bool json_out = false;
+	bool json_out = false, force = false, dry = false;
+	char why[512];
 	int64_t id;
 
 	optind = 0;
@@ -271,6 +366,12 @@ int tool_cmd_queue(struct tool_ctx *ctx, int argc, char **argv)
 			else
 				json_out = true;
 			break;
+		case 'F':
+			force = true;
+			break;
+		case 'n':
+			dry = true;
+			break;
 		case 's':
 			if (!parse_state(optarg, &state)) {
 				rc = tool_usage_error("queue", "queue: unknown state %s (queued, sending, done, failed, cancelled)", optarg);
@@ -286,7 +387,7 @@ int tool_cmd_queue(struct tool_ctx *ctx, int argc, char **argv)
 	}
 	rc = TOOL_FAIL;
 	if (npos == 0) {
-		rc = tool_usage_error("queue", "queue: add, list, show, cancel or retry?");
+		rc = tool_usage_error("queue", "queue: add, list, show, cancel, retry or send --dry-run?");
 		goto out;
 	}
 	sub = pos[0];
@@ -317,8 +418,23 @@ int tool_cmd_queue(struct tool_ctx *ctx, int argc, char **argv)
 			rc = tool_usage_error("queue", "queue %s: give one action ID (a number)", sub);
 			goto out;
 		}
+	} else if (!strcmp(sub, "send")) {
+		if (!dry) {
+			rc = tool_usage_error("queue", "queue send: flsyncd sends the queue (at once while it runs; "
+					      "flsync ui sends it too): give --dry-run to see what it would send");
+			goto out;
+		}
+		if (npos != 1) {
+			rc = tool_usage_error("queue", "queue send: unexpected argument %s", pos[1]);
+			goto out;
+		}
 	} else {
-		rc = tool_usage_error("queue", "queue: unknown subcommand %s (add, list, show, cancel, retry)", sub);
+		rc = tool_usage_error("queue", "queue: unknown subcommand %s (add, list, show, cancel, retry, send)",
+				      sub);
+		goto out;
+	}
+	if ((force && strcmp(sub, "add")) || (dry && strcmp(sub, "send"))) {
+		rc = tool_usage_error("queue", "queue %s: %s does not apply", sub, force ? "--force" : "--dry-run");
 		goto out;
 	}
 	if ((nparams && strcmp(sub, "add")) || (state >= 0 && strcmp(sub, "list"))) {
@@ -330,7 +446,15 @@ int tool_cmd_queue(struct tool_ctx *ctx, int argc, char **argv)
 	db = tool_open(ctx, !strcmp(sub, "add") || !strcmp(sub, "cancel") || !strcmp(sub, "retry"));
 	if (!db)
 		goto out;
+	if (!strcmp(sub, "send")) {
+		rc = dry_run(db, json_out);
+		goto out;
+	}
 	if (!strcmp(sub, "add")) {
+		if (!force && tool_action_refused(db, pos[1], json_arg, why, sizeof why)) {
+			tool_fail("queue add %s: not queued: %s (--force queues it anyway)", pos[1], why);
+			goto out;
+		}
 		lrc = fl_action_enqueue(db, pos[1], json_arg, &id, &local_ref);
 		if (lrc) {
 			tool_db_fail(db, lrc, "queue add");

@@ -1,7 +1,7 @@
 /*
  * cmd_search.c — `flsync search TEXT`: FTS5 MATCH over projects_fts and
- * messages_fts, ranked by bm25 (a title hit weighs more than a description
- * hit), with snippet() highlights.  Text that is not valid FTS5 query syntax
+ * messages_fts, ranked on one relevance scale (a title hit first, then bm25
+ * within its class), with snippet() highlights.  Text that is not valid FTS5 query syntax
  * is searched again as one quoted phrase instead of failing.  Text in a
  * script written without spaces (Chinese, Japanese, Thai, ...) is searched as
  * substrings instead: unicode61 keeps a whole unspaced run as one token, so
@@ -10,6 +10,7 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "tool.h"
@@ -20,14 +21,19 @@ static void help(FILE *f)
 		"usage: flsync search TEXT [--in projects|messages] [--limit N] [--format F] [--db PATH]\n"
 		"\n"
 		"Full-text search (SQLite FTS5) of project titles and descriptions and of\n"
-		"message texts, best matches first (bm25), with the matching words\n"
-		"highlighted in a snippet: bold on a terminal, [between brackets] otherwise.\n"
-		"TEXT is an FTS5 query (words, \"a phrase\", OR, NOT, prefix*, title:word);\n"
-		"text that is not valid FTS5 syntax is searched as a plain phrase.\n"
+		"message texts, best matches first, with the matching words highlighted in a\n"
+		"snippet: bold on a terminal, [between brackets] otherwise.  The relevance\n"
+		"column is one scale for projects and messages, 0 to 100: a project whose\n"
+		"title matches scores 60 to 100, other projects and messages 10 to 60.\n"
+		"TEXT is an FTS5 query (words, \"a phrase\", OR, NOT, prefix*, and column\n"
+		"filters title:word, description:word, message:word, which narrow a search of\n"
+		"both to the table that has the column); a word FTS5 cannot take bare (C++,\n"
+		"C#, .NET, Node.js) is searched as a phrase of its own, and text that is not\n"
+		"valid FTS5 syntax as one plain phrase.\n"
 		"Text with Chinese, Japanese, Thai, Lao, Khmer or Myanmar characters (written\n"
 		"without spaces between words) is searched as substrings instead: every\n"
 		"space-separated part (or \"quoted part\") must occur, ASCII case ignored;\n"
-		"FTS5 operators do not apply; newest first, rank empty.\n"
+		"FTS5 operators do not apply; newest first, relevance empty.\n"
 		"\n"
 		"  --in WHAT       projects or messages (default: both)\n"
 		"  -n, --limit N   at most N results (default 20)\n"
@@ -36,6 +42,8 @@ static void help(FILE *f)
 		"Examples:\n"
 		"  flsync search invoice\n"
 		"  flsync search 'logo OR banner' --in projects --limit 5\n"
+		"  flsync search 'title:react'\n"
+		"  flsync search 'C++ trading'\n"
 		"  flsync search 'deadline friday' --in messages -f json\n"
 		"  flsync search '网站'\n");
 }
@@ -61,24 +69,224 @@ static char *combine(bool projects, bool messages, char *proj, char *msg, const 
 	return sql;
 }
 
+/*
+ * One relevance scale, 0 to 100, across projects and messages.  bm25 of one
+ * FTS table is not comparable with another's (each has its own document
+ * counts and lengths), so rows rank first by their match class, then by
+ * bm25 within it, normalised by the best of that class in the results:
+ *   a project whose title alone matches the query  60..100
+ *   any other project, and messages                10..60
+ * The title class comes from one more FTS query, the same text under a
+ * {title} column filter, run once per search (an IN list), not per row.
+ */
+#define SHARE "coalesce(score / nullif(max(score) OVER (PARTITION BY kind, title_hit), 0), 1)"
+#define RELEVANCE_SQL "CAST(round(CASE WHEN title_hit THEN 60 + 40.0 * " SHARE " " \
+	"ELSE 10 + 50.0 * " SHARE " END) AS INTEGER)"
+
+/*
+ * The matches of each table with their score (hits), the best :limit of them
+ * (ranked), and only then their titles and snippets: snippet() re-reads a
+ * row's text, so it is made for the rows shown, not for every match.
+ */
 static char *build_sql(bool projects, bool messages, const char *open, const char *close)
 {
-	char *proj = tool_xasprintf(
-		"SELECT 'project' AS kind, p.id AS id, p.title AS title, "
-		"datetime(p.time_submitted, 'unixepoch') AS time, "
-		"snippet(projects_fts, -1, '%s', '%s', '…', 16) AS snippet, "
-		"round(bm25(projects_fts, 10.0, 1.0), 3) AS rank "
-		"FROM projects_fts JOIN projects p ON p.id = projects_fts.rowid "
-		"WHERE projects_fts MATCH :t1", open, close);
-	char *msg = tool_xasprintf(
-		"SELECT 'message' AS kind, m.id AS id, " MSG_TITLE
-		"datetime(m.time_created, 'unixepoch') AS time, "
-		"snippet(messages_fts, 0, '%s', '%s', '…', 16) AS snippet, "
-		"round(bm25(messages_fts), 3) AS rank "
-		"FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid " MSG_JOINS
-		"WHERE messages_fts MATCH :t1", open, close);
+	const char *proj_hits =
+		"SELECT 'project' AS kind, rowid AS id, -bm25(projects_fts, 10.0, 1.0) AS score, "
+		"rowid IN (SELECT rowid FROM projects_fts WHERE projects_fts MATCH :tt) AS title_hit "
+		"FROM projects_fts WHERE projects_fts MATCH :t1";
+	const char *msg_hits =
+		"SELECT 'message' AS kind, rowid AS id, -bm25(messages_fts) AS score, 0 AS title_hit "
+		"FROM messages_fts WHERE messages_fts MATCH :t1";
+	char *proj_rows = tool_xasprintf(
+		"SELECT r.kind, r.id, p.title AS title, datetime(p.time_submitted, 'unixepoch') AS time, "
+		"(SELECT snippet(projects_fts, -1, '%s', '%s', '…', 16) FROM projects_fts "
+		" WHERE projects_fts MATCH :t1 AND rowid = r.id) AS snippet, r.relevance, r.score "
+		"FROM ranked r JOIN projects p ON p.id = r.id WHERE r.kind = 'project'", open, close);
+	char *msg_rows = tool_xasprintf(
+		"SELECT r.kind, r.id, " MSG_TITLE "datetime(m.time_created, 'unixepoch') AS time, "
+		"(SELECT snippet(messages_fts, 0, '%s', '%s', '…', 16) FROM messages_fts "
+		" WHERE messages_fts MATCH :t1 AND rowid = r.id) AS snippet, r.relevance, r.score "
+		"FROM ranked r JOIN messages m ON m.id = r.id " MSG_JOINS "WHERE r.kind = 'message'", open, close);
+	const char *both = projects && messages ? " UNION ALL " : "";
+	char *sql = tool_xasprintf(
+		"WITH hits AS (%s%s%s), "
+		"ranked AS (SELECT kind, id, score, " RELEVANCE_SQL " AS relevance FROM hits "
+		" ORDER BY relevance DESC, score DESC, kind DESC, id LIMIT :limit) "
+		"SELECT kind, id, title, time, snippet, relevance FROM (%s%s%s) "
+		"ORDER BY relevance DESC, score DESC, kind DESC, id",
+		projects ? proj_hits : "", both, messages ? msg_hits : "",
+		projects ? proj_rows : "", both, messages ? msg_rows : "");
 
-	return combine(projects, messages, proj, msg, "rank");
+	free(proj_rows);
+	free(msg_rows);
+	return sql;
+}
+
+/* ---- the query text: column filters and words FTS5 cannot take bare ------ */
+
+/* The FTS tables' columns, and the table each belongs to. */
+static const struct {
+	const char *name;
+	bool project;
+} columns[] = {
+	{ "title", true },
+	{ "description", true },
+	{ "message", false },
+};
+
+static bool bare_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+	       (unsigned char)c >= 0x80;
+}
+
+/*
+ * Which tables the column filters of text name (title:x, -title:x,
+ * {title description}:x), outside double quotes: *proj and *msg set when
+ * one of theirs is named.  False, with the name in bad, when a filter names
+ * a column neither table has.
+ */
+static bool column_filters(const char *text, bool *proj, bool *msg, char *bad, size_t badlen)
+{
+	bool quoted = false;
+
+	*proj = *msg = false;
+	for (const char *s = text; *s; s++) {
+		const char *start, *end;
+
+		if (*s == '"')
+			quoted = !quoted;
+		if (quoted || !(bare_char(*s) || *s == '{') || (s > text && (bare_char(s[-1]) || s[-1] == '{')))
+			continue;
+		if (*s == '{') {
+			start = s + 1;
+			end = strchr(start, '}');
+			if (!end)
+				continue;
+			const char *after = end + 1;
+
+			while (*after == ' ')
+				after++;
+			if (*after != ':')
+				continue;
+		} else {
+			for (end = s; bare_char(*end); end++)
+				;
+			if (*end != ':')
+				continue;
+			start = s;
+		}
+		/* every name between start and end */
+		for (const char *n = start; n < end;) {
+			size_t len, i;
+
+			while (n < end && !bare_char(*n))
+				n++;
+			for (len = 0; n + len < end && bare_char(n[len]); len++)
+				;
+			if (!len)
+				break;
+			for (i = 0; i < sizeof columns / sizeof *columns; i++)
+				if (strlen(columns[i].name) == len && !strncasecmp(columns[i].name, n, len))
+					break;
+			if (i == sizeof columns / sizeof *columns) {
+				/* "Re: invoice" is text; "foo:bar" asks for a column there is not */
+				if (*s != '{' && (end[1] == ' ' || end[1] == '\0'))
+					break;
+				snprintf(bad, badlen, "%.*s", (int)len, n);
+				return false;
+			}
+			*(columns[i].project ? proj : msg) = true;
+			n += len;
+		}
+		s = end;
+	}
+	return true;
+}
+
+static bool fts_operator(const char *w, size_t n)
+{
+	return (n == 2 && !strncmp(w, "OR", 2)) || (n == 3 && (!strncmp(w, "AND", 3) || !strncmp(w, "NOT", 3))) ||
+	       (n == 4 && !strncmp(w, "NEAR", 4));
+}
+
+/*
+ * text with each word FTS5 cannot take bare quoted: a word holding a
+ * character other than letters, digits, '_' (C++, C#, .NET, Node.js,
+ * e-mail) becomes a phrase ("C++"), which the index's tokenizer reads as
+ * it read the text (C++ and C# are tokens, Node.js is "node" "js").  Quoted
+ * parts, operators, column filters (title:C++ quotes C++), parentheses and a
+ * prefix's trailing * stay.  The caller frees the result.
+ */
+static char *fts_normalise(const char *text)
+{
+	char *out = tool_xmalloc(strlen(text) * 3 + 1), *o = out;
+	const char *s = text;
+
+	while (*s) {
+		const char *w, *e, *core;
+		bool special = false, word = false;
+
+		if (*s == ' ' || *s == '\t' || *s == '\n') {
+			*o++ = *s++;
+			continue;
+		}
+		for (e = s; *e && *e != ' ' && *e != '\t' && *e != '\n'; e++)
+			;
+		if (memchr(s, '"', (size_t)(e - s)) || memchr(s, '{', (size_t)(e - s))) {
+			/* a quoted part or a column set: as typed, to its closing quote or brace */
+			bool quoted = false, braced = false;
+
+			for (e = s; *e && (quoted || braced || (*e != ' ' && *e != '\t' && *e != '\n')); e++)
+				if (*e == '"' && !braced)
+					quoted = !quoted;
+				else if ((*e == '{' || *e == '}') && !quoted)
+					braced = *e == '{';
+			memcpy(o, s, (size_t)(e - s));
+			o += e - s;
+			s = e;
+			continue;
+		}
+		w = s;
+		while (w < e && (*w == '(' || *w == '-'))
+			w++;
+		if (memchr(w, '(', (size_t)(e - w))) {
+			/* NEAR(a b: as typed */
+			memcpy(o, s, (size_t)(e - s));
+			o += e - s;
+			s = e;
+			continue;
+		}
+		core = w;
+		for (const char *c = w; c < e && bare_char(*c); c++)
+			if (c[1] == ':' && c + 2 <= e) {
+				core = c + 2;
+				break;
+			}
+		while (e > core && e[-1] == ')')
+			e--;
+		for (const char *c = core; c < e; c++) {
+			if (bare_char(*c))
+				word = true;
+			else if (!(*c == '*' && c == e - 1))
+				special = true;
+		}
+		memcpy(o, s, (size_t)(core - s));
+		o += core - s;
+		if (word && special && !fts_operator(core, (size_t)(e - core))) {
+			*o++ = '"';
+			memcpy(o, core, (size_t)(e - core));
+			o += e - core;
+			*o++ = '"';
+		} else {
+			memcpy(o, core, (size_t)(e - core));
+			o += e - core;
+		}
+		for (s = e; *s == ')'; s++)
+			*o++ = ')';
+	}
+	*o = '\0';
+	return out;
 }
 
 /* ---- substring search, for scripts written without spaces ------------------- */
@@ -214,11 +422,11 @@ static char *build_substring_sql(bool projects, bool messages, char *const *term
 	msnip = substr_snippet("m.message", terms, nterms, open, close);
 	proj = tool_xasprintf(
 		"SELECT 'project' AS kind, p.id AS id, p.title AS title, "
-		"datetime(p.time_submitted, 'unixepoch') AS time, %s AS snippet, NULL AS rank "
+		"datetime(p.time_submitted, 'unixepoch') AS time, %s AS snippet, NULL AS relevance "
 		"FROM projects p WHERE %s", psnip, pwhere);
 	msg = tool_xasprintf(
 		"SELECT 'message' AS kind, m.id AS id, " MSG_TITLE
-		"datetime(m.time_created, 'unixepoch') AS time, %s AS snippet, NULL AS rank "
+		"datetime(m.time_created, 'unixepoch') AS time, %s AS snippet, NULL AS relevance "
 		"FROM messages m " MSG_JOINS "WHERE %s", msnip, mwhere);
 	free(pwhere);
 	free(mwhere);
@@ -252,6 +460,12 @@ static int run(struct fl_db *db, const char *sql, char *const *terms, int nterms
 			free(like);
 		}
 	}
+	if ((idx = fl_stmt_param_index(st, ":tt")) > 0) {
+		char *title = tool_xasprintf("{title} : (%s)", terms[0]);
+
+		fl_stmt_bind_text(st, idx, title, -1);
+		free(title);
+	}
 	fl_stmt_bind_int64(st, fl_stmt_param_index(st, ":limit"), limit);
 	rc = tool_write_all(db, st, f, fmt, rows);
 	fl_stmt_finalize(st);
@@ -261,7 +475,7 @@ static int run(struct fl_db *db, const char *sql, char *const *terms, int nterms
 int tool_search(struct fl_db *db, const char *text, bool projects, bool messages, int64_t limit,
 		const char *open, const char *close, FILE *f, enum tool_format fmt, int64_t *out_rows)
 {
-	char *sql, *phrase = NULL;
+	char *sql, *phrase = NULL, *q;
 	int rc;
 
 	*out_rows = 0;
@@ -275,23 +489,52 @@ int tool_search(struct fl_db *db, const char *text, bool projects, bool messages
 		rc = run(db, sql, terms, nterms, limit, f, fmt, out_rows);
 		for (i = 0; i < nterms; i++)
 			free(terms[i]);
-	} else {
-		char *q = (char *)text;
-
-		sql = build_sql(projects, messages, open, close);
-		rc = run(db, sql, &q, 1, limit, f, fmt, out_rows);
-		if (rc == FL_ERR_DB && *out_rows == 0) {
-			/*
-			 * The SQL is ours, so a run-time error is the MATCH text: not
-			 * FTS5 syntax ("C++", "a AND", an unbalanced quote).  A phrase then.
-			 */
-			phrase = tool_quoted(text);
-			rc = run(db, sql, &phrase, 1, limit, f, fmt, out_rows);
-		}
+		free(sql);
+		return rc;
 	}
+	q = fts_normalise(text);
+	sql = build_sql(projects, messages, open, close);
+	rc = run(db, sql, &q, 1, limit, f, fmt, out_rows);
+	if (rc == FL_ERR_DB && *out_rows == 0) {
+		/*
+		 * The SQL is ours, so a run-time error is the MATCH text: not
+		 * FTS5 syntax ("a AND", an unbalanced quote).  A phrase then.
+		 */
+		phrase = tool_quoted(text);
+		rc = run(db, sql, &phrase, 1, limit, f, fmt, out_rows);
+	}
+	free(q);
 	free(phrase);
 	free(sql);
 	return rc;
+}
+
+int tool_search_tables(const char *text, bool *projects, bool *messages, char *err, size_t errlen)
+{
+	bool proj, msg;
+	char bad[64];
+
+	if (tool_unspaced_script(text))
+		return FL_OK;
+	if (!column_filters(text, &proj, &msg, bad, sizeof bad)) {
+		snprintf(err, errlen, "no column %s to search: projects have title and description, messages "
+			 "have message", bad);
+		return FL_ERR_INVALID;
+	}
+	if (proj && msg) {
+		snprintf(err, errlen, "the query names columns of projects and of messages: one at a time "
+			 "(--in projects or --in messages)");
+		return FL_ERR_INVALID;
+	}
+	if ((proj && !*projects) || (msg && !*messages)) {
+		snprintf(err, errlen, "the query names a column of %s, which --in leaves out", proj ? "projects" : "messages");
+		return FL_ERR_INVALID;
+	}
+	if (proj)
+		*messages = false;
+	if (msg)
+		*projects = false;
+	return FL_OK;
 }
 
 int tool_cmd_search(struct tool_ctx *ctx, int argc, char **argv)
@@ -309,6 +552,7 @@ int tool_cmd_search(struct tool_ctx *ctx, int argc, char **argv)
 	const char *text = NULL, *open, *close;
 	struct fl_db *db = NULL;
 	int64_t limit = 20, rows;
+	char err[200];
 	int opt, rc;
 
 	optind = 0;
@@ -345,6 +589,8 @@ int tool_cmd_search(struct tool_ctx *ctx, int argc, char **argv)
 	}
 	if (!text || !*text)
 		return tool_usage_error("search", "search: no text given");
+	if (tool_search_tables(text, &projects, &messages, err, sizeof err) != FL_OK)
+		return tool_usage_error("search", "search: %s", err);
 	db = tool_open(ctx, false);
 	if (!db)
 		return TOOL_FAIL;

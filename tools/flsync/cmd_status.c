@@ -22,8 +22,10 @@ static void help(FILE *f)
 		"usage: flsync status [--json] [--db PATH]\n"
 		"       flsync status --all [--config FILE] [--json]\n"
 		"\n"
-		"Show how fresh the database is: for each sync stream when it last\n"
-		"succeeded, how many rows it stored, its last error; the write actions\n"
+		"Show how fresh the database is: whether flsyncd is syncing it (its pid)\n"
+		"and when its next pass is due; for each sync stream when it last\n"
+		"succeeded (an age on this machine's clock, however far the API's is),\n"
+		"how many rows it stored, its last error; the write actions\n"
 		"waiting, sending and failed; each API endpoint's remaining rate-limit\n"
 		"budget as flsyncd last recorded it; webhook health (the last delivery,\n"
 		"deliveries and duplicates in the last hour, an inactive webhook's reason,\n"
@@ -33,7 +35,9 @@ static void help(FILE *f)
 		"token), the first line says NEEDS LOGIN and what to run.\n"
 		"\n"
 		"  --json          one JSON object (times as unix seconds) for scripts\n"
-		"  --all           one line per [account NAME] of flsyncd's configuration:\n"
+		"  --all           one line per [account NAME] of flsyncd's configuration (with\n"
+		"                  no configuration file, or no accounts in it, one line for\n"
+		"                  the --db database):\n"
 		"                  its state (ok, FAILING, NEEDS LOGIN, never synced), last\n"
 		"                  pass, rows, actions pending and failed, the flsyncd syncing\n"
 		"                  it, and the first stream error\n"
@@ -191,9 +195,16 @@ static void print_json(struct fl_db *db, const char *path, const struct fl_statu
 	int n = 0;
 	int64_t i;
 
+	int64_t pid = 0, next = 0;
+
+	fl_sync_lock_holder(path, &pid);
+	if (pid > 0)
+		fl_sync_lock_next_pass(path, &next);
 	printf("{\"database\":");
 	json_str_or_null(path);
-	printf(",\"schema_version\":%d,\"now\":%lld,\"needs_login\":", s->schema_version, (long long)now);
+	printf(",\"schema_version\":%d,\"read_only\":%s,\"now\":%lld,\"flsyncd_pid\":%lld,\"next_pass\":%lld,"
+	       "\"needs_login\":", s->schema_version, tool_readonly_word(db, path) ? "true" : "false", (long long)now,
+	       (long long)(pid > 0 ? pid : 0), (long long)next);
 	json_str_or_null(needs_login(s));
 	printf(",\"reconciliation\":{\"repaired\":%lld,\"last_repair\":%lld,\"streams\":[",
 	       (long long)s->repaired, (long long)s->reconciled_at);
@@ -211,9 +222,10 @@ static void print_json(struct fl_db *db, const char *path, const struct fl_statu
 		printf(",\"cursor\":%lld,\"last_started\":%lld,\"last_success\":%lld,\"last_error\":",
 		       (long long)x->cursor, (long long)x->last_started, (long long)x->last_success);
 		json_str_or_null(x->last_error);
-		printf(",\"last_error_at\":%lld,\"failures\":%lld,\"rows_synced\":%lld,\"requests\":%lld}",
+		printf(",\"last_error_at\":%lld,\"failures\":%lld,\"rows_synced\":%lld,\"requests\":%lld,"
+		       "\"server_success\":%lld}",
 		       (long long)x->last_error_at, (long long)x->failures, (long long)x->rows_synced,
-		       (long long)x->requests);
+		       (long long)x->requests, (long long)x->server_success);
 	}
 	printf("],\"actions\":{\"queued\":%lld,\"sending\":%lld,\"done\":%lld,\"failed\":%lld,\"cancelled\":%lld,\"pending\":%lld},",
 	       (long long)s->actions_queued, (long long)s->actions_sending, (long long)s->actions_done,
@@ -270,36 +282,157 @@ static void print_repaired(struct fl_db *db, const struct fl_status *s, int64_t 
 	printf("\n");
 }
 
+/* "in 4m" / "now" for a time ahead of now. */
+static void time_ahead(int64_t t, int64_t now, char *buf, size_t n)
+{
+	int64_t d = t - now;
+
+	if (d <= 0)
+		snprintf(buf, n, "now");
+	else if (d < 120)
+		snprintf(buf, n, "in %llds", (long long)d);
+	else if (d < 7200)
+		snprintf(buf, n, "in %lldm", (long long)(d / 60));
+	else
+		snprintf(buf, n, "in %lldh", (long long)(d / 3600));
+}
+
+/* The program holding the sync lock, by its pid's name (Linux's /proc), else "flsyncd". */
+static const char *syncer_name(int64_t pid)
+{
+	char path[64], comm[32] = "";
+	FILE *f;
+
+	snprintf(path, sizeof path, "/proc/%lld/comm", (long long)pid);
+	if ((f = fopen(path, "re")) != NULL) {
+		if (!fgets(comm, sizeof comm, f))
+			comm[0] = '\0';
+		fclose(f);
+	}
+	return !strcmp(comm, "flsync\n") ? "flsync ui" : "flsyncd";
+}
+
+/* Who syncs the database: flsyncd's pid and when its next pass is due, from the sync lock. */
+static void print_syncer(const char *path, int64_t now)
+{
+	int64_t pid = 0, next = 0;
+	char when[32];
+
+	if (fl_sync_lock_holder(path, &pid) != FL_OK) {
+		printf("flsyncd   unknown (the sync lock %s.lock cannot be read)\n", path);
+		return;
+	}
+	if (pid == 0) {
+		printf("flsyncd   not running: nothing syncs this database (start flsyncd --db %s)\n", path);
+		return;
+	}
+	fl_sync_lock_next_pass(path, &next);
+	if (pid < 0) {
+		printf("flsyncd   starting (it has not written its pid yet)\n");
+	} else if (next > 0) {
+		time_ahead(next, now, when, sizeof when);
+		printf("flsyncd   %s, pid %lld, syncs this database; next pass %s%s\n", syncer_name(pid),
+		       (long long)pid, when, next <= now ? " (or running)" : "");
+	} else {
+		printf("flsyncd   %s, pid %lld, syncs this database; %s\n", syncer_name(pid), (long long)pid,
+		       strcmp(syncer_name(pid), "flsyncd") ? "it runs passes when asked"
+							   : "its first pass is running");
+	}
+}
+
+/* The widest of header and every stream name, for the STREAM column. */
+static int stream_width(const struct fl_status *s)
+{
+	int w = 6;
+
+	for (int64_t i = 0; i < s->streams_count; i++)
+		if ((int)strlen(s->streams[i].stream) > w)
+			w = (int)strlen(s->streams[i].stream);
+	return w;
+}
+
+static void print_streams(const struct fl_status *s, int64_t now)
+{
+	char age[32], err_age[32], err[72];
+	int w = stream_width(s);
+
+	if (s->streams_count == 0) {
+		printf("streams   none has run yet: start flsyncd\n");
+		return;
+	}
+	printf("%-*s  %-12s %10s %9s  %s\n", w, "STREAM", "LAST SUCCESS", "ROWS", "REQUESTS", "LAST ERROR");
+	for (int64_t i = 0; i < s->streams_count; i++) {
+		const struct fl_stream_status *x = &s->streams[i];
+		char what[192];  /* room for the short error, its age and the flags */
+
+		tool_age(x->last_success, now, age, sizeof age);
+		short_error(x->last_error, err, sizeof err);
+		if (x->last_error) {
+			tool_age(x->last_error_at, now, err_age, sizeof err_age);
+			snprintf(what, sizeof what, "%s%s (%s%s)", x->failures ? "FAILING: " : "", err, err_age,
+				 x->failures > 1 ? ", repeated" : "");
+		} else {
+			snprintf(what, sizeof what, "-");
+		}
+		printf("%-*s  %-12s %10lld %9lld  %s\n", w, x->stream, age, (long long)x->rows_synced,
+		       (long long)x->requests, what);
+	}
+}
+
+/* The rate-limit budgets, each column as wide as its widest cell. */
+static void print_rate_limits(const struct fl_status *s, int64_t now)
+{
+	char (*budget)[48];
+	int we = 8, wb = 9;
+	int64_t i;
+
+	if (s->endpoints_count == 0) {
+		printf("rate limits  not recorded yet (flsyncd records them as it runs)\n");
+		return;
+	}
+	budget = tool_xmalloc((size_t)s->endpoints_count * sizeof *budget);
+
+	for (i = 0; i < s->endpoints_count; i++) {
+		const struct fl_ratelimit_status *x = &s->endpoints[i];
+
+		if (x->remaining < 0)
+			snprintf(budget[i], sizeof budget[i], "?");
+		else if (x->limit < 0)
+			snprintf(budget[i], sizeof budget[i], "%lld", (long long)x->remaining);
+		else
+			snprintf(budget[i], sizeof budget[i], "%lld/%lld per %llds", (long long)x->remaining,
+				 (long long)x->limit, (long long)x->window_s);
+		if ((int)strlen(budget[i]) > wb)
+			wb = (int)strlen(budget[i]);
+		if ((int)strlen(x->endpoint) > we)
+			we = (int)strlen(x->endpoint);
+	}
+	printf("%-*s  %-*s  %-10s %s\n", we, "ENDPOINT", wb, "REMAINING", "AS OF", "PAUSED");
+	for (i = 0; i < s->endpoints_count; i++) {
+		const struct fl_ratelimit_status *x = &s->endpoints[i];
+		char age[32], paused[32];
+
+		tool_age(x->updated_at, now, age, sizeof age);
+		if (x->paused_until > now)
+			snprintf(paused, sizeof paused, "for %llds", (long long)(x->paused_until - now));
+		else
+			snprintf(paused, sizeof paused, "-");
+		printf("%-*s  %-*s  %-10s %s\n", we, x->endpoint, wb, budget[i], age, paused);
+	}
+	free(budget);
+}
+
 static void print_text(struct fl_db *db, const char *path, const struct fl_status *s,
 		       const struct fl_webhook_status *w, int64_t now)
 {
-	char age[32], err_age[32], err[72];
-	int64_t i;
+	const char *ro = tool_readonly_word(db, path);
 
-	printf("database  %s (schema %d)\n\n", path, s->schema_version);
+	printf("database  %s (schema %d%s%s)\n", path, s->schema_version, ro ? ", " : "", ro ? ro : "");
+	print_syncer(path, now);
+	printf("\n");
 	if (needs_login(s))
 		printf("sign-in   NEEDS LOGIN: %s\n\n", needs_login(s));
-	if (s->streams_count == 0) {
-		printf("streams   none has run yet: start flsyncd\n");
-	} else {
-		printf("%-22s %-14s %12s %9s  %s\n", "STREAM", "LAST SUCCESS", "ROWS", "REQUESTS", "LAST ERROR");
-		for (i = 0; i < s->streams_count; i++) {
-			const struct fl_stream_status *x = &s->streams[i];
-			char what[192];  /* room for the short error, its age and the flags */
-
-			tool_age(x->last_success, now, age, sizeof age);
-			short_error(x->last_error, err, sizeof err);
-			if (x->last_error) {
-				tool_age(x->last_error_at, now, err_age, sizeof err_age);
-				snprintf(what, sizeof what, "%s%s (%s%s)", x->failures ? "FAILING: " : "", err,
-					 err_age, x->failures > 1 ? ", repeated" : "");
-			} else {
-				snprintf(what, sizeof what, "-");
-			}
-			printf("%-22s %-14s %12lld %9lld  %s\n", x->stream, age, (long long)x->rows_synced,
-			       (long long)x->requests, what);
-		}
-	}
+	print_streams(s, now);
 	print_repaired(db, s, now);
 	printf("\nactions   %lld pending (%lld queued, %lld sending), %lld failed, %lld done, %lld cancelled\n",
 	       (long long)(s->actions_queued + s->actions_sending), (long long)s->actions_queued,
@@ -308,29 +441,7 @@ static void print_text(struct fl_db *db, const char *path, const struct fl_statu
 	if (s->actions_failed)
 		printf("          see them with: flsync queue list --state failed\n");
 	printf("\n");
-	if (s->endpoints_count == 0) {
-		printf("rate limits  not recorded yet (flsyncd records them as it runs)\n");
-	} else {
-		printf("%-44s %-16s %-12s %s\n", "ENDPOINT", "REMAINING", "AS OF", "PAUSED");
-		for (i = 0; i < s->endpoints_count; i++) {
-			const struct fl_ratelimit_status *x = &s->endpoints[i];
-			char budget[48], paused[32];
-
-			if (x->remaining < 0)
-				snprintf(budget, sizeof budget, "?");
-			else if (x->limit < 0)
-				snprintf(budget, sizeof budget, "%lld", (long long)x->remaining);
-			else
-				snprintf(budget, sizeof budget, "%lld/%lld per %llds", (long long)x->remaining,
-					 (long long)x->limit, (long long)x->window_s);
-			tool_age(x->updated_at, now, age, sizeof age);
-			if (x->paused_until > now)
-				snprintf(paused, sizeof paused, "for %llds", (long long)(x->paused_until - now));
-			else
-				snprintf(paused, sizeof paused, "-");
-			printf("%-44s %-16s %-12s %s\n", x->endpoint, budget, age, paused);
-		}
-	}
+	print_rate_limits(s, now);
 	print_webhooks_text(w, now);
 	printf("\nchanges   newest seq %lld\n", (long long)s->changes_latest);
 }
@@ -390,25 +501,47 @@ static void account_read(const char *db_path, struct account_line *l)
 	fl_db_close(db);
 }
 
-static int status_all(const char *config_arg, bool json)
+/*
+ * Without --config and without a configuration file (or one without
+ * [account NAME] sections), flsyncd syncs one database, the --db one: its
+ * line, named "default".
+ */
+static void single_account(struct tool_ctx *ctx, struct flconf *cfg)
+{
+	tool_ctx_init(ctx);
+	cfg->accounts = tool_xmalloc(sizeof *cfg->accounts);
+	memset(cfg->accounts, 0, sizeof *cfg->accounts);
+	cfg->accounts[0].name = tool_xstrdup("default");
+	cfg->accounts[0].db = tool_xstrdup(ctx->db_path);
+	cfg->n_accounts = 1;
+}
+
+static int status_all(struct tool_ctx *ctx, const char *config_arg, bool json)
 {
 	char *path = config_arg ? tool_xstrdup(config_arg) : flconf_default_path(), err[768];
 	struct pgm_sink *sink = NULL;
 	struct flconf cfg;
 	int64_t now = (int64_t)time(NULL);
+	int wname = 7;
 
-	if (!path)
-		return tool_fail("status: no home directory for the default configuration: use --config FILE");
-	if (flconf_load(path, true, &cfg, err, sizeof err) != 0) {
+	if (!path && config_arg)
+		return tool_fail("status: out of memory");
+	if (flconf_load(path, config_arg != NULL, &cfg, err, sizeof err) != 0) {
 		free(path);
 		return tool_fail("status: %s", err);
 	}
 	free(path);
-	if (cfg.n_accounts == 0) {
+	if (cfg.n_accounts == 0 && config_arg) {
 		tool_fail("status: %s has no [account NAME] sections", cfg.path);
 		flconf_free(&cfg);
 		return TOOL_FAIL;
 	}
+	if (cfg.n_accounts == 0)
+		single_account(ctx, &cfg);
+	/* The ACCOUNT column as wide as the longest name: the others stay in line. */
+	for (int i = 0; i < cfg.n_accounts; i++)
+		if ((int)strlen(cfg.accounts[i].name) > wname)
+			wname = (int)strlen(cfg.accounts[i].name);
 	/* With a team database, who holds each account's lease there. */
 	if (cfg.sink_postgres) {
 		struct pgm_config pc = { .conninfo = cfg.sink_postgres, .schema = cfg.sink_schema,
@@ -424,7 +557,7 @@ static int status_all(const char *config_arg, bool json)
 	if (json)
 		fputs("{\"accounts\":[", stdout);
 	else
-		printf("%-20s %-13s %-14s %12s %8s %7s  %-12s %s%s\n", "ACCOUNT", "STATE", "LAST PASS",
+		printf("%-*s %-13s %-14s %12s %8s %7s  %-12s %s%s\n", wname, "ACCOUNT", "STATE", "LAST PASS",
 		       "ROWS", "PENDING", "FAILED", "SYNCED BY", sink ? "LEASE  " : "", "ERROR");
 	for (int i = 0; i < cfg.n_accounts; i++) {
 		const struct flconf_account *a = &cfg.accounts[i];
@@ -463,7 +596,7 @@ static int status_all(const char *config_arg, bool json)
 		else
 			snprintf(by, sizeof by, "%s", l.syncer < 0 ? "starting" : "-");
 		short_error(l.error[0] ? l.error : NULL, err_short, sizeof err_short);
-		printf("%-20s %-13s %-14s %12lld %8lld %7lld  %-12s ", a->name, l.state, age,
+		printf("%-*s %-13s %-14s %12lld %8lld %7lld  %-12s ", wname, a->name, l.state, age,
 		       (long long)l.rows, (long long)l.pending, (long long)l.failed, by);
 		if (sink)
 			printf("%s  ", lease[0] ? lease : "?");
@@ -516,7 +649,8 @@ int tool_cmd_status(struct tool_ctx *ctx, int argc, char **argv)
 	if (config && !all)
 		return tool_usage_error("status", "status: --config goes with --all");
 	if (all)
-		return status_all(config, json);
+		return status_all(ctx, config, json);
+	ctx->ro_shown = true; /* the database line says it */
 	db = tool_open(ctx, false);
 	if (!db)
 		return TOOL_FAIL;

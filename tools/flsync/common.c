@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "tool.h"
 
@@ -69,7 +70,25 @@ struct fl_db *tool_open(struct tool_ctx *ctx, bool writable)
 			tool_fail("%s: %s", ctx->db_path, *msg ? msg : fl_strerror(rc));
 		return NULL;
 	}
+	if (!writable && !ctx->ro_shown)
+		tool_note_readonly(db, ctx->db_path);
 	return db;
+}
+
+const char *tool_readonly_word(struct fl_db *db, const char *path)
+{
+	if (fl_db_readonly(db) == FL_DB_SNAPSHOT)
+		return "read-only, read as it stands";
+	return access(path, W_OK) != 0 ? "read-only" : NULL;
+}
+
+void tool_note_readonly(struct fl_db *db, const char *path)
+{
+	if (fl_db_readonly(db) == FL_DB_SNAPSHOT)
+		fprintf(stderr, "flsync: note: %s is read-only and so is its directory: reading the file as it "
+			"stands (commits still in its -wal file are not seen)\n", path);
+	else if (access(path, W_OK) != 0)
+		fprintf(stderr, "flsync: note: %s is read-only: reading it\n", path);
 }
 
 __attribute__((format(printf, 1, 0)))
@@ -104,8 +123,14 @@ int tool_usage_error(const char *cmd, const char *fmt, ...)
 int tool_db_fail(struct fl_db *db, int rc, const char *what)
 {
 	const char *msg = fl_errmsg(db);
+	size_t n = strlen(what);
 
-	return tool_fail("%s: %s", what, *msg ? msg : fl_strerror(rc));
+	if (!*msg)
+		return tool_fail("%s: %s", what, fl_strerror(rc));
+	/* The library's message may name the operation already ("resync: ..."): not twice. */
+	if (!strncmp(msg, what, n) && msg[n] == ':')
+		return tool_fail("%s", msg);
+	return tool_fail("%s: %s", what, msg);
 }
 
 static void oom(void)

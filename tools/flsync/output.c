@@ -223,6 +223,7 @@ bool tool_parse_format(const char *s, enum tool_format *out)
 {
 	static const struct { const char *name; enum tool_format fmt; } names[] = {
 		{ "table", FMT_TABLE }, { "csv", FMT_CSV }, { "json", FMT_JSON }, { "jsonl", FMT_JSONL },
+		{ "markdown", FMT_MARKDOWN }, { "md", FMT_MARKDOWN }, { "tsv", FMT_TSV },
 	};
 	size_t i;
 
@@ -281,6 +282,82 @@ static void csv_field(FILE *f, const char *s, size_t len)
 		putc(s[i], f);
 	}
 	putc('"', f);
+}
+
+/* One Markdown table cell: '|' and '\\' escaped, a line break as <br>, the rest as is. */
+static void markdown_field(FILE *f, const char *s, size_t len)
+{
+	for (size_t i = 0; s && i < len; i++) {
+		if (s[i] == '|' || s[i] == '\\')
+			putc('\\', f);
+		if (s[i] == '\n')
+			fputs("<br>", f);
+		else if (s[i] != '\r')
+			putc(s[i], f);
+	}
+}
+
+/* One TSV field: tab, line feed, carriage return and backslash escaped. */
+static void tsv_field(FILE *f, const char *s, size_t len)
+{
+	for (size_t i = 0; s && i < len; i++) {
+		switch (s[i]) {
+		case '\t': fputs("\\t", f); break;
+		case '\n': fputs("\\n", f); break;
+		case '\r': fputs("\\r", f); break;
+		case '\\': fputs("\\\\", f); break;
+		default: putc(s[i], f);
+		}
+	}
+}
+
+/* The column names as a header line (Markdown with its rule line below). */
+static void line_header(struct tool_writer *w)
+{
+	int c;
+
+	for (c = 0; c < w->ncols; c++) {
+		const char *n = fl_stmt_column_name(w->st, c);
+
+		if (w->fmt == FMT_MARKDOWN) {
+			fputs(c ? " | " : "| ", w->f);
+			markdown_field(w->f, n ? n : "", n ? strlen(n) : 0);
+		} else {
+			if (c)
+				putc('\t', w->f);
+			tsv_field(w->f, n ? n : "", n ? strlen(n) : 0);
+		}
+	}
+	if (w->fmt == FMT_MARKDOWN) {
+		fputs(" |\n", w->f);
+		for (c = 0; c < w->ncols; c++)
+			fputs(c ? " | ---" : "| ---", w->f);
+		fputs(" |", w->f);
+	}
+	putc('\n', w->f);
+}
+
+/* The current row as a Markdown or TSV line. */
+static void line_row(struct tool_writer *w)
+{
+	int c;
+
+	for (c = 0; c < w->ncols; c++) {
+		char *alloc;
+		size_t len;
+		const char *s = cell_text(w->st, c, &len, &alloc);
+
+		if (w->fmt == FMT_MARKDOWN) {
+			fputs(c ? " | " : "| ", w->f);
+			markdown_field(w->f, s, len);
+		} else {
+			if (c)
+				putc('\t', w->f);
+			tsv_field(w->f, s, len);
+		}
+		free(alloc);
+	}
+	fputs(w->fmt == FMT_MARKDOWN ? " |\n" : "\n", w->f);
 }
 
 static void json_row(struct tool_writer *w)
@@ -473,6 +550,10 @@ struct tool_writer *tool_writer_new(FILE *f, enum tool_format fmt, struct fl_stm
 		break;
 	case FMT_JSONL:
 		break;
+	case FMT_MARKDOWN:
+	case FMT_TSV:
+		line_header(w);
+		break;
 	}
 	return w;
 }
@@ -503,6 +584,10 @@ void tool_writer_row(struct tool_writer *w)
 	case FMT_JSONL:
 		json_row(w);
 		putc('\n', w->f);
+		break;
+	case FMT_MARKDOWN:
+	case FMT_TSV:
+		line_row(w);
 		break;
 	case FMT_TABLE:
 		if (!w->streaming && w->buffered == TOOL_TABLE_BUFFER)

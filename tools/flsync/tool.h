@@ -23,6 +23,7 @@ enum {
 struct tool_ctx {
 	const char *db_path;   /* --db, else $FLSYNC_DB, else the XDG data path */
 	char *db_default;      /* storage for the computed default path */
+	bool ro_shown;         /* the command shows read-only itself: tool_open says nothing */
 };
 
 /* A subcommand: argv[0] is its name; returns an exit code. */
@@ -41,9 +42,16 @@ void tool_ctx_free(struct tool_ctx *ctx);
 
 /*
  * Open the database, read-only unless writable.  A missing file, an old or
- * foreign schema: prints a message naming the path, returns NULL.
+ * foreign schema: prints a message naming the path, returns NULL.  A
+ * read-only open of a file this user cannot write (or a read-only
+ * directory) says so on stderr, unless ctx->ro_shown.
  */
 struct fl_db *tool_open(struct tool_ctx *ctx, bool writable);
+
+/* "flsync: note: PATH is read-only..." on stderr when db cannot be written. */
+void tool_note_readonly(struct fl_db *db, const char *path);
+/* "read-only" (the file cannot be written), "read-only, read as it stands" (nor its directory), or NULL. */
+const char *tool_readonly_word(struct fl_db *db, const char *path);
 
 /* "flsync: <message>\n" on stderr; returns TOOL_FAIL / TOOL_USAGE. */
 int tool_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -106,14 +114,19 @@ void tool_html(FILE *f, const char *s);
 
 /* ---- row writers (output.c) --------------------------------------------- */
 
-enum tool_format { FMT_TABLE, FMT_CSV, FMT_JSON, FMT_JSONL };
+/*
+ * FMT_MARKDOWN: a GitHub-flavoured pipe table ('|' escaped, line breaks as
+ * <br>); FMT_TSV: a header line, then tab-separated fields with tab, line
+ * feed, carriage return and backslash written \t \n \r \\ (NULL empty).
+ */
+enum tool_format { FMT_TABLE, FMT_CSV, FMT_JSON, FMT_JSONL, FMT_MARKDOWN, FMT_TSV };
 
 /* In text shown by the table format, these turn bold on and off (U+E000, U+E001). */
 #define TOOL_MARK_ON "\xEE\x80\x80"
 #define TOOL_MARK_OFF "\xEE\x80\x81"
 
 
-/* Parse "table", "csv", "json", "jsonl"; false if none. */
+/* Parse "table", "csv", "json", "jsonl", "markdown", "tsv"; false if none. */
 bool tool_parse_format(const char *s, enum tool_format *out);
 
 struct tool_writer;
@@ -137,6 +150,15 @@ void tool_writer_end(struct tool_writer *w);   /* flushes and frees */
 int tool_write_all(struct fl_db *db, struct fl_stmt *st, FILE *f, enum tool_format fmt,
 		   int64_t *out_rows);
 
+/* ---- actions the API will surely refuse (action_check.c) ----------------- */
+
+/*
+ * Whether the API will surely refuse kind with params as this database
+ * sees it (a second bid on a project, a thread no synced thread has): true,
+ * with the reason and what to do in why.
+ */
+bool tool_action_refused(struct fl_db *db, const char *kind, const char *params, char *why, size_t n);
+
 /* ---- files built into the binary (by embed.py) ---------------------------- */
 
 struct tool_asset {
@@ -157,6 +179,14 @@ struct tool_asset {
  */
 int tool_search(struct fl_db *db, const char *text, bool projects, bool messages, int64_t limit,
 		const char *open, const char *close, FILE *f, enum tool_format fmt, int64_t *out_rows);
+
+/*
+ * Which tables a search of text goes to: a column filter (title:react,
+ * message:invoice) narrows *projects / *messages to the table that has the
+ * column.  FL_OK, or FL_ERR_INVALID with why in err (a column neither has,
+ * columns of both, a column of a table --in left out).
+ */
+int tool_search_tables(const char *text, bool *projects, bool *messages, char *err, size_t errlen);
 
 /* ---- the home currency (currency.c) ---------------------------------------- */
 

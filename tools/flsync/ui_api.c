@@ -167,10 +167,15 @@ static const char threads_sql[] =
 	"t.is_read, t.is_muted, t.folder, t.time_updated, t.local_state, "
 	"(SELECT group_concat(" NAME("u", "tm.user_id") ", ', ') FROM thread_members tm "
 	" LEFT JOIN users u ON u.id = tm.user_id WHERE tm.thread_id = t.id AND tm.user_id IS NOT " SELF ") AS members, "
-	"(SELECT m.message FROM messages m WHERE m.thread_id = t.id ORDER BY m.time_created DESC, m.id DESC LIMIT 1) AS last_message, "
+	"lm.message AS last_message, lm.from_user_id IS " SELF " AS last_mine, "
+	NAME("lu", "lm.from_user_id") " AS last_sender, "
 	"CASE WHEN t.is_read = 1 THEN 0 ELSE (SELECT count(*) FROM messages m WHERE m.thread_id = t.id "
 	" AND m.time_created > coalesce(t.time_read, 0) AND m.from_user_id IS NOT " SELF ") END AS unread "
 	"FROM threads t LEFT JOIN projects pr ON t.context_type = 'project' AND pr.id = t.context_id "
+	/* the newest message and who sent it: the inbox line says "You:" for the account's own */
+	"LEFT JOIN messages lm ON lm.id = (SELECT m.id FROM messages m WHERE m.thread_id = t.id "
+	" ORDER BY m.time_created DESC, m.id DESC LIMIT 1) "
+	"LEFT JOIN users lu ON lu.id = lm.from_user_id "
 	"%s ORDER BY t.time_updated DESC, t.id DESC LIMIT :limit OFFSET :offset";
 
 static const char messages_sql[] =
@@ -328,6 +333,7 @@ static void get_search(struct fl_db *db, const struct ui_args *a, struct ui_repl
 	bool projects = !in || !*in || !strcmp(in, "projects"), messages = !in || !*in || !strcmp(in, "messages");
 	struct out o;
 	int64_t limit, n;
+	char why[200];
 	int rc;
 
 	if (!q || !*q) {
@@ -340,6 +346,10 @@ static void get_search(struct fl_db *db, const struct ui_args *a, struct ui_repl
 	}
 	if (!arg_int(a, "limit", false, 50, 1, PAGE_MAX, &limit, rep))
 		return;
+	if (tool_search_tables(q, &projects, &messages, why, sizeof why) != FL_OK) {
+		ui_error(rep, 400, "%s", why);
+		return;
+	}
 	out_open(&o);
 	fputs("{\"results\":", o.f);
 	/* Matches are marked with two private-use characters the page turns into <mark>. */
@@ -445,7 +455,7 @@ static bool objects_known(struct fl_db *db, const char *params, struct ui_reply 
 static void post_enqueue(struct fl_db *db, const struct ui_args *a, struct ui_reply *rep)
 {
 	const char *kind = a->get(a->ctx, "kind"), *params = a->get(a->ctx, "params");
-	char *ref = NULL;
+	char *ref = NULL, why[512];
 	struct out o;
 	int64_t id;
 	int rc;
@@ -456,6 +466,10 @@ static void post_enqueue(struct fl_db *db, const struct ui_args *a, struct ui_re
 	}
 	if (!objects_known(db, params, rep))
 		return;
+	if (tool_action_refused(db, kind, params, why, sizeof why)) {
+		ui_error(rep, 409, "%s", why);
+		return;
+	}
 	rc = fl_action_enqueue(db, kind, params, &id, &ref);
 	if (rc) {
 		ui_error(rep, status_of(rc), "%s", fl_errmsg(db));

@@ -173,13 +173,15 @@ unsigned ui_syncer_start(struct ui_syncer *s, char *msg, size_t msglen, long *ou
 
 void ui_syncer_json(struct ui_syncer *s, FILE *f)
 {
-	int64_t pid = 0;
+	int64_t pid = 0, next = 0;
 
 	fl_sync_lock_holder(s->db_path, &pid);
+	if (pid > 0 && pid != (int64_t)getpid())
+		fl_sync_lock_next_pass(s->db_path, &next);
 	pthread_mutex_lock(&s->mu);
-	fprintf(f, "\"flsyncd_pid\":%lld,\"sync\":{\"here\":%s,\"running\":%s,\"passes\":%ld,"
+	fprintf(f, "\"flsyncd_pid\":%lld,\"next_pass\":%lld,\"sync\":{\"here\":%s,\"running\":%s,\"passes\":%ld,"
 		"\"last_at\":%lld,\"last_rows\":%lld,\"last_error\":",
-		(long long)(pid > 0 && pid != (int64_t)getpid() ? pid : 0), s->sync ? "true" : "false",
+		(long long)(pid > 0 && pid != (int64_t)getpid() ? pid : 0), (long long)next, s->sync ? "true" : "false",
 		s->running ? "true" : "false", s->passes, (long long)s->last_at,
 		(long long)s->last_rows);
 	if (s->passes && s->last_rc != FL_OK)

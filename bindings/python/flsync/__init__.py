@@ -97,7 +97,7 @@ class _StreamStatus(ctypes.Structure):
                 ("last_started", c_int64), ("last_success", c_int64),
                 ("last_error", c_char_p), ("last_error_at", c_int64),
                 ("failures", c_int64), ("rows_synced", c_int64),
-                ("requests", c_int64)]
+                ("requests", c_int64), ("server_success", c_int64)]
 
 
 class _RatelimitStatus(ctypes.Structure):
@@ -543,7 +543,7 @@ class Database(_Handle):
                                 "last_started": r.last_started, "last_success": r.last_success,
                                 "last_error": _text(r.last_error), "last_error_at": r.last_error_at,
                                 "failures": r.failures, "rows_synced": r.rows_synced,
-                                "requests": r.requests})
+                                "requests": r.requests, "server_success": r.server_success})
             endpoints = []
             for i in range(s.endpoints_count):
                 r = s.endpoints[i]

@@ -156,7 +156,9 @@ function inboxView(folder) {
   el('a', { class: 'title', href: '#/thread/' + t.id }, t.title),
   el('span', { class: 'muted' }, when(t.time_updated), ' ',
      t.unread > 0 ? el('span', { class: 'badge unread-count' }, t.unread) : null),
-  el('span', { class: 'last' }, t.members ? t.members + ': ' : '', t.last_message || ''),
+  // The newest message's own sender ("You" for the account), not the thread's other member.
+  el('span', { class: 'last' }, t.last_message ? (t.last_mine ? 'You' : t.last_sender) + ': ' : '',
+     t.last_message || '', t.members ? el('span', { class: 'muted' }, ' · with ' + t.members) : null),
   el('span', {}, t.is_muted ? state('muted') : null, t.folder === 'archived' ? state('archived') : null)),
   archived ? 'No archived threads.' : 'No message threads yet.', { folder: archived ? 'archived' : 'inbox' });
   const filters = el('p', { class: 'filters' },
@@ -467,7 +469,8 @@ function statusView() {
         : s.sync.last_error ? ' The last pass here failed: ' + s.sync.last_error
         : s.sync.passes ? ' The last pass here stored ' + s.sync.last_rows + ' rows, ' + when(s.sync.last_at) + '.'
         : s.sync.here ? ' “Sync now” runs a pass here.' : '';
-      info.replaceChildren(s.flsyncd_pid ? 'flsyncd is syncing this database (pid ' + s.flsyncd_pid + ').'
+      info.replaceChildren(s.flsyncd_pid ? 'flsyncd is syncing this database (pid ' + s.flsyncd_pid + ')'
+        + (s.next_pass ? '; its next pass is due ' + when(s.next_pass) + '.' : '.')
         : 'No flsyncd is syncing this database.', here, ' Actions: ', s.actions.queued + ' queued, ',
         s.actions.sending + ' sending, ', s.actions.failed + ' failed.');
       body.replaceChildren(...s.streams.map((t) => labelled(el('tr', {},

@@ -1,4 +1,4 @@
--- 011_insight_views.sql — the insight_* views: what a freelancer or an
+-- 014_insight_views.sql — the insight_* views: what a freelancer or an
 -- agency asks of its history (which jobs, budgets, prices and speeds win,
 -- which clients pay and come back, the cash flow, how fast it answers),
 -- once, in SQL, for every tool, `flsync report`, `flsync ui` and the

@@ -130,8 +130,7 @@ def main():
         base.run('kill -9 side by side', lambda: test_kill9_side_by_side(tmp))
         base.run('equal times at sub-window edges', lambda: test_equal_times_at_edges(tmp))
         base.run('rate budgets side by side', lambda: test_rate_budget(tmp))
-    print('%d passed, %d failed' % (base.passed, base.failed))
-    return 1 if base.failed else 0
+    return base.TALLY.summary()
 
 
 if __name__ == '__main__':

@@ -1,0 +1,100 @@
+"""Named consumers of the change feed through the Python binding: a
+registered consumer is never pruned past, an unregistered reader whose
+position was pruned gets FL_ERR_PRUNED, coalescing keeps one change per row
+for readers that have not seen them, and follow() walks a consumer along.
+
+Run by meson (suite python) like test_binding.py.
+"""
+import os
+import subprocess
+
+import pytest
+
+import flsync
+
+
+@pytest.fixture
+def path(tmp_path):
+    p = tmp_path / "flsync.db"
+    subprocess.run([os.environ["FL_CLI_FIXTURE"], str(p), os.environ["FL_CLI_FIXTURE_SQL"]],
+                   check=True)
+    return str(p)
+
+
+@pytest.fixture
+def db(path):
+    with flsync.Database(path) as d:
+        yield d
+
+
+def flip(db, n=1):
+    for _ in range(n):
+        db.query("UPDATE threads SET is_read = 1 - is_read WHERE id = 502")
+
+
+def test_a_registered_consumer_is_never_pruned_past(db):
+    start = db.changes_latest()
+    db.changes_register("indexer", start)
+    assert db.changes_position("indexer") == start
+    flip(db, 3)
+    db.changes_prune(db.changes_latest() + 1)
+    # the consumer still gets every change after its position
+    assert [c["table"] for c in db.changes_since(start)] == ["threads"] * 3
+    assert db.changes_horizon() < start
+    # a reader further behind than the consumer is told to re-read
+    with pytest.raises(flsync.Error) as e:
+        db.changes_since(0)
+    assert e.value.code == flsync.FL_ERR_PRUNED
+    # once it acks, what it has handled may go (but the change at its position)
+    newest = db.changes_latest()
+    db.changes_ack("indexer", newest)
+    assert db.changes_prune(newest + 1) == 3
+    assert db.changes_since(newest) == []
+    db.changes_unregister("indexer")
+    assert db.changes_position("indexer") is None
+    with pytest.raises(flsync.Error) as e:
+        db.changes_ack("indexer", newest)
+    assert e.value.code == flsync.FL_ERR_NOT_FOUND
+
+
+def test_an_unregistered_reader_past_the_horizon_gets_pruned(db, path):
+    old = 1
+    flip(db, 2)
+    import sqlite3
+    raw = sqlite3.connect(path)
+    raw.execute("DELETE FROM changes WHERE seq < (SELECT max(seq) FROM changes)")
+    raw.commit()
+    raw.close()
+    assert db.changes_horizon() > old
+    with pytest.raises(flsync.Error) as e:
+        db.changes_since(old)
+    assert e.value.code == flsync.FL_ERR_PRUNED and e.value.name == "FL_ERR_PRUNED"
+    with pytest.raises(flsync.Error) as e:
+        db.changes_register("late", old)
+    assert e.value.code == flsync.FL_ERR_PRUNED
+    # from the newest on, it works again
+    latest = db.changes_latest()
+    db.changes_register("late", latest)
+    flip(db)
+    assert len(db.changes_since(latest)) == 1
+
+
+def test_follow_registers_then_walks_along(db):
+    changes, pos = db.follow("app")
+    assert changes == [] and pos == db.changes_latest()
+    assert db.changes_position("app") == pos
+    flip(db, 2)
+    changes, newest = db.follow("app")
+    assert len(changes) == 2 and newest == db.changes_latest()
+    db.changes_ack("app", newest)
+    assert db.follow("app") == ([], newest)
+
+
+def test_bad_names_are_misuse(db):
+    for bad in ("", "x" * 65, "sink.postgres.flsync"):
+        with pytest.raises(flsync.Error) as e:
+            db.changes_register(bad, 0)
+        assert e.value.code == flsync.FL_ERR_MISUSE
+    with pytest.raises(flsync.Error) as e:
+        db.changes_register("future", db.changes_latest() + 5)
+    assert e.value.code == flsync.FL_ERR_MISUSE

@@ -24,8 +24,7 @@ void syncd_feed_trim(struct syncd_account *a)
 			    fl_errmsg(a->db));
 		return;
 	}
-	if (tr.coalesced || tr.pruned || cr.pages_freed || cr.vacuumed)
-		syncd_info(a->progress, "change feed: %lld coalesced, %lld pruned (oldest position held: %lld); "
+	syncd_info(a->progress, "change feed: %lld coalesced, %lld pruned (oldest position held: %lld); "
 			   "%s%lld pages freed%s",
 			   (long long)tr.coalesced, (long long)tr.pruned, (long long)tr.held,
 			   cr.vacuumed ? "vacuumed once for incremental vacuum, " : "", (long long)cr.pages_freed,

@@ -4,9 +4,9 @@
  * compact.c gives freed pages back).  Invariants, kept by all of them and by
  * migration 011's trigger: seq only grows (the newest change is never
  * deleted); every change after feed_state.pruned_through is either kept or
- * covered by a newer kept change of the same row; no change after a held
- * position (a registered consumer's, a sink's) is pruned, and none at or
- * before the newest held position is coalesced.
+ * covered by a newer kept change of the same row; no change at or after a
+ * held position (a registered consumer's, a sink's) is pruned, and the
+ * change at a held position is never coalesced (sinks compare it).
  */
 #ifndef FL_FEED_H
 #define FL_FEED_H

@@ -1,9 +1,10 @@
 /*
  * feed_trim.c — keeping the change feed small: fl_changes_prune (by seq),
  * fl_changes_trim (what flsyncd runs after a pass: coalescing, then pruning
- * by age).  Neither deletes the newest change, a change after the oldest
- * held position, or (coalescing) a change at or before the newest held
- * position; feed_state.pruned_through is moved before anything is deleted
+ * by age).  Pruning never deletes the newest change or one at or after the
+ * oldest held position; coalescing deletes only changes a newer change of
+ * the same row covers, never the one at a held position;
+ * feed_state.pruned_through is moved before pruning deletes anything
  * (feed.h, migration 011).
  */
 #include <time.h>
@@ -108,13 +109,16 @@ FL_API int fl_changes_prune(struct fl_db *db, int64_t before, int64_t *out_delet
 /*
  * Coalesce: of the changes after floor, delete each that a newer change of
  * its row covers, looking only at rows changed after `from` (the changes
- * up to there were coalesced by an earlier run).  An update that covers an
- * insert becomes the insert.
+ * up to there were coalesced by an earlier run).  The change at a held
+ * position stays as it is: a sink compares it with the one it mirrored.
+ * Every reader still sees the row: whoever had not seen the old change
+ * sees the newer one.  An update that covers an insert becomes the insert.
  */
 static int coalesce(struct fl_db *db, int64_t floor, int64_t from, int64_t *out_deleted)
 {
 	int rc = run_int(db,
-			 "UPDATE changes SET op = 'insert' WHERE seq > ?2 AND op = 'update' AND EXISTS ("
+			 "UPDATE changes SET op = 'insert' WHERE seq > ?2 AND op = 'update' "
+			 "AND seq NOT IN (SELECT position FROM (" FEED_HELD_SQL ")) AND EXISTS ("
 			 "SELECT 1 FROM changes o WHERE o.tbl = changes.tbl AND o.row_id = changes.row_id "
 			 "AND o.seq > ?1 AND o.seq < changes.seq AND o.op = 'insert')",
 			 floor, from, NULL);
@@ -123,11 +127,12 @@ static int coalesce(struct fl_db *db, int64_t floor, int64_t from, int64_t *out_
 		return rc;
 	return run_int(db,
 		       "DELETE FROM changes WHERE seq IN (SELECT o.seq FROM changes n JOIN changes o "
-		       "ON o.tbl = n.tbl AND o.row_id = n.row_id AND o.seq < n.seq AND o.seq > ?1 WHERE n.seq > ?2)",
+		       "ON o.tbl = n.tbl AND o.row_id = n.row_id AND o.seq < n.seq AND o.seq > ?1 WHERE n.seq > ?2) "
+		       "AND seq NOT IN (SELECT position FROM (" FEED_HELD_SQL "))",
 		       floor, from, out_deleted);
 }
 
-/* The first change after `after` written at or after `since` (unix seconds), 0 if none. */
+/* The first change after `after` written after `since` (unix seconds), 0 if none. */
 static int first_recent(struct fl_db *db, int64_t after, int64_t since, int64_t *out)
 {
 	sqlite3_stmt *st;
@@ -135,7 +140,7 @@ static int first_recent(struct fl_db *db, int64_t after, int64_t since, int64_t 
 
 	*out = 0;
 	/* From the front, by seq: the scan stops at the first change young enough to keep. */
-	if (sqlite3_prepare_v2(db->sql, "SELECT seq FROM changes WHERE seq > ?1 AND at >= ?2 ORDER BY seq LIMIT 1",
+	if (sqlite3_prepare_v2(db->sql, "SELECT seq FROM changes WHERE seq > ?1 AND at > ?2 ORDER BY seq LIMIT 1",
 			       -1, &st, NULL) != SQLITE_OK)
 		return store_error(db, "read the change feed");
 	sqlite3_bind_int64(st, 1, after);
@@ -181,8 +186,7 @@ FL_API int fl_changes_trim(struct fl_db *db, int64_t keep_seconds, struct fl_tri
 	    (rc = held_range(db, &r.held, &held_max)) ||
 	    (rc = feed_int(db, "SELECT coalesced_through FROM feed_state WHERE id = 1", 0, &done_through)))
 		goto out;
-	/* What a registered reader has reached stays as it read it (sinks check the change at their position). */
-	floor = held_max > horizon ? held_max : horizon;
+	floor = horizon;
 	from = done_through > floor ? done_through : floor;
 	if (latest > from && (rc = coalesce(db, floor, from, &r.coalesced)))
 		goto out;

@@ -496,9 +496,10 @@ FL_API const char *fl_change_op_name(enum fl_change_op op);
  * its position is older than flsyncd's retention ([feed] keep).
  *
  * The feed may be coalesced (fl_changes_trim()): of several changes of one
- * row that no registered reader has seen, only the newest is kept (an
- * insert followed by updates stays an insert).  Every reader still sees
- * every row that changed after its `since`, at least once.
+ * row, only the newest is kept (an insert followed by updates stays an
+ * insert), so a seq may be missing anywhere.  Every reader still sees
+ * every row that changed after its `since` at least once: whoever had not
+ * seen the older change sees the newer one.
  *
  * Returns FL_OK, the value fn returned, FL_ERR_PRUNED, FL_ERR_BUSY,
  * FL_ERR_DB, FL_ERR_NOMEM or FL_ERR_MISUSE (db or fn NULL, since < 0).
@@ -631,10 +632,10 @@ struct fl_trim_report {
 
 /*
  * fl_changes_trim — what flsyncd does to the feed at the end of a pass:
- * coalesce, then prune.  Coalescing deletes the changes of a row that a
- * newer change of the same row covers, among those no registered consumer
- * or sink has reached (the changes at or before the newest position held
- * stay as they are); it looks only at the changes made since its last run.
+ * coalesce, then prune.  Coalescing deletes each change that a newer
+ * change of the same row covers (but the change at a registered consumer's
+ * or a sink's position, which stays as it is); it looks only at the rows
+ * changed since its last run, so it costs what the pass changed.
  * Pruning deletes the changes written more than keep_seconds ago (by their
  * `at`; keep_seconds < 0: none), never the newest one, never one after the
  * oldest position held (see fl_changes_prune()).  Both in one short write

@@ -98,3 +98,35 @@ def test_bad_names_are_misuse(db):
     with pytest.raises(flsync.Error) as e:
         db.changes_register("future", db.changes_latest() + 5)
     assert e.value.code == flsync.FL_ERR_MISUSE
+
+
+def test_trim_coalesces_and_compact_truncates(db, path):
+    start = db.changes_latest()
+    flip(db, 5)
+    r = db.changes_trim()
+    # the five flips, and the fixture's own insert of the thread, are one change now
+    assert r["coalesced"] >= 4 and r["pruned"] == 0 and r["held"] == -1
+    assert [(c["table"], c["row_id"]) for c in db.changes_since(start)] == [("threads", 502)]
+    # keep = 0: all but the newest go; the horizon says so
+    r = db.changes_trim(0)
+    assert r["pruned"] > 0 and db.query("SELECT count(*) AS n FROM changes")[0]["n"] == 1
+    horizon = db.changes_horizon()
+    assert start <= horizon < db.changes_latest()
+    assert [c["seq"] for c in db.changes_since(horizon)] == [db.changes_latest()]
+    c = db.compact()
+    assert c["checkpointed"] and os.path.getsize(path + "-wal") == 0
+    # a reader at start lost nothing (its changes live on in the newest); one before it did
+    assert len(db.changes_since(start)) == 1
+    with pytest.raises(flsync.Error) as e:
+        db.changes_since(start - 10)
+    assert e.value.code == flsync.FL_ERR_PRUNED
+
+
+def test_an_insert_then_updates_stay_an_insert(db):
+    start = db.changes_latest()
+    db.query("INSERT INTO currencies(id, code, name, sign, country, exchange_rate, raw) "
+             "VALUES (999, 'XTS', 'Test', 'T', 'XX', 1.0, '{}')")
+    for rate in (1.5, 2.0, 2.5):
+        db.query("UPDATE currencies SET exchange_rate = ? WHERE id = 999", rate)
+    db.changes_trim()
+    assert [(c["table"], c["row_id"], c["op"]) for c in db.changes_since(start)] == [("currencies", 999, "insert")]

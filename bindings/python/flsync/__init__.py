@@ -82,6 +82,14 @@ class _Change(ctypes.Structure):
                 ("op", c_int), ("at", c_int64)]
 
 
+class _TrimReport(ctypes.Structure):
+    _fields_ = [("coalesced", ctypes.c_int64), ("pruned", ctypes.c_int64), ("held", ctypes.c_int64)]
+
+
+class _CompactReport(ctypes.Structure):
+    _fields_ = [("pages_freed", ctypes.c_int64), ("vacuumed", ctypes.c_int), ("checkpointed", ctypes.c_int)]
+
+
 class _ActionInfo(ctypes.Structure):
     _fields_ = [("id", c_int64), ("kind", c_char_p), ("state", c_int),
                 ("params", c_char_p), ("local_ref", c_char_p),
@@ -196,6 +204,8 @@ _changes_ack = _proto("fl_changes_ack", c_int, c_void_p, c_char_p, c_int64)
 _changes_position = _proto("fl_changes_position", c_int, c_void_p, c_char_p, POINTER(c_int64))
 _changes_unregister = _proto("fl_changes_unregister", c_int, c_void_p, c_char_p)
 _changes_prune = _proto("fl_changes_prune", c_int, c_void_p, c_int64, POINTER(c_int64))
+_changes_trim = _proto("fl_changes_trim", c_int, c_void_p, c_int64, POINTER(_TrimReport))
+_db_compact = _proto("fl_db_compact", c_int, c_void_p, POINTER(_CompactReport))
 _changes_horizon = _proto("fl_changes_horizon", c_int, c_void_p, POINTER(c_int64))
 _status_get = _proto("fl_status_get", c_int, c_void_p, POINTER(POINTER(_Status)))
 _status_free = _proto("fl_status_free", None, POINTER(_Status))
@@ -537,6 +547,24 @@ class Database(_Handle):
         out = c_int64()
         self._check(_changes_prune(self._handle(), int(before), ctypes.byref(out)))
         return out.value
+
+    def changes_trim(self, keep_seconds=30 * 86400):
+        """What flsyncd does to the feed after a pass (for a program that runs
+        the sync itself): coalesce, then prune what is older than keep_seconds
+        (None: nothing), never past a registered consumer or a sink.  Returns
+        {"coalesced": n, "pruned": n, "held": oldest position held or -1}."""
+        r = _TrimReport()
+        keep = -1 if keep_seconds is None else int(keep_seconds)
+        self._check(_changes_trim(self._handle(), keep, ctypes.byref(r)))
+        return {"coalesced": r.coalesced, "pruned": r.pruned, "held": r.held}
+
+    def compact(self):
+        """Give free pages back and truncate the WAL when no reader holds it
+        (fl_db_compact).  Returns {"pages_freed": n, "vacuumed": bool,
+        "checkpointed": bool}."""
+        r = _CompactReport()
+        self._check(_db_compact(self._handle(), ctypes.byref(r)))
+        return {"pages_freed": r.pages_freed, "vacuumed": bool(r.vacuumed), "checkpointed": bool(r.checkpointed)}
 
     def changes_horizon(self):
         """The oldest seq changes_since() still serves (0 when nothing was pruned)."""

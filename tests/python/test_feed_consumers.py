@@ -130,3 +130,40 @@ def test_an_insert_then_updates_stay_an_insert(db):
         db.query("UPDATE currencies SET exchange_rate = ? WHERE id = 999", rate)
     db.changes_trim()
     assert [(c["table"], c["row_id"], c["op"]) for c in db.changes_since(start)] == [("currencies", 999, "insert")]
+
+
+def test_an_old_file_without_incremental_vacuum_is_converted_once(tmp_path):
+    import sqlite3
+    path = str(tmp_path / "old.db")
+    subprocess.run([os.environ["FL_CLI_FIXTURE"], path, os.environ["FL_CLI_FIXTURE_SQL"]], check=True)
+    # as flsync made files before schema 11: no auto_vacuum
+    raw = sqlite3.connect(path, isolation_level=None)
+    raw.execute("PRAGMA auto_vacuum = NONE")
+    raw.execute("VACUUM")
+    assert raw.execute("PRAGMA auto_vacuum").fetchone()[0] == 0
+    raw.execute("CREATE TABLE scratch (b BLOB)")
+    raw.executemany("INSERT INTO scratch VALUES (zeroblob(4000))", [()] * 500)
+    raw.execute("DROP TABLE scratch")
+    assert raw.execute("PRAGMA freelist_count").fetchone()[0] > 400
+    raw.close()
+    before = os.path.getsize(path)
+    with flsync.Database(path) as db:
+        c = db.compact()
+        assert c["vacuumed"] and c["pages_freed"] > 400
+        assert db.query("SELECT * FROM pragma_auto_vacuum")[0]["auto_vacuum"] == 2
+        # from now on freed pages go back without a VACUUM
+        assert not db.compact()["vacuumed"]
+    assert os.path.getsize(path) < before / 2
+
+
+def test_a_new_file_is_private_and_incremental(tmp_path):
+    path = str(tmp_path / "new.db")
+    old = os.umask(0o022)
+    try:
+        with flsync.Database(path) as db:
+            assert db.query("SELECT * FROM pragma_auto_vacuum")[0]["auto_vacuum"] == 2
+            db.query("UPDATE sync_state SET cursor = 1 WHERE 0")
+            for suffix in ("", "-wal", "-shm"):
+                assert os.stat(path + suffix).st_mode & 0o777 == 0o600, suffix
+    finally:
+        os.umask(old)

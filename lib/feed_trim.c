@@ -11,15 +11,10 @@
 
 #include "feed.h"
 
-/* The oldest and newest positions held, -1 when none is. */
-static int held_range(struct fl_db *db, int64_t *out_min, int64_t *out_max)
+/* The oldest position held, -1 when none is. */
+static int held_oldest(struct fl_db *db, int64_t *out)
 {
-	int rc;
-
-	*out_min = *out_max = -1;
-	if ((rc = feed_int(db, "SELECT coalesce(min(position), -1) FROM (" FEED_HELD_SQL ")", 0, out_min)))
-		return rc;
-	return feed_int(db, "SELECT coalesce(max(position), -1) FROM (" FEED_HELD_SQL ")", 0, out_max);
+	return feed_int(db, "SELECT coalesce(min(position), -1) FROM (" FEED_HELD_SQL ")", 0, out);
 }
 
 static int run_int(struct fl_db *db, const char *sql, int64_t a, int64_t b, int64_t *out_changes)
@@ -83,7 +78,7 @@ static int writable(struct fl_db *db, const char *what)
 
 FL_API int fl_changes_prune(struct fl_db *db, int64_t before, int64_t *out_deleted)
 {
-	int64_t latest, held_min, held_max, deleted = 0;
+	int64_t latest, held_min, deleted = 0;
 	int rc;
 
 	if (out_deleted)
@@ -92,7 +87,7 @@ FL_API int fl_changes_prune(struct fl_db *db, int64_t before, int64_t *out_delet
 		return FL_ERR_MISUSE;
 	if ((rc = writable(db, "prune the change feed")) || (rc = store_begin(db)))
 		return rc;
-	if (!(rc = feed_latest(db, &latest)) && !(rc = held_range(db, &held_min, &held_max)))
+	if (!(rc = feed_latest(db, &latest)) && !(rc = held_oldest(db, &held_min)))
 		rc = prune_through(db, prunable_through(before - 1, latest, held_min), &deleted);
 	if (!rc)
 		rc = store_commit(db);
@@ -173,7 +168,7 @@ static int prune_aged(struct fl_db *db, int64_t keep_seconds, int64_t latest, in
 FL_API int fl_changes_trim(struct fl_db *db, int64_t keep_seconds, struct fl_trim_report *out)
 {
 	struct fl_trim_report r = { .held = -1 };
-	int64_t latest, horizon, held_max, done_through, floor, from;
+	int64_t latest, horizon, done_through, from;
 	int rc;
 
 	if (out)
@@ -183,12 +178,11 @@ FL_API int fl_changes_trim(struct fl_db *db, int64_t keep_seconds, struct fl_tri
 	if ((rc = writable(db, "trim the change feed")) || (rc = store_begin(db)))
 		return rc;
 	if ((rc = feed_latest(db, &latest)) || (rc = feed_horizon(db, &horizon)) ||
-	    (rc = held_range(db, &r.held, &held_max)) ||
+	    (rc = held_oldest(db, &r.held)) ||
 	    (rc = feed_int(db, "SELECT coalesced_through FROM feed_state WHERE id = 1", 0, &done_through)))
 		goto out;
-	floor = horizon;
-	from = done_through > floor ? done_through : floor;
-	if (latest > from && (rc = coalesce(db, floor, from, &r.coalesced)))
+	from = done_through > horizon ? done_through : horizon;
+	if (latest > from && (rc = coalesce(db, horizon, from, &r.coalesced)))
 		goto out;
 	if ((rc = run_int(db, "UPDATE feed_state SET coalesced_through = ?1 WHERE id = 1", latest, 0, NULL)))
 		goto out;

@@ -127,19 +127,23 @@ static int coalesce(struct fl_db *db, int64_t floor, int64_t from, int64_t *out_
 		       floor, from, out_deleted);
 }
 
-/* The first change after `after` written after `since` (unix seconds), 0 if none. */
-static int first_recent(struct fl_db *db, int64_t after, int64_t since, int64_t *out)
+/* The first change in (after, through] written after `since` (unix seconds), 0 if none. */
+static int first_recent(struct fl_db *db, int64_t after, int64_t through, int64_t since, int64_t *out)
 {
 	sqlite3_stmt *st;
 	int rc = FL_OK, src;
 
 	*out = 0;
-	/* From the front, by seq: the scan stops at the first change young enough to keep. */
-	if (sqlite3_prepare_v2(db->sql, "SELECT seq FROM changes WHERE seq > ?1 AND at > ?2 ORDER BY seq LIMIT 1",
-			       -1, &st, NULL) != SQLITE_OK)
+	/*
+	 * From the front, by seq: the scan stops at the first change young
+	 * enough to keep, and never looks past what may be pruned at all.
+	 */
+	if (sqlite3_prepare_v2(db->sql, "SELECT seq FROM changes WHERE seq > ?1 AND seq <= ?2 AND at > ?3 "
+			       "ORDER BY seq LIMIT 1", -1, &st, NULL) != SQLITE_OK)
 		return store_error(db, "read the change feed");
 	sqlite3_bind_int64(st, 1, after);
-	sqlite3_bind_int64(st, 2, since);
+	sqlite3_bind_int64(st, 2, through);
+	sqlite3_bind_int64(st, 3, since);
 	src = sqlite3_step(st);
 	if (src == SQLITE_ROW)
 		*out = sqlite3_column_int64(st, 0);
@@ -158,7 +162,7 @@ static int prune_aged(struct fl_db *db, int64_t keep_seconds, int64_t latest, in
 	*out_deleted = 0;
 	if ((rc = feed_horizon(db, &horizon)) || cut <= horizon)
 		return rc;
-	if ((rc = first_recent(db, horizon, (int64_t)time(NULL) - keep_seconds, &recent)))
+	if ((rc = first_recent(db, horizon, cut, (int64_t)time(NULL) - keep_seconds, &recent)))
 		return rc;
 	if (recent > 0 && recent - 1 < cut)
 		cut = recent - 1;

@@ -114,6 +114,9 @@ def main():
     if not pgcluster.bindir():
         print('skipped: no PostgreSQL server binaries (the postgresql package; scripts/test installs it)')
         return 77
+    # The sanitizer runtimes preloaded for the binding (in a sanitizer build) are this
+    # process's; PostgreSQL's programs must not get them.
+    os.environ.pop('LD_PRELOAD', None)
     PG = pgcluster.Cluster()
     try:
         run_tests()

@@ -452,8 +452,11 @@ FL_API int fl_stmt_readonly(struct fl_stmt *st);
  * by a sequence number (seq) that only grows.  A program remembers the
  * newest seq it has handled and asks for what changed since.  Rows are
  * identified by their id (reviews, which have none, by their rowid).  A row
- * changed several times appears several times.  Changes of project_jobs and
- * thread_members come with a change of their project or thread.
+ * changed several times appears several times until flsyncd coalesces them
+ * after its pass (fl_changes_trim()): then once, as its newest change.
+ * Changes of project_jobs and thread_members come with a change of their
+ * project or thread.  The feed is kept for [feed] keep (30 days) and for as
+ * long as a registered consumer (fl_changes_register()) has not read it.
  */
 
 enum fl_change_op {

@@ -90,14 +90,14 @@ static bool conf_library_section(const char *name)
 static bool conf_section_known(const char *name)
 {
 	return !strcmp(name, "cadence") || !strcmp(name, "limits") || !strcmp(name, "sink") ||
-	       !strcmp(name, "webhook") || !strcmp(name, "report") || conf_library_section(name);
+	       !strcmp(name, "webhook") || !strcmp(name, "report") || !strcmp(name, "feed") || conf_library_section(name);
 }
 
 /* The sections there are, for the message about one that is not (options come grouped). */
 static void conf_sections(char *out, size_t size)
 {
 	const char *opt, *prev = NULL;
-	size_t used = (size_t)snprintf(out, size, "account NAME, cadence, limits, report, sink, webhook");
+	size_t used = (size_t)snprintf(out, size, "account NAME, cadence, feed, limits, report, sink, webhook");
 
 	for (int i = 0; (opt = fl_sync_option_name(i)) && used < size; prev = opt, i++) {
 		size_t len = strcspn(opt, ".");
@@ -113,6 +113,7 @@ static void conf_defaults(struct flconf *c)
 {
 	memset(c, 0, sizeof *c);
 	c->interval_s = 300;
+	c->feed_keep_s = 30 * 86400;
 	c->max_parallel = 4;
 	c->lease_stale_s = 60;
 	c->webhook_check_s = 3600;
@@ -207,6 +208,12 @@ static const char *conf_key(struct flconf *c, const char *section, struct flconf
 	}
 	if (!strcmp(section, "cadence") && !strcmp(key, "interval"))
 		return conf_duration(value, 1, 1000000000, &c->interval_s);
+	if (!strcmp(section, "feed")) {
+		if (!strcmp(key, "keep"))
+			return conf_duration(value, 0, 1000000000, &c->feed_keep_s);
+		snprintf(buf, bufsz, "unknown key '%s' in [feed] (keep)", key);
+		return buf;
+	}
 	if (!strcmp(section, "limits") && !strcmp(key, "max_parallel"))
 		return conf_int(value, 1, 1024, &c->max_parallel);
 	if (!strcmp(section, "sink")) {

@@ -36,6 +36,7 @@ struct flconf {
 	int n_settings;
 	int64_t interval_s;      /* [cadence] interval: between an account's passes (300) */
 	int max_parallel;        /* [limits] max_parallel: accounts syncing at once (4) */
+	int64_t feed_keep_s;     /* [feed] keep: how long the change feed keeps a change (30d) */
 	struct flconf_account *accounts;
 	int n_accounts;
 	char *sink_postgres;     /* [sink] postgres = CONNINFO, NULL for none */

@@ -1,17 +1,18 @@
 /*
  * changes.c — the change feed: reading the `changes` table that migration
- * 003's triggers fill (fl_changes_since, fl_changes_latest) and pruning it.
- * seq is the rowid and only grows because pruning always keeps the newest
- * change, so the feed has no holes except at its front, where pruning cuts
- * it; that is how a reader that fell behind is detected.
- * fl_changes_wait sleeps on a watch of the database file (watch.c) and
- * looks at the feed only when the file was written.
+ * 003's triggers fill (fl_changes_since, fl_changes_latest,
+ * fl_changes_wait).  seq is the rowid and only grows because pruning and
+ * coalescing always keep the newest change.  Coalescing leaves holes
+ * anywhere (a change covered by a newer one of its row), so a reader that
+ * fell behind is told by feed_state.pruned_through (migration 011), not by
+ * a hole (feed.h).  fl_changes_wait sleeps on a watch of the database file
+ * (watch.c) and looks at the feed only when the file was written.
  */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "store.h"
+#include "feed.h"
 #include "watch.h"
 
 FL_API const char *fl_change_op_name(enum fl_change_op op)
@@ -34,7 +35,7 @@ static enum fl_change_op op_of(const char *s)
 }
 
 /* One integer from a one-row query; 0 when it gives no row or NULL. */
-static int one_int(struct fl_db *db, const char *sql, int64_t arg, int64_t *out)
+int feed_int(struct fl_db *db, const char *sql, int64_t arg, int64_t *out)
 {
 	sqlite3_stmt *st;
 	int rc = FL_OK, src;
@@ -53,10 +54,15 @@ static int one_int(struct fl_db *db, const char *sql, int64_t arg, int64_t *out)
 	return rc;
 }
 
-/* The newest seq ever given: pruning keeps that row, so it is the max. */
-static int latest(struct fl_db *db, int64_t *out)
+/* The newest seq ever given: pruning and coalescing keep that row, so it is the max. */
+int feed_latest(struct fl_db *db, int64_t *out)
 {
-	return one_int(db, "SELECT coalesce(max(seq), 0) FROM changes", 0, out);
+	return feed_int(db, "SELECT coalesce(max(seq), 0) FROM changes", 0, out);
+}
+
+int feed_horizon(struct fl_db *db, int64_t *out)
+{
+	return feed_int(db, "SELECT pruned_through FROM feed_state WHERE id = 1", 0, out);
 }
 
 FL_API int fl_changes_latest(struct fl_db *db, int64_t *out)
@@ -69,7 +75,7 @@ FL_API int fl_changes_latest(struct fl_db *db, int64_t *out)
 		return db ? error_set(&db->err, FL_ERR_MISUSE, "fl_changes_latest: out is NULL")
 			  : FL_ERR_MISUSE;
 	}
-	rc = latest(db, out);
+	rc = feed_latest(db, out);
 	if (!rc)
 		error_clear(&db->err);
 	return rc;
@@ -84,7 +90,7 @@ struct changes_look {
 static int changes_look(void *ctx, bool *done, int64_t *wake_ms)
 {
 	struct changes_look *l = ctx;
-	int rc = latest(l->db, &l->newest);
+	int rc = feed_latest(l->db, &l->newest);
 
 	(void)wake_ms;
 	*done = rc == FL_OK && l->newest > l->since;
@@ -123,7 +129,7 @@ FL_API int fl_changes_since(struct fl_db *db, int64_t since, int64_t limit,
 			    int64_t *out_newest)
 {
 	sqlite3_stmt *st = NULL;
-	int64_t newest = 0, oldest = 0;
+	int64_t newest = 0, horizon = 0;
 	int rc, src, own_txn, stopped = 0;
 
 	if (out_newest)
@@ -138,22 +144,16 @@ FL_API int fl_changes_since(struct fl_db *db, int64_t since, int64_t limit,
 	own_txn = sqlite3_get_autocommit(db->sql);
 	if (own_txn && sqlite3_exec(db->sql, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
 		return store_error(db, "read the change feed");
-	if ((rc = latest(db, &newest)))
+	if ((rc = feed_latest(db, &newest)))
 		goto out;
 	if (since < newest) {
-		/*
-		 * Pruned past `since` if the oldest change kept is not since + 1
-		 * (or none is kept at all).  An empty feed with newest > since
-		 * means everything after since was pruned.
-		 */
-		if ((rc = one_int(db, "SELECT coalesce((SELECT seq FROM changes WHERE seq > ?1 ORDER BY seq LIMIT 1), 0)",
-				  since, &oldest)))
+		/* Pruned past `since`: a change after it may be gone (feed.h). */
+		if ((rc = feed_horizon(db, &horizon)))
 			goto out;
-		if (oldest != since + 1) {
-			rc = error_set(&db->err, FL_ERR_NOT_FOUND,
-				       "the change feed no longer holds the changes after seq %lld (they were pruned; it holds %lld to %lld): re-read everything, then follow from seq %lld",
-				       (long long)since, (long long)oldest, (long long)newest,
-				       (long long)newest);
+		if (since < horizon) {
+			rc = error_set(&db->err, FL_ERR_PRUNED,
+				       "the change feed no longer holds every change after seq %lld (it was pruned through seq %lld): re-read everything, then follow from seq %lld",
+				       (long long)since, (long long)horizon, (long long)newest);
 			goto out;
 		}
 	}
@@ -192,39 +192,5 @@ out:
 		if (out_newest)
 			*out_newest = newest;
 	}
-	return rc;
-}
-
-FL_API int fl_changes_prune(struct fl_db *db, int64_t before, int64_t *out_deleted)
-{
-	sqlite3_stmt *st = NULL;
-	int rc = FL_OK;
-
-	if (out_deleted)
-		*out_deleted = 0;
-	if (!db)
-		return FL_ERR_MISUSE;
-	if (db->flags & FL_OPEN_READONLY)
-		return error_set(&db->err, FL_ERR_READONLY,
-				 "prune the change feed: the database is open read-only");
-	/*
-	 * Never the newest: it carries the sequence on (see migration 003).
-	 * Never past what a sink (flsync pgsync) has confirmed: its
-	 * sync_state row "sink.*" holds the newest seq it has, and that change
-	 * stays too, for the sink to check it is still the one it mirrored.
-	 */
-	if (sqlite3_prepare_v2(db->sql,
-			       "DELETE FROM changes WHERE seq < ?1 AND seq < (SELECT max(seq) FROM changes) "
-			       "AND seq < coalesce((SELECT min(cursor) FROM sync_state WHERE stream LIKE 'sink.%'), seq + 1)",
-			       -1, &st, NULL) != SQLITE_OK)
-		return store_error(db, "prune the change feed");
-	sqlite3_bind_int64(st, 1, before);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		rc = store_error(db, "prune the change feed before seq %lld", (long long)before);
-	else if (out_deleted)
-		*out_deleted = sqlite3_changes(db->sql);
-	sqlite3_finalize(st);
-	if (!rc)
-		error_clear(&db->err);
 	return rc;
 }

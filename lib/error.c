@@ -33,6 +33,7 @@ FL_API const char *fl_strerror(int rc)
 	case FL_ERR_INVALID: return "invalid input";
 	case FL_ERR_STATE: return "not possible in the current state";
 	case FL_ERR_AUTH: return "the API refused the token, or the sign-in has ended";
+	case FL_ERR_PRUNED: return "the change feed was pruned past that position: re-read everything";
 	}
 	return "unknown error";
 }

@@ -68,6 +68,7 @@ enum fl_code {
 	FL_ERR_INVALID = 18,      /* input refused by validation (an action's kind or parameters, a query) */
 	FL_ERR_STATE = 19,        /* not possible in the object's current state (cancel a sent action) */
 	FL_ERR_AUTH = 20,         /* the API refused the token, or the sign-in has ended (flsync auth login) */
+	FL_ERR_PRUNED = 21,       /* the change feed no longer holds the changes asked for: re-read everything */
 };
 
 /*
@@ -486,8 +487,11 @@ FL_API int fl_stmt_readonly(struct fl_stmt *st);
  * by a sequence number (seq) that only grows.  A program remembers the
  * newest seq it has handled and asks for what changed since.  Rows are
  * identified by their id (reviews, which have none, by their rowid).  A row
- * changed several times appears several times.  Changes of project_jobs and
- * thread_members come with a change of their project or thread.
+ * changed several times appears several times until flsyncd coalesces them
+ * after its pass (fl_changes_trim()): then once, as its newest change.
+ * Changes of project_jobs and thread_members come with a change of their
+ * project or thread.  The feed is kept for [feed] keep (30 days) and for as
+ * long as a registered consumer (fl_changes_register()) has not read it.
  */
 
 enum fl_change_op {
@@ -522,12 +526,20 @@ FL_API const char *fl_change_op_name(enum fl_change_op op);
  * was delivered it is the `since` of the next call; when limit cut the list
  * short, continue from the seq of the last change fn saw.
  *
- * When changes after `since` have already been pruned, nothing is delivered
- * and FL_ERR_NOT_FOUND is returned, with a message saying from which seq the
- * feed still holds changes: the program re-reads what it shows and goes on
- * from fl_changes_latest().
+ * When changes after `since` have already been pruned (since is older than
+ * fl_changes_horizon()), nothing is delivered and FL_ERR_PRUNED is
+ * returned, with a message saying so: the program re-reads what it shows
+ * and goes on from fl_changes_latest().  A program registered with
+ * fl_changes_register() is never pruned past; one that is not may be, once
+ * its position is older than flsyncd's retention ([feed] keep).
  *
- * Returns FL_OK, the value fn returned, FL_ERR_NOT_FOUND, FL_ERR_BUSY,
+ * The feed may be coalesced (fl_changes_trim()): of several changes of one
+ * row, only the newest is kept (an insert followed by updates stays an
+ * insert), so a seq may be missing anywhere.  Every reader still sees
+ * every row that changed after its `since` at least once: whoever had not
+ * seen the older change sees the newer one.
+ *
+ * Returns FL_OK, the value fn returned, FL_ERR_PRUNED, FL_ERR_BUSY,
  * FL_ERR_DB, FL_ERR_NOMEM or FL_ERR_MISUSE (db or fn NULL, since < 0).
  */
 FL_API int fl_changes_since(struct fl_db *db, int64_t since, int64_t limit,
@@ -577,17 +589,146 @@ FL_API int fl_changes_wait(struct fl_db *db, int64_t since, int timeout_ms, int6
 
 /*
  * fl_changes_prune — delete the changes with seq < before (programs that
- * still need them then get FL_ERR_NOT_FOUND from fl_changes_since()),
+ * still need them then get FL_ERR_PRUNED from fl_changes_since()),
  * except the newest change, which is always kept: it carries the sequence
- * on, and those a sink still needs: a sync_state row whose stream starts
- * with "sink." (flsync pgsync writes "sink.postgres.SCHEMA") holds in
- * cursor the newest seq that sink has, and neither it nor anything after
- * it is deleted.
+ * on, and those a reader still needs: a consumer registered with
+ * fl_changes_register(), or a sync_state row whose stream starts with
+ * "sink." (flsync pgsync writes "sink.postgres.SCHEMA", whose cursor is the
+ * newest seq that sink has): neither the change at such a position nor
+ * anything after it is deleted.
  * *out_deleted (when not NULL) is how many were deleted.  Needs a
  * read-write handle.  Returns FL_OK, FL_ERR_READONLY, FL_ERR_BUSY,
  * FL_ERR_DB or FL_ERR_MISUSE.
  */
 FL_API int fl_changes_prune(struct fl_db *db, int64_t before, int64_t *out_deleted);
+
+/*
+ * Named consumers.  A program that follows the feed across restarts (a
+ * mirror, an indexer, a notifier) registers under a name of its choosing;
+ * from then on the feed is never pruned past its position, however long it
+ * stays away, until it unregisters.  Its position is the newest seq it has
+ * handled; it reads with fl_changes_since(db, position, ...) and moves the
+ * position on with fl_changes_ack() once what it read is safely handled.
+ * The first time (fl_changes_position() says FL_ERR_NOT_FOUND), it reads
+ * everything it needs from the tables, then registers at the
+ * fl_changes_latest() it took before that read.  A registered program that
+ * is gone for good holds the feed (and the file's size) until
+ * fl_changes_unregister(): `flsync status` shows the oldest position held.
+ * Names are 1 to 64 bytes, any text; "sink.*" belongs to the PostgreSQL
+ * sinks (held in sync_state, not here).
+ */
+
+/*
+ * fl_changes_register — register name at position (the newest seq it has
+ * handled; 0 <= position <= fl_changes_latest()), or move it there if it is
+ * registered already.  A position older than fl_changes_horizon() cannot
+ * be held (those changes are gone): FL_ERR_PRUNED, and nothing changes.
+ * Needs a read-write handle.  Returns FL_OK, FL_ERR_PRUNED, FL_ERR_MISUSE
+ * (db or name NULL, a bad name or position), FL_ERR_READONLY, FL_ERR_BUSY,
+ * FL_ERR_DB.
+ */
+FL_API int fl_changes_register(struct fl_db *db, const char *name, int64_t position);
+
+/*
+ * fl_changes_ack — a registered consumer has handled every change up to
+ * position (usually the *out_newest of its last fl_changes_since()): the
+ * changes up to there may be pruned.  A position back in time is allowed
+ * while the feed still holds it.  Returns FL_OK, FL_ERR_NOT_FOUND (name is
+ * not registered), FL_ERR_PRUNED, FL_ERR_MISUSE, FL_ERR_READONLY,
+ * FL_ERR_BUSY, FL_ERR_DB.
+ */
+FL_API int fl_changes_ack(struct fl_db *db, const char *name, int64_t position);
+
+/*
+ * fl_changes_position — *out_position is the position name holds.
+ * Works on read-only handles.  Returns FL_OK, FL_ERR_NOT_FOUND (not
+ * registered; *out_position is 0), FL_ERR_MISUSE, FL_ERR_BUSY, FL_ERR_DB.
+ */
+FL_API int fl_changes_position(struct fl_db *db, const char *name, int64_t *out_position);
+
+/*
+ * fl_changes_unregister — forget name: the feed no longer waits for it.
+ * Returns FL_OK, FL_ERR_NOT_FOUND (it was not registered), FL_ERR_MISUSE,
+ * FL_ERR_READONLY, FL_ERR_BUSY, FL_ERR_DB.
+ */
+FL_API int fl_changes_unregister(struct fl_db *db, const char *name);
+
+/*
+ * fl_changes_horizon — *out is the oldest `since` fl_changes_since() still
+ * serves: every change after it that matters is kept (0 when nothing was
+ * ever pruned).  Works on read-only handles.  Returns FL_OK or a database
+ * code; *out is 0 on failure.
+ */
+FL_API int fl_changes_horizon(struct fl_db *db, int64_t *out);
+
+/* What fl_changes_trim() did. */
+struct fl_trim_report {
+	int64_t coalesced;        /* changes deleted because a newer one of the same row covers them */
+	int64_t pruned;           /* changes deleted because they were older than keep_seconds */
+	int64_t held;             /* the oldest position held (registered consumers and sinks), -1 none */
+};
+
+/*
+ * fl_changes_trim — what flsyncd does to the feed at the end of a pass:
+ * coalesce, then prune.  Coalescing deletes each change that a newer
+ * change of the same row covers (but the change at a registered consumer's
+ * or a sink's position, which stays as it is); it looks only at the rows
+ * changed since its last run, so it costs what the pass changed.
+ * Pruning deletes the changes written more than keep_seconds ago (by their
+ * `at`; keep_seconds < 0: none), never the newest one, never one after the
+ * oldest position held (see fl_changes_prune()).  Both in one short write
+ * transaction.  The pages freed come back to the file with fl_db_compact().
+ * *out (when not NULL) says what was done.  Needs a read-write handle.
+ * Returns FL_OK, FL_ERR_READONLY, FL_ERR_BUSY, FL_ERR_DB, FL_ERR_MISUSE.
+ */
+FL_API int fl_changes_trim(struct fl_db *db, int64_t keep_seconds, struct fl_trim_report *out);
+
+/* What fl_db_compact() did. */
+struct fl_compact_report {
+	int64_t pages_freed;      /* free pages given back to the file system */
+	int vacuumed;             /* 1 when a whole VACUUM ran (once, to turn on incremental vacuum) */
+	int checkpointed;         /* 1 when the WAL was checkpointed and truncated to 0 bytes */
+};
+
+/*
+ * fl_db_compact — keep the file compact after deletions: free pages are
+ * given back (PRAGMA incremental_vacuum) when there are enough of them (an
+ * eighth of the file, or 8 MB), and the WAL is checkpointed and truncated
+ * when no reader holds it (else checkpointed as far as readers allow,
+ * without waiting for them).  A database made before incremental vacuum
+ * was turned on at creation (flsync before schema 11) is converted by one
+ * VACUUM the first time a quarter of it is free: that rewrites the file
+ * once, taking the write lock for as long (readers go on reading, in WAL
+ * mode).  Call it outside any transaction, on a read-write handle.  *out
+ * may be NULL.  Returns FL_OK, FL_ERR_READONLY, FL_ERR_BUSY (another writer
+ * held the lock), FL_ERR_IO, FL_ERR_DB, FL_ERR_MISUSE.
+ */
+FL_API int fl_db_compact(struct fl_db *db, struct fl_compact_report *out);
+
+/* The file and the feed, for `flsync status`. */
+struct fl_feed_status {
+	int64_t file_bytes;       /* the database file's size */
+	int64_t wal_bytes;        /* its -wal file's size, 0 if none */
+	int64_t free_pages;       /* pages free inside the file */
+	int64_t page_size;
+	int auto_vacuum;          /* 0 none, 1 full, 2 incremental */
+	unsigned file_mode;       /* the file's permission bits (0600) */
+	int64_t rows;             /* changes in the feed */
+	int64_t latest;           /* as fl_changes_latest() */
+	int64_t horizon;          /* as fl_changes_horizon() */
+	int64_t held;             /* the oldest position held, -1 when none is */
+	const char *held_by;      /* whose it is ("myapp", "sink.postgres.flsync"), NULL when none */
+	int64_t consumers;        /* registered consumers and sinks */
+};
+
+/*
+ * fl_feed_status_get — the figures above, from one snapshot.  *out is
+ * freed with fl_feed_status_free(); NULL on failure.  Works on read-only
+ * handles.  Returns FL_OK, FL_ERR_IO (the file cannot be examined),
+ * FL_ERR_BUSY, FL_ERR_DB, FL_ERR_NOMEM, FL_ERR_MISUSE.
+ */
+FL_API int fl_feed_status_get(struct fl_db *db, struct fl_feed_status **out);
+FL_API void fl_feed_status_free(struct fl_feed_status *status);
 
 /* ---- Sync status ------------------------------------------------------ */
 

@@ -1,13 +1,19 @@
 /*
  * store.c — opening an flsync database: connection settings, the schema
  * version check, and the embedded migrations (sql/migrations/, applied in one
- * transaction and recorded in PRAGMA user_version).  Also the translation of
- * SQLite errors into FL_* codes, used by every module that writes.
+ * transaction and recorded in PRAGMA user_version).  A new file is made
+ * 0600 (its -wal and -shm take its mode) with incremental vacuum.  Also the
+ * translation of SQLite errors into FL_* codes, used by every module that
+ * writes.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "store.h"
 #include "watch.h"
@@ -231,6 +237,9 @@ static int configure(struct fl_db *db, const char *path)
 	if (sqlite3_db_readonly(db->sql, "main") == 1)
 		return readonly_error(db, path, "the file is not writable");
 
+	/* Only before the first table: a new file gives freed pages back (compact.c). */
+	if (version == 0 && (rc = store_exec(db, "PRAGMA auto_vacuum = INCREMENTAL", "set incremental vacuum")))
+		return rc;
 	if (sqlite3_prepare_v2(db->sql, "PRAGMA journal_mode = WAL", -1, &st,
 			       NULL) != SQLITE_OK)
 		return store_error(db, "set WAL mode on %s", path);
@@ -329,6 +338,31 @@ static int open_readonly(struct fl_db *db, const char *path)
 	return open_uri(db, path, "mode=ro&immutable=1");
 }
 
+/*
+ * Make a missing database file 0600, whatever the umask: it holds every
+ * private message of the account.  SQLite gives the -wal and -shm it
+ * creates the database's mode.  URIs and in-memory names are SQLite's.
+ */
+static int create_private(const char *path)
+{
+	int fd;
+
+	if (!strcmp(path, ":memory:") || !strncmp(path, "file:", 5))
+		return FL_OK;
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return errno == EEXIST ? FL_OK
+		       : error_set(&open_err, FL_ERR_IO, "cannot create database %s: %s", path, strerror(errno));
+	if (fchmod(fd, 0600) != 0) {
+		error_set(&open_err, FL_ERR_IO, "cannot make %s private: %s", path, strerror(errno));
+		close(fd);
+		unlink(path);
+		return FL_ERR_IO;
+	}
+	close(fd);
+	return FL_OK;
+}
+
 FL_API int fl_db_open(const char *path, int flags, struct fl_db **out)
 {
 	struct fl_db *db;
@@ -344,6 +378,8 @@ FL_API int fl_db_open(const char *path, int flags, struct fl_db **out)
 		return error_set(&open_err, FL_ERR_MISUSE,
 				 "fl_db_open: FL_OPEN_READONLY and FL_OPEN_CREATE exclude each other");
 
+	if ((flags & FL_OPEN_CREATE) && (rc = create_private(path)))
+		return rc;
 	db = calloc(1, sizeof *db);
 	if (!db)
 		return error_set(&open_err, FL_ERR_NOMEM, "open %s: out of memory", path);

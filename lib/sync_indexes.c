@@ -33,7 +33,7 @@ static const char record_sql[] =
 	"INSERT INTO sync_deferred_indexes(name, sql) SELECT name, sql FROM sqlite_schema "
 	"WHERE type = 'index' AND sql IS NOT NULL AND sql NOT LIKE 'CREATE UNIQUE%' "
 	"AND tbl_name IN ('projects', 'project_jobs', 'bids', 'milestones', 'milestone_requests', "
-	"'reviews', 'threads', 'thread_members', 'messages')";
+	"'reviews', 'threads', 'thread_members', 'messages', 'changes')";
 
 struct names {
 	char **v;

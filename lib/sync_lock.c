@@ -65,7 +65,7 @@ int sync_lock_take(struct sync_lock *lk, const char *db_path, struct fl_error *e
 	lk->fd = -1;
 	if (!path)
 		return error_set(err, FL_ERR_NOMEM, "sync lock: out of memory");
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		if (errno == EACCES || errno == EROFS || errno == EPERM)
 			error_set(err, FL_ERR_READONLY, "cannot create lock file %s: %s: syncing writes the "

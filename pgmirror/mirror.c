@@ -616,9 +616,9 @@ int pg_mirror(struct pgm_sink *s, struct fl_db *db, const struct pgm_run *run, c
 	char *their_file = NULL, *their_fp = NULL, *their_source = NULL, *our_fp = NULL, *latest_fp = NULL;
 	struct ids *changed = calloc((size_t)n, sizeof *changed);
 	const struct pg_table *links[2];
-	int64_t pos = -1, latest, oldest;
+	int64_t pos = -1, latest, horizon = 0;
 	bool ok = true, sqlite_open = false;
-	int rc = PGM_FAIL, i;
+	int rc = PGM_FAIL, horizon_rc, i;
 	PGresult *r;
 
 	memset(out, 0, sizeof *out);
@@ -687,8 +687,9 @@ int pg_mirror(struct pgm_sink *s, struct fl_db *db, const struct pgm_run *run, c
 	ok = ok && pgm_db_exec(s, db, "BEGIN");
 	sqlite_open = ok;
 	latest = ok ? one_int(s, db, "SELECT coalesce(max(seq), 0) FROM changes", 0, &ok) : 0;
-	oldest = ok ? one_int(s, db, "SELECT coalesce((SELECT seq FROM changes WHERE seq > ?1 ORDER BY seq LIMIT 1), 0)",
-			      pos, &ok) : 0;
+	/* Pruned past pos: a change after it may be gone (coalescing leaves holes that lose nothing). */
+	if (ok && (horizon_rc = fl_changes_horizon(db, &horizon)) != FL_OK)
+		ok = pgm_db_fail(s, db, horizon_rc, "read the change feed's horizon");
 	our_fp = ok && pos > 0 ? fingerprint(s, db, pos, &ok) : NULL;
 	latest_fp = ok && latest > 0 ? fingerprint(s, db, latest, &ok) : NULL;
 	out->from_seq = pos;
@@ -700,7 +701,7 @@ int pg_mirror(struct pgm_sink *s, struct fl_db *db, const struct pgm_run *run, c
 	 * file was restored from a backup, or made anew, and went on).
 	 */
 	out->full = pos < 0 || (their_file && strcmp(their_file, file_id) != 0) || pos > latest ||
-		    (pos < latest && oldest != pos + 1) ||
+		    (pos < latest && pos < horizon) ||
 		    (our_fp && their_fp && strcmp(our_fp, their_fp) != 0) || (pos > 0 && !our_fp && pos == latest);
 
 	if (ok && out->full) {

@@ -46,6 +46,7 @@ bool syncd_account_configure(struct syncd_account *a, const struct flconf *cfg)
 	const struct flconf_setting *s;
 	char err[768];
 
+	a->feed_keep_s = cfg->feed_keep_s;
 	if (n > ACCOUNT_SETTINGS_MAX) {
 		syncd_error(a->progress, "%s: more than %d settings", cfg->path, ACCOUNT_SETTINGS_MAX);
 		return false;
@@ -251,6 +252,9 @@ int syncd_account_round(struct syncd_account *a, bool once, enum syncd_round kin
 		if (!code)
 			code = sink;
 	}
+	/* Then the feed is trimmed (never past the sink's new position) and the file kept compact. */
+	if (kind == SYNCD_ROUND_PASS && rc != FL_ERR_ABORTED)
+		syncd_feed_trim(a);
 	return code;
 }
 

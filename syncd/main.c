@@ -78,7 +78,11 @@ static void main_usage(FILE *f)
 		"  [webhook]  listen = HOST:PORT, path = /SECRET   as --webhook-listen, --webhook-path\n"
 		"             poll_interval = 1h   between passes while deliveries come (else interval)\n"
 		"             check = 1h           check the webhook is active; register it again if not\n");
-	fprintf(f, "  [report]   currency = EUR       the home currency of flsync report and flsync ui (USD)\n"
+	fprintf(f,
+		"  [feed]     keep = 30d           the change feed keeps a change this long after a\n"
+		"                                  pass, and longer while a registered consumer or a\n"
+		"                                  sink has not read it (0: only what they need)\n"
+		"  [report]   currency = EUR       the home currency of flsync report and flsync ui (USD)\n"
 		"An unknown key or a bad value stops flsyncd with FILE:LINE and exit status 2.\n");
 	fprintf(f,
 		"Each account has its own rate budgets (the API's limits are per user); their\n"

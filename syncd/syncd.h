@@ -107,6 +107,7 @@ struct syncd_account {
 	int64_t webhook_check_s;  /* how often its webhook is checked still active, 0 never */
 	int64_t webhook_checked;  /* when it last was, on the server's clock */
 	struct syncd_sink *sink;  /* [sink] postgres: its mirror and lease, NULL without */
+	int64_t feed_keep_s;      /* [feed] keep: the change feed's retention */
 	volatile sig_atomic_t cancel; /* stops its pass: flsyncd stops, or the lease was lost */
 	pthread_t thread;
 };
@@ -147,6 +148,13 @@ void syncd_account_webhook_check(struct syncd_account *a);
 /* ---- sink.c ------------------------------------------------------------ */
 
 struct syncd_sink;
+
+/*
+ * After a pass (feed.c): coalesce and prune the change feed behind [feed]
+ * keep, never past a held position, then give free pages back and
+ * truncate the WAL.  Failures are logged; they never fail the pass.
+ */
+void syncd_feed_trim(struct syncd_account *a);
 
 /* The account's PostgreSQL mirror and lease (cfg's [sink]); connects again at each pass if down. */
 int syncd_sink_open(struct syncd_account *a, const struct flconf *cfg);

@@ -427,7 +427,7 @@ START_TEST(change_feed_prune)
 	ck_assert_int_eq(s.n, 3);
 	/* a reader further behind learns it missed changes */
 	memset(&s, 0, sizeof s);
-	ck_assert_int_eq(fl_changes_since(ro, 5, 0, collect, &s, &newest), FL_ERR_NOT_FOUND);
+	ck_assert_int_eq(fl_changes_since(ro, 5, 0, collect, &s, &newest), FL_ERR_PRUNED);
 	ck_assert_int_eq(s.n, 0);
 	ck_assert_msg(strstr(fl_errmsg(ro), "pruned"), "%s", fl_errmsg(ro));
 
@@ -440,7 +440,7 @@ START_TEST(change_feed_prune)
 	ck_assert_int_eq(s.n, 0);
 	s = since(ro, latest - 1, NULL);
 	ck_assert_int_eq(s.n, 1);
-	ck_assert_int_eq(fl_changes_since(ro, latest - 2, 0, collect, &s, NULL), FL_ERR_NOT_FOUND);
+	ck_assert_int_eq(fl_changes_since(ro, latest - 2, 0, collect, &s, NULL), FL_ERR_PRUNED);
 	exec(db, "UPDATE threads SET is_read = 1 WHERE id = 502");
 	s = since(ro, latest, NULL);
 	ck_assert_int_eq(s.n, 1);

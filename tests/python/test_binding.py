@@ -142,7 +142,7 @@ def test_changes_since_a_pruned_seq_says_so(db, path):
     raw.close()
     with pytest.raises(flsync.Error) as e:
         db.changes_since(1)
-    assert e.value.code == flsync.FL_ERR_NOT_FOUND and "pruned" in e.value.message
+    assert e.value.code == flsync.FL_ERR_PRUNED and "pruned" in e.value.message
 
 
 def test_wait_for_change_wakes_on_another_process(path):

@@ -141,7 +141,6 @@ static int export_one(struct fl_db *db, const char *dir, const char *table, enum
 	struct fl_stmt *st = NULL;
 	FILE *f = NULL;
 	int fd = -1, rc = TOOL_FAIL, src;
-	mode_t mask;
 
 	*out_rows = 0;
 	sql = tool_xasprintf("SELECT * FROM %s", quoted);
@@ -181,10 +180,7 @@ static int export_one(struct fl_db *db, const char *dir, const char *table, enum
 		goto out;
 	}
 	f = NULL;
-	/* mkstemp makes 0600; an export is an ordinary file, as the umask allows. */
-	mask = umask(0);
-	umask(mask);
-	chmod(tmp, 0666 & ~mask);
+	tool_private(tmp);
 	if (rename(tmp, final) != 0) {
 		tool_fail("rename %s to %s: %s", tmp, final, strerror(errno));
 		goto out;
@@ -303,7 +299,7 @@ int tool_cmd_export(struct tool_ctx *ctx, int argc, char **argv)
 			}
 		}
 	}
-	if (!to_stdout && mkdir(dir, 0777) != 0 && errno != EEXIST) {
+	if (!to_stdout && tool_mkdir_private(dir) != 0 && errno != EEXIST) {
 		tool_fail("cannot create directory %s: %s", dir, strerror(errno));
 		goto out;
 	}

@@ -397,7 +397,6 @@ int tool_cmd_report(struct tool_ctx *ctx, int argc, char **argv)
 	char *tmp;
 	FILE *f;
 	int opt, fd, rc;
-	mode_t mask;
 
 	optind = 0;
 	while ((opt = getopt_long(argc, argv, ":o:c:h", opts, NULL)) != -1) {
@@ -437,9 +436,7 @@ int tool_cmd_report(struct tool_ctx *ctx, int argc, char **argv)
 		rc = tool_fail("write %s: %s", tmp, strerror(errno));
 	if (fclose(f) != 0 && !rc)
 		rc = tool_fail("write %s: %s", tmp, strerror(errno));
-	mask = umask(0);
-	umask(mask);
-	chmod(tmp, 0666 & ~mask);
+	tool_private(tmp);
 	if (!rc && rename(tmp, out) != 0)
 		rc = tool_fail("rename %s to %s: %s", tmp, out, strerror(errno));
 	if (rc)

@@ -243,6 +243,7 @@ static void print_json(struct fl_db *db, const char *path, const struct fl_statu
 	}
 	printf("],");
 	print_webhooks_json(w);
+	tool_status_file_json(db);
 	printf("\"changes_latest\":%lld}\n", (long long)s->changes_latest);
 }
 
@@ -444,6 +445,7 @@ static void print_text(struct fl_db *db, const char *path, const struct fl_statu
 	print_rate_limits(s, now);
 	print_webhooks_text(w, now);
 	printf("\nchanges   newest seq %lld\n", (long long)s->changes_latest);
+	tool_status_file_text(db);
 }
 
 /* One account's line for --all. */
@@ -654,6 +656,7 @@ int tool_cmd_status(struct tool_ctx *ctx, int argc, char **argv)
 	db = tool_open(ctx, false);
 	if (!db)
 		return TOOL_FAIL;
+	tool_status_warn_private(ctx->db_path);
 	rc = fl_status_get(db, &s);
 	if (!rc && (rc = fl_webhook_status_get(db, &w)))
 		fl_status_free(s);

@@ -264,3 +264,19 @@ int tool_exec(struct fl_db *db, const char *sql)
 	fl_stmt_finalize(st);
 	return rc ? TOOL_FAIL : TOOL_OK;
 }
+
+void tool_private(const char *path)
+{
+	/* mkstemp already makes 0600; this says so whatever made the file. */
+	chmod(path, 0600);
+}
+
+int tool_mkdir_private(const char *dir)
+{
+	int rc = mkdir(dir, 0700);
+
+	/* mkdir's mode passes through the umask: 0700 only loses bits, never gains them. */
+	if (rc == 0)
+		chmod(dir, 0700);
+	return rc;
+}

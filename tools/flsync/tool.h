@@ -60,6 +60,25 @@ int tool_usage_error(const char *cmd, const char *fmt, ...)
 /* The library's message for rc on db, as a failure. */
 int tool_db_fail(struct fl_db *db, int rc, const char *what);
 
+/*
+ * Files and directories that hold the account's data (exports, reports)
+ * are the owner's alone, whatever the umask: tool_private() makes a file
+ * 0600 (call it on the temporary file before it is renamed into place);
+ * tool_mkdir_private() makes a directory 0700 (mkdir's return and errno).
+ */
+void tool_private(const char *path);
+
+/*
+ * flsync status on the file (status_file.c): a warning on stderr when group
+ * or others can read the database, its -wal or -shm, with the chmod that
+ * fixes it; the file's size and the feed's rows in text, or as "file" and
+ * "feed" members (each followed by a comma) in JSON.
+ */
+void tool_status_warn_private(const char *db_path);
+void tool_status_file_text(struct fl_db *db);
+void tool_status_file_json(struct fl_db *db);
+int tool_mkdir_private(const char *dir);
+
 /* Out-of-memory-checked allocation: the tool aborts on OOM (STYLE.md). */
 void *tool_xmalloc(size_t n);
 void *tool_xrealloc(void *p, size_t n);

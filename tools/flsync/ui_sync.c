@@ -19,6 +19,9 @@
 
 #include "ui.h"
 
+/* The change feed's retention after a pass run here: flsyncd's default [feed] keep. */
+#define UI_FEED_KEEP_S (30 * 86400)
+
 struct ui_syncer {
 	char *db_path;
 	struct fl_sync *sync;         /* NULL: no --api, only flsyncd can sync */
@@ -106,6 +109,10 @@ static void *ui_syncer_pass(void *arg)
 		rc = fl_sync_run(s->sync, db);
 		rows = fl_sync_report(s->sync)->rows;
 		snprintf(msg, sizeof msg, "%s", rc == FL_OK ? "" : fl_sync_errmsg(s->sync));
+		/* As flsyncd does after a pass, with its default retention. */
+		if (rc != FL_ERR_ABORTED && (fl_changes_trim(db, UI_FEED_KEEP_S, NULL) != FL_OK ||
+					     fl_db_compact(db, NULL) != FL_OK))
+			fprintf(stderr, "flsync ui: keeping the file compact: %s\n", fl_errmsg(db));
 		fl_db_close(db);
 	}
 	pthread_mutex_lock(&s->mu);

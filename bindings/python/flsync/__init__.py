@@ -43,7 +43,7 @@ CODES = (
     "FL_ERR_TIMEOUT", "FL_ERR_HTTP", "FL_ERR_API", "FL_ERR_PARSE",
     "FL_ERR_TOO_BIG", "FL_ERR_RATE_LIMITED", "FL_ERR_NOT_FOUND",
     "FL_ERR_ABORTED", "FL_ERR_LOCKED", "FL_ERR_INVALID", "FL_ERR_STATE",
-    "FL_ERR_AUTH",
+    "FL_ERR_AUTH", "FL_ERR_PRUNED",
 )
 for _i, _name in enumerate(CODES):
     globals()[_name] = _i
@@ -80,6 +80,14 @@ POINTER = ctypes.POINTER
 class _Change(ctypes.Structure):
     _fields_ = [("seq", c_int64), ("table", c_char_p), ("row_id", c_int64),
                 ("op", c_int), ("at", c_int64)]
+
+
+class _TrimReport(ctypes.Structure):
+    _fields_ = [("coalesced", ctypes.c_int64), ("pruned", ctypes.c_int64), ("held", ctypes.c_int64)]
+
+
+class _CompactReport(ctypes.Structure):
+    _fields_ = [("pages_freed", ctypes.c_int64), ("vacuumed", ctypes.c_int), ("checkpointed", ctypes.c_int)]
 
 
 class _ActionInfo(ctypes.Structure):
@@ -191,6 +199,14 @@ _changes_since = _proto("fl_changes_since", c_int, c_void_p, c_int64, c_int64, _
                         c_void_p, POINTER(c_int64))
 _changes_latest = _proto("fl_changes_latest", c_int, c_void_p, POINTER(c_int64))
 _changes_wait = _proto("fl_changes_wait", c_int, c_void_p, c_int64, c_int, POINTER(c_int64))
+_changes_register = _proto("fl_changes_register", c_int, c_void_p, c_char_p, c_int64)
+_changes_ack = _proto("fl_changes_ack", c_int, c_void_p, c_char_p, c_int64)
+_changes_position = _proto("fl_changes_position", c_int, c_void_p, c_char_p, POINTER(c_int64))
+_changes_unregister = _proto("fl_changes_unregister", c_int, c_void_p, c_char_p)
+_changes_prune = _proto("fl_changes_prune", c_int, c_void_p, c_int64, POINTER(c_int64))
+_changes_trim = _proto("fl_changes_trim", c_int, c_void_p, c_int64, POINTER(_TrimReport))
+_db_compact = _proto("fl_db_compact", c_int, c_void_p, POINTER(_CompactReport))
+_changes_horizon = _proto("fl_changes_horizon", c_int, c_void_p, POINTER(c_int64))
 _status_get = _proto("fl_status_get", c_int, c_void_p, POINTER(POINTER(_Status)))
 _status_free = _proto("fl_status_free", None, POINTER(_Status))
 _sync_new = _proto("fl_sync_new", c_int, c_char_p, POINTER(c_void_p))
@@ -479,9 +495,14 @@ class Database(_Handle):
     def changes_since(self, seq, limit=None):
         """The changes after seq, oldest first, at most limit of them: dicts
         with seq, table, row_id, op ("insert", "update", "delete") and at.
-        Raises Error with FL_ERR_NOT_FOUND when those changes were pruned."""
+        Raises Error with FL_ERR_PRUNED when some of those changes were
+        pruned: re-read everything, then follow from changes_latest()."""
+        return self._since(seq, limit)[0]
+
+    def _since(self, seq, limit):
         db = self._handle()
         out = []
+        newest = c_int64()
 
         def collect(_ctx, change):
             c = change.contents
@@ -490,8 +511,80 @@ class Database(_Handle):
             return 0
 
         fn = _CHANGE_FN(collect)
-        self._check(_changes_since(db, int(seq), int(limit or 0), fn, None, None))
-        return out
+        self._check(_changes_since(db, int(seq), int(limit or 0), fn, None, ctypes.byref(newest)))
+        if limit and len(out) >= int(limit):
+            return out, out[-1]["seq"]
+        return out, newest.value
+
+    def changes_register(self, name, position):
+        """Register the consumer name at position (the newest seq it has
+        handled): the feed is never pruned past it until changes_unregister().
+        Moves it there if it is registered already.  Raises FL_ERR_PRUNED
+        when the feed no longer holds the changes after position."""
+        self._check(_changes_register(self._handle(), _encode(name, "name"), int(position)))
+
+    def changes_ack(self, name, position):
+        """The registered consumer name has handled every change up to
+        position; FL_ERR_NOT_FOUND when it is not registered."""
+        self._check(_changes_ack(self._handle(), _encode(name, "name"), int(position)))
+
+    def changes_position(self, name):
+        """The position the consumer name holds, or None when it is not registered."""
+        out = c_int64()
+        rc = _changes_position(self._handle(), _encode(name, "name"), ctypes.byref(out))
+        if rc == FL_ERR_NOT_FOUND:
+            return None
+        self._check(rc)
+        return out.value
+
+    def changes_unregister(self, name):
+        """Forget the consumer name (FL_ERR_NOT_FOUND when it was not registered)."""
+        self._check(_changes_unregister(self._handle(), _encode(name, "name")))
+
+    def changes_prune(self, before):
+        """Delete the changes before seq before, except the newest and what a
+        registered consumer or a sink still needs; returns how many went."""
+        out = c_int64()
+        self._check(_changes_prune(self._handle(), int(before), ctypes.byref(out)))
+        return out.value
+
+    def changes_trim(self, keep_seconds=30 * 86400):
+        """What flsyncd does to the feed after a pass (for a program that runs
+        the sync itself): coalesce, then prune what is older than keep_seconds
+        (None: nothing), never past a registered consumer or a sink.  Returns
+        {"coalesced": n, "pruned": n, "held": oldest position held or -1}."""
+        r = _TrimReport()
+        keep = -1 if keep_seconds is None else int(keep_seconds)
+        self._check(_changes_trim(self._handle(), keep, ctypes.byref(r)))
+        return {"coalesced": r.coalesced, "pruned": r.pruned, "held": r.held}
+
+    def compact(self):
+        """Give free pages back and truncate the WAL when no reader holds it
+        (fl_db_compact).  Returns {"pages_freed": n, "vacuumed": bool,
+        "checkpointed": bool}."""
+        r = _CompactReport()
+        self._check(_db_compact(self._handle(), ctypes.byref(r)))
+        return {"pages_freed": r.pages_freed, "vacuumed": bool(r.vacuumed), "checkpointed": bool(r.checkpointed)}
+
+    def changes_horizon(self):
+        """The oldest seq changes_since() still serves (0 when nothing was pruned)."""
+        out = c_int64()
+        self._check(_changes_horizon(self._handle(), ctypes.byref(out)))
+        return out.value
+
+    def follow(self, name, limit=None):
+        """The changes the registered consumer name has not handled yet, as
+        changes_since() gives them, and the position to changes_ack() once they
+        are handled: (changes, newest).  A consumer never registered is
+        registered at the feed's newest seq (it reads the tables itself first)
+        and gets ([], newest)."""
+        pos = self.changes_position(name)
+        if pos is None:
+            newest = self.changes_latest()
+            self.changes_register(name, newest)
+            return [], newest
+        changes, newest = self._since(pos, limit)
+        return changes, max(newest, pos)
 
     def wait_for_change(self, since, timeout=None):
         """Block until a change newer than since is committed by any process,

@@ -465,7 +465,7 @@ static int pass_prepare(struct sync_run *run, bool *indexes_deferred)
 	 * Statement journals and the temp tables stay in memory (on disk they
 	 * cost 5x the whole pass); an 8 MB cache holds a batch without
 	 * spilling; checkpoints wait for the end of the pass, up to 100,000
-	 * pages of WAL (+30% on bulk loads, measured).
+	 * pages of WAL (+30% on bulk loads; docs/internals/performance.md).
 	 */
 	rc = exec(run, "PRAGMA temp_store = MEMORY; PRAGMA cache_size = -8000; "
 		  "PRAGMA wal_autocheckpoint = 100000", "tune connection for the pass");

@@ -3,8 +3,9 @@
  * without their secondary indexes and builds them after the load.
  *
  * An index built once over loaded rows (a sort) costs far less than one
- * kept up row by row through the load.  The indexes set aside are recorded,
- * with their CREATE statements, in sync_deferred_indexes (migration 008) in
+ * kept up row by row through the load (docs/internals/performance.md).
+ * The indexes set aside are recorded, with their CREATE statements, in
+ * sync_deferred_indexes (migration 008) in
  * the same transaction that drops them, so a crash or a kill mid-load
  * leaves a record: the next pass builds them again before it syncs.  Only
  * plain (non-UNIQUE) indexes go: every constraint stays enforced throughout.

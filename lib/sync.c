@@ -28,28 +28,6 @@ static int exec(struct sync_run *run, const char *sql, const char *what)
 
 /* ---- the pass ----------------------------------------------------------- */
 
-void sync_options_default(struct sync_options *opt)
-{
-	memset(opt, 0, sizeof *opt);
-	opt->safety_lag_s = 30;
-	opt->lookback_s = 120;
-	opt->page_limit = 100;
-	opt->batch_rows = 5000;
-	opt->batch_ms = 1000;
-	opt->max_window_pages = 100;
-	opt->read_ahead = 2;
-	opt->max_in_flight = 6;
-	opt->users_refresh_s = 86400;
-	opt->reference_refresh_s = 86400;
-	opt->milestones_all_s = 3600;
-	opt->reconcile_every_s = 86400;
-	opt->reconcile_lookback_s = 7 * 86400;
-	opt->reconcile_slices = 24;
-	opt->mass_delete_ratio = 0.2;
-	opt->max_attempts = 5;
-	opt->retry_base_ms = 500;
-}
-
 /* The streams, by their place in streams[]. */
 enum {
 	S_SELF, S_ACTIONS, S_HINTS, S_REFERENCE, S_PROJECTS, S_MARKET, S_BIDS, S_BIDS_RECEIVED,
@@ -216,6 +194,7 @@ struct sched {
 	int running;
 	int64_t self_id, server_now, pass_started;
 	bool self_early;                 /* the account and the clock known: self runs beside the reads */
+	char first_error[FL_ERRMSG_MAX]; /* the first failing stream's error */
 };
 
 /* What a stream left in the batch: kept when whole; a lost batch stops the pass. */
@@ -354,7 +333,7 @@ static int64_t start_due(struct sched *sc, int most)
 }
 
 /* An ended task: deferred by a rate limit, or finished (into the report). */
-static void task_collect(struct sched *sc, struct task *t, struct sync_report *out, int *first_rc)
+static void task_collect(struct sched *sc, struct task *t, struct fl_sync_report *out, int *first_rc)
 {
 	int rc = t->rc;
 
@@ -378,22 +357,22 @@ static void task_collect(struct sched *sc, struct task *t, struct sync_report *o
 		/* Stopped by the caller, or by another stream's failure, which the report names. */
 		if (*first_rc == FL_OK && sync_stopping(sc->base)) {
 			*first_rc = FL_ERR_ABORTED;
-			snprintf(out->first_error, sizeof out->first_error, "stopped");
+			snprintf(sc->first_error, sizeof sc->first_error, "stopped");
 		}
 		return;
 	}
 	out->streams_failed++;
 	if (*first_rc == FL_OK) {
 		*first_rc = rc;
-		out->first_http_status = t->run.last_status;
-		snprintf(out->first_error, sizeof out->first_error, "%s: %.480s", t->def->name, t->run.err.msg);
+		out->http_status = t->run.last_status;
+		snprintf(sc->first_error, sizeof sc->first_error, "%s: %.480s", t->def->name, t->run.err.msg);
 	}
 	if (t == &sc->tasks[0])
 		sync_set_fatal(sc->base->sh); /* no self: nothing else can work */
 }
 
 /* Run the streams to their ends; returns the first failure's code. */
-static int run_streams(struct sched *sc, struct sync_report *out)
+static int run_streams(struct sched *sc, struct fl_sync_report *out)
 {
 	struct sync_run *base = sc->base;
 	int most = base->opt->max_in_flight > 1 ? base->opt->max_in_flight : 1;
@@ -434,7 +413,7 @@ static int run_streams(struct sched *sc, struct sync_report *out)
 	pthread_mutex_unlock(&sc->mu);
 	if (first_rc == FL_OK && sync_stopping(base)) {
 		first_rc = FL_ERR_ABORTED;
-		snprintf(out->first_error, sizeof out->first_error, "stopped");
+		snprintf(sc->first_error, sizeof sc->first_error, "stopped");
 	}
 	return first_rc;
 }
@@ -491,7 +470,7 @@ static int pass_prepare(struct sync_run *run, bool *indexes_deferred)
 }
 
 int sync_pass(struct fl_db *db, struct http_client *http, struct ratelimit *rl,
-	      const struct sync_options *opt, struct sync_report *out, struct fl_error *err)
+	      const struct sync_options *opt, struct fl_sync_report *out, struct fl_error *err)
 {
 	struct sync_shared sh = { .writer = PTHREAD_MUTEX_INITIALIZER };
 	struct sync_run run = { .db = db, .http = http, .rl = rl, .opt = opt, .sh = &sh };
@@ -544,7 +523,7 @@ out:
 		sync_log(&run, "%s", run.err.msg);
 		if (first_rc == FL_OK && rc == FL_OK) {
 			first_rc = run.err.rc;
-			snprintf(out->first_error, sizeof out->first_error, "%.500s", run.err.msg);
+			snprintf(sc->first_error, sizeof sc->first_error, "%.500s", run.err.msg);
 		}
 	}
 	save_ratelimits(&run);
@@ -554,11 +533,13 @@ out:
 	out->server_now = sh.server_now ? sh.server_now : sc->server_now;
 	out->max_in_flight = sync_fetch_max_in_flight(&run);
 	run_free(&run);
+	if (first_rc != FL_OK)
+		error_set(err, first_rc, "%s", sc->first_error);
 	pthread_cond_destroy(&sc->cv);
 	pthread_mutex_destroy(&sc->mu);
 	free(sc);
 	if (first_rc != FL_OK)
-		return error_set(err, first_rc, "%s", out->first_error);
+		return first_rc;
 	if (rc)
 		return error_copy(err, &run.err);
 	error_clear(err);

@@ -43,7 +43,7 @@ void sync_log(struct sync_run *run, const char *fmt, ...)
 
 void sync_progress(struct sync_run *run, bool done, const char *error)
 {
-	struct sync_progress p;
+	struct fl_sync_progress p;
 
 	if (!run->opt->progress || !run->cur)
 		return;

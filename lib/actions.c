@@ -23,33 +23,6 @@ static int db_fail(struct fl_db *db, const char *what)
 	return store_error(db, "%s", what);
 }
 
-/* One row, one int64 column; *out = 0 and *found = false when no row or NULL. */
-static int select_int(struct fl_db *db, const char *sql, int64_t arg, const char *text_arg,
-		      int64_t *out, bool *found)
-{
-	sqlite3_stmt *st;
-	int src;
-
-	*out = 0;
-	if (found)
-		*found = false;
-	if (sqlite3_prepare_v2(db->sql, sql, -1, &st, NULL) != SQLITE_OK)
-		return db_fail(db, "read queue");
-	sqlite3_bind_int64(st, 1, arg);
-	if (text_arg)
-		sqlite3_bind_text(st, 2, text_arg, -1, SQLITE_STATIC);
-	src = sqlite3_step(st);
-	if (src == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {
-		*out = sqlite3_column_int64(st, 0);
-		if (found)
-			*found = true;
-	}
-	sqlite3_finalize(st);
-	if (src != SQLITE_ROW && src != SQLITE_DONE)
-		return db_fail(db, "read queue");
-	return FL_OK;
-}
-
 /* Run every statement of sql with the named parameters that appear in it. */
 struct effect_args {
 	int64_t id;           /* local id (-action) */
@@ -61,32 +34,26 @@ struct effect_args {
 	int64_t target;
 };
 
-static void bind_args(sqlite3_stmt *st, const struct effect_args *a)
+/* a's binds, by name (a statement takes the ones it names); b holds 7. */
+static size_t effect_binds(const struct effect_args *a, struct store_bind *b)
 {
-	int i;
+	const struct store_bind all[] = {
+		{ ":id", STORE_INT, a->id, NULL },
+		{ ":p", STORE_TEXT, 0, a->p },
+		{ ":local", STORE_TEXT, 0, a->local },
+		{ ":kind", STORE_TEXT, 0, a->kind },
+		{ ":now", STORE_INT, a->now, NULL },
+		{ ":self", a->self ? STORE_INT : STORE_NULL, a->self, NULL },
+		{ ":target", STORE_INT, a->target, NULL },
+	};
 
-	if ((i = sqlite3_bind_parameter_index(st, ":id")))
-		sqlite3_bind_int64(st, i, a->id);
-	if ((i = sqlite3_bind_parameter_index(st, ":p")))
-		sqlite3_bind_text(st, i, a->p, -1, SQLITE_STATIC);
-	if ((i = sqlite3_bind_parameter_index(st, ":local")))
-		sqlite3_bind_text(st, i, a->local, -1, SQLITE_STATIC);
-	if ((i = sqlite3_bind_parameter_index(st, ":kind")))
-		sqlite3_bind_text(st, i, a->kind, -1, SQLITE_STATIC);
-	if ((i = sqlite3_bind_parameter_index(st, ":now")))
-		sqlite3_bind_int64(st, i, a->now);
-	if ((i = sqlite3_bind_parameter_index(st, ":self"))) {
-		if (a->self)
-			sqlite3_bind_int64(st, i, a->self);
-		else
-			sqlite3_bind_null(st, i);
-	}
-	if ((i = sqlite3_bind_parameter_index(st, ":target")))
-		sqlite3_bind_int64(st, i, a->target);
+	memcpy(b, all, sizeof all);
+	return sizeof all / sizeof all[0];
 }
 
 static int run_sql(struct fl_db *db, const char *sql, const struct effect_args *a, const char *what)
 {
+	struct store_bind b[7];
 	const char *tail = sql;
 
 	while (tail && *tail) {
@@ -97,7 +64,7 @@ static int run_sql(struct fl_db *db, const char *sql, const struct effect_args *
 			return db_fail(db, what);
 		if (!st)
 			break;
-		bind_args(st, a);
+		store_bind(st, b, effect_binds(a, b));
 		src = sqlite3_step(st);
 		sqlite3_finalize(st);
 		if (src != SQLITE_DONE && src != SQLITE_ROW)
@@ -106,18 +73,13 @@ static int run_sql(struct fl_db *db, const char *sql, const struct effect_args *
 	return FL_OK;
 }
 
-/* A text value of one row (malloc'd), or NULL. */
+/* A text value of one row (malloc'd), or NULL; a's binds by name. */
 static char *select_text(struct fl_db *db, const char *sql, const struct effect_args *a)
 {
-	sqlite3_stmt *st;
-	char *out = NULL;
+	struct store_bind b[7];
+	char *out;
 
-	if (sqlite3_prepare_v2(db->sql, sql, -1, &st, NULL) != SQLITE_OK)
-		return NULL;
-	bind_args(st, a);
-	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
-		out = strdup((const char *)sqlite3_column_text(st, 0));
-	sqlite3_finalize(st);
+	store_text(db, "read the queue", sql, b, effect_binds(a, b), &out);
 	return out;
 }
 
@@ -388,7 +350,7 @@ static int64_t self_id(struct fl_db *db)
 {
 	int64_t id = 0;
 
-	select_int(db, "SELECT id FROM users WHERE is_self = 1 AND ?1 = ?1", 0, NULL, &id, NULL);
+	store_int(db, "read the account", "SELECT id FROM users WHERE is_self = 1", NULL, 0, &id, NULL);
 	return id;
 }
 
@@ -545,10 +507,10 @@ out:
  */
 static int next_dependent(struct fl_db *db, int64_t id, int64_t *out, bool *found)
 {
-	return select_int(db, "SELECT d.id FROM actions d, actions a WHERE a.id = ?1 AND d.id <> a.id "
-			  "AND d.state IN ('queued', 'sending') AND (d.depends_on = a.id OR "
-			  "(a.local_ref IS NOT NULL AND instr(d.params, '\"' || a.local_ref || '\"') > 0)) "
-			  "ORDER BY d.id DESC LIMIT 1", id, NULL, out, found);
+	return store_int(db, "read queue", "SELECT d.id FROM actions d, actions a WHERE a.id = ?1 AND d.id <> a.id "
+			 "AND d.state IN ('queued', 'sending') AND (d.depends_on = a.id OR "
+			 "(a.local_ref IS NOT NULL AND instr(d.params, '\"' || a.local_ref || '\"') > 0)) "
+			 "ORDER BY d.id DESC LIMIT 1", STORE_BINDS(BIND_INT(id)), out, found);
 }
 
 /*

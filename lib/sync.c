@@ -19,13 +19,6 @@
 #include "idset.h"
 #include "sync_internal.h"
 
-static int exec(struct sync_run *run, const char *sql, const char *what)
-{
-	if (store_exec(run->db, sql, what))
-		return error_copy(&run->err, &run->db->err);
-	return FL_OK;
-}
-
 /* ---- the pass ----------------------------------------------------------- */
 
 /* The streams, by their place in streams[]. */
@@ -446,7 +439,7 @@ static int pass_prepare(struct sync_run *run, bool *indexes_deferred)
 	 * spilling; checkpoints wait for the end of the pass, up to 100,000
 	 * pages of WAL (+30% on bulk loads; docs/internals/performance.md).
 	 */
-	rc = exec(run, "PRAGMA temp_store = MEMORY; PRAGMA cache_size = -8000; "
+	rc = sync_exec(run, "PRAGMA temp_store = MEMORY; PRAGMA cache_size = -8000; "
 		  "PRAGMA wal_autocheckpoint = 100000", "tune connection for the pass");
 	if (rc)
 		return rc;
@@ -459,7 +452,7 @@ static int pass_prepare(struct sync_run *run, bool *indexes_deferred)
 	if (!rc)
 		rc = sync_indexes_defer(run, indexes_deferred);
 	if (!rc)
-		rc = exec(run, "CREATE TEMP TABLE IF NOT EXISTS touched_projects(id INTEGER PRIMARY KEY);"
+		rc = sync_exec(run, "CREATE TEMP TABLE IF NOT EXISTS touched_projects(id INTEGER PRIMARY KEY);"
 			  "DELETE FROM temp.touched_projects", "prepare pass");
 	if (!rc)
 		rc = sync_fts_setup(run);
@@ -527,7 +520,7 @@ out:
 		}
 	}
 	save_ratelimits(&run);
-	exec(&run, "PRAGMA wal_checkpoint(PASSIVE); PRAGMA wal_autocheckpoint = 1000", "checkpoint");
+	sync_exec(&run, "PRAGMA wal_checkpoint(PASSIVE); PRAGMA wal_autocheckpoint = 1000", "checkpoint");
 	out->rows = sh.rows_total;
 	out->requests = sh.requests_total;
 	out->server_now = sh.server_now ? sh.server_now : sc->server_now;

@@ -71,6 +71,29 @@ void sync_tx_rollback(struct sync_run *run)
 	run->sh->in_tx = false;
 }
 
+/* ---- plain SQL ------------------------------------------------------------ */
+
+int sync_exec(struct sync_run *run, const char *sql, const char *what)
+{
+	if (store_exec(run->db, sql, what))
+		return error_copy(&run->err, &run->db->err);
+	return FL_OK;
+}
+
+int sync_exec_binds(struct sync_run *run, const char *what, const char *sql, const struct store_bind *b,
+		    size_t n)
+{
+	if (store_step(run->db, what, sql, b, n))
+		return error_copy(&run->err, &run->db->err);
+	return FL_OK;
+}
+
+int sync_fail_db(struct sync_run *run, const char *what)
+{
+	store_error(run->db, "%s", what);
+	return error_copy(&run->err, &run->db->err);
+}
+
 /* ---- statements and binding --------------------------------------------- */
 
 int sync_stmt(struct sync_run *run, int slot, const char *sql, sqlite3_stmt **out)

@@ -264,6 +264,16 @@ int sync_fts_flush(struct sync_run *run);
 int sync_indexes_defer(struct sync_run *run, bool *deferred);
 int sync_indexes_restore(struct sync_run *run);
 
+/*
+ * SQL on the pass's connection, failures into run->err: sync_exec runs
+ * statements that return no rows; sync_exec_binds one statement with binds
+ * (store.h); sync_fail_db records the connection's error naming what.
+ */
+int sync_exec(struct sync_run *run, const char *sql, const char *what);
+int sync_exec_binds(struct sync_run *run, const char *what, const char *sql, const struct store_bind *b,
+		    size_t n);
+int sync_fail_db(struct sync_run *run, const char *what);
+
 /* ---- sync_state -------------------------------------------------------- */
 
 struct sync_cursor {

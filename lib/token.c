@@ -28,14 +28,6 @@
 #define TOKEN_FILE_CAP (64 * 1024)
 #define REFRESH_MARGIN_MAX 60   /* refresh at most this many seconds before expiry */
 
-static void wipe_free(char *s)
-{
-	if (s) {
-		explicit_bzero(s, strlen(s));
-		free(s);
-	}
-}
-
 void token_record_free(struct token_record *r)
 {
 	if (!r)

@@ -38,6 +38,24 @@ int api_call(struct http_client *c, const char *method, const char *path_query,
 	     json_item_fn fn, void *ctx, struct api_result *out, struct fl_error *err);
 
 /*
+ * A call within its endpoint's rate budget (ratelimit.h), for callers that
+ * make one request at a time (the queue's actions, the check):
+ * api_limit_delay names the request's endpoint into endpoint (n bytes) and
+ * says how long its budget asks to wait first (0: it may go now);
+ * api_call_limited counts the call as sent, makes it (api_call, no
+ * collection limits) and lets the limiter learn from the answer.  The
+ * pass's fetcher does the same for transfers side by side (sync_fetch.c:
+ * ratelimit_take as one starts, ratelimit_observe as it ends).
+ */
+struct ratelimit;
+int64_t api_limit_delay(struct ratelimit *rl, const char *method, const char *path_query, char *endpoint,
+			size_t n);
+int api_call_limited(struct ratelimit *rl, const char *endpoint, struct http_client *c, const char *method,
+		     const char *path_query, const char *content_type, const char *body, size_t body_len,
+		     const char *collection, json_item_fn fn, void *ctx, struct api_result *out,
+		     struct fl_error *err);
+
+/*
  * The same call as a transfer that the caller's curl multi handle runs
  * beside others (http_xfer): begin sets up easy for it (the items go to fn
  * as the body arrives, on the thread running the multi handle); end, with

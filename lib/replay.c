@@ -500,8 +500,7 @@ static int send_one(struct sync_run *run, struct pending *p)
 	rc = build_request(run, p, &path, &body, &ctype);
 	if (rc)
 		goto out;
-	ratelimit_endpoint(p->spec->method, path.data, endpoint, sizeof endpoint);
-	wait = ratelimit_delay_ms(run->rl, endpoint, ratelimit_now_ms());
+	wait = api_limit_delay(run->rl, p->spec->method, path.data, endpoint, sizeof endpoint);
 	if (wait > 2000) {
 		/* Never over a documented limit: it stays queued for a later pass. */
 		sync_log(run, "action %lld %s waits for %s's rate limit (%lld s)", (long long)p->id, p->kind,
@@ -531,14 +530,12 @@ static int send_one(struct sync_run *run, struct pending *p)
 	rc = sync_tx_begin(run);
 	if (rc)
 		goto out;
-	ratelimit_sent(run->rl, endpoint, ratelimit_now_ms());
 	sync_log(run, "%s %s (action %lld %s)", p->spec->method, path.data, (long long)p->id, p->kind);
-	rc = api_call(run->http, p->spec->method, path.data, ctype, body.len ? body.data : NULL, body.len,
-		      NULL, NULL, replay_on_result, &res, &out, &err);
+	rc = api_call_limited(run->rl, endpoint, run->http, p->spec->method, path.data, ctype,
+			      body.len ? body.data : NULL, body.len, NULL, replay_on_result, &res, &out, &err);
 	run->sh->requests_total++;
 	if (run->cur)
 		run->cur->requests++;
-	ratelimit_observe(run->rl, endpoint, &out.http, ratelimit_now_ms());
 
 	if (rc == FL_OK) {
 		rc = finish_done(run, p, out.http.status, res.raw.len ? res.raw.data : NULL, res.id);

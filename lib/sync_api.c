@@ -309,10 +309,9 @@ FL_API int fl_sync_check(struct fl_sync *s, struct fl_db *db)
 		return error_set(&s->err, FL_ERR_MISUSE, "no API token: set one before syncing");
 	if (sync_api_ratelimit(s) != FL_OK)
 		return s->err.rc;
-	ratelimit_endpoint("GET", SELF_PATH, ep, sizeof ep);
 	for (int attempt = 0; attempt < SELF_ATTEMPTS; attempt++) {
 		struct api_result res;
-		int64_t wait = ratelimit_delay_ms(s->rl, ep, ratelimit_now_ms());
+		int64_t wait = api_limit_delay(s->rl, "GET", SELF_PATH, ep, sizeof ep);
 
 		if (wait > 0) {
 			sync_api_log(s, "waiting %.1f s for the rate limit of %s", (double)wait / 1000.0, ep);
@@ -320,10 +319,8 @@ FL_API int fl_sync_check(struct fl_sync *s, struct fl_db *db)
 		}
 		if (sync_api_cancelled(s))
 			return error_set(&s->err, FL_ERR_ABORTED, "stopped");
-		ratelimit_sent(s->rl, ep, ratelimit_now_ms());
-		rc = api_call(s->http, "GET", SELF_PATH, NULL, NULL, 0, NULL, NULL, NULL, NULL, &res,
-			      &s->err);
-		ratelimit_observe(s->rl, ep, &res.http, ratelimit_now_ms());
+		rc = api_call_limited(s->rl, ep, s->http, "GET", SELF_PATH, NULL, NULL, 0, NULL, NULL, NULL, &res,
+				      &s->err);
 		if (rc == FL_OK) {
 			sync_api_log(s, "API answers; token accepted");
 			s->checked_date = res.http.date;

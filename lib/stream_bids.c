@@ -21,11 +21,11 @@ int row_bid(struct sync_run *run, const struct json_item *it)
 
 	if (!json_int(it, "id", &id))
 		return error_set(&run->err, FL_ERR_PARSE, "a bid without an id");
-	if (json_int(it, "bidder_id", &v) && (rc = sync_ref_user(run, v)))
+	if (json_int(it, "bidder_id", &v) && (rc = sync_ref(run, REF_USER, v)))
 		return rc;
-	if (json_int(it, "project_owner_id", &v) && (rc = sync_ref_user(run, v)))
+	if (json_int(it, "project_owner_id", &v) && (rc = sync_ref(run, REF_USER, v)))
 		return rc;
-	if (json_int(it, "project_id", &v) && (rc = sync_ref_project(run, v)))
+	if (json_int(it, "project_id", &v) && (rc = sync_ref(run, REF_PROJECT, v)))
 		return rc;
 	if (sync_same_raw(run, SLOT_BID, "bids", id, it))
 		return FL_OK;

@@ -21,7 +21,7 @@ int row_thread(struct sync_run *run, const struct json_item *it)
 
 	if (!json_int(it, "id", &id) && !json_int(it, "thread.id", &id))
 		return error_set(&run->err, FL_ERR_PARSE, "a thread without an id");
-	if (json_int(it, "thread.owner", &v) && (rc = sync_ref_user(run, v)))
+	if (json_int(it, "thread.owner", &v) && (rc = sync_ref(run, REF_USER, v)))
 		return rc;
 	if (sync_same_raw(run, SLOT_THREAD, "threads", id, it))
 		return FL_OK;
@@ -65,7 +65,7 @@ int row_thread(struct sync_run *run, const struct json_item *it)
 		snprintf(path, sizeof path, "thread.members.%d", i);
 		if (!json_int(it, path, &v))
 			break;
-		if ((rc = sync_ref_user(run, v)))
+		if ((rc = sync_ref(run, REF_USER, v)))
 			return rc;
 		rc = sync_stmt(run, SLOT_THREAD_MEMBER,
 			       "INSERT INTO thread_members(thread_id, user_id) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
@@ -88,9 +88,9 @@ int row_message(struct sync_run *run, const struct json_item *it)
 
 	if (!json_int(it, "id", &id))
 		return error_set(&run->err, FL_ERR_PARSE, "a message without an id");
-	if (json_int(it, "thread_id", &v) && (rc = sync_ref_thread(run, v)))
+	if (json_int(it, "thread_id", &v) && (rc = sync_ref(run, REF_THREAD, v)))
 		return rc;
-	if (json_int(it, "from_user", &v) && (rc = sync_ref_user(run, v)))
+	if (json_int(it, "from_user", &v) && (rc = sync_ref(run, REF_USER, v)))
 		return rc;
 	if (sync_same_raw(run, SLOT_MESSAGE, "messages", id, it))
 		return FL_OK;

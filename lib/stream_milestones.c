@@ -44,15 +44,15 @@ static int refs(struct sync_run *run, const struct json_item *it)
 	int rc = FL_OK;
 
 	if (json_int(it, "project_id", &v))
-		rc = sync_ref_project(run, v);
+		rc = sync_ref(run, REF_PROJECT, v);
 	if (!rc && json_int(it, "bid_id", &v))
-		rc = sync_ref_bid(run, v);
+		rc = sync_ref(run, REF_BID, v);
 	if (!rc && json_int(it, "bidder_id", &v))
-		rc = sync_ref_user(run, v);
+		rc = sync_ref(run, REF_USER, v);
 	if (!rc && json_int(it, "project_owner_id", &v))
-		rc = sync_ref_user(run, v);
+		rc = sync_ref(run, REF_USER, v);
 	if (!rc && json_int(it, "currency.id", &v))
-		rc = sync_ref_currency(run, v);
+		rc = sync_ref(run, REF_CURRENCY, v);
 	return rc;
 }
 

@@ -27,9 +27,9 @@ int row_project(struct sync_run *run, const struct json_item *it)
 
 	if (!json_int(it, "id", &id))
 		return error_set(&run->err, FL_ERR_PARSE, "a project without an id");
-	if (json_int(it, "owner_id", &v) && (rc = sync_ref_user(run, v)))
+	if (json_int(it, "owner_id", &v) && (rc = sync_ref(run, REF_USER, v)))
 		return rc;
-	if (json_int(it, "currency.id", &v) && (rc = sync_ref_currency(run, v)))
+	if (json_int(it, "currency.id", &v) && (rc = sync_ref(run, REF_CURRENCY, v)))
 		return rc;
 	if (sync_same_raw(run, SLOT_PROJECT, "projects", id, it))
 		return FL_OK;
@@ -93,7 +93,7 @@ int row_project(struct sync_run *run, const struct json_item *it)
 		snprintf(path, sizeof path, "jobs.%d.id", i);
 		if (!json_int(it, path, &job))
 			break;
-		if ((rc = sync_ref_job(run, job)))
+		if ((rc = sync_ref(run, REF_JOB, job)))
 			return rc;
 		rc = sync_stmt(run, SLOT_PROJECT_JOB,
 			       "INSERT INTO project_jobs(project_id, job_id) VALUES (?1, ?2) ON CONFLICT DO NOTHING",

@@ -22,10 +22,10 @@ int row_review(struct sync_run *run, const struct json_item *it)
 	if (!json_int(it, "from_user_id", &from) || !json_int(it, "to_user_id", &to))
 		return error_set(&run->err, FL_ERR_PARSE, "a review of project %lld without its users",
 				 (long long)project);
-	if ((rc = sync_ref_project(run, project)) || (rc = sync_ref_user(run, from)) ||
-	    (rc = sync_ref_user(run, to)))
+	if ((rc = sync_ref(run, REF_PROJECT, project)) || (rc = sync_ref(run, REF_USER, from)) ||
+	    (rc = sync_ref(run, REF_USER, to)))
 		return rc;
-	if (json_int(it, "currency.id", &v) && (rc = sync_ref_currency(run, v)))
+	if (json_int(it, "currency.id", &v) && (rc = sync_ref(run, REF_CURRENCY, v)))
 		return rc;
 	rc = sync_stmt(run, SLOT_REVIEW,
 		"INSERT INTO reviews(project_id, from_user_id, to_user_id, role, status, rating, description, "

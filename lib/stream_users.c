@@ -29,7 +29,7 @@ static int store_user_row(struct sync_run *run, const struct json_item *it, bool
 
 	if (!json_int(it, "id", &id))
 		return error_set(&run->err, FL_ERR_PARSE, "a user without an id");
-	if (json_int(it, "primary_currency.id", &currency) && (rc = sync_ref_currency(run, currency)))
+	if (json_int(it, "primary_currency.id", &currency) && (rc = sync_ref(run, REF_CURRENCY, currency)))
 		return rc;
 	rc = sync_stmt(run, SLOT_USER, USER_UPSERT, &st);
 	if (rc)

@@ -21,6 +21,9 @@
 
 struct sync_run;
 
+/* The kinds of rows a stored row may name before they are read (stub rows, sync_ref). */
+enum sync_ref { REF_USER, REF_PROJECT, REF_CURRENCY, REF_JOB, REF_BID, REF_THREAD, REF_COUNT };
+
 /* Stores one item of a page; returns FL_OK or an FL_* code (with run->err set). */
 typedef int (*sync_store_fn)(struct sync_run *run, const struct json_item *it);
 
@@ -57,7 +60,7 @@ struct sync_shared {
 	int64_t feed_seq;                /* the change feed's end before any stream stored (-1 unknown) */
 
 	/* a small set of ids already given stub rows in this pass, by kind (enum sync_ref) */
-	struct idset *stubbed[6];
+	struct idset *stubbed[REF_COUNT];
 
 	sqlite3_stmt *stmts[64];         /* prepared statements by slot (see sync.c) */
 	sqlite3_stmt *probes[64];        /* by an upsert's slot: does its row hold this raw already? */
@@ -343,8 +346,8 @@ int sync_by_ids_vanish(struct sync_run *run, const char *sql, const char *base_q
 
 /* Prepared-statement slots: one per statement, kept for the whole pass. */
 enum sync_slot {
-	SLOT_REF_USER, SLOT_REF_PROJECT, SLOT_REF_CURRENCY, SLOT_REF_JOB, SLOT_REF_BID, SLOT_REF_THREAD,
-	SLOT_TOUCH, SLOT_CURSOR,
+	SLOT_REF_USER, /* ... SLOT_REF_USER + REF_COUNT - 1: sync_ref's, by enum sync_ref */
+	SLOT_TOUCH = SLOT_REF_USER + REF_COUNT, SLOT_CURSOR,
 	SLOT_USER, SLOT_USER_SELF, SLOT_CURRENCY, SLOT_JOB, SLOT_CATEGORY, SLOT_JOB_CATEGORY,
 	SLOT_PROJECT, SLOT_PROJECT_JOBS_DEL, SLOT_PROJECT_JOB,
 	SLOT_BID, SLOT_MILESTONE, SLOT_MREQ, SLOT_REVIEW,
@@ -391,13 +394,11 @@ int sync_upsert(struct sync_run *run, int slot, sqlite3_stmt *st, const char *wh
 /* Step a statement on a row's satellites (project_jobs, thread_members): not counted. */
 int sync_step_aux(struct sync_run *run, sqlite3_stmt *st, const char *what, int64_t id);
 
-/* Make sure a referenced row exists (a stub with raw NULL until fetched). */
-int sync_ref_user(struct sync_run *run, int64_t id);
-int sync_ref_project(struct sync_run *run, int64_t id);
-int sync_ref_currency(struct sync_run *run, int64_t id);
-int sync_ref_job(struct sync_run *run, int64_t id);
-int sync_ref_bid(struct sync_run *run, int64_t id);
-int sync_ref_thread(struct sync_run *run, int64_t id);
+/*
+ * Make sure a referenced row of kind exists (a stub with raw NULL until
+ * fetched); each id once a pass.  id <= 0 names nothing.
+ */
+int sync_ref(struct sync_run *run, enum sync_ref kind, int64_t id);
 
 /* Note a project whose milestones should be re-read in this pass. */
 int sync_touch_project(struct sync_run *run, int64_t id);

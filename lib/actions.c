@@ -354,13 +354,98 @@ static int64_t self_id(struct fl_db *db)
 	return id;
 }
 
+/* The parameters are a JSON object, or the error says what they are not. */
+static int check_object(struct fl_db *db, const char *kind, const char *params_json)
+{
+	struct effect_args a = { .p = params_json };
+	char *t = select_text(db, "SELECT CASE WHEN json_valid(:p) THEN json_type(:p) END", &a);
+	bool object = t && !strcmp(t, "object");
+
+	if (!object)
+		error_set(&db->err, FL_ERR_INVALID, "%s: parameters must be a JSON object%s", kind,
+			  t ? "" : " (this is not valid JSON)");
+	free(t);
+	return object ? FL_OK : FL_ERR_INVALID;
+}
+
+/* Replace *params (malloc'd) by the text sql makes of it (:p, :self), or say what failed. */
+static int params_set(struct fl_db *db, const char *sql, int64_t self, char **params, const char *what)
+{
+	struct effect_args a = { .p = *params, .self = self };
+	char *next = select_text(db, sql, &a);
+
+	if (!next)
+		return db_fail(db, what);
+	free(*params);
+	*params = next;
+	return FL_OK;
+}
+
+/*
+ * What the API requires and the account supplies: the acting user (Create
+ * Bid, Post a Review) is the account unless given; a message's stable
+ * client_message_id, so a resend after a crash returns the original.
+ */
+static int fill_defaults(struct fl_db *db, const struct kind_spec *spec, int64_t self, char **params)
+{
+	char sql[200];
+	int rc = FL_OK;
+
+	if (spec->acting_user && !self) {
+		struct effect_args a = { .p = *params };
+		char *has;
+
+		snprintf(sql, sizeof sql, "SELECT json_extract(:p, '$.%s')", spec->acting_user);
+		if (!(has = select_text(db, sql, &a)))
+			return error_set(&db->err, FL_ERR_INVALID,
+					 "%s: %s not given and the account is not known yet (run flsyncd once)",
+					 spec->kind, spec->acting_user);
+		free(has);
+	}
+	if (spec->acting_user && self) {
+		snprintf(sql, sizeof sql, "SELECT json_set(:p, '$.%s', coalesce(json_extract(:p, '$.%s'), :self))",
+			 spec->acting_user, spec->acting_user);
+		rc = params_set(db, sql, self, params, "fill in the acting user");
+	}
+	if (!rc && spec->client_message_id) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		snprintf(sql, sizeof sql, "SELECT json_set(:p, '$.client_message_id', coalesce("
+			 "json_extract(:p, '$.client_message_id'), %lld))",
+			 (long long)((((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000) & 0x1FFFFFFFFFFll) * 1000 +
+				     rand() % 1000));
+		rc = params_set(db, sql, self, params, "set client_message_id");
+	}
+	return rc;
+}
+
+/* The actions row, queued; a creating kind's local reference named in local. */
+static int insert_action(struct fl_db *db, const struct kind_spec *spec, const char *params, int64_t depends,
+			 int64_t now, int64_t *id, char *local, size_t local_size)
+{
+	const struct store_bind b[] = {
+		BIND_TEXT(spec->kind), BIND_TEXT(params),
+		{ NULL, depends ? STORE_INT : STORE_NULL, depends, NULL }, BIND_INT(now),
+	};
+
+	if (store_step(db, "queue action", "INSERT INTO actions(kind, params, state, depends_on, created_at, "
+		       "updated_at, next_attempt) VALUES (?1, ?2, 'queued', ?3, ?4, ?4, 0)", b, 4))
+		return db->err.rc;
+	*id = sqlite3_last_insert_rowid(db->sql);
+	if (!spec->creates)
+		return FL_OK;
+	snprintf(local, local_size, "local:%s:%lld", spec->creates, (long long)*id);
+	return run_sql(db, "UPDATE actions SET local_ref = :local WHERE id = -:id",
+		       &(struct effect_args){ .id = -*id, .local = local }, "name local object");
+}
+
 FL_API int fl_action_enqueue(struct fl_db *db, const char *kind, const char *params_json,
 			     int64_t *out_id, char **out_local_ref)
 {
 	const struct kind_spec *spec;
-	char *resolved = NULL, *params = NULL, local[64] = "", type[16] = "";
+	char *resolved = NULL, *params = NULL, local[64] = "";
 	int64_t depends = 0, id = 0, self, now = unix_now();
-	sqlite3_stmt *st = NULL;
 	int rc;
 
 	if (out_id)
@@ -375,15 +460,9 @@ FL_API int fl_action_enqueue(struct fl_db *db, const char *kind, const char *par
 	spec = action_kind(kind);
 	if (!spec)
 		return error_set(&db->err, FL_ERR_INVALID, "unknown action kind \"%.60s\"", kind);
-	{
-		struct effect_args a = { .p = params_json };
-		char *t = select_text(db, "SELECT CASE WHEN json_valid(:p) THEN json_type(:p) END", &a);
-		snprintf(type, sizeof type, "%s", t ? t : "");
-		free(t);
-	}
-	if (strcmp(type, "object") != 0)
-		return error_set(&db->err, FL_ERR_INVALID, "%s: parameters must be a JSON object%s", kind,
-				 type[0] ? "" : " (this is not valid JSON)");
+	rc = check_object(db, kind, params_json);
+	if (rc)
+		return rc;
 	rc = action_validate(db, spec, params_json, &db->err);
 	if (rc)
 		return rc;
@@ -397,84 +476,16 @@ FL_API int fl_action_enqueue(struct fl_db *db, const char *kind, const char *par
 		rc = error_set(&db->err, FL_ERR_NOMEM, "out of memory");
 		goto out;
 	}
-	/* Defaults the API requires and the account supplies. */
-	if ((!strcmp(kind, "bid.create") || !strcmp(kind, "review.post")) && !self) {
-		struct effect_args a = { .p = params };
-		char *has = select_text(db, !strcmp(kind, "bid.create") ?
-					"SELECT json_extract(:p, '$.bidder_id')" :
-					"SELECT json_extract(:p, '$.from_user_id')", &a);
-		if (!has) {
-			rc = error_set(&db->err, FL_ERR_INVALID,
-				       "%s: %s not given and the account is not known yet (run flsyncd once)", kind,
-				       !strcmp(kind, "bid.create") ? "bidder_id" : "from_user_id");
-			goto out;
-		}
-		free(has);
-	}
-	if (self && (!strcmp(kind, "bid.create") || !strcmp(kind, "review.post"))) {
-		/* The API requires the acting user (Create Bid, Post a Review): it is the account. */
-		struct effect_args a = { .p = params, .self = self };
-		char *next = select_text(db, !strcmp(kind, "bid.create") ?
-			"SELECT json_set(:p, '$.bidder_id', coalesce(json_extract(:p, '$.bidder_id'), :self))" :
-			"SELECT json_set(:p, '$.from_user_id', coalesce(json_extract(:p, '$.from_user_id'), :self))", &a);
-		if (!next) {
-			rc = db_fail(db, "fill in the acting user");
-			goto out;
-		}
-		free(params);
-		params = next;
-	}
-	if (!strcmp(kind, "message.send")) {
-		/* A stable client_message_id makes a resend after a crash return the original. */
-		struct effect_args a = { .p = params };
-		char *next, sql[160];
-		struct timespec ts;
-
-		clock_gettime(CLOCK_REALTIME, &ts);
-		snprintf(sql, sizeof sql, "SELECT json_set(:p, '$.client_message_id', coalesce("
-			 "json_extract(:p, '$.client_message_id'), %lld))",
-			 (long long)((((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000) & 0x1FFFFFFFFFFll) * 1000 +
-				     rand() % 1000));
-		next = select_text(db, sql, &a);
-		if (!next) {
-			rc = db_fail(db, "set client_message_id");
-			goto out;
-		}
-		free(params);
-		params = next;
-	}
+	rc = fill_defaults(db, spec, self, &params);
+	if (rc)
+		goto out;
 	rc = resolve_refs(db, spec, params, &resolved, &depends, &db->err);
 	if (rc)
 		goto out;
 
-	if (sqlite3_prepare_v2(db->sql,
-			       "INSERT INTO actions(kind, params, state, depends_on, created_at, updated_at, next_attempt) "
-			       "VALUES (?1, ?2, 'queued', ?3, ?4, ?4, 0)", -1, &st, NULL) != SQLITE_OK) {
-		rc = db_fail(db, "queue action");
+	rc = insert_action(db, spec, params, depends, now, &id, local, sizeof local);
+	if (rc)
 		goto out;
-	}
-	sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, params, -1, SQLITE_STATIC);
-	if (depends)
-		sqlite3_bind_int64(st, 3, depends);
-	else
-		sqlite3_bind_null(st, 3);
-	sqlite3_bind_int64(st, 4, now);
-	if (sqlite3_step(st) != SQLITE_DONE) {
-		rc = db_fail(db, "queue action");
-		goto out;
-	}
-	id = sqlite3_last_insert_rowid(db->sql);
-	if (spec->creates) {
-		struct effect_args a = { .id = id };
-		snprintf(local, sizeof local, "local:%s:%lld", spec->creates, (long long)id);
-		a.local = local;
-		rc = run_sql(db, "UPDATE actions SET local_ref = :local WHERE id = -:id", &(struct effect_args){
-			     .id = -id, .local = local }, "name local object");
-		(void)a;
-		if (rc)
-			goto out;
-	}
 	rc = apply_effect(db, spec, id, resolved, local[0] ? local : NULL, self);
 	if (rc) {
 		/* A constraint the optimistic row breaks is the caller's input at fault. */
@@ -485,7 +496,6 @@ FL_API int fl_action_enqueue(struct fl_db *db, const char *kind, const char *par
 	}
 	rc = store_commit(db);
 out:
-	sqlite3_finalize(st);
 	if (rc) {
 		store_rollback(db);
 	} else {

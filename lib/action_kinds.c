@@ -383,13 +383,86 @@ static bool positive_int_at(struct fl_db *db, const char *params, const char *pa
 	       number_at(db, params, path, &v) && v > 0;
 }
 
+/* FT_ENUM: one of f->values. */
+static int check_enum(struct fl_db *db, const struct kind_spec *spec, const struct field_spec *f,
+		      const char *params, const char *path, const char *t, struct fl_error *err)
+{
+	char sub[128], v[256];
+	int type;
+
+	if (strcmp(t, "text") != 0)
+		return bad(err, spec->kind, f->name, "must be a string");
+	ask(db, "SELECT json_extract(?1, ?2)", params, path, v, sizeof v, &type);
+	for (const char *const *e = f->values; *e; e++)
+		if (strcmp(*e, v) == 0)
+			return FL_OK;
+	snprintf(sub, sizeof sub, "must be one of:");
+	for (const char *const *e = f->values; *e; e++) {
+		size_t len = strlen(sub);
+		snprintf(sub + len, sizeof sub - len, " %s", *e);
+	}
+	return bad(err, spec->kind, f->name, sub);
+}
+
+/* FT_IDS: a non-empty array of positive integer ids. */
+static int check_ids(struct fl_db *db, const struct kind_spec *spec, const struct field_spec *f,
+		     const char *params, const char *path, const char *t, struct fl_error *err)
+{
+	char bad_ids[32], len[32];
+	int type;
+
+	if (strcmp(t, "array") != 0)
+		return bad(err, spec->kind, f->name, "must be an array of user ids");
+	ask(db, "SELECT count(*) FROM json_each(?1, ?2) WHERE type <> 'integer' OR value <= 0",
+	    params, path, bad_ids, sizeof bad_ids, &type);
+	ask(db, "SELECT json_array_length(?1, ?2)", params, path, len, sizeof len, &type);
+	if (atoi(bad_ids) != 0 || atoi(len) == 0)
+		return bad(err, spec->kind, f->name, "must be a non-empty array of positive integer ids");
+	return FL_OK;
+}
+
+/* FT_BUDGET: {"minimum": > 0, "maximum": >= minimum (optional)}. */
+static int check_budget(struct fl_db *db, const struct kind_spec *spec, const struct field_spec *f,
+			const char *params, const char *path, const char *t, struct fl_error *err)
+{
+	char sub[128], mt[32];
+	double min, num;
+
+	snprintf(sub, sizeof sub, "%s.minimum", path);
+	if (strcmp(t, "object") != 0 || !number_at(db, params, sub, &min) || !(min > 0))
+		return bad(err, spec->kind, f->name, "must be an object with a minimum greater than 0");
+	snprintf(sub, sizeof sub, "%s.maximum", path);
+	if (json_kind(db, params, sub, mt, sizeof mt) == FL_OK && mt[0] && strcmp(mt, "null") != 0 &&
+	    (!number_at(db, params, sub, &num) || num < min))
+		return bad(err, spec->kind, f->name, "maximum must be a number not below minimum");
+	return FL_OK;
+}
+
+/* FT_JOBS: a non-empty array of {"id": positive integer}. */
+static int check_jobs(struct fl_db *db, const struct kind_spec *spec, const struct field_spec *f,
+		      const char *params, const char *path, const char *t, struct fl_error *err)
+{
+	char v[32];
+	int type, n;
+
+	if (strcmp(t, "array") != 0)
+		return bad(err, spec->kind, f->name, "must be an array of {\"id\": job id}");
+	ask(db, "SELECT count(*) FROM json_each(?1, ?2) WHERE json_type(value, '$.id') IS NOT 'integer' "
+		"OR json_extract(value, '$.id') <= 0", params, path, v, sizeof v, &type);
+	n = atoi(v);
+	ask(db, "SELECT json_array_length(?1, ?2)", params, path, v, sizeof v, &type);
+	if (n != 0 || atoi(v) == 0)
+		return bad(err, spec->kind, f->name, "must be a non-empty array of {\"id\": job id}");
+	return FL_OK;
+}
+
 static int check_field(struct fl_db *db, const struct kind_spec *spec, const struct field_spec *f,
 		       const char *params, struct fl_error *err)
 {
 	char path[96], sub[128], t[32], v[256];
-	double num, min;
+	double num;
 	int64_t action;
-	int type, n;
+	int type;
 
 	snprintf(path, sizeof path, "$.%s", f->name);
 	if (json_kind(db, params, path, t, sizeof t))
@@ -436,51 +509,18 @@ static int check_field(struct fl_db *db, const struct kind_spec *spec, const str
 			return bad(err, spec->kind, f->name, "must not be empty");
 		return FL_OK;
 	case FT_ENUM:
-		if (strcmp(t, "text") != 0)
-			return bad(err, spec->kind, f->name, "must be a string");
-		ask(db, "SELECT json_extract(?1, ?2)", params, path, v, sizeof v, &type);
-		for (const char *const *e = f->values; *e; e++)
-			if (strcmp(*e, v) == 0)
-				return FL_OK;
-		snprintf(sub, sizeof sub, "must be one of:");
-		for (const char *const *e = f->values; *e; e++) {
-			size_t len = strlen(sub);
-			snprintf(sub + len, sizeof sub - len, " %s", *e);
-		}
-		return bad(err, spec->kind, f->name, sub);
+		return check_enum(db, spec, f, params, path, t, err);
 	case FT_IDS:
-		if (strcmp(t, "array") != 0)
-			return bad(err, spec->kind, f->name, "must be an array of user ids");
-		ask(db, "SELECT count(*) FROM json_each(?1, ?2) WHERE type <> 'integer' OR value <= 0",
-		    params, path, v, sizeof v, &type);
-		ask(db, "SELECT json_array_length(?1, ?2)", params, path, sub, sizeof sub, &type);
-		if (atoi(v) != 0 || atoi(sub) == 0)
-			return bad(err, spec->kind, f->name, "must be a non-empty array of positive integer ids");
-		return FL_OK;
+		return check_ids(db, spec, f, params, path, t, err);
 	case FT_OBJ_ID:
 		snprintf(sub, sizeof sub, "%s.id", path);
 		if (strcmp(t, "object") != 0 || !positive_int_at(db, params, sub))
 			return bad(err, spec->kind, f->name, "must be an object with a positive integer id, like {\"id\": 1}");
 		return FL_OK;
 	case FT_BUDGET:
-		snprintf(sub, sizeof sub, "%s.minimum", path);
-		if (strcmp(t, "object") != 0 || !number_at(db, params, sub, &min) || !(min > 0))
-			return bad(err, spec->kind, f->name, "must be an object with a minimum greater than 0");
-		snprintf(sub, sizeof sub, "%s.maximum", path);
-		if (json_kind(db, params, sub, t, sizeof t) == FL_OK && t[0] && strcmp(t, "null") != 0 &&
-		    (!number_at(db, params, sub, &num) || num < min))
-			return bad(err, spec->kind, f->name, "maximum must be a number not below minimum");
-		return FL_OK;
+		return check_budget(db, spec, f, params, path, t, err);
 	case FT_JOBS:
-		if (strcmp(t, "array") != 0)
-			return bad(err, spec->kind, f->name, "must be an array of {\"id\": job id}");
-		ask(db, "SELECT count(*) FROM json_each(?1, ?2) WHERE json_type(value, '$.id') IS NOT 'integer' "
-			"OR json_extract(value, '$.id') <= 0", params, path, v, sizeof v, &type);
-		n = atoi(v);
-		ask(db, "SELECT json_array_length(?1, ?2)", params, path, v, sizeof v, &type);
-		if (n != 0 || atoi(v) == 0)
-			return bad(err, spec->kind, f->name, "must be a non-empty array of {\"id\": job id}");
-		return FL_OK;
+		return check_jobs(db, spec, f, params, path, t, err);
 	case FT_BOOL:
 		if (strcmp(t, "true") != 0 && strcmp(t, "false") != 0)
 			return bad(err, spec->kind, f->name, "must be true or false");

@@ -455,79 +455,134 @@ out:
 	return rc;
 }
 
-static int send_one(struct sync_run *run, struct pending *p)
+/*
+ * Sent before and maybe applied: the server is asked first.  *settled when
+ * that decided the action (done, or failed without a request).
+ */
+static int resend_check(struct sync_run *run, struct pending *p, bool *settled)
 {
-	struct result_ctx res = { .run = run, .store = result_store(p->spec) };
 	struct result_ctx found = { .run = run, .store = result_store(p->spec) };
-	const struct already_spec *al;
-	struct buf path, body;
-	struct api_result out;
-	struct fl_error err = { 0 };
-	const char *ctype = NULL;
-	char endpoint[128];
 	enum probe_outcome outcome = PROBE_NONE;
-	int64_t wait;
+	const struct already_spec *al;
 	int rc;
 
-	buf_init(&res.raw, 16 << 20);
+	*settled = false;
+	if (!p->was_sending && p->attempts == 0)
+		return FL_OK;
 	buf_init(&found.raw, 16 << 20);
-	buf_init(&path, 8192);
-	buf_init(&body, 1 << 20);
-
-	/* Sent before and maybe applied: ask the server first. */
-	if (p->was_sending || p->attempts > 0) {
-		rc = sync_tx_begin(run);
-		if (!rc)
-			rc = action_probe(run, p, PROBE_BEFORE_RESEND, &found, &outcome);
-		if (rc)
-			goto out;
-		if (outcome == PROBE_SAME) {
-			sync_log(run, "action %lld %s was already applied", (long long)p->id, p->kind);
-			rc = finish_done(run, p, 200, found.raw.len ? found.raw.data : NULL, found.id);
-			goto out;
-		}
-		al = action_already_any(p->kind);
-		if (outcome == PROBE_DIFFERENT && al && al->one_only) {
-			/* The API keeps one: a resend could only be refused as a duplicate. */
-			rc = finish_failed(run, p, 0, NULL, al->differs, true);
-			goto out;
-		}
-		rc = sync_tx_maybe_commit(run, true);
-		if (rc)
-			goto out;
-	}
-
-	rc = build_request(run, p, &path, &body, &ctype);
-	if (rc)
-		goto out;
-	wait = api_limit_delay(run->rl, p->spec->method, path.data, endpoint, sizeof endpoint);
-	if (wait > 2000) {
-		/* Never over a documented limit: it stays queued for a later pass. */
-		sync_log(run, "action %lld %s waits for %s's rate limit (%lld s)", (long long)p->id, p->kind,
-			 endpoint, (long long)(wait / 1000));
-		/* Not an attempt: ready again when the budget allows, not at once (a watcher would spin). */
-		rc = sync_tx_begin(run);
-		if (!rc)
-			rc = sync_exec_binds(run, "record the action's wait", "UPDATE actions SET next_attempt = ?2 WHERE id = ?1",
-					     STORE_BINDS(BIND_INT(p->id), BIND_INT(unix_now() + (wait + 999) / 1000)));
-		if (!rc)
-			rc = sync_tx_maybe_commit(run, true);
-		goto out;
-	}
-	sync_nap(run, wait);
-
-	/* 'sending' is committed before the request goes out. */
 	rc = sync_tx_begin(run);
+	if (!rc)
+		rc = action_probe(run, p, PROBE_BEFORE_RESEND, &found, &outcome);
+	al = action_already_any(p->kind);
+	if (!rc && outcome == PROBE_SAME) {
+		sync_log(run, "action %lld %s was already applied", (long long)p->id, p->kind);
+		rc = finish_done(run, p, 200, found.raw.len ? found.raw.data : NULL, found.id);
+		*settled = true;
+	} else if (!rc && outcome == PROBE_DIFFERENT && al && al->one_only) {
+		/* The API keeps one: a resend could only be refused as a duplicate. */
+		rc = finish_failed(run, p, 0, NULL, al->differs, true);
+		*settled = true;
+	} else if (!rc) {
+		rc = sync_tx_maybe_commit(run, true);
+	}
+	buf_free(&found.raw);
+	return rc;
+}
+
+/*
+ * Never over a documented limit: with the budget asking to wait past 2 s the
+ * action stays queued for a later pass.  Not an attempt: it is ready again
+ * when the budget allows, not at once (a queue watcher would spin).
+ */
+static int defer_for_limit(struct sync_run *run, const struct pending *p, const char *endpoint, int64_t wait)
+{
+	int rc;
+
+	sync_log(run, "action %lld %s waits for %s's rate limit (%lld s)", (long long)p->id, p->kind,
+		 endpoint, (long long)(wait / 1000));
+	rc = sync_tx_begin(run);
+	if (!rc)
+		rc = sync_exec_binds(run, "record the action's wait", "UPDATE actions SET next_attempt = ?2 WHERE id = ?1",
+				     STORE_BINDS(BIND_INT(p->id), BIND_INT(unix_now() + (wait + 999) / 1000)));
+	if (!rc)
+		rc = sync_tx_maybe_commit(run, true);
+	return rc;
+}
+
+/* 'sending' is committed before the request goes out. */
+static int mark_sending(struct sync_run *run, const struct pending *p)
+{
+	int rc = sync_tx_begin(run);
+
 	if (!rc)
 		rc = sync_exec_binds(run, "mark the action sending", "UPDATE actions SET state = 'sending', "
 				     "attempts = attempts + 1, updated_at = ?2 WHERE id = ?1",
 				     STORE_BINDS(BIND_INT(p->id), BIND_INT(unix_now())));
 	if (!rc)
 		rc = sync_tx_maybe_commit(run, true);
+	return rc;
+}
+
+/*
+ * A send that met a network error, a 5xx or a 429 (rc): queued again after
+ * a back-off, or failed once it has had its attempts.  A 429 is a wait, never
+ * a failure, and not an attempt.
+ */
+static int finish_transient(struct sync_run *run, const struct pending *p, int rc, const struct api_result *out,
+			    const char *msg)
+{
+	bool limited = rc == FL_ERR_RATE_LIMITED;
+	int64_t next = unix_now() + (limited && out->http.retry_after > 0 ? out->http.retry_after
+						      : backoff_s(run, p->attempts + 1));
+	int attempts = p->attempts + (limited ? 0 : 1);
+
+	if (!limited && attempts >= (run->opt->max_attempts > 0 ? run->opt->max_attempts : 5))
+		return finish_failed(run, p, out->http.status, out->env.error_code, msg, true);
+	rc = sync_tx_begin(run);
+	if (!rc && limited)
+		rc = sync_exec_binds(run, "give the attempt back", "UPDATE actions SET attempts = attempts - 1 "
+				     "WHERE id = ?1", STORE_BINDS(BIND_INT(p->id)));
+	if (!rc)
+		rc = set_state(run, p->id, "queued", out->http.status, out->env.error_code, msg, NULL, next);
+	if (!rc)
+		rc = sync_tx_maybe_commit(run, true);
+	if (!rc)
+		sync_log(run, "action %lld %s deferred: %s", (long long)p->id, p->kind, msg);
+	return rc;
+}
+
+/* Send p once (asking the server first when it may have been applied), and record the outcome. */
+static int send_one(struct sync_run *run, struct pending *p)
+{
+	struct result_ctx res = { .run = run, .store = result_store(p->spec) };
+	const struct already_spec *al;
+	struct buf path, body;
+	struct api_result out;
+	struct fl_error err = { 0 };
+	const char *ctype = NULL, *msg;
+	char endpoint[128];
+	bool settled;
+	int64_t wait;
+	int rc;
+
+	rc = resend_check(run, p, &settled);
+	if (rc || settled)
+		return rc;
+	buf_init(&res.raw, 16 << 20);
+	buf_init(&path, 8192);
+	buf_init(&body, 1 << 20);
+	rc = build_request(run, p, &path, &body, &ctype);
 	if (rc)
 		goto out;
-
-	rc = sync_tx_begin(run);
+	wait = api_limit_delay(run->rl, p->spec->method, path.data, endpoint, sizeof endpoint);
+	if (wait > 2000) {
+		rc = defer_for_limit(run, p, endpoint, wait);
+		goto out;
+	}
+	sync_nap(run, wait);
+	rc = mark_sending(run, p);
+	if (!rc)
+		rc = sync_tx_begin(run);
 	if (rc)
 		goto out;
 	sync_log(run, "%s %s (action %lld %s)", p->spec->method, path.data, (long long)p->id, p->kind);
@@ -536,46 +591,21 @@ static int send_one(struct sync_run *run, struct pending *p)
 	run->sh->requests_total++;
 	if (run->cur)
 		run->cur->requests++;
-
 	if (rc == FL_OK) {
 		rc = finish_done(run, p, out.http.status, res.raw.len ? res.raw.data : NULL, res.id);
 		goto out;
 	}
 	/* Whatever the store did for a failed call is not kept. */
 	sync_tx_rollback(run);
-	if (rc == FL_ERR_RATE_LIMITED || api_transient(rc, &out)) {
-		bool limited = rc == FL_ERR_RATE_LIMITED;
-		int64_t next = unix_now() + (limited && out.http.retry_after > 0 ? out.http.retry_after
-							: backoff_s(run, p->attempts + 1));
-		int attempts = p->attempts + (limited ? 0 : 1);
-
-		if (!limited && attempts >= (run->opt->max_attempts > 0 ? run->opt->max_attempts : 5)) {
-			rc = finish_failed(run, p, out.http.status, out.env.error_code, err.msg, true);
-			goto out;
-		}
-		/* A 429 is a wait, never a failure, and not an attempt. */
-		rc = sync_tx_begin(run);
-		if (!rc && limited)
-			rc = sync_exec_binds(run, "give the attempt back", "UPDATE actions SET attempts = attempts - 1 "
-					     "WHERE id = ?1", STORE_BINDS(BIND_INT(p->id)));
-		if (!rc)
-			rc = set_state(run, p->id, "queued", out.http.status, out.env.error_code, err.msg, NULL, next);
-		if (!rc)
-			rc = sync_tx_maybe_commit(run, true);
-		if (!rc)
-			sync_log(run, "action %lld %s deferred: %s", (long long)p->id, p->kind, err.msg);
-		goto out;
-	}
-	al = action_already(p->kind, out.env.error_code);
-	if (al) {
-		rc = finish_already(run, p, al, &out, out.env.message[0] ? out.env.message : err.msg);
-		goto out;
-	}
-	rc = finish_failed(run, p, out.http.status, out.env.error_code,
-			   out.env.message[0] ? out.env.message : err.msg, true);
+	msg = out.env.message[0] ? out.env.message : err.msg;
+	if (rc == FL_ERR_RATE_LIMITED || api_transient(rc, &out))
+		rc = finish_transient(run, p, rc, &out, err.msg);
+	else if ((al = action_already(p->kind, out.env.error_code)) != NULL)
+		rc = finish_already(run, p, al, &out, msg);
+	else
+		rc = finish_failed(run, p, out.http.status, out.env.error_code, msg, true);
 out:
 	buf_free(&res.raw);
-	buf_free(&found.raw);
 	buf_free(&path);
 	buf_free(&body);
 	return rc;

@@ -253,6 +253,7 @@ int sync_step_aux(struct sync_run *run, sqlite3_stmt *st, const char *what, int6
 static const struct {
 	const char *table, *noun;
 } refs[REF_COUNT] = {
+	[REF_NONE] = { NULL, NULL },
 	[REF_USER] = { "users", "user" },
 	[REF_PROJECT] = { "projects", "project" },
 	[REF_CURRENCY] = { "currencies", "currency" },
@@ -263,16 +264,16 @@ static const struct {
 
 int sync_ref(struct sync_run *run, enum sync_ref kind, int64_t id)
 {
-	sqlite3_stmt *st = run->sh->stmts[SLOT_REF_USER + kind];
+	sqlite3_stmt *st = run->sh->stmts[SLOT_REF + kind];
 	int rc;
 
-	if (id <= 0 || idset_add(run->sh->stubbed[kind], id))
+	if (kind == REF_NONE || id <= 0 || idset_add(run->sh->stubbed[kind], id))
 		return FL_OK;
 	if (!st) {
 		char sql[96];
 
 		snprintf(sql, sizeof sql, "INSERT INTO %s(id) VALUES (?1) ON CONFLICT(id) DO NOTHING", refs[kind].table);
-		rc = sync_stmt(run, SLOT_REF_USER + (int)kind, sql, &st);
+		rc = sync_stmt(run, SLOT_REF + (int)kind, sql, &st);
 		if (rc)
 			return rc;
 	}

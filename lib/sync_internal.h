@@ -22,7 +22,7 @@
 struct sync_run;
 
 /* The kinds of rows a stored row may name before they are read (stub rows, sync_ref). */
-enum sync_ref { REF_USER, REF_PROJECT, REF_CURRENCY, REF_JOB, REF_BID, REF_THREAD, REF_COUNT };
+enum sync_ref { REF_NONE, REF_USER, REF_PROJECT, REF_CURRENCY, REF_JOB, REF_BID, REF_THREAD, REF_COUNT };
 
 /* Stores one item of a page; returns FL_OK or an FL_* code (with run->err set). */
 typedef int (*sync_store_fn)(struct sync_run *run, const struct json_item *it);
@@ -346,8 +346,8 @@ int sync_by_ids_vanish(struct sync_run *run, const char *sql, const char *base_q
 
 /* Prepared-statement slots: one per statement, kept for the whole pass. */
 enum sync_slot {
-	SLOT_REF_USER, /* ... SLOT_REF_USER + REF_COUNT - 1: sync_ref's, by enum sync_ref */
-	SLOT_TOUCH = SLOT_REF_USER + REF_COUNT, SLOT_CURSOR,
+	SLOT_REF, /* SLOT_REF + kind: sync_ref's, by enum sync_ref */
+	SLOT_TOUCH = SLOT_REF + REF_COUNT, SLOT_CURSOR,
 	SLOT_USER, SLOT_USER_SELF, SLOT_CURRENCY, SLOT_JOB, SLOT_CATEGORY, SLOT_JOB_CATEGORY,
 	SLOT_PROJECT, SLOT_PROJECT_JOBS_DEL, SLOT_PROJECT_JOB,
 	SLOT_BID, SLOT_MILESTONE, SLOT_MREQ, SLOT_REVIEW,
@@ -411,6 +411,68 @@ void sync_log(struct sync_run *run, const char *fmt, ...) __attribute__((format(
 
 /* Report progress of the current stream. */
 void sync_progress(struct sync_run *run, bool done, const char *error);
+
+/* ---- entities as data (sync_columns.c) --------------------------------------- */
+
+/*
+ * What a column of an entity's row holds: the row's key (given by the
+ * caller: a computed id, a review's three), a field of the item by its JSON
+ * path, the item's raw text, the pass's server clock, a value the caller
+ * gives (arg), or a fixed SQL expression (value, no bind).
+ */
+enum sync_col_kind {
+	COL_KEY,        /* keys[key] */
+	COL_INT, COL_REAL, COL_TEXT, COL_BOOL,
+	COL_ENUM,       /* text, NULL unless one of values */
+	COL_NUMTEXT,    /* text, or a number's text (client_message_id is either) */
+	COL_RAW,        /* the item's JSON */
+	COL_NOW,        /* run->server_now */
+	COL_ARG,        /* args[key] */
+	COL_FIXED,      /* value alone */
+};
+
+/*
+ * One column, one line: its name, kind and JSON path (alt: the path read
+ * when path is absent); ref: a stub row of that kind for its value before
+ * the row is written; value: the VALUES expression when
+ * not a plain bind ('?' stands for the bind); set: the update rule, NULL
+ * for "name = excluded.name", "" for none (keys, columns an update keeps),
+ * else the whole assignment.
+ */
+struct sync_column {
+	const char *name;
+	enum sync_col_kind kind;
+	const char *path, *alt;
+	const char *const *values;       /* COL_ENUM */
+	int key;                         /* COL_KEY, COL_ARG */
+	enum sync_ref ref;               /* REF_NONE (the default): none */
+	const char *value, *set;
+};
+
+/*
+ * An entity: its table, the conflict target, the columns (ended by a NULL
+ * name), the condition the update adds after "WHERE table.raw IS NOT
+ * excluded.raw", its statement slot and what a failure names ("store bid").
+ * look: a re-read looks at the stored raw before it writes (sync_same_raw).
+ */
+struct sync_entity {
+	const char *table, *conflict;
+	const struct sync_column *cols;
+	const char *where;
+	int slot;
+	const char *what;
+	bool look;
+};
+
+/*
+ * Store item it as e's row: stub rows for the columns that name one, then
+ * (unless a re-read finds its raw stored already) the upsert made from the
+ * columns, prepared once a pass.  keys[0] names the row in errors.
+ */
+int sync_entity_store(struct sync_run *run, const struct sync_entity *e, const int64_t *keys,
+		      const int64_t *args, const struct json_item *it);
+/* The upsert's SQL for e, malloc'd (NULL when out of memory): for the tests and the record. */
+char *sync_entity_sql(const struct sync_entity *e);
 
 /* ---- the streams (stream_*.c) ------------------------------------------- */
 

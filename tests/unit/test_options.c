@@ -235,16 +235,10 @@ int main(void)
 {
 	Suite *s = suite_create("options");
 	TCase *tc = tcase_create("one source of truth");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, header_lists_the_librarys_names);
 	tcase_add_test(tc, header_defaults_are_the_tables);
 	tcase_add_test(tc, man_page_documents_the_librarys_names);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return tu_run_suite(s);
 }

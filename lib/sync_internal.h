@@ -308,6 +308,15 @@ struct sync_window_spec {
 	sync_time_fn time;
 };
 int sync_window(struct sync_run *run, const struct sync_window_spec *spec);
+/*
+ * The planner of [from, to) of spec, as sync_window reads it (and the unit
+ * tests drive it): its state in state (SYNC_PLAN_STATE_MAX bytes, aligned),
+ * the plan in sp.  sync_window_covered says how far a window's cursor may
+ * go once everything before the state given (a frontier) is stored.
+ */
+void sync_window_plan(const struct sync_run *run, const struct sync_window_spec *spec, int64_t from, int64_t to,
+		      struct sync_plan *sp, void *state);
+int64_t sync_window_covered(const void *state, int64_t from);
 
 /*
  * Every item of base_query (no time filter), paged by offset until a short

@@ -193,6 +193,13 @@ int64_t api_limit_delay(struct ratelimit *rl, const char *method, const char *pa
 	return ratelimit_delay_ms(rl, endpoint, ratelimit_now_ms());
 }
 
+bool api_limit_take(struct ratelimit *rl, const char *method, const char *path_query, char *endpoint,
+		    size_t n, int64_t *wait_ms)
+{
+	ratelimit_endpoint(method, path_query, endpoint, n);
+	return ratelimit_take(rl, endpoint, ratelimit_now_ms(), wait_ms);
+}
+
 int api_call_limited(struct ratelimit *rl, const char *endpoint, struct http_client *c, const char *method,
 		     const char *path_query, const char *content_type, const char *body, size_t body_len,
 		     const char *collection, json_item_fn fn, void *ctx, struct api_result *out,

@@ -38,18 +38,22 @@ int api_call(struct http_client *c, const char *method, const char *path_query,
 	     json_item_fn fn, void *ctx, struct api_result *out, struct fl_error *err);
 
 /*
- * A call within its endpoint's rate budget (ratelimit.h), for callers that
- * make one request at a time (the queue's actions, the check):
- * api_limit_delay names the request's endpoint into endpoint (n bytes) and
- * says how long its budget asks to wait first (0: it may go now);
- * api_call_limited counts the call as sent, makes it (api_call, no
- * collection limits) and lets the limiter learn from the answer.  The
- * pass's fetcher does the same for transfers side by side (sync_fetch.c:
- * ratelimit_take as one starts, ratelimit_observe as it ends).
+ * A call within its endpoint's rate budget (ratelimit.h).  Every request
+ * asks its endpoint's budget first: api_limit_delay names the request's
+ * endpoint into endpoint (n bytes) and says how long its budget asks to
+ * wait (0: it may go now); api_limit_take does the same and, when it may
+ * go now, counts it as sent at once (for requests side by side: the pass's
+ * fetcher, sync_fetch.c, which answers each with ratelimit_observe as its
+ * transfer ends).  Callers that make one request at a time (the queue's
+ * actions, the check) then make it with api_call_limited: counted as sent,
+ * made (api_call, no collection limits), and the limiter learns from the
+ * answer.
  */
 struct ratelimit;
 int64_t api_limit_delay(struct ratelimit *rl, const char *method, const char *path_query, char *endpoint,
 			size_t n);
+bool api_limit_take(struct ratelimit *rl, const char *method, const char *path_query, char *endpoint,
+		    size_t n, int64_t *wait_ms);
 int api_call_limited(struct ratelimit *rl, const char *endpoint, struct http_client *c, const char *method,
 		     const char *path_query, const char *content_type, const char *body, size_t body_len,
 		     const char *collection, json_item_fn fn, void *ctx, struct api_result *out,

@@ -329,9 +329,8 @@ int sync_page_start(const struct sync_run *run, struct sync_page *pg, int64_t *w
 {
 	int64_t wait;
 
-	ratelimit_endpoint("GET", pg->query, pg->endpoint, sizeof pg->endpoint);
 	*wait_ms = 0;
-	if (!ratelimit_take(run->rl, pg->endpoint, sync_now_ms(), &wait)) {
+	if (!api_limit_take(run->rl, "GET", pg->query, pg->endpoint, sizeof pg->endpoint, &wait)) {
 		if (wait > 2000)
 			return pg->rc = error_set(&pg->err, FL_ERR_RATE_LIMITED,
 						  "GET %s: rate limit of %s: next request in %lld ms",

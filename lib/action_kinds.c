@@ -168,15 +168,18 @@ static const char project_insert[] =
 #define MR_PATH "/api/projects/0.1/milestone_requests/{milestone_request_id}/"
 
 #define BID_ACTION(k, act, cols, set) \
-	{ "bid." k, NULL, "bids", "bid_id", f_bid_action, NULL, cols, set, "PUT", BID_PATH, act, BODY_NONE, NULL }
+	{ .kind = "bid." k, .table = "bids", .target = "bid_id", .fields = f_bid_action, .set_cols = cols, \
+	  .set_sql = set, .method = "PUT", .path = BID_PATH, .action = act, .body = BODY_NONE }
 
 static const struct kind_spec kinds[] = {
-	{ "bid.create", "bid", "bids", NULL, f_bid_create, bid_insert, NULL, NULL,
-	  "POST", "/api/projects/0.1/bids/", NULL, BODY_JSON, NULL },
-	{ "bid.update", NULL, "bids", "bid_id", f_bid_update, NULL, "amount,period,description",
-	  "amount = coalesce(" P("amount") ", amount), period = coalesce(" P("period") ", period), "
-	  "description = coalesce(" P("description") ", description)",
-	  "PUT", BID_PATH, NULL, BODY_JSON, NULL },
+	{ .kind = "bid.create", .creates = "bid", .table = "bids", .fields = f_bid_create,
+	  .insert_sql = bid_insert, .method = "POST", .path = "/api/projects/0.1/bids/",
+	  .body = BODY_JSON, .acting_user = "bidder_id" },
+	{ .kind = "bid.update", .table = "bids", .target = "bid_id", .fields = f_bid_update,
+	  .set_cols = "amount,period,description",
+	  .set_sql = "amount = coalesce(" P("amount") ", amount), period = coalesce(" P("period") ", period), "
+		     "description = coalesce(" P("description") ", description)",
+	  .method = "PUT", .path = BID_PATH, .body = BODY_JSON },
 	/* Perform Bid Action: award sets pending, the bidder's accept sets awarded, deny rejected. */
 	BID_ACTION("award", "award", "award_status,time_awarded", "award_status = 'pending', time_awarded = :now"),
 	BID_ACTION("revoke", "revoke", "award_status", "award_status = 'revoked'"),
@@ -186,38 +189,60 @@ static const struct kind_spec kinds[] = {
 	BID_ACTION("retract", "retract", "retracted", "retracted = 1"),
 	BID_ACTION("highlight", "highlight", "highlighted", "highlighted = 1"),
 	BID_ACTION("shortlist", "shortlist", "shortlisted", "shortlisted = 1"),
-	{ "milestone.create", "milestone", "milestones", NULL, f_milestone_create, milestone_insert, NULL, NULL,
-	  "POST", "/api/projects/0.1/milestones/", NULL, BODY_JSON, NULL },
-	{ "milestone.release", NULL, "milestones", "milestone_id", f_milestone_release, NULL, "", "",
-	  "PUT", MS_PATH, "release", BODY_NONE, NULL },
-	{ "milestone.request_release", NULL, "milestones", "milestone_id", f_milestone_action, NULL, "status",
-	  "status = 'requested_release'", "PUT", MS_PATH, "request_release", BODY_NONE, NULL },
-	{ "milestone.cancel", NULL, "milestones", "milestone_id", f_milestone_action, NULL, "", "",
-	  "PUT", MS_PATH, "cancel", BODY_NONE, NULL },
-	{ "milestone_request.create", "milestone_request", "milestone_requests", NULL, f_mreq_create,
-	  mreq_insert, NULL, NULL, "POST", "/api/projects/0.1/milestone_requests/", NULL, BODY_JSON, NULL },
-	{ "milestone_request.accept", NULL, "milestone_requests", "milestone_request_id", f_mreq_action, NULL,
-	  "", "", "PUT", MR_PATH, "accept", BODY_NONE, NULL },
-	{ "milestone_request.reject", NULL, "milestone_requests", "milestone_request_id", f_mreq_reject, NULL,
-	  "status", "status = 'rejected'", "PUT", MR_PATH, "reject", BODY_NONE, NULL },
-	{ "milestone_request.delete", NULL, "milestone_requests", "milestone_request_id", f_mreq_action, NULL,
-	  "status", "status = 'deleted'", "PUT", MR_PATH, "delete", BODY_NONE, NULL },
-	{ "review.post", "review", "reviews", NULL, f_review_post, review_insert, NULL, NULL,
-	  "POST", "/api/projects/0.1/reviews/", NULL, BODY_JSON, NULL },
-	{ "thread.create", "thread", "threads", NULL, f_thread_create, thread_insert, NULL, NULL,
-	  "POST", "/api/messages/0.1/threads/", NULL, BODY_FORM, NULL },
-	{ "message.send", "message", "messages", NULL, f_message_send, message_insert, NULL, NULL,
-	  "POST", "/api/messages/0.1/threads/{thread_id}/messages/", NULL, BODY_FORM, NULL },
-	{ "thread.read", NULL, "threads", "thread_id", f_thread_action, NULL, "is_read,time_read",
-	  "is_read = 1, time_read = :now", "PUT", "/api/messages/0.1/threads/", "read", BODY_NONE, NULL },
-	{ "thread.archive", NULL, "threads", "thread_id", f_thread_action, NULL, "folder",
-	  "folder = 'archived'", "PUT", "/api/messages/0.1/threads/", "archive", BODY_NONE, NULL },
-	{ "thread.mute", NULL, "threads", "thread_id", f_thread_action, NULL, "is_muted",
-	  "is_muted = 1", "PUT", "/api/messages/0.1/threads/", "mute", BODY_NONE, NULL },
-	{ "project.create", "project", "projects", NULL, f_project_create, project_insert, NULL, NULL,
-	  "POST", "/api/projects/0.1/projects/", NULL, BODY_JSON, NULL },
-	{ "project.invite", NULL, NULL, NULL, f_project_invite, NULL, NULL, NULL,
-	  "POST", "/api/projects/0.1/projects/{project_id}/invite/", NULL, BODY_JSON, NULL },
+	{ .kind = "milestone.create", .creates = "milestone", .table = "milestones",
+	  .fields = f_milestone_create, .insert_sql = milestone_insert, .method = "POST",
+	  .path = "/api/projects/0.1/milestones/", .body = BODY_JSON },
+	{ .kind = "milestone.release", .table = "milestones", .target = "milestone_id",
+	  .fields = f_milestone_release, .set_cols = "", .set_sql = "", .method = "PUT",
+	  .path = MS_PATH, .action = "release", .body = BODY_NONE },
+	{ .kind = "milestone.request_release", .table = "milestones", .target = "milestone_id",
+	  .fields = f_milestone_action, .set_cols = "status",
+	  .set_sql = "status = 'requested_release'", .method = "PUT", .path = MS_PATH,
+	  .action = "request_release", .body = BODY_NONE },
+	{ .kind = "milestone.cancel", .table = "milestones", .target = "milestone_id",
+	  .fields = f_milestone_action, .set_cols = "", .set_sql = "", .method = "PUT",
+	  .path = MS_PATH, .action = "cancel", .body = BODY_NONE },
+	{ .kind = "milestone_request.create", .creates = "milestone_request",
+	  .table = "milestone_requests", .fields = f_mreq_create, .insert_sql = mreq_insert,
+	  .method = "POST", .path = "/api/projects/0.1/milestone_requests/", .body = BODY_JSON },
+	{ .kind = "milestone_request.accept", .table = "milestone_requests",
+	  .target = "milestone_request_id", .fields = f_mreq_action, .set_cols = "", .set_sql = "",
+	  .method = "PUT", .path = MR_PATH, .action = "accept", .body = BODY_NONE },
+	{ .kind = "milestone_request.reject", .table = "milestone_requests",
+	  .target = "milestone_request_id", .fields = f_mreq_reject, .set_cols = "status",
+	  .set_sql = "status = 'rejected'", .method = "PUT", .path = MR_PATH, .action = "reject",
+	  .body = BODY_NONE },
+	{ .kind = "milestone_request.delete", .table = "milestone_requests",
+	  .target = "milestone_request_id", .fields = f_mreq_action, .set_cols = "status",
+	  .set_sql = "status = 'deleted'", .method = "PUT", .path = MR_PATH, .action = "delete",
+	  .body = BODY_NONE },
+	{ .kind = "review.post", .creates = "review", .table = "reviews", .fields = f_review_post,
+	  .insert_sql = review_insert, .method = "POST", .path = "/api/projects/0.1/reviews/",
+	  .body = BODY_JSON, .acting_user = "from_user_id" },
+	{ .kind = "thread.create", .creates = "thread", .table = "threads",
+	  .fields = f_thread_create, .insert_sql = thread_insert, .method = "POST",
+	  .path = "/api/messages/0.1/threads/", .body = BODY_FORM },
+	{ .kind = "message.send", .creates = "message", .table = "messages",
+	  .fields = f_message_send, .insert_sql = message_insert, .method = "POST",
+	  .path = "/api/messages/0.1/threads/{thread_id}/messages/", .body = BODY_FORM,
+	  .client_message_id = true },
+	{ .kind = "thread.read", .table = "threads", .target = "thread_id",
+	  .fields = f_thread_action, .set_cols = "is_read,time_read",
+	  .set_sql = "is_read = 1, time_read = :now", .method = "PUT",
+	  .path = "/api/messages/0.1/threads/", .action = "read", .body = BODY_NONE },
+	{ .kind = "thread.archive", .table = "threads", .target = "thread_id",
+	  .fields = f_thread_action, .set_cols = "folder", .set_sql = "folder = 'archived'",
+	  .method = "PUT", .path = "/api/messages/0.1/threads/", .action = "archive",
+	  .body = BODY_NONE },
+	{ .kind = "thread.mute", .table = "threads", .target = "thread_id",
+	  .fields = f_thread_action, .set_cols = "is_muted", .set_sql = "is_muted = 1",
+	  .method = "PUT", .path = "/api/messages/0.1/threads/", .action = "mute",
+	  .body = BODY_NONE },
+	{ .kind = "project.create", .creates = "project", .table = "projects",
+	  .fields = f_project_create, .insert_sql = project_insert, .method = "POST",
+	  .path = "/api/projects/0.1/projects/", .body = BODY_JSON },
+	{ .kind = "project.invite", .fields = f_project_invite, .method = "POST",
+	  .path = "/api/projects/0.1/projects/{project_id}/invite/", .body = BODY_JSON },
 };
 
 const struct kind_spec *action_kind(const char *kind)
@@ -358,13 +383,86 @@ static bool positive_int_at(struct fl_db *db, const char *params, const char *pa
 	       number_at(db, params, path, &v) && v > 0;
 }
 
+/* FT_ENUM: one of f->values. */
+static int check_enum(struct fl_db *db, const struct kind_spec *spec, const struct field_spec *f,
+		      const char *params, const char *path, const char *t, struct fl_error *err)
+{
+	char sub[128], v[256];
+	int type;
+
+	if (strcmp(t, "text") != 0)
+		return bad(err, spec->kind, f->name, "must be a string");
+	ask(db, "SELECT json_extract(?1, ?2)", params, path, v, sizeof v, &type);
+	for (const char *const *e = f->values; *e; e++)
+		if (strcmp(*e, v) == 0)
+			return FL_OK;
+	snprintf(sub, sizeof sub, "must be one of:");
+	for (const char *const *e = f->values; *e; e++) {
+		size_t len = strlen(sub);
+		snprintf(sub + len, sizeof sub - len, " %s", *e);
+	}
+	return bad(err, spec->kind, f->name, sub);
+}
+
+/* FT_IDS: a non-empty array of positive integer ids. */
+static int check_ids(struct fl_db *db, const struct kind_spec *spec, const struct field_spec *f,
+		     const char *params, const char *path, const char *t, struct fl_error *err)
+{
+	char bad_ids[32], len[32];
+	int type;
+
+	if (strcmp(t, "array") != 0)
+		return bad(err, spec->kind, f->name, "must be an array of user ids");
+	ask(db, "SELECT count(*) FROM json_each(?1, ?2) WHERE type <> 'integer' OR value <= 0",
+	    params, path, bad_ids, sizeof bad_ids, &type);
+	ask(db, "SELECT json_array_length(?1, ?2)", params, path, len, sizeof len, &type);
+	if (atoi(bad_ids) != 0 || atoi(len) == 0)
+		return bad(err, spec->kind, f->name, "must be a non-empty array of positive integer ids");
+	return FL_OK;
+}
+
+/* FT_BUDGET: {"minimum": > 0, "maximum": >= minimum (optional)}. */
+static int check_budget(struct fl_db *db, const struct kind_spec *spec, const struct field_spec *f,
+			const char *params, const char *path, const char *t, struct fl_error *err)
+{
+	char sub[128], mt[32];
+	double min, num;
+
+	snprintf(sub, sizeof sub, "%s.minimum", path);
+	if (strcmp(t, "object") != 0 || !number_at(db, params, sub, &min) || !(min > 0))
+		return bad(err, spec->kind, f->name, "must be an object with a minimum greater than 0");
+	snprintf(sub, sizeof sub, "%s.maximum", path);
+	if (json_kind(db, params, sub, mt, sizeof mt) == FL_OK && mt[0] && strcmp(mt, "null") != 0 &&
+	    (!number_at(db, params, sub, &num) || num < min))
+		return bad(err, spec->kind, f->name, "maximum must be a number not below minimum");
+	return FL_OK;
+}
+
+/* FT_JOBS: a non-empty array of {"id": positive integer}. */
+static int check_jobs(struct fl_db *db, const struct kind_spec *spec, const struct field_spec *f,
+		      const char *params, const char *path, const char *t, struct fl_error *err)
+{
+	char v[32];
+	int type, n;
+
+	if (strcmp(t, "array") != 0)
+		return bad(err, spec->kind, f->name, "must be an array of {\"id\": job id}");
+	ask(db, "SELECT count(*) FROM json_each(?1, ?2) WHERE json_type(value, '$.id') IS NOT 'integer' "
+		"OR json_extract(value, '$.id') <= 0", params, path, v, sizeof v, &type);
+	n = atoi(v);
+	ask(db, "SELECT json_array_length(?1, ?2)", params, path, v, sizeof v, &type);
+	if (n != 0 || atoi(v) == 0)
+		return bad(err, spec->kind, f->name, "must be a non-empty array of {\"id\": job id}");
+	return FL_OK;
+}
+
 static int check_field(struct fl_db *db, const struct kind_spec *spec, const struct field_spec *f,
 		       const char *params, struct fl_error *err)
 {
 	char path[96], sub[128], t[32], v[256];
-	double num, min;
+	double num;
 	int64_t action;
-	int type, n;
+	int type;
 
 	snprintf(path, sizeof path, "$.%s", f->name);
 	if (json_kind(db, params, path, t, sizeof t))
@@ -411,51 +509,18 @@ static int check_field(struct fl_db *db, const struct kind_spec *spec, const str
 			return bad(err, spec->kind, f->name, "must not be empty");
 		return FL_OK;
 	case FT_ENUM:
-		if (strcmp(t, "text") != 0)
-			return bad(err, spec->kind, f->name, "must be a string");
-		ask(db, "SELECT json_extract(?1, ?2)", params, path, v, sizeof v, &type);
-		for (const char *const *e = f->values; *e; e++)
-			if (strcmp(*e, v) == 0)
-				return FL_OK;
-		snprintf(sub, sizeof sub, "must be one of:");
-		for (const char *const *e = f->values; *e; e++) {
-			size_t len = strlen(sub);
-			snprintf(sub + len, sizeof sub - len, " %s", *e);
-		}
-		return bad(err, spec->kind, f->name, sub);
+		return check_enum(db, spec, f, params, path, t, err);
 	case FT_IDS:
-		if (strcmp(t, "array") != 0)
-			return bad(err, spec->kind, f->name, "must be an array of user ids");
-		ask(db, "SELECT count(*) FROM json_each(?1, ?2) WHERE type <> 'integer' OR value <= 0",
-		    params, path, v, sizeof v, &type);
-		ask(db, "SELECT json_array_length(?1, ?2)", params, path, sub, sizeof sub, &type);
-		if (atoi(v) != 0 || atoi(sub) == 0)
-			return bad(err, spec->kind, f->name, "must be a non-empty array of positive integer ids");
-		return FL_OK;
+		return check_ids(db, spec, f, params, path, t, err);
 	case FT_OBJ_ID:
 		snprintf(sub, sizeof sub, "%s.id", path);
 		if (strcmp(t, "object") != 0 || !positive_int_at(db, params, sub))
 			return bad(err, spec->kind, f->name, "must be an object with a positive integer id, like {\"id\": 1}");
 		return FL_OK;
 	case FT_BUDGET:
-		snprintf(sub, sizeof sub, "%s.minimum", path);
-		if (strcmp(t, "object") != 0 || !number_at(db, params, sub, &min) || !(min > 0))
-			return bad(err, spec->kind, f->name, "must be an object with a minimum greater than 0");
-		snprintf(sub, sizeof sub, "%s.maximum", path);
-		if (json_kind(db, params, sub, t, sizeof t) == FL_OK && t[0] && strcmp(t, "null") != 0 &&
-		    (!number_at(db, params, sub, &num) || num < min))
-			return bad(err, spec->kind, f->name, "maximum must be a number not below minimum");
-		return FL_OK;
+		return check_budget(db, spec, f, params, path, t, err);
 	case FT_JOBS:
-		if (strcmp(t, "array") != 0)
-			return bad(err, spec->kind, f->name, "must be an array of {\"id\": job id}");
-		ask(db, "SELECT count(*) FROM json_each(?1, ?2) WHERE json_type(value, '$.id') IS NOT 'integer' "
-			"OR json_extract(value, '$.id') <= 0", params, path, v, sizeof v, &type);
-		n = atoi(v);
-		ask(db, "SELECT json_array_length(?1, ?2)", params, path, v, sizeof v, &type);
-		if (n != 0 || atoi(v) == 0)
-			return bad(err, spec->kind, f->name, "must be a non-empty array of {\"id\": job id}");
-		return FL_OK;
+		return check_jobs(db, spec, f, params, path, t, err);
 	case FT_BOOL:
 		if (strcmp(t, "true") != 0 && strcmp(t, "false") != 0)
 			return bad(err, spec->kind, f->name, "must be true or false");

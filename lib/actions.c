@@ -23,33 +23,6 @@ static int db_fail(struct fl_db *db, const char *what)
 	return store_error(db, "%s", what);
 }
 
-/* One row, one int64 column; *out = 0 and *found = false when no row or NULL. */
-static int select_int(struct fl_db *db, const char *sql, int64_t arg, const char *text_arg,
-		      int64_t *out, bool *found)
-{
-	sqlite3_stmt *st;
-	int src;
-
-	*out = 0;
-	if (found)
-		*found = false;
-	if (sqlite3_prepare_v2(db->sql, sql, -1, &st, NULL) != SQLITE_OK)
-		return db_fail(db, "read queue");
-	sqlite3_bind_int64(st, 1, arg);
-	if (text_arg)
-		sqlite3_bind_text(st, 2, text_arg, -1, SQLITE_STATIC);
-	src = sqlite3_step(st);
-	if (src == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {
-		*out = sqlite3_column_int64(st, 0);
-		if (found)
-			*found = true;
-	}
-	sqlite3_finalize(st);
-	if (src != SQLITE_ROW && src != SQLITE_DONE)
-		return db_fail(db, "read queue");
-	return FL_OK;
-}
-
 /* Run every statement of sql with the named parameters that appear in it. */
 struct effect_args {
 	int64_t id;           /* local id (-action) */
@@ -61,32 +34,26 @@ struct effect_args {
 	int64_t target;
 };
 
-static void bind_args(sqlite3_stmt *st, const struct effect_args *a)
+/* a's binds, by name (a statement takes the ones it names); b holds 7. */
+static size_t effect_binds(const struct effect_args *a, struct store_bind *b)
 {
-	int i;
+	const struct store_bind all[] = {
+		{ ":id", STORE_INT, a->id, NULL },
+		{ ":p", STORE_TEXT, 0, a->p },
+		{ ":local", STORE_TEXT, 0, a->local },
+		{ ":kind", STORE_TEXT, 0, a->kind },
+		{ ":now", STORE_INT, a->now, NULL },
+		{ ":self", a->self ? STORE_INT : STORE_NULL, a->self, NULL },
+		{ ":target", STORE_INT, a->target, NULL },
+	};
 
-	if ((i = sqlite3_bind_parameter_index(st, ":id")))
-		sqlite3_bind_int64(st, i, a->id);
-	if ((i = sqlite3_bind_parameter_index(st, ":p")))
-		sqlite3_bind_text(st, i, a->p, -1, SQLITE_STATIC);
-	if ((i = sqlite3_bind_parameter_index(st, ":local")))
-		sqlite3_bind_text(st, i, a->local, -1, SQLITE_STATIC);
-	if ((i = sqlite3_bind_parameter_index(st, ":kind")))
-		sqlite3_bind_text(st, i, a->kind, -1, SQLITE_STATIC);
-	if ((i = sqlite3_bind_parameter_index(st, ":now")))
-		sqlite3_bind_int64(st, i, a->now);
-	if ((i = sqlite3_bind_parameter_index(st, ":self"))) {
-		if (a->self)
-			sqlite3_bind_int64(st, i, a->self);
-		else
-			sqlite3_bind_null(st, i);
-	}
-	if ((i = sqlite3_bind_parameter_index(st, ":target")))
-		sqlite3_bind_int64(st, i, a->target);
+	memcpy(b, all, sizeof all);
+	return sizeof all / sizeof all[0];
 }
 
 static int run_sql(struct fl_db *db, const char *sql, const struct effect_args *a, const char *what)
 {
+	struct store_bind b[7];
 	const char *tail = sql;
 
 	while (tail && *tail) {
@@ -97,7 +64,7 @@ static int run_sql(struct fl_db *db, const char *sql, const struct effect_args *
 			return db_fail(db, what);
 		if (!st)
 			break;
-		bind_args(st, a);
+		store_bind(st, b, effect_binds(a, b));
 		src = sqlite3_step(st);
 		sqlite3_finalize(st);
 		if (src != SQLITE_DONE && src != SQLITE_ROW)
@@ -106,18 +73,13 @@ static int run_sql(struct fl_db *db, const char *sql, const struct effect_args *
 	return FL_OK;
 }
 
-/* A text value of one row (malloc'd), or NULL. */
+/* A text value of one row (malloc'd), or NULL; a's binds by name. */
 static char *select_text(struct fl_db *db, const char *sql, const struct effect_args *a)
 {
-	sqlite3_stmt *st;
-	char *out = NULL;
+	struct store_bind b[7];
+	char *out;
 
-	if (sqlite3_prepare_v2(db->sql, sql, -1, &st, NULL) != SQLITE_OK)
-		return NULL;
-	bind_args(st, a);
-	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
-		out = strdup((const char *)sqlite3_column_text(st, 0));
-	sqlite3_finalize(st);
+	store_text(db, "read the queue", sql, b, effect_binds(a, b), &out);
 	return out;
 }
 
@@ -388,17 +350,102 @@ static int64_t self_id(struct fl_db *db)
 {
 	int64_t id = 0;
 
-	select_int(db, "SELECT id FROM users WHERE is_self = 1 AND ?1 = ?1", 0, NULL, &id, NULL);
+	store_int(db, "read the account", "SELECT id FROM users WHERE is_self = 1", NULL, 0, &id, NULL);
 	return id;
+}
+
+/* The parameters are a JSON object, or the error says what they are not. */
+static int check_object(struct fl_db *db, const char *kind, const char *params_json)
+{
+	struct effect_args a = { .p = params_json };
+	char *t = select_text(db, "SELECT CASE WHEN json_valid(:p) THEN json_type(:p) END", &a);
+	bool object = t && !strcmp(t, "object");
+
+	if (!object)
+		error_set(&db->err, FL_ERR_INVALID, "%s: parameters must be a JSON object%s", kind,
+			  t ? "" : " (this is not valid JSON)");
+	free(t);
+	return object ? FL_OK : FL_ERR_INVALID;
+}
+
+/* Replace *params (malloc'd) by the text sql makes of it (:p, :self), or say what failed. */
+static int params_set(struct fl_db *db, const char *sql, int64_t self, char **params, const char *what)
+{
+	struct effect_args a = { .p = *params, .self = self };
+	char *next = select_text(db, sql, &a);
+
+	if (!next)
+		return db_fail(db, what);
+	free(*params);
+	*params = next;
+	return FL_OK;
+}
+
+/*
+ * What the API requires and the account supplies: the acting user (Create
+ * Bid, Post a Review) is the account unless given; a message's stable
+ * client_message_id, so a resend after a crash returns the original.
+ */
+static int fill_defaults(struct fl_db *db, const struct kind_spec *spec, int64_t self, char **params)
+{
+	char sql[200];
+	int rc = FL_OK;
+
+	if (spec->acting_user && !self) {
+		struct effect_args a = { .p = *params };
+		char *has;
+
+		snprintf(sql, sizeof sql, "SELECT json_extract(:p, '$.%s')", spec->acting_user);
+		if (!(has = select_text(db, sql, &a)))
+			return error_set(&db->err, FL_ERR_INVALID,
+					 "%s: %s not given and the account is not known yet (run flsyncd once)",
+					 spec->kind, spec->acting_user);
+		free(has);
+	}
+	if (spec->acting_user && self) {
+		snprintf(sql, sizeof sql, "SELECT json_set(:p, '$.%s', coalesce(json_extract(:p, '$.%s'), :self))",
+			 spec->acting_user, spec->acting_user);
+		rc = params_set(db, sql, self, params, "fill in the acting user");
+	}
+	if (!rc && spec->client_message_id) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		snprintf(sql, sizeof sql, "SELECT json_set(:p, '$.client_message_id', coalesce("
+			 "json_extract(:p, '$.client_message_id'), %lld))",
+			 (long long)((((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000) & 0x1FFFFFFFFFFll) * 1000 +
+				     rand() % 1000));
+		rc = params_set(db, sql, self, params, "set client_message_id");
+	}
+	return rc;
+}
+
+/* The actions row, queued; a creating kind's local reference named in local. */
+static int insert_action(struct fl_db *db, const struct kind_spec *spec, const char *params, int64_t depends,
+			 int64_t now, int64_t *id, char *local, size_t local_size)
+{
+	const struct store_bind b[] = {
+		BIND_TEXT(spec->kind), BIND_TEXT(params),
+		{ NULL, depends ? STORE_INT : STORE_NULL, depends, NULL }, BIND_INT(now),
+	};
+
+	if (store_step(db, "queue action", "INSERT INTO actions(kind, params, state, depends_on, created_at, "
+		       "updated_at, next_attempt) VALUES (?1, ?2, 'queued', ?3, ?4, ?4, 0)", b, 4))
+		return db->err.rc;
+	*id = sqlite3_last_insert_rowid(db->sql);
+	if (!spec->creates)
+		return FL_OK;
+	snprintf(local, local_size, "local:%s:%lld", spec->creates, (long long)*id);
+	return run_sql(db, "UPDATE actions SET local_ref = :local WHERE id = -:id",
+		       &(struct effect_args){ .id = -*id, .local = local }, "name local object");
 }
 
 FL_API int fl_action_enqueue(struct fl_db *db, const char *kind, const char *params_json,
 			     int64_t *out_id, char **out_local_ref)
 {
 	const struct kind_spec *spec;
-	char *resolved = NULL, *params = NULL, local[64] = "", type[16] = "";
+	char *resolved = NULL, *params = NULL, local[64] = "";
 	int64_t depends = 0, id = 0, self, now = unix_now();
-	sqlite3_stmt *st = NULL;
 	int rc;
 
 	if (out_id)
@@ -413,15 +460,9 @@ FL_API int fl_action_enqueue(struct fl_db *db, const char *kind, const char *par
 	spec = action_kind(kind);
 	if (!spec)
 		return error_set(&db->err, FL_ERR_INVALID, "unknown action kind \"%.60s\"", kind);
-	{
-		struct effect_args a = { .p = params_json };
-		char *t = select_text(db, "SELECT CASE WHEN json_valid(:p) THEN json_type(:p) END", &a);
-		snprintf(type, sizeof type, "%s", t ? t : "");
-		free(t);
-	}
-	if (strcmp(type, "object") != 0)
-		return error_set(&db->err, FL_ERR_INVALID, "%s: parameters must be a JSON object%s", kind,
-				 type[0] ? "" : " (this is not valid JSON)");
+	rc = check_object(db, kind, params_json);
+	if (rc)
+		return rc;
 	rc = action_validate(db, spec, params_json, &db->err);
 	if (rc)
 		return rc;
@@ -435,84 +476,16 @@ FL_API int fl_action_enqueue(struct fl_db *db, const char *kind, const char *par
 		rc = error_set(&db->err, FL_ERR_NOMEM, "out of memory");
 		goto out;
 	}
-	/* Defaults the API requires and the account supplies. */
-	if ((!strcmp(kind, "bid.create") || !strcmp(kind, "review.post")) && !self) {
-		struct effect_args a = { .p = params };
-		char *has = select_text(db, !strcmp(kind, "bid.create") ?
-					"SELECT json_extract(:p, '$.bidder_id')" :
-					"SELECT json_extract(:p, '$.from_user_id')", &a);
-		if (!has) {
-			rc = error_set(&db->err, FL_ERR_INVALID,
-				       "%s: %s not given and the account is not known yet (run flsyncd once)", kind,
-				       !strcmp(kind, "bid.create") ? "bidder_id" : "from_user_id");
-			goto out;
-		}
-		free(has);
-	}
-	if (self && (!strcmp(kind, "bid.create") || !strcmp(kind, "review.post"))) {
-		/* The API requires the acting user (Create Bid, Post a Review): it is the account. */
-		struct effect_args a = { .p = params, .self = self };
-		char *next = select_text(db, !strcmp(kind, "bid.create") ?
-			"SELECT json_set(:p, '$.bidder_id', coalesce(json_extract(:p, '$.bidder_id'), :self))" :
-			"SELECT json_set(:p, '$.from_user_id', coalesce(json_extract(:p, '$.from_user_id'), :self))", &a);
-		if (!next) {
-			rc = db_fail(db, "fill in the acting user");
-			goto out;
-		}
-		free(params);
-		params = next;
-	}
-	if (!strcmp(kind, "message.send")) {
-		/* A stable client_message_id makes a resend after a crash return the original. */
-		struct effect_args a = { .p = params };
-		char *next, sql[160];
-		struct timespec ts;
-
-		clock_gettime(CLOCK_REALTIME, &ts);
-		snprintf(sql, sizeof sql, "SELECT json_set(:p, '$.client_message_id', coalesce("
-			 "json_extract(:p, '$.client_message_id'), %lld))",
-			 (long long)((((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000) & 0x1FFFFFFFFFFll) * 1000 +
-				     rand() % 1000));
-		next = select_text(db, sql, &a);
-		if (!next) {
-			rc = db_fail(db, "set client_message_id");
-			goto out;
-		}
-		free(params);
-		params = next;
-	}
+	rc = fill_defaults(db, spec, self, &params);
+	if (rc)
+		goto out;
 	rc = resolve_refs(db, spec, params, &resolved, &depends, &db->err);
 	if (rc)
 		goto out;
 
-	if (sqlite3_prepare_v2(db->sql,
-			       "INSERT INTO actions(kind, params, state, depends_on, created_at, updated_at, next_attempt) "
-			       "VALUES (?1, ?2, 'queued', ?3, ?4, ?4, 0)", -1, &st, NULL) != SQLITE_OK) {
-		rc = db_fail(db, "queue action");
+	rc = insert_action(db, spec, params, depends, now, &id, local, sizeof local);
+	if (rc)
 		goto out;
-	}
-	sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, params, -1, SQLITE_STATIC);
-	if (depends)
-		sqlite3_bind_int64(st, 3, depends);
-	else
-		sqlite3_bind_null(st, 3);
-	sqlite3_bind_int64(st, 4, now);
-	if (sqlite3_step(st) != SQLITE_DONE) {
-		rc = db_fail(db, "queue action");
-		goto out;
-	}
-	id = sqlite3_last_insert_rowid(db->sql);
-	if (spec->creates) {
-		struct effect_args a = { .id = id };
-		snprintf(local, sizeof local, "local:%s:%lld", spec->creates, (long long)id);
-		a.local = local;
-		rc = run_sql(db, "UPDATE actions SET local_ref = :local WHERE id = -:id", &(struct effect_args){
-			     .id = -id, .local = local }, "name local object");
-		(void)a;
-		if (rc)
-			goto out;
-	}
 	rc = apply_effect(db, spec, id, resolved, local[0] ? local : NULL, self);
 	if (rc) {
 		/* A constraint the optimistic row breaks is the caller's input at fault. */
@@ -523,7 +496,6 @@ FL_API int fl_action_enqueue(struct fl_db *db, const char *kind, const char *par
 	}
 	rc = store_commit(db);
 out:
-	sqlite3_finalize(st);
 	if (rc) {
 		store_rollback(db);
 	} else {
@@ -545,10 +517,10 @@ out:
  */
 static int next_dependent(struct fl_db *db, int64_t id, int64_t *out, bool *found)
 {
-	return select_int(db, "SELECT d.id FROM actions d, actions a WHERE a.id = ?1 AND d.id <> a.id "
-			  "AND d.state IN ('queued', 'sending') AND (d.depends_on = a.id OR "
-			  "(a.local_ref IS NOT NULL AND instr(d.params, '\"' || a.local_ref || '\"') > 0)) "
-			  "ORDER BY d.id DESC LIMIT 1", id, NULL, out, found);
+	return store_int(db, "read queue", "SELECT d.id FROM actions d, actions a WHERE a.id = ?1 AND d.id <> a.id "
+			 "AND d.state IN ('queued', 'sending') AND (d.depends_on = a.id OR "
+			 "(a.local_ref IS NOT NULL AND instr(d.params, '\"' || a.local_ref || '\"') > 0)) "
+			 "ORDER BY d.id DESC LIMIT 1", STORE_BINDS(BIND_INT(id)), out, found);
 }
 
 /*

@@ -52,6 +52,9 @@ struct kind_spec {
 	const char *action;           /* "award" for ?action=award, or NULL */
 	enum body_kind body;
 	const char *result_collection;/* where the created object is in result: NULL = result itself */
+	/* what enqueue fills in */
+	const char *acting_user;      /* the parameter naming the acting user, the account by default */
+	bool client_message_id;       /* a stable client_message_id: a resend after a crash returns the original */
 };
 
 /* The spec of kind, or NULL when there is no such kind. */

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "api.h"
+#include "ratelimit.h"
 
 static int sink(void *ctx, const char *data, size_t len)
 {
@@ -183,4 +184,31 @@ bool api_transient(int rc, const struct api_result *r)
 	default:
 		return false;
 	}
+}
+
+int64_t api_limit_delay(struct ratelimit *rl, const char *method, const char *path_query, char *endpoint,
+			size_t n)
+{
+	ratelimit_endpoint(method, path_query, endpoint, n);
+	return ratelimit_delay_ms(rl, endpoint, ratelimit_now_ms());
+}
+
+bool api_limit_take(struct ratelimit *rl, const char *method, const char *path_query, char *endpoint,
+		    size_t n, int64_t *wait_ms)
+{
+	ratelimit_endpoint(method, path_query, endpoint, n);
+	return ratelimit_take(rl, endpoint, ratelimit_now_ms(), wait_ms);
+}
+
+int api_call_limited(struct ratelimit *rl, const char *endpoint, struct http_client *c, const char *method,
+		     const char *path_query, const char *content_type, const char *body, size_t body_len,
+		     const char *collection, json_item_fn fn, void *ctx, struct api_result *out,
+		     struct fl_error *err)
+{
+	int rc;
+
+	ratelimit_sent(rl, endpoint, ratelimit_now_ms());
+	rc = api_call(c, method, path_query, content_type, body, body_len, collection, NULL, fn, ctx, out, err);
+	ratelimit_observe(rl, endpoint, &out->http, ratelimit_now_ms());
+	return rc;
 }

@@ -38,6 +38,28 @@ int api_call(struct http_client *c, const char *method, const char *path_query,
 	     json_item_fn fn, void *ctx, struct api_result *out, struct fl_error *err);
 
 /*
+ * A call within its endpoint's rate budget (ratelimit.h).  Every request
+ * asks its endpoint's budget first: api_limit_delay names the request's
+ * endpoint into endpoint (n bytes) and says how long its budget asks to
+ * wait (0: it may go now); api_limit_take does the same and, when it may
+ * go now, counts it as sent at once (for requests side by side: the pass's
+ * fetcher, sync_fetch.c, which answers each with ratelimit_observe as its
+ * transfer ends).  Callers that make one request at a time (the queue's
+ * actions, the check) then make it with api_call_limited: counted as sent,
+ * made (api_call, no collection limits), and the limiter learns from the
+ * answer.
+ */
+struct ratelimit;
+int64_t api_limit_delay(struct ratelimit *rl, const char *method, const char *path_query, char *endpoint,
+			size_t n);
+bool api_limit_take(struct ratelimit *rl, const char *method, const char *path_query, char *endpoint,
+		    size_t n, int64_t *wait_ms);
+int api_call_limited(struct ratelimit *rl, const char *endpoint, struct http_client *c, const char *method,
+		     const char *path_query, const char *content_type, const char *body, size_t body_len,
+		     const char *collection, json_item_fn fn, void *ctx, struct api_result *out,
+		     struct fl_error *err);
+
+/*
  * The same call as a transfer that the caller's curl multi handle runs
  * beside others (http_xfer): begin sets up easy for it (the items go to fn
  * as the body arrives, on the thread running the multi handle); end, with

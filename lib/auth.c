@@ -26,14 +26,6 @@ FL_API const char *fl_auth_errmsg(void)
 	return auth_err.msg;
 }
 
-static void wipe_free(char *s)
-{
-	if (s) {
-		explicit_bzero(s, strlen(s));
-		free(s);
-	}
-}
-
 struct fl_login {
 	char *api, *token_url, *client_id, *client_secret_file, *redirect_uri, *scope;
 	char state[33];

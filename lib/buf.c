@@ -24,6 +24,14 @@ void buf_free(struct buf *b)
 	b->len = b->alloc = 0;
 }
 
+void wipe_free(char *s)
+{
+	if (s) {
+		explicit_bzero(s, strlen(s));
+		free(s);
+	}
+}
+
 static bool reserve(struct buf *b, size_t extra)
 {
 	size_t need, n;

@@ -43,4 +43,7 @@ bool buf_vprintf(struct buf *b, const char *fmt, va_list ap) __attribute__((form
 /* Hand the bytes to the caller (NUL-terminated, free()) and leave b empty. */
 char *buf_steal(struct buf *b);
 
+/* A secret's string (a token, a code, a client secret): its bytes wiped, then freed.  NULL is fine. */
+void wipe_free(char *s);
+
 #endif

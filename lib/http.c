@@ -45,14 +45,6 @@ static void global_init(void)
 	global_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
-static void wipe_free(char *s)
-{
-	if (s) {
-		explicit_bzero(s, strlen(s));
-		free(s);
-	}
-}
-
 static void free_headers(struct curl_slist *h)
 {
 	/* curl_slist_append copied the auth line: wipe that copy too. */

@@ -23,14 +23,6 @@
 #define TOKEN_TIMEOUT_MS 30000L
 #define TOKEN_CONNECT_TIMEOUT_MS 10000L
 
-static void wipe_free(char *s)
-{
-	if (s) {
-		explicit_bzero(s, strlen(s));
-		free(s);
-	}
-}
-
 void oauth_tokens_free(struct oauth_tokens *t)
 {
 	if (!t)

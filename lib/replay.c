@@ -30,25 +30,11 @@ static void pending_free(struct pending *p)
 	memset(p, 0, sizeof *p);
 }
 
-static int fail_db(struct sync_run *run, const char *what)
-{
-	store_error(run->db, "%s", what);
-	return error_copy(&run->err, &run->db->err);
-}
-
 char *replay_query_text(struct sync_run *run, const char *sql, const char *a, const char *b)
 {
-	sqlite3_stmt *st;
-	char *out = NULL;
+	char *out;
 
-	if (sqlite3_prepare_v2(run->db->sql, sql, -1, &st, NULL) != SQLITE_OK)
-		return NULL;
-	sqlite3_bind_text(st, 1, a, -1, SQLITE_STATIC);
-	if (b)
-		sqlite3_bind_text(st, 2, b, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
-		out = strdup((const char *)sqlite3_column_text(st, 0));
-	sqlite3_finalize(st);
+	store_text(run->db, "read the queue", sql, STORE_BINDS(BIND_TEXT(a), BIND_TEXT(b)), &out);
 	return out;
 }
 
@@ -75,7 +61,7 @@ static int next_due(struct sync_run *run, int64_t after, struct pending *out, bo
 	if (sqlite3_prepare_v2(run->db->sql,
 			       "SELECT id, kind, params, attempts, state FROM actions WHERE state IN ('queued', 'sending') "
 			       "AND next_attempt <= ?1 AND id > ?2 ORDER BY id LIMIT 1", -1, &st, NULL) != SQLITE_OK)
-		return fail_db(run, "read the queue");
+		return sync_fail_db(run, "read the queue");
 	sqlite3_bind_int64(st, 1, unix_now());
 	sqlite3_bind_int64(st, 2, after);
 	src = sqlite3_step(st);
@@ -90,7 +76,7 @@ static int next_due(struct sync_run *run, int64_t after, struct pending *out, bo
 	}
 	sqlite3_finalize(st);
 	if (src != SQLITE_ROW && src != SQLITE_DONE)
-		return fail_db(run, "read the queue");
+		return sync_fail_db(run, "read the queue");
 	return FL_OK;
 }
 
@@ -233,7 +219,7 @@ static int build_request(struct sync_run *run, const struct pending *p, struct b
 			       "SELECT e.key, coalesce(a.value, e.value) FROM json_each(?1) e "
 			       "LEFT JOIN json_each(CASE WHEN e.type = 'array' THEN e.value ELSE '[]' END) a "
 			       "WHERE e.type NOT IN ('object', 'null')", -1, &st, NULL) != SQLITE_OK)
-		return fail_db(run, "encode parameters");
+		return sync_fail_db(run, "encode parameters");
 	sqlite3_bind_text(st, 1, p->resolved, -1, SQLITE_STATIC);
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		const char *key = (const char *)sqlite3_column_text(st, 0);
@@ -290,7 +276,7 @@ static int set_state(struct sync_run *run, int64_t id, const char *state, long h
 			       "UPDATE actions SET state = ?2, http_status = ?3, error_code = ?4, error_message = ?5, "
 			       "result = coalesce(?6, result), next_attempt = ?7, updated_at = ?8 WHERE id = ?1",
 			       -1, &st, NULL) != SQLITE_OK)
-		return fail_db(run, "record the action's outcome");
+		return sync_fail_db(run, "record the action's outcome");
 	sqlite3_bind_int64(st, 1, id);
 	sqlite3_bind_text(st, 2, state, -1, SQLITE_STATIC);
 	if (http_status)
@@ -302,21 +288,7 @@ static int set_state(struct sync_run *run, int64_t id, const char *state, long h
 	sqlite3_bind_int64(st, 8, unix_now());
 	src = sqlite3_step(st);
 	sqlite3_finalize(st);
-	return src == SQLITE_DONE ? FL_OK : fail_db(run, "record the action's outcome");
-}
-
-static int exec_ids(struct sync_run *run, const char *sql, int64_t a, int64_t b)
-{
-	sqlite3_stmt *st;
-	int src;
-
-	if (sqlite3_prepare_v2(run->db->sql, sql, -1, &st, NULL) != SQLITE_OK)
-		return fail_db(run, "replace a local row");
-	sqlite3_bind_int64(st, 1, a);
-	sqlite3_bind_int64(st, 2, b);
-	src = sqlite3_step(st);
-	sqlite3_finalize(st);
-	return src == SQLITE_DONE ? FL_OK : fail_db(run, "replace a local row");
+	return src == SQLITE_DONE ? FL_OK : sync_fail_db(run, "record the action's outcome");
 }
 
 /*
@@ -326,16 +298,18 @@ static int exec_ids(struct sync_run *run, const char *sql, int64_t a, int64_t b)
 static int replace_local(struct sync_run *run, const struct pending *p, int64_t server)
 {
 	static const struct { const char *noun, *sql; } remaps[] = {
-		{ "bid", "UPDATE milestones SET bid_id = ?2 WHERE bid_id = ?1" },
-		{ "bid", "UPDATE milestone_requests SET bid_id = ?2 WHERE bid_id = ?1" },
-		{ "project", "UPDATE bids SET project_id = ?2 WHERE project_id = ?1" },
-		{ "project", "UPDATE milestones SET project_id = ?2 WHERE project_id = ?1" },
-		{ "project", "UPDATE milestone_requests SET project_id = ?2 WHERE project_id = ?1" },
-		{ "project", "DELETE FROM project_jobs WHERE project_id = ?1 AND ?2 = ?2" },
-		{ "thread", "UPDATE messages SET thread_id = ?2 WHERE thread_id = ?1" },
-		{ "thread", "DELETE FROM thread_members WHERE thread_id = ?1 AND ?2 = ?2" },
+		{ "bid", "UPDATE milestones SET bid_id = :server WHERE bid_id = :local" },
+		{ "bid", "UPDATE milestone_requests SET bid_id = :server WHERE bid_id = :local" },
+		{ "project", "UPDATE bids SET project_id = :server WHERE project_id = :local" },
+		{ "project", "UPDATE milestones SET project_id = :server WHERE project_id = :local" },
+		{ "project", "UPDATE milestone_requests SET project_id = :server WHERE project_id = :local" },
+		{ "project", "DELETE FROM project_jobs WHERE project_id = :local" },
+		{ "thread", "UPDATE messages SET thread_id = :server WHERE thread_id = :local" },
+		{ "thread", "DELETE FROM thread_members WHERE thread_id = :local" },
 	};
-	int64_t local = action_local_id(p->id);
+	const struct store_bind ids[] = {
+		BIND_NAMED_INT(":local", action_local_id(p->id)), BIND_NAMED_INT(":server", server),
+	};
 	char sql[160];
 	int rc = FL_OK;
 
@@ -343,11 +317,10 @@ static int replace_local(struct sync_run *run, const struct pending *p, int64_t 
 		return FL_OK; /* a review's key is natural: the server's row overwrote it */
 	for (size_t i = 0; !rc && i < sizeof remaps / sizeof remaps[0]; i++)
 		if (!strcmp(remaps[i].noun, p->spec->creates))
-			rc = exec_ids(run, remaps[i].sql, local, server);
+			rc = sync_exec_binds(run, "replace a local row", remaps[i].sql, ids, 2);
 	if (!rc) {
-		snprintf(sql, sizeof sql, "DELETE FROM %s WHERE id = ?1 AND local_id IS NOT NULL AND ?2 = ?2",
-			 p->spec->table);
-		rc = exec_ids(run, sql, local, server);
+		snprintf(sql, sizeof sql, "DELETE FROM %s WHERE id = :local AND local_id IS NOT NULL", p->spec->table);
+		rc = sync_exec_binds(run, "replace a local row", sql, ids, 2);
 	}
 	return rc;
 }
@@ -366,12 +339,12 @@ static int confirm_target(struct sync_run *run, const struct pending *p)
 		int src;
 
 		if (sqlite3_prepare_v2(run->db->sql, sql, -1, &st, NULL) != SQLITE_OK)
-			return fail_db(run, "confirm the action's effect");
+			return sync_fail_db(run, "confirm the action's effect");
 		sqlite3_bind_int64(st, 1, replay_param_int(run, p->resolved, p->spec->target));
 		sqlite3_bind_text(st, 2, p->spec->kind, -1, SQLITE_STATIC);
 		src = sqlite3_step(st);
 		sqlite3_finalize(st);
-		return src == SQLITE_DONE ? FL_OK : fail_db(run, "confirm the action's effect");
+		return src == SQLITE_DONE ? FL_OK : sync_fail_db(run, "confirm the action's effect");
 	}
 }
 
@@ -482,129 +455,157 @@ out:
 	return rc;
 }
 
+/*
+ * Sent before and maybe applied: the server is asked first.  *settled when
+ * that decided the action (done, or failed without a request).
+ */
+static int resend_check(struct sync_run *run, struct pending *p, bool *settled)
+{
+	struct result_ctx found = { .run = run, .store = result_store(p->spec) };
+	enum probe_outcome outcome = PROBE_NONE;
+	const struct already_spec *al;
+	int rc;
+
+	*settled = false;
+	if (!p->was_sending && p->attempts == 0)
+		return FL_OK;
+	buf_init(&found.raw, 16 << 20);
+	rc = sync_tx_begin(run);
+	if (!rc)
+		rc = action_probe(run, p, PROBE_BEFORE_RESEND, &found, &outcome);
+	al = action_already_any(p->kind);
+	if (!rc && outcome == PROBE_SAME) {
+		sync_log(run, "action %lld %s was already applied", (long long)p->id, p->kind);
+		rc = finish_done(run, p, 200, found.raw.len ? found.raw.data : NULL, found.id);
+		*settled = true;
+	} else if (!rc && outcome == PROBE_DIFFERENT && al && al->one_only) {
+		/* The API keeps one: a resend could only be refused as a duplicate. */
+		rc = finish_failed(run, p, 0, NULL, al->differs, true);
+		*settled = true;
+	} else if (!rc) {
+		rc = sync_tx_maybe_commit(run, true);
+	}
+	buf_free(&found.raw);
+	return rc;
+}
+
+/*
+ * Never over a documented limit: with the budget asking to wait past 2 s the
+ * action stays queued for a later pass.  Not an attempt: it is ready again
+ * when the budget allows, not at once (a queue watcher would spin).
+ */
+static int defer_for_limit(struct sync_run *run, const struct pending *p, const char *endpoint, int64_t wait)
+{
+	int rc;
+
+	sync_log(run, "action %lld %s waits for %s's rate limit (%lld s)", (long long)p->id, p->kind,
+		 endpoint, (long long)(wait / 1000));
+	rc = sync_tx_begin(run);
+	if (!rc)
+		rc = sync_exec_binds(run, "record the action's wait", "UPDATE actions SET next_attempt = ?2 WHERE id = ?1",
+				     STORE_BINDS(BIND_INT(p->id), BIND_INT(unix_now() + (wait + 999) / 1000)));
+	if (!rc)
+		rc = sync_tx_maybe_commit(run, true);
+	return rc;
+}
+
+/* 'sending' is committed before the request goes out. */
+static int mark_sending(struct sync_run *run, const struct pending *p)
+{
+	int rc = sync_tx_begin(run);
+
+	if (!rc)
+		rc = sync_exec_binds(run, "mark the action sending", "UPDATE actions SET state = 'sending', "
+				     "attempts = attempts + 1, updated_at = ?2 WHERE id = ?1",
+				     STORE_BINDS(BIND_INT(p->id), BIND_INT(unix_now())));
+	if (!rc)
+		rc = sync_tx_maybe_commit(run, true);
+	return rc;
+}
+
+/*
+ * A send that met a network error, a 5xx or a 429 (rc): queued again after
+ * a back-off, or failed once it has had its attempts.  A 429 is a wait, never
+ * a failure, and not an attempt.
+ */
+static int finish_transient(struct sync_run *run, const struct pending *p, int rc, const struct api_result *out,
+			    const char *msg)
+{
+	bool limited = rc == FL_ERR_RATE_LIMITED;
+	int64_t next = unix_now() + (limited && out->http.retry_after > 0 ? out->http.retry_after
+						      : backoff_s(run, p->attempts + 1));
+	int attempts = p->attempts + (limited ? 0 : 1);
+
+	if (!limited && attempts >= (run->opt->max_attempts > 0 ? run->opt->max_attempts : 5))
+		return finish_failed(run, p, out->http.status, out->env.error_code, msg, true);
+	rc = sync_tx_begin(run);
+	if (!rc && limited)
+		rc = sync_exec_binds(run, "give the attempt back", "UPDATE actions SET attempts = attempts - 1 "
+				     "WHERE id = ?1", STORE_BINDS(BIND_INT(p->id)));
+	if (!rc)
+		rc = set_state(run, p->id, "queued", out->http.status, out->env.error_code, msg, NULL, next);
+	if (!rc)
+		rc = sync_tx_maybe_commit(run, true);
+	if (!rc)
+		sync_log(run, "action %lld %s deferred: %s", (long long)p->id, p->kind, msg);
+	return rc;
+}
+
+/* Send p once (asking the server first when it may have been applied), and record the outcome. */
 static int send_one(struct sync_run *run, struct pending *p)
 {
 	struct result_ctx res = { .run = run, .store = result_store(p->spec) };
-	struct result_ctx found = { .run = run, .store = result_store(p->spec) };
 	const struct already_spec *al;
 	struct buf path, body;
 	struct api_result out;
 	struct fl_error err = { 0 };
-	const char *ctype = NULL;
+	const char *ctype = NULL, *msg;
 	char endpoint[128];
-	enum probe_outcome outcome = PROBE_NONE;
+	bool settled;
 	int64_t wait;
 	int rc;
 
+	rc = resend_check(run, p, &settled);
+	if (rc || settled)
+		return rc;
 	buf_init(&res.raw, 16 << 20);
-	buf_init(&found.raw, 16 << 20);
 	buf_init(&path, 8192);
 	buf_init(&body, 1 << 20);
-
-	/* Sent before and maybe applied: ask the server first. */
-	if (p->was_sending || p->attempts > 0) {
-		rc = sync_tx_begin(run);
-		if (!rc)
-			rc = action_probe(run, p, PROBE_BEFORE_RESEND, &found, &outcome);
-		if (rc)
-			goto out;
-		if (outcome == PROBE_SAME) {
-			sync_log(run, "action %lld %s was already applied", (long long)p->id, p->kind);
-			rc = finish_done(run, p, 200, found.raw.len ? found.raw.data : NULL, found.id);
-			goto out;
-		}
-		al = action_already_any(p->kind);
-		if (outcome == PROBE_DIFFERENT && al && al->one_only) {
-			/* The API keeps one: a resend could only be refused as a duplicate. */
-			rc = finish_failed(run, p, 0, NULL, al->differs, true);
-			goto out;
-		}
-		rc = sync_tx_maybe_commit(run, true);
-		if (rc)
-			goto out;
-	}
-
 	rc = build_request(run, p, &path, &body, &ctype);
 	if (rc)
 		goto out;
-	ratelimit_endpoint(p->spec->method, path.data, endpoint, sizeof endpoint);
-	wait = ratelimit_delay_ms(run->rl, endpoint, ratelimit_now_ms());
+	wait = api_limit_delay(run->rl, p->spec->method, path.data, endpoint, sizeof endpoint);
 	if (wait > 2000) {
-		/* Never over a documented limit: it stays queued for a later pass. */
-		sync_log(run, "action %lld %s waits for %s's rate limit (%lld s)", (long long)p->id, p->kind,
-			 endpoint, (long long)(wait / 1000));
-		/* Not an attempt: ready again when the budget allows, not at once (a watcher would spin). */
-		rc = sync_tx_begin(run);
-		if (!rc && exec_ids(run, "UPDATE actions SET next_attempt = ?2 WHERE id = ?1", p->id,
-				    unix_now() + (wait + 999) / 1000))
-			rc = run->err.rc;
-		if (!rc)
-			rc = sync_tx_maybe_commit(run, true);
+		rc = defer_for_limit(run, p, endpoint, wait);
 		goto out;
 	}
 	sync_nap(run, wait);
-
-	/* 'sending' is committed before the request goes out. */
-	rc = sync_tx_begin(run);
-	if (!rc && exec_ids(run, "UPDATE actions SET state = 'sending', attempts = attempts + 1, "
-			    "updated_at = ?2 WHERE id = ?1", p->id, unix_now()))
-		rc = run->err.rc;
+	rc = mark_sending(run, p);
 	if (!rc)
-		rc = sync_tx_maybe_commit(run, true);
+		rc = sync_tx_begin(run);
 	if (rc)
 		goto out;
-
-	rc = sync_tx_begin(run);
-	if (rc)
-		goto out;
-	ratelimit_sent(run->rl, endpoint, ratelimit_now_ms());
 	sync_log(run, "%s %s (action %lld %s)", p->spec->method, path.data, (long long)p->id, p->kind);
-	rc = api_call(run->http, p->spec->method, path.data, ctype, body.len ? body.data : NULL, body.len,
-		      NULL, NULL, replay_on_result, &res, &out, &err);
+	rc = api_call_limited(run->rl, endpoint, run->http, p->spec->method, path.data, ctype,
+			      body.len ? body.data : NULL, body.len, NULL, replay_on_result, &res, &out, &err);
 	run->sh->requests_total++;
 	if (run->cur)
 		run->cur->requests++;
-	ratelimit_observe(run->rl, endpoint, &out.http, ratelimit_now_ms());
-
 	if (rc == FL_OK) {
 		rc = finish_done(run, p, out.http.status, res.raw.len ? res.raw.data : NULL, res.id);
 		goto out;
 	}
 	/* Whatever the store did for a failed call is not kept. */
 	sync_tx_rollback(run);
-	if (rc == FL_ERR_RATE_LIMITED || api_transient(rc, &out)) {
-		bool limited = rc == FL_ERR_RATE_LIMITED;
-		int64_t next = unix_now() + (limited && out.http.retry_after > 0 ? out.http.retry_after
-							: backoff_s(run, p->attempts + 1));
-		int attempts = p->attempts + (limited ? 0 : 1);
-
-		if (!limited && attempts >= (run->opt->max_attempts > 0 ? run->opt->max_attempts : 5)) {
-			rc = finish_failed(run, p, out.http.status, out.env.error_code, err.msg, true);
-			goto out;
-		}
-		/* A 429 is a wait, never a failure, and not an attempt. */
-		rc = sync_tx_begin(run);
-		if (!rc && limited && exec_ids(run, "UPDATE actions SET attempts = attempts - 1 WHERE id = ?1 "
-					       "AND ?2 = ?2", p->id, 0))
-			rc = run->err.rc;
-		if (!rc)
-			rc = set_state(run, p->id, "queued", out.http.status, out.env.error_code, err.msg, NULL, next);
-		if (!rc)
-			rc = sync_tx_maybe_commit(run, true);
-		if (!rc)
-			sync_log(run, "action %lld %s deferred: %s", (long long)p->id, p->kind, err.msg);
-		goto out;
-	}
-	al = action_already(p->kind, out.env.error_code);
-	if (al) {
-		rc = finish_already(run, p, al, &out, out.env.message[0] ? out.env.message : err.msg);
-		goto out;
-	}
-	rc = finish_failed(run, p, out.http.status, out.env.error_code,
-			   out.env.message[0] ? out.env.message : err.msg, true);
+	msg = out.env.message[0] ? out.env.message : err.msg;
+	if (rc == FL_ERR_RATE_LIMITED || api_transient(rc, &out))
+		rc = finish_transient(run, p, rc, &out, err.msg);
+	else if ((al = action_already(p->kind, out.env.error_code)) != NULL)
+		rc = finish_already(run, p, al, &out, msg);
+	else
+		rc = finish_failed(run, p, out.http.status, out.env.error_code, msg, true);
 out:
 	buf_free(&res.raw);
-	buf_free(&found.raw);
 	buf_free(&path);
 	buf_free(&body);
 	return rc;

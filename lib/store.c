@@ -113,22 +113,13 @@ void store_rollback(struct fl_db *db)
 
 static int read_int(struct fl_db *db, const char *sql, int *out)
 {
-	sqlite3_stmt *st = NULL;
-	int rc = FL_OK;
+	char what[160];
+	int64_t v;
+	int rc;
 
-	*out = 0;
-	if (sqlite3_prepare_v2(db->sql, sql, -1, &st, NULL) != SQLITE_OK)
-		return store_error(db, "read schema (%s)", sql);
-	switch (sqlite3_step(st)) {
-	case SQLITE_ROW:
-		*out = sqlite3_column_int(st, 0);
-		break;
-	case SQLITE_DONE:
-		break;
-	default:
-		rc = store_error(db, "read schema (%s)", sql);
-	}
-	sqlite3_finalize(st);
+	snprintf(what, sizeof what, "read schema (%s)", sql);
+	rc = store_int(db, what, sql, NULL, 0, &v, NULL);
+	*out = (int)v;
 	return rc;
 }
 

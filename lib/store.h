@@ -7,6 +7,8 @@
 
 #include <sqlite3.h>
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #include "error.h"
 
@@ -42,6 +44,41 @@ int store_code(int sqlite_rc);
 
 /* Run one or more statements that return no rows; errors name "what". */
 int store_exec(struct fl_db *db, const char *sql, const char *what);
+
+/*
+ * Typed binds.  A named one (":id") binds where the statement has that
+ * parameter and is passed over where it has not; an unnamed one binds the
+ * next position (?1, ?2, ...).  Text is bound without a copy.
+ */
+enum store_type { STORE_NULL, STORE_INT, STORE_TEXT };
+struct store_bind {
+	const char *name;      /* ":name", or NULL for the next position */
+	enum store_type type;
+	int64_t i;
+	const char *s;         /* STORE_TEXT; NULL binds NULL */
+};
+#define BIND_INT(v) { NULL, STORE_INT, (v), NULL }
+#define BIND_TEXT(v) { NULL, STORE_TEXT, 0, (v) }
+#define BIND_NAMED_INT(name, v) { (name), STORE_INT, (v), NULL }
+/* A bind list as the helpers take it: the array and its length. */
+#define STORE_BINDS(...) (const struct store_bind[]){ __VA_ARGS__ }, \
+	sizeof((const struct store_bind[]){ __VA_ARGS__ }) / sizeof(struct store_bind)
+
+/* Bind n binds to st (see struct store_bind). */
+void store_bind(sqlite3_stmt *st, const struct store_bind *b, size_t n);
+
+/*
+ * One row's first column, of sql with binds b (NULL, 0 for none): as an
+ * int64 (*out 0, and *found false when given, for no row or NULL), or as
+ * text malloc'd into *out (NULL for no row or NULL).  Errors name "what".
+ */
+int store_int(struct fl_db *db, const char *what, const char *sql, const struct store_bind *b, size_t n,
+	      int64_t *out, bool *found);
+int store_text(struct fl_db *db, const char *what, const char *sql, const struct store_bind *b, size_t n,
+	       char **out);
+
+/* Run one statement of sql with binds b (NULL, 0 for none), returning no rows. */
+int store_step(struct fl_db *db, const char *what, const char *sql, const struct store_bind *b, size_t n);
 
 /* BEGIN IMMEDIATE / COMMIT / ROLLBACK with error translation. */
 int store_begin(struct fl_db *db);

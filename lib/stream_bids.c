@@ -13,58 +13,44 @@ static const char *const paid_statuses[] = { "unpaid", "partly paid", "fully pai
 static const char *const complete_statuses[] = { "pending", "incomplete", "complete", NULL };
 static const char *const frontend_statuses[] = { "active", "in progress", "complete", NULL };
 
+/* A bid's row: one line a column (sync_columns.c); the stubs it names in the order of the columns. */
+static const struct sync_column bid_cols[] = {
+	{ "id", COL_KEY, .set = "" },
+	{ "bidder_id", COL_INT, .path = "bidder_id", .ref = REF_USER },
+	{ "project_owner_id", COL_INT, .path = "project_owner_id", .ref = REF_USER },
+	{ "project_id", COL_INT, .path = "project_id", .ref = REF_PROJECT },
+	{ "amount", COL_REAL, .path = "amount" },
+	{ "period", COL_INT, .path = "period" },
+	{ "description", COL_TEXT, .path = "description" },
+	{ "award_status", COL_ENUM, .path = "award_status", .values = award_statuses },
+	{ "paid_status", COL_ENUM, .path = "paid_status", .values = paid_statuses },
+	{ "complete_status", COL_ENUM, .path = "complete_status", .values = complete_statuses },
+	{ "frontend_bid_status", COL_ENUM, .path = "frontend_bid_status", .values = frontend_statuses },
+	{ "retracted", COL_BOOL, .path = "retracted" },
+	{ "highlighted", COL_BOOL, .path = "highlighted" },
+	{ "shortlisted", COL_BOOL, .path = "shortlisted" },
+	{ "time_submitted", COL_INT, .path = "time_submitted" },
+	{ "time_awarded", COL_INT, .path = "time_awarded" },
+	{ "time_accepted", COL_INT, .path = "time_accepted" },
+	{ "deleted", COL_FIXED, .value = "0", .set = "deleted = 0" },
+	{ "local_state", COL_FIXED, .value = "NULL", .set = "local_state = NULL" },
+	{ .name = "raw", .kind = COL_RAW },
+	{ .name = "synced_at", .kind = COL_NOW },
+	{ .name = NULL },
+};
+
+static const struct sync_entity bid_entity = {
+	.table = "bids", .conflict = "id", .cols = bid_cols, .slot = SLOT_BID, .what = "store bid", .look = true,
+};
+
 int row_bid(struct sync_run *run, const struct json_item *it)
 {
-	sqlite3_stmt *st;
 	int64_t id, v;
 	int rc;
 
 	if (!json_int(it, "id", &id))
 		return error_set(&run->err, FL_ERR_PARSE, "a bid without an id");
-	if (json_int(it, "bidder_id", &v) && (rc = sync_ref_user(run, v)))
-		return rc;
-	if (json_int(it, "project_owner_id", &v) && (rc = sync_ref_user(run, v)))
-		return rc;
-	if (json_int(it, "project_id", &v) && (rc = sync_ref_project(run, v)))
-		return rc;
-	if (sync_same_raw(run, SLOT_BID, "bids", id, it))
-		return FL_OK;
-	rc = sync_stmt(run, SLOT_BID,
-		"INSERT INTO bids(id, project_id, bidder_id, project_owner_id, amount, period, description, "
-		"award_status, paid_status, complete_status, frontend_bid_status, retracted, highlighted, "
-		"shortlisted, time_submitted, time_awarded, time_accepted, deleted, local_state, raw, synced_at) "
-		"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, 0, NULL, ?18, ?19) "
-		"ON CONFLICT(id) DO UPDATE SET project_id = excluded.project_id, bidder_id = excluded.bidder_id, "
-		"project_owner_id = excluded.project_owner_id, amount = excluded.amount, period = excluded.period, "
-		"description = excluded.description, award_status = excluded.award_status, "
-		"paid_status = excluded.paid_status, complete_status = excluded.complete_status, "
-		"frontend_bid_status = excluded.frontend_bid_status, retracted = excluded.retracted, "
-		"highlighted = excluded.highlighted, shortlisted = excluded.shortlisted, "
-		"time_submitted = excluded.time_submitted, time_awarded = excluded.time_awarded, "
-		"time_accepted = excluded.time_accepted, deleted = 0, local_state = NULL, raw = excluded.raw, "
-		"synced_at = excluded.synced_at WHERE bids.raw IS NOT excluded.raw", &st);
-	if (rc)
-		return rc;
-	sqlite3_bind_int64(st, 1, id);
-	sync_bind_int(st, 2, it, "project_id");
-	sync_bind_int(st, 3, it, "bidder_id");
-	sync_bind_int(st, 4, it, "project_owner_id");
-	sync_bind_real(st, 5, it, "amount");
-	sync_bind_int(st, 6, it, "period");
-	sync_bind_text(st, 7, it, "description");
-	sync_bind_enum(st, 8, it, "award_status", award_statuses);
-	sync_bind_enum(st, 9, it, "paid_status", paid_statuses);
-	sync_bind_enum(st, 10, it, "complete_status", complete_statuses);
-	sync_bind_enum(st, 11, it, "frontend_bid_status", frontend_statuses);
-	sync_bind_bool(st, 12, it, "retracted");
-	sync_bind_bool(st, 13, it, "highlighted");
-	sync_bind_bool(st, 14, it, "shortlisted");
-	sync_bind_int(st, 15, it, "time_submitted");
-	sync_bind_int(st, 16, it, "time_awarded");
-	sync_bind_int(st, 17, it, "time_accepted");
-	sync_bind_raw(st, 18, it);
-	sqlite3_bind_int64(st, 19, run->server_now);
-	rc = sync_upsert(run, SLOT_BID, st, "store bid", id);
+	rc = sync_entity_store(run, &bid_entity, &id, NULL, it);
 	/* A changed bid may come with milestone changes on its project. */
 	if (!rc && run->changed && json_int(it, "project_id", &v))
 		rc = sync_touch_project(run, v);

@@ -41,19 +41,6 @@ struct hint_list {
 	size_t n, cap;
 };
 
-static int exec(struct sync_run *run, const char *sql, const char *what)
-{
-	if (store_exec(run->db, sql, what))
-		return error_copy(&run->err, &run->db->err);
-	return FL_OK;
-}
-
-static int db_fail(struct sync_run *run, const char *what)
-{
-	store_error(run->db, "%s", what);
-	return error_copy(&run->err, &run->db->err);
-}
-
 /* Every pending hint of a kind, oldest first: a snapshot, so new deliveries wait for the next pass. */
 static int load_hints(struct sync_run *run, const char *kind, struct hint_list *out)
 {
@@ -63,7 +50,7 @@ static int load_hints(struct sync_run *run, const char *kind, struct hint_list *
 	if (sqlite3_prepare_v2(run->db->sql,
 			       "SELECT id, gen, since FROM webhook_hints WHERE kind = ?1 ORDER BY first_received, id",
 			       -1, &st, NULL) != SQLITE_OK)
-		return db_fail(run, "list webhook hints");
+		return sync_fail_db(run, "list webhook hints");
 	sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
 	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
 		if (out->n == out->cap) {
@@ -84,7 +71,7 @@ static int load_hints(struct sync_run *run, const char *kind, struct hint_list *
 	}
 	sqlite3_finalize(st);
 	if (src != SQLITE_DONE)
-		return db_fail(run, "list webhook hints");
+		return sync_fail_db(run, "list webhook hints");
 	return FL_OK;
 }
 
@@ -96,13 +83,13 @@ static int drop_hints(struct sync_run *run, const char *kind, const struct hint_
 
 	if (sqlite3_prepare_v2(run->db->sql, "DELETE FROM webhook_hints WHERE kind = ?1 AND id = ?2 AND gen = ?3", -1,
 			       &st, NULL) != SQLITE_OK)
-		return db_fail(run, "delete webhook hints");
+		return sync_fail_db(run, "delete webhook hints");
 	for (size_t i = from; i < to && !rc; i++) {
 		sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 2, l->v[i].id);
 		sqlite3_bind_int64(st, 3, l->v[i].gen);
 		if (sqlite3_step(st) != SQLITE_DONE)
-			rc = db_fail(run, "delete webhook hint");
+			rc = sync_fail_db(run, "delete webhook hint");
 		sqlite3_reset(st);
 	}
 	sqlite3_finalize(st);
@@ -217,39 +204,11 @@ static int read_kind(struct sync_run *run, const char *kind)
 
 /* ---- the lost-delivery signal --------------------------------------------------- */
 
-static int64_t one_int(struct sync_run *run, const char *sql, bool *ok)
-{
-	sqlite3_stmt *st;
-	int64_t v = 0;
-
-	*ok = false;
-	if (sqlite3_prepare_v2(run->db->sql, sql, -1, &st, NULL) != SQLITE_OK)
-		return 0;
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		v = sqlite3_column_int64(st, 0);
-		*ok = true;
-	}
-	sqlite3_finalize(st);
-	return v;
-}
-
 static int state_num(struct sync_run *run, const char *key, int64_t *out, bool *found)
 {
-	sqlite3_stmt *st;
-	int src;
-
-	*found = false;
-	if (sqlite3_prepare_v2(run->db->sql, "SELECT num FROM webhook_state WHERE key = ?1", -1, &st, NULL) != SQLITE_OK)
-		return db_fail(run, "read webhook state");
-	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-	src = sqlite3_step(st);
-	if (src == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {
-		*out = sqlite3_column_int64(st, 0);
-		*found = true;
-	}
-	sqlite3_finalize(st);
-	if (src != SQLITE_ROW && src != SQLITE_DONE)
-		return db_fail(run, "read webhook state");
+	if (store_int(run->db, "read webhook state", "SELECT num FROM webhook_state WHERE key = ?1",
+		      STORE_BINDS(BIND_TEXT(key)), out, found))
+		return error_copy(&run->err, &run->db->err);
 	return FL_OK;
 }
 
@@ -261,11 +220,11 @@ static int state_set(struct sync_run *run, const char *key, int64_t num)
 	if (sqlite3_prepare_v2(run->db->sql,
 			       "INSERT INTO webhook_state(key, num) VALUES (?1, ?2) "
 			       "ON CONFLICT(key) DO UPDATE SET num = excluded.num", -1, &st, NULL) != SQLITE_OK)
-		return db_fail(run, "write webhook state");
+		return sync_fail_db(run, "write webhook state");
 	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, num);
 	if (sqlite3_step(st) != SQLITE_DONE)
-		rc = db_fail(run, "write webhook state");
+		rc = sync_fail_db(run, "write webhook state");
 	sqlite3_finalize(st);
 	return rc;
 }
@@ -305,7 +264,7 @@ static int count_lost(struct sync_run *run, int64_t prev, int64_t cur, int64_t s
 
 	*out = 0;
 	if (sqlite3_prepare_v2(run->db->sql, lost_sql, -1, &st, NULL) != SQLITE_OK)
-		return db_fail(run, "count lost webhook deliveries");
+		return sync_fail_db(run, "count lost webhook deliveries");
 	sqlite3_bind_int64(st, sqlite3_bind_parameter_index(st, ":prev"), prev);
 	sqlite3_bind_int64(st, sqlite3_bind_parameter_index(st, ":cur"), cur);
 	sqlite3_bind_int64(st, sqlite3_bind_parameter_index(st, ":since"), since);
@@ -316,7 +275,7 @@ static int count_lost(struct sync_run *run, int64_t prev, int64_t cur, int64_t s
 		*out = sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
 	if (src != SQLITE_ROW)
-		return db_fail(run, "count lost webhook deliveries");
+		return sync_fail_db(run, "count lost webhook deliveries");
 	return FL_OK;
 }
 
@@ -329,19 +288,19 @@ static int count_lost(struct sync_run *run, int64_t prev, int64_t cur, int64_t s
 static int lost_deliveries(struct sync_run *run)
 {
 	int64_t prev = 0, at = 0, at_prev = 0, srv = 0, srv_prev = 0, total = 0, lost = 0, now = (int64_t)time(NULL), cur;
-	bool have_prev, have_at, have_at_prev, have_srv, have_srv_prev, have_total, ok, active;
+	bool have_prev, have_at, have_at_prev, have_srv, have_srv_prev, have_total;
+	int64_t active;
 	int rc;
 
 	/* Where the feed ended before this pass's streams (side by side with this one) stored. */
 	cur = run->sh->feed_seq;
 	if (cur < 0)
-		return db_fail(run, "read the change feed's end");
-	active = one_int(run,
-			 "SELECT EXISTS (SELECT 1 FROM webhooks WHERE inactive = 0) OR EXISTS (SELECT 1 FROM "
-			 "webhook_deliveries WHERE received_at >= strftime('%s', 'now') - 86400)",
-			 &ok) != 0;
-	if (!ok)
-		return db_fail(run, "ask whether webhooks are active");
+		return sync_fail_db(run, "read the change feed's end");
+	if (store_int(run->db, "ask whether webhooks are active",
+		      "SELECT EXISTS (SELECT 1 FROM webhooks WHERE inactive = 0) OR EXISTS (SELECT 1 FROM "
+		      "webhook_deliveries WHERE received_at >= strftime('%s', 'now') - 86400)", NULL, 0, &active,
+		      NULL))
+		return error_copy(&run->err, &run->db->err);
 	if ((rc = state_num(run, "lost_seq", &prev, &have_prev)) || (rc = state_num(run, "lost_at", &at, &have_at)) ||
 	    (rc = state_num(run, "lost_at_prev", &at_prev, &have_at_prev)) ||
 	    (rc = state_num(run, "lost_srv", &srv, &have_srv)) ||
@@ -373,7 +332,7 @@ static int lost_deliveries(struct sync_run *run)
 	    (rc = state_set(run, "lost_seq", cur)) || (rc = state_set(run, "lost_srv", run->server_now)))
 		return rc;
 	/* Old deliveries and announcements go: the counts look back an hour, the signal two passes. */
-	rc = exec(run,
+	rc = sync_exec(run,
 		  "DELETE FROM webhook_deliveries WHERE received_at < strftime('%s', 'now') - 7 * 86400;"
 		  "DELETE FROM webhook_seen WHERE received_at < strftime('%s', 'now') - 2 * 86400",
 		  "prune old webhook deliveries");

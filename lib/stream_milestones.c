@@ -38,114 +38,74 @@ static bool mine(const struct sync_run *run, const struct json_item *it)
 	       (json_int(it, "project_owner_id", &v) && v == run->self_id);
 }
 
-static int refs(struct sync_run *run, const struct json_item *it)
-{
-	int64_t v;
-	int rc = FL_OK;
-
-	if (json_int(it, "project_id", &v))
-		rc = sync_ref_project(run, v);
-	if (!rc && json_int(it, "bid_id", &v))
-		rc = sync_ref_bid(run, v);
-	if (!rc && json_int(it, "bidder_id", &v))
-		rc = sync_ref_user(run, v);
-	if (!rc && json_int(it, "project_owner_id", &v))
-		rc = sync_ref_user(run, v);
-	if (!rc && json_int(it, "currency.id", &v))
-		rc = sync_ref_currency(run, v);
-	return rc;
-}
-
 /*
- * Parameters 2-7, alike in milestones and milestone requests: the project,
- * the bid, both parties, the currency and the amount.
+ * The rows: one line a column (sync_columns.c).  Milestones and milestone
+ * requests share their first columns: the project, the bid, both parties,
+ * the currency and the amount, each a stub row when not known yet.
  */
-static void bind_parties(sqlite3_stmt *st, const struct json_item *it)
-{
-	sync_bind_int(st, 2, it, "project_id");
-	sync_bind_int(st, 3, it, "bid_id");
-	sync_bind_int(st, 4, it, "bidder_id");
-	sync_bind_int(st, 5, it, "project_owner_id");
-	sync_bind_int(st, 6, it, "currency.id");
-	sync_bind_real(st, 7, it, "amount");
-}
+#define PARTIES \
+	{ "id", COL_KEY, .set = "" }, \
+	{ "project_id", COL_INT, .path = "project_id", .ref = REF_PROJECT }, \
+	{ "bid_id", COL_INT, .path = "bid_id", .ref = REF_BID }, \
+	{ "bidder_id", COL_INT, .path = "bidder_id", .ref = REF_USER }, \
+	{ "project_owner_id", COL_INT, .path = "project_owner_id", .ref = REF_USER }, \
+	{ "currency_id", COL_INT, .path = "currency.id", .ref = REF_CURRENCY }, \
+	{ "amount", COL_REAL, .path = "amount" }
+
+static const struct sync_column milestone_cols[] = {
+	PARTIES,
+	{ "status", COL_ENUM, .path = "status", .values = milestone_statuses },
+	{ "reason", COL_TEXT, .path = "reason" },
+	{ "description", COL_TEXT, .path = "description", .alt = "other_reason" },
+	{ "is_from_prepaid", COL_BOOL, .path = "is_from_prepaid" },
+	{ "time_created", COL_INT, .path = "time_created" },
+	{ "local_state", COL_FIXED, .value = "NULL", .set = "local_state = NULL" },
+	{ .name = "raw", .kind = COL_RAW },
+	{ .name = "synced_at", .kind = COL_NOW },
+	{ .name = NULL },
+};
+
+static const struct sync_entity milestone_entity = {
+	.table = "milestones", .conflict = "id", .cols = milestone_cols, .slot = SLOT_MILESTONE,
+	.what = "store milestone", .look = true,
+};
+
+static const struct sync_column mreq_cols[] = {
+	PARTIES,
+	{ "status", COL_ENUM, .path = "status", .values = mreq_statuses },
+	{ "description", COL_TEXT, .path = "description" },
+	{ "time_requested", COL_INT, .path = "time_requested" },
+	{ "local_state", COL_FIXED, .value = "NULL", .set = "local_state = NULL" },
+	{ .name = "raw", .kind = COL_RAW },
+	{ .name = "synced_at", .kind = COL_NOW },
+	{ .name = NULL },
+};
+
+static const struct sync_entity mreq_entity = {
+	.table = "milestone_requests", .conflict = "id", .cols = mreq_cols, .slot = SLOT_MREQ,
+	.what = "store milestone request", .look = true,
+};
 
 int row_milestone(struct sync_run *run, const struct json_item *it)
 {
-	sqlite3_stmt *st;
 	int64_t id;
-	int rc;
 
 	if (!mine(run, it))
 		return FL_OK;
 	if (!item_id(it, "transaction_id", &id) && !item_id(it, "id", &id))
 		return error_set(&run->err, FL_ERR_PARSE, "a milestone without a transaction_id");
-	if ((rc = refs(run, it)))
-		return rc;
-	if (sync_same_raw(run, SLOT_MILESTONE, "milestones", id, it))
-		return FL_OK;
-	rc = sync_stmt(run, SLOT_MILESTONE,
-		"INSERT INTO milestones(id, project_id, bid_id, bidder_id, project_owner_id, currency_id, amount, "
-		"status, reason, description, is_from_prepaid, time_created, local_state, raw, synced_at) "
-		"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, NULL, ?13, ?14) "
-		"ON CONFLICT(id) DO UPDATE SET project_id = excluded.project_id, bid_id = excluded.bid_id, "
-		"bidder_id = excluded.bidder_id, project_owner_id = excluded.project_owner_id, "
-		"currency_id = excluded.currency_id, amount = excluded.amount, status = excluded.status, "
-		"reason = excluded.reason, description = excluded.description, "
-		"is_from_prepaid = excluded.is_from_prepaid, time_created = excluded.time_created, "
-		"local_state = NULL, raw = excluded.raw, synced_at = excluded.synced_at "
-		"WHERE milestones.raw IS NOT excluded.raw", &st);
-	if (rc)
-		return rc;
-	sqlite3_bind_int64(st, 1, id);
-	bind_parties(st, it);
-	sync_bind_enum(st, 8, it, "status", milestone_statuses);
-	sync_bind_text(st, 9, it, "reason");
-	if (json_get(it, "description"))
-		sync_bind_text(st, 10, it, "description");
-	else
-		sync_bind_text(st, 10, it, "other_reason");
-	sync_bind_bool(st, 11, it, "is_from_prepaid");
-	sync_bind_int(st, 12, it, "time_created");
-	sync_bind_raw(st, 13, it);
-	sqlite3_bind_int64(st, 14, run->server_now);
-	return sync_upsert(run, SLOT_MILESTONE, st, "store milestone", id);
+	return sync_entity_store(run, &milestone_entity, &id, NULL, it);
 }
 
 int row_milestone_request(struct sync_run *run, const struct json_item *it)
 {
-	sqlite3_stmt *st;
 	int64_t id;
-	int rc;
 
 	if (!mine(run, it))
 		return FL_OK;
 	if (!item_id(it, "id", &id))
 		return error_set(&run->err, FL_ERR_PARSE, "a milestone request without an id");
-	if ((rc = refs(run, it)))
-		return rc;
-	if (sync_same_raw(run, SLOT_MREQ, "milestone_requests", id, it))
-		return FL_OK;
-	rc = sync_stmt(run, SLOT_MREQ,
-		"INSERT INTO milestone_requests(id, project_id, bid_id, bidder_id, project_owner_id, currency_id, "
-		"amount, status, description, time_requested, local_state, raw, synced_at) "
-		"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, NULL, ?11, ?12) "
-		"ON CONFLICT(id) DO UPDATE SET project_id = excluded.project_id, bid_id = excluded.bid_id, "
-		"bidder_id = excluded.bidder_id, project_owner_id = excluded.project_owner_id, "
-		"currency_id = excluded.currency_id, amount = excluded.amount, status = excluded.status, "
-		"description = excluded.description, time_requested = excluded.time_requested, "
-		"local_state = NULL, raw = excluded.raw, synced_at = excluded.synced_at "
-		"WHERE milestone_requests.raw IS NOT excluded.raw", &st);
-	if (rc)
-		return rc;
-	sqlite3_bind_int64(st, 1, id);
-	bind_parties(st, it);
-	sync_bind_enum(st, 8, it, "status", mreq_statuses);
-	sync_bind_text(st, 9, it, "description");
-	sync_bind_int(st, 10, it, "time_requested");
-	sync_bind_raw(st, 11, it);
-	sqlite3_bind_int64(st, 12, run->server_now);
-	return sync_upsert(run, SLOT_MREQ, st, "store milestone request", id);
+	return sync_entity_store(run, &mreq_entity, &id, NULL, it);
 }
 
 /*

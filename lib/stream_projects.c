@@ -18,64 +18,51 @@
 
 static const char *const project_types[] = { "fixed", "hourly", NULL };
 
+/* A project's row: one line a column (sync_columns.c). */
+static const struct sync_column project_cols[] = {
+	{ "id", COL_KEY, .set = "" },
+	{ "owner_id", COL_INT, .path = "owner_id", .ref = REF_USER },
+	{ "title", COL_TEXT, .path = "title" },
+	{ "seo_url", COL_TEXT, .path = "seo_url" },
+	{ "preview_description", COL_TEXT, .path = "preview_description" },
+	/* A read without full_description keeps the description stored. */
+	{ "description", COL_TEXT, .path = "description", .set = "description = coalesce(excluded.description, projects.description)" },
+	{ "type", COL_ENUM, .path = "type", .values = project_types },
+	{ "status", COL_TEXT, .path = "status" },
+	{ "sub_status", COL_TEXT, .path = "sub_status" },
+	{ "frontend_project_status", COL_TEXT, .path = "frontend_project_status" },
+	{ "currency_id", COL_INT, .path = "currency.id", .ref = REF_CURRENCY },
+	{ "budget_minimum", COL_REAL, .path = "budget.minimum" },
+	{ "budget_maximum", COL_REAL, .path = "budget.maximum" },
+	{ "bid_count", COL_INT, .path = "bid_stats.bid_count" },
+	{ "bid_avg", COL_REAL, .path = "bid_stats.bid_avg" },
+	{ "language", COL_TEXT, .path = "language" },
+	{ "hireme", COL_BOOL, .path = "hireme" },
+	{ "nonpublic", COL_BOOL, .path = "nonpublic" },
+	{ "time_submitted", COL_INT, .path = "time_submitted" },
+	{ "time_updated", COL_INT, .path = "time_updated" },
+	{ "deleted", COL_BOOL, .path = "deleted", .value = "coalesce(?, 0)" },
+	{ "local_state", COL_FIXED, .value = "NULL", .set = "local_state = NULL" },
+	{ .name = "raw", .kind = COL_RAW },
+	{ .name = "synced_at", .kind = COL_NOW },
+	{ .name = NULL },
+};
+
+static const struct sync_entity project_entity = {
+	.table = "projects", .conflict = "id", .cols = project_cols, .where = " " NEWER_OR_SAME("projects"),
+	.slot = SLOT_PROJECT, .what = "store project", .look = true,
+};
+
 int row_project(struct sync_run *run, const struct json_item *it)
 {
 	sqlite3_stmt *st;
-	int64_t id, v, job;
+	int64_t id, job;
 	char path[32];
 	int rc;
 
 	if (!json_int(it, "id", &id))
 		return error_set(&run->err, FL_ERR_PARSE, "a project without an id");
-	if (json_int(it, "owner_id", &v) && (rc = sync_ref_user(run, v)))
-		return rc;
-	if (json_int(it, "currency.id", &v) && (rc = sync_ref_currency(run, v)))
-		return rc;
-	if (sync_same_raw(run, SLOT_PROJECT, "projects", id, it))
-		return FL_OK;
-	rc = sync_stmt(run, SLOT_PROJECT,
-		"INSERT INTO projects(id, owner_id, title, seo_url, preview_description, description, type, "
-		"status, sub_status, frontend_project_status, currency_id, budget_minimum, budget_maximum, "
-		"bid_count, bid_avg, language, hireme, nonpublic, time_submitted, time_updated, deleted, "
-		"local_state, raw, synced_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "
-		"?14, ?15, ?16, ?17, ?18, ?19, ?20, coalesce(?21, 0), NULL, ?22, ?23) "
-		"ON CONFLICT(id) DO UPDATE SET owner_id = excluded.owner_id, title = excluded.title, "
-		"seo_url = excluded.seo_url, preview_description = excluded.preview_description, "
-		"description = coalesce(excluded.description, projects.description), type = excluded.type, "
-		"status = excluded.status, sub_status = excluded.sub_status, "
-		"frontend_project_status = excluded.frontend_project_status, currency_id = excluded.currency_id, "
-		"budget_minimum = excluded.budget_minimum, budget_maximum = excluded.budget_maximum, "
-		"bid_count = excluded.bid_count, bid_avg = excluded.bid_avg, language = excluded.language, "
-		"hireme = excluded.hireme, nonpublic = excluded.nonpublic, "
-		"time_submitted = excluded.time_submitted, time_updated = excluded.time_updated, "
-		"deleted = excluded.deleted, local_state = NULL, raw = excluded.raw, synced_at = excluded.synced_at "
-		"WHERE projects.raw IS NOT excluded.raw " NEWER_OR_SAME("projects"), &st);
-	if (rc)
-		return rc;
-	sqlite3_bind_int64(st, 1, id);
-	sync_bind_int(st, 2, it, "owner_id");
-	sync_bind_text(st, 3, it, "title");
-	sync_bind_text(st, 4, it, "seo_url");
-	sync_bind_text(st, 5, it, "preview_description");
-	sync_bind_text(st, 6, it, "description");
-	sync_bind_enum(st, 7, it, "type", project_types);
-	sync_bind_text(st, 8, it, "status");
-	sync_bind_text(st, 9, it, "sub_status");
-	sync_bind_text(st, 10, it, "frontend_project_status");
-	sync_bind_int(st, 11, it, "currency.id");
-	sync_bind_real(st, 12, it, "budget.minimum");
-	sync_bind_real(st, 13, it, "budget.maximum");
-	sync_bind_int(st, 14, it, "bid_stats.bid_count");
-	sync_bind_real(st, 15, it, "bid_stats.bid_avg");
-	sync_bind_text(st, 16, it, "language");
-	sync_bind_bool(st, 17, it, "hireme");
-	sync_bind_bool(st, 18, it, "nonpublic");
-	sync_bind_int(st, 19, it, "time_submitted");
-	sync_bind_int(st, 20, it, "time_updated");
-	sync_bind_bool(st, 21, it, "deleted");
-	sync_bind_raw(st, 22, it);
-	sqlite3_bind_int64(st, 23, run->server_now);
-	rc = sync_upsert(run, SLOT_PROJECT, st, "store project", id);
+	rc = sync_entity_store(run, &project_entity, &id, NULL, it);
 	if (rc || !run->changed)
 		return rc;
 
@@ -93,7 +80,7 @@ int row_project(struct sync_run *run, const struct json_item *it)
 		snprintf(path, sizeof path, "jobs.%d.id", i);
 		if (!json_int(it, path, &job))
 			break;
-		if ((rc = sync_ref_job(run, job)))
+		if ((rc = sync_ref(run, REF_JOB, job)))
 			return rc;
 		rc = sync_stmt(run, SLOT_PROJECT_JOB,
 			       "INSERT INTO project_jobs(project_id, job_id) VALUES (?1, ?2) ON CONFLICT DO NOTHING",

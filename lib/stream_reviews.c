@@ -11,58 +11,48 @@
 static const char *const roles[] = { "freelancer", "employer", NULL };
 static const char *const review_types[] = { "project", "contest", NULL };
 
+/* A review's row, keyed by (project, from, to): one line a column (sync_columns.c). */
+#define RATING(c) "rating_details.category_ratings." c
+
+static const struct sync_column review_cols[] = {
+	{ "project_id", COL_KEY, .key = 0, .ref = REF_PROJECT, .set = "" },
+	{ "from_user_id", COL_KEY, .key = 1, .ref = REF_USER, .set = "" },
+	{ "to_user_id", COL_KEY, .key = 2, .ref = REF_USER, .set = "" },
+	{ "role", COL_ENUM, .path = "role", .values = roles },
+	{ "status", COL_TEXT, .path = "status" },
+	{ "rating", COL_REAL, .path = "rating" },
+	{ "description", COL_TEXT, .path = "description" },
+	{ "paid_amount", COL_REAL, .path = "paid_amount" },
+	{ "bid_amount", COL_REAL, .path = "bid_amount" },
+	{ "currency_id", COL_INT, .path = "currency.id", .ref = REF_CURRENCY },
+	{ "review_type", COL_ENUM, .path = "review_context.review_type", .values = review_types },
+	{ "rating_communication", COL_REAL, .path = RATING("communication") },
+	{ "rating_expertise", COL_REAL, .path = RATING("expertise") },
+	{ "rating_hire_again", COL_REAL, .path = RATING("hire_again") },
+	{ "rating_quality", COL_REAL, .path = RATING("quality") },
+	{ "rating_professionalism", COL_REAL, .path = RATING("professionalism") },
+	{ "time_submitted", COL_INT, .path = "time_submitted" },
+	{ "local_state", COL_FIXED, .value = "NULL", .set = "local_state = NULL" },
+	{ .name = "raw", .kind = COL_RAW },
+	{ .name = "synced_at", .kind = COL_NOW },
+	{ .name = NULL },
+};
+
+static const struct sync_entity review_entity = {
+	.table = "reviews", .conflict = "project_id, from_user_id, to_user_id", .cols = review_cols,
+	.slot = SLOT_REVIEW, .what = "store review of project",
+};
+
 int row_review(struct sync_run *run, const struct json_item *it)
 {
-	sqlite3_stmt *st;
-	int64_t project, from, to, v;
-	int rc;
+	int64_t keys[3];
 
-	if (!json_int(it, "project_id", &project) && !json_int(it, "review_context.context_id", &project))
+	if (!json_int(it, "project_id", &keys[0]) && !json_int(it, "review_context.context_id", &keys[0]))
 		return error_set(&run->err, FL_ERR_PARSE, "a review without a project");
-	if (!json_int(it, "from_user_id", &from) || !json_int(it, "to_user_id", &to))
+	if (!json_int(it, "from_user_id", &keys[1]) || !json_int(it, "to_user_id", &keys[2]))
 		return error_set(&run->err, FL_ERR_PARSE, "a review of project %lld without its users",
-				 (long long)project);
-	if ((rc = sync_ref_project(run, project)) || (rc = sync_ref_user(run, from)) ||
-	    (rc = sync_ref_user(run, to)))
-		return rc;
-	if (json_int(it, "currency.id", &v) && (rc = sync_ref_currency(run, v)))
-		return rc;
-	rc = sync_stmt(run, SLOT_REVIEW,
-		"INSERT INTO reviews(project_id, from_user_id, to_user_id, role, status, rating, description, "
-		"paid_amount, bid_amount, currency_id, review_type, rating_communication, rating_expertise, "
-		"rating_hire_again, rating_quality, rating_professionalism, time_submitted, local_state, raw, "
-		"synced_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, "
-		"NULL, ?18, ?19) ON CONFLICT(project_id, from_user_id, to_user_id) DO UPDATE SET "
-		"role = excluded.role, status = excluded.status, rating = excluded.rating, "
-		"description = excluded.description, paid_amount = excluded.paid_amount, "
-		"bid_amount = excluded.bid_amount, currency_id = excluded.currency_id, "
-		"review_type = excluded.review_type, rating_communication = excluded.rating_communication, "
-		"rating_expertise = excluded.rating_expertise, rating_hire_again = excluded.rating_hire_again, "
-		"rating_quality = excluded.rating_quality, rating_professionalism = excluded.rating_professionalism, "
-		"time_submitted = excluded.time_submitted, local_state = NULL, raw = excluded.raw, "
-		"synced_at = excluded.synced_at WHERE reviews.raw IS NOT excluded.raw", &st);
-	if (rc)
-		return rc;
-	sqlite3_bind_int64(st, 1, project);
-	sqlite3_bind_int64(st, 2, from);
-	sqlite3_bind_int64(st, 3, to);
-	sync_bind_enum(st, 4, it, "role", roles);
-	sync_bind_text(st, 5, it, "status");
-	sync_bind_real(st, 6, it, "rating");
-	sync_bind_text(st, 7, it, "description");
-	sync_bind_real(st, 8, it, "paid_amount");
-	sync_bind_real(st, 9, it, "bid_amount");
-	sync_bind_int(st, 10, it, "currency.id");
-	sync_bind_enum(st, 11, it, "review_context.review_type", review_types);
-	sync_bind_real(st, 12, it, "rating_details.category_ratings.communication");
-	sync_bind_real(st, 13, it, "rating_details.category_ratings.expertise");
-	sync_bind_real(st, 14, it, "rating_details.category_ratings.hire_again");
-	sync_bind_real(st, 15, it, "rating_details.category_ratings.quality");
-	sync_bind_real(st, 16, it, "rating_details.category_ratings.professionalism");
-	sync_bind_int(st, 17, it, "time_submitted");
-	sync_bind_raw(st, 18, it);
-	sqlite3_bind_int64(st, 19, run->server_now);
-	return sync_step(run, st, "store review of project", project);
+				 (long long)keys[0]);
+	return sync_entity_store(run, &review_entity, keys, NULL, it);
 }
 
 static bool review_created(const struct json_item *it, int64_t *out)

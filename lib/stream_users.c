@@ -9,44 +9,36 @@
 
 #include "sync_internal.h"
 
-#define USER_UPSERT \
-	"INSERT INTO users(id, username, display_name, role, chosen_role, registration_date, " \
-	"country, city, primary_currency_id, is_self, raw, synced_at) " \
-	"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) " \
-	"ON CONFLICT(id) DO UPDATE SET username = excluded.username, " \
-	"display_name = excluded.display_name, role = excluded.role, " \
-	"chosen_role = excluded.chosen_role, registration_date = excluded.registration_date, " \
-	"country = excluded.country, city = excluded.city, " \
-	"primary_currency_id = excluded.primary_currency_id, is_self = max(is_self, excluded.is_self), " \
-	"raw = excluded.raw, synced_at = excluded.synced_at " \
-	"WHERE users.raw IS NOT excluded.raw OR users.is_self < excluded.is_self"
+/* A user's row: one line a column (sync_columns.c); is_self is the caller's (args[0]). */
+static const struct sync_column user_cols[] = {
+	{ "id", COL_KEY, .set = "" },
+	{ "username", COL_TEXT, .path = "username" },
+	{ "display_name", COL_TEXT, .path = "display_name" },
+	{ "role", COL_TEXT, .path = "role" },
+	{ "chosen_role", COL_TEXT, .path = "chosen_role" },
+	{ "registration_date", COL_INT, .path = "registration_date" },
+	{ "country", COL_TEXT, .path = "location.country.name" },
+	{ "city", COL_TEXT, .path = "location.city" },
+	{ "primary_currency_id", COL_INT, .path = "primary_currency.id", .ref = REF_CURRENCY },
+	/* Only a read of self makes a row self (row_self moves the flag). */
+	{ "is_self", COL_ARG, .key = 0, .set = "is_self = max(is_self, excluded.is_self)" },
+	{ .name = "raw", .kind = COL_RAW },
+	{ .name = "synced_at", .kind = COL_NOW },
+	{ .name = NULL },
+};
+
+static const struct sync_entity user_entity = {
+	.table = "users", .conflict = "id", .cols = user_cols, .where = " OR users.is_self < excluded.is_self",
+	.slot = SLOT_USER, .what = "store user",
+};
 
 static int store_user_row(struct sync_run *run, const struct json_item *it, bool self)
 {
-	sqlite3_stmt *st;
-	int64_t id, currency;
-	int rc;
+	int64_t id, is_self = self;
 
 	if (!json_int(it, "id", &id))
 		return error_set(&run->err, FL_ERR_PARSE, "a user without an id");
-	if (json_int(it, "primary_currency.id", &currency) && (rc = sync_ref_currency(run, currency)))
-		return rc;
-	rc = sync_stmt(run, SLOT_USER, USER_UPSERT, &st);
-	if (rc)
-		return rc;
-	sqlite3_bind_int64(st, 1, id);
-	sync_bind_text(st, 2, it, "username");
-	sync_bind_text(st, 3, it, "display_name");
-	sync_bind_text(st, 4, it, "role");
-	sync_bind_text(st, 5, it, "chosen_role");
-	sync_bind_int(st, 6, it, "registration_date");
-	sync_bind_text(st, 7, it, "location.country.name");
-	sync_bind_text(st, 8, it, "location.city");
-	sync_bind_int(st, 9, it, "primary_currency.id");
-	sqlite3_bind_int(st, 10, self);
-	sync_bind_raw(st, 11, it);
-	sqlite3_bind_int64(st, 12, run->server_now);
-	return sync_step(run, st, "store user", id);
+	return sync_entity_store(run, &user_entity, &id, &is_self, it);
 }
 
 int row_user(struct sync_run *run, const struct json_item *it)
@@ -118,50 +110,67 @@ int stream_users(struct sync_run *run)
 
 /* ---- reference data ------------------------------------------------------ */
 
+/* Reference rows: one line a column (sync_columns.c). */
+static const struct sync_column currency_cols[] = {
+	{ "id", COL_KEY, .set = "" },
+	{ "code", COL_TEXT, .path = "code" },
+	{ "name", COL_TEXT, .path = "name" },
+	{ "sign", COL_TEXT, .path = "sign" },
+	{ "country", COL_TEXT, .path = "country" },
+	{ "exchange_rate", COL_REAL, .path = "exchange_rate" },
+	{ .name = "raw", .kind = COL_RAW },
+	{ .name = "synced_at", .kind = COL_NOW },
+	{ .name = NULL },
+};
+
+static const struct sync_entity currency_entity = {
+	.table = "currencies", .conflict = "id", .cols = currency_cols, .slot = SLOT_CURRENCY,
+	.what = "store currency",
+};
+
+static const struct sync_column category_cols[] = {
+	{ "id", COL_KEY, .set = "" },
+	{ "name", COL_TEXT, .path = "name" },
+	{ .name = "raw", .kind = COL_RAW },
+	{ .name = "synced_at", .kind = COL_NOW },
+	{ .name = NULL },
+};
+
+static const struct sync_entity category_entity = {
+	.table = "job_categories", .conflict = "id", .cols = category_cols, .slot = SLOT_CATEGORY,
+	.what = "store category",
+};
+
+static const struct sync_column job_cols[] = {
+	{ "id", COL_KEY, .set = "" },
+	{ "name", COL_TEXT, .path = "name" },
+	{ "seo_url", COL_TEXT, .path = "seo_url" },
+	{ "category_id", COL_INT, .path = "category.id" },
+	{ .name = "raw", .kind = COL_RAW },
+	{ .name = "synced_at", .kind = COL_NOW },
+	{ .name = NULL },
+};
+
+static const struct sync_entity job_entity = {
+	.table = "jobs", .conflict = "id", .cols = job_cols, .slot = SLOT_JOB, .what = "store job",
+};
+
 static int row_currency(struct sync_run *run, const struct json_item *it)
 {
-	sqlite3_stmt *st;
 	int64_t id;
-	int rc = sync_stmt(run, SLOT_CURRENCY,
-		"INSERT INTO currencies(id, code, name, sign, country, exchange_rate, raw, synced_at) "
-		"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT(id) DO UPDATE SET "
-		"code = excluded.code, name = excluded.name, sign = excluded.sign, "
-		"country = excluded.country, exchange_rate = excluded.exchange_rate, "
-		"raw = excluded.raw, synced_at = excluded.synced_at WHERE currencies.raw IS NOT excluded.raw", &st);
 
-	if (rc)
-		return rc;
 	if (!json_int(it, "id", &id))
 		return error_set(&run->err, FL_ERR_PARSE, "a currency without an id");
-	sqlite3_bind_int64(st, 1, id);
-	sync_bind_text(st, 2, it, "code");
-	sync_bind_text(st, 3, it, "name");
-	sync_bind_text(st, 4, it, "sign");
-	sync_bind_text(st, 5, it, "country");
-	sync_bind_real(st, 6, it, "exchange_rate");
-	sync_bind_raw(st, 7, it);
-	sqlite3_bind_int64(st, 8, run->server_now);
-	return sync_step(run, st, "store currency", id);
+	return sync_entity_store(run, &currency_entity, &id, NULL, it);
 }
 
 static int row_category(struct sync_run *run, const struct json_item *it)
 {
-	sqlite3_stmt *st;
 	int64_t id;
-	int rc = sync_stmt(run, SLOT_CATEGORY,
-		"INSERT INTO job_categories(id, name, raw, synced_at) VALUES (?1, ?2, ?3, ?4) "
-		"ON CONFLICT(id) DO UPDATE SET name = excluded.name, raw = excluded.raw, "
-		"synced_at = excluded.synced_at WHERE job_categories.raw IS NOT excluded.raw", &st);
 
-	if (rc)
-		return rc;
 	if (!json_int(it, "id", &id))
 		return error_set(&run->err, FL_ERR_PARSE, "a category without an id");
-	sqlite3_bind_int64(st, 1, id);
-	sync_bind_text(st, 2, it, "name");
-	sync_bind_raw(st, 3, it);
-	sqlite3_bind_int64(st, 4, run->server_now);
-	return sync_step(run, st, "store category", id);
+	return sync_entity_store(run, &category_entity, &id, NULL, it);
 }
 
 static int row_job(struct sync_run *run, const struct json_item *it)
@@ -185,20 +194,7 @@ static int row_job(struct sync_run *run, const struct json_item *it)
 		if (rc)
 			return rc;
 	}
-	rc = sync_stmt(run, SLOT_JOB,
-		"INSERT INTO jobs(id, name, seo_url, category_id, raw, synced_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6) "
-		"ON CONFLICT(id) DO UPDATE SET name = excluded.name, seo_url = excluded.seo_url, "
-		"category_id = excluded.category_id, raw = excluded.raw, synced_at = excluded.synced_at "
-		"WHERE jobs.raw IS NOT excluded.raw", &st);
-	if (rc)
-		return rc;
-	sqlite3_bind_int64(st, 1, id);
-	sync_bind_text(st, 2, it, "name");
-	sync_bind_text(st, 3, it, "seo_url");
-	sync_bind_int(st, 4, it, "category.id");
-	sync_bind_raw(st, 5, it);
-	sqlite3_bind_int64(st, 6, run->server_now);
-	return sync_step(run, st, "store job", id);
+	return sync_entity_store(run, &job_entity, &id, NULL, it);
 }
 
 int stream_reference(struct sync_run *run)

@@ -19,36 +19,7 @@
 #include "idset.h"
 #include "sync_internal.h"
 
-static int exec(struct sync_run *run, const char *sql, const char *what)
-{
-	if (store_exec(run->db, sql, what))
-		return error_copy(&run->err, &run->db->err);
-	return FL_OK;
-}
-
 /* ---- the pass ----------------------------------------------------------- */
-
-void sync_options_default(struct sync_options *opt)
-{
-	memset(opt, 0, sizeof *opt);
-	opt->safety_lag_s = 30;
-	opt->lookback_s = 120;
-	opt->page_limit = 100;
-	opt->batch_rows = 5000;
-	opt->batch_ms = 1000;
-	opt->max_window_pages = 100;
-	opt->read_ahead = 2;
-	opt->max_in_flight = 6;
-	opt->users_refresh_s = 86400;
-	opt->reference_refresh_s = 86400;
-	opt->milestones_all_s = 3600;
-	opt->reconcile_every_s = 86400;
-	opt->reconcile_lookback_s = 7 * 86400;
-	opt->reconcile_slices = 24;
-	opt->mass_delete_ratio = 0.2;
-	opt->max_attempts = 5;
-	opt->retry_base_ms = 500;
-}
 
 /* The streams, by their place in streams[]. */
 enum {
@@ -216,6 +187,7 @@ struct sched {
 	int running;
 	int64_t self_id, server_now, pass_started;
 	bool self_early;                 /* the account and the clock known: self runs beside the reads */
+	char first_error[FL_ERRMSG_MAX]; /* the first failing stream's error */
 };
 
 /* What a stream left in the batch: kept when whole; a lost batch stops the pass. */
@@ -354,7 +326,7 @@ static int64_t start_due(struct sched *sc, int most)
 }
 
 /* An ended task: deferred by a rate limit, or finished (into the report). */
-static void task_collect(struct sched *sc, struct task *t, struct sync_report *out, int *first_rc)
+static void task_collect(struct sched *sc, struct task *t, struct fl_sync_report *out, int *first_rc)
 {
 	int rc = t->rc;
 
@@ -378,22 +350,22 @@ static void task_collect(struct sched *sc, struct task *t, struct sync_report *o
 		/* Stopped by the caller, or by another stream's failure, which the report names. */
 		if (*first_rc == FL_OK && sync_stopping(sc->base)) {
 			*first_rc = FL_ERR_ABORTED;
-			snprintf(out->first_error, sizeof out->first_error, "stopped");
+			snprintf(sc->first_error, sizeof sc->first_error, "stopped");
 		}
 		return;
 	}
 	out->streams_failed++;
 	if (*first_rc == FL_OK) {
 		*first_rc = rc;
-		out->first_http_status = t->run.last_status;
-		snprintf(out->first_error, sizeof out->first_error, "%s: %.480s", t->def->name, t->run.err.msg);
+		out->http_status = t->run.last_status;
+		snprintf(sc->first_error, sizeof sc->first_error, "%s: %.480s", t->def->name, t->run.err.msg);
 	}
 	if (t == &sc->tasks[0])
 		sync_set_fatal(sc->base->sh); /* no self: nothing else can work */
 }
 
 /* Run the streams to their ends; returns the first failure's code. */
-static int run_streams(struct sched *sc, struct sync_report *out)
+static int run_streams(struct sched *sc, struct fl_sync_report *out)
 {
 	struct sync_run *base = sc->base;
 	int most = base->opt->max_in_flight > 1 ? base->opt->max_in_flight : 1;
@@ -434,7 +406,7 @@ static int run_streams(struct sched *sc, struct sync_report *out)
 	pthread_mutex_unlock(&sc->mu);
 	if (first_rc == FL_OK && sync_stopping(base)) {
 		first_rc = FL_ERR_ABORTED;
-		snprintf(out->first_error, sizeof out->first_error, "stopped");
+		snprintf(sc->first_error, sizeof sc->first_error, "stopped");
 	}
 	return first_rc;
 }
@@ -465,9 +437,9 @@ static int pass_prepare(struct sync_run *run, bool *indexes_deferred)
 	 * Statement journals and the temp tables stay in memory (on disk they
 	 * cost 5x the whole pass); an 8 MB cache holds a batch without
 	 * spilling; checkpoints wait for the end of the pass, up to 100,000
-	 * pages of WAL (+30% on bulk loads, measured).
+	 * pages of WAL (+30% on bulk loads; docs/internals/performance.md).
 	 */
-	rc = exec(run, "PRAGMA temp_store = MEMORY; PRAGMA cache_size = -8000; "
+	rc = sync_exec(run, "PRAGMA temp_store = MEMORY; PRAGMA cache_size = -8000; "
 		  "PRAGMA wal_autocheckpoint = 100000", "tune connection for the pass");
 	if (rc)
 		return rc;
@@ -480,7 +452,7 @@ static int pass_prepare(struct sync_run *run, bool *indexes_deferred)
 	if (!rc)
 		rc = sync_indexes_defer(run, indexes_deferred);
 	if (!rc)
-		rc = exec(run, "CREATE TEMP TABLE IF NOT EXISTS touched_projects(id INTEGER PRIMARY KEY);"
+		rc = sync_exec(run, "CREATE TEMP TABLE IF NOT EXISTS touched_projects(id INTEGER PRIMARY KEY);"
 			  "DELETE FROM temp.touched_projects", "prepare pass");
 	if (!rc)
 		rc = sync_fts_setup(run);
@@ -491,7 +463,7 @@ static int pass_prepare(struct sync_run *run, bool *indexes_deferred)
 }
 
 int sync_pass(struct fl_db *db, struct http_client *http, struct ratelimit *rl,
-	      const struct sync_options *opt, struct sync_report *out, struct fl_error *err)
+	      const struct sync_options *opt, struct fl_sync_report *out, struct fl_error *err)
 {
 	struct sync_shared sh = { .writer = PTHREAD_MUTEX_INITIALIZER };
 	struct sync_run run = { .db = db, .http = http, .rl = rl, .opt = opt, .sh = &sh,
@@ -545,21 +517,23 @@ out:
 		sync_log(&run, "%s", run.err.msg);
 		if (first_rc == FL_OK && rc == FL_OK) {
 			first_rc = run.err.rc;
-			snprintf(out->first_error, sizeof out->first_error, "%.500s", run.err.msg);
+			snprintf(sc->first_error, sizeof sc->first_error, "%.500s", run.err.msg);
 		}
 	}
 	save_ratelimits(&run);
-	exec(&run, "PRAGMA wal_checkpoint(PASSIVE); PRAGMA wal_autocheckpoint = 1000", "checkpoint");
+	sync_exec(&run, "PRAGMA wal_checkpoint(PASSIVE); PRAGMA wal_autocheckpoint = 1000", "checkpoint");
 	out->rows = sh.rows_total;
 	out->requests = sh.requests_total;
 	out->server_now = sh.server_now ? sh.server_now : sc->server_now;
 	out->max_in_flight = sync_fetch_max_in_flight(&run);
 	run_free(&run);
+	if (first_rc != FL_OK)
+		error_set(err, first_rc, "%s", sc->first_error);
 	pthread_cond_destroy(&sc->cv);
 	pthread_mutex_destroy(&sc->mu);
 	free(sc);
 	if (first_rc != FL_OK)
-		return error_set(err, first_rc, "%s", out->first_error);
+		return first_rc;
 	if (rc)
 		return error_copy(err, &run.err);
 	error_clear(err);

@@ -14,16 +14,6 @@
 #include "http.h"
 #include "ratelimit.h"
 
-/* What a progress display is told, after every page. */
-struct sync_progress {
-	const char *stream;     /* "projects", "bids", ... */
-	int64_t rows;           /* rows stored by this stream in this pass */
-	int64_t total;          /* total the API announced (total_count), -1 unknown */
-	int64_t requests;       /* requests this stream made in this pass */
-	int done;               /* 1 when the stream finished (or failed) */
-	const char *error;      /* the stream's error when it failed, else NULL */
-};
-
 struct sync_options {
 	int64_t safety_lag_s;         /* windows end this long before server now (default 30) */
 	int64_t lookback_s;           /* each pass re-reads this much before the cursor (default 120) */
@@ -54,24 +44,13 @@ struct sync_options {
 	int64_t clock_date;           /* the server's clock (a Date) a moment ago, 0 unknown ... */
 	int64_t clock_ms;             /* ... at this monotonic time: self then runs beside the reads */
 	const volatile sig_atomic_t *stop; /* when set, finish the current batch and return FL_ERR_ABORTED */
-	void (*progress)(void *ctx, const struct sync_progress *p);
+	fl_sync_progress_fn progress; /* after every page and at each stream's end */
 	void (*log)(void *ctx, const char *line); /* -v lines; never contain the token */
 	void *ctx;                    /* for progress and log */
 };
 
-/* Defaults for every field above. */
+/* Defaults for every field above (the options[] table of sync_options.c). */
 void sync_options_default(struct sync_options *opt);
-
-struct sync_report {
-	int64_t rows;             /* rows stored (inserted or changed) */
-	int64_t requests;         /* HTTP requests made, retries included */
-	int64_t server_now;       /* the server's clock at the pass's start */
-	int max_in_flight;        /* the most requests it had in flight at once */
-	int streams_ok;
-	int streams_failed;
-	long first_http_status;   /* HTTP status of the first failing stream's last response, 0 if none */
-	char first_error[FL_ERRMSG_MAX]; /* the first failing stream's error */
-};
 
 /*
  * The options with the arrays they own, as fl_sync_set_option() fills them
@@ -93,14 +72,18 @@ void sync_settings_free(struct sync_settings *s); /* and back to the defaults */
 int sync_settings_set(struct sync_settings *s, const char *name, const char *value,
 		      struct fl_error *err);
 void sync_settings_options(const struct sync_settings *s, struct sync_options *out);
+/* The default of the option of that public name; false for the lists and unknown names. */
+bool sync_option_default(const char *name, double *out);
 
 /*
  * Run one pass.  Returns FL_OK when every stream succeeded, FL_ERR_ABORTED
  * when *opt->stop was set (everything committed so far is kept), or the
- * first failing stream's code (the other streams still ran; out says which
- * failed).  A 429 never fails a stream: it waits.  err gets the message.
+ * first failing stream's code (the other streams still ran; out counts
+ * which failed).  A 429 never fails a stream: it waits.  err gets the
+ * message (the first failing stream's, "stream: why").  out is filled but
+ * for elapsed_ms and error, which are the caller's (error is NULL).
  */
 int sync_pass(struct fl_db *db, struct http_client *http, struct ratelimit *rl,
-	      const struct sync_options *opt, struct sync_report *out, struct fl_error *err);
+	      const struct sync_options *opt, struct fl_sync_report *out, struct fl_error *err);
 
 #endif

@@ -316,10 +316,9 @@ FL_API int fl_sync_check(struct fl_sync *s, struct fl_db *db)
 		return error_set(&s->err, FL_ERR_MISUSE, "no API token: set one before syncing");
 	if (sync_api_ratelimit(s) != FL_OK)
 		return s->err.rc;
-	ratelimit_endpoint("GET", SELF_PATH, ep, sizeof ep);
 	for (int attempt = 0; attempt < SELF_ATTEMPTS; attempt++) {
 		struct api_result res;
-		int64_t wait = ratelimit_delay_ms(s->rl, ep, ratelimit_now_ms());
+		int64_t wait = api_limit_delay(s->rl, "GET", SELF_PATH, ep, sizeof ep);
 
 		if (wait > 0) {
 			sync_api_log(s, "waiting %.1f s for the rate limit of %s", (double)wait / 1000.0, ep);
@@ -327,10 +326,8 @@ FL_API int fl_sync_check(struct fl_sync *s, struct fl_db *db)
 		}
 		if (sync_api_cancelled(s))
 			return error_set(&s->err, FL_ERR_ABORTED, "stopped");
-		ratelimit_sent(s->rl, ep, ratelimit_now_ms());
-		rc = api_call(s->http, "GET", SELF_PATH, NULL, NULL, 0, NULL, NULL, NULL, NULL, &res,
-			      &s->err);
-		ratelimit_observe(s->rl, ep, &res.http, ratelimit_now_ms());
+		rc = api_call_limited(s->rl, ep, s->http, "GET", SELF_PATH, NULL, NULL, 0, NULL, NULL, NULL, &res,
+				      &s->err);
 		if (rc == FL_OK) {
 			sync_api_log(s, "API answers; token accepted");
 			s->checked_date = res.http.date;
@@ -356,15 +353,11 @@ FL_API int fl_sync_check(struct fl_sync *s, struct fl_db *db)
 	return rc;
 }
 
-static void sync_api_progress(void *ctx, const struct sync_progress *sp)
+static void sync_api_progress(void *ctx, const struct fl_sync_progress *p)
 {
 	struct fl_sync *s = ctx;
-	struct fl_sync_progress p = {
-		.stream = sp->stream, .rows = sp->rows, .total = sp->total,
-		.requests = sp->requests, .done = sp->done, .error = sp->error,
-	};
 
-	s->progress(s->progress_ctx, &p);
+	s->progress(s->progress_ctx, p);
 }
 
 static void sync_api_pass_log(void *ctx, const char *line)
@@ -414,7 +407,6 @@ static int sync_api_run(struct fl_sync *s, struct fl_db *db, enum sync_api_scope
 {
 	struct sync_lock pass_lock = { .fd = -1 };
 	struct sync_options opt;
-	struct sync_report rep;
 	const char *path;
 	int64_t started = ratelimit_now_ms();
 	int rc;
@@ -455,11 +447,13 @@ static int sync_api_run(struct fl_sync *s, struct fl_db *db, enum sync_api_scope
 	opt.log = s->log ? sync_api_pass_log : NULL;
 	opt.ctx = s;
 	error_clear(&s->err);
-	rc = sync_pass(db, s->http, s->rl, &opt, &rep, &s->err);
+	rc = sync_pass(db, s->http, s->rl, &opt, &s->report, &s->err);
 	sync_lock_drop(&pass_lock);
-
+	/* The pass's own message, before a refused sign-in below words it anew. */
+	snprintf(s->report_error, sizeof s->report_error, "%s", rc == FL_OK ? "" : s->err.msg);
+	s->report.error = s->report_error;
 	if (rc != FL_OK && !s->err.msg[0])
-		error_set(&s->err, rc, "%s", rep.first_error);
+		error_set(&s->err, rc, "the pass failed");
 	if (token_source_path(s->tokens)) {
 		unsigned refreshed, adopted;
 
@@ -470,21 +464,16 @@ static int sync_api_run(struct fl_sync *s, struct fl_db *db, enum sync_api_scope
 	if (rc != FL_OK && rc != FL_ERR_ABORTED && !sync_api_db_code(rc)) {
 		if (fl_sync_needs_login(s))
 			rc = sync_api_signin_ended(s, db);
-		else if (sync_api_refused(rep.first_http_status, rc)) {
+		else if (sync_api_refused(s->report.http_status, rc)) {
 			rc = FL_ERR_AUTH;
 			sync_api_record_refusal(s, db);
 		}
 	}
-	s->report.rows = rep.rows;
-	s->report.requests = rep.requests;
-	s->report.server_now = rep.server_now;
 	s->report.elapsed_ms = ratelimit_now_ms() - started;
-	s->report.streams_ok = rep.streams_ok;
-	s->report.streams_failed = rep.streams_failed;
-	s->report.http_status = rep.first_http_status;
-	s->report.max_in_flight = rep.max_in_flight;
-	snprintf(s->report_error, sizeof s->report_error, "%s",
-		 rc == FL_OK ? "" : rep.first_error[0] ? rep.first_error : s->err.msg);
+	if (rc == FL_OK)
+		s->report_error[0] = '\0';
+	else if (!s->report_error[0])
+		snprintf(s->report_error, sizeof s->report_error, "%s", s->err.msg);
 	if (rc == FL_OK)
 		error_clear(&s->err);
 	else if (s->err.rc != rc)

@@ -72,6 +72,29 @@ void sync_tx_rollback(struct sync_run *run)
 	run->sh->in_tx = false;
 }
 
+/* ---- plain SQL ------------------------------------------------------------ */
+
+int sync_exec(struct sync_run *run, const char *sql, const char *what)
+{
+	if (store_exec(run->db, sql, what))
+		return error_copy(&run->err, &run->db->err);
+	return FL_OK;
+}
+
+int sync_exec_binds(struct sync_run *run, const char *what, const char *sql, const struct store_bind *b,
+		    size_t n)
+{
+	if (store_step(run->db, what, sql, b, n))
+		return error_copy(&run->err, &run->db->err);
+	return FL_OK;
+}
+
+int sync_fail_db(struct sync_run *run, const char *what)
+{
+	store_error(run->db, "%s", what);
+	return error_copy(&run->err, &run->db->err);
+}
+
 /* ---- statements and binding --------------------------------------------- */
 
 int sync_stmt(struct sync_run *run, int slot, const char *sql, sqlite3_stmt **out)
@@ -227,61 +250,42 @@ int sync_step_aux(struct sync_run *run, sqlite3_stmt *st, const char *what, int6
 
 /* ---- referenced rows ---------------------------------------------------- */
 
-static int ref(struct sync_run *run, struct idset *seen, int slot, const char *sql,
-	       int64_t id, const char *what)
+/* The stub rows by kind: the table that gets one, for its error message the noun. */
+static const struct {
+	const char *table, *noun;
+} refs[REF_COUNT] = {
+	[REF_NONE] = { NULL, NULL },
+	[REF_USER] = { "users", "user" },
+	[REF_PROJECT] = { "projects", "project" },
+	[REF_CURRENCY] = { "currencies", "currency" },
+	[REF_JOB] = { "jobs", "job" },
+	[REF_BID] = { "bids", "bid" },
+	[REF_THREAD] = { "threads", "thread" },
+};
+
+int sync_ref(struct sync_run *run, enum sync_ref kind, int64_t id)
 {
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = run->sh->stmts[SLOT_REF + kind];
 	int rc;
 
-	if (id <= 0 || idset_add(seen, id))
+	if (kind == REF_NONE || id <= 0 || idset_add(run->sh->stubbed[kind], id))
 		return FL_OK;
-	rc = sync_stmt(run, slot, sql, &st);
-	if (rc)
-		return rc;
+	if (!st) {
+		char sql[96];
+
+		snprintf(sql, sizeof sql, "INSERT INTO %s(id) VALUES (?1) ON CONFLICT(id) DO NOTHING", refs[kind].table);
+		rc = sync_stmt(run, SLOT_REF + (int)kind, sql, &st);
+		if (rc)
+			return rc;
+	}
 	sqlite3_bind_int64(st, 1, id);
 	if (sqlite3_step(st) != SQLITE_DONE) {
-		store_error(run->db, "note %s %lld", what, (long long)id);
+		store_error(run->db, "note %s %lld", refs[kind].noun, (long long)id);
 		sqlite3_reset(st);
 		return error_copy(&run->err, &run->db->err);
 	}
 	sqlite3_reset(st);
 	return FL_OK;
-}
-
-int sync_ref_user(struct sync_run *run, int64_t id)
-{
-	return ref(run, run->sh->stubbed[0], SLOT_REF_USER,
-		   "INSERT INTO users(id) VALUES (?1) ON CONFLICT(id) DO NOTHING", id, "user");
-}
-
-int sync_ref_project(struct sync_run *run, int64_t id)
-{
-	return ref(run, run->sh->stubbed[1], SLOT_REF_PROJECT,
-		   "INSERT INTO projects(id) VALUES (?1) ON CONFLICT(id) DO NOTHING", id, "project");
-}
-
-int sync_ref_currency(struct sync_run *run, int64_t id)
-{
-	return ref(run, run->sh->stubbed[2], SLOT_REF_CURRENCY,
-		   "INSERT INTO currencies(id) VALUES (?1) ON CONFLICT(id) DO NOTHING", id, "currency");
-}
-
-int sync_ref_job(struct sync_run *run, int64_t id)
-{
-	return ref(run, run->sh->stubbed[3], SLOT_REF_JOB,
-		   "INSERT INTO jobs(id) VALUES (?1) ON CONFLICT(id) DO NOTHING", id, "job");
-}
-
-int sync_ref_bid(struct sync_run *run, int64_t id)
-{
-	return ref(run, run->sh->stubbed[4], SLOT_REF_BID,
-		   "INSERT INTO bids(id) VALUES (?1) ON CONFLICT(id) DO NOTHING", id, "bid");
-}
-
-int sync_ref_thread(struct sync_run *run, int64_t id)
-{
-	return ref(run, run->sh->stubbed[5], SLOT_REF_THREAD,
-		   "INSERT INTO threads(id) VALUES (?1) ON CONFLICT(id) DO NOTHING", id, "thread");
 }
 
 int sync_touch_project(struct sync_run *run, int64_t id)

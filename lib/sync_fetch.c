@@ -43,7 +43,7 @@ void sync_log(struct sync_run *run, const char *fmt, ...)
 
 void sync_progress(struct sync_run *run, bool done, const char *error)
 {
-	struct sync_progress p;
+	struct fl_sync_progress p;
 
 	if (!run->opt->progress || !run->cur)
 		return;
@@ -329,9 +329,8 @@ int sync_page_start(const struct sync_run *run, struct sync_page *pg, int64_t *w
 {
 	int64_t wait;
 
-	ratelimit_endpoint("GET", pg->query, pg->endpoint, sizeof pg->endpoint);
 	*wait_ms = 0;
-	if (!ratelimit_take(run->rl, pg->endpoint, sync_now_ms(), &wait)) {
+	if (!api_limit_take(run->rl, "GET", pg->query, pg->endpoint, sizeof pg->endpoint, &wait)) {
 		if (wait > 2000)
 			return pg->rc = error_set(&pg->err, FL_ERR_RATE_LIMITED,
 						  "GET %s: rate limit of %s: next request in %lld ms",

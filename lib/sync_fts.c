@@ -77,16 +77,9 @@ static const char flush_sql[] =
 	"DELETE FROM temp.fts_messages_noted;"
 	"DELETE FROM main.sync_batch;";
 
-static int exec(struct sync_run *run, const char *sql, const char *what)
-{
-	if (store_exec(run->db, sql, what))
-		return error_copy(&run->err, &run->db->err);
-	return FL_OK;
-}
-
 int sync_fts_setup(struct sync_run *run)
 {
-	return exec(run, setup_sql, "prepare batched full-text upkeep");
+	return sync_exec(run, setup_sql, "prepare batched full-text upkeep");
 }
 
 void sync_fts_teardown(struct sync_run *run)
@@ -96,10 +89,10 @@ void sync_fts_teardown(struct sync_run *run)
 
 int sync_fts_begin(struct sync_run *run)
 {
-	return exec(run, "INSERT INTO main.sync_batch(id) VALUES (1)", "open a sync batch");
+	return sync_exec(run, "INSERT INTO main.sync_batch(id) VALUES (1)", "open a sync batch");
 }
 
 int sync_fts_flush(struct sync_run *run)
 {
-	return exec(run, flush_sql, "bring the full-text indexes up to date");
+	return sync_exec(run, flush_sql, "bring the full-text indexes up to date");
 }

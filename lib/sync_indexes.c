@@ -3,8 +3,9 @@
  * without their secondary indexes and builds them after the load.
  *
  * An index built once over loaded rows (a sort) costs far less than one
- * kept up row by row through the load.  The indexes set aside are recorded,
- * with their CREATE statements, in sync_deferred_indexes (migration 008) in
+ * kept up row by row through the load (docs/internals/performance.md).
+ * The indexes set aside are recorded, with their CREATE statements, in
+ * sync_deferred_indexes (migration 008) in
  * the same transaction that drops them, so a crash or a kill mid-load
  * leaves a record: the next pass builds them again before it syncs.  Only
  * plain (non-UNIQUE) indexes go: every constraint stays enforced throughout.
@@ -80,13 +81,6 @@ static int read_names(struct sync_run *run, const char *sql, struct names *out, 
 	return FL_OK;
 }
 
-static int exec(struct sync_run *run, const char *sql, const char *what)
-{
-	if (store_exec(run->db, sql, what))
-		return error_copy(&run->err, &run->db->err);
-	return FL_OK;
-}
-
 /* Run "<verb> <name>" style statements built by fmt (%w: a quoted identifier). */
 static int exec_each(struct sync_run *run, const char *fmt, const struct names *ns, const char *what)
 {
@@ -96,7 +90,7 @@ static int exec_each(struct sync_run *run, const char *fmt, const struct names *
 
 		if (!sql)
 			return error_set(&run->err, FL_ERR_NOMEM, "%s: out of memory", what);
-		rc = exec(run, sql, what);
+		rc = sync_exec(run, sql, what);
 		sqlite3_free(sql);
 		if (rc)
 			return rc;
@@ -112,7 +106,7 @@ int sync_indexes_defer(struct sync_run *run, bool *deferred)
 	int rc;
 
 	*deferred = false;
-	rc = exec(run, "BEGIN IMMEDIATE", "set indexes aside for a first sync");
+	rc = sync_exec(run, "BEGIN IMMEDIATE", "set indexes aside for a first sync");
 	if (rc)
 		return rc;
 	if (sqlite3_prepare_v2(run->db->sql, empty_sql, -1, &st, NULL) != SQLITE_OK) {
@@ -125,7 +119,7 @@ int sync_indexes_defer(struct sync_run *run, bool *deferred)
 	sqlite3_finalize(st);
 	if (!empty)
 		goto out;
-	rc = exec(run, record_sql, "record the indexes set aside");
+	rc = sync_exec(run, record_sql, "record the indexes set aside");
 	if (!rc)
 		rc = read_names(run, "SELECT name FROM sync_deferred_indexes ORDER BY name", &ns,
 				"list the indexes set aside");
@@ -133,7 +127,7 @@ int sync_indexes_defer(struct sync_run *run, bool *deferred)
 		rc = exec_each(run, "DROP INDEX main.\"%w\"", &ns, "set an index aside");
 out:
 	if (!rc)
-		rc = exec(run, "COMMIT", "set indexes aside for a first sync");
+		rc = sync_exec(run, "COMMIT", "set indexes aside for a first sync");
 	if (rc)
 		store_rollback(run->db);
 	else if (ns.n > 0) {
@@ -167,22 +161,22 @@ int sync_indexes_restore(struct sync_run *run)
 	 * never inside a transaction.
 	 */
 	if (!rc)
-		rc = exec(run, "PRAGMA temp_store = FILE; PRAGMA cache_size = -2000", "build the indexes set aside");
+		rc = sync_exec(run, "PRAGMA temp_store = FILE; PRAGMA cache_size = -2000", "build the indexes set aside");
 	if (!rc)
-		rc = exec(run, "BEGIN IMMEDIATE", "build the indexes set aside");
+		rc = sync_exec(run, "BEGIN IMMEDIATE", "build the indexes set aside");
 	if (rc)
 		goto done;
 	for (size_t i = 0; !rc && i < sqls.n; i++)
-		rc = exec(run, sqls.v[i], "build an index set aside");
+		rc = sync_exec(run, sqls.v[i], "build an index set aside");
 	if (!rc)
-		rc = exec(run, "DELETE FROM sync_deferred_indexes", "build the indexes set aside");
+		rc = sync_exec(run, "DELETE FROM sync_deferred_indexes", "build the indexes set aside");
 	if (!rc)
-		rc = exec(run, "COMMIT", "build the indexes set aside");
+		rc = sync_exec(run, "COMMIT", "build the indexes set aside");
 	if (rc)
 		store_rollback(run->db);
 	else
 		sync_log(run, "built %zu indexes after the load", sqls.n);
-	if (exec(run, "PRAGMA temp_store = MEMORY; PRAGMA cache_size = -8000", "build the indexes set aside") && !rc)
+	if (sync_exec(run, "PRAGMA temp_store = MEMORY; PRAGMA cache_size = -8000", "build the indexes set aside") && !rc)
 		rc = run->err.rc;
 done:
 	names_free(&names);

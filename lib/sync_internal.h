@@ -21,6 +21,9 @@
 
 struct sync_run;
 
+/* The kinds of rows a stored row may name before they are read (stub rows, sync_ref). */
+enum sync_ref { REF_NONE, REF_USER, REF_PROJECT, REF_CURRENCY, REF_JOB, REF_BID, REF_THREAD, REF_COUNT };
+
 /* Stores one item of a page; returns FL_OK or an FL_* code (with run->err set). */
 typedef int (*sync_store_fn)(struct sync_run *run, const struct json_item *it);
 
@@ -57,7 +60,7 @@ struct sync_shared {
 	int64_t feed_seq;                /* the change feed's end before any stream stored (-1 unknown) */
 
 	/* a small set of ids already given stub rows in this pass, by kind (enum sync_ref) */
-	struct idset *stubbed[6];
+	struct idset *stubbed[REF_COUNT];
 
 	sqlite3_stmt *stmts[64];         /* prepared statements by slot (see sync.c) */
 	sqlite3_stmt *probes[64];        /* by an upsert's slot: does its row hold this raw already? */
@@ -265,6 +268,16 @@ int sync_fts_flush(struct sync_run *run);
 int sync_indexes_defer(struct sync_run *run, bool *deferred);
 int sync_indexes_restore(struct sync_run *run);
 
+/*
+ * SQL on the pass's connection, failures into run->err: sync_exec runs
+ * statements that return no rows; sync_exec_binds one statement with binds
+ * (store.h); sync_fail_db records the connection's error naming what.
+ */
+int sync_exec(struct sync_run *run, const char *sql, const char *what);
+int sync_exec_binds(struct sync_run *run, const char *what, const char *sql, const struct store_bind *b,
+		    size_t n);
+int sync_fail_db(struct sync_run *run, const char *what);
+
 /* ---- sync_state -------------------------------------------------------- */
 
 struct sync_cursor {
@@ -296,6 +309,15 @@ struct sync_window_spec {
 	sync_time_fn time;
 };
 int sync_window(struct sync_run *run, const struct sync_window_spec *spec);
+/*
+ * The planner of [from, to) of spec, as sync_window reads it (and the unit
+ * tests drive it): its state in state (SYNC_PLAN_STATE_MAX bytes, aligned),
+ * the plan in sp.  sync_window_covered says how far a window's cursor may
+ * go once everything before the state given (a frontier) is stored.
+ */
+void sync_window_plan(const struct sync_run *run, const struct sync_window_spec *spec, int64_t from, int64_t to,
+		      struct sync_plan *sp, void *state);
+int64_t sync_window_covered(const void *state, int64_t from);
 
 /*
  * Every item of base_query (no time filter), paged by offset until a short
@@ -334,8 +356,8 @@ int sync_by_ids_vanish(struct sync_run *run, const char *sql, const char *base_q
 
 /* Prepared-statement slots: one per statement, kept for the whole pass. */
 enum sync_slot {
-	SLOT_REF_USER, SLOT_REF_PROJECT, SLOT_REF_CURRENCY, SLOT_REF_JOB, SLOT_REF_BID, SLOT_REF_THREAD,
-	SLOT_TOUCH, SLOT_CURSOR,
+	SLOT_REF, /* SLOT_REF + kind: sync_ref's, by enum sync_ref */
+	SLOT_TOUCH = SLOT_REF + REF_COUNT, SLOT_CURSOR,
 	SLOT_USER, SLOT_USER_SELF, SLOT_CURRENCY, SLOT_JOB, SLOT_CATEGORY, SLOT_JOB_CATEGORY,
 	SLOT_PROJECT, SLOT_PROJECT_JOBS_DEL, SLOT_PROJECT_JOB,
 	SLOT_BID, SLOT_MILESTONE, SLOT_MREQ, SLOT_REVIEW,
@@ -382,13 +404,11 @@ int sync_upsert(struct sync_run *run, int slot, sqlite3_stmt *st, const char *wh
 /* Step a statement on a row's satellites (project_jobs, thread_members): not counted. */
 int sync_step_aux(struct sync_run *run, sqlite3_stmt *st, const char *what, int64_t id);
 
-/* Make sure a referenced row exists (a stub with raw NULL until fetched). */
-int sync_ref_user(struct sync_run *run, int64_t id);
-int sync_ref_project(struct sync_run *run, int64_t id);
-int sync_ref_currency(struct sync_run *run, int64_t id);
-int sync_ref_job(struct sync_run *run, int64_t id);
-int sync_ref_bid(struct sync_run *run, int64_t id);
-int sync_ref_thread(struct sync_run *run, int64_t id);
+/*
+ * Make sure a referenced row of kind exists (a stub with raw NULL until
+ * fetched); each id once a pass.  id <= 0 names nothing.
+ */
+int sync_ref(struct sync_run *run, enum sync_ref kind, int64_t id);
 
 /* Note a project whose milestones should be re-read in this pass. */
 int sync_touch_project(struct sync_run *run, int64_t id);
@@ -401,6 +421,68 @@ void sync_log(struct sync_run *run, const char *fmt, ...) __attribute__((format(
 
 /* Report progress of the current stream. */
 void sync_progress(struct sync_run *run, bool done, const char *error);
+
+/* ---- entities as data (sync_columns.c) --------------------------------------- */
+
+/*
+ * What a column of an entity's row holds: the row's key (given by the
+ * caller: a computed id, a review's three), a field of the item by its JSON
+ * path, the item's raw text, the pass's server clock, a value the caller
+ * gives (arg), or a fixed SQL expression (value, no bind).
+ */
+enum sync_col_kind {
+	COL_KEY,        /* keys[key] */
+	COL_INT, COL_REAL, COL_TEXT, COL_BOOL,
+	COL_ENUM,       /* text, NULL unless one of values */
+	COL_NUMTEXT,    /* text, or a number's text (client_message_id is either) */
+	COL_RAW,        /* the item's JSON */
+	COL_NOW,        /* run->server_now */
+	COL_ARG,        /* args[key] */
+	COL_FIXED,      /* value alone */
+};
+
+/*
+ * One column, one line: its name, kind and JSON path (alt: the path read
+ * when path is absent); ref: a stub row of that kind for its value before
+ * the row is written; value: the VALUES expression when
+ * not a plain bind ('?' stands for the bind); set: the update rule, NULL
+ * for "name = excluded.name", "" for none (keys, columns an update keeps),
+ * else the whole assignment.
+ */
+struct sync_column {
+	const char *name;
+	enum sync_col_kind kind;
+	const char *path, *alt;
+	const char *const *values;       /* COL_ENUM */
+	int key;                         /* COL_KEY, COL_ARG */
+	enum sync_ref ref;               /* REF_NONE (the default): none */
+	const char *value, *set;
+};
+
+/*
+ * An entity: its table, the conflict target, the columns (ended by a NULL
+ * name), the condition the update adds after "WHERE table.raw IS NOT
+ * excluded.raw", its statement slot and what a failure names ("store bid").
+ * look: a re-read looks at the stored raw before it writes (sync_same_raw).
+ */
+struct sync_entity {
+	const char *table, *conflict;
+	const struct sync_column *cols;
+	const char *where;
+	int slot;
+	const char *what;
+	bool look;
+};
+
+/*
+ * Store item it as e's row: stub rows for the columns that name one, then
+ * (unless a re-read finds its raw stored already) the upsert made from the
+ * columns, prepared once a pass.  keys[0] names the row in errors.
+ */
+int sync_entity_store(struct sync_run *run, const struct sync_entity *e, const int64_t *keys,
+		      const int64_t *args, const struct json_item *it);
+/* The upsert's SQL for e, malloc'd (NULL when out of memory): for the tests and the record. */
+char *sync_entity_sql(const struct sync_entity *e);
 
 /* ---- the streams (stream_*.c) ------------------------------------------- */
 

@@ -1,8 +1,9 @@
 /*
  * sync_options.c — the sync's options by name, as fl_sync_set_option() and a
  * configuration file give them: the table of names with their kinds and
- * sane ranges, parsing each kind of value (durations with units, whole
- * numbers, numbers, search strings, job-id lists), and the defaults.
+ * sane ranges and defaults, parsing each kind of value (durations with
+ * units, whole numbers, numbers, search strings, job-id lists).  The table
+ * is the one place an option's default is written.
  */
 #include <errno.h>
 #include <math.h>
@@ -20,46 +21,55 @@ enum option_kind {
 	KIND_DOUBLE,   /* double */
 };
 
-/* One option: where its value goes and what values are sane. */
+/* One option: where its value goes, what values are sane, and its default. */
 static const struct option_def {
 	const char *name;
 	enum option_kind kind;
 	size_t offset;         /* into struct sync_settings */
 	double min, max;
+	double def;            /* the default (none for the lists: they start empty) */
 } options[] = {
-	{ "search.query", KIND_QUERY, 0, 0, 0 },
-	{ "search.jobs", KIND_JOBS, 0, 1, 9e18 },
-	{ "cadence.users", KIND_DURATION, offsetof(struct sync_settings, opt.users_refresh_s), 0, 1e9 },
-	{ "cadence.reference", KIND_DURATION,
-	  offsetof(struct sync_settings, opt.reference_refresh_s), 0, 1e9 },
-	{ "cadence.milestones_all", KIND_DURATION,
-	  offsetof(struct sync_settings, opt.milestones_all_s), 0, 1e9 },
-	{ "cadence.reconcile", KIND_DURATION, offsetof(struct sync_settings, opt.reconcile_every_s), 0, 1e9 },
-	{ "cadence.reconcile_lookback", KIND_DURATION,
-	  offsetof(struct sync_settings, opt.reconcile_lookback_s), 0, 1e9 },
-	{ "cadence.reconcile_slices", KIND_INT, offsetof(struct sync_settings, opt.reconcile_slices), 1, 1e4 },
-	{ "cadence.reconcile_budget", KIND_INT, offsetof(struct sync_settings, opt.reconcile_budget), 1, 1e6 },
-	{ "cadence.refresh_all", KIND_DURATION, offsetof(struct sync_settings, opt.refresh_all_s), 0, 1e9 },
-	{ "cadence.safety_lag", KIND_DURATION, offsetof(struct sync_settings, opt.safety_lag_s), 0, 1e9 },
-	{ "cadence.lookback", KIND_DURATION, offsetof(struct sync_settings, opt.lookback_s), 0, 1e9 },
-	{ "limits.rate_scale", KIND_DOUBLE, offsetof(struct sync_settings, rate_scale), 1e-6, 1e6 },
+#define AT(field) offsetof(struct sync_settings, field)
+	{ "search.query", KIND_QUERY, 0, 0, 0, 0 },
+	{ "search.jobs", KIND_JOBS, 0, 1, 9e18, 0 },
+	{ "cadence.users", KIND_DURATION, AT(opt.users_refresh_s), 0, 1e9, 86400 },
+	{ "cadence.reference", KIND_DURATION, AT(opt.reference_refresh_s), 0, 1e9, 86400 },
+	{ "cadence.milestones_all", KIND_DURATION, AT(opt.milestones_all_s), 0, 1e9, 3600 },
+	{ "cadence.reconcile", KIND_DURATION, AT(opt.reconcile_every_s), 0, 1e9, 86400 },
+	{ "cadence.reconcile_lookback", KIND_DURATION, AT(opt.reconcile_lookback_s), 0, 1e9, 7 * 86400 },
+	{ "cadence.reconcile_slices", KIND_INT, AT(opt.reconcile_slices), 1, 1e4, 24 },
+	{ "cadence.reconcile_budget", KIND_INT, AT(opt.reconcile_budget), 1, 1e6, 16 },
+	{ "cadence.refresh_all", KIND_DURATION, AT(opt.refresh_all_s), 0, 1e9, 86400 },
+	{ "cadence.safety_lag", KIND_DURATION, AT(opt.safety_lag_s), 0, 1e9, 30 },
+	{ "cadence.lookback", KIND_DURATION, AT(opt.lookback_s), 0, 1e9, 120 },
+	{ "limits.rate_scale", KIND_DOUBLE, AT(rate_scale), 1e-6, 1e6, 1.0 },
 	/* The API returns at most 100 results per page (api-notes, Paging). */
-	{ "sync.page_limit", KIND_INT, offsetof(struct sync_settings, opt.page_limit), 1, 100 },
-	{ "sync.batch_rows", KIND_INT, offsetof(struct sync_settings, opt.batch_rows), 1, 1e7 },
-	{ "sync.batch_ms", KIND_INT, offsetof(struct sync_settings, opt.batch_ms), 1, 1e7 },
-	{ "sync.max_window_pages", KIND_INT, offsetof(struct sync_settings, opt.max_window_pages), 1, 1e6 },
-	{ "sync.mass_delete_ratio", KIND_DOUBLE,
-	  offsetof(struct sync_settings, opt.mass_delete_ratio), 0, 1 },
-	{ "sync.read_ahead", KIND_INT, offsetof(struct sync_settings, opt.read_ahead), 0, 16 },
-	{ "sync.max_in_flight", KIND_INT, offsetof(struct sync_settings, opt.max_in_flight), 1, 64 },
-	{ "sync.max_attempts", KIND_INT, offsetof(struct sync_settings, opt.max_attempts), 1, 100 },
-	{ "sync.retry_base_ms", KIND_INT, offsetof(struct sync_settings, opt.retry_base_ms), 1, 3.6e6 },
+	{ "sync.page_limit", KIND_INT, AT(opt.page_limit), 1, 100, 100 },
+	{ "sync.batch_rows", KIND_INT, AT(opt.batch_rows), 1, 1e7, 5000 },
+	{ "sync.batch_ms", KIND_INT, AT(opt.batch_ms), 1, 1e7, 1000 },
+	{ "sync.max_window_pages", KIND_INT, AT(opt.max_window_pages), 1, 1e6, 100 },
+	{ "sync.mass_delete_ratio", KIND_DOUBLE, AT(opt.mass_delete_ratio), 0, 1, 0.2 },
+	{ "sync.read_ahead", KIND_INT, AT(opt.read_ahead), 0, 16, 2 },
+	{ "sync.max_in_flight", KIND_INT, AT(opt.max_in_flight), 1, 64, 6 },
+	{ "sync.max_attempts", KIND_INT, AT(opt.max_attempts), 1, 100, 5 },
+	{ "sync.retry_base_ms", KIND_INT, AT(opt.retry_base_ms), 1, 3.6e6, 500 },
+#undef AT
 };
 #define NOPTIONS (sizeof options / sizeof options[0])
 
 FL_API const char *fl_sync_option_name(int i)
 {
 	return i >= 0 && (size_t)i < NOPTIONS ? options[i].name : NULL;
+}
+
+bool sync_option_default(const char *name, double *out)
+{
+	for (size_t i = 0; i < NOPTIONS; i++)
+		if (strcmp(options[i].name, name) == 0) {
+			*out = options[i].def;
+			return options[i].kind != KIND_QUERY && options[i].kind != KIND_JOBS;
+		}
+	return false;
 }
 
 FL_API int fl_duration_parse(const char *text, int64_t *out_seconds)
@@ -149,11 +159,23 @@ static int option_append_jobs(struct sync_settings *s, const struct option_def *
 	return FL_OK;
 }
 
+/* Write n into o's field of s, as its kind stores it. */
+static void option_store(struct sync_settings *s, const struct option_def *o, double n)
+{
+	char *field = (char *)s + o->offset;
+
+	if (o->kind == KIND_DURATION)
+		*(int64_t *)(void *)field = (int64_t)n;
+	else if (o->kind == KIND_INT)
+		*(int *)(void *)field = (int)n;
+	else
+		*(double *)(void *)field = n;
+}
+
 int sync_settings_set(struct sync_settings *s, const char *name, const char *value,
 		      struct fl_error *err)
 {
 	const struct option_def *o = NULL;
-	char *field;
 	double n = 0;
 
 	if (!name || !value)
@@ -165,7 +187,6 @@ int sync_settings_set(struct sync_settings *s, const char *name, const char *val
 		return error_set(err, FL_ERR_NOT_FOUND, "unknown option '%.100s'", name);
 	if (!*value)
 		return error_set(err, FL_ERR_INVALID, "%s: has no value", o->name);
-	field = (char *)s + o->offset;
 	switch (o->kind) {
 	case KIND_QUERY:
 		return option_append_query(s, value, err);
@@ -193,22 +214,24 @@ int sync_settings_set(struct sync_settings *s, const char *name, const char *val
 	if (n < o->min || n > o->max || (o->kind == KIND_DOUBLE && o->min > 0 && n <= 0))
 		return error_set(err, FL_ERR_INVALID, "%s: value out of range (%g to %g)", o->name,
 				 o->min, o->max);
-	if (o->kind == KIND_DURATION)
-		*(int64_t *)(void *)field = (int64_t)n;
-	else if (o->kind == KIND_INT)
-		*(int *)(void *)field = (int)n;
-	else
-		*(double *)(void *)field = n;
+	option_store(s, o, n);
 	return FL_OK;
 }
 
 void sync_settings_default(struct sync_settings *s)
 {
 	memset(s, 0, sizeof *s);
-	sync_options_default(&s->opt);
-	s->opt.reconcile_budget = 16;
-	s->opt.refresh_all_s = 86400;
-	s->rate_scale = 1.0;
+	for (size_t i = 0; i < NOPTIONS; i++)
+		if (options[i].kind != KIND_QUERY && options[i].kind != KIND_JOBS)
+			option_store(s, &options[i], options[i].def);
+}
+
+void sync_options_default(struct sync_options *opt)
+{
+	struct sync_settings s;
+
+	sync_settings_default(&s);
+	*opt = s.opt;
 }
 
 void sync_settings_free(struct sync_settings *s)

@@ -132,6 +132,18 @@ static bool window_split(void *state, void *right, int parts)
 	return true;
 }
 
+_Static_assert(sizeof(struct window_plan) <= SYNC_PLAN_STATE_MAX, "a window plan fits a page's state");
+
+void sync_window_plan(const struct sync_run *run, const struct sync_window_spec *spec, int64_t from, int64_t to,
+		      struct sync_plan *sp, void *state)
+{
+	struct window_plan *w = state;
+
+	*w = (struct window_plan){ .spec = spec, .run = run, .from = from, .to = to,
+				   .t_last = from, .ordered = true, .keyset = true };
+	*sp = (struct sync_plan){ window_next, window_query, window_split, state, sizeof *w };
+}
+
 /* Where the cursor may go: all below it is stored (the pipe's frontier). */
 static int64_t window_covered(const struct window_plan *front, int64_t from)
 {
@@ -139,6 +151,11 @@ static int64_t window_covered(const struct window_plan *front, int64_t from)
 										      : front->from;
 
 	return at > from ? at : from;
+}
+
+int64_t sync_window_covered(const void *state, int64_t from)
+{
+	return window_covered(state, from);
 }
 
 /*
@@ -150,16 +167,15 @@ static int64_t window_covered(const struct window_plan *front, int64_t from)
 static int window_read(struct sync_run *run, const struct sync_window_spec *spec, int64_t from, int64_t to,
 		       const char *cursor_stream, const char *extra)
 {
-	struct window_plan plan = { .spec = spec, .run = run, .from = from, .to = to,
-				    .t_last = from, .ordered = true, .keyset = true };
-	struct sync_plan sp = { window_next, window_query, window_split, &plan, sizeof plan };
-	struct window_plan after, front;
+	struct window_plan plan, after, front;
+	struct sync_plan sp;
 	struct sync_pipe *pipe;
 	struct api_result res;
 	int64_t first_total = -1, covered = from;
 	bool more, gap;
 	int rc;
 
+	sync_window_plan(run, spec, from, to, &sp, &plan);
 	rc = sync_pipe_start(run, spec->collection, &sp, &pipe);
 	while (!rc && !(rc = sync_pipe_take(pipe, spec->store, &after, &res, &more)) && more) {
 		/* The window's total is what its first page says, not a sub-window's. */

@@ -68,6 +68,8 @@ int token_record_format(const struct token_record *r, char **out, struct fl_erro
  * FL_ERR_INVALID (unsafe mode, bad content), FL_ERR_NOMEM.
  */
 int token_file_read(const char *path, struct token_record *out, bool *missing, struct fl_error *err);
+/* The same of a file open on fd (checked safe first); path names it in errors. */
+int token_file_read_fd(int fd, const char *path, struct token_record *out, struct fl_error *err);
 
 /* Write r to path atomically with mode 0600.  Returns FL_OK, FL_ERR_IO, FL_ERR_NOMEM. */
 int token_file_write(const char *path, const struct token_record *r, struct fl_error *err);

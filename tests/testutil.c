@@ -1,5 +1,6 @@
 /*
- * testutil.c — temporary files and the scripted libmicrohttpd test server.
+ * testutil.c — temporary files, the scripted libmicrohttpd test server, and
+ * the Check runner's tail.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -10,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <check.h>
 #include <microhttpd.h>
 
 #include "testutil.h"
@@ -293,4 +295,15 @@ unsigned tu_server_connections(struct tu_server *s)
 	n = s->connections;
 	pthread_mutex_unlock(&s->mu);
 	return n;
+}
+
+int tu_run_suite(Suite *s)
+{
+	SRunner *sr = srunner_create(s);
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -1,6 +1,7 @@
 /*
  * testutil.h — helpers shared by the Check suites: temporary directories,
- * reading files, and a scripted HTTP server on an ephemeral loopback port.
+ * reading files, a scripted HTTP server on an ephemeral loopback port, and
+ * the runner's tail.
  */
 #ifndef FL_TESTUTIL_H
 #define FL_TESTUTIL_H
@@ -50,5 +51,12 @@ void tu_server_reply(struct tu_server *s, const struct tu_reply *r);
 struct tu_request tu_server_last(struct tu_server *s);
 unsigned tu_server_requests(struct tu_server *s);
 unsigned tu_server_connections(struct tu_server *s);
+
+/*
+ * Run a Check suite (the runner's tail every suite repeats): every test,
+ * then EXIT_SUCCESS when none failed, else EXIT_FAILURE.  Frees s.
+ */
+struct Suite;
+int tu_run_suite(struct Suite *s);
 
 #endif

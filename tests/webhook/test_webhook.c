@@ -258,7 +258,7 @@ static void syncer_close(struct syncer *s)
 
 static void pass(struct syncer *s)
 {
-	struct sync_report rep;
+	struct fl_sync_report rep;
 	struct fl_error err;
 	int rc = sync_pass(s->db, s->http, s->rl, &s->opt, &rep, &err);
 

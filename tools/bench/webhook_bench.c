@@ -98,7 +98,7 @@ struct bench {
 
 static int pass(struct bench *b, int64_t *requests)
 {
-	struct sync_report rep;
+	struct fl_sync_report rep;
 	struct fl_error err;
 	int rc = sync_pass(b->db, b->http, b->rl, &b->opt, &rep, &err);
 

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "ratelimit.h"
+#include "testutil.h"
 
 static struct ratelimit *new_limiter(double scale)
 {
@@ -441,11 +442,5 @@ static Suite *ratelimit_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(ratelimit_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return tu_run_suite(ratelimit_suite());
 }

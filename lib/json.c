@@ -266,6 +266,8 @@ static int begin_value(struct json_parser *p, bool map, bool array, enum json_ty
 				role = map ? ROLE_ITEM : ROLE_SKIP;
 			else if (!*p->collection)
 				role = container ? ROLE_COLLECTION : ROLE_SKIP;
+			else if (array)
+				role = ROLE_COLLECTION; /* the list answered bare (Get Jobs) */
 			else
 				role = map ? ROLE_RESULT : ROLE_SKIP;
 			if (!p->collection && !map) {

@@ -104,7 +104,8 @@ struct json_parser;
  * Make a parser.  collection names where the items are:
  *   NULL       the result itself is one object, delivered as the only item;
  *   ""         the result itself is the array or id-keyed map;
- *   "bids"     result.bids is the array or id-keyed map.
+ *   "bids"     result.bids is the array or id-keyed map, or the result
+ *              itself when it is an array (some lists come bare: Get Jobs).
  * A collection that is null or absent yields no items.  Limits may be NULL.
  */
 int json_parser_new(const char *collection, const struct json_limits *limits,

@@ -277,6 +277,10 @@ START_TEST(single_and_root_collection)
 	ck_assert_int_eq(parse("", root, strlen(root), 0, NULL, &s, NULL, NULL, 0), FL_OK);
 	ck_assert_uint_eq(s.n, 3);
 	seen_free(&s);
+	/* A list the API answers bare where an object holding it was asked for (Get Jobs). */
+	ck_assert_int_eq(parse("jobs", root, strlen(root), 0, NULL, &s, NULL, NULL, 0), FL_OK);
+	ck_assert_uint_eq(s.n, 3);
+	seen_free(&s);
 	ck_assert_int_eq(parse("bids", none, strlen(none), 0, NULL, &s, &env, NULL, 0), FL_OK);
 	ck_assert_uint_eq(s.n, 0);
 	ck_assert_int_eq(env.total_count, 0);

@@ -20,7 +20,8 @@ rows per hour against the user data's.
 
 usage: soak.py [--build DIR] [--minutes N] [--scale N] [--advance S] [--events-s S]
                [--tick-s S] [--sample-s S] [--kills N] [--reloads N] [--actions N]
-               [--token-requests N] [--faults SPEC] [--webhook-faults SPEC] [--keep DIR]
+               [--token-requests N] [--faults SPEC] [--webhook-faults SPEC] [--daemon-prefix CMD]
+               [--keep DIR]
 prints: a line per sample ("sample ..."), then "slope ...", "bytes per user row ...",
         "rows per hour ..." lines, "data equal to a clean sync: yes|no",
         "actions applied exactly once: N of M", and exits 1 when either is wrong
@@ -64,6 +65,8 @@ ap.add_argument('--token-requests', type=int, default=200)
 ap.add_argument('--faults', default='http500=0.01,html503=0.005,rate429=0.005,truncate=0.005,malformed=0.005,'
                 'reset=0.005,lostreply=0.01')
 ap.add_argument('--webhook-faults', default='drop=0.05,dup=0.05,delay=0.05,reorder=0.05,fail_after=0')
+ap.add_argument('--daemon-prefix', default='',
+                help="a command the daemon runs under, e.g. 'valgrind --leak-check=full --log-file=vg.%%p'")
 ap.add_argument('--keep', help='keep the files here (else a temporary directory, removed)')
 a = ap.parse_args()
 
@@ -185,7 +188,7 @@ class Daemon:
 
     def start(self):
         self.log = open(os.path.join(tmp, 'flsyncd.log'), 'ab')
-        self.proc = subprocess.Popen([FLSYNCD, '--db', DB, '--api', self.api, '--token-file', TOKEN_FILE,
+        self.proc = subprocess.Popen(a.daemon_prefix.split() + [FLSYNCD, '--db', DB, '--api', self.api, '--token-file', TOKEN_FILE,
                                       '--webhook-listen', self.listen, '-v'],
                                      stdout=subprocess.DEVNULL, stderr=self.log, env=ENV)
         self.started = time.monotonic()

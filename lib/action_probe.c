@@ -30,7 +30,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "ratelimit.h"
 #include "replay.h"
 
 struct probe_ctx {
@@ -203,20 +205,72 @@ static int on_probe(void *ctx, const struct json_item *it)
 	return rc;
 }
 
+/*
+ * Sleep ms before a read-back's next try, waking early when the pass stops.
+ * The writer is kept: the read-back's transaction is open, and what other
+ * streams stored in it would go with its rollback.
+ */
+static void probe_nap(struct sync_run *run, int64_t ms)
+{
+	while (ms > 0 && !sync_stopping(run)) {
+		int64_t step = ms < 50 ? ms : 50;
+		struct timespec ts = { .tv_sec = 0, .tv_nsec = (long)step * 1000000L };
+
+		nanosleep(&ts, NULL);
+		ms -= step;
+	}
+}
+
+/* As a page's retries (sync_fetch.c): before try `attempt` (2, 3, ...), base * 2^(attempt-2), +-50%. */
+static int64_t probe_backoff_ms(const struct sync_run *run, int attempt)
+{
+	int64_t ms = run->opt->retry_base_ms > 0 ? run->opt->retry_base_ms : 500;
+
+	for (int i = 2; i < attempt && ms < 60000; i++)
+		ms *= 2;
+	return ms / 2 + (int64_t)(rand() % (int)(ms + 1));
+}
+
+/*
+ * One read-back, tried like every other read: a network failure, a timeout,
+ * a 5xx, a mangled body or a 429 goes again after a back-off (a 429 after
+ * what the rate limit says, when that is short), up to sync.max_attempts
+ * tries.  Not found is an answer (nothing there).
+ */
 static int probe_get(struct probe_ctx *pc, const char *path, const char *collection)
 {
 	struct sync_run *run = pc->run;
-	struct api_result res;
-	struct fl_error err = { 0 };
-	int rc;
+	int max = run->opt->max_attempts > 0 ? run->opt->max_attempts : 5;
+	char endpoint[128];
+	int rc = FL_OK;
 
-	rc = api_call(run->http, "GET", path, NULL, NULL, 0, collection, NULL, on_probe, pc, &res, &err);
-	run->sh->requests_total++;
-	if (run->cur)
-		run->cur->requests++;
-	if (rc && rc != FL_ERR_NOT_FOUND)
-		return error_copy(&run->err, &err);
-	return FL_OK;
+	ratelimit_endpoint("GET", path, endpoint, sizeof endpoint);
+	for (int attempt = 1;; attempt++) {
+		struct api_result res;
+		struct fl_error err = { 0 };
+		int64_t wait = ratelimit_delay_ms(run->rl, endpoint, ratelimit_now_ms());
+
+		if (wait > 2000)
+			return error_set(&run->err, FL_ERR_RATE_LIMITED, "GET %s: rate limit of %s: next request "
+					 "in %lld ms", path, endpoint, (long long)wait);
+		probe_nap(run, wait);
+		if (sync_stopping(run))
+			return error_set(&run->err, FL_ERR_ABORTED, "stopped");
+		pc->outcome = PROBE_NONE; /* a try cut short judged nothing */
+		ratelimit_sent(run->rl, endpoint, ratelimit_now_ms());
+		rc = api_call(run->http, "GET", path, NULL, NULL, 0, collection, NULL, on_probe, pc, &res, &err);
+		run->sh->requests_total++;
+		if (run->cur)
+			run->cur->requests++;
+		ratelimit_observe(run->rl, endpoint, &res.http, ratelimit_now_ms());
+		if (rc == FL_OK || rc == FL_ERR_NOT_FOUND)
+			return FL_OK;
+		if (!api_transient(rc, &res) || attempt >= max)
+			return error_copy(&run->err, &err);
+		sync_log(run, "read-back GET %s: retrying after: %s", path, err.msg);
+		if (rc != FL_ERR_RATE_LIMITED)
+			probe_nap(run, probe_backoff_ms(run, attempt + 1));
+	}
 }
 
 static int64_t or_self(const struct sync_run *run, int64_t id)

@@ -227,21 +227,58 @@ static enum syncd_round sched_round_kind(unsigned reasons)
 	return SYNCD_ROUND_ACTIONS;
 }
 
+/*
+ * An account's worker: every round of the account runs on it, one after
+ * another, and it lives until the run ends.  Not a thread per round: each
+ * new thread's stack and malloc state come and go, and with several
+ * arenas the freed ones stay; the daemon's memory should be its heap and
+ * caches.  It waits (on the scheduler's mutex) for sched_start to mark the
+ * account running.
+ */
 static void *sched_thread(void *arg)
 {
 	struct syncd_account *a = arg;
-	int code = syncd_account_round(a, a->once, sched_round_kind(a->round));
 
-	if (code == SYNCD_EXIT_OK && a->webhooks && !stop_requested)
-		syncd_account_webhook_check(a);
 	pthread_mutex_lock(&sched_mu);
-	a->code = code;
-	a->round_code = code;
-	a->rounds_done = a->rounds_started; /* the queue watcher waits on this */
-	a->state = ACCOUNT_FINISHED;
-	pthread_cond_broadcast(&sched_cv);
+	for (;;) {
+		enum syncd_round kind;
+		bool once;
+		int code;
+
+		while (a->state != ACCOUNT_RUNNING && !a->thread_quit)
+			pthread_cond_wait(&sched_cv, &sched_mu);
+		if (a->state != ACCOUNT_RUNNING)
+			break;
+		kind = sched_round_kind(a->round);
+		once = a->once;
+		pthread_mutex_unlock(&sched_mu);
+		code = syncd_account_round(a, once, kind);
+		if (code == SYNCD_EXIT_OK && a->webhooks && !stop_requested)
+			syncd_account_webhook_check(a);
+		pthread_mutex_lock(&sched_mu);
+		a->code = code;
+		a->round_code = code;
+		a->rounds_done = a->rounds_started; /* the queue watcher waits on this */
+		a->state = ACCOUNT_FINISHED;
+		pthread_cond_broadcast(&sched_cv);
+	}
 	pthread_mutex_unlock(&sched_mu);
 	return NULL;
+}
+
+/* The run ends (the mutex is not held): every worker returns, and is joined. */
+static void sched_workers_end(struct syncd_run *run)
+{
+	pthread_mutex_lock(&sched_mu);
+	for (int i = 0; i < run->n_accounts; i++)
+		run->accounts[i].thread_quit = true;
+	pthread_cond_broadcast(&sched_cv);
+	pthread_mutex_unlock(&sched_mu);
+	for (int i = 0; i < run->n_accounts; i++)
+		if (run->accounts[i].thread_started) {
+			pthread_join(run->accounts[i].thread, NULL);
+			run->accounts[i].thread_started = false;
+		}
 }
 
 /* Whether an account's code means it will not sync again in this run. */
@@ -256,7 +293,6 @@ static void sched_finished(struct syncd_run *run, struct syncd_account *a)
 	int64_t interval = sched_account_interval_ms(run, a), wait;
 	bool whole = a->round & SCHED_WHOLE;
 
-	pthread_join(a->thread, NULL);
 	a->ran = true;
 	a->state = ACCOUNT_IDLE;
 	if (!whole && !sched_fatal(a->code))
@@ -299,15 +335,18 @@ static bool sched_start(struct syncd_account *a)
 	a->pending = 0;
 	a->rounds_started++;
 	a->cancel = 0; /* a lost lease stopped the last round only */
-	a->state = ACCOUNT_RUNNING;
-	if (pthread_create(&a->thread, NULL, sched_thread, a) != 0) {
-		syncd_error(a->progress, "cannot start a pass thread: %s", strerror(errno));
-		a->pending |= a->round; /* try again in a second */
-		a->rounds_started--;
-		a->state = ACCOUNT_IDLE;
-		a->hold_ms = syncd_now_ms() + 1000;
-		return false;
+	if (!a->thread_started) {
+		if (pthread_create(&a->thread, NULL, sched_thread, a) != 0) {
+			syncd_error(a->progress, "cannot start the account's thread: %s", strerror(errno));
+			a->pending |= a->round; /* try again in a second */
+			a->rounds_started--;
+			a->hold_ms = syncd_now_ms() + 1000;
+			return false;
+		}
+		a->thread_started = true;
 	}
+	a->state = ACCOUNT_RUNNING;
+	pthread_cond_broadcast(&sched_cv); /* its worker takes the round */
 	return true;
 }
 
@@ -440,6 +479,7 @@ int syncd_loop(struct syncd_run *run)
 	for (int i = 0; i < run->n_accounts; i++)
 		if (run->accounts[i].watcher_started)
 			pthread_join(run->accounts[i].watcher, NULL);
+	sched_workers_end(run);
 	if (stopped) {
 		syncd_info(run->log, "stopping on signal");
 		return SYNCD_EXIT_OK;

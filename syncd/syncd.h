@@ -65,8 +65,8 @@ void syncd_info(struct syncd_progress *p, const char *fmt, ...)
 /* Where an account stands between passes. */
 enum syncd_account_state {
 	ACCOUNT_IDLE,     /* waits for its next pass */
-	ACCOUNT_RUNNING,  /* a pass runs on its thread */
-	ACCOUNT_FINISHED, /* its thread ended the pass; the scheduler has not yet seen it */
+	ACCOUNT_RUNNING,  /* a round runs on its worker thread */
+	ACCOUNT_FINISHED, /* its worker ended the round; the scheduler has not yet seen it */
 	ACCOUNT_STOPPED,  /* will not sync again in this run (its code says why) */
 };
 
@@ -109,7 +109,9 @@ struct syncd_account {
 	struct syncd_sink *sink;  /* [sink] postgres: its mirror and lease, NULL without */
 	int64_t feed_keep_s;      /* [feed] keep: the change feed's retention */
 	volatile sig_atomic_t cancel; /* stops its pass: flsyncd stops, or the lease was lost */
-	pthread_t thread;
+	pthread_t thread;         /* its worker: runs every round of the account, lives until exit */
+	bool thread_started;
+	bool thread_quit;         /* the run ends: the worker returns instead of waiting */
 };
 
 /*

@@ -444,8 +444,7 @@ static void print_text(struct fl_db *db, const char *path, const struct fl_statu
 	printf("\n");
 	print_rate_limits(s, now);
 	print_webhooks_text(w, now);
-	printf("\nchanges   newest seq %lld\n", (long long)s->changes_latest);
-	tool_status_file_text(db);
+	tool_status_file_text(db); /* the file, and the feed with its newest seq */
 }
 
 /* One account's line for --all. */

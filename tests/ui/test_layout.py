@@ -157,6 +157,8 @@ def in_browser(b):
         queue_checks(b, width)
         page(b, width, 'search', '#/search/logo', "document.querySelectorAll('#results li').length")
         page(b, width, 'status', '#/status', "document.querySelectorAll('tbody tr').length")
+        page(b, width, 'insights', '#/insights',
+             "document.querySelector('table[data-view=insight_cashflow_monthly]')")
 
     # A project page: the whole description, not the preview.
     set_width(b, 1280, 900)

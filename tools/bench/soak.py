@@ -199,6 +199,8 @@ class Daemon:
             return self.proc.pid
         kids = {}
         for d in os.listdir('/proc'):
+            if not d.isdigit():
+                continue
             try:
                 with open('/proc/%s/stat' % d) as f:
                     ppid = int(f.read().rsplit(')', 1)[1].split()[1])

@@ -519,10 +519,12 @@ def main():
         print('soak: %s' % ('ok' if ok else 'FAILED'), flush=True)
         return 0 if ok else 1
     finally:
-        if d:
-            d.stop()
-        mock_proc.terminate()
-        mock_proc.wait(30)
+        try:
+            if d:
+                d.stop()
+        finally:
+            mock_proc.terminate()
+            mock_proc.wait(30)
         if not a.keep and ok:
             shutil.rmtree(tmp, ignore_errors=True)
 

@@ -229,11 +229,11 @@ static enum syncd_round sched_round_kind(unsigned reasons)
 
 /*
  * An account's worker: every round of the account runs on it, one after
- * another, and it lives until the run ends.  Not a thread per round: each
- * new thread's stack and malloc state come and go, and with several
- * arenas the freed ones stay; the daemon's memory should be its heap and
- * caches.  It waits (on the scheduler's mutex) for sched_start to mark the
- * account running.
+ * another, and it lives until the run ends, so no thread (stack, malloc
+ * state) is made and let go per round.  With flsyncd's one malloc arena
+ * the daemon's RSS measured the same either way (docs/internals/pass.md,
+ * Memory): the arena is what keeps it to its heap and caches.  It waits
+ * (on the scheduler's mutex) for sched_start to mark the account running.
  */
 static void *sched_thread(void *arg)
 {

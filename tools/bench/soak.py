@@ -193,19 +193,50 @@ class Daemon:
                                      stdout=subprocess.DEVNULL, stderr=self.log, env=ENV)
         self.started = time.monotonic()
 
+    def pid(self):
+        """flsyncd's pid: the process started, or under a wrapper that forks (heaptrack) its child."""
+        if not a.daemon_prefix:
+            return self.proc.pid
+        kids = {}
+        for d in os.listdir('/proc'):
+            if not d.isdigit():
+                continue
+            try:
+                with open('/proc/%s/stat' % d) as f:
+                    ppid = int(f.read().rsplit(')', 1)[1].split()[1])
+                with open('/proc/%s/cmdline' % d, 'rb') as f:
+                    argv0 = f.read().split(b'\0')[0].decode(errors='replace')
+            except (OSError, ValueError, IndexError):
+                continue
+            kids.setdefault(ppid, []).append((int(d), argv0))
+        todo = [self.proc.pid]
+        while todo:
+            for pid, argv0 in kids.get(todo.pop(), []):
+                if argv0.endswith('flsyncd'):
+                    return pid
+                todo.append(pid)
+        return self.proc.pid
+
+    def signal(self, sig):
+        try:
+            os.kill(self.pid(), sig)
+        except ProcessLookupError:
+            pass
+
     def kill(self):
-        self.proc.send_signal(signal.SIGKILL)
+        self.signal(signal.SIGKILL)
+        self.proc.kill()  # the wrapper, if any
         self.proc.wait()
         self.kills += 1
         self.log.close()
         self.start()
 
     def hup(self):
-        self.proc.send_signal(signal.SIGHUP)
+        self.signal(signal.SIGHUP)
         self.hups += 1
 
     def stop(self):
-        self.proc.send_signal(signal.SIGTERM)
+        self.signal(signal.SIGTERM)
         try:
             rc = self.proc.wait(300)
         except subprocess.TimeoutExpired:
@@ -265,13 +296,14 @@ def size(path):
 
 
 def sample(d, samples, jsonl):
-    st = proc_status(d.proc.pid)
+    pid = d.pid()
+    st = proc_status(pid)
     try:
         rows = table_rows(DB)
     except sqlite3.Error as e:
         say('sample: the tables could not be counted: %s' % e)
         return
-    s = dict(t=round(time.monotonic() - T0, 1), pid=d.proc.pid, **st, db=size(DB), wal=size(DB + '-wal'),
+    s = dict(t=round(time.monotonic() - T0, 1), pid=pid, **st, db=size(DB), wal=size(DB + '-wal'),
              user_rows=sum(rows.get(t, 0) for t in USER_TABLES), rows=rows)
     samples.append(s)
     jsonl.write(json.dumps(s) + '\n')
@@ -397,7 +429,7 @@ def main():
         mock(api, '/_mock/faults?spec=' + urllib.parse.quote(a.faults), 'POST')
         d = Daemon(api)
         hook = register_webhook(api)
-        say('daemon pid %d, webhook %s; faults %s; deliveries %s' % (d.proc.pid, hook, a.faults, a.webhook_faults))
+        say('daemon pid %d, webhook %s; faults %s; deliveries %s' % (d.pid(), hook, a.faults, a.webhook_faults))
         samples = []
         jsonl = open(os.path.join(tmp, 'samples.jsonl'), 'w')
         run_s = a.minutes * 60
@@ -420,7 +452,7 @@ def main():
             while kills and el >= kills[0]:
                 kills.pop(0)
                 d.kill()
-                say('SIGKILL; started again as pid %d' % d.proc.pid)
+                say('SIGKILL; started again as pid %d' % d.pid())
             # A SIGHUP before the daemon set its handlers would end it: not in its first seconds.
             while hups and el >= hups[0] and now - d.started >= 5:
                 hups.pop(0)
@@ -487,10 +519,12 @@ def main():
         print('soak: %s' % ('ok' if ok else 'FAILED'), flush=True)
         return 0 if ok else 1
     finally:
-        if d:
-            d.stop()
-        mock_proc.terminate()
-        mock_proc.wait(30)
+        try:
+            if d:
+                d.stop()
+        finally:
+            mock_proc.terminate()
+            mock_proc.wait(30)
         if not a.keep and ok:
             shutil.rmtree(tmp, ignore_errors=True)
 

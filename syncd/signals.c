@@ -24,6 +24,21 @@ static void signals_set(sigset_t *set)
 	sigaddset(set, SIGUSR1);
 }
 
+/*
+ * Blocked before main() runs, as the program's constructors do: a SIGHUP or
+ * SIGTERM sent while flsyncd starts up (opening databases, before the signal
+ * thread waits) stays pending and is taken by that thread, instead of ending
+ * the process by its default action.  Only the dynamic loader's few
+ * milliseconds after exec remain without it.
+ */
+__attribute__((constructor)) static void signals_block_early(void)
+{
+	sigset_t block;
+
+	signals_set(&block);
+	pthread_sigmask(SIG_BLOCK, &block, NULL);
+}
+
 static void *signals_thread(void *arg)
 {
 	sigset_t set;

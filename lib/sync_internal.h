@@ -503,7 +503,7 @@ int stream_threads(struct sync_run *run);
 int stream_messages(struct sync_run *run);
 int stream_users(struct sync_run *run);
 int stream_refresh(struct sync_run *run); /* stream_refresh.c: every record re-read by id, paced (last) */
-int stream_actions(struct sync_run *run);   /* replay.c: send queued write actions */
+int stream_actions(struct sync_run *run);   /* action_replay.c: send queued write actions */
 
 /* Store functions shared between streams of one family. */
 int row_project(struct sync_run *run, const struct json_item *it);

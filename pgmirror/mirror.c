@@ -157,7 +157,7 @@ static void put_int(struct copy *c, int64_t v, char type)
 }
 
 /* One row of st (the columns of t in table order) behind the account, as a COPY line. */
-static void put_row(struct copy *c, const char *account, struct fl_stmt *st, const struct pg_table *t)
+static void put_row(struct copy *c, const char *account, struct fl_stmt *st, const struct pgm_table *t)
 {
 	char num[40];
 	int i, n;
@@ -250,7 +250,7 @@ static bool copy_end(struct copy *c)
 /* ---- reading SQLite ----------------------------------------------------- */
 
 /* The column list of t, quoted: "account", "id", ... (with_account) or without. */
-static char *column_list(const struct pg_table *t, bool with_account, const char *prefix)
+static char *column_list(const struct pgm_table *t, bool with_account, const char *prefix)
 {
 	char *s = NULL;
 	size_t len;
@@ -270,7 +270,7 @@ static char *column_list(const struct pg_table *t, bool with_account, const char
  * (a hand-edited row) goes as a JSON string of itself, never lost, never
  * failing the run.
  */
-static char *select_list(const struct pg_table *t)
+static char *select_list(const struct pgm_table *t)
 {
 	char *s = NULL;
 	size_t len;
@@ -291,7 +291,7 @@ static char *select_list(const struct pg_table *t)
 }
 
 /* Copy the rows of `SELECT cols FROM t WHERE where` (binding ?1 to arg, when set) into c. */
-static bool copy_rows(struct fl_db *db, struct copy *c, const char *account, const struct pg_table *t,
+static bool copy_rows(struct fl_db *db, struct copy *c, const char *account, const struct pgm_table *t,
 		      const char *where, const char *arg)
 {
 	char *cols = select_list(t), *sql;
@@ -373,10 +373,10 @@ static char *ids_json(const struct ids *s, size_t from, size_t n)
 /* ---- PostgreSQL helpers ------------------------------------------------- */
 
 /* Run sql with $1 = account when it has $1; rows affected added to *out_n when wanted. */
-static bool pg_run(struct pgm_sink *s, const char *sql, const char *account, const char *what, int64_t *out_n)
+static bool account_exec(struct pgm_sink *s, const char *sql, const char *account, const char *what, int64_t *out_n)
 {
 	const char *params[1] = { account };
-	PGresult *r = pg_params(s, sql, strstr(sql, "$1") ? 1 : 0, params, what);
+	PGresult *r = pgm_params(s, sql, strstr(sql, "$1") ? 1 : 0, params, what);
 
 	if (r && out_n)
 		*out_n += strtoll(PQcmdTuples(r), NULL, 10);
@@ -385,16 +385,16 @@ static bool pg_run(struct pgm_sink *s, const char *sql, const char *account, con
 }
 
 /* Every row of t for the account, anew. */
-static bool copy_whole(struct pgm_sink *s, struct fl_db *db, const char *account, const struct pg_table *t,
+static bool copy_whole(struct pgm_sink *s, struct fl_db *db, const char *account, const struct pgm_table *t,
 		       struct pgm_report *rep)
 {
 	/* sync_state's sink rows say what PostgreSQL holds: sink_position is their mirror. */
 	const char *where = !strcmp(t->name, "sync_state") ? "stream NOT LIKE 'sink.%'" : NULL;
-	char *ident = pg_ident2(s->schema, t->name), *sql = pgm_xasprintf("DELETE FROM %s WHERE account = $1", ident);
+	char *ident = pgm_ident2(s->schema, t->name), *sql = pgm_xasprintf("DELETE FROM %s WHERE account = $1", ident);
 	char *cols = column_list(t, true, "");
 	struct copy c;
 	/* A replacement, not a deletion: the rows come back but for those SQLite no longer has. */
-	bool ok = pg_run(s, sql, account, "empty the account's rows before a full copy", NULL);
+	bool ok = account_exec(s, sql, account, "empty the account's rows before a full copy", NULL);
 
 	free(sql);
 	if (ok && copy_begin(&c, s, ident, cols)) {
@@ -410,10 +410,10 @@ static bool copy_whole(struct pgm_sink *s, struct fl_db *db, const char *account
 }
 
 /* The rows of t whose ids changed: upserted when SQLite has them, deleted when not. */
-static bool copy_changed(struct pgm_sink *s, struct fl_db *db, const char *account, const struct pg_table *t,
+static bool copy_changed(struct pgm_sink *s, struct fl_db *db, const char *account, const struct pgm_table *t,
 			 const struct ids *ids, struct pgm_report *rep)
 {
-	char *ident = pg_ident2(s->schema, t->name), *cols = column_list(t, true, ""), *sql, *tmp, *set = NULL;
+	char *ident = pgm_ident2(s->schema, t->name), *cols = column_list(t, true, ""), *sql, *tmp, *set = NULL;
 	struct copy c;
 	size_t at, len;
 	FILE *f;
@@ -428,7 +428,7 @@ static bool copy_changed(struct pgm_sink *s, struct fl_db *db, const char *accou
 	sql = pgm_xasprintf("CREATE TEMP TABLE IF NOT EXISTS %s (LIKE %s) ON COMMIT DROP; TRUNCATE %s; "
 			     "CREATE TEMP TABLE IF NOT EXISTS fl_ids (id bigint PRIMARY KEY) ON COMMIT DROP; TRUNCATE fl_ids",
 			     tmp, ident, tmp);
-	ok = pg_exec(s, sql, t->name);
+	ok = pgm_exec(s, sql, t->name);
 	free(sql);
 	/* The ids that changed, and the rows SQLite has for them now. */
 	if (ok && copy_begin(&c, s, "fl_ids", "id")) {
@@ -457,7 +457,7 @@ static bool copy_changed(struct pgm_sink *s, struct fl_db *db, const char *accou
 	if (ok) {
 		sql = pgm_xasprintf("DELETE FROM %s t USING fl_ids i WHERE t.account = $1 AND t.id = i.id "
 				     "AND NOT EXISTS (SELECT 1 FROM %s r WHERE r.id = i.id)", ident, tmp);
-		ok = pg_run(s, sql, account, what_delete, &rep->deleted);
+		ok = account_exec(s, sql, account, what_delete, &rep->deleted);
 		free(sql);
 	}
 	if (ok) {
@@ -470,7 +470,7 @@ static bool copy_changed(struct pgm_sink *s, struct fl_db *db, const char *accou
 		fclose(f);
 		sql = pgm_xasprintf("INSERT INTO %s AS t SELECT * FROM %s ON CONFLICT (account, id) DO UPDATE SET %s "
 				     "WHERE (%s) IS DISTINCT FROM (%s)", ident, tmp, set, old, new);
-		ok = pg_run(s, sql, account, what_upsert, &rep->rows);
+		ok = account_exec(s, sql, account, what_upsert, &rep->rows);
 		free(sql);
 		free(old);
 		free(new);
@@ -483,17 +483,17 @@ static bool copy_changed(struct pgm_sink *s, struct fl_db *db, const char *accou
 }
 
 /* A link table's rows for the parents in ids (project_jobs by project_id, thread_members by thread_id), anew. */
-static bool copy_links(struct pgm_sink *s, struct fl_db *db, const char *account, const struct pg_table *t,
+static bool copy_links(struct pgm_sink *s, struct fl_db *db, const char *account, const struct pgm_table *t,
 		       const char *parent, const struct ids *ids, struct pgm_report *rep)
 {
-	char *ident = pg_ident2(s->schema, t->name), *cols = column_list(t, true, ""), *sql, *where;
+	char *ident = pgm_ident2(s->schema, t->name), *cols = column_list(t, true, ""), *sql, *where;
 	struct copy c;
 	size_t at;
 	bool ok;
 
 	/* fl_ids holds the parents' ids: copy_changed() of the parent table just filled it. */
 	sql = pgm_xasprintf("DELETE FROM %s l USING fl_ids i WHERE l.account = $1 AND l.\"%s\" = i.id", ident, parent);
-	ok = pg_run(s, sql, account, "replace link rows", NULL); /* replaced below */
+	ok = account_exec(s, sql, account, "replace link rows", NULL); /* replaced below */
 	free(sql);
 	where = pgm_xasprintf("\"%s\" IN (SELECT value FROM json_each(?1))", parent);
 	if (ok && copy_begin(&c, s, ident, cols)) {
@@ -516,19 +516,21 @@ static bool copy_links(struct pgm_sink *s, struct fl_db *db, const char *account
 
 /* ---- one run ------------------------------------------------------------- */
 
-static int64_t one_int(struct pgm_sink *s, struct fl_db *db, const char *sql, int64_t arg, bool *ok)
+/*
+ * The change feed's newest seq (0 when empty).  pgmirror reads the file
+ * through flsync.h alone, so this is fl_stmt, not store.h's store_int.
+ */
+static int64_t feed_latest(struct pgm_sink *s, struct fl_db *db, bool *ok)
 {
 	struct fl_stmt *st;
 	int row = 0, rc;
 	int64_t v = 0;
 
-	if ((rc = fl_stmt_prepare(db, sql, &st))) {
+	if ((rc = fl_stmt_prepare(db, "SELECT coalesce(max(seq), 0) FROM changes", &st))) {
 		*ok = false;
 		pgm_db_fail(s, db, rc, "read the change feed");
 		return 0;
 	}
-	if (fl_stmt_param_count(st) > 0)
-		fl_stmt_bind_int64(st, 1, arg);
 	if ((rc = fl_stmt_step(st, &row)) == FL_OK && row)
 		v = fl_stmt_column_int64(st, 0);
 	else if (rc) {
@@ -539,7 +541,7 @@ static int64_t one_int(struct pgm_sink *s, struct fl_db *db, const char *sql, in
 	return v;
 }
 
-static const struct pg_table *table_named(const struct pg_table *tables, int n, const char *name)
+static const struct pgm_table *table_named(const struct pgm_table *tables, int n, const char *name)
 {
 	int i;
 
@@ -550,7 +552,7 @@ static const struct pg_table *table_named(const struct pg_table *tables, int n, 
 }
 
 /* The ids each table's changes name, in (from, to]. */
-static bool read_changes(struct pgm_sink *s, struct fl_db *db, int64_t from, int64_t to, const struct pg_table *tables, int n,
+static bool read_changes(struct pgm_sink *s, struct fl_db *db, int64_t from, int64_t to, const struct pgm_table *tables, int n,
 			 struct ids *per_table)
 {
 	struct fl_stmt *st;
@@ -608,14 +610,14 @@ static char *value(PGresult *r, int col)
 	return PQntuples(r) && !PQgetisnull(r, 0, col) ? pgm_xstrdup(PQgetvalue(r, 0, col)) : NULL;
 }
 
-int pg_mirror(struct pgm_sink *s, struct fl_db *db, const struct pgm_run *run, const char *file_id,
-	      const struct pg_table *tables, int n, struct pgm_report *out)
+int pgm_mirror_rows(struct pgm_sink *s, struct fl_db *db, const struct pgm_run *run, const char *file_id,
+		    const struct pgm_table *tables, int n, struct pgm_report *out)
 {
 	const char *account = run->account;
-	char *pos_ident = pg_ident2(s->schema, "sink_position"), *sql, seqtext[24];
+	char *pos_ident = pgm_ident2(s->schema, "sink_position"), *sql, seqtext[24];
 	char *their_file = NULL, *their_fp = NULL, *their_source = NULL, *our_fp = NULL, *latest_fp = NULL;
 	struct ids *changed = calloc((size_t)n, sizeof *changed);
-	const struct pg_table *links[2];
+	const struct pgm_table *links[2];
 	int64_t pos = -1, latest, horizon = 0;
 	bool ok = true, sqlite_open = false;
 	int rc = PGM_FAIL, horizon_rc, i;
@@ -630,7 +632,7 @@ int pg_mirror(struct pgm_sink *s, struct fl_db *db, const struct pgm_run *run, c
 	links[0] = table_named(tables, n, "project_jobs");
 	links[1] = table_named(tables, n, "thread_members");
 
-	ok = pg_exec(s, "BEGIN", "begin");
+	ok = pgm_exec(s, "BEGIN", "begin");
 	/*
 	 * One run per account at a time, across machines.  The position is
 	 * read after the lock is held, by a statement of its own: a statement
@@ -639,7 +641,7 @@ int pg_mirror(struct pgm_sink *s, struct fl_db *db, const struct pgm_run *run, c
 	if (ok) {
 		char *key = pgm_xasprintf("flsync %s %s", s->schema, account);
 
-		ok = pg_run(s, "SELECT pg_advisory_xact_lock(hashtext($1))", key, "lock the account", NULL);
+		ok = account_exec(s, "SELECT pg_advisory_xact_lock(hashtext($1))", key, "lock the account", NULL);
 		free(key);
 	}
 	/*
@@ -647,7 +649,7 @@ int pg_mirror(struct pgm_sink *s, struct fl_db *db, const struct pgm_run *run, c
 	 * the end of this transaction, so nobody takes it over meanwhile.
 	 */
 	if (ok && run->holder) {
-		int lrc = pg_lease_check(s, account, run->holder);
+		int lrc = pgm_lease_check(s, account, run->holder);
 
 		if (lrc != PGM_OK) {
 			rc = lrc;
@@ -659,7 +661,7 @@ int pg_mirror(struct pgm_sink *s, struct fl_db *db, const struct pgm_run *run, c
 
 		sql = pgm_xasprintf("SELECT seq, file_id, fingerprint, source || ', ' || updated_at FROM %s WHERE account = $1",
 				    pos_ident);
-		r = pg_params(s, sql, 1, params, "read the feed position");
+		r = pgm_params(s, sql, 1, params, "read the feed position");
 		free(sql);
 		ok = r != NULL;
 		if (ok && PQntuples(r)) {
@@ -686,7 +688,7 @@ int pg_mirror(struct pgm_sink *s, struct fl_db *db, const struct pgm_run *run, c
 	/* The SQLite side: one snapshot for the feed and the rows. */
 	ok = ok && pgm_db_exec(s, db, "BEGIN");
 	sqlite_open = ok;
-	latest = ok ? one_int(s, db, "SELECT coalesce(max(seq), 0) FROM changes", 0, &ok) : 0;
+	latest = ok ? feed_latest(s, db, &ok) : 0;
 	/* Pruned past pos: a change after it may be gone (coalescing leaves holes that lose nothing). */
 	if (ok && (horizon_rc = fl_changes_horizon(db, &horizon)) != FL_OK)
 		ok = pgm_db_fail(s, db, horizon_rc, "read the change feed's horizon");
@@ -710,7 +712,7 @@ int pg_mirror(struct pgm_sink *s, struct fl_db *db, const struct pgm_run *run, c
 	} else if (ok) {
 		ok = read_changes(s, db, pos, latest, tables, n, changed);
 		for (i = 0; ok && i < n; i++) {
-			const struct pg_table *t = &tables[i];
+			const struct pgm_table *t = &tables[i];
 
 			if (t == links[0] || t == links[1])
 				continue;
@@ -751,13 +753,13 @@ int pg_mirror(struct pgm_sink *s, struct fl_db *db, const struct pgm_run *run, c
 				    "ON CONFLICT (account) DO UPDATE SET seq = excluded.seq, updated_at = excluded.updated_at, "
 				    "source = excluded.source, file_id = excluded.file_id, fingerprint = excluded.fingerprint",
 				    pos_ident);
-		r = pg_params(s, sql, 5, params, "write the feed position");
+		r = pgm_params(s, sql, 5, params, "write the feed position");
 		free(source);
 		ok = r != NULL;
 		PQclear(r);
 		free(sql);
 	}
-	ok = ok ? pg_exec(s, "COMMIT", "commit") : (pg_exec(s, "ROLLBACK", "roll back"), false);
+	ok = ok ? pgm_exec(s, "COMMIT", "commit") : (pgm_exec(s, "ROLLBACK", "roll back"), false);
 	if (sqlite_open && !pgm_db_exec(s, db, "COMMIT"))
 		ok = false;
 	if (ok) {
@@ -789,7 +791,7 @@ int pg_mirror(struct pgm_sink *s, struct fl_db *db, const struct pgm_run *run, c
 	return rc;
 }
 
-char *pg_file_id(struct pgm_sink *s, struct fl_db *db)
+char *pgm_file_id(struct pgm_sink *s, struct fl_db *db)
 {
 	char *stream = pgm_xasprintf("sink.postgres.%s", s->schema), *id = NULL, hex[33];
 	unsigned char raw[16];

@@ -102,7 +102,7 @@ char *pgm_xasprintf(const char *fmt, ...)
 	return s;
 }
 
-char *pg_quote(const char *s)
+char *pgm_quote(const char *s)
 {
 	size_t n = 2, i;
 	char *q, *p;
@@ -121,16 +121,16 @@ char *pg_quote(const char *s)
 	return q;
 }
 
-char *pg_ident2(const char *schema, const char *name)
+char *pgm_ident2(const char *schema, const char *name)
 {
-	char *a = pg_quote(schema), *b = pg_quote(name), *r = pgm_xasprintf("%s.%s", a, b);
+	char *a = pgm_quote(schema), *b = pgm_quote(name), *r = pgm_xasprintf("%s.%s", a, b);
 
 	free(a);
 	free(b);
 	return r;
 }
 
-bool pg_exec(struct pgm_sink *s, const char *sql, const char *what)
+bool pgm_exec(struct pgm_sink *s, const char *sql, const char *what)
 {
 	PGresult *r = PQexec(s->pg, sql);
 	ExecStatusType st = PQresultStatus(r);
@@ -142,7 +142,7 @@ bool pg_exec(struct pgm_sink *s, const char *sql, const char *what)
 	return ok;
 }
 
-PGresult *pg_params(struct pgm_sink *s, const char *sql, int n, const char *const *params, const char *what)
+PGresult *pgm_params(struct pgm_sink *s, const char *sql, int n, const char *const *params, const char *what)
 {
 	PGresult *r = PQexecParams(s->pg, sql, n, NULL, params, NULL, NULL, 0);
 	ExecStatusType st = PQresultStatus(r);

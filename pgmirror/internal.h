@@ -1,7 +1,7 @@
 /*
  * internal.h — what pgmirror's files share: the sink (connection, schema,
  * the last error), table shapes read from the SQLite file, and helpers
- * (errors, allocation, identifiers, statements).  schema.c creates and
+ * (errors, identifiers, statements; allocation is util/xalloc.h's).  schema.c creates and
  * migrates the mirror's schema, mirror.c moves one account's rows, lease.c
  * keeps account leases, sink.c opens sinks and runs a mirror.
  */
@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "pgmirror.h"
+#include "xalloc.h"   /* xmalloc, xrealloc, xstrdup, xasprintf */
 
 struct pgm_sink {
 	PGconn *pg;
@@ -53,12 +54,6 @@ bool pgm_fail(struct pgm_sink *s, const char *fmt, ...) __attribute__((format(pr
 /* "what: <libflsync's message>"; always false. */
 bool pgm_db_fail(struct pgm_sink *s, struct fl_db *db, int rc, const char *what);
 void pgm_warn(struct pgm_sink *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-/* Allocation that gives up only when memory is gone. */
-void *pgm_xmalloc(size_t n);
-void *pgm_xrealloc(void *p, size_t n);
-char *pgm_xstrdup(const char *s);
-char *pgm_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* "name" quoted for PostgreSQL, and "schema"."name" (caller frees). */
 char *pgm_quote(const char *s);

@@ -48,7 +48,7 @@ static int prepare(struct pgm_sink *s, const char *account, const char *holder)
 static bool who_holds(struct pgm_sink *s, const char *account, struct pgm_lease_info *info)
 {
 	char *ident = pgm_ident2(s->schema, "leases");
-	char *sql = pgm_xasprintf("SELECT holder, extract(epoch FROM now() - heartbeat) FROM %s WHERE account = $1", ident);
+	char *sql = xasprintf("SELECT holder, extract(epoch FROM now() - heartbeat) FROM %s WHERE account = $1", ident);
 	const char *params[1] = { account };
 	PGresult *r = pgm_params(s, sql, 1, params, "read the lease");
 
@@ -91,8 +91,8 @@ static int take_once(struct pgm_sink *s, const char *account, const char *holder
 	if (!pgm_exec(s, "BEGIN", "begin the lease"))
 		goto out;
 	/* Nobody has it: it is ours. */
-	sql = pgm_xasprintf("INSERT INTO %s (account, holder, heartbeat, taken_at) VALUES ($1, $2, now(), now()) "
-			    "ON CONFLICT (account) DO NOTHING RETURNING 1", ident);
+	sql = xasprintf("INSERT INTO %s (account, holder, heartbeat, taken_at) VALUES ($1, $2, now(), now()) "
+			"ON CONFLICT (account) DO NOTHING RETURNING 1", ident);
 	r = pgm_params(s, sql, 2, params, "take the lease");
 	free(sql);
 	if (!r)
@@ -103,9 +103,9 @@ static int take_once(struct pgm_sink *s, const char *account, const char *holder
 	}
 	PQclear(r);
 	/* Someone has it: look, unless they are at it right now (then do not wait). */
-	sql = pgm_xasprintf("SELECT holder, extract(epoch FROM now() - heartbeat), "
-			    "now() - heartbeat > make_interval(secs => $2::double precision) "
-			    "FROM %s WHERE account = $1 FOR UPDATE SKIP LOCKED", ident);
+	sql = xasprintf("SELECT holder, extract(epoch FROM now() - heartbeat), "
+			"now() - heartbeat > make_interval(secs => $2::double precision) "
+			"FROM %s WHERE account = $1 FOR UPDATE SKIP LOCKED", ident);
 	params[1] = stale;
 	r = pgm_params(s, sql, 2, params, "lock the lease");
 	params[1] = holder;
@@ -128,11 +128,11 @@ static int take_once(struct pgm_sink *s, const char *account, const char *holder
 	snprintf(info->holder, sizeof info->holder, "%s", PQgetvalue(r, 0, 0));
 	info->age_s = strtod(PQgetvalue(r, 0, 1), NULL);
 	if (strcmp(info->holder, holder) == 0) {
-		sql = pgm_xasprintf("UPDATE %s SET heartbeat = now() WHERE account = $1", ident);
+		sql = xasprintf("UPDATE %s SET heartbeat = now() WHERE account = $1", ident);
 	} else if (strcmp(PQgetvalue(r, 0, 2), "t") == 0) {
 		info->taken_over = true;
-		sql = pgm_xasprintf("UPDATE %s SET holder = $2, heartbeat = now(), taken_at = now(), "
-				    "generation = generation + 1 WHERE account = $1", ident);
+		sql = xasprintf("UPDATE %s SET holder = $2, heartbeat = now(), taken_at = now(), "
+				"generation = generation + 1 WHERE account = $1", ident);
 	} else {
 		PQclear(r);
 		r = NULL;
@@ -215,7 +215,7 @@ int pgm_lease_release(struct pgm_sink *s, const char *account, const char *holde
 	if (rc != PGM_OK)
 		return rc;
 	ident = pgm_ident2(s->schema, "leases");
-	sql = pgm_xasprintf("DELETE FROM %s WHERE account = $1 AND holder = $2", ident);
+	sql = xasprintf("DELETE FROM %s WHERE account = $1 AND holder = $2", ident);
 	r = pgm_params(s, sql, 2, params, "release the lease");
 	free(sql);
 	free(ident);
@@ -226,7 +226,7 @@ int pgm_lease_release(struct pgm_sink *s, const char *account, const char *holde
 int pgm_lease_check(struct pgm_sink *s, const char *account, const char *holder)
 {
 	char *ident = pgm_ident2(s->schema, "leases");
-	char *sql = pgm_xasprintf("UPDATE %s SET heartbeat = now() WHERE account = $1 AND holder = $2 RETURNING 1", ident);
+	char *sql = xasprintf("UPDATE %s SET heartbeat = now() WHERE account = $1 AND holder = $2 RETURNING 1", ident);
 	const char *params[2] = { account, holder };
 	struct pgm_lease_info held;
 	PGresult *r = pgm_params(s, sql, 2, params, "check the lease");

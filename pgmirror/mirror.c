@@ -45,7 +45,7 @@ static void put(struct copy *c, const char *s, size_t n)
 {
 	if (c->len + n > c->cap) {
 		c->cap = (c->len + n) * 2;
-		c->buf = pgm_xrealloc(c->buf, c->cap);
+		c->buf = xrealloc(c->buf, c->cap);
 	}
 	memcpy(c->buf + c->len, s, n);
 	c->len += n;
@@ -209,7 +209,7 @@ static void put_row(struct copy *c, const char *account, struct fl_stmt *st, con
 /* Start COPY target (columns) FROM STDIN. */
 static bool copy_begin(struct copy *c, struct pgm_sink *s, const char *target, const char *columns)
 {
-	char *sql = pgm_xasprintf("COPY %s (%s) FROM STDIN", target, columns);
+	char *sql = xasprintf("COPY %s (%s) FROM STDIN", target, columns);
 	PGresult *r = PQexec(s->pg, sql);
 	bool ok = PQresultStatus(r) == PGRES_COPY_IN;
 
@@ -298,7 +298,7 @@ static bool copy_rows(struct fl_db *db, struct copy *c, const char *account, con
 	struct fl_stmt *st;
 	int rc, row;
 
-	sql = pgm_xasprintf("SELECT %s FROM \"%s\"%s%s", cols, t->name, where ? " WHERE " : "", where ? where : "");
+	sql = xasprintf("SELECT %s FROM \"%s\"%s%s", cols, t->name, where ? " WHERE " : "", where ? where : "");
 	free(cols);
 	rc = fl_stmt_prepare(db, sql, &st);
 	free(sql);
@@ -330,7 +330,7 @@ static void ids_add(struct ids *s, int64_t id)
 {
 	if (s->n == s->cap) {
 		s->cap = s->cap ? s->cap * 2 : 256;
-		s->v = pgm_xrealloc(s->v, sizeof *s->v * s->cap);
+		s->v = xrealloc(s->v, sizeof *s->v * s->cap);
 	}
 	s->v[s->n++] = id;
 }
@@ -390,7 +390,7 @@ static bool copy_whole(struct pgm_sink *s, struct fl_db *db, const char *account
 {
 	/* sync_state's sink rows say what PostgreSQL holds: sink_position is their mirror. */
 	const char *where = !strcmp(t->name, "sync_state") ? "stream NOT LIKE 'sink.%'" : NULL;
-	char *ident = pgm_ident2(s->schema, t->name), *sql = pgm_xasprintf("DELETE FROM %s WHERE account = $1", ident);
+	char *ident = pgm_ident2(s->schema, t->name), *sql = xasprintf("DELETE FROM %s WHERE account = $1", ident);
 	char *cols = column_list(t, true, "");
 	struct copy c;
 	/* A replacement, not a deletion: the rows come back but for those SQLite no longer has. */
@@ -424,10 +424,10 @@ static bool copy_changed(struct pgm_sink *s, struct fl_db *db, const char *accou
 
 	snprintf(what_delete, sizeof what_delete, "%s: delete the rows SQLite no longer has", t->name);
 	snprintf(what_upsert, sizeof what_upsert, "%s: upsert the changed rows", t->name);
-	tmp = pgm_xasprintf("\"fl_rows_%s\"", t->name);
-	sql = pgm_xasprintf("CREATE TEMP TABLE IF NOT EXISTS %s (LIKE %s) ON COMMIT DROP; TRUNCATE %s; "
-			     "CREATE TEMP TABLE IF NOT EXISTS fl_ids (id bigint PRIMARY KEY) ON COMMIT DROP; TRUNCATE fl_ids",
-			     tmp, ident, tmp);
+	tmp = xasprintf("\"fl_rows_%s\"", t->name);
+	sql = xasprintf("CREATE TEMP TABLE IF NOT EXISTS %s (LIKE %s) ON COMMIT DROP; TRUNCATE %s; "
+			"CREATE TEMP TABLE IF NOT EXISTS fl_ids (id bigint PRIMARY KEY) ON COMMIT DROP; TRUNCATE fl_ids",
+			tmp, ident, tmp);
 	ok = pgm_exec(s, sql, t->name);
 	free(sql);
 	/* The ids that changed, and the rows SQLite has for them now. */
@@ -455,8 +455,8 @@ static bool copy_changed(struct pgm_sink *s, struct fl_db *db, const char *accou
 		ok = false;
 	}
 	if (ok) {
-		sql = pgm_xasprintf("DELETE FROM %s t USING fl_ids i WHERE t.account = $1 AND t.id = i.id "
-				     "AND NOT EXISTS (SELECT 1 FROM %s r WHERE r.id = i.id)", ident, tmp);
+		sql = xasprintf("DELETE FROM %s t USING fl_ids i WHERE t.account = $1 AND t.id = i.id "
+				"AND NOT EXISTS (SELECT 1 FROM %s r WHERE r.id = i.id)", ident, tmp);
 		ok = account_exec(s, sql, account, what_delete, &rep->deleted);
 		free(sql);
 	}
@@ -468,8 +468,8 @@ static bool copy_changed(struct pgm_sink *s, struct fl_db *db, const char *accou
 		for (i = 0; i < t->ncols; i++)
 			fprintf(f, "%s\"%s\" = excluded.\"%s\"", i ? ", " : "", t->cols[i].name, t->cols[i].name);
 		fclose(f);
-		sql = pgm_xasprintf("INSERT INTO %s AS t SELECT * FROM %s ON CONFLICT (account, id) DO UPDATE SET %s "
-				     "WHERE (%s) IS DISTINCT FROM (%s)", ident, tmp, set, old, new);
+		sql = xasprintf("INSERT INTO %s AS t SELECT * FROM %s ON CONFLICT (account, id) DO UPDATE SET %s "
+				"WHERE (%s) IS DISTINCT FROM (%s)", ident, tmp, set, old, new);
 		ok = account_exec(s, sql, account, what_upsert, &rep->rows);
 		free(sql);
 		free(old);
@@ -492,10 +492,10 @@ static bool copy_links(struct pgm_sink *s, struct fl_db *db, const char *account
 	bool ok;
 
 	/* fl_ids holds the parents' ids: copy_changed() of the parent table just filled it. */
-	sql = pgm_xasprintf("DELETE FROM %s l USING fl_ids i WHERE l.account = $1 AND l.\"%s\" = i.id", ident, parent);
+	sql = xasprintf("DELETE FROM %s l USING fl_ids i WHERE l.account = $1 AND l.\"%s\" = i.id", ident, parent);
 	ok = account_exec(s, sql, account, "replace link rows", NULL); /* replaced below */
 	free(sql);
-	where = pgm_xasprintf("\"%s\" IN (SELECT value FROM json_each(?1))", parent);
+	where = xasprintf("\"%s\" IN (SELECT value FROM json_each(?1))", parent);
 	if (ok && copy_begin(&c, s, ident, cols)) {
 		for (at = 0; at < ids->n && !c.failed; at += IDS_PER_READ) {
 			char *json = ids_json(ids, at, IDS_PER_READ);
@@ -595,7 +595,7 @@ static char *fingerprint(struct pgm_sink *s, struct fl_db *db, int64_t seq, bool
 	}
 	fl_stmt_bind_int64(st, 1, seq);
 	if ((rc = fl_stmt_step(st, &row)) == FL_OK && row)
-		fp = pgm_xstrdup(fl_stmt_column_text(st, 0, NULL));
+		fp = xstrdup(fl_stmt_column_text(st, 0, NULL));
 	else if (rc) {
 		*ok = false;
 		pgm_db_fail(s, db, rc, "read the change feed");
@@ -607,7 +607,7 @@ static char *fingerprint(struct pgm_sink *s, struct fl_db *db, int64_t seq, bool
 /* A value of the one-row result r, or NULL (caller frees). */
 static char *value(PGresult *r, int col)
 {
-	return PQntuples(r) && !PQgetisnull(r, 0, col) ? pgm_xstrdup(PQgetvalue(r, 0, col)) : NULL;
+	return PQntuples(r) && !PQgetisnull(r, 0, col) ? xstrdup(PQgetvalue(r, 0, col)) : NULL;
 }
 
 int pgm_mirror_rows(struct pgm_sink *s, struct fl_db *db, const struct pgm_run *run, const char *file_id,
@@ -639,7 +639,7 @@ int pgm_mirror_rows(struct pgm_sink *s, struct fl_db *db, const struct pgm_run *
 	 * that waited for the lock would have read it from before the wait.
 	 */
 	if (ok) {
-		char *key = pgm_xasprintf("flsync %s %s", s->schema, account);
+		char *key = xasprintf("flsync %s %s", s->schema, account);
 
 		ok = account_exec(s, "SELECT pg_advisory_xact_lock(hashtext($1))", key, "lock the account", NULL);
 		free(key);
@@ -659,8 +659,8 @@ int pgm_mirror_rows(struct pgm_sink *s, struct fl_db *db, const struct pgm_run *
 	if (ok) {
 		const char *params[1] = { account };
 
-		sql = pgm_xasprintf("SELECT seq, file_id, fingerprint, source || ', ' || updated_at FROM %s WHERE account = $1",
-				    pos_ident);
+		sql = xasprintf("SELECT seq, file_id, fingerprint, source || ', ' || updated_at FROM %s WHERE account = $1",
+				pos_ident);
 		r = pgm_params(s, sql, 1, params, "read the feed position");
 		free(sql);
 		ok = r != NULL;
@@ -741,18 +741,18 @@ int pgm_mirror_rows(struct pgm_sink *s, struct fl_db *db, const struct pgm_run *
 		const char *params[5];
 
 		gethostname(host, sizeof host - 1);
-		source = pgm_xasprintf("flsync %s on %s: %s", fl_libversion(), host, run->db_path ? run->db_path : "?");
+		source = xasprintf("flsync %s on %s: %s", fl_libversion(), host, run->db_path ? run->db_path : "?");
 		snprintf(seqtext, sizeof seqtext, "%lld", (long long)latest);
 		params[0] = account;
 		params[1] = seqtext;
 		params[2] = source;
 		params[3] = file_id;
 		params[4] = latest_fp;
-		sql = pgm_xasprintf("INSERT INTO %s(account, seq, updated_at, source, file_id, fingerprint) "
-				    "VALUES ($1, $2, now(), $3, $4, $5) "
-				    "ON CONFLICT (account) DO UPDATE SET seq = excluded.seq, updated_at = excluded.updated_at, "
-				    "source = excluded.source, file_id = excluded.file_id, fingerprint = excluded.fingerprint",
-				    pos_ident);
+		sql = xasprintf("INSERT INTO %s(account, seq, updated_at, source, file_id, fingerprint) "
+				"VALUES ($1, $2, now(), $3, $4, $5) "
+				"ON CONFLICT (account) DO UPDATE SET seq = excluded.seq, updated_at = excluded.updated_at, "
+				"source = excluded.source, file_id = excluded.file_id, fingerprint = excluded.fingerprint",
+				pos_ident);
 		r = pgm_params(s, sql, 5, params, "write the feed position");
 		free(source);
 		ok = r != NULL;
@@ -766,7 +766,7 @@ int pgm_mirror_rows(struct pgm_sink *s, struct fl_db *db, const struct pgm_run *
 		/* What PostgreSQL now holds: the feed is never pruned past it (fl_changes_prune). */
 		struct fl_stmt *st;
 		int row;
-		char *stream = pgm_xasprintf("sink.postgres.%s", s->schema);
+		char *stream = xasprintf("sink.postgres.%s", s->schema);
 
 		if (fl_stmt_prepare(db, "UPDATE sync_state SET cursor = ?2, last_success = ?3 WHERE stream = ?1", &st) == FL_OK) {
 			fl_stmt_bind_text(st, 1, stream, -1);
@@ -793,7 +793,7 @@ int pgm_mirror_rows(struct pgm_sink *s, struct fl_db *db, const struct pgm_run *
 
 char *pgm_file_id(struct pgm_sink *s, struct fl_db *db)
 {
-	char *stream = pgm_xasprintf("sink.postgres.%s", s->schema), *id = NULL, hex[33];
+	char *stream = xasprintf("sink.postgres.%s", s->schema), *id = NULL, hex[33];
 	unsigned char raw[16];
 	struct fl_stmt *st;
 	int row = 0, rc, i;
@@ -802,7 +802,7 @@ char *pgm_file_id(struct pgm_sink *s, struct fl_db *db)
 	if (rc == FL_OK) {
 		fl_stmt_bind_text(st, 1, stream, -1);
 		if ((rc = fl_stmt_step(st, &row)) == FL_OK && row && fl_stmt_column_type(st, 0) == FL_TYPE_TEXT)
-			id = pgm_xstrdup(fl_stmt_column_text(st, 0, NULL));
+			id = xstrdup(fl_stmt_column_text(st, 0, NULL));
 		fl_stmt_finalize(st);
 	}
 	if (rc) {
@@ -829,7 +829,7 @@ char *pgm_file_id(struct pgm_sink *s, struct fl_db *db)
 	if (rc)
 		pgm_db_fail(s, db, rc, "record the file's identity for the mirror");
 	else
-		id = pgm_xstrdup(hex);
+		id = xstrdup(hex);
 out:
 	free(stream);
 	return id;

@@ -76,7 +76,7 @@ static char column_type(const char *name, const char *type)
 bool pgm_table_read(struct pgm_sink *s, struct fl_db *db, const char *name, struct pgm_table *out)
 {
 	struct fl_stmt *st;
-	char *sql = pgm_xasprintf("SELECT name, upper(type), pk FROM pragma_table_info('%s') ORDER BY cid", name);
+	char *sql = xasprintf("SELECT name, upper(type), pk FROM pragma_table_info('%s') ORDER BY cid", name);
 	int row, rc;
 
 	memset(out, 0, sizeof *out);
@@ -89,11 +89,11 @@ bool pgm_table_read(struct pgm_sink *s, struct fl_db *db, const char *name, stru
 		const char *col = fl_stmt_column_text(st, 0, NULL), *type = fl_stmt_column_text(st, 1, NULL);
 		int64_t pk = fl_stmt_column_int64(st, 2);
 
-		out->cols = pgm_xrealloc(out->cols, sizeof *out->cols * (size_t)(out->ncols + 1));
-		out->cols[out->ncols].name = pgm_xstrdup(col ? col : "");
+		out->cols = xrealloc(out->cols, sizeof *out->cols * (size_t)(out->ncols + 1));
+		out->cols[out->ncols].name = xstrdup(col ? col : "");
 		out->cols[out->ncols].type = column_type(out->cols[out->ncols].name, type);
 		if (pk > 0) {
-			out->pk = pgm_xrealloc(out->pk, sizeof *out->pk * (size_t)(pk > out->npk ? pk : out->npk));
+			out->pk = xrealloc(out->pk, sizeof *out->pk * (size_t)(pk > out->npk ? pk : out->npk));
 			if (pk > out->npk)
 				out->npk = (int)pk;
 			out->pk[pk - 1] = out->cols[out->ncols].name;
@@ -140,12 +140,12 @@ static const char *sql_type(char t)
 static char *column_cast(const char *have, char to, const char *q)
 {
 	if (!strcmp(have, "bigint") && to == 'T')
-		return pgm_xasprintf("to_timestamp(%s)", q);
+		return xasprintf("to_timestamp(%s)", q);
 	if (!strcmp(have, "bigint") && to == 'B')
-		return pgm_xasprintf("%s <> 0", q);
+		return xasprintf("%s <> 0", q);
 	/* jsonb holds no NUL character: its escape becomes U+FFFD, as in new rows. */
 	if (!strcmp(have, "text") && to == 'J')
-		return pgm_xasprintf("replace(%s, '\\u0000', '\\ufffd')::jsonb", q);
+		return xasprintf("replace(%s, '\\u0000', '\\ufffd')::jsonb", q);
 	return NULL;
 }
 
@@ -169,7 +169,7 @@ static bool column_retype(struct pgm_sink *s, const char *ident, const struct pg
 		free(expr);
 		return false;
 	}
-	sql = pgm_xasprintf("ALTER TABLE %s ALTER COLUMN %s TYPE %s USING %s", ident, q, want, expr);
+	sql = xasprintf("ALTER TABLE %s ALTER COLUMN %s TYPE %s USING %s", ident, q, want, expr);
 	ok = pgm_exec(s, sql, c->name);
 	free(sql);
 	free(expr);
@@ -226,7 +226,7 @@ static bool table_sync(struct pgm_sink *s, const struct pgm_table *t, bool *view
 		if (!have) {
 			char *c = pgm_quote(t->cols[i].name);
 
-			sql = pgm_xasprintf("ALTER TABLE %s ADD COLUMN %s %s", ident, c, sql_type(t->cols[i].type));
+			sql = xasprintf("ALTER TABLE %s ADD COLUMN %s %s", ident, c, sql_type(t->cols[i].type));
 			ok = pgm_exec(s, sql, t->name);
 			free(sql);
 			free(c);
@@ -246,15 +246,15 @@ static char *views_version(void)
 
 	for (i = 0; i < pgm_views_sql_len; i++)
 		h = (h ^ (unsigned char)pgm_views_sql[i]) * 1099511628211ull;
-	return pgm_xasprintf("%016llx", (unsigned long long)h);
+	return xasprintf("%016llx", (unsigned long long)h);
 }
 
 /* The leases: who syncs each account, and since when its heartbeat has not moved. */
 static bool leases_sync(struct pgm_sink *s, const char *qs)
 {
-	char *sql = pgm_xasprintf("CREATE TABLE IF NOT EXISTS %s.leases (account text PRIMARY KEY, holder text NOT NULL, "
-				  "heartbeat timestamptz NOT NULL, taken_at timestamptz NOT NULL, "
-				  "generation bigint NOT NULL DEFAULT 1)", qs);
+	char *sql = xasprintf("CREATE TABLE IF NOT EXISTS %s.leases (account text PRIMARY KEY, holder text NOT NULL, "
+			      "heartbeat timestamptz NOT NULL, taken_at timestamptz NOT NULL, "
+			      "generation bigint NOT NULL DEFAULT 1)", qs);
 	bool ok = pgm_exec(s, sql, "create leases");
 
 	free(sql);
@@ -263,7 +263,7 @@ static bool leases_sync(struct pgm_sink *s, const char *qs)
 
 bool pgm_schema_leases(struct pgm_sink *s)
 {
-	char *qs = pgm_quote(s->schema), *sql = pgm_xasprintf("CREATE SCHEMA IF NOT EXISTS %s", qs);
+	char *qs = pgm_quote(s->schema), *sql = xasprintf("CREATE SCHEMA IF NOT EXISTS %s", qs);
 	bool ok = pgm_exec(s, "BEGIN", "begin");
 
 	ok = ok && pgm_exec(s, "SELECT pg_advisory_xact_lock(7270121901)", "lock the schema");
@@ -285,7 +285,7 @@ bool pgm_schema_sync(struct pgm_sink *s, const struct pgm_table *tables, int n)
 	ok = pgm_exec(s, "BEGIN", "begin");
 	/* One machine at a time changes the schema; the others wait here. */
 	ok = ok && pgm_exec(s, "SELECT pg_advisory_xact_lock(7270121901)", "lock the schema");
-	sql = pgm_xasprintf("CREATE SCHEMA IF NOT EXISTS %s", qs);
+	sql = xasprintf("CREATE SCHEMA IF NOT EXISTS %s", qs);
 	ok = ok && pgm_exec(s, sql, "create the schema");
 	free(sql);
 	for (t = 0; ok && t < n; t++)
@@ -295,32 +295,32 @@ bool pgm_schema_sync(struct pgm_sink *s, const struct pgm_table *tables, int n)
 	 * nothing in another file) and the change it points at, to notice a
 	 * file restored from a backup or made anew.
 	 */
-	sql = pgm_xasprintf("CREATE TABLE IF NOT EXISTS %s.sink_position (account text PRIMARY KEY, "
-			     "seq bigint NOT NULL, updated_at timestamptz NOT NULL DEFAULT now(), source text); "
-			     "ALTER TABLE %s.sink_position ADD COLUMN IF NOT EXISTS file_id text, "
-			     "ADD COLUMN IF NOT EXISTS fingerprint text", qs, qs);
+	sql = xasprintf("CREATE TABLE IF NOT EXISTS %s.sink_position (account text PRIMARY KEY, "
+			"seq bigint NOT NULL, updated_at timestamptz NOT NULL DEFAULT now(), source text); "
+			"ALTER TABLE %s.sink_position ADD COLUMN IF NOT EXISTS file_id text, "
+			"ADD COLUMN IF NOT EXISTS fingerprint text", qs, qs);
 	ok = ok && pgm_exec(s, sql, "create sink_position");
 	free(sql);
 	ok = ok && leases_sync(s, qs);
-	sql = pgm_xasprintf("CREATE TABLE IF NOT EXISTS %s (key text PRIMARY KEY, value text NOT NULL)", meta);
+	sql = xasprintf("CREATE TABLE IF NOT EXISTS %s (key text PRIMARY KEY, value text NOT NULL)", meta);
 	ok = ok && pgm_exec(s, sql, "create mirror_meta");
 	free(sql);
 	if (ok) {
 		version = views_version();
-		sql = pgm_xasprintf("SELECT 1 FROM %s WHERE key = 'views' AND value = $1", meta);
+		sql = xasprintf("SELECT 1 FROM %s WHERE key = 'views' AND value = $1", meta);
 		params[0] = version;
 		r = pgm_params(s, sql, 1, params, "read mirror_meta");
 		free(sql);
 		ok = r != NULL;
 		if (ok && (PQntuples(r) == 0 || views_dropped)) {
-			sql = pgm_xasprintf("SET LOCAL search_path TO %s", qs);
+			sql = xasprintf("SET LOCAL search_path TO %s", qs);
 			ok = pgm_exec(s, sql, "set the search path") && pgm_exec(s, pgm_views_sql, "create the views");
 			free(sql);
 			if (ok) {
 				PGresult *w;
 
-				sql = pgm_xasprintf("INSERT INTO %s(key, value) VALUES ('views', $1) "
-						     "ON CONFLICT (key) DO UPDATE SET value = excluded.value", meta);
+				sql = xasprintf("INSERT INTO %s(key, value) VALUES ('views', $1) "
+						"ON CONFLICT (key) DO UPDATE SET value = excluded.value", meta);
 				w = pgm_params(s, sql, 1, params, "write mirror_meta");
 				ok = w != NULL;
 				PQclear(w);

@@ -56,52 +56,6 @@ void pgm_warn(struct pgm_sink *s, const char *fmt, ...)
 	s->log(s->log_ctx, buf);
 }
 
-static void oom(void)
-{
-	/* Nothing sensible is left to do: the mirror's transaction dies with the process. */
-	abort();
-}
-
-void *pgm_xmalloc(size_t n)
-{
-	void *p = malloc(n ? n : 1);
-
-	if (!p)
-		oom();
-	return p;
-}
-
-void *pgm_xrealloc(void *p, size_t n)
-{
-	p = realloc(p, n ? n : 1);
-	if (!p)
-		oom();
-	return p;
-}
-
-char *pgm_xstrdup(const char *s)
-{
-	char *c = strdup(s ? s : "");
-
-	if (!c)
-		oom();
-	return c;
-}
-
-char *pgm_xasprintf(const char *fmt, ...)
-{
-	va_list ap;
-	char *s;
-	int n;
-
-	va_start(ap, fmt);
-	n = vasprintf(&s, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		oom();
-	return s;
-}
-
 char *pgm_quote(const char *s)
 {
 	size_t n = 2, i;
@@ -109,7 +63,7 @@ char *pgm_quote(const char *s)
 
 	for (i = 0; s[i]; i++)
 		n += s[i] == '"' ? 2 : 1;
-	q = p = pgm_xmalloc(n + 1);
+	q = p = xmalloc(n + 1);
 	*p++ = '"';
 	for (i = 0; s[i]; i++) {
 		if (s[i] == '"')
@@ -123,7 +77,7 @@ char *pgm_quote(const char *s)
 
 char *pgm_ident2(const char *schema, const char *name)
 {
-	char *a = pgm_quote(schema), *b = pgm_quote(name), *r = pgm_xasprintf("%s.%s", a, b);
+	char *a = pgm_quote(schema), *b = pgm_quote(name), *r = xasprintf("%s.%s", a, b);
 
 	free(a);
 	free(b);

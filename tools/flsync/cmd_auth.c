@@ -129,7 +129,7 @@ struct catcher {
 static void put_escaped(char **q, const char *key, const char *s)
 {
 	size_t n = strlen(*q), o = n;
-	char *p = tool_xrealloc(*q, n + strlen(key) + 2 + 3 * strlen(s) + 1);
+	char *p = xrealloc(*q, n + strlen(key) + 2 + 3 * strlen(s) + 1);
 
 	o += (size_t)sprintf(p + o, "%c%s=", n ? '&' : '?', key);
 	for (; *s; s++) {
@@ -164,7 +164,7 @@ static enum MHD_Result on_redirect(void *cls, struct MHD_Connection *c, const ch
 	(void)upload_data_size;
 	(void)con_cls;
 	if (ours) {
-		char *q = tool_xstrdup("");
+		char *q = xstrdup("");
 
 		for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
 			const char *v = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, names[i]);
@@ -247,7 +247,7 @@ static int listen_loopback(int port, int *out_port)
  */
 static bool make_parent(const char *file)
 {
-	char *dir = tool_xstrdup(file), *slash = strrchr(dir, '/');
+	char *dir = xstrdup(file), *slash = strrchr(dir, '/');
 	bool ok = true;
 
 	if (slash && slash != dir) {
@@ -350,7 +350,7 @@ static int cmd_login(const struct auth_args *a)
 	}
 	if (port == 0) {
 		/* A free port: the redirect names the one we got (loopback redirects may use any, RFC 8252). */
-		actual = tool_xasprintf("http://%s:%d%s", host, bound, path);
+		actual = xasprintf("http://%s:%d%s", host, bound, path);
 		o.redirect_uri = actual;
 	}
 	ct.path = path;
@@ -594,12 +594,12 @@ int tool_cmd_auth(struct tool_ctx *ctx, int argc, char **argv)
 		case O_JSON: a.json = true; break;
 		case O_SCOPE: {
 			/* --scope basic --scope 6, or --scope 'basic 6', or --scope basic 6 */
-			char *joined = a.scope ? tool_xasprintf("%s %s", a.scope, optarg) : tool_xstrdup(optarg);
+			char *joined = a.scope ? xasprintf("%s %s", a.scope, optarg) : xstrdup(optarg);
 
 			free(a.scope);
 			a.scope = joined;
 			while (optind < argc && argv[optind][0] != '-') {
-				joined = tool_xasprintf("%s %s", a.scope, argv[optind++]);
+				joined = xasprintf("%s %s", a.scope, argv[optind++]);
 				free(a.scope);
 				a.scope = joined;
 			}

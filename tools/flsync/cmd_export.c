@@ -74,8 +74,8 @@ struct names {
 
 static void names_add(struct names *ns, const char *s)
 {
-	ns->v = tool_xrealloc(ns->v, sizeof *ns->v * (size_t)(ns->n + 1));
-	ns->v[ns->n++] = tool_xstrdup(s);
+	ns->v = xrealloc(ns->v, sizeof *ns->v * (size_t)(ns->n + 1));
+	ns->v[ns->n++] = xstrdup(s);
 }
 
 static void names_free(struct names *ns)
@@ -105,7 +105,7 @@ static int list_names(struct fl_db *db, const char *sql, bool internal, struct n
 /* A file name for a table: '/' and leading dots would escape DIR. */
 static char *file_name(const char *table, const char *ext)
 {
-	char *f = tool_xasprintf("%s.%s", table, ext), *p;
+	char *f = xasprintf("%s.%s", table, ext), *p;
 
 	for (p = f; *p; p++)
 		if (*p == '/' || (p == f && *p == '.'))
@@ -115,7 +115,7 @@ static char *file_name(const char *table, const char *ext)
 
 static int export_stdout(struct fl_db *db, const char *table, enum tool_format fmt, int64_t *out_rows)
 {
-	char *quoted = tool_quoted(table), *sql = tool_xasprintf("SELECT * FROM %s", quoted);
+	char *quoted = tool_quoted(table), *sql = xasprintf("SELECT * FROM %s", quoted);
 	struct fl_stmt *st = NULL;
 	int src;
 
@@ -143,7 +143,7 @@ static int export_one(struct fl_db *db, const char *dir, const char *table, enum
 	int fd = -1, rc = TOOL_FAIL, src;
 
 	*out_rows = 0;
-	sql = tool_xasprintf("SELECT * FROM %s", quoted);
+	sql = xasprintf("SELECT * FROM %s", quoted);
 	if (!strcmp(dir, "-")) {
 		/* Standard output: no file to rename into place. */
 		free(quoted);
@@ -151,8 +151,8 @@ static int export_one(struct fl_db *db, const char *dir, const char *table, enum
 		return export_stdout(db, table, fmt, out_rows);
 	}
 	name = file_name(table, fmt == FMT_CSV ? "csv" : fmt == FMT_JSON ? "json" : "jsonl");
-	final = tool_xasprintf("%s/%s", dir, name);
-	tmp = tool_xasprintf("%s/.%s.tmp.XXXXXX", dir, name);
+	final = xasprintf("%s/%s", dir, name);
+	tmp = xasprintf("%s/.%s.tmp.XXXXXX", dir, name);
 	if ((src = fl_stmt_prepare(db, sql, &st))) {
 		tool_db_fail(db, src, table);
 		goto out;
@@ -303,7 +303,7 @@ int tool_cmd_export(struct tool_ctx *ctx, int argc, char **argv)
 		tool_fail("cannot create directory %s: %s", dir, strerror(errno));
 		goto out;
 	}
-	counts = tool_xmalloc(sizeof *counts * (size_t)(want.n ? want.n : 1));
+	counts = xmalloc(sizeof *counts * (size_t)(want.n ? want.n : 1));
 	for (i = 0; i < want.n; i++) {
 		if (export_one(db, dir, want.v[i], fmt, &rows))
 			goto out;

@@ -130,7 +130,7 @@ int tool_cmd_pgsync(struct tool_ctx *ctx, int argc, char **argv)
 	db = tool_open(ctx, true);
 	if (!db)
 		return TOOL_FAIL;
-	account = account_opt ? tool_xstrdup(account_opt) : pgm_default_account(db, ctx->db_path);
+	account = account_opt ? xstrdup(account_opt) : pgm_default_account(db, ctx->db_path);
 	if (!account) {
 		tool_fail("pgsync: out of memory");
 		goto out;

@@ -336,8 +336,8 @@ int tool_cmd_queue(struct tool_ctx *ctx, int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char **params = tool_xmalloc(sizeof *params * (size_t)argc);
-	const char **pos = tool_xmalloc(sizeof *pos * (size_t)argc);
+	const char **params = xmalloc(sizeof *params * (size_t)argc);
+	const char **pos = xmalloc(sizeof *pos * (size_t)argc);
 	const char *json_arg = NULL, *sub, *bad;
 	struct fl_action_info *info = NULL;
 	struct fl_db *db = NULL;

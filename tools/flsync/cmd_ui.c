@@ -264,15 +264,15 @@ static enum MHD_Result on_field(void *cls, enum MHD_ValueKind kind, const char *
 			r->bad_form = true;
 			return MHD_NO;
 		}
-		r->fields[i].key = tool_xstrdup(key);
-		r->fields[i].value = tool_xstrdup("");
+		r->fields[i].key = xstrdup(key);
+		r->fields[i].value = xstrdup("");
 		r->fields[i].len = 0;
 		r->nfields++;
 	} else if (off == 0) {
 		r->bad_form = true; /* the same field twice */
 		return MHD_NO;
 	}
-	r->fields[i].value = tool_xrealloc(r->fields[i].value, r->fields[i].len + size + 1);
+	r->fields[i].value = xrealloc(r->fields[i].value, r->fields[i].len + size + 1);
 	memcpy(r->fields[i].value + r->fields[i].len, data, size);
 	r->fields[i].len += size;
 	r->fields[i].value[r->fields[i].len] = '\0';
@@ -412,7 +412,7 @@ static enum MHD_Result send_stream(struct ui *ui, struct MHD_Connection *c)
 		atomic_fetch_sub(&ui->streams, 1);
 		return send_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, "too many live-update streams open");
 	}
-	s = tool_xmalloc(sizeof *s);
+	s = xmalloc(sizeof *s);
 	memset(s, 0, sizeof *s);
 	s->ui = ui;
 	info = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
@@ -540,7 +540,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	if (!r) {
 		const char *len = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 
-		r = tool_xmalloc(sizeof *r);
+		r = xmalloc(sizeof *r);
 		memset(r, 0, sizeof *r);
 		*con_cls = r;
 		if (!post && strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)

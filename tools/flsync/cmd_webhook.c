@@ -61,7 +61,7 @@ static int credentials(struct args *a, struct fl_webhook_api *out)
 		if (rc)
 			return tool_fail("webhook: %s", fl_auth_errmsg());
 		if (!a->api && ti->api)
-			a->api = a->api_owned = tool_xstrdup(ti->api);
+			a->api = a->api_owned = xstrdup(ti->api);
 		fl_token_info_free(ti);
 		out->token_file = a->token_file;
 	} else if (env && *env) {

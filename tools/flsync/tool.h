@@ -11,6 +11,7 @@
 #include <stdio.h>
 
 #include "flsync.h"
+#include "xalloc.h"  /* xmalloc, xrealloc, xstrdup, xasprintf: the tool aborts on OOM */
 
 /* Exit codes, documented in `flsync --help` and flsync(1). */
 enum {
@@ -78,12 +79,6 @@ void tool_status_warn_private(const char *db_path);
 void tool_status_file_text(struct fl_db *db);
 void tool_status_file_json(struct fl_db *db);
 int tool_mkdir_private(const char *dir);
-
-/* Out-of-memory-checked allocation: the tool aborts on OOM (STYLE.md). */
-void *tool_xmalloc(size_t n);
-void *tool_xrealloc(void *p, size_t n);
-char *tool_xstrdup(const char *s);
-char *tool_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /*
  * The options every subcommand shares, and getopt's complaints: 'd' (--db)

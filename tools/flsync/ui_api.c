@@ -23,6 +23,7 @@
 #define PAGE_MAX 500
 
 #define SELF "(SELECT id FROM users WHERE is_self = 1)"
+#define PAGED " LIMIT :limit OFFSET :offset"
 #define NAME(u, id) "coalesce(" u ".display_name, " u ".username, 'user ' || " id ")"
 
 /* ---- writing answers ----------------------------------------------------- */
@@ -202,7 +203,7 @@ static const char bids_sql[] =
 	"b.retracted, b.local_state, b.local_action, b.time_submitted "
 	"FROM bids b LEFT JOIN projects p ON p.id = b.project_id LEFT JOIN currencies c ON c.id = p.currency_id "
 	"LEFT JOIN users u ON u.id = b.bidder_id WHERE b.deleted = 0 AND %s "
-	"ORDER BY %s LIMIT :limit OFFSET :offset";
+	"ORDER BY %s%s"; /* where, order, PAGED or "" */
 
 static const char milestones_sql[] =
 	"SELECT m.id, m.project_id, p.title AS project_title, m.bid_id, m.amount, c.code AS currency, m.status, "
@@ -603,12 +604,11 @@ void ui_api(struct fl_db *db, struct ui_syncer *sync, const char *name, int post
 
 		/* the whole description on the project's own page; lists have the preview */
 		snprintf(sql, sizeof sql, projects_sql, "p.description, ", "p.id = :id");
-		snprintf(bids, sizeof bids, bids_sql, "b.project_id = :id", "b.time_submitted, b.id");
 		/* every bid of the project: the child query's page is the whole list */
-		strcpy(strstr(bids, " LIMIT :limit"), "");
+		snprintf(bids, sizeof bids, bids_sql, "b.project_id = :id", "b.time_submitted, b.id", "");
 		get_one(db, args, "project", sql, "bids", bids, out);
 	} else if (!strcmp(name, "bids")) {
-		snprintf(sql, sizeof sql, bids_sql, "b.bidder_id IS " SELF, "b.time_submitted DESC, b.id DESC");
+		snprintf(sql, sizeof sql, bids_sql, "b.bidder_id IS " SELF, "b.time_submitted DESC, b.id DESC", PAGED);
 		list(db, args, "bids", sql, out);
 	} else if (!strcmp(name, "milestones")) {
 		list(db, args, "milestones", milestones_sql, out);

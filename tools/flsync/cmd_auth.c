@@ -550,6 +550,19 @@ static int cmd_logout(const struct auth_args *a)
 	return TOOL_OK;
 }
 
+/* The subcommands: each needs --token-file; login also a client id. */
+static const struct auth_sub {
+	const char *name;
+	int (*run)(const struct auth_args *a);
+	bool needs_client_id;
+} subs[] = {
+	{ "login", cmd_login, true },
+	{ "token", cmd_token, false },
+	{ "status", cmd_status, false },
+	{ "refresh", cmd_refresh, false },
+	{ "logout", cmd_logout, false },
+};
+
 int tool_cmd_auth(struct tool_ctx *ctx, int argc, char **argv)
 {
 	enum { O_TOKEN_FILE = 1000, O_API, O_AUTH, O_CLIENT_ID, O_SECRET, O_REDIRECT, O_SCOPE, O_NO_BROWSER,
@@ -570,6 +583,7 @@ int tool_cmd_auth(struct tool_ctx *ctx, int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct auth_args a = { .timeout_s = 300 };
+	const struct auth_sub *s;
 	const char *sub;
 	int64_t t;
 	int opt, rc;
@@ -621,27 +635,18 @@ int tool_cmd_auth(struct tool_ctx *ctx, int argc, char **argv)
 		}
 	}
 	rc = TOOL_USAGE;
+	for (s = subs; s < subs + sizeof subs / sizeof subs[0] && strcmp(sub, s->name); s++)
+		;
 	if (optind < argc)
 		tool_usage_error("auth", "auth %s: unexpected argument %s", sub, argv[optind]);
-	else if (!a.token_file && strcmp(sub, "login") && strcmp(sub, "token") && strcmp(sub, "status") &&
-		 strcmp(sub, "refresh") && strcmp(sub, "logout"))
+	else if (s == subs + sizeof subs / sizeof subs[0])
 		tool_usage_error("auth", "auth: unknown subcommand %s (login, token, status, refresh, logout)", sub);
-	else if (!strcmp(sub, "login") && !a.client_id)
+	else if (s->needs_client_id && !a.client_id)
 		no_client_id(&a);
 	else if (!a.token_file)
 		tool_usage_error("auth", "auth %s: --token-file FILE is required", sub);
-	else if (!strcmp(sub, "login"))
-		rc = cmd_login(&a);
-	else if (!strcmp(sub, "token"))
-		rc = cmd_token(&a);
-	else if (!strcmp(sub, "status"))
-		rc = cmd_status(&a);
-	else if (!strcmp(sub, "refresh"))
-		rc = cmd_refresh(&a);
-	else if (!strcmp(sub, "logout"))
-		rc = cmd_logout(&a);
 	else
-		tool_usage_error("auth", "auth: unknown subcommand %s (login, token, status, refresh, logout)", sub);
+		rc = s->run(&a);
 	free(a.scope);
 	return rc;
 }

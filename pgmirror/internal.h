@@ -1,9 +1,10 @@
 /*
  * internal.h — what pgmirror's files share: the sink (connection, schema,
  * the last error), table shapes read from the SQLite file, and helpers
- * (errors, identifiers, statements; allocation is util/xalloc.h's).  schema.c creates and
- * migrates the mirror's schema, mirror.c moves one account's rows, lease.c
- * keeps account leases, sink.c opens sinks and runs a mirror.
+ * (errors, identifiers, statements; allocation is util/xalloc.h's).
+ * schema.c creates and migrates the mirror's schema, mirror.c moves one
+ * account's rows through copy.c's COPY stream, lease.c keeps account
+ * leases, sink.c opens sinks and runs a mirror.
  */
 #ifndef PGMIRROR_INTERNAL_H
 #define PGMIRROR_INTERNAL_H
@@ -89,6 +90,30 @@ void pgm_table_free(struct pgm_table *t);
 bool pgm_schema_sync(struct pgm_sink *s, const struct pgm_table *tables, int n);
 /* The leases table alone (lease.c calls it before a first take). */
 bool pgm_schema_leases(struct pgm_sink *s);
+
+/* ---- copy.c ------------------------------------------------------------------ */
+
+/* A COPY ... FROM STDIN under way: its buffer, and whether a row failed. */
+struct copy {
+	struct pgm_sink *s;
+	PGconn *pg;
+	char *buf;
+	size_t len, cap;
+	bool failed;
+	int64_t rows;
+};
+
+/* Start COPY target (columns) FROM STDIN. */
+bool pgm_copy_begin(struct copy *c, struct pgm_sink *s, const char *target, const char *columns);
+/* End the COPY; false when it or any row failed. */
+bool pgm_copy_end(struct copy *c);
+/* One line of COPY text as it is (a number and its newline, say). */
+void pgm_copy_put(struct copy *c, const char *s, size_t n);
+/* Copy the rows of `SELECT cols FROM t WHERE where` (binding ?1 to arg, when set) into c. */
+bool pgm_copy_rows(struct fl_db *db, struct copy *c, const char *account, const struct pgm_table *t,
+		   const char *where, const char *arg);
+/* The column list of t, quoted: "account", "id", ... (with_account) or without; each after prefix. */
+char *pgm_column_list(const struct pgm_table *t, bool with_account, const char *prefix);
 
 /* ---- mirror.c ----------------------------------------------------------------- */
 

@@ -321,184 +321,253 @@ static char *value(PGresult *r, int col)
 	return PQntuples(r) && !PQgetisnull(r, 0, col) ? xstrdup(PQgetvalue(r, 0, col)) : NULL;
 }
 
+/* One run of pgm_mirror_rows: what it reads on each side, and what it holds. */
+struct mirror {
+	struct pgm_sink *s;
+	struct fl_db *db;
+	const struct pgm_run *run;
+	const char *file_id;
+	const struct pgm_table *tables;
+	int n;
+	char *pos_ident;            /* the schema's sink_position table */
+	int64_t pos;                /* PostgreSQL's feed position for the account; -1: none */
+	char *their_file, *their_fp, *their_source; /* ... and whose it is */
+	int64_t latest, horizon;    /* the SQLite file's feed */
+	char *our_fp, *latest_fp;   /* the changes at pos and at latest in this file */
+	struct ids *changed;        /* per table: the ids its changes in (pos, latest] name */
+};
+
+/*
+ * One run per account at a time, across machines; under a lease, the
+ * holder must hold it now (its row stays locked to the end of the
+ * transaction, so nobody takes it over meanwhile).  *rc: PGM_LEASE.
+ */
+static bool lock_account(struct mirror *m, int *rc)
+{
+	char *key = xasprintf("flsync %s %s", m->s->schema, m->run->account);
+	bool ok = account_exec(m->s, "SELECT pg_advisory_xact_lock(hashtext($1))", key, "lock the account", NULL);
+	int lrc;
+
+	free(key);
+	if (ok && m->run->holder && (lrc = pgm_lease_check(m->s, m->run->account, m->run->holder)) != PGM_OK) {
+		*rc = lrc;
+		ok = false;
+	}
+	return ok;
+}
+
+/*
+ * The account's feed position in PostgreSQL, read after the lock is held
+ * by a statement of its own: a statement that waited for the lock would
+ * have read it from before the wait.
+ */
+static bool read_position(struct mirror *m)
+{
+	const char *params[1] = { m->run->account };
+	char *sql = xasprintf("SELECT seq, file_id, fingerprint, source || ', ' || updated_at FROM %s WHERE account = $1",
+			      m->pos_ident);
+	PGresult *r = pgm_params(m->s, sql, 1, params, "read the feed position");
+
+	free(sql);
+	if (r && PQntuples(r)) {
+		m->pos = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+		m->their_file = value(r, 1);
+		m->their_fp = value(r, 2);
+		m->their_source = value(r, 3);
+	}
+	PQclear(r);
+	return r != NULL;
+}
+
+/*
+ * Seqs belong to one file.  Another file mirrored under this account (a
+ * second machine, a second person on the default name) must not be
+ * followed from its position: refuse, unless told to take over.
+ */
+static bool same_file(struct mirror *m, int *rc)
+{
+	if (!m->their_file || !strcmp(m->their_file, m->file_id) || m->run->take_over)
+		return true;
+	pgm_fail(m->s, "account %s in schema %s is mirrored from another database file (%s); "
+		 "give this one another --account, or --take-over to replace that mirror with this file's rows",
+		 m->run->account, m->s->schema, m->their_source ? m->their_source : "unknown");
+	*rc = PGM_REFUSED;
+	return false;
+}
+
+/* The SQLite file's feed, in the open snapshot: its newest change, its horizon, the changes at pos and latest. */
+static bool read_feed(struct mirror *m, bool ok)
+{
+	int horizon_rc;
+
+	m->latest = ok ? feed_latest(m->s, m->db, &ok) : 0;
+	/* Pruned past pos: a change after it may be gone (coalescing leaves holes that lose nothing). */
+	if (ok && (horizon_rc = fl_changes_horizon(m->db, &m->horizon)) != FL_OK)
+		ok = pgm_db_fail(m->s, m->db, horizon_rc, "read the change feed's horizon");
+	m->our_fp = ok && m->pos > 0 ? fingerprint(m->s, m->db, m->pos, &ok) : NULL;
+	m->latest_fp = ok && m->latest > 0 ? fingerprint(m->s, m->db, m->latest, &ok) : NULL;
+	return ok;
+}
+
+/*
+ * A full copy when there is no position yet, when it is another file's,
+ * when the feed was pruned past it, when this file never reached it, or
+ * when the change at it is not the one mirrored (the file was restored from
+ * a backup, or made anew, and went on).
+ */
+static bool full_copy_needed(const struct mirror *m)
+{
+	return m->pos < 0 || (m->their_file && strcmp(m->their_file, m->file_id) != 0) || m->pos > m->latest ||
+	       (m->pos < m->latest && m->pos < m->horizon) ||
+	       (m->our_fp && m->their_fp && strcmp(m->our_fp, m->their_fp) != 0) ||
+	       (m->pos > 0 && !m->our_fp && m->pos == m->latest);
+}
+
+/* Every table whole. */
+static bool copy_all(struct mirror *m, struct pgm_report *out)
+{
+	bool ok = true;
+	int i;
+
+	for (i = 0; ok && i < m->n; i++)
+		ok = copy_whole(m->s, m->db, m->run->account, &m->tables[i], out);
+	return ok;
+}
+
+/* The rows the feed names in (pos, latest], table by table; a parent's link rows with it. */
+static bool copy_feed(struct mirror *m, struct pgm_report *out)
+{
+	const struct pgm_table *jobs = table_named(m->tables, m->n, "project_jobs");
+	const struct pgm_table *members = table_named(m->tables, m->n, "thread_members");
+	const char *account = m->run->account;
+	bool ok = read_changes(m->s, m->db, m->pos, m->latest, m->tables, m->n, m->changed);
+	int i;
+
+	for (i = 0; ok && i < m->n; i++) {
+		const struct pgm_table *t = &m->tables[i];
+		const struct ids *ids = &m->changed[i];
+
+		if (t == jobs || t == members)
+			continue;
+		if (!strcmp(t->name, "sync_state")) {
+			struct pgm_report scratch = { 0 }; /* not in the feed: copied every run, not counted */
+
+			ok = copy_whole(m->s, m->db, account, t, &scratch);
+			continue;
+		}
+		if (!t->by_id && ids->n) {
+			ok = copy_whole(m->s, m->db, account, t, out); /* the feed names its rows by rowid */
+			continue;
+		}
+		if (!ids->n)
+			continue;
+		ok = copy_changed(m->s, m->db, account, t, ids, out);
+		if (ok && !strcmp(t->name, "projects") && jobs)
+			ok = copy_links(m->s, m->db, account, jobs, "project_id", ids, out);
+		if (ok && !strcmp(t->name, "threads") && members)
+			ok = copy_links(m->s, m->db, account, members, "thread_id", ids, out);
+	}
+	return ok;
+}
+
+/* The account's new feed position in PostgreSQL, in the run's transaction. */
+static bool write_position(struct mirror *m)
+{
+	char host[256] = "", seqtext[24];
+	const char *params[5];
+	char *source, *sql;
+	PGresult *r;
+
+	gethostname(host, sizeof host - 1);
+	source = xasprintf("flsync %s on %s: %s", fl_libversion(), host, m->run->db_path ? m->run->db_path : "?");
+	snprintf(seqtext, sizeof seqtext, "%lld", (long long)m->latest);
+	params[0] = m->run->account;
+	params[1] = seqtext;
+	params[2] = source;
+	params[3] = m->file_id;
+	params[4] = m->latest_fp;
+	sql = xasprintf("INSERT INTO %s(account, seq, updated_at, source, file_id, fingerprint) "
+			"VALUES ($1, $2, now(), $3, $4, $5) "
+			"ON CONFLICT (account) DO UPDATE SET seq = excluded.seq, updated_at = excluded.updated_at, "
+			"source = excluded.source, file_id = excluded.file_id, fingerprint = excluded.fingerprint",
+			m->pos_ident);
+	r = pgm_params(m->s, sql, 5, params, "write the feed position");
+	free(source);
+	free(sql);
+	PQclear(r);
+	return r != NULL;
+}
+
+/* What PostgreSQL now holds, in the file's sync_state: the feed is never pruned past it (fl_changes_prune). */
+static void record_position(struct mirror *m)
+{
+	char *stream = xasprintf("sink.postgres.%s", m->s->schema);
+	struct fl_stmt *st;
+	int row;
+
+	if (fl_stmt_prepare(m->db, "UPDATE sync_state SET cursor = ?2, last_success = ?3 WHERE stream = ?1", &st) == FL_OK) {
+		fl_stmt_bind_text(st, 1, stream, -1);
+		fl_stmt_bind_int64(st, 2, m->latest);
+		fl_stmt_bind_int64(st, 3, (int64_t)time(NULL));
+		if (fl_stmt_step(st, &row) != FL_OK)
+			pgm_warn(m->s, "warning: could not record the sink's position in the database: %s",
+				 fl_errmsg(m->db));
+		fl_stmt_finalize(st);
+	}
+	free(stream);
+}
+
+static void mirror_free(struct mirror *m)
+{
+	int i;
+
+	for (i = 0; i < m->n; i++)
+		free(m->changed[i].v);
+	free(m->changed);
+	free(m->their_file);
+	free(m->their_fp);
+	free(m->their_source);
+	free(m->our_fp);
+	free(m->latest_fp);
+	free(m->pos_ident);
+}
+
 int pgm_mirror_rows(struct pgm_sink *s, struct fl_db *db, const struct pgm_run *run, const char *file_id,
 		    const struct pgm_table *tables, int n, struct pgm_report *out)
 {
-	const char *account = run->account;
-	char *pos_ident = pgm_ident2(s->schema, "sink_position"), *sql, seqtext[24];
-	char *their_file = NULL, *their_fp = NULL, *their_source = NULL, *our_fp = NULL, *latest_fp = NULL;
-	struct ids *changed = calloc((size_t)n, sizeof *changed);
-	const struct pgm_table *links[2];
-	int64_t pos = -1, latest, horizon = 0;
-	bool ok = true, sqlite_open = false;
-	int rc = PGM_FAIL, horizon_rc, i;
-	PGresult *r;
+	struct mirror m = { .s = s, .db = db, .run = run, .file_id = file_id, .tables = tables, .n = n, .pos = -1 };
+	int rc = PGM_FAIL;
+	bool ok, sqlite_open;
 
 	memset(out, 0, sizeof *out);
-	if (!changed) {
+	m.changed = calloc((size_t)n, sizeof *m.changed);
+	if (!m.changed) {
 		pgm_fail(s, "out of memory");
-		free(pos_ident);
 		return PGM_FAIL;
 	}
-	links[0] = table_named(tables, n, "project_jobs");
-	links[1] = table_named(tables, n, "thread_members");
+	m.pos_ident = pgm_ident2(s->schema, "sink_position");
 
-	ok = pgm_exec(s, "BEGIN", "begin");
-	/*
-	 * One run per account at a time, across machines.  The position is
-	 * read after the lock is held, by a statement of its own: a statement
-	 * that waited for the lock would have read it from before the wait.
-	 */
-	if (ok) {
-		char *key = xasprintf("flsync %s %s", s->schema, account);
-
-		ok = account_exec(s, "SELECT pg_advisory_xact_lock(hashtext($1))", key, "lock the account", NULL);
-		free(key);
-	}
-	/*
-	 * Under a lease, the holder must hold it now; its row stays locked to
-	 * the end of this transaction, so nobody takes it over meanwhile.
-	 */
-	if (ok && run->holder) {
-		int lrc = pgm_lease_check(s, account, run->holder);
-
-		if (lrc != PGM_OK) {
-			rc = lrc;
-			ok = false;
-		}
-	}
-	if (ok) {
-		const char *params[1] = { account };
-
-		sql = xasprintf("SELECT seq, file_id, fingerprint, source || ', ' || updated_at FROM %s WHERE account = $1",
-				pos_ident);
-		r = pgm_params(s, sql, 1, params, "read the feed position");
-		free(sql);
-		ok = r != NULL;
-		if (ok && PQntuples(r)) {
-			pos = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
-			their_file = value(r, 1);
-			their_fp = value(r, 2);
-			their_source = value(r, 3);
-		}
-		PQclear(r);
-	}
-	/*
-	 * Seqs belong to one file.  Another file mirrored under this account
-	 * (a second machine, a second person on the default name) must not be
-	 * followed from its position: refuse, unless told to take over.
-	 */
-	if (ok && their_file && strcmp(their_file, file_id) != 0 && !run->take_over) {
-		pgm_fail(s, "account %s in schema %s is mirrored from another database file (%s); "
-			 "give this one another --account, or --take-over to replace that mirror with this file's rows",
-			 account, s->schema, their_source ? their_source : "unknown");
-		rc = PGM_REFUSED;
-		ok = false;
-	}
-
+	/* The PostgreSQL side: the account locked, its position read, and it is this file's. */
+	ok = pgm_exec(s, "BEGIN", "begin") && lock_account(&m, &rc) && read_position(&m) && same_file(&m, &rc);
 	/* The SQLite side: one snapshot for the feed and the rows. */
 	ok = ok && pgm_db_exec(s, db, "BEGIN");
 	sqlite_open = ok;
-	latest = ok ? feed_latest(s, db, &ok) : 0;
-	/* Pruned past pos: a change after it may be gone (coalescing leaves holes that lose nothing). */
-	if (ok && (horizon_rc = fl_changes_horizon(db, &horizon)) != FL_OK)
-		ok = pgm_db_fail(s, db, horizon_rc, "read the change feed's horizon");
-	our_fp = ok && pos > 0 ? fingerprint(s, db, pos, &ok) : NULL;
-	latest_fp = ok && latest > 0 ? fingerprint(s, db, latest, &ok) : NULL;
-	out->from_seq = pos;
-	out->to_seq = latest;
-	/*
-	 * A full copy when there is no position yet, when it is another
-	 * file's, when the feed was pruned past it, when this file never
-	 * reached it, or when the change at it is not the one mirrored (the
-	 * file was restored from a backup, or made anew, and went on).
-	 */
-	out->full = pos < 0 || (their_file && strcmp(their_file, file_id) != 0) || pos > latest ||
-		    (pos < latest && pos < horizon) ||
-		    (our_fp && their_fp && strcmp(our_fp, their_fp) != 0) || (pos > 0 && !our_fp && pos == latest);
+	ok = read_feed(&m, ok);
+	out->from_seq = m.pos;
+	out->to_seq = m.latest;
+	out->full = full_copy_needed(&m);
 
-	if (ok && out->full) {
-		for (i = 0; ok && i < n; i++)
-			ok = copy_whole(s, db, account, &tables[i], out);
-	} else if (ok) {
-		ok = read_changes(s, db, pos, latest, tables, n, changed);
-		for (i = 0; ok && i < n; i++) {
-			const struct pgm_table *t = &tables[i];
-
-			if (t == links[0] || t == links[1])
-				continue;
-			if (!strcmp(t->name, "sync_state")) {
-				struct pgm_report scratch = { 0 }; /* not in the feed: copied every run, not counted */
-
-				ok = copy_whole(s, db, account, t, &scratch);
-				continue;
-			}
-			if (!t->by_id && changed[i].n) {
-				ok = copy_whole(s, db, account, t, out); /* the feed names its rows by rowid */
-				continue;
-			}
-			if (!changed[i].n)
-				continue;
-			ok = copy_changed(s, db, account, t, &changed[i], out);
-			if (ok && !strcmp(t->name, "projects") && links[0])
-				ok = copy_links(s, db, account, links[0], "project_id", &changed[i], out);
-			if (ok && !strcmp(t->name, "threads") && links[1])
-				ok = copy_links(s, db, account, links[1], "thread_id", &changed[i], out);
-		}
-	}
-	if (ok) {
-		char host[256] = "";
-		char *source;
-		const char *params[5];
-
-		gethostname(host, sizeof host - 1);
-		source = xasprintf("flsync %s on %s: %s", fl_libversion(), host, run->db_path ? run->db_path : "?");
-		snprintf(seqtext, sizeof seqtext, "%lld", (long long)latest);
-		params[0] = account;
-		params[1] = seqtext;
-		params[2] = source;
-		params[3] = file_id;
-		params[4] = latest_fp;
-		sql = xasprintf("INSERT INTO %s(account, seq, updated_at, source, file_id, fingerprint) "
-				"VALUES ($1, $2, now(), $3, $4, $5) "
-				"ON CONFLICT (account) DO UPDATE SET seq = excluded.seq, updated_at = excluded.updated_at, "
-				"source = excluded.source, file_id = excluded.file_id, fingerprint = excluded.fingerprint",
-				pos_ident);
-		r = pgm_params(s, sql, 5, params, "write the feed position");
-		free(source);
-		ok = r != NULL;
-		PQclear(r);
-		free(sql);
-	}
+	if (ok)
+		ok = out->full ? copy_all(&m, out) : copy_feed(&m, out);
+	ok = ok && write_position(&m);
 	ok = ok ? pgm_exec(s, "COMMIT", "commit") : (pgm_exec(s, "ROLLBACK", "roll back"), false);
 	if (sqlite_open && !pgm_db_exec(s, db, "COMMIT"))
 		ok = false;
 	if (ok) {
-		/* What PostgreSQL now holds: the feed is never pruned past it (fl_changes_prune). */
-		struct fl_stmt *st;
-		int row;
-		char *stream = xasprintf("sink.postgres.%s", s->schema);
-
-		if (fl_stmt_prepare(db, "UPDATE sync_state SET cursor = ?2, last_success = ?3 WHERE stream = ?1", &st) == FL_OK) {
-			fl_stmt_bind_text(st, 1, stream, -1);
-			fl_stmt_bind_int64(st, 2, latest);
-			fl_stmt_bind_int64(st, 3, (int64_t)time(NULL));
-			if (fl_stmt_step(st, &row) != FL_OK)
-				pgm_warn(s, "warning: could not record the sink's position in the database: %s", fl_errmsg(db));
-			fl_stmt_finalize(st);
-		}
-		free(stream);
+		record_position(&m);
 		rc = PGM_OK;
 	}
-	for (i = 0; i < n; i++)
-		free(changed[i].v);
-	free(changed);
-	free(their_file);
-	free(their_fp);
-	free(their_source);
-	free(our_fp);
-	free(latest_fp);
-	free(pos_ident);
+	mirror_free(&m);
 	return rc;
 }
 

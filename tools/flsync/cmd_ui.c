@@ -635,7 +635,14 @@ static bool make_token(char out[65])
 	return true;
 }
 
-int tool_cmd_ui(struct tool_ctx *ctx, int argc, char **argv)
+/* What the command line asked for. */
+struct ui_opts {
+	const char *listen_on, *api, *token_file;
+	bool open_browser;
+};
+
+/* The options, into o; TOOL_NEXT when they read well, else the exit status. */
+static int parse_opts(struct tool_ctx *ctx, int argc, char **argv, struct ui_opts *o)
 {
 	static const struct option opts[] = {
 		{ "listen", required_argument, NULL, 'l' },
@@ -646,31 +653,22 @@ int tool_cmd_ui(struct tool_ctx *ctx, int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *listen_on = "127.0.0.1:0", *api = NULL, *token_file = NULL;
-	char err[ERRLEN];
-	struct sockaddr_storage ss;
-	socklen_t sslen;
-	struct MHD_Daemon *mhd;
-	struct fl_db *db;
-	struct ui ui;
-	sigset_t stop;
-	bool v6, open_browser = false;
-	int opt, rc, sig, port, i, fd;
+	int opt, rc;
 
 	optind = 0;
 	while ((opt = getopt_long(argc, argv, "+:h", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'l':
-			listen_on = optarg;
+			o->listen_on = optarg;
 			break;
 		case 'o':
-			open_browser = true;
+			o->open_browser = true;
 			break;
 		case 'a':
-			api = optarg;
+			o->api = optarg;
 			break;
 		case 't':
-			token_file = optarg;
+			o->token_file = optarg;
 			break;
 		default:
 			if ((rc = tool_opt_shared(ctx, opt, "ui", argv, help)) != TOOL_NEXT)
@@ -680,9 +678,90 @@ int tool_cmd_ui(struct tool_ctx *ctx, int argc, char **argv)
 	}
 	if (optind < argc)
 		return tool_usage_error("ui", "ui: unexpected argument %s", argv[optind]);
-	if (!parse_listen(listen_on, &ss, &sslen, &v6))
+	return TOOL_NEXT;
+}
+
+/*
+ * A socket bound and listening on ss, and the Host values it answers to
+ * known, before libmicrohttpd starts any thread that reads them; -1 with
+ * errno set when it cannot be.
+ */
+static int listen_socket(struct ui *ui, struct sockaddr_storage *ss, socklen_t sslen, bool v6)
+{
+	int fd = socket(ss->ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0), port, e;
+
+	if (fd < 0 || bind(fd, (struct sockaddr *)ss, sslen) != 0 || listen(fd, 64) != 0 ||
+	    getsockname(fd, (struct sockaddr *)ss, &sslen) != 0) {
+		e = errno;
+		if (fd >= 0)
+			close(fd);
+		errno = e;
+		return -1;
+	}
+	port = ntohs(v6 ? ((struct sockaddr_in6 *)ss)->sin6_port : ((struct sockaddr_in *)ss)->sin_port);
+	if (v6) {
+		snprintf(ui->hosts[ui->nhosts++], sizeof ui->hosts[0], "[::1]:%d", port);
+	} else {
+		char addr[INET_ADDRSTRLEN];
+
+		inet_ntop(AF_INET, &((struct sockaddr_in *)ss)->sin_addr, addr, sizeof addr);
+		snprintf(ui->hosts[ui->nhosts++], sizeof ui->hosts[0], "%s:%d", addr, port);
+	}
+	snprintf(ui->hosts[ui->nhosts++], sizeof ui->hosts[0], "localhost:%d", port);
+	return fd;
+}
+
+/* libmicrohttpd serving fd, a thread a connection; stop's signals blocked first so they come to sigwait. */
+static struct MHD_Daemon *serve(struct ui *ui, int fd, bool v6, sigset_t *stop)
+{
+	/* The threads libmicrohttpd starts inherit this mask: the signals come here. */
+	sigemptyset(stop);
+	sigaddset(stop, SIGINT);
+	sigaddset(stop, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, stop, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	return MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
+					(v6 ? MHD_USE_IPv6 : 0),
+				0, NULL, NULL, on_request, ui,
+				MHD_OPTION_LISTEN_SOCKET, fd,
+				MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONNECTIONS_MAX,
+				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)IDLE_TIMEOUT_S,
+				MHD_OPTION_NOTIFY_COMPLETED, req_free, NULL,
+				MHD_OPTION_END);
+}
+
+/* The URL with its token on stdout (the one line a script reads), and in a browser when asked. */
+static void announce(const struct ui *ui, const char *db_path, bool open_browser)
+{
+	printf("listening on http://%s/?token=%s\n", ui->hosts[0], ui->token);
+	fflush(stdout);
+	fprintf(stderr, "flsync ui: serving %s; Ctrl-C stops\n", db_path);
+	if (open_browser) {
+		char url[sizeof ui->hosts[0] + sizeof ui->token + 32];
+
+		snprintf(url, sizeof url, "http://%s/?token=%s", ui->hosts[0], ui->token);
+		tool_open_url_async(url);
+	}
+}
+
+int tool_cmd_ui(struct tool_ctx *ctx, int argc, char **argv)
+{
+	struct ui_opts o = { .listen_on = "127.0.0.1:0" };
+	struct MHD_Daemon *mhd = NULL;
+	struct sockaddr_storage ss;
+	char err[ERRLEN];
+	socklen_t sslen;
+	struct fl_db *db;
+	struct ui ui;
+	sigset_t stop;
+	int rc, sig, i, fd;
+	bool v6;
+
+	if ((rc = parse_opts(ctx, argc, argv, &o)) != TOOL_NEXT)
+		return rc;
+	if (!parse_listen(o.listen_on, &ss, &sslen, &v6))
 		return TOOL_USAGE;
-	if (token_file && !api)
+	if (o.token_file && !o.api)
 		return tool_usage_error("ui", "ui: --token-file is the token for --api, which is missing");
 	/* Opened once here so that a missing or foreign database is said at once. */
 	db = tool_open(ctx, true);
@@ -691,83 +770,37 @@ int tool_cmd_ui(struct tool_ctx *ctx, int argc, char **argv)
 
 	memset(&ui, 0, sizeof ui);
 	ui.db_path = ctx->db_path;
-	if (ui_syncer_new(ctx->db_path, api, token_file, &ui.sync, err, sizeof err) != FL_OK) {
-		ui_syncer_free(ui.sync);
-		fl_db_close(db);
-		return tool_fail("ui: %s", err);
-	}
 	pthread_mutex_init(&ui.lock, NULL);
 	ui.pool[ui.npool++] = db;
+	if (ui_syncer_new(ctx->db_path, o.api, o.token_file, &ui.sync, err, sizeof err) != FL_OK) {
+		rc = tool_fail("ui: %s", err);
+		goto out;
+	}
 	if (!make_token(ui.token)) {
-		ui_syncer_free(ui.sync);
-		fl_db_close(db);
-		return tool_fail("ui: cannot make a random token: %s", strerror(errno));
+		rc = tool_fail("ui: cannot make a random token: %s", strerror(errno));
+		goto out;
 	}
-
-	/*
-	 * Bound here, and the Host values known, before libmicrohttpd starts
-	 * any thread that reads them.
-	 */
-	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || bind(fd, (struct sockaddr *)&ss, sslen) != 0 || listen(fd, 64) != 0 ||
-	    getsockname(fd, (struct sockaddr *)&ss, &sslen) != 0) {
-		rc = tool_fail("ui: cannot listen on %s: %s", listen_on, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		ui_syncer_free(ui.sync);
-		fl_db_close(db);
-		return rc;
+	if ((fd = listen_socket(&ui, &ss, sslen, v6)) < 0) {
+		rc = tool_fail("ui: cannot listen on %s: %s", o.listen_on, strerror(errno));
+		goto out;
 	}
-	port = ntohs(v6 ? ((struct sockaddr_in6 *)&ss)->sin6_port : ((struct sockaddr_in *)&ss)->sin_port);
-	if (v6) {
-		snprintf(ui.hosts[ui.nhosts++], sizeof ui.hosts[0], "[::1]:%d", port);
-	} else {
-		char addr[INET_ADDRSTRLEN];
-
-		inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, addr, sizeof addr);
-		snprintf(ui.hosts[ui.nhosts++], sizeof ui.hosts[0], "%s:%d", addr, port);
-	}
-	snprintf(ui.hosts[ui.nhosts++], sizeof ui.hosts[0], "localhost:%d", port);
-
-	/* The threads libmicrohttpd starts inherit this mask: the signals come here. */
-	sigemptyset(&stop);
-	sigaddset(&stop, SIGINT);
-	sigaddset(&stop, SIGTERM);
-	pthread_sigmask(SIG_BLOCK, &stop, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	mhd = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
-				       (v6 ? MHD_USE_IPv6 : 0),
-			       0, NULL, NULL, on_request, &ui,
-			       MHD_OPTION_LISTEN_SOCKET, fd,
-			       MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONNECTIONS_MAX,
-			       MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)IDLE_TIMEOUT_S,
-			       MHD_OPTION_NOTIFY_COMPLETED, req_free, NULL,
-			       MHD_OPTION_END);
-	if (!mhd) {
+	if (!(mhd = serve(&ui, fd, v6, &stop))) {
+		rc = tool_fail("ui: cannot serve on %s: %s", o.listen_on, strerror(errno));
 		close(fd);
-		ui_syncer_free(ui.sync);
-		fl_db_close(db);
-		return tool_fail("ui: cannot serve on %s: %s", listen_on, strerror(errno));
+		goto out;
 	}
-
-	printf("listening on http://%s/?token=%s\n", ui.hosts[0], ui.token);
-	fflush(stdout);
-	fprintf(stderr, "flsync ui: serving %s; Ctrl-C stops\n", ctx->db_path);
-	if (open_browser) {
-		char url[sizeof ui.hosts[0] + sizeof ui.token + 32];
-
-		snprintf(url, sizeof url, "http://%s/?token=%s", ui.hosts[0], ui.token);
-		tool_open_url_async(url);
-	}
-
+	announce(&ui, ctx->db_path, o.open_browser);
 	while (sigwait(&stop, &sig) != 0)
 		;
 	fprintf(stderr, "flsync ui: stopping\n");
 	atomic_store(&ui.stopping, true);
-	MHD_stop_daemon(mhd);
+	rc = TOOL_OK;
+out:
+	if (mhd)
+		MHD_stop_daemon(mhd);
 	ui_syncer_free(ui.sync); /* a pass in flight stops at its next batch */
 	for (i = 0; i < ui.npool; i++)
 		fl_db_close(ui.pool[i]);
 	pthread_mutex_destroy(&ui.lock);
-	return TOOL_OK;
+	return rc;
 }

@@ -1,7 +1,8 @@
 /*
  * cmd_ui.c — `flsync ui`: a local web app over the library, served with
  * libmicrohttpd on loopback only.  This file is the server: options, the
- * per-run token, the Host/Origin/token checks every request passes, the
+ * Host/Origin/token checks every request passes (where it listens and the
+ * per-run token are ui_listen.c's), the
  * routing to the embedded page (ui_assets.c) and to the JSON endpoints
  * (ui_api.c), and the live-update stream (server-sent events fed by
  * fl_changes_wait()).
@@ -574,67 +575,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 
 /* ---- start and stop ---------------------------------------------------------- */
 
-/* Parse HOST:PORT into a loopback socket address; false (with a message) otherwise. */
-static bool parse_listen(const char *spec, struct sockaddr_storage *ss, socklen_t *len, bool *v6)
-{
-	char host[64];
-	const char *colon = strrchr(spec, ':');
-	int64_t port;
-
-	if (!colon || (size_t)(colon - spec) >= sizeof host || !tool_parse_int64(colon + 1, &port) ||
-	    port < 0 || port > 65535) {
-		tool_usage_error("ui", "ui: --listen takes HOST:PORT (a loopback address), not %s", spec);
-		return false;
-	}
-	memcpy(host, spec, (size_t)(colon - spec));
-	host[colon - spec] = '\0';
-	memset(ss, 0, sizeof *ss);
-	if (!strcmp(host, "[::1]") || !strcmp(host, "::1")) {
-		struct sockaddr_in6 *a = (struct sockaddr_in6 *)ss;
-
-		a->sin6_family = AF_INET6;
-		a->sin6_addr = in6addr_loopback;
-		a->sin6_port = htons((uint16_t)port);
-		*len = sizeof *a;
-		*v6 = true;
-		return true;
-	} else {
-		struct sockaddr_in *a = (struct sockaddr_in *)ss;
-
-		a->sin_family = AF_INET;
-		a->sin_port = htons((uint16_t)port);
-		*len = sizeof *a;
-		*v6 = false;
-		if (!strcmp(host, "localhost"))
-			strcpy(host, "127.0.0.1");
-		if (inet_pton(AF_INET, host, &a->sin_addr) == 1 && (ntohl(a->sin_addr.s_addr) >> 24) == 127)
-			return true;
-	}
-	tool_usage_error("ui", "ui: --listen must name a loopback address (127.0.0.1, localhost or [::1]), not %s",
-			 host);
-	return false;
-}
-
-static bool make_token(char out[65])
-{
-	unsigned char raw[32];
-	size_t got = 0;
-	int i;
-
-	while (got < sizeof raw) {
-		ssize_t n = getrandom(raw + got, sizeof raw - got, 0);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return false;
-		got += (size_t)n;
-	}
-	for (i = 0; i < 32; i++)
-		sprintf(out + 2 * i, "%02x", raw[i]);
-	return true;
-}
-
 /* What the command line asked for. */
 struct ui_opts {
 	const char *listen_on, *api, *token_file;
@@ -679,36 +619,6 @@ static int parse_opts(struct tool_ctx *ctx, int argc, char **argv, struct ui_opt
 	if (optind < argc)
 		return tool_usage_error("ui", "ui: unexpected argument %s", argv[optind]);
 	return TOOL_NEXT;
-}
-
-/*
- * A socket bound and listening on ss, and the Host values it answers to
- * known, before libmicrohttpd starts any thread that reads them; -1 with
- * errno set when it cannot be.
- */
-static int listen_socket(struct ui *ui, struct sockaddr_storage *ss, socklen_t sslen, bool v6)
-{
-	int fd = socket(ss->ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0), port, e;
-
-	if (fd < 0 || bind(fd, (struct sockaddr *)ss, sslen) != 0 || listen(fd, 64) != 0 ||
-	    getsockname(fd, (struct sockaddr *)ss, &sslen) != 0) {
-		e = errno;
-		if (fd >= 0)
-			close(fd);
-		errno = e;
-		return -1;
-	}
-	port = ntohs(v6 ? ((struct sockaddr_in6 *)ss)->sin6_port : ((struct sockaddr_in *)ss)->sin_port);
-	if (v6) {
-		snprintf(ui->hosts[ui->nhosts++], sizeof ui->hosts[0], "[::1]:%d", port);
-	} else {
-		char addr[INET_ADDRSTRLEN];
-
-		inet_ntop(AF_INET, &((struct sockaddr_in *)ss)->sin_addr, addr, sizeof addr);
-		snprintf(ui->hosts[ui->nhosts++], sizeof ui->hosts[0], "%s:%d", addr, port);
-	}
-	snprintf(ui->hosts[ui->nhosts++], sizeof ui->hosts[0], "localhost:%d", port);
-	return fd;
 }
 
 /* libmicrohttpd serving fd, a thread a connection; stop's signals blocked first so they come to sigwait. */
@@ -759,7 +669,7 @@ int tool_cmd_ui(struct tool_ctx *ctx, int argc, char **argv)
 
 	if ((rc = parse_opts(ctx, argc, argv, &o)) != TOOL_NEXT)
 		return rc;
-	if (!parse_listen(o.listen_on, &ss, &sslen, &v6))
+	if (!ui_parse_listen(o.listen_on, &ss, &sslen, &v6))
 		return TOOL_USAGE;
 	if (o.token_file && !o.api)
 		return tool_usage_error("ui", "ui: --token-file is the token for --api, which is missing");
@@ -776,11 +686,11 @@ int tool_cmd_ui(struct tool_ctx *ctx, int argc, char **argv)
 		rc = tool_fail("ui: %s", err);
 		goto out;
 	}
-	if (!make_token(ui.token)) {
+	if (!ui_make_token(ui.token)) {
 		rc = tool_fail("ui: cannot make a random token: %s", strerror(errno));
 		goto out;
 	}
-	if ((fd = listen_socket(&ui, &ss, sslen, v6)) < 0) {
+	if ((fd = ui_listen_socket(&ss, sslen, v6, ui.hosts, &ui.nhosts)) < 0) {
 		rc = tool_fail("ui: cannot listen on %s: %s", o.listen_on, strerror(errno));
 		goto out;
 	}

@@ -40,7 +40,7 @@ static void out_open(struct out *o)
 	o->len = 0;
 	o->f = open_memstream(&o->buf, &o->len);
 	if (!o->f)
-		abort(); /* out of memory: the tool aborts (STYLE.md) */
+		abort(); /* out of memory: the tool aborts (util/xalloc.h) */
 }
 
 static void out_close(struct out *o, struct ui_reply *rep, unsigned status)

@@ -212,7 +212,7 @@ static bool table_sync(struct pgm_sink *s, const struct pgm_table *t, bool *view
 		goto out;
 	snprintf(what, sizeof what, "read the columns of %s", t->name);
 	r = pgm_params(s, "SELECT column_name, data_type FROM information_schema.columns "
-		      "WHERE table_schema = $1 AND table_name = $2", 2, params, what);
+		       "WHERE table_schema = $1 AND table_name = $2", 2, params, what);
 	if (!r) {
 		ok = false;
 		goto out;

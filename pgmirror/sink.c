@@ -39,7 +39,7 @@ static bool session_ok(struct pgm_sink *s)
 			       "(CREATE DATABASE ... ENCODING 'UTF8' TEMPLATE template0)",
 			       enc ? enc : "an unknown encoding");
 	r = pgm_params(s, "SELECT set_config('application_name', $1, false), "
-		      "set_config('client_min_messages', 'warning', false)", 1, params, "set up the session");
+		       "set_config('client_min_messages', 'warning', false)", 1, params, "set up the session");
 	PQclear(r);
 	return r != NULL;
 }

@@ -492,27 +492,17 @@ static int run_show(struct fl_db *db, struct queue_args *a)
 	return TOOL_OK;
 }
 
-static int run_cancel(struct fl_db *db, struct queue_args *a)
+/* cancel or retry: one change of the action's state. */
+static int run_cancel_retry(struct fl_db *db, struct queue_args *a)
 {
-	int rc = fl_action_cancel(db, a->id);
+	bool cancel = !strcmp(a->pos[0], "cancel");
+	int rc = cancel ? fl_action_cancel(db, a->id) : fl_action_retry(db, a->id);
 
 	if (rc) {
-		tool_db_fail(db, rc, "queue cancel");
+		tool_db_fail(db, rc, cancel ? "queue cancel" : "queue retry");
 		return TOOL_FAIL;
 	}
-	printf("cancelled action %lld\n", (long long)a->id);
-	return TOOL_OK;
-}
-
-static int run_retry(struct fl_db *db, struct queue_args *a)
-{
-	int rc = fl_action_retry(db, a->id);
-
-	if (rc) {
-		tool_db_fail(db, rc, "queue retry");
-		return TOOL_FAIL;
-	}
-	printf("queued action %lld again\n", (long long)a->id);
+	printf(cancel ? "cancelled action %lld\n" : "queued action %lld again\n", (long long)a->id);
 	return TOOL_OK;
 }
 
@@ -534,8 +524,8 @@ static const struct queue_sub {
 	{ "add", check_add, run_add, true, TAKES_FORCE | TAKES_PARAM },
 	{ "list", check_no_operand, run_list, false, TAKES_STATE },
 	{ "show", check_id, run_show, false, 0 },
-	{ "cancel", check_id, run_cancel, true, 0 },
-	{ "retry", check_id, run_retry, true, 0 },
+	{ "cancel", check_id, run_cancel_retry, true, 0 },
+	{ "retry", check_id, run_cancel_retry, true, 0 },
 	{ "send", check_send, run_send, false, TAKES_DRY },
 };
 

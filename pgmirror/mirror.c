@@ -231,7 +231,7 @@ static bool copy_links(struct pgm_sink *s, struct fl_db *db, const char *account
  * The change feed's newest seq (0 when empty).  pgmirror reads the file
  * through flsync.h alone, so this is fl_stmt, not store.h's store_int.
  */
-static int64_t feed_latest(struct pgm_sink *s, struct fl_db *db, bool *ok)
+static int64_t newest_seq(struct pgm_sink *s, struct fl_db *db, bool *ok)
 {
 	struct fl_stmt *st;
 	int row = 0, rc;
@@ -400,7 +400,7 @@ static bool read_feed(struct mirror *m, bool ok)
 {
 	int horizon_rc;
 
-	m->latest = ok ? feed_latest(m->s, m->db, &ok) : 0;
+	m->latest = ok ? newest_seq(m->s, m->db, &ok) : 0;
 	/* Pruned past pos: a change after it may be gone (coalescing leaves holes that lose nothing). */
 	if (ok && (horizon_rc = fl_changes_horizon(m->db, &m->horizon)) != FL_OK)
 		ok = pgm_db_fail(m->s, m->db, horizon_rc, "read the change feed's horizon");

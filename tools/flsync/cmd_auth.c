@@ -588,14 +588,8 @@ int tool_cmd_auth(struct tool_ctx *ctx, int argc, char **argv)
 	int64_t t;
 	int opt, rc;
 
-	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
-		help(argc < 2 ? stderr : stdout);
-		return argc < 2 ? TOOL_USAGE : TOOL_OK;
-	}
-	sub = argv[1];
-	argc--;
-	argv++;
-	optind = 0;
+	if ((rc = tool_subcommand(&argc, &argv, help, &sub)) != TOOL_NEXT)
+		return rc;
 	while ((opt = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
 		switch (opt) {
 		case O_TOKEN_FILE: a.token_file = optarg; break;

@@ -151,6 +151,19 @@ int tool_opt_shared(struct tool_ctx *ctx, int opt, const char *cmd, char **argv,
 	}
 }
 
+int tool_subcommand(int *argc, char ***argv, void (*help)(FILE *f), const char **sub)
+{
+	if (*argc < 2 || !strcmp((*argv)[1], "-h") || !strcmp((*argv)[1], "--help")) {
+		help(*argc < 2 ? stderr : stdout);
+		return *argc < 2 ? TOOL_USAGE : TOOL_OK;
+	}
+	*sub = (*argv)[1];
+	(*argc)--;
+	(*argv)++;
+	optind = 0;
+	return TOOL_NEXT;
+}
+
 char *tool_quoted(const char *s)
 {
 	size_t n = strlen(s), i, o = 0;

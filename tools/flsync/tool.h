@@ -90,6 +90,14 @@ int tool_mkdir_private(const char *dir);
 int tool_opt_shared(struct tool_ctx *ctx, int opt, const char *cmd, char **argv,
 		    void (*help)(FILE *f));
 
+/*
+ * `flsync CMD SUB [options]`: SUB (*sub) taken off the front, so that
+ * getopt reads the options after it.  TOOL_NEXT, or the exit code at once:
+ * help(stderr) and TOOL_USAGE with no SUB, help(stdout) and TOOL_OK for
+ * -h or --help.
+ */
+int tool_subcommand(int *argc, char ***argv, void (*help)(FILE *f), const char **sub);
+
 /* s in double quotes with inner double quotes doubled: an SQL identifier or an FTS5 phrase. */
 char *tool_quoted(const char *s);
 

@@ -21,7 +21,7 @@ static const char *const thread_types[] = { "private_chat", "primary", NULL };
 #define END { NULL, FT_BOOL, false, NULL, NULL, NULL, 0, 0 }
 #define BID_ID { "bid_id", FT_ID, true, "bid", NULL, NULL, 0, 0 }
 #define MILESTONE_ID { "milestone_id", FT_ID, true, "milestone", NULL, NULL, 0, 0 }
-#define MREQ_ID { "milestone_request_id", FT_ID, true, "milestone_request", NULL, NULL, 0, 0 }
+#define MILESTONE_REQUEST_ID { "milestone_request_id", FT_ID, true, "milestone_request", NULL, NULL, 0, 0 }
 #define THREAD_ID { "thread_id", FT_ID, true, "thread", NULL, NULL, 0, 0 }
 
 static const struct field_spec f_bid_create[] = {
@@ -58,16 +58,16 @@ static const struct field_spec f_milestone_release[] = {
 	END,
 };
 static const struct field_spec f_milestone_action[] = { MILESTONE_ID, END };
-static const struct field_spec f_mreq_create[] = {
+static const struct field_spec f_milestone_request_create[] = {
 	{ "project_id", FT_ID, true, "project", "projects", NULL, 0, 0 },
 	{ "bid_id", FT_ID, true, "bid", "bids", NULL, 0, 0 },
 	{ "amount", FT_AMOUNT, true, NULL, NULL, NULL, 0, 0 },
 	{ "description", FT_TEXT, true, NULL, NULL, NULL, 0, 0 },
 	END,
 };
-static const struct field_spec f_mreq_action[] = { MREQ_ID, END };
-static const struct field_spec f_mreq_reject[] = {
-	MREQ_ID,
+static const struct field_spec f_milestone_request_action[] = { MILESTONE_REQUEST_ID, END };
+static const struct field_spec f_milestone_request_reject[] = {
+	MILESTONE_REQUEST_ID,
 	{ "reason", FT_TEXT, true, NULL, NULL, NULL, 0, 0 },
 	END,
 };
@@ -109,7 +109,8 @@ static const struct field_spec f_project_invite[] = {
 	END,
 };
 
-#define P(x) "json_extract(:p, '$." x "')"
+/* Parameter x of the action, as queued with its local references resolved (:p). */
+#define PARAM(x) "json_extract(:p, '$." x "')"
 
 /* Optimistic rows: :id is the local id, :p the parameters with local refs resolved. */
 #define LOCAL_COLS "local_state, local_id, local_action"
@@ -117,55 +118,55 @@ static const struct field_spec f_project_invite[] = {
 
 static const char bid_insert[] =
 	"INSERT INTO bids(id, project_id, bidder_id, project_owner_id, amount, period, description, "
-	"award_status, time_submitted, " LOCAL_COLS ") VALUES (:id, " P("project_id") ", "
-	"coalesce(" P("bidder_id") ", :self), (SELECT owner_id FROM projects WHERE id = " P("project_id") "), "
-	P("amount") ", " P("period") ", " P("description") ", 'pending', :now, " LOCAL_VALS ")";
+	"award_status, time_submitted, " LOCAL_COLS ") VALUES (:id, " PARAM("project_id") ", "
+	"coalesce(" PARAM("bidder_id") ", :self), (SELECT owner_id FROM projects WHERE id = " PARAM("project_id") "), "
+	PARAM("amount") ", " PARAM("period") ", " PARAM("description") ", 'pending', :now, " LOCAL_VALS ")";
 
 static const char milestone_insert[] =
 	"INSERT INTO milestones(id, project_id, bid_id, bidder_id, project_owner_id, currency_id, amount, "
-	"status, reason, description, time_created, " LOCAL_COLS ") VALUES (:id, " P("project_id") ", "
-	P("bid_id") ", " P("bidder_id") ", :self, (SELECT currency_id FROM projects WHERE id = "
-	P("project_id") "), " P("amount") ", 'pending', " P("reason") ", " P("description") ", :now, "
+	"status, reason, description, time_created, " LOCAL_COLS ") VALUES (:id, " PARAM("project_id") ", "
+	PARAM("bid_id") ", " PARAM("bidder_id") ", :self, (SELECT currency_id FROM projects WHERE id = "
+	PARAM("project_id") "), " PARAM("amount") ", 'pending', " PARAM("reason") ", " PARAM("description") ", :now, "
 	LOCAL_VALS ")";
 
-static const char mreq_insert[] =
+static const char milestone_request_insert[] =
 	"INSERT INTO milestone_requests(id, project_id, bid_id, bidder_id, project_owner_id, currency_id, "
-	"amount, status, description, time_requested, " LOCAL_COLS ") VALUES (:id, " P("project_id") ", "
-	P("bid_id") ", :self, (SELECT owner_id FROM projects WHERE id = " P("project_id") "), "
-	"(SELECT currency_id FROM projects WHERE id = " P("project_id") "), " P("amount") ", 'pending', "
-	P("description") ", :now, " LOCAL_VALS ")";
+	"amount, status, description, time_requested, " LOCAL_COLS ") VALUES (:id, " PARAM("project_id") ", "
+	PARAM("bid_id") ", :self, (SELECT owner_id FROM projects WHERE id = " PARAM("project_id") "), "
+	"(SELECT currency_id FROM projects WHERE id = " PARAM("project_id") "), " PARAM("amount") ", 'pending', "
+	PARAM("description") ", :now, " LOCAL_VALS ")";
 
 static const char review_insert[] =
 	"INSERT INTO reviews(project_id, from_user_id, to_user_id, role, rating, description, "
-	"time_submitted, local_state, local_action) VALUES (" P("project_id") ", coalesce("
-	P("from_user_id") ", :self), " P("to_user_id") ", " P("role") ", " P("rating") ", "
-	P("comment") ", :now, 'pending', :kind)";
+	"time_submitted, local_state, local_action) VALUES (" PARAM("project_id") ", coalesce("
+	PARAM("from_user_id") ", :self), " PARAM("to_user_id") ", " PARAM("role") ", " PARAM("rating") ", "
+	PARAM("comment") ", :now, 'pending', :kind)";
 
 static const char thread_insert[] =
 	"INSERT INTO threads(id, thread_type, context_type, context_id, owner_id, folder, is_read, "
-	"is_muted, time_created, time_updated, " LOCAL_COLS ") VALUES (:id, " P("type") ", "
-	P("context_type") ", " P("context") ", :self, 'sent', 1, 0, :now, :now, " LOCAL_VALS ");"
+	"is_muted, time_created, time_updated, " LOCAL_COLS ") VALUES (:id, " PARAM("type") ", "
+	PARAM("context_type") ", " PARAM("context") ", :self, 'sent', 1, 0, :now, :now, " LOCAL_VALS ");"
 	"INSERT INTO thread_members(thread_id, user_id) SELECT :id, value FROM json_each(:p, '$.members') "
 	"UNION SELECT :id, :self WHERE :self IS NOT NULL";
 
 static const char message_insert[] =
 	"INSERT INTO messages(id, thread_id, from_user_id, message, message_source, client_message_id, "
-	"time_created, time_updated, " LOCAL_COLS ") VALUES (:id, " P("thread_id") ", :self, "
-	P("message") ", 'default_msg', CAST(" P("client_message_id") " AS TEXT), :now, :now, "
+	"time_created, time_updated, " LOCAL_COLS ") VALUES (:id, " PARAM("thread_id") ", :self, "
+	PARAM("message") ", 'default_msg', CAST(" PARAM("client_message_id") " AS TEXT), :now, :now, "
 	LOCAL_VALS ")";
 
 static const char project_insert[] =
 	"INSERT INTO projects(id, owner_id, title, description, preview_description, type, status, "
 	"currency_id, budget_minimum, budget_maximum, time_submitted, time_updated, " LOCAL_COLS ") "
-	"VALUES (:id, :self, " P("title") ", " P("description") ", substr(" P("description") ", 1, 200), "
-	"'fixed', 'active', " P("currency.id") ", " P("budget.minimum") ", " P("budget.maximum") ", "
+	"VALUES (:id, :self, " PARAM("title") ", " PARAM("description") ", substr(" PARAM("description") ", 1, 200), "
+	"'fixed', 'active', " PARAM("currency.id") ", " PARAM("budget.minimum") ", " PARAM("budget.maximum") ", "
 	":now, :now, " LOCAL_VALS ");"
 	"INSERT INTO project_jobs(project_id, job_id) SELECT :id, json_extract(value, '$.id') "
 	"FROM json_each(:p, '$.jobs')";
 
 #define BID_PATH "/api/projects/0.1/bids/{bid_id}/"
-#define MS_PATH "/api/projects/0.1/milestones/{milestone_id}/"
-#define MR_PATH "/api/projects/0.1/milestone_requests/{milestone_request_id}/"
+#define MILESTONE_PATH "/api/projects/0.1/milestones/{milestone_id}/"
+#define MILESTONE_REQUEST_PATH "/api/projects/0.1/milestone_requests/{milestone_request_id}/"
 
 #define BID_ACTION(k, act, cols, set) \
 	{ .kind = "bid." k, .table = "bids", .target = "bid_id", .fields = f_bid_action, .set_cols = cols, \
@@ -177,8 +178,8 @@ static const struct kind_spec kinds[] = {
 	  .body = BODY_JSON, .acting_user = "bidder_id" },
 	{ .kind = "bid.update", .table = "bids", .target = "bid_id", .fields = f_bid_update,
 	  .set_cols = "amount,period,description",
-	  .set_sql = "amount = coalesce(" P("amount") ", amount), period = coalesce(" P("period") ", period), "
-		     "description = coalesce(" P("description") ", description)",
+	  .set_sql = "amount = coalesce(" PARAM("amount") ", amount), period = coalesce(" PARAM("period") ", period), "
+		     "description = coalesce(" PARAM("description") ", description)",
 	  .method = "PUT", .path = BID_PATH, .body = BODY_JSON },
 	/* Perform Bid Action: award sets pending, the bidder's accept sets awarded, deny rejected. */
 	BID_ACTION("award", "award", "award_status,time_awarded", "award_status = 'pending', time_awarded = :now"),
@@ -194,27 +195,27 @@ static const struct kind_spec kinds[] = {
 	  .path = "/api/projects/0.1/milestones/", .body = BODY_JSON },
 	{ .kind = "milestone.release", .table = "milestones", .target = "milestone_id",
 	  .fields = f_milestone_release, .set_cols = "", .set_sql = "", .method = "PUT",
-	  .path = MS_PATH, .action = "release", .body = BODY_NONE },
+	  .path = MILESTONE_PATH, .action = "release", .body = BODY_NONE },
 	{ .kind = "milestone.request_release", .table = "milestones", .target = "milestone_id",
 	  .fields = f_milestone_action, .set_cols = "status",
-	  .set_sql = "status = 'requested_release'", .method = "PUT", .path = MS_PATH,
+	  .set_sql = "status = 'requested_release'", .method = "PUT", .path = MILESTONE_PATH,
 	  .action = "request_release", .body = BODY_NONE },
 	{ .kind = "milestone.cancel", .table = "milestones", .target = "milestone_id",
 	  .fields = f_milestone_action, .set_cols = "", .set_sql = "", .method = "PUT",
-	  .path = MS_PATH, .action = "cancel", .body = BODY_NONE },
+	  .path = MILESTONE_PATH, .action = "cancel", .body = BODY_NONE },
 	{ .kind = "milestone_request.create", .creates = "milestone_request",
-	  .table = "milestone_requests", .fields = f_mreq_create, .insert_sql = mreq_insert,
+	  .table = "milestone_requests", .fields = f_milestone_request_create, .insert_sql = milestone_request_insert,
 	  .method = "POST", .path = "/api/projects/0.1/milestone_requests/", .body = BODY_JSON },
 	{ .kind = "milestone_request.accept", .table = "milestone_requests",
-	  .target = "milestone_request_id", .fields = f_mreq_action, .set_cols = "", .set_sql = "",
-	  .method = "PUT", .path = MR_PATH, .action = "accept", .body = BODY_NONE },
+	  .target = "milestone_request_id", .fields = f_milestone_request_action, .set_cols = "", .set_sql = "",
+	  .method = "PUT", .path = MILESTONE_REQUEST_PATH, .action = "accept", .body = BODY_NONE },
 	{ .kind = "milestone_request.reject", .table = "milestone_requests",
-	  .target = "milestone_request_id", .fields = f_mreq_reject, .set_cols = "status",
-	  .set_sql = "status = 'rejected'", .method = "PUT", .path = MR_PATH, .action = "reject",
+	  .target = "milestone_request_id", .fields = f_milestone_request_reject, .set_cols = "status",
+	  .set_sql = "status = 'rejected'", .method = "PUT", .path = MILESTONE_REQUEST_PATH, .action = "reject",
 	  .body = BODY_NONE },
 	{ .kind = "milestone_request.delete", .table = "milestone_requests",
-	  .target = "milestone_request_id", .fields = f_mreq_action, .set_cols = "status",
-	  .set_sql = "status = 'deleted'", .method = "PUT", .path = MR_PATH, .action = "delete",
+	  .target = "milestone_request_id", .fields = f_milestone_request_action, .set_cols = "status",
+	  .set_sql = "status = 'deleted'", .method = "PUT", .path = MILESTONE_REQUEST_PATH, .action = "delete",
 	  .body = BODY_NONE },
 	{ .kind = "review.post", .creates = "review", .table = "reviews", .fields = f_review_post,
 	  .insert_sql = review_insert, .method = "POST", .path = "/api/projects/0.1/reviews/",

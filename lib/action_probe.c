@@ -1,6 +1,6 @@
 /*
  * action_probe.c — reading a queued action's effect back from the server
- * and comparing it with what was sent.  replay.c asks before it sends again
+ * and comparing it with what was sent.  action_replay.c asks before it sends again
  * after an uncertain send (a crash while 'sending', a lost reply), and after
  * the API answered one of the "already" errors: the object the API has is
  * read, stored when asked, and judged the same as the action's (the effect
@@ -33,7 +33,7 @@
 #include <time.h>
 
 #include "ratelimit.h"
-#include "replay.h"
+#include "action_replay.h"
 
 struct probe_ctx {
 	struct result_ctx *res;

@@ -1,7 +1,7 @@
 /*
  * actions.h — the write queue's internals, shared by actions.c (the public
  * enqueue/cancel/retry/inspect calls and the optimistic effects),
- * action_kinds.c (what each kind takes and how it is sent) and replay.c
+ * action_kinds.c (what each kind takes and how it is sent) and action_replay.c
  * (sending queued actions to the API).
  */
 #ifndef FL_ACTIONS_H

@@ -11,7 +11,7 @@
 #include "watch.h"
 
 /*
- * Ready: what replay.c's stream would take now (queued or left 'sending',
+ * Ready: what action_replay.c's stream would take now (queued or left 'sending',
  * due) and not wait on (its dependency is over: done, or failed/cancelled,
  * which fails it).  The partial index actions_due covers the scan.
  */

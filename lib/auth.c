@@ -3,7 +3,7 @@
  * state and PKCE verifier, its authorization URL, the code exchange, the
  * GET self that proves the new token, and writing the token file; saving a
  * personal access token; reading a token file's facts without its tokens.
- * The OAuth exchanges are oauth.c's, the file token.c's.
+ * The OAuth exchanges are auth_oauth.c's, the file auth_token.c's.
  */
 #include <errno.h>
 #include <limits.h>
@@ -13,9 +13,9 @@
 #include <time.h>
 
 #include "api.h"
+#include "auth_oauth.h"
+#include "auth_token.h"
 #include "buf.h"
-#include "oauth.h"
-#include "token.h"
 
 #define SELF_PATH "/api/users/0.1/self/"
 

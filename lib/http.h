@@ -12,9 +12,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "auth_token.h"
 #include "buf.h"
 #include "error.h"
-#include "token.h"
 
 enum http_auth {
 	HTTP_AUTH_OAUTH = 0,     /* Freelancer-OAuth-V1: <token> */

@@ -14,7 +14,7 @@
 
 static const char *const milestone_statuses[] = {
 	"disputed", "requested_release", "pending", "frozen", "cleared", "canceled", NULL };
-static const char *const mreq_statuses[] = { "deleted", "rejected", "pending", "created", NULL };
+static const char *const milestone_request_statuses[] = { "deleted", "rejected", "pending", "created", NULL };
 
 /* Ids of id-keyed maps: the field, or else the map key. */
 static bool item_id(const struct json_item *it, const char *field, int64_t *out)
@@ -70,9 +70,9 @@ static const struct sync_entity milestone_entity = {
 	.what = "store milestone", .look = true,
 };
 
-static const struct sync_column mreq_cols[] = {
+static const struct sync_column milestone_request_cols[] = {
 	PARTIES,
-	{ "status", COL_ENUM, .path = "status", .values = mreq_statuses },
+	{ "status", COL_ENUM, .path = "status", .values = milestone_request_statuses },
 	{ "description", COL_TEXT, .path = "description" },
 	{ "time_requested", COL_INT, .path = "time_requested" },
 	{ "local_state", COL_FIXED, .value = "NULL", .set = "local_state = NULL" },
@@ -81,8 +81,8 @@ static const struct sync_column mreq_cols[] = {
 	{ .name = NULL },
 };
 
-static const struct sync_entity mreq_entity = {
-	.table = "milestone_requests", .conflict = "id", .cols = mreq_cols, .slot = SLOT_MREQ,
+static const struct sync_entity milestone_request_entity = {
+	.table = "milestone_requests", .conflict = "id", .cols = milestone_request_cols, .slot = SLOT_MILESTONE_REQUEST,
 	.what = "store milestone request", .look = true,
 };
 
@@ -105,7 +105,7 @@ int row_milestone_request(struct sync_run *run, const struct json_item *it)
 		return FL_OK;
 	if (!item_id(it, "id", &id))
 		return error_set(&run->err, FL_ERR_PARSE, "a milestone request without an id");
-	return sync_entity_store(run, &mreq_entity, &id, NULL, it);
+	return sync_entity_store(run, &milestone_request_entity, &id, NULL, it);
 }
 
 /*

@@ -24,7 +24,7 @@
 /* The streams, by their place in streams[]. */
 enum {
 	S_SELF, S_ACTIONS, S_HINTS, S_REFERENCE, S_PROJECTS, S_MARKET, S_BIDS, S_BIDS_RECEIVED,
-	S_REVIEWS_TO, S_REVIEWS_FROM, S_PROJECTS_REFRESH, S_BIDS_REFRESH, S_MILESTONES, S_MREQS,
+	S_REVIEWS_TO, S_REVIEWS_FROM, S_PROJECTS_REFRESH, S_BIDS_REFRESH, S_MILESTONES, S_MILESTONE_REQUESTS,
 	S_THREADS, S_MESSAGES, S_USERS, S_REFRESH
 };
 #define B(s) (1u << (s))
@@ -67,8 +67,8 @@ static const struct stream_def streams[] = {
 	[S_BIDS_REFRESH] = { "bids_refresh", stream_bids_refresh, AFTER_PROJECTS },
 	[S_MILESTONES] = { "milestones", stream_milestones,
 			   AFTER_PROJECTS | B(S_PROJECTS_REFRESH) | B(S_BIDS_REFRESH) },
-	[S_MREQS] = { "milestone_requests", stream_milestone_requests,
-		      AFTER_PROJECTS | B(S_PROJECTS_REFRESH) | B(S_BIDS_REFRESH) },
+	[S_MILESTONE_REQUESTS] = { "milestone_requests", stream_milestone_requests,
+				   AFTER_PROJECTS | B(S_PROJECTS_REFRESH) | B(S_BIDS_REFRESH) },
 	[S_THREADS] = { "threads", stream_threads, AFTER_START },
 	[S_MESSAGES] = { "messages", stream_messages, AFTER_START },
 	[S_USERS] = { "users", stream_users, B(S_USERS) - 1 },

@@ -360,7 +360,7 @@ enum sync_slot {
 	SLOT_TOUCH = SLOT_REF + REF_COUNT, SLOT_CURSOR,
 	SLOT_USER, SLOT_USER_SELF, SLOT_CURRENCY, SLOT_JOB, SLOT_CATEGORY, SLOT_JOB_CATEGORY,
 	SLOT_PROJECT, SLOT_PROJECT_JOBS_DEL, SLOT_PROJECT_JOB,
-	SLOT_BID, SLOT_MILESTONE, SLOT_MREQ, SLOT_REVIEW,
+	SLOT_BID, SLOT_MILESTONE, SLOT_MILESTONE_REQUEST, SLOT_REVIEW,
 	SLOT_THREAD, SLOT_THREAD_MEMBERS_DEL, SLOT_THREAD_MEMBER, SLOT_MESSAGE,
 	SLOT_COUNT
 };
@@ -503,7 +503,7 @@ int stream_threads(struct sync_run *run);
 int stream_messages(struct sync_run *run);
 int stream_users(struct sync_run *run);
 int stream_refresh(struct sync_run *run); /* stream_refresh.c: every record re-read by id, paced (last) */
-int stream_actions(struct sync_run *run);   /* replay.c: send queued write actions */
+int stream_actions(struct sync_run *run);   /* action_replay.c: send queued write actions */
 
 /* Store functions shared between streams of one family. */
 int row_project(struct sync_run *run, const struct json_item *it);

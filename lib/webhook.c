@@ -15,9 +15,9 @@
 #include <yajl/yajl_gen.h>
 
 #include "api.h"
+#include "auth_token.h"
 #include "flsync.h"
 #include "store.h"
-#include "token.h"
 
 #define WEBHOOKS_PATH "/api/users/0.1/webhooks/"
 #define SELF_PATH "/api/users/0.1/self/"

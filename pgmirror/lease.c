@@ -11,7 +11,7 @@
  * with the holder's name.  Every age is measured by PostgreSQL's clock
  * (now() - heartbeat), never a machine's own, so skewed clocks cannot make
  * two holders.  A mirror run under a lease checks (and beats) it in its own
- * transaction (pg_lease_check), which also keeps the row locked until the
+ * transaction (pgm_lease_check), which also keeps the row locked until the
  * rows are committed.
  */
 #include <stdio.h>
@@ -38,7 +38,7 @@ static int prepare(struct pgm_sink *s, const char *account, const char *holder)
 		return pgm_fail(s, "the account takes a name of 1 to 63 characters"), PGM_USAGE;
 	if (!holder || !*holder || strlen(holder) > 255)
 		return pgm_fail(s, "the lease holder takes a name of 1 to 255 characters"), PGM_USAGE;
-	if (!pgm_connected(s) || (!s->leases_ready && !pg_schema_leases(s)))
+	if (!pgm_connected(s) || (!s->leases_ready && !pgm_schema_leases(s)))
 		return PGM_FAIL;
 	s->leases_ready = true;
 	return PGM_OK;
@@ -47,10 +47,10 @@ static int prepare(struct pgm_sink *s, const char *account, const char *holder)
 /* Who holds the account's lease, read without a lock; false on a server error. */
 static bool who_holds(struct pgm_sink *s, const char *account, struct pgm_lease_info *info)
 {
-	char *ident = pg_ident2(s->schema, "leases");
-	char *sql = pgm_xasprintf("SELECT holder, extract(epoch FROM now() - heartbeat) FROM %s WHERE account = $1", ident);
+	char *ident = pgm_ident2(s->schema, "leases");
+	char *sql = xasprintf("SELECT holder, extract(epoch FROM now() - heartbeat) FROM %s WHERE account = $1", ident);
 	const char *params[1] = { account };
-	PGresult *r = pg_params(s, sql, 1, params, "read the lease");
+	PGresult *r = pgm_params(s, sql, 1, params, "read the lease");
 
 	free(sql);
 	free(ident);
@@ -81,19 +81,19 @@ static int refuse(struct pgm_sink *s, const char *account, const struct pgm_leas
 static int take_once(struct pgm_sink *s, const char *account, const char *holder, struct pgm_lease_info *info,
 		     bool *again)
 {
-	char *ident = pg_ident2(s->schema, "leases"), *sql, stale[32];
+	char *ident = pgm_ident2(s->schema, "leases"), *sql, stale[32];
 	const char *params[3] = { account, holder, stale };
 	PGresult *r = NULL;
 	int rc = PGM_FAIL;
 
 	*again = false;
 	snprintf(stale, sizeof stale, "%.3f", s->lease_stale_s);
-	if (!pg_exec(s, "BEGIN", "begin the lease"))
+	if (!pgm_exec(s, "BEGIN", "begin the lease"))
 		goto out;
 	/* Nobody has it: it is ours. */
-	sql = pgm_xasprintf("INSERT INTO %s (account, holder, heartbeat, taken_at) VALUES ($1, $2, now(), now()) "
-			    "ON CONFLICT (account) DO NOTHING RETURNING 1", ident);
-	r = pg_params(s, sql, 2, params, "take the lease");
+	sql = xasprintf("INSERT INTO %s (account, holder, heartbeat, taken_at) VALUES ($1, $2, now(), now()) "
+			"ON CONFLICT (account) DO NOTHING RETURNING 1", ident);
+	r = pgm_params(s, sql, 2, params, "take the lease");
 	free(sql);
 	if (!r)
 		goto rollback;
@@ -103,11 +103,11 @@ static int take_once(struct pgm_sink *s, const char *account, const char *holder
 	}
 	PQclear(r);
 	/* Someone has it: look, unless they are at it right now (then do not wait). */
-	sql = pgm_xasprintf("SELECT holder, extract(epoch FROM now() - heartbeat), "
-			    "now() - heartbeat > make_interval(secs => $2::double precision) "
-			    "FROM %s WHERE account = $1 FOR UPDATE SKIP LOCKED", ident);
+	sql = xasprintf("SELECT holder, extract(epoch FROM now() - heartbeat), "
+			"now() - heartbeat > make_interval(secs => $2::double precision) "
+			"FROM %s WHERE account = $1 FOR UPDATE SKIP LOCKED", ident);
 	params[1] = stale;
-	r = pg_params(s, sql, 2, params, "lock the lease");
+	r = pgm_params(s, sql, 2, params, "lock the lease");
 	params[1] = holder;
 	free(sql);
 	if (!r)
@@ -115,7 +115,7 @@ static int take_once(struct pgm_sink *s, const char *account, const char *holder
 	if (!PQntuples(r)) {
 		PQclear(r);
 		r = NULL;
-		pg_exec(s, "ROLLBACK", "roll back the lease");
+		pgm_exec(s, "ROLLBACK", "roll back the lease");
 		if (!who_holds(s, account, info))
 			goto out;
 		if (!info->holder[0]) {
@@ -128,20 +128,20 @@ static int take_once(struct pgm_sink *s, const char *account, const char *holder
 	snprintf(info->holder, sizeof info->holder, "%s", PQgetvalue(r, 0, 0));
 	info->age_s = strtod(PQgetvalue(r, 0, 1), NULL);
 	if (strcmp(info->holder, holder) == 0) {
-		sql = pgm_xasprintf("UPDATE %s SET heartbeat = now() WHERE account = $1", ident);
+		sql = xasprintf("UPDATE %s SET heartbeat = now() WHERE account = $1", ident);
 	} else if (strcmp(PQgetvalue(r, 0, 2), "t") == 0) {
 		info->taken_over = true;
-		sql = pgm_xasprintf("UPDATE %s SET holder = $2, heartbeat = now(), taken_at = now(), "
-				    "generation = generation + 1 WHERE account = $1", ident);
+		sql = xasprintf("UPDATE %s SET holder = $2, heartbeat = now(), taken_at = now(), "
+				"generation = generation + 1 WHERE account = $1", ident);
 	} else {
 		PQclear(r);
 		r = NULL;
-		pg_exec(s, "ROLLBACK", "roll back the lease");
+		pgm_exec(s, "ROLLBACK", "roll back the lease");
 		rc = refuse(s, account, info, false);
 		goto out;
 	}
 	PQclear(r);
-	r = pg_params(s, sql, strstr(sql, "$2") ? 2 : 1, params, "hold the lease");
+	r = pgm_params(s, sql, strstr(sql, "$2") ? 2 : 1, params, "hold the lease");
 	free(sql);
 	if (!r)
 		goto rollback;
@@ -149,7 +149,7 @@ static int take_once(struct pgm_sink *s, const char *account, const char *holder
 commit:
 	PQclear(r);
 	r = NULL;
-	if (!pg_exec(s, "COMMIT", "commit the lease")) {
+	if (!pgm_exec(s, "COMMIT", "commit the lease")) {
 		rc = PGM_FAIL;
 		goto out;
 	}
@@ -160,7 +160,7 @@ commit:
 rollback:
 	PQclear(r);
 	r = NULL;
-	pg_exec(s, "ROLLBACK", "roll back the lease");
+	pgm_exec(s, "ROLLBACK", "roll back the lease");
 	rc = PGM_FAIL;
 out:
 	free(ident);
@@ -196,12 +196,12 @@ int pgm_lease_renew(struct pgm_sink *s, const char *account, const char *holder)
 
 	if (rc != PGM_OK)
 		return rc;
-	if (!pg_exec(s, "BEGIN", "begin the heartbeat"))
+	if (!pgm_exec(s, "BEGIN", "begin the heartbeat"))
 		return PGM_FAIL;
-	rc = pg_lease_check(s, account, holder);
+	rc = pgm_lease_check(s, account, holder);
 	if (rc == PGM_OK)
-		return pg_exec(s, "COMMIT", "commit the heartbeat") ? PGM_OK : PGM_FAIL;
-	pg_exec(s, "ROLLBACK", "roll back the heartbeat");
+		return pgm_exec(s, "COMMIT", "commit the heartbeat") ? PGM_OK : PGM_FAIL;
+	pgm_exec(s, "ROLLBACK", "roll back the heartbeat");
 	return rc;
 }
 
@@ -214,22 +214,22 @@ int pgm_lease_release(struct pgm_sink *s, const char *account, const char *holde
 
 	if (rc != PGM_OK)
 		return rc;
-	ident = pg_ident2(s->schema, "leases");
-	sql = pgm_xasprintf("DELETE FROM %s WHERE account = $1 AND holder = $2", ident);
-	r = pg_params(s, sql, 2, params, "release the lease");
+	ident = pgm_ident2(s->schema, "leases");
+	sql = xasprintf("DELETE FROM %s WHERE account = $1 AND holder = $2", ident);
+	r = pgm_params(s, sql, 2, params, "release the lease");
 	free(sql);
 	free(ident);
 	PQclear(r);
 	return r ? PGM_OK : PGM_FAIL;
 }
 
-int pg_lease_check(struct pgm_sink *s, const char *account, const char *holder)
+int pgm_lease_check(struct pgm_sink *s, const char *account, const char *holder)
 {
-	char *ident = pg_ident2(s->schema, "leases");
-	char *sql = pgm_xasprintf("UPDATE %s SET heartbeat = now() WHERE account = $1 AND holder = $2 RETURNING 1", ident);
+	char *ident = pgm_ident2(s->schema, "leases");
+	char *sql = xasprintf("UPDATE %s SET heartbeat = now() WHERE account = $1 AND holder = $2 RETURNING 1", ident);
 	const char *params[2] = { account, holder };
 	struct pgm_lease_info held;
-	PGresult *r = pg_params(s, sql, 2, params, "check the lease");
+	PGresult *r = pgm_params(s, sql, 2, params, "check the lease");
 	int rc = PGM_FAIL;
 
 	free(sql);
@@ -259,7 +259,7 @@ int pgm_lease_get(struct pgm_sink *s, const char *account, struct pgm_lease_info
 	s->err[0] = '\0';
 	if (!account || !*account || strlen(account) > 63)
 		return pgm_fail(s, "the account takes a name of 1 to 63 characters"), PGM_USAGE;
-	if (!pgm_connected(s) || (!s->leases_ready && !pg_schema_leases(s)))
+	if (!pgm_connected(s) || (!s->leases_ready && !pgm_schema_leases(s)))
 		return PGM_FAIL;
 	s->leases_ready = true;
 	return who_holds(s, account, info) ? PGM_OK : PGM_FAIL;

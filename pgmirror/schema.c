@@ -20,12 +20,12 @@
 extern const char *const pgm_views_sql;
 extern const size_t pgm_views_sql_len;
 
-const char *const pg_tables[] = {
+const char *const pgm_tables[] = {
 	"currencies", "job_categories", "jobs", "users", "projects", "project_jobs", "bids",
 	"milestones", "milestone_requests", "reviews", "threads", "thread_members", "messages",
 	"actions", "sync_state",
 };
-const int pg_table_count = (int)(sizeof pg_tables / sizeof *pg_tables);
+const int pgm_table_count = (int)(sizeof pgm_tables / sizeof *pgm_tables);
 
 /* Integer columns that hold unix seconds: timestamptz in the mirror. */
 static const char *const time_columns[] = {
@@ -73,10 +73,10 @@ static char column_type(const char *name, const char *type)
 	return t;
 }
 
-bool pg_table_read(struct pgm_sink *s, struct fl_db *db, const char *name, struct pg_table *out)
+bool pgm_table_read(struct pgm_sink *s, struct fl_db *db, const char *name, struct pgm_table *out)
 {
 	struct fl_stmt *st;
-	char *sql = pgm_xasprintf("SELECT name, upper(type), pk FROM pragma_table_info('%s') ORDER BY cid", name);
+	char *sql = xasprintf("SELECT name, upper(type), pk FROM pragma_table_info('%s') ORDER BY cid", name);
 	int row, rc;
 
 	memset(out, 0, sizeof *out);
@@ -89,11 +89,11 @@ bool pg_table_read(struct pgm_sink *s, struct fl_db *db, const char *name, struc
 		const char *col = fl_stmt_column_text(st, 0, NULL), *type = fl_stmt_column_text(st, 1, NULL);
 		int64_t pk = fl_stmt_column_int64(st, 2);
 
-		out->cols = pgm_xrealloc(out->cols, sizeof *out->cols * (size_t)(out->ncols + 1));
-		out->cols[out->ncols].name = pgm_xstrdup(col ? col : "");
+		out->cols = xrealloc(out->cols, sizeof *out->cols * (size_t)(out->ncols + 1));
+		out->cols[out->ncols].name = xstrdup(col ? col : "");
 		out->cols[out->ncols].type = column_type(out->cols[out->ncols].name, type);
 		if (pk > 0) {
-			out->pk = pgm_xrealloc(out->pk, sizeof *out->pk * (size_t)(pk > out->npk ? pk : out->npk));
+			out->pk = xrealloc(out->pk, sizeof *out->pk * (size_t)(pk > out->npk ? pk : out->npk));
 			if (pk > out->npk)
 				out->npk = (int)pk;
 			out->pk[pk - 1] = out->cols[out->ncols].name;
@@ -104,7 +104,7 @@ bool pg_table_read(struct pgm_sink *s, struct fl_db *db, const char *name, struc
 	if (rc || out->ncols == 0 || out->npk == 0) {
 		pgm_fail(s, "table %s: %s", name,
 			rc ? fl_errmsg(db) : out->ncols ? "it has no primary key" : "no such table in the database");
-		pg_table_free(out);
+		pgm_table_free(out);
 		return false;
 	}
 	/* The feed names rows by id, except reviews (rowid) and the two link tables (none). */
@@ -112,7 +112,7 @@ bool pg_table_read(struct pgm_sink *s, struct fl_db *db, const char *name, struc
 	return true;
 }
 
-void pg_table_free(struct pg_table *t)
+void pgm_table_free(struct pgm_table *t)
 {
 	int i;
 
@@ -123,7 +123,7 @@ void pg_table_free(struct pg_table *t)
 	memset(t, 0, sizeof *t);
 }
 
-static const char *pg_type(char t)
+static const char *sql_type(char t)
 {
 	switch (t) {
 	case 'i': return "bigint";
@@ -137,15 +137,15 @@ static const char *pg_type(char t)
 }
 
 /* How column q of a mirror made before the types converts to type to, or NULL when it cannot. */
-static char *pg_convert(const char *have, char to, const char *q)
+static char *column_cast(const char *have, char to, const char *q)
 {
 	if (!strcmp(have, "bigint") && to == 'T')
-		return pgm_xasprintf("to_timestamp(%s)", q);
+		return xasprintf("to_timestamp(%s)", q);
 	if (!strcmp(have, "bigint") && to == 'B')
-		return pgm_xasprintf("%s <> 0", q);
+		return xasprintf("%s <> 0", q);
 	/* jsonb holds no NUL character: its escape becomes U+FFFD, as in new rows. */
 	if (!strcmp(have, "text") && to == 'J')
-		return pgm_xasprintf("replace(%s, '\\u0000', '\\ufffd')::jsonb", q);
+		return xasprintf("replace(%s, '\\u0000', '\\ufffd')::jsonb", q);
 	return NULL;
 }
 
@@ -153,24 +153,24 @@ static char *pg_convert(const char *have, char to, const char *q)
  * Column c of t exists as PostgreSQL type have: convert it when the mirror
  * now types it (the views go first: they depend on it).
  */
-static bool column_retype(struct pgm_sink *s, const char *ident, const struct pg_column *c, const char *have,
+static bool column_retype(struct pgm_sink *s, const char *ident, const struct pgm_column *c, const char *have,
 			  bool *views_dropped)
 {
-	const char *want = pg_type(c->type);
-	char *q = pg_quote(c->name), *expr, *sql;
+	const char *want = sql_type(c->type);
+	char *q = pgm_quote(c->name), *expr, *sql;
 	bool ok;
 
-	if (!strcmp(have, want) || !(expr = pg_convert(have, c->type, q))) {
+	if (!strcmp(have, want) || !(expr = column_cast(have, c->type, q))) {
 		free(q);
 		return true;
 	}
-	if (!*views_dropped && !(*views_dropped = pg_exec(s, views_drop_sql, "drop the views to convert the columns"))) {
+	if (!*views_dropped && !(*views_dropped = pgm_exec(s, views_drop_sql, "drop the views to convert the columns"))) {
 		free(q);
 		free(expr);
 		return false;
 	}
-	sql = pgm_xasprintf("ALTER TABLE %s ALTER COLUMN %s TYPE %s USING %s", ident, q, want, expr);
-	ok = pg_exec(s, sql, c->name);
+	sql = xasprintf("ALTER TABLE %s ALTER COLUMN %s TYPE %s USING %s", ident, q, want, expr);
+	ok = pgm_exec(s, sql, c->name);
 	free(sql);
 	free(expr);
 	free(q);
@@ -178,9 +178,9 @@ static bool column_retype(struct pgm_sink *s, const char *ident, const struct pg
 }
 
 /* CREATE TABLE for t, ALTER TABLE ADD COLUMN for what PostgreSQL lacks, and the typing of older mirrors. */
-static bool table_sync(struct pgm_sink *s, const struct pg_table *t, bool *views_dropped)
+static bool table_sync(struct pgm_sink *s, const struct pgm_table *t, bool *views_dropped)
 {
-	char *ident = pg_ident2(s->schema, t->name), *sql;
+	char *ident = pgm_ident2(s->schema, t->name), *sql;
 	FILE *f;
 	size_t len;
 	const char *params[2] = { s->schema, t->name };
@@ -192,27 +192,27 @@ static bool table_sync(struct pgm_sink *s, const struct pg_table *t, bool *views
 	f = open_memstream(&sql, &len);
 	fprintf(f, "CREATE TABLE IF NOT EXISTS %s (account text NOT NULL", ident);
 	for (i = 0; i < t->ncols; i++) {
-		char *c = pg_quote(t->cols[i].name);
+		char *c = pgm_quote(t->cols[i].name);
 
-		fprintf(f, ", %s %s", c, pg_type(t->cols[i].type));
+		fprintf(f, ", %s %s", c, sql_type(t->cols[i].type));
 		free(c);
 	}
 	fputs(", PRIMARY KEY (account", f);
 	for (i = 0; i < t->npk; i++) {
-		char *c = pg_quote(t->pk[i]);
+		char *c = pgm_quote(t->pk[i]);
 
 		fprintf(f, ", %s", c);
 		free(c);
 	}
 	fputs("))", f);
 	fclose(f);
-	ok = pg_exec(s, sql, t->name);
+	ok = pgm_exec(s, sql, t->name);
 	free(sql);
 	if (!ok)
 		goto out;
 	snprintf(what, sizeof what, "read the columns of %s", t->name);
-	r = pg_params(s, "SELECT column_name, data_type FROM information_schema.columns "
-		      "WHERE table_schema = $1 AND table_name = $2", 2, params, what);
+	r = pgm_params(s, "SELECT column_name, data_type FROM information_schema.columns "
+		       "WHERE table_schema = $1 AND table_name = $2", 2, params, what);
 	if (!r) {
 		ok = false;
 		goto out;
@@ -224,10 +224,10 @@ static bool table_sync(struct pgm_sink *s, const struct pg_table *t, bool *views
 			if ((have = !strcmp(PQgetvalue(r, j, 0), t->cols[i].name)))
 				ok = column_retype(s, ident, &t->cols[i], PQgetvalue(r, j, 1), views_dropped);
 		if (!have) {
-			char *c = pg_quote(t->cols[i].name);
+			char *c = pgm_quote(t->cols[i].name);
 
-			sql = pgm_xasprintf("ALTER TABLE %s ADD COLUMN %s %s", ident, c, pg_type(t->cols[i].type));
-			ok = pg_exec(s, sql, t->name);
+			sql = xasprintf("ALTER TABLE %s ADD COLUMN %s %s", ident, c, sql_type(t->cols[i].type));
+			ok = pgm_exec(s, sql, t->name);
 			free(sql);
 			free(c);
 		}
@@ -246,47 +246,47 @@ static char *views_version(void)
 
 	for (i = 0; i < pgm_views_sql_len; i++)
 		h = (h ^ (unsigned char)pgm_views_sql[i]) * 1099511628211ull;
-	return pgm_xasprintf("%016llx", (unsigned long long)h);
+	return xasprintf("%016llx", (unsigned long long)h);
 }
 
 /* The leases: who syncs each account, and since when its heartbeat has not moved. */
 static bool leases_sync(struct pgm_sink *s, const char *qs)
 {
-	char *sql = pgm_xasprintf("CREATE TABLE IF NOT EXISTS %s.leases (account text PRIMARY KEY, holder text NOT NULL, "
-				  "heartbeat timestamptz NOT NULL, taken_at timestamptz NOT NULL, "
-				  "generation bigint NOT NULL DEFAULT 1)", qs);
-	bool ok = pg_exec(s, sql, "create leases");
+	char *sql = xasprintf("CREATE TABLE IF NOT EXISTS %s.leases (account text PRIMARY KEY, holder text NOT NULL, "
+			      "heartbeat timestamptz NOT NULL, taken_at timestamptz NOT NULL, "
+			      "generation bigint NOT NULL DEFAULT 1)", qs);
+	bool ok = pgm_exec(s, sql, "create leases");
 
 	free(sql);
 	return ok;
 }
 
-bool pg_schema_leases(struct pgm_sink *s)
+bool pgm_schema_leases(struct pgm_sink *s)
 {
-	char *qs = pg_quote(s->schema), *sql = pgm_xasprintf("CREATE SCHEMA IF NOT EXISTS %s", qs);
-	bool ok = pg_exec(s, "BEGIN", "begin");
+	char *qs = pgm_quote(s->schema), *sql = xasprintf("CREATE SCHEMA IF NOT EXISTS %s", qs);
+	bool ok = pgm_exec(s, "BEGIN", "begin");
 
-	ok = ok && pg_exec(s, "SELECT pg_advisory_xact_lock(7270121901)", "lock the schema");
-	ok = ok && pg_exec(s, sql, "create the schema") && leases_sync(s, qs);
-	ok = ok ? pg_exec(s, "COMMIT", "commit the schema") : (pg_exec(s, "ROLLBACK", "roll back"), false);
+	ok = ok && pgm_exec(s, "SELECT pg_advisory_xact_lock(7270121901)", "lock the schema");
+	ok = ok && pgm_exec(s, sql, "create the schema") && leases_sync(s, qs);
+	ok = ok ? pgm_exec(s, "COMMIT", "commit the schema") : (pgm_exec(s, "ROLLBACK", "roll back"), false);
 	free(sql);
 	free(qs);
 	return ok;
 }
 
-bool pg_schema_sync(struct pgm_sink *s, const struct pg_table *tables, int n)
+bool pgm_schema_sync(struct pgm_sink *s, const struct pgm_table *tables, int n)
 {
-	char *qs = pg_quote(s->schema), *sql, *version = NULL, *meta = pg_ident2(s->schema, "mirror_meta");
+	char *qs = pgm_quote(s->schema), *sql, *version = NULL, *meta = pgm_ident2(s->schema, "mirror_meta");
 	const char *params[1];
 	PGresult *r;
 	bool ok, views_dropped = false;
 	int t;
 
-	ok = pg_exec(s, "BEGIN", "begin");
+	ok = pgm_exec(s, "BEGIN", "begin");
 	/* One machine at a time changes the schema; the others wait here. */
-	ok = ok && pg_exec(s, "SELECT pg_advisory_xact_lock(7270121901)", "lock the schema");
-	sql = pgm_xasprintf("CREATE SCHEMA IF NOT EXISTS %s", qs);
-	ok = ok && pg_exec(s, sql, "create the schema");
+	ok = ok && pgm_exec(s, "SELECT pg_advisory_xact_lock(7270121901)", "lock the schema");
+	sql = xasprintf("CREATE SCHEMA IF NOT EXISTS %s", qs);
+	ok = ok && pgm_exec(s, sql, "create the schema");
 	free(sql);
 	for (t = 0; ok && t < n; t++)
 		ok = table_sync(s, &tables[t], &views_dropped);
@@ -295,33 +295,33 @@ bool pg_schema_sync(struct pgm_sink *s, const struct pg_table *tables, int n)
 	 * nothing in another file) and the change it points at, to notice a
 	 * file restored from a backup or made anew.
 	 */
-	sql = pgm_xasprintf("CREATE TABLE IF NOT EXISTS %s.sink_position (account text PRIMARY KEY, "
-			     "seq bigint NOT NULL, updated_at timestamptz NOT NULL DEFAULT now(), source text); "
-			     "ALTER TABLE %s.sink_position ADD COLUMN IF NOT EXISTS file_id text, "
-			     "ADD COLUMN IF NOT EXISTS fingerprint text", qs, qs);
-	ok = ok && pg_exec(s, sql, "create sink_position");
+	sql = xasprintf("CREATE TABLE IF NOT EXISTS %s.sink_position (account text PRIMARY KEY, "
+			"seq bigint NOT NULL, updated_at timestamptz NOT NULL DEFAULT now(), source text); "
+			"ALTER TABLE %s.sink_position ADD COLUMN IF NOT EXISTS file_id text, "
+			"ADD COLUMN IF NOT EXISTS fingerprint text", qs, qs);
+	ok = ok && pgm_exec(s, sql, "create sink_position");
 	free(sql);
 	ok = ok && leases_sync(s, qs);
-	sql = pgm_xasprintf("CREATE TABLE IF NOT EXISTS %s (key text PRIMARY KEY, value text NOT NULL)", meta);
-	ok = ok && pg_exec(s, sql, "create mirror_meta");
+	sql = xasprintf("CREATE TABLE IF NOT EXISTS %s (key text PRIMARY KEY, value text NOT NULL)", meta);
+	ok = ok && pgm_exec(s, sql, "create mirror_meta");
 	free(sql);
 	if (ok) {
 		version = views_version();
-		sql = pgm_xasprintf("SELECT 1 FROM %s WHERE key = 'views' AND value = $1", meta);
+		sql = xasprintf("SELECT 1 FROM %s WHERE key = 'views' AND value = $1", meta);
 		params[0] = version;
-		r = pg_params(s, sql, 1, params, "read mirror_meta");
+		r = pgm_params(s, sql, 1, params, "read mirror_meta");
 		free(sql);
 		ok = r != NULL;
 		if (ok && (PQntuples(r) == 0 || views_dropped)) {
-			sql = pgm_xasprintf("SET LOCAL search_path TO %s", qs);
-			ok = pg_exec(s, sql, "set the search path") && pg_exec(s, pgm_views_sql, "create the views");
+			sql = xasprintf("SET LOCAL search_path TO %s", qs);
+			ok = pgm_exec(s, sql, "set the search path") && pgm_exec(s, pgm_views_sql, "create the views");
 			free(sql);
 			if (ok) {
 				PGresult *w;
 
-				sql = pgm_xasprintf("INSERT INTO %s(key, value) VALUES ('views', $1) "
-						     "ON CONFLICT (key) DO UPDATE SET value = excluded.value", meta);
-				w = pg_params(s, sql, 1, params, "write mirror_meta");
+				sql = xasprintf("INSERT INTO %s(key, value) VALUES ('views', $1) "
+						"ON CONFLICT (key) DO UPDATE SET value = excluded.value", meta);
+				w = pgm_params(s, sql, 1, params, "write mirror_meta");
 				ok = w != NULL;
 				PQclear(w);
 				free(sql);
@@ -329,7 +329,7 @@ bool pg_schema_sync(struct pgm_sink *s, const struct pg_table *tables, int n)
 		}
 		PQclear(r);
 	}
-	ok = ok ? pg_exec(s, "COMMIT", "commit the schema") : (pg_exec(s, "ROLLBACK", "roll back"), false);
+	ok = ok ? pgm_exec(s, "COMMIT", "commit the schema") : (pgm_exec(s, "ROLLBACK", "roll back"), false);
 	free(version);
 	free(meta);
 	free(qs);

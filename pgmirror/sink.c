@@ -38,8 +38,8 @@ static bool session_ok(struct pgm_sink *s)
 		return pgm_fail(s, "the PostgreSQL database is in %s; the mirror needs a UTF8 database "
 			       "(CREATE DATABASE ... ENCODING 'UTF8' TEMPLATE template0)",
 			       enc ? enc : "an unknown encoding");
-	r = pg_params(s, "SELECT set_config('application_name', $1, false), "
-		      "set_config('client_min_messages', 'warning', false)", 1, params, "set up the session");
+	r = pgm_params(s, "SELECT set_config('application_name', $1, false), "
+		       "set_config('client_min_messages', 'warning', false)", 1, params, "set up the session");
 	PQclear(r);
 	return r != NULL;
 }
@@ -51,7 +51,7 @@ bool pgm_connected(struct pgm_sink *s)
 		if (PQtransactionStatus(s->pg) == PQTRANS_IDLE)
 			return true;
 		/* A run that died half-way left its transaction open: end it. */
-		if (PQtransactionStatus(s->pg) != PQTRANS_UNKNOWN && pg_exec(s, "ROLLBACK", "roll back"))
+		if (PQtransactionStatus(s->pg) != PQTRANS_UNKNOWN && pgm_exec(s, "ROLLBACK", "roll back"))
 			return true;
 	}
 	if (s->pg)
@@ -112,7 +112,7 @@ const char *pgm_schema(const struct pgm_sink *s)
 
 int pgm_mirror(struct pgm_sink *s, struct fl_db *db, const struct pgm_run *run, struct pgm_report *out)
 {
-	struct pg_table tables[32];
+	struct pgm_table tables[32];
 	char *file_id = NULL;
 	double t0 = now_s();
 	int rc = PGM_FAIL, n = 0, i;
@@ -127,20 +127,20 @@ int pgm_mirror(struct pgm_sink *s, struct fl_db *db, const struct pgm_run *run, 
 		pgm_fail(s, "the lease holder takes a name");
 		return PGM_USAGE;
 	}
-	file_id = pg_file_id(s, db);
+	file_id = pgm_file_id(s, db);
 	if (!file_id)
 		goto out;
-	for (i = 0; i < pg_table_count && n < (int)(sizeof tables / sizeof *tables); i++) {
-		if (!pg_table_read(s, db, pg_tables[i], &tables[n]))
+	for (i = 0; i < pgm_table_count && n < (int)(sizeof tables / sizeof *tables); i++) {
+		if (!pgm_table_read(s, db, pgm_tables[i], &tables[n]))
 			goto out;
 		n++;
 	}
-	if (!pgm_connected(s) || !pg_schema_sync(s, tables, n))
+	if (!pgm_connected(s) || !pgm_schema_sync(s, tables, n))
 		goto out;
-	rc = pg_mirror(s, db, run, file_id, tables, n, out);
+	rc = pgm_mirror_rows(s, db, run, file_id, tables, n, out);
 out:
 	for (i = 0; i < n; i++)
-		pg_table_free(&tables[i]);
+		pgm_table_free(&tables[i]);
 	free(file_id);
 	out->seconds = now_s() - t0;
 	return rc;

@@ -56,60 +56,14 @@ void pgm_warn(struct pgm_sink *s, const char *fmt, ...)
 	s->log(s->log_ctx, buf);
 }
 
-static void oom(void)
-{
-	/* Nothing sensible is left to do: the mirror's transaction dies with the process. */
-	abort();
-}
-
-void *pgm_xmalloc(size_t n)
-{
-	void *p = malloc(n ? n : 1);
-
-	if (!p)
-		oom();
-	return p;
-}
-
-void *pgm_xrealloc(void *p, size_t n)
-{
-	p = realloc(p, n ? n : 1);
-	if (!p)
-		oom();
-	return p;
-}
-
-char *pgm_xstrdup(const char *s)
-{
-	char *c = strdup(s ? s : "");
-
-	if (!c)
-		oom();
-	return c;
-}
-
-char *pgm_xasprintf(const char *fmt, ...)
-{
-	va_list ap;
-	char *s;
-	int n;
-
-	va_start(ap, fmt);
-	n = vasprintf(&s, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		oom();
-	return s;
-}
-
-char *pg_quote(const char *s)
+char *pgm_quote(const char *s)
 {
 	size_t n = 2, i;
 	char *q, *p;
 
 	for (i = 0; s[i]; i++)
 		n += s[i] == '"' ? 2 : 1;
-	q = p = pgm_xmalloc(n + 1);
+	q = p = xmalloc(n + 1);
 	*p++ = '"';
 	for (i = 0; s[i]; i++) {
 		if (s[i] == '"')
@@ -121,16 +75,16 @@ char *pg_quote(const char *s)
 	return q;
 }
 
-char *pg_ident2(const char *schema, const char *name)
+char *pgm_ident2(const char *schema, const char *name)
 {
-	char *a = pg_quote(schema), *b = pg_quote(name), *r = pgm_xasprintf("%s.%s", a, b);
+	char *a = pgm_quote(schema), *b = pgm_quote(name), *r = xasprintf("%s.%s", a, b);
 
 	free(a);
 	free(b);
 	return r;
 }
 
-bool pg_exec(struct pgm_sink *s, const char *sql, const char *what)
+bool pgm_exec(struct pgm_sink *s, const char *sql, const char *what)
 {
 	PGresult *r = PQexec(s->pg, sql);
 	ExecStatusType st = PQresultStatus(r);
@@ -142,7 +96,7 @@ bool pg_exec(struct pgm_sink *s, const char *sql, const char *what)
 	return ok;
 }
 
-PGresult *pg_params(struct pgm_sink *s, const char *sql, int n, const char *const *params, const char *what)
+PGresult *pgm_params(struct pgm_sink *s, const char *sql, int n, const char *const *params, const char *what)
 {
 	PGresult *r = PQexecParams(s->pg, sql, n, NULL, params, NULL, NULL, 0);
 	ExecStatusType st = PQresultStatus(r);

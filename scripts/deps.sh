@@ -9,7 +9,7 @@ FL_PACKAGES=(
 	libcurl4-openssl-dev libsqlite3-dev libyajl-dev libmicrohttpd-dev libpq-dev
 	check libsubunit-dev valgrind sqlite3 ca-certificates
 )
-# OpenSSL's libcrypto: SHA-256 for the PKCE challenge (lib/oauth.c, flmock).
+# OpenSSL's libcrypto: SHA-256 for the PKCE challenge (lib/auth_oauth.c, flmock).
 FL_PACKAGES+=(libssl-dev)
 # What only the test suite uses: clang (the build must be warning-free with
 # it too) and its sanitizer and libFuzzer runtimes, which clang only

@@ -220,7 +220,15 @@ static int main_setup(struct syncd_run *run)
 	return ready ? SYNCD_EXIT_OK : first;
 }
 
-int main(int argc, char **argv)
+/* What the command line asked for (run takes --once and --interval). */
+struct main_opts {
+	const char *db_path, *api, *token_file, *config_arg, *only;
+	const char *hook_listen, *hook_path;
+	bool progress, verbose;
+};
+
+/* The options, into o and run; -1 when they read well, else the exit status. */
+static int main_parse(int argc, char **argv, struct main_opts *o, struct syncd_run *run)
 {
 	static const struct option opts[] = {
 		{ "db", required_argument, NULL, 'd' },
@@ -238,12 +246,70 @@ int main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *db_path = NULL, *api = NULL, *token_file = NULL, *config_arg = NULL, *only = NULL;
-	const char *hook_listen = NULL, *hook_path = NULL;
+	char *end;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "vhV", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd': o->db_path = optarg; break;
+		case 'a': o->api = optarg; break;
+		case 'A': o->only = optarg; break;
+		case 'o': run->once = true; break;
+		case 'i':
+			errno = 0;
+			run->interval_s = strtol(optarg, &end, 10);
+			if (*end || errno || run->interval_s <= 0) {
+				fprintf(stderr, "flsyncd: --interval wants a positive number of seconds\n");
+				return SYNCD_EXIT_USAGE;
+			}
+			break;
+		case 'c': o->config_arg = optarg; break;
+		case 't': o->token_file = optarg; break;
+		case 'p': o->progress = true; break;
+		case 'W': o->hook_listen = optarg; break;
+		case 'P': o->hook_path = optarg; break;
+		case 'v': o->verbose = true; break;
+		case 'h': main_usage(stdout); return SYNCD_EXIT_OK;
+		case 'V': printf("flsyncd %s (libflsync %s, schema %d)\n", FL_VERSION,
+				 fl_libversion(), fl_schema_version());
+			return SYNCD_EXIT_OK;
+		default: main_usage(stderr); return SYNCD_EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "flsyncd: unexpected argument\n");
+		main_usage(stderr);
+		return SYNCD_EXIT_USAGE;
+	}
+	return -1;
+}
+
+/* The webhook listener, when the command line or the file asks for one; 0 or the exit status. */
+static int main_webhook(struct syncd_run *run, const struct main_opts *o)
+{
+	const char *listen_on = o->hook_listen ? o->hook_listen : run->cfg.webhook_listen;
+	const char *path = o->hook_path ? o->hook_path : run->cfg.webhook_path;
+
+	if (path && !listen_on) {
+		fprintf(stderr, "flsyncd: --webhook-path goes with --webhook-listen\n");
+		return SYNCD_EXIT_USAGE;
+	}
+	if (path && run->n_accounts > 1) {
+		fprintf(stderr, "flsyncd: --webhook-path names one account's path; with several "
+			"accounts each gets its own (flsync webhook url --db THEIRS)\n");
+		return SYNCD_EXIT_USAGE;
+	}
+	for (int i = 0; i < run->n_accounts; i++)
+		run->accounts[i].webhook_check_s = run->cfg.webhook_check_s;
+	return listen_on ? syncd_webhook_start(run, listen_on, path, &run->webhook) : 0;
+}
+
+int main(int argc, char **argv)
+{
 	struct syncd_run run = { .interval_s = -1 };
-	char *end, *config_path = NULL, err[768];
-	int c, code;
-	bool progress = false, verbose = false;
+	struct main_opts o = { 0 };
+	char *config_path = NULL, err[768];
+	int code;
 
 	/*
 	 * One malloc arena: a pass's streams run on threads of their own, and
@@ -260,43 +326,12 @@ int main(int argc, char **argv)
 	 */
 	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 
-	while ((c = getopt_long(argc, argv, "vhV", opts, NULL)) != -1) {
-		switch (c) {
-		case 'd': db_path = optarg; break;
-		case 'a': api = optarg; break;
-		case 'A': only = optarg; break;
-		case 'o': run.once = true; break;
-		case 'i':
-			errno = 0;
-			run.interval_s = strtol(optarg, &end, 10);
-			if (*end || errno || run.interval_s <= 0) {
-				fprintf(stderr, "flsyncd: --interval wants a positive number of seconds\n");
-				return SYNCD_EXIT_USAGE;
-			}
-			break;
-		case 'c': config_arg = optarg; break;
-		case 't': token_file = optarg; break;
-		case 'p': progress = true; break;
-		case 'W': hook_listen = optarg; break;
-		case 'P': hook_path = optarg; break;
-		case 'v': verbose = true; break;
-		case 'h': main_usage(stdout); return SYNCD_EXIT_OK;
-		case 'V': printf("flsyncd %s (libflsync %s, schema %d)\n", FL_VERSION,
-				 fl_libversion(), fl_schema_version());
-			return SYNCD_EXIT_OK;
-		default: main_usage(stderr); return SYNCD_EXIT_USAGE;
-		}
-	}
-	if (optind < argc) {
-		fprintf(stderr, "flsyncd: unexpected argument\n");
-		main_usage(stderr);
-		return SYNCD_EXIT_USAGE;
-	}
-
-	config_path = config_arg ? main_xstrdup(config_arg) : flconf_default_path();
+	if ((code = main_parse(argc, argv, &o, &run)) >= 0)
+		return code;
+	config_path = o.config_arg ? main_xstrdup(o.config_arg) : flconf_default_path();
 	run.config_path = config_path;
-	run.config_required = config_arg != NULL;
-	run.log = syncd_progress_new(false, verbose, NULL);
+	run.config_required = o.config_arg != NULL;
+	run.log = syncd_progress_new(false, o.verbose, NULL);
 	if (flconf_load(config_path, run.config_required, &run.cfg, err, sizeof err) != 0) {
 		fprintf(stderr, "flsyncd: %s\n", err);
 		code = SYNCD_EXIT_USAGE;
@@ -304,10 +339,10 @@ int main(int argc, char **argv)
 	}
 	if (run.cfg.path)
 		syncd_info(run.log, "configuration from %s", run.cfg.path);
-	code = main_accounts(&run, db_path, api, token_file, only,
-			     progress && isatty(STDERR_FILENO), verbose);
+	code = main_accounts(&run, o.db_path, o.api, o.token_file, o.only,
+			     o.progress && isatty(STDERR_FILENO), o.verbose);
 	if (code) {
-		if (code == SYNCD_EXIT_USAGE && !db_path && !run.cfg.n_accounts)
+		if (code == SYNCD_EXIT_USAGE && !o.db_path && !run.cfg.n_accounts)
 			main_usage(stderr);
 		goto out;
 	}
@@ -317,28 +352,10 @@ int main(int argc, char **argv)
 	 */
 	syncd_signals_install();
 	code = main_setup(&run);
-	if (code)
-		goto out;
-	if (!hook_listen)
-		hook_listen = run.cfg.webhook_listen;
-	if (!hook_path)
-		hook_path = run.cfg.webhook_path;
-	if (hook_path && !hook_listen) {
-		fprintf(stderr, "flsyncd: --webhook-path goes with --webhook-listen\n");
-		code = SYNCD_EXIT_USAGE;
-		goto out;
-	}
-	if (hook_path && run.n_accounts > 1) {
-		fprintf(stderr, "flsyncd: --webhook-path names one account's path; with several "
-			"accounts each gets its own (flsync webhook url --db THEIRS)\n");
-		code = SYNCD_EXIT_USAGE;
-		goto out;
-	}
-	for (int i = 0; i < run.n_accounts; i++)
-		run.accounts[i].webhook_check_s = run.cfg.webhook_check_s;
-	if (hook_listen && (code = syncd_webhook_start(&run, hook_listen, hook_path, &run.webhook)))
-		goto out;
-	code = syncd_loop(&run);
+	if (!code)
+		code = main_webhook(&run, &o);
+	if (!code)
+		code = syncd_loop(&run);
 out:
 	syncd_webhook_stop(run.webhook);
 	for (int i = 0; i < run.n_accounts; i++)

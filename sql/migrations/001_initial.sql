@@ -244,7 +244,7 @@ CREATE INDEX messages_thread ON messages(thread_id, time_created);
 CREATE INDEX messages_time ON messages(time_created);
 CREATE INDEX messages_client_id ON messages(client_message_id) WHERE client_message_id IS NOT NULL;
 
--- The write queue (see DESIGN.md "Writes").
+-- The write queue (see docs/internals/actions.md).
 CREATE TABLE actions (
 	id           INTEGER PRIMARY KEY AUTOINCREMENT,
 	kind         TEXT NOT NULL CHECK (kind IN (

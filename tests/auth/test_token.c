@@ -16,9 +16,9 @@
 #include <dirent.h>
 
 #include "../check_main.h"
-#include "oauth.h"
+#include "auth_oauth.h"
+#include "auth_token.h"
 #include "testutil.h"
-#include "token.h"
 
 static char *dir;
 

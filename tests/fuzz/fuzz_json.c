@@ -13,7 +13,7 @@
  *   CC=clang meson setup build-fuzz -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false
  *   ninja -C build-fuzz tests/fuzz/fuzz_json
  *   build-fuzz/tests/fuzz/fuzz_json -max_total_time=300 CORPUS_DIR tests/fuzz/json_seeds \
- *       ../shared/testdata/jsontestsuite/test_parsing
+ *       [JSONTestSuite's test_parsing folder, when you have it; scripts/test adds it when present]
  * tests/fuzz/json_seeds holds flmock pages of every collection shape, error
  * envelopes, an HTML error page, a truncated page and edge cases, each behind
  * the mode byte that exercises it; scripts/test replays them on every run.

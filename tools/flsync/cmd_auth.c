@@ -129,7 +129,7 @@ struct catcher {
 static void put_escaped(char **q, const char *key, const char *s)
 {
 	size_t n = strlen(*q), o = n;
-	char *p = tool_xrealloc(*q, n + strlen(key) + 2 + 3 * strlen(s) + 1);
+	char *p = xrealloc(*q, n + strlen(key) + 2 + 3 * strlen(s) + 1);
 
 	o += (size_t)sprintf(p + o, "%c%s=", n ? '&' : '?', key);
 	for (; *s; s++) {
@@ -164,7 +164,7 @@ static enum MHD_Result on_redirect(void *cls, struct MHD_Connection *c, const ch
 	(void)upload_data_size;
 	(void)con_cls;
 	if (ours) {
-		char *q = tool_xstrdup("");
+		char *q = xstrdup("");
 
 		for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
 			const char *v = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, names[i]);
@@ -247,7 +247,7 @@ static int listen_loopback(int port, int *out_port)
  */
 static bool make_parent(const char *file)
 {
-	char *dir = tool_xstrdup(file), *slash = strrchr(dir, '/');
+	char *dir = xstrdup(file), *slash = strrchr(dir, '/');
 	bool ok = true;
 
 	if (slash && slash != dir) {
@@ -350,7 +350,7 @@ static int cmd_login(const struct auth_args *a)
 	}
 	if (port == 0) {
 		/* A free port: the redirect names the one we got (loopback redirects may use any, RFC 8252). */
-		actual = tool_xasprintf("http://%s:%d%s", host, bound, path);
+		actual = xasprintf("http://%s:%d%s", host, bound, path);
 		o.redirect_uri = actual;
 	}
 	ct.path = path;
@@ -550,6 +550,19 @@ static int cmd_logout(const struct auth_args *a)
 	return TOOL_OK;
 }
 
+/* The subcommands: each needs --token-file; login also a client id. */
+static const struct auth_sub {
+	const char *name;
+	int (*run)(const struct auth_args *a);
+	bool needs_client_id;
+} subs[] = {
+	{ "login", cmd_login, true },
+	{ "token", cmd_token, false },
+	{ "status", cmd_status, false },
+	{ "refresh", cmd_refresh, false },
+	{ "logout", cmd_logout, false },
+};
+
 int tool_cmd_auth(struct tool_ctx *ctx, int argc, char **argv)
 {
 	enum { O_TOKEN_FILE = 1000, O_API, O_AUTH, O_CLIENT_ID, O_SECRET, O_REDIRECT, O_SCOPE, O_NO_BROWSER,
@@ -570,18 +583,13 @@ int tool_cmd_auth(struct tool_ctx *ctx, int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct auth_args a = { .timeout_s = 300 };
+	const struct auth_sub *s;
 	const char *sub;
 	int64_t t;
 	int opt, rc;
 
-	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
-		help(argc < 2 ? stderr : stdout);
-		return argc < 2 ? TOOL_USAGE : TOOL_OK;
-	}
-	sub = argv[1];
-	argc--;
-	argv++;
-	optind = 0;
+	if ((rc = tool_subcommand(&argc, &argv, help, &sub)) != TOOL_NEXT)
+		return rc;
 	while ((opt = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
 		switch (opt) {
 		case O_TOKEN_FILE: a.token_file = optarg; break;
@@ -594,12 +602,12 @@ int tool_cmd_auth(struct tool_ctx *ctx, int argc, char **argv)
 		case O_JSON: a.json = true; break;
 		case O_SCOPE: {
 			/* --scope basic --scope 6, or --scope 'basic 6', or --scope basic 6 */
-			char *joined = a.scope ? tool_xasprintf("%s %s", a.scope, optarg) : tool_xstrdup(optarg);
+			char *joined = a.scope ? xasprintf("%s %s", a.scope, optarg) : xstrdup(optarg);
 
 			free(a.scope);
 			a.scope = joined;
 			while (optind < argc && argv[optind][0] != '-') {
-				joined = tool_xasprintf("%s %s", a.scope, argv[optind++]);
+				joined = xasprintf("%s %s", a.scope, argv[optind++]);
 				free(a.scope);
 				a.scope = joined;
 			}
@@ -621,27 +629,18 @@ int tool_cmd_auth(struct tool_ctx *ctx, int argc, char **argv)
 		}
 	}
 	rc = TOOL_USAGE;
+	for (s = subs; s < subs + sizeof subs / sizeof subs[0] && strcmp(sub, s->name); s++)
+		;
 	if (optind < argc)
 		tool_usage_error("auth", "auth %s: unexpected argument %s", sub, argv[optind]);
-	else if (!a.token_file && strcmp(sub, "login") && strcmp(sub, "token") && strcmp(sub, "status") &&
-		 strcmp(sub, "refresh") && strcmp(sub, "logout"))
+	else if (s == subs + sizeof subs / sizeof subs[0])
 		tool_usage_error("auth", "auth: unknown subcommand %s (login, token, status, refresh, logout)", sub);
-	else if (!strcmp(sub, "login") && !a.client_id)
+	else if (s->needs_client_id && !a.client_id)
 		no_client_id(&a);
 	else if (!a.token_file)
 		tool_usage_error("auth", "auth %s: --token-file FILE is required", sub);
-	else if (!strcmp(sub, "login"))
-		rc = cmd_login(&a);
-	else if (!strcmp(sub, "token"))
-		rc = cmd_token(&a);
-	else if (!strcmp(sub, "status"))
-		rc = cmd_status(&a);
-	else if (!strcmp(sub, "refresh"))
-		rc = cmd_refresh(&a);
-	else if (!strcmp(sub, "logout"))
-		rc = cmd_logout(&a);
 	else
-		tool_usage_error("auth", "auth: unknown subcommand %s (login, token, status, refresh, logout)", sub);
+		rc = s->run(&a);
 	free(a.scope);
 	return rc;
 }

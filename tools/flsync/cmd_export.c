@@ -74,8 +74,8 @@ struct names {
 
 static void names_add(struct names *ns, const char *s)
 {
-	ns->v = tool_xrealloc(ns->v, sizeof *ns->v * (size_t)(ns->n + 1));
-	ns->v[ns->n++] = tool_xstrdup(s);
+	ns->v = xrealloc(ns->v, sizeof *ns->v * (size_t)(ns->n + 1));
+	ns->v[ns->n++] = xstrdup(s);
 }
 
 static void names_free(struct names *ns)
@@ -105,7 +105,7 @@ static int list_names(struct fl_db *db, const char *sql, bool internal, struct n
 /* A file name for a table: '/' and leading dots would escape DIR. */
 static char *file_name(const char *table, const char *ext)
 {
-	char *f = tool_xasprintf("%s.%s", table, ext), *p;
+	char *f = xasprintf("%s.%s", table, ext), *p;
 
 	for (p = f; *p; p++)
 		if (*p == '/' || (p == f && *p == '.'))
@@ -115,7 +115,7 @@ static char *file_name(const char *table, const char *ext)
 
 static int export_stdout(struct fl_db *db, const char *table, enum tool_format fmt, int64_t *out_rows)
 {
-	char *quoted = tool_quoted(table), *sql = tool_xasprintf("SELECT * FROM %s", quoted);
+	char *quoted = tool_quoted(table), *sql = xasprintf("SELECT * FROM %s", quoted);
 	struct fl_stmt *st = NULL;
 	int src;
 
@@ -143,7 +143,7 @@ static int export_one(struct fl_db *db, const char *dir, const char *table, enum
 	int fd = -1, rc = TOOL_FAIL, src;
 
 	*out_rows = 0;
-	sql = tool_xasprintf("SELECT * FROM %s", quoted);
+	sql = xasprintf("SELECT * FROM %s", quoted);
 	if (!strcmp(dir, "-")) {
 		/* Standard output: no file to rename into place. */
 		free(quoted);
@@ -151,8 +151,8 @@ static int export_one(struct fl_db *db, const char *dir, const char *table, enum
 		return export_stdout(db, table, fmt, out_rows);
 	}
 	name = file_name(table, fmt == FMT_CSV ? "csv" : fmt == FMT_JSON ? "json" : "jsonl");
-	final = tool_xasprintf("%s/%s", dir, name);
-	tmp = tool_xasprintf("%s/.%s.tmp.XXXXXX", dir, name);
+	final = xasprintf("%s/%s", dir, name);
+	tmp = xasprintf("%s/.%s.tmp.XXXXXX", dir, name);
 	if ((src = fl_stmt_prepare(db, sql, &st))) {
 		tool_db_fail(db, src, table);
 		goto out;
@@ -202,7 +202,16 @@ out:
 	return rc;
 }
 
-int tool_cmd_export(struct tool_ctx *ctx, int argc, char **argv)
+/* What the command line asked for. */
+struct export_opts {
+	struct names want;     /* the tables and views named */
+	enum tool_format fmt;
+	bool all, have_fmt, internal;
+	const char *dir;       /* --out: a directory, or "-" for standard output */
+};
+
+/* The options, into o; TOOL_NEXT when they read well, else the exit status. */
+static int parse_opts(struct tool_ctx *ctx, int argc, char **argv, struct export_opts *o)
 {
 	static const struct option opts[] = {
 		{ "all", no_argument, NULL, 'a' },
@@ -213,114 +222,122 @@ int tool_cmd_export(struct tool_ctx *ctx, int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct names want = { 0 }, known = { 0 };
-	enum tool_format fmt = FMT_CSV;
-	bool all = false, have_fmt = false, internal = false, to_stdout;
-	FILE *sum;
-	const char *dir = NULL;
-	struct fl_db *db = NULL;
-	int64_t rows, total = 0;
-	int64_t *counts = NULL;
-	int opt, rc = TOOL_FAIL, i, j;
+	int opt, rc;
 
-	for (i = 1; i < argc; i++)
-		if (!strcmp(argv[i], "--view") || !strncmp(argv[i], "--view=", 7))
-			return tool_export_view(ctx, argc, argv);
 	optind = 0;
 	while ((opt = getopt_long(argc, argv, "+:f:o:h", opts, NULL)) != -1 || optind < argc) {
 		if (opt == -1) {
-			names_add(&want, argv[optind++]);
+			names_add(&o->want, argv[optind++]);
 			continue;
 		}
 		switch (opt) {
 		case 'a':
-			all = true;
+			o->all = true;
 			break;
 		case 'I':
-			internal = true;
+			o->internal = true;
 			break;
 		case 'f':
-			if (!tool_parse_format(optarg, &fmt) || fmt == FMT_TABLE || fmt > FMT_JSONL) {
-				rc = tool_usage_error("export", "export: --format takes csv, json or jsonl, not %s", optarg);
-				goto out;
-			}
-			have_fmt = true;
+			if (!tool_parse_format(optarg, &o->fmt) || o->fmt == FMT_TABLE || o->fmt > FMT_JSONL)
+				return tool_usage_error("export", "export: --format takes csv, json or jsonl, not %s", optarg);
+			o->have_fmt = true;
 			break;
 		case 'o':
-			dir = optarg;
+			o->dir = optarg;
 			break;
 		default:
 			rc = tool_opt_shared(ctx, opt, "export", argv, help);
 			if (rc != TOOL_NEXT)
-				goto out;
+				return rc;
 			break;
 		}
 	}
-	rc = TOOL_FAIL;
-	if (!dir || !have_fmt) {
-		rc = tool_usage_error("export", "export: --format and --out are required");
-		goto out;
-	}
-	if (all == (want.n > 0)) {
-		rc = tool_usage_error("export", "export: name the tables, or give --all (not both)");
-		goto out;
-	}
-	if (internal && !all) {
-		rc = tool_usage_error("export", "export: --internal goes with --all");
-		goto out;
-	}
-	to_stdout = !strcmp(dir, "-");
-	if (to_stdout && (all || want.n != 1)) {
-		rc = tool_usage_error("export", "export: --out - writes one table or view to standard output; "
-				      "name one (or give --out DIR)");
-		goto out;
-	}
-	sum = to_stdout ? stderr : stdout;
-	db = tool_open(ctx, false);
-	if (!db)
-		goto out;
-	/* One read transaction: every file shows the same moment of the database. */
-	if (tool_exec(db, "BEGIN"))
-		goto out;
-	if (all) {
-		if (list_names(db, all_tables_sql, internal, &want))
-			goto out;
-	} else {
-		if (list_names(db, "SELECT name FROM sqlite_schema WHERE type IN ('table', 'view') ORDER BY name",
-			       true, &known))
-			goto out;
-		for (i = 0; i < want.n; i++) {
-			for (j = 0; j < known.n && strcmp(known.v[j], want.v[i]); j++)
-				;
-			if (j == known.n) {
-				tool_fail("no table or view named %s in %s (see: flsync query \"SELECT name FROM sqlite_schema WHERE type IN ('table','view')\")",
-					  want.v[i], ctx->db_path);
-				goto out;
-			}
+	if (!o->dir || !o->have_fmt)
+		return tool_usage_error("export", "export: --format and --out are required");
+	if (o->all == (o->want.n > 0))
+		return tool_usage_error("export", "export: name the tables, or give --all (not both)");
+	if (o->internal && !o->all)
+		return tool_usage_error("export", "export: --internal goes with --all");
+	if (!strcmp(o->dir, "-") && (o->all || o->want.n != 1))
+		return tool_usage_error("export", "export: --out - writes one table or view to standard output; "
+					"name one (or give --out DIR)");
+	return TOOL_NEXT;
+}
+
+/* --all: every table (and with --internal, every view too) into o->want; else each name checked. */
+static int resolve_names(struct tool_ctx *ctx, struct fl_db *db, struct export_opts *o)
+{
+	struct names known = { 0 };
+	int i, j, rc = TOOL_OK;
+
+	if (o->all)
+		return list_names(db, all_tables_sql, o->internal, &o->want) ? TOOL_FAIL : TOOL_OK;
+	if (list_names(db, "SELECT name FROM sqlite_schema WHERE type IN ('table', 'view') ORDER BY name",
+		       true, &known))
+		return TOOL_FAIL;
+	for (i = 0; i < o->want.n && rc == TOOL_OK; i++) {
+		for (j = 0; j < known.n && strcmp(known.v[j], o->want.v[i]); j++)
+			;
+		if (j == known.n) {
+			tool_fail("no table or view named %s in %s (see: flsync query \"SELECT name FROM sqlite_schema WHERE type IN ('table','view')\")",
+				  o->want.v[i], ctx->db_path);
+			rc = TOOL_FAIL;
 		}
 	}
-	if (!to_stdout && tool_mkdir_private(dir) != 0 && errno != EEXIST) {
-		tool_fail("cannot create directory %s: %s", dir, strerror(errno));
-		goto out;
+	names_free(&known);
+	return rc;
+}
+
+/* Each table or view into its file (or standard output), then the rows of each on the summary. */
+static int write_files(struct fl_db *db, const struct export_opts *o)
+{
+	bool to_stdout = !strcmp(o->dir, "-");
+	FILE *sum = to_stdout ? stderr : stdout;
+	int64_t *counts, rows, total = 0;
+	int i, rc = TOOL_FAIL;
+
+	if (!to_stdout && tool_mkdir_private(o->dir) != 0 && errno != EEXIST) {
+		tool_fail("cannot create directory %s: %s", o->dir, strerror(errno));
+		return TOOL_FAIL;
 	}
-	counts = tool_xmalloc(sizeof *counts * (size_t)(want.n ? want.n : 1));
-	for (i = 0; i < want.n; i++) {
-		if (export_one(db, dir, want.v[i], fmt, &rows))
+	counts = xmalloc(sizeof *counts * (size_t)(o->want.n ? o->want.n : 1));
+	for (i = 0; i < o->want.n; i++) {
+		if (export_one(db, o->dir, o->want.v[i], o->fmt, &rows))
 			goto out;
 		counts[i] = rows;
 		total += rows;
 	}
-	for (i = 0; i < want.n; i++)
-		fprintf(sum, "%-26s %12lld rows\n", want.v[i], (long long)counts[i]);
+	for (i = 0; i < o->want.n; i++)
+		fprintf(sum, "%-26s %12lld rows\n", o->want.v[i], (long long)counts[i]);
 	if (to_stdout)
 		fprintf(sum, "%-26s %12lld rows to standard output\n", "total", (long long)total);
 	else
-		fprintf(sum, "%-26s %12lld rows in %d file(s) in %s\n", "total", (long long)total, want.n, dir);
+		fprintf(sum, "%-26s %12lld rows in %d file(s) in %s\n", "total", (long long)total, o->want.n, o->dir);
 	rc = TOOL_OK;
 out:
 	free(counts);
-	names_free(&want);
-	names_free(&known);
+	return rc;
+}
+
+int tool_cmd_export(struct tool_ctx *ctx, int argc, char **argv)
+{
+	struct export_opts o = { .fmt = FMT_CSV };
+	struct fl_db *db = NULL;
+	int i, rc;
+
+	for (i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "--view") || !strncmp(argv[i], "--view=", 7))
+			return tool_export_view(ctx, argc, argv);
+	rc = parse_opts(ctx, argc, argv, &o);
+	if (rc != TOOL_NEXT)
+		goto out;
+	rc = TOOL_FAIL;
+	db = tool_open(ctx, false);
+	/* One read transaction: every file shows the same moment of the database. */
+	if (db && !tool_exec(db, "BEGIN") && resolve_names(ctx, db, &o) == TOOL_OK)
+		rc = write_files(db, &o);
+out:
+	names_free(&o.want);
 	fl_db_close(db);
 	return rc;
 }

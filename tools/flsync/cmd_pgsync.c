@@ -61,7 +61,9 @@ static void say(void *ctx, const char *msg)
 	fprintf(stderr, "flsync: pgsync: %s\n", msg);
 }
 
-int tool_cmd_pgsync(struct tool_ctx *ctx, int argc, char **argv)
+/* The options, into cfg, run and *account_opt; TOOL_NEXT when they read well, else the exit status. */
+static int parse_opts(struct tool_ctx *ctx, int argc, char **argv, struct pgm_config *cfg, struct pgm_run *run,
+		      const char **account_opt)
 {
 	static const struct option opts[] = {
 		{ "pg", required_argument, NULL, 'p' },
@@ -74,36 +76,30 @@ int tool_cmd_pgsync(struct tool_ctx *ctx, int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct pgm_config cfg = { .schema = "flsync", .application = "flsync pgsync", .log = say };
-	struct pgm_run run = { 0 };
-	struct pgm_report rep;
-	struct pgm_sink *sink = NULL;
-	struct fl_db *db = NULL;
-	const char *account_opt = NULL;
-	char *account = NULL, *end;
-	int opt, rc = TOOL_FAIL, prc;
+	char *end;
+	int opt, rc;
 
 	optind = 0;
 	while ((opt = getopt_long(argc, argv, "+:h", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'p':
-			cfg.conninfo = optarg;
+			cfg->conninfo = optarg;
 			break;
 		case 's':
-			cfg.schema = optarg;
+			cfg->schema = optarg;
 			break;
 		case 'a':
-			account_opt = optarg;
+			*account_opt = optarg;
 			break;
 		case 't':
-			run.take_over = true;
+			run->take_over = true;
 			break;
 		case 'H':
-			run.holder = optarg;
+			run->holder = optarg;
 			break;
 		case 'S':
-			cfg.lease_stale_s = strtod(optarg, &end);
-			if (end == optarg || *end || !(cfg.lease_stale_s > 0) || cfg.lease_stale_s > 1e7)
+			cfg->lease_stale_s = strtod(optarg, &end);
+			if (end == optarg || *end || !(cfg->lease_stale_s > 0) || cfg->lease_stale_s > 1e7)
 				return tool_usage_error("pgsync", "pgsync: --lease-stale takes a number of seconds above 0");
 			break;
 		default:
@@ -112,63 +108,88 @@ int tool_cmd_pgsync(struct tool_ctx *ctx, int argc, char **argv)
 			break;
 		}
 	}
-	rc = TOOL_FAIL;
 	if (optind < argc)
 		return tool_usage_error("pgsync", "pgsync: unexpected argument %s", argv[optind]);
-	if (!cfg.conninfo || !*cfg.conninfo)
+	if (!cfg->conninfo || !*cfg->conninfo)
 		return tool_usage_error("pgsync", "pgsync: --pg CONNINFO is needed (the PostgreSQL to mirror into)");
-	if (!*cfg.schema || strlen(cfg.schema) > 63)
+	if (!*cfg->schema || strlen(cfg->schema) > 63)
 		return tool_usage_error("pgsync", "pgsync: --schema takes a name of 1 to 63 characters");
-	if (account_opt && !*account_opt)
+	if (*account_opt && !**account_opt)
 		return tool_usage_error("pgsync", "pgsync: --account takes a name");
-	if (run.holder && (!*run.holder || strlen(run.holder) > 255))
+	if (run->holder && (!*run->holder || strlen(run->holder) > 255))
 		return tool_usage_error("pgsync", "pgsync: --holder takes a name of 1 to 255 characters");
-	if (cfg.lease_stale_s > 0 && !run.holder)
+	if (cfg->lease_stale_s > 0 && !run->holder)
 		return tool_usage_error("pgsync", "pgsync: --lease-stale goes with --holder");
+	return TOOL_NEXT;
+}
 
+/* The run's one line on standard output. */
+static void report(const char *account, const struct pgm_report *rep)
+{
+	if (rep->full)
+		printf("pgsync: %s: copied everything up to change %lld: %lld rows in %.2f s\n", account,
+		       (long long)rep->to_seq, (long long)rep->rows, rep->seconds);
+	else if (rep->from_seq == rep->to_seq)
+		printf("pgsync: %s: up to date at change %lld (%.2f s)\n", account, (long long)rep->to_seq,
+		       rep->seconds);
+	else
+		printf("pgsync: %s: changes %lld to %lld: %lld rows written, %lld deleted in %.2f s\n", account,
+		       (long long)rep->from_seq + 1, (long long)rep->to_seq, (long long)rep->rows,
+		       (long long)rep->deleted, rep->seconds);
+}
+
+/* The lease when asked (--holder), then one mirror run; the exit status. */
+static int mirror(struct pgm_sink *sink, struct fl_db *db, const struct pgm_run *run)
+{
+	struct pgm_report rep;
+	int prc;
+
+	if (run->holder) {
+		struct pgm_lease_info li;
+
+		prc = pgm_lease_take(sink, run->account, run->holder, &li);
+		if (prc != PGM_OK) {
+			tool_fail("pgsync: %s", pgm_errmsg(sink));
+			return prc == PGM_LEASE ? 3 : TOOL_FAIL;
+		}
+	}
+	prc = pgm_mirror(sink, db, run, &rep);
+	if (prc != PGM_OK) {
+		tool_fail("pgsync: %s", pgm_errmsg(sink));
+		tool_fail("pgsync: account %s: nothing of this run was kept; run it again", run->account);
+		return prc == PGM_LEASE ? 3 : prc == PGM_USAGE ? TOOL_USAGE : TOOL_FAIL;
+	}
+	report(run->account, &rep);
+	return TOOL_OK;
+}
+
+int tool_cmd_pgsync(struct tool_ctx *ctx, int argc, char **argv)
+{
+	struct pgm_config cfg = { .schema = "flsync", .application = "flsync pgsync", .log = say };
+	struct pgm_run run = { 0 };
+	struct pgm_sink *sink = NULL;
+	const char *account_opt = NULL;
+	char *account = NULL;
+	struct fl_db *db;
+	int rc;
+
+	if ((rc = parse_opts(ctx, argc, argv, &cfg, &run, &account_opt)) != TOOL_NEXT)
+		return rc;
 	/* Read-write: the sink's position is recorded in the file, against pruning. */
 	db = tool_open(ctx, true);
 	if (!db)
 		return TOOL_FAIL;
-	account = account_opt ? tool_xstrdup(account_opt) : pgm_default_account(db, ctx->db_path);
+	rc = TOOL_FAIL;
+	account = account_opt ? xstrdup(account_opt) : pgm_default_account(db, ctx->db_path);
 	if (!account) {
 		tool_fail("pgsync: out of memory");
-		goto out;
-	}
-	run.account = account;
-	run.db_path = ctx->db_path;
-	if (pgm_open(&cfg, &sink) != PGM_OK) {
+	} else if (pgm_open(&cfg, &sink) != PGM_OK) {
 		tool_fail("pgsync: %s", pgm_errmsg(sink));
-		goto out;
+	} else {
+		run.account = account;
+		run.db_path = ctx->db_path;
+		rc = mirror(sink, db, &run);
 	}
-	if (run.holder) {
-		struct pgm_lease_info li;
-
-		prc = pgm_lease_take(sink, account, run.holder, &li);
-		if (prc != PGM_OK) {
-			tool_fail("pgsync: %s", pgm_errmsg(sink));
-			rc = prc == PGM_LEASE ? 3 : TOOL_FAIL;
-			goto out;
-		}
-	}
-	prc = pgm_mirror(sink, db, &run, &rep);
-	if (prc != PGM_OK) {
-		tool_fail("pgsync: %s", pgm_errmsg(sink));
-		tool_fail("pgsync: account %s: nothing of this run was kept; run it again", account);
-		rc = prc == PGM_LEASE ? 3 : prc == PGM_USAGE ? TOOL_USAGE : TOOL_FAIL;
-		goto out;
-	}
-	if (rep.full)
-		printf("pgsync: %s: copied everything up to change %lld: %lld rows in %.2f s\n", account,
-		       (long long)rep.to_seq, (long long)rep.rows, rep.seconds);
-	else if (rep.from_seq == rep.to_seq)
-		printf("pgsync: %s: up to date at change %lld (%.2f s)\n", account, (long long)rep.to_seq, rep.seconds);
-	else
-		printf("pgsync: %s: changes %lld to %lld: %lld rows written, %lld deleted in %.2f s\n", account,
-		       (long long)rep.from_seq + 1, (long long)rep.to_seq, (long long)rep.rows,
-		       (long long)rep.deleted, rep.seconds);
-	rc = TOOL_OK;
-out:
 	pgm_close(sink);
 	free(account);
 	fl_db_close(db);

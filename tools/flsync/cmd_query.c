@@ -138,7 +138,7 @@ int tool_cmd_query(struct tool_ctx *ctx, int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	enum tool_format fmt = FMT_TABLE;
-	const char **params = tool_xmalloc(sizeof *params * (size_t)argc);
+	const char **params = xmalloc(sizeof *params * (size_t)argc);
 	const char *sql = NULL, *currency = NULL;
 	struct fl_db *db = NULL;
 	struct fl_stmt *st = NULL;

@@ -324,7 +324,23 @@ static int dry_run(struct fl_db *db, bool json)
 	return TOOL_OK;
 }
 
-int tool_cmd_queue(struct tool_ctx *ctx, int argc, char **argv)
+/* ---- the command line ---------------------------------------------------- */
+
+/* What the command line said. */
+struct queue_args {
+	const char **params;   /* --param K=V, nparams of them */
+	int nparams;
+	const char **pos;      /* the subcommand and its operands, npos of them */
+	int npos;
+	const char *json;      /* add: the parameters as JSON (--json OBJ, or made from --param) */
+	char *built;           /* json when made from --param; freed */
+	bool json_out, force, dry;
+	int state;             /* list --state, or -1 */
+	int64_t id;            /* show, cancel, retry: the action */
+};
+
+/* The options, into a; TOOL_NEXT when they read well, else the exit status. */
+static int parse_opts(struct tool_ctx *ctx, int argc, char **argv, struct queue_args *a)
 {
 	static const struct option opts[] = {
 		{ "param", required_argument, NULL, 'p' },
@@ -336,178 +352,232 @@ int tool_cmd_queue(struct tool_ctx *ctx, int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char **params = tool_xmalloc(sizeof *params * (size_t)argc);
-	const char **pos = tool_xmalloc(sizeof *pos * (size_t)argc);
-	const char *json_arg = NULL, *sub, *bad;
-	struct fl_action_info *info = NULL;
-	struct fl_db *db = NULL;
-	char *built = NULL, *local_ref = NULL;
-	int nparams = 0, npos = 0, opt, rc = TOOL_FAIL, lrc, state = -1;
-	bool json_out = false, force = false, dry = false;
-	char why[512];
-	int64_t id;
+	int opt, rc;
 
 	optind = 0;
 	while ((opt = getopt_long(argc, argv, "+:p:h", opts, NULL)) != -1 || optind < argc) {
 		if (opt == -1) {
-			pos[npos++] = argv[optind++];
+			a->pos[a->npos++] = argv[optind++];
 			continue;
 		}
 		switch (opt) {
 		case 'p':
-			params[nparams++] = optarg;
+			a->params[a->nparams++] = optarg;
 			break;
 		case 'j':
 			/* --json OBJ for add, bare --json for list/show. */
 			if (optarg)
-				json_arg = optarg;
-			else if (npos >= 1 && !strcmp(pos[0], "add") && optind < argc)
-				json_arg = argv[optind++];
+				a->json = optarg;
+			else if (a->npos >= 1 && !strcmp(a->pos[0], "add") && optind < argc)
+				a->json = argv[optind++];
 			else
-				json_out = true;
+				a->json_out = true;
 			break;
 		case 'F':
-			force = true;
+			a->force = true;
 			break;
 		case 'n':
-			dry = true;
+			a->dry = true;
 			break;
 		case 's':
-			if (!parse_state(optarg, &state)) {
-				rc = tool_usage_error("queue", "queue: unknown state %s (queued, sending, done, failed, cancelled)", optarg);
-				goto out;
-			}
+			if (!parse_state(optarg, &a->state))
+				return tool_usage_error("queue", "queue: unknown state %s (queued, sending, done, failed, cancelled)",
+							optarg);
 			break;
 		default:
 			rc = tool_opt_shared(ctx, opt, "queue", argv, help);
 			if (rc != TOOL_NEXT)
-				goto out;
+				return rc;
 			break;
 		}
 	}
-	rc = TOOL_FAIL;
-	if (npos == 0) {
-		rc = tool_usage_error("queue", "queue: add, list, show, cancel, retry or send --dry-run?");
-		goto out;
-	}
-	sub = pos[0];
-	if (!strcmp(sub, "add")) {
-		if (npos != 2) {
-			rc = tool_usage_error("queue", "queue add: give one KIND");
-			goto out;
-		}
-		if ((json_arg != NULL) == (nparams > 0)) {
-			rc = tool_usage_error("queue", "queue add: give --param K=V... or --json '{...}' (one of them)");
-			goto out;
-		}
-		if (!json_arg) {
-			built = params_json(params, nparams, &bad);
-			if (!built) {
-				rc = tool_usage_error("queue", "queue add: --param takes KEY=VALUE, not %s", bad);
-				goto out;
-			}
-			json_arg = built;
-		}
-	} else if (!strcmp(sub, "list")) {
-		if (npos != 1) {
-			rc = tool_usage_error("queue", "queue list: unexpected argument %s", pos[1]);
-			goto out;
-		}
-	} else if (!strcmp(sub, "show") || !strcmp(sub, "cancel") || !strcmp(sub, "retry")) {
-		if (npos != 2 || !tool_parse_int64(pos[1], &id) || id <= 0) {
-			rc = tool_usage_error("queue", "queue %s: give one action ID (a number)", sub);
-			goto out;
-		}
-	} else if (!strcmp(sub, "send")) {
-		if (!dry) {
-			rc = tool_usage_error("queue", "queue send: flsyncd sends the queue (at once while it runs; "
-					      "flsync ui sends it too): give --dry-run to see what it would send");
-			goto out;
-		}
-		if (npos != 1) {
-			rc = tool_usage_error("queue", "queue send: unexpected argument %s", pos[1]);
-			goto out;
-		}
-	} else {
-		rc = tool_usage_error("queue", "queue: unknown subcommand %s (add, list, show, cancel, retry, send)",
-				      sub);
-		goto out;
-	}
-	if ((force && strcmp(sub, "add")) || (dry && strcmp(sub, "send"))) {
-		rc = tool_usage_error("queue", "queue %s: %s does not apply", sub, force ? "--force" : "--dry-run");
-		goto out;
-	}
-	if ((nparams && strcmp(sub, "add")) || (state >= 0 && strcmp(sub, "list"))) {
-		rc = tool_usage_error("queue", "queue %s: %s does not apply", sub, nparams ? "--param" : "--state");
-		goto out;
-	}
+	return TOOL_NEXT;
+}
 
-	/* Reading the queue needs no write access; changing it does. */
-	db = tool_open(ctx, !strcmp(sub, "add") || !strcmp(sub, "cancel") || !strcmp(sub, "retry"));
-	if (!db)
-		goto out;
-	if (!strcmp(sub, "send")) {
-		rc = dry_run(db, json_out);
-		goto out;
-	}
-	if (!strcmp(sub, "add")) {
-		if (!force && tool_action_refused(db, pos[1], json_arg, why, sizeof why)) {
-			tool_fail("queue add %s: not queued: %s (--force queues it anyway)", pos[1], why);
-			goto out;
-		}
-		lrc = fl_action_enqueue(db, pos[1], json_arg, &id, &local_ref);
-		if (lrc) {
-			tool_db_fail(db, lrc, "queue add");
-			goto out;
-		}
-		printf("queued action %lld (%s)", (long long)id, pos[1]);
-		if (local_ref)
-			printf(", creating %s", local_ref);
-		printf("\n");
-	} else if (!strcmp(sub, "list")) {
-		struct list_ctx lc = { json_out, 0 };
+/* ---- the subcommands: their operands, then what they do ------------------- */
 
-		lrc = fl_action_foreach(db, state, list_one, &lc);
-		if (lrc) {
-			tool_db_fail(db, lrc, "queue list");
-			goto out;
-		}
-		if (!lc.n && !json_out)
-			printf("no actions%s%s\n", state >= 0 ? " in state " : "",
-			       state >= 0 ? fl_action_state_name((enum fl_action_state)state) : "");
-	} else if (!strcmp(sub, "show")) {
-		lrc = fl_action_get(db, id, &info);
-		if (lrc) {
-			tool_db_fail(db, lrc, "queue show");
-			goto out;
-		}
-		if (json_out)
-			info_json(info);
-		else
-			show_text(info);
-	} else if (!strcmp(sub, "cancel")) {
-		lrc = fl_action_cancel(db, id);
-		if (lrc) {
-			tool_db_fail(db, lrc, "queue cancel");
-			goto out;
-		}
-		printf("cancelled action %lld\n", (long long)id);
-	} else {
-		lrc = fl_action_retry(db, id);
-		if (lrc) {
-			tool_db_fail(db, lrc, "queue retry");
-			goto out;
-		}
-		printf("queued action %lld again\n", (long long)id);
+static int check_add(struct queue_args *a)
+{
+	const char *bad;
+
+	if (a->npos != 2)
+		return tool_usage_error("queue", "queue add: give one KIND");
+	if ((a->json != NULL) == (a->nparams > 0))
+		return tool_usage_error("queue", "queue add: give --param K=V... or --json '{...}' (one of them)");
+	if (!a->json) {
+		a->built = params_json(a->params, a->nparams, &bad);
+		if (!a->built)
+			return tool_usage_error("queue", "queue add: --param takes KEY=VALUE, not %s", bad);
+		a->json = a->built;
 	}
-	rc = TOOL_OK;
-out:
-	if (info)
-		fl_action_free(info);
+	return TOOL_NEXT;
+}
+
+static int check_no_operand(struct queue_args *a)
+{
+	if (a->npos != 1)
+		return tool_usage_error("queue", "queue %s: unexpected argument %s", a->pos[0], a->pos[1]);
+	return TOOL_NEXT;
+}
+
+static int check_id(struct queue_args *a)
+{
+	if (a->npos != 2 || !tool_parse_int64(a->pos[1], &a->id) || a->id <= 0)
+		return tool_usage_error("queue", "queue %s: give one action ID (a number)", a->pos[0]);
+	return TOOL_NEXT;
+}
+
+static int check_send(struct queue_args *a)
+{
+	if (!a->dry)
+		return tool_usage_error("queue", "queue send: flsyncd sends the queue (at once while it runs; "
+					"flsync ui sends it too): give --dry-run to see what it would send");
+	return check_no_operand(a);
+}
+
+static int run_add(struct fl_db *db, struct queue_args *a)
+{
+	const char *kind = a->pos[1];
+	char *local_ref = NULL;
+	char why[512];
+	int64_t id;
+	int rc;
+
+	if (!a->force && tool_action_refused(db, kind, a->json, why, sizeof why)) {
+		tool_fail("queue add %s: not queued: %s (--force queues it anyway)", kind, why);
+		return TOOL_FAIL;
+	}
+	rc = fl_action_enqueue(db, kind, a->json, &id, &local_ref);
+	if (rc) {
+		tool_db_fail(db, rc, "queue add");
+		return TOOL_FAIL;
+	}
+	printf("queued action %lld (%s)", (long long)id, kind);
+	if (local_ref)
+		printf(", creating %s", local_ref);
+	printf("\n");
 	fl_free(local_ref);
-	free(built);
-	free(params);
-	free(pos);
-	fl_db_close(db);
+	return TOOL_OK;
+}
+
+static int run_list(struct fl_db *db, struct queue_args *a)
+{
+	struct list_ctx lc = { a->json_out, 0 };
+	int rc = fl_action_foreach(db, a->state, list_one, &lc);
+
+	if (rc) {
+		tool_db_fail(db, rc, "queue list");
+		return TOOL_FAIL;
+	}
+	if (!lc.n && !a->json_out)
+		printf("no actions%s%s\n", a->state >= 0 ? " in state " : "",
+		       a->state >= 0 ? fl_action_state_name((enum fl_action_state)a->state) : "");
+	return TOOL_OK;
+}
+
+static int run_show(struct fl_db *db, struct queue_args *a)
+{
+	struct fl_action_info *info = NULL;
+	int rc = fl_action_get(db, a->id, &info);
+
+	if (rc) {
+		tool_db_fail(db, rc, "queue show");
+		return TOOL_FAIL;
+	}
+	if (a->json_out)
+		info_json(info);
+	else
+		show_text(info);
+	fl_action_free(info);
+	return TOOL_OK;
+}
+
+/* cancel or retry: one change of the action's state. */
+static int run_cancel_retry(struct fl_db *db, struct queue_args *a)
+{
+	bool cancel = !strcmp(a->pos[0], "cancel");
+	int rc = cancel ? fl_action_cancel(db, a->id) : fl_action_retry(db, a->id);
+
+	if (rc) {
+		tool_db_fail(db, rc, cancel ? "queue cancel" : "queue retry");
+		return TOOL_FAIL;
+	}
+	printf(cancel ? "cancelled action %lld\n" : "queued action %lld again\n", (long long)a->id);
+	return TOOL_OK;
+}
+
+static int run_send(struct fl_db *db, struct queue_args *a)
+{
+	return dry_run(db, a->json_out);
+}
+
+/* Which of the options a subcommand takes. */
+enum { TAKES_FORCE = 1, TAKES_DRY = 2, TAKES_PARAM = 4, TAKES_STATE = 8 };
+
+static const struct queue_sub {
+	const char *name;
+	int (*check)(struct queue_args *a);      /* its operands: TOOL_NEXT, or the usage error's status */
+	int (*run)(struct fl_db *db, struct queue_args *a);
+	bool writes;                             /* reading the queue needs no write access; changing it does */
+	unsigned takes;                          /* TAKES_* */
+} subs[] = {
+	{ "add", check_add, run_add, true, TAKES_FORCE | TAKES_PARAM },
+	{ "list", check_no_operand, run_list, false, TAKES_STATE },
+	{ "show", check_id, run_show, false, 0 },
+	{ "cancel", check_id, run_cancel_retry, true, 0 },
+	{ "retry", check_id, run_cancel_retry, true, 0 },
+	{ "send", check_send, run_send, false, TAKES_DRY },
+};
+
+/* The subcommand pos[0] names, with its operands and options checked; NULL after a usage error in *rc. */
+static const struct queue_sub *pick_sub(struct queue_args *a, int *rc)
+{
+	const struct queue_sub *s = NULL;
+	size_t i;
+
+	if (a->npos == 0) {
+		*rc = tool_usage_error("queue", "queue: add, list, show, cancel, retry or send --dry-run?");
+		return NULL;
+	}
+	for (i = 0; i < sizeof subs / sizeof subs[0] && !s; i++)
+		if (!strcmp(a->pos[0], subs[i].name))
+			s = &subs[i];
+	if (!s) {
+		*rc = tool_usage_error("queue", "queue: unknown subcommand %s (add, list, show, cancel, retry, send)",
+				       a->pos[0]);
+		return NULL;
+	}
+	if ((*rc = s->check(a)) != TOOL_NEXT)
+		return NULL;
+	if ((a->force && !(s->takes & TAKES_FORCE)) || (a->dry && !(s->takes & TAKES_DRY))) {
+		*rc = tool_usage_error("queue", "queue %s: %s does not apply", s->name, a->force ? "--force" : "--dry-run");
+		return NULL;
+	}
+	if ((a->nparams && !(s->takes & TAKES_PARAM)) || (a->state >= 0 && !(s->takes & TAKES_STATE))) {
+		*rc = tool_usage_error("queue", "queue %s: %s does not apply", s->name, a->nparams ? "--param" : "--state");
+		return NULL;
+	}
+	return s;
+}
+
+int tool_cmd_queue(struct tool_ctx *ctx, int argc, char **argv)
+{
+	struct queue_args a = {
+		.params = xmalloc(sizeof *a.params * (size_t)argc),
+		.pos = xmalloc(sizeof *a.pos * (size_t)argc),
+		.state = -1,
+	};
+	const struct queue_sub *sub;
+	struct fl_db *db;
+	int rc = parse_opts(ctx, argc, argv, &a);
+
+	if (rc == TOOL_NEXT && (sub = pick_sub(&a, &rc))) {
+		db = tool_open(ctx, sub->writes);
+		rc = db ? sub->run(db, &a) : TOOL_FAIL;
+		fl_db_close(db);
+	}
+	free(a.built);
+	free(a.params);
+	free(a.pos);
 	return rc;
 }

@@ -297,7 +297,7 @@ static void section_win(FILE *f, const struct report *r)
 		{ "bucket", "bucket", 't' }, { "bids", "bids", 'n' }, { "decided", "decided", 'n' }, { "won", "won", 'n' },
 		{ "win_rate", "win rate %", 'p' }, { "ci_low", "95% low %", 'p' }, { "ci_high", "95% high %", 'p' },
 	};
-	int *rows = tool_xmalloc(sizeof *rows * (size_t)(r->win.nrows ? r->win.nrows : 1)), d, n;
+	int *rows = xmalloc(sizeof *rows * (size_t)(r->win.nrows ? r->win.nrows : 1)), d, n;
 
 	fprintf(f, "<h2>Win rate</h2>\n<p class=\"note\">insight_win_rate: won of decided (won or lost) bids; "
 		"the bar is the 95%% Wilson interval, the diamond the rate.  Open and retracted bids count in "
@@ -423,7 +423,7 @@ int tool_cmd_report(struct tool_ctx *ctx, int argc, char **argv)
 		fl_db_close(db);
 		return rc;
 	}
-	tmp = tool_xasprintf("%s.tmp.XXXXXX", out);
+	tmp = xasprintf("%s.tmp.XXXXXX", out);
 	fd = mkstemp(tmp);
 	if (fd < 0 || !(f = fdopen(fd, "w"))) {
 		rc = tool_fail("cannot create %s: %s", tmp, strerror(errno));

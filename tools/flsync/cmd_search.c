@@ -61,9 +61,9 @@ static char *combine(bool projects, bool messages, char *proj, char *msg, const 
 	char *sql;
 
 	if (projects && messages)
-		sql = tool_xasprintf("SELECT * FROM (%s UNION ALL %s) ORDER BY %s LIMIT :limit", proj, msg, order);
+		sql = xasprintf("SELECT * FROM (%s UNION ALL %s) ORDER BY %s LIMIT :limit", proj, msg, order);
 	else
-		sql = tool_xasprintf("%s ORDER BY %s LIMIT :limit", projects ? proj : msg, order);
+		sql = xasprintf("%s ORDER BY %s LIMIT :limit", projects ? proj : msg, order);
 	free(proj);
 	free(msg);
 	return sql;
@@ -97,18 +97,18 @@ static char *build_sql(bool projects, bool messages, const char *open, const cha
 	const char *msg_hits =
 		"SELECT 'message' AS kind, rowid AS id, -bm25(messages_fts) AS score, 0 AS title_hit "
 		"FROM messages_fts WHERE messages_fts MATCH :t1";
-	char *proj_rows = tool_xasprintf(
+	char *proj_rows = xasprintf(
 		"SELECT r.kind, r.id, p.title AS title, datetime(p.time_submitted, 'unixepoch') AS time, "
 		"(SELECT snippet(projects_fts, -1, '%s', '%s', '…', 16) FROM projects_fts "
 		" WHERE projects_fts MATCH :t1 AND rowid = r.id) AS snippet, r.relevance, r.score "
 		"FROM ranked r JOIN projects p ON p.id = r.id WHERE r.kind = 'project'", open, close);
-	char *msg_rows = tool_xasprintf(
+	char *msg_rows = xasprintf(
 		"SELECT r.kind, r.id, " MSG_TITLE "datetime(m.time_created, 'unixepoch') AS time, "
 		"(SELECT snippet(messages_fts, 0, '%s', '%s', '…', 16) FROM messages_fts "
 		" WHERE messages_fts MATCH :t1 AND rowid = r.id) AS snippet, r.relevance, r.score "
 		"FROM ranked r JOIN messages m ON m.id = r.id " MSG_JOINS "WHERE r.kind = 'message'", open, close);
 	const char *both = projects && messages ? " UNION ALL " : "";
-	char *sql = tool_xasprintf(
+	char *sql = xasprintf(
 		"WITH hits AS (%s%s%s), "
 		"ranked AS (SELECT kind, id, score, " RELEVANCE_SQL " AS relevance FROM hits "
 		" ORDER BY relevance DESC, score DESC, kind DESC, id LIMIT :limit) "
@@ -220,7 +220,7 @@ static bool fts_operator(const char *w, size_t n)
  */
 static char *fts_normalise(const char *text)
 {
-	char *out = tool_xmalloc(strlen(text) * 3 + 1), *o = out;
+	char *out = xmalloc(strlen(text) * 3 + 1), *o = out;
 	const char *s = text;
 
 	while (*s) {
@@ -319,7 +319,7 @@ static int split_terms(const char *s, char **terms)
 			s += sep;
 		if (!*s)
 			return n;
-		t = o = tool_xmalloc(strlen(s) + 1);
+		t = o = xmalloc(strlen(s) + 1);
 		for (; *s && (quoted || !separator(s)); s++) {
 			if (*s == '"')
 				quoted = !quoted;
@@ -364,7 +364,7 @@ static bool markable(char *const *terms, int n, int i, const char *open, const c
 /* A LIKE pattern matching term anywhere, with \ escaping % _ and \. */
 static char *like_pattern(const char *term)
 {
-	char *out = tool_xmalloc(strlen(term) * 2 + 3), *o = out;
+	char *out = xmalloc(strlen(term) * 2 + 3), *o = out;
 
 	*o++ = '%';
 	for (; *term; term++) {
@@ -384,19 +384,19 @@ static char *like_pattern(const char *term)
  */
 static char *substr_snippet(const char *x, char *const *terms, int nterms, const char *open, const char *close)
 {
-	char *at = tool_xasprintf("max(1, instr(lower(%s), lower(:t1)) - 20)", x);
-	char *body = tool_xasprintf("substr(%s, %s, 80)", x, at), *next, *snip;
+	char *at = xasprintf("max(1, instr(lower(%s), lower(:t1)) - 20)", x);
+	char *body = xasprintf("substr(%s, %s, 80)", x, at), *next, *snip;
 	int i;
 
 	for (i = 0; i < nterms; i++) {
 		if (!markable(terms, nterms, i, open, close))
 			continue;
-		next = tool_xasprintf("replace(%s, :t%d, '%s' || :t%d || '%s')", body, i + 1, open, i + 1, close);
+		next = xasprintf("replace(%s, :t%d, '%s' || :t%d || '%s')", body, i + 1, open, i + 1, close);
 		free(body);
 		body = next;
 	}
-	snip = tool_xasprintf("(CASE WHEN %s > 1 THEN '…' ELSE '' END) || %s || "
-			      "(CASE WHEN length(%s) >= %s + 80 THEN '…' ELSE '' END)", at, body, x, at);
+	snip = xasprintf("(CASE WHEN %s > 1 THEN '…' ELSE '' END) || %s || "
+			 "(CASE WHEN length(%s) >= %s + 80 THEN '…' ELSE '' END)", at, body, x, at);
 	free(at);
 	free(body);
 	return snip;
@@ -405,26 +405,26 @@ static char *substr_snippet(const char *x, char *const *terms, int nterms, const
 static char *build_substring_sql(bool projects, bool messages, char *const *terms, int nterms, const char *open,
 				 const char *close)
 {
-	char *pwhere = tool_xstrdup("1"), *mwhere = tool_xstrdup("1"), *next, *psnip, *msnip, *proj, *msg;
+	char *pwhere = xstrdup("1"), *mwhere = xstrdup("1"), *next, *psnip, *msnip, *proj, *msg;
 	int i;
 
 	for (i = 1; i <= nterms; i++) {
-		next = tool_xasprintf("%s AND (p.title LIKE :l%d ESCAPE '\\' OR p.description LIKE :l%d ESCAPE '\\')",
-				      pwhere, i, i);
+		next = xasprintf("%s AND (p.title LIKE :l%d ESCAPE '\\' OR p.description LIKE :l%d ESCAPE '\\')",
+				 pwhere, i, i);
 		free(pwhere);
 		pwhere = next;
-		next = tool_xasprintf("%s AND m.message LIKE :l%d ESCAPE '\\'", mwhere, i);
+		next = xasprintf("%s AND m.message LIKE :l%d ESCAPE '\\'", mwhere, i);
 		free(mwhere);
 		mwhere = next;
 	}
 	psnip = substr_snippet("(coalesce(p.title, '') || ' — ' || coalesce(p.description, ''))", terms, nterms, open,
 			       close);
 	msnip = substr_snippet("m.message", terms, nterms, open, close);
-	proj = tool_xasprintf(
+	proj = xasprintf(
 		"SELECT 'project' AS kind, p.id AS id, p.title AS title, "
 		"datetime(p.time_submitted, 'unixepoch') AS time, %s AS snippet, NULL AS relevance "
 		"FROM projects p WHERE %s", psnip, pwhere);
-	msg = tool_xasprintf(
+	msg = xasprintf(
 		"SELECT 'message' AS kind, m.id AS id, " MSG_TITLE
 		"datetime(m.time_created, 'unixepoch') AS time, %s AS snippet, NULL AS relevance "
 		"FROM messages m " MSG_JOINS "WHERE %s", msnip, mwhere);
@@ -461,7 +461,7 @@ static int run(struct fl_db *db, const char *sql, char *const *terms, int nterms
 		}
 	}
 	if ((idx = fl_stmt_param_index(st, ":tt")) > 0) {
-		char *title = tool_xasprintf("{title} : (%s)", terms[0]);
+		char *title = xasprintf("{title} : (%s)", terms[0]);
 
 		fl_stmt_bind_text(st, idx, title, -1);
 		free(title);

@@ -391,7 +391,7 @@ static void print_rate_limits(const struct fl_status *s, int64_t now)
 		printf("rate limits  not recorded yet (flsyncd records them as it runs)\n");
 		return;
 	}
-	budget = tool_xmalloc((size_t)s->endpoints_count * sizeof *budget);
+	budget = xmalloc((size_t)s->endpoints_count * sizeof *budget);
 
 	for (i = 0; i < s->endpoints_count; i++) {
 		const struct fl_ratelimit_status *x = &s->endpoints[i];
@@ -510,16 +510,16 @@ static void account_read(const char *db_path, struct account_line *l)
 static void single_account(struct tool_ctx *ctx, struct flconf *cfg)
 {
 	tool_ctx_init(ctx);
-	cfg->accounts = tool_xmalloc(sizeof *cfg->accounts);
+	cfg->accounts = xmalloc(sizeof *cfg->accounts);
 	memset(cfg->accounts, 0, sizeof *cfg->accounts);
-	cfg->accounts[0].name = tool_xstrdup("default");
-	cfg->accounts[0].db = tool_xstrdup(ctx->db_path);
+	cfg->accounts[0].name = xstrdup("default");
+	cfg->accounts[0].db = xstrdup(ctx->db_path);
 	cfg->n_accounts = 1;
 }
 
 static int status_all(struct tool_ctx *ctx, const char *config_arg, bool json)
 {
-	char *path = config_arg ? tool_xstrdup(config_arg) : flconf_default_path(), err[768];
+	char *path = config_arg ? xstrdup(config_arg) : flconf_default_path(), err[768];
 	struct pgm_sink *sink = NULL;
 	struct flconf cfg;
 	int64_t now = (int64_t)time(NULL);

@@ -1,7 +1,8 @@
 /*
  * cmd_ui.c — `flsync ui`: a local web app over the library, served with
  * libmicrohttpd on loopback only.  This file is the server: options, the
- * per-run token, the Host/Origin/token checks every request passes, the
+ * Host/Origin/token checks every request passes (where it listens and the
+ * per-run token are ui_listen.c's), the
  * routing to the embedded page (ui_assets.c) and to the JSON endpoints
  * (ui_api.c), and the live-update stream (server-sent events fed by
  * fl_changes_wait()).
@@ -264,15 +265,15 @@ static enum MHD_Result on_field(void *cls, enum MHD_ValueKind kind, const char *
 			r->bad_form = true;
 			return MHD_NO;
 		}
-		r->fields[i].key = tool_xstrdup(key);
-		r->fields[i].value = tool_xstrdup("");
+		r->fields[i].key = xstrdup(key);
+		r->fields[i].value = xstrdup("");
 		r->fields[i].len = 0;
 		r->nfields++;
 	} else if (off == 0) {
 		r->bad_form = true; /* the same field twice */
 		return MHD_NO;
 	}
-	r->fields[i].value = tool_xrealloc(r->fields[i].value, r->fields[i].len + size + 1);
+	r->fields[i].value = xrealloc(r->fields[i].value, r->fields[i].len + size + 1);
 	memcpy(r->fields[i].value + r->fields[i].len, data, size);
 	r->fields[i].len += size;
 	r->fields[i].value[r->fields[i].len] = '\0';
@@ -412,7 +413,7 @@ static enum MHD_Result send_stream(struct ui *ui, struct MHD_Connection *c)
 		atomic_fetch_sub(&ui->streams, 1);
 		return send_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, "too many live-update streams open");
 	}
-	s = tool_xmalloc(sizeof *s);
+	s = xmalloc(sizeof *s);
 	memset(s, 0, sizeof *s);
 	s->ui = ui;
 	info = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
@@ -540,7 +541,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	if (!r) {
 		const char *len = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 
-		r = tool_xmalloc(sizeof *r);
+		r = xmalloc(sizeof *r);
 		memset(r, 0, sizeof *r);
 		*con_cls = r;
 		if (!post && strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
@@ -574,68 +575,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 
 /* ---- start and stop ---------------------------------------------------------- */
 
-/* Parse HOST:PORT into a loopback socket address; false (with a message) otherwise. */
-static bool parse_listen(const char *spec, struct sockaddr_storage *ss, socklen_t *len, bool *v6)
-{
-	char host[64];
-	const char *colon = strrchr(spec, ':');
-	int64_t port;
+/* What the command line asked for. */
+struct ui_opts {
+	const char *listen_on, *api, *token_file;
+	bool open_browser;
+};
 
-	if (!colon || (size_t)(colon - spec) >= sizeof host || !tool_parse_int64(colon + 1, &port) ||
-	    port < 0 || port > 65535) {
-		tool_usage_error("ui", "ui: --listen takes HOST:PORT (a loopback address), not %s", spec);
-		return false;
-	}
-	memcpy(host, spec, (size_t)(colon - spec));
-	host[colon - spec] = '\0';
-	memset(ss, 0, sizeof *ss);
-	if (!strcmp(host, "[::1]") || !strcmp(host, "::1")) {
-		struct sockaddr_in6 *a = (struct sockaddr_in6 *)ss;
-
-		a->sin6_family = AF_INET6;
-		a->sin6_addr = in6addr_loopback;
-		a->sin6_port = htons((uint16_t)port);
-		*len = sizeof *a;
-		*v6 = true;
-		return true;
-	} else {
-		struct sockaddr_in *a = (struct sockaddr_in *)ss;
-
-		a->sin_family = AF_INET;
-		a->sin_port = htons((uint16_t)port);
-		*len = sizeof *a;
-		*v6 = false;
-		if (!strcmp(host, "localhost"))
-			strcpy(host, "127.0.0.1");
-		if (inet_pton(AF_INET, host, &a->sin_addr) == 1 && (ntohl(a->sin_addr.s_addr) >> 24) == 127)
-			return true;
-	}
-	tool_usage_error("ui", "ui: --listen must name a loopback address (127.0.0.1, localhost or [::1]), not %s",
-			 host);
-	return false;
-}
-
-static bool make_token(char out[65])
-{
-	unsigned char raw[32];
-	size_t got = 0;
-	int i;
-
-	while (got < sizeof raw) {
-		ssize_t n = getrandom(raw + got, sizeof raw - got, 0);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return false;
-		got += (size_t)n;
-	}
-	for (i = 0; i < 32; i++)
-		sprintf(out + 2 * i, "%02x", raw[i]);
-	return true;
-}
-
-int tool_cmd_ui(struct tool_ctx *ctx, int argc, char **argv)
+/* The options, into o; TOOL_NEXT when they read well, else the exit status. */
+static int parse_opts(struct tool_ctx *ctx, int argc, char **argv, struct ui_opts *o)
 {
 	static const struct option opts[] = {
 		{ "listen", required_argument, NULL, 'l' },
@@ -646,31 +593,22 @@ int tool_cmd_ui(struct tool_ctx *ctx, int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *listen_on = "127.0.0.1:0", *api = NULL, *token_file = NULL;
-	char err[ERRLEN];
-	struct sockaddr_storage ss;
-	socklen_t sslen;
-	struct MHD_Daemon *mhd;
-	struct fl_db *db;
-	struct ui ui;
-	sigset_t stop;
-	bool v6, open_browser = false;
-	int opt, rc, sig, port, i, fd;
+	int opt, rc;
 
 	optind = 0;
 	while ((opt = getopt_long(argc, argv, "+:h", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'l':
-			listen_on = optarg;
+			o->listen_on = optarg;
 			break;
 		case 'o':
-			open_browser = true;
+			o->open_browser = true;
 			break;
 		case 'a':
-			api = optarg;
+			o->api = optarg;
 			break;
 		case 't':
-			token_file = optarg;
+			o->token_file = optarg;
 			break;
 		default:
 			if ((rc = tool_opt_shared(ctx, opt, "ui", argv, help)) != TOOL_NEXT)
@@ -680,9 +618,60 @@ int tool_cmd_ui(struct tool_ctx *ctx, int argc, char **argv)
 	}
 	if (optind < argc)
 		return tool_usage_error("ui", "ui: unexpected argument %s", argv[optind]);
-	if (!parse_listen(listen_on, &ss, &sslen, &v6))
+	return TOOL_NEXT;
+}
+
+/* libmicrohttpd serving fd, a thread a connection; stop's signals blocked first so they come to sigwait. */
+static struct MHD_Daemon *serve(struct ui *ui, int fd, bool v6, sigset_t *stop)
+{
+	/* The threads libmicrohttpd starts inherit this mask: the signals come here. */
+	sigemptyset(stop);
+	sigaddset(stop, SIGINT);
+	sigaddset(stop, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, stop, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	return MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
+					(v6 ? MHD_USE_IPv6 : 0),
+				0, NULL, NULL, on_request, ui,
+				MHD_OPTION_LISTEN_SOCKET, fd,
+				MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONNECTIONS_MAX,
+				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)IDLE_TIMEOUT_S,
+				MHD_OPTION_NOTIFY_COMPLETED, req_free, NULL,
+				MHD_OPTION_END);
+}
+
+/* The URL with its token on stdout (the one line a script reads), and in a browser when asked. */
+static void announce(const struct ui *ui, const char *db_path, bool open_browser)
+{
+	printf("listening on http://%s/?token=%s\n", ui->hosts[0], ui->token);
+	fflush(stdout);
+	fprintf(stderr, "flsync ui: serving %s; Ctrl-C stops\n", db_path);
+	if (open_browser) {
+		char url[sizeof ui->hosts[0] + sizeof ui->token + 32];
+
+		snprintf(url, sizeof url, "http://%s/?token=%s", ui->hosts[0], ui->token);
+		tool_open_url_async(url);
+	}
+}
+
+int tool_cmd_ui(struct tool_ctx *ctx, int argc, char **argv)
+{
+	struct ui_opts o = { .listen_on = "127.0.0.1:0" };
+	struct MHD_Daemon *mhd = NULL;
+	struct sockaddr_storage ss;
+	char err[ERRLEN];
+	socklen_t sslen;
+	struct fl_db *db;
+	struct ui ui;
+	sigset_t stop;
+	int rc, sig, i, fd;
+	bool v6;
+
+	if ((rc = parse_opts(ctx, argc, argv, &o)) != TOOL_NEXT)
+		return rc;
+	if (!ui_parse_listen(o.listen_on, &ss, &sslen, &v6))
 		return TOOL_USAGE;
-	if (token_file && !api)
+	if (o.token_file && !o.api)
 		return tool_usage_error("ui", "ui: --token-file is the token for --api, which is missing");
 	/* Opened once here so that a missing or foreign database is said at once. */
 	db = tool_open(ctx, true);
@@ -691,83 +680,37 @@ int tool_cmd_ui(struct tool_ctx *ctx, int argc, char **argv)
 
 	memset(&ui, 0, sizeof ui);
 	ui.db_path = ctx->db_path;
-	if (ui_syncer_new(ctx->db_path, api, token_file, &ui.sync, err, sizeof err) != FL_OK) {
-		ui_syncer_free(ui.sync);
-		fl_db_close(db);
-		return tool_fail("ui: %s", err);
-	}
 	pthread_mutex_init(&ui.lock, NULL);
 	ui.pool[ui.npool++] = db;
-	if (!make_token(ui.token)) {
-		ui_syncer_free(ui.sync);
-		fl_db_close(db);
-		return tool_fail("ui: cannot make a random token: %s", strerror(errno));
+	if (ui_syncer_new(ctx->db_path, o.api, o.token_file, &ui.sync, err, sizeof err) != FL_OK) {
+		rc = tool_fail("ui: %s", err);
+		goto out;
 	}
-
-	/*
-	 * Bound here, and the Host values known, before libmicrohttpd starts
-	 * any thread that reads them.
-	 */
-	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || bind(fd, (struct sockaddr *)&ss, sslen) != 0 || listen(fd, 64) != 0 ||
-	    getsockname(fd, (struct sockaddr *)&ss, &sslen) != 0) {
-		rc = tool_fail("ui: cannot listen on %s: %s", listen_on, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		ui_syncer_free(ui.sync);
-		fl_db_close(db);
-		return rc;
+	if (!ui_make_token(ui.token)) {
+		rc = tool_fail("ui: cannot make a random token: %s", strerror(errno));
+		goto out;
 	}
-	port = ntohs(v6 ? ((struct sockaddr_in6 *)&ss)->sin6_port : ((struct sockaddr_in *)&ss)->sin_port);
-	if (v6) {
-		snprintf(ui.hosts[ui.nhosts++], sizeof ui.hosts[0], "[::1]:%d", port);
-	} else {
-		char addr[INET_ADDRSTRLEN];
-
-		inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, addr, sizeof addr);
-		snprintf(ui.hosts[ui.nhosts++], sizeof ui.hosts[0], "%s:%d", addr, port);
+	if ((fd = ui_listen_socket(&ss, sslen, v6, ui.hosts, &ui.nhosts)) < 0) {
+		rc = tool_fail("ui: cannot listen on %s: %s", o.listen_on, strerror(errno));
+		goto out;
 	}
-	snprintf(ui.hosts[ui.nhosts++], sizeof ui.hosts[0], "localhost:%d", port);
-
-	/* The threads libmicrohttpd starts inherit this mask: the signals come here. */
-	sigemptyset(&stop);
-	sigaddset(&stop, SIGINT);
-	sigaddset(&stop, SIGTERM);
-	pthread_sigmask(SIG_BLOCK, &stop, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	mhd = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
-				       (v6 ? MHD_USE_IPv6 : 0),
-			       0, NULL, NULL, on_request, &ui,
-			       MHD_OPTION_LISTEN_SOCKET, fd,
-			       MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONNECTIONS_MAX,
-			       MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)IDLE_TIMEOUT_S,
-			       MHD_OPTION_NOTIFY_COMPLETED, req_free, NULL,
-			       MHD_OPTION_END);
-	if (!mhd) {
+	if (!(mhd = serve(&ui, fd, v6, &stop))) {
+		rc = tool_fail("ui: cannot serve on %s: %s", o.listen_on, strerror(errno));
 		close(fd);
-		ui_syncer_free(ui.sync);
-		fl_db_close(db);
-		return tool_fail("ui: cannot serve on %s: %s", listen_on, strerror(errno));
+		goto out;
 	}
-
-	printf("listening on http://%s/?token=%s\n", ui.hosts[0], ui.token);
-	fflush(stdout);
-	fprintf(stderr, "flsync ui: serving %s; Ctrl-C stops\n", ctx->db_path);
-	if (open_browser) {
-		char url[sizeof ui.hosts[0] + sizeof ui.token + 32];
-
-		snprintf(url, sizeof url, "http://%s/?token=%s", ui.hosts[0], ui.token);
-		tool_open_url_async(url);
-	}
-
+	announce(&ui, ctx->db_path, o.open_browser);
 	while (sigwait(&stop, &sig) != 0)
 		;
 	fprintf(stderr, "flsync ui: stopping\n");
 	atomic_store(&ui.stopping, true);
-	MHD_stop_daemon(mhd);
+	rc = TOOL_OK;
+out:
+	if (mhd)
+		MHD_stop_daemon(mhd);
 	ui_syncer_free(ui.sync); /* a pass in flight stops at its next batch */
 	for (i = 0; i < ui.npool; i++)
 		fl_db_close(ui.pool[i]);
 	pthread_mutex_destroy(&ui.lock);
-	return TOOL_OK;
+	return rc;
 }

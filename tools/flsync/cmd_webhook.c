@@ -61,7 +61,7 @@ static int credentials(struct args *a, struct fl_webhook_api *out)
 		if (rc)
 			return tool_fail("webhook: %s", fl_auth_errmsg());
 		if (!a->api && ti->api)
-			a->api = a->api_owned = tool_xstrdup(ti->api);
+			a->api = a->api_owned = xstrdup(ti->api);
 		fl_token_info_free(ti);
 		out->token_file = a->token_file;
 	} else if (env && *env) {
@@ -100,54 +100,51 @@ static void print_json(const struct fl_webhook_list *l)
 	printf("]\n");
 }
 
-static int run(struct tool_ctx *ctx, const char *sub, struct args *a, int argc, char **argv)
+static int sub_url(struct tool_ctx *ctx, struct args *a, char **operands)
+{
+	struct fl_db *db = tool_open(ctx, false);
+	char *url = NULL;
+	int rc;
+
+	if (!db)
+		return TOOL_FAIL;
+	rc = fl_webhook_url(db, &url);
+	if (rc) {
+		tool_db_fail(db, rc, "webhook url");
+		fl_db_close(db);
+		return TOOL_FAIL;
+	}
+	printf("%s\n", url);
+	fl_free(url);
+	fl_db_close(db);
+	return TOOL_OK;
+}
+
+/* register (url set) or list: both ask the API, with the account's credentials. */
+static int ask_api(struct tool_ctx *ctx, struct args *a, const char *url)
 {
 	struct fl_webhook_list *l = NULL;
 	struct fl_webhook_api api;
 	struct fl_db *db;
-	char *url = NULL;
 	int rc;
 
-	if (!strcmp(sub, "url")) {
-		if (argc > 0)
-			return tool_usage_error("webhook", "webhook url: unexpected argument %s", argv[0]);
-		db = tool_open(ctx, false);
-		if (!db)
-			return TOOL_FAIL;
-		rc = fl_webhook_url(db, &url);
-		if (rc) {
-			tool_db_fail(db, rc, "webhook url");
-			fl_db_close(db);
-			return TOOL_FAIL;
-		}
-		printf("%s\n", url);
-		fl_free(url);
-		fl_db_close(db);
-		return TOOL_OK;
-	}
-	if (!strcmp(sub, "register") && argc != 1)
-		return tool_usage_error("webhook", "webhook register: one URL is needed");
-	if (!strcmp(sub, "list") && argc > 0)
-		return tool_usage_error("webhook", "webhook list: unexpected argument %s", argv[0]);
-	if (strcmp(sub, "register") && strcmp(sub, "list"))
-		return tool_usage_error("webhook", "webhook: unknown subcommand %s (register, list, url)", sub);
 	if ((rc = credentials(a, &api)) != TOOL_OK)
 		return rc;
 	db = tool_open(ctx, true);
 	if (!db)
 		return TOOL_FAIL;
-	if (!strcmp(sub, "register"))
-		rc = fl_webhook_register(db, &api, a->developer_id, argv[0], &l);
+	if (url)
+		rc = fl_webhook_register(db, &api, a->developer_id, url, &l);
 	else
 		rc = fl_webhook_list(db, &api, &l);
 	if (rc) {
-		tool_db_fail(db, rc, sub[0] == 'r' ? "webhook register" : "webhook list");
+		tool_db_fail(db, rc, url ? "webhook register" : "webhook list");
 		fl_db_close(db);
 		return TOOL_FAIL;
 	}
 	if (a->json) {
 		print_json(l);
-	} else if (!strcmp(sub, "register")) {
+	} else if (url) {
 		printf("registered webhook %lld: %s (%s)\n", (long long)l->webhooks[0].id, l->webhooks[0].url,
 		       l->webhooks[0].inactive ? "inactive" : "active");
 	} else if (l->count == 0) {
@@ -160,6 +157,42 @@ static int run(struct tool_ctx *ctx, const char *sub, struct args *a, int argc, 
 	fl_webhook_list_free(l);
 	fl_db_close(db);
 	return TOOL_OK;
+}
+
+static int sub_register(struct tool_ctx *ctx, struct args *a, char **operands)
+{
+	return ask_api(ctx, a, operands[0]);
+}
+
+static int sub_list(struct tool_ctx *ctx, struct args *a, char **operands)
+{
+	return ask_api(ctx, a, NULL);
+}
+
+static const struct webhook_sub {
+	const char *name;
+	int operands;            /* how many it takes: none, or register's URL */
+	int (*run)(struct tool_ctx *ctx, struct args *a, char **operands);
+} subs[] = {
+	{ "register", 1, sub_register },
+	{ "list", 0, sub_list },
+	{ "url", 0, sub_url },
+};
+
+static int run(struct tool_ctx *ctx, const char *sub, struct args *a, int argc, char **argv)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof subs / sizeof subs[0]; i++) {
+		if (strcmp(sub, subs[i].name))
+			continue;
+		if (subs[i].operands == 0 && argc > 0)
+			return tool_usage_error("webhook", "webhook %s: unexpected argument %s", sub, argv[0]);
+		if (subs[i].operands == 1 && argc != 1)
+			return tool_usage_error("webhook", "webhook %s: one URL is needed", sub);
+		return subs[i].run(ctx, a, argv);
+	}
+	return tool_usage_error("webhook", "webhook: unknown subcommand %s (register, list, url)", sub);
 }
 
 int tool_cmd_webhook(struct tool_ctx *ctx, int argc, char **argv)
@@ -178,14 +211,8 @@ int tool_cmd_webhook(struct tool_ctx *ctx, int argc, char **argv)
 	const char *sub;
 	int opt, rc;
 
-	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
-		help(argc < 2 ? stderr : stdout);
-		return argc < 2 ? TOOL_USAGE : TOOL_OK;
-	}
-	sub = argv[1];
-	argc--;
-	argv++;
-	optind = 0;
+	if ((rc = tool_subcommand(&argc, &argv, help, &sub)) != TOOL_NEXT)
+		return rc;
 	while ((opt = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
 		switch (opt) {
 		case O_API: a.api = optarg; break;

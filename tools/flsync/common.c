@@ -1,7 +1,8 @@
 /*
  * common.c — the parts of flsync every subcommand uses: where the database
- * is, opening it with errors that name the path, exit-code helpers, and
- * allocation that aborts on OOM (a tool may; the library never does).
+ * is, opening it with errors that name the path, exit-code helpers.
+ * Allocation that aborts on OOM (a tool may; the library never does) is
+ * util/xalloc.h's.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -27,10 +28,10 @@ void tool_ctx_init(struct tool_ctx *ctx)
 	xdg = getenv("XDG_DATA_HOME");
 	home = getenv("HOME");
 	if (xdg && xdg[0] == '/')
-		ctx->db_default = tool_xasprintf("%s/flsync/flsync.db", xdg);
+		ctx->db_default = xasprintf("%s/flsync/flsync.db", xdg);
 	else
-		ctx->db_default = tool_xasprintf("%s/.local/share/flsync/flsync.db",
-						 home && *home ? home : ".");
+		ctx->db_default = xasprintf("%s/.local/share/flsync/flsync.db",
+					    home && *home ? home : ".");
 	ctx->db_path = ctx->db_default;
 }
 
@@ -133,52 +134,6 @@ int tool_db_fail(struct fl_db *db, int rc, const char *what)
 	return tool_fail("%s: %s", what, msg);
 }
 
-static void oom(void)
-{
-	fputs("flsync: out of memory\n", stderr);
-	abort();
-}
-
-void *tool_xmalloc(size_t n)
-{
-	void *p = malloc(n ? n : 1);
-
-	if (!p)
-		oom();
-	return p;
-}
-
-void *tool_xrealloc(void *p, size_t n)
-{
-	p = realloc(p, n ? n : 1);
-	if (!p)
-		oom();
-	return p;
-}
-
-char *tool_xstrdup(const char *s)
-{
-	char *c = strdup(s);
-
-	if (!c)
-		oom();
-	return c;
-}
-
-char *tool_xasprintf(const char *fmt, ...)
-{
-	va_list ap;
-	char *s;
-	int n;
-
-	va_start(ap, fmt);
-	n = vasprintf(&s, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		oom();
-	return s;
-}
-
 int tool_opt_shared(struct tool_ctx *ctx, int opt, const char *cmd, char **argv,
 		    void (*help)(FILE *f))
 {
@@ -196,10 +151,23 @@ int tool_opt_shared(struct tool_ctx *ctx, int opt, const char *cmd, char **argv,
 	}
 }
 
+int tool_subcommand(int *argc, char ***argv, void (*help)(FILE *f), const char **sub)
+{
+	if (*argc < 2 || !strcmp((*argv)[1], "-h") || !strcmp((*argv)[1], "--help")) {
+		help(*argc < 2 ? stderr : stdout);
+		return *argc < 2 ? TOOL_USAGE : TOOL_OK;
+	}
+	*sub = (*argv)[1];
+	(*argc)--;
+	(*argv)++;
+	optind = 0;
+	return TOOL_NEXT;
+}
+
 char *tool_quoted(const char *s)
 {
 	size_t n = strlen(s), i, o = 0;
-	char *q = tool_xmalloc(2 * n + 3);
+	char *q = xmalloc(2 * n + 3);
 
 	q[o++] = '"';
 	for (i = 0; i < n; i++) {

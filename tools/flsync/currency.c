@@ -22,7 +22,7 @@ static char *config_currency(void)
 		return NULL;
 	if (flconf_load(path, false, &cfg, err, sizeof err) == 0) {
 		if (cfg.report_currency)
-			code = tool_xstrdup(cfg.report_currency);
+			code = xstrdup(cfg.report_currency);
 	} else {
 		fprintf(stderr, "flsync: %s (the home currency stays USD)\n", err);
 	}
@@ -64,12 +64,12 @@ char *tool_currency_default(void)
 {
 	char *code = config_currency();
 
-	return code ? code : tool_xstrdup("USD");
+	return code ? code : xstrdup("USD");
 }
 
 int tool_currency_resolve(struct fl_db *db, const char *cmd, const char *arg, struct tool_currency *out)
 {
-	char *code = arg ? tool_xstrdup(arg) : tool_currency_default();
+	char *code = arg ? xstrdup(arg) : tool_currency_default();
 	int rc = tool_currency_lookup(db, code, out);
 
 	if (rc < 0)
@@ -110,7 +110,7 @@ char *tool_currency_wrap(struct fl_stmt *st, const char *sql, const struct tool_
 
 		q = tool_quoted(name);
 		if (nl > 4 && !strcmp(name + nl - 4, "_usd")) {
-			char *as = tool_xasprintf("%.*s_%s", (int)(nl - 4), name, lower), *qa = tool_quoted(as);
+			char *as = xasprintf("%.*s_%s", (int)(nl - 4), name, lower), *qa = tool_quoted(as);
 
 			fprintf(f, "%s%s / %.17g AS %s", k ? ", " : "", q, c->rate, qa);
 			free(as);

@@ -52,7 +52,7 @@ static int is_view(struct fl_db *db, const char *name, const char *path)
 /* The view's rows to f. */
 static int write_view(struct fl_db *db, const char *name, enum tool_format fmt, FILE *f)
 {
-	char *q = tool_quoted(name), *sql = tool_xasprintf("SELECT * FROM %s", q);
+	char *q = tool_quoted(name), *sql = xasprintf("SELECT * FROM %s", q);
 	struct fl_stmt *st;
 	int64_t rows;
 	int rc;
@@ -72,7 +72,7 @@ static int write_view(struct fl_db *db, const char *name, enum tool_format fmt, 
 /* The view's rows into out, atomically. */
 static int write_file(struct fl_db *db, const char *name, enum tool_format fmt, const char *out)
 {
-	char *tmp = tool_xasprintf("%s.tmp.XXXXXX", out);
+	char *tmp = xasprintf("%s.tmp.XXXXXX", out);
 	int fd = mkstemp(tmp), rc;
 	mode_t mask;
 	FILE *f;

@@ -255,7 +255,7 @@ static const char *cell_text(struct fl_stmt *st, int col, size_t *len, char **ou
 		return s ? s : "";
 	}
 	b = fl_stmt_column_blob(st, col, &n);
-	hex = tool_xmalloc((size_t)n * 2 + 1);
+	hex = xmalloc((size_t)n * 2 + 1);
 	for (i = 0; i < n; i++)
 		snprintf(hex + 2 * i, 3, "%02x", b[i]);
 	hex[2 * n] = '\0';
@@ -451,7 +451,7 @@ static void table_line(struct tool_writer *w, const struct cell *cells)
 
 static void table_header(struct tool_writer *w)
 {
-	struct cell *head = tool_xmalloc(sizeof *head * (size_t)(w->ncols ? w->ncols : 1));
+	struct cell *head = xmalloc(sizeof *head * (size_t)(w->ncols ? w->ncols : 1));
 	int c;
 	size_t i;
 
@@ -498,7 +498,7 @@ static void table_flush(struct tool_writer *w)
 
 struct tool_writer *tool_writer_new(FILE *f, enum tool_format fmt, struct fl_stmt *st)
 {
-	struct tool_writer *w = tool_xmalloc(sizeof *w);
+	struct tool_writer *w = xmalloc(sizeof *w);
 	int c, k;
 
 	memset(w, 0, sizeof *w);
@@ -506,11 +506,11 @@ struct tool_writer *tool_writer_new(FILE *f, enum tool_format fmt, struct fl_stm
 	w->fmt = fmt;
 	w->st = st;
 	w->ncols = fl_stmt_column_count(st);
-	w->names = tool_xmalloc(sizeof *w->names * (size_t)(w->ncols ? w->ncols : 1));
+	w->names = xmalloc(sizeof *w->names * (size_t)(w->ncols ? w->ncols : 1));
 	for (c = 0; c < w->ncols; c++) {
 		const char *n = fl_stmt_column_name(st, c);
 
-		w->names[c] = tool_xstrdup(n ? n : "");
+		w->names[c] = xstrdup(n ? n : "");
 		/* JSON objects need unique keys: "id", "id_2", ... */
 		for (k = 2;; k++) {
 			int d;
@@ -520,7 +520,7 @@ struct tool_writer *tool_writer_new(FILE *f, enum tool_format fmt, struct fl_stm
 			if (d == c)
 				break;
 			free(w->names[c]);
-			w->names[c] = tool_xasprintf("%s_%d", n ? n : "", k);
+			w->names[c] = xasprintf("%s_%d", n ? n : "", k);
 		}
 	}
 	switch (fmt) {
@@ -538,8 +538,8 @@ struct tool_writer *tool_writer_new(FILE *f, enum tool_format fmt, struct fl_stm
 		putc('[', f);
 		break;
 	case FMT_TABLE:
-		w->width = tool_xmalloc(sizeof *w->width * (size_t)(w->ncols ? w->ncols : 1));
-		w->buf = tool_xmalloc(sizeof *w->buf * (size_t)(w->ncols ? w->ncols : 1) * TOOL_TABLE_BUFFER);
+		w->width = xmalloc(sizeof *w->width * (size_t)(w->ncols ? w->ncols : 1));
+		w->buf = xmalloc(sizeof *w->buf * (size_t)(w->ncols ? w->ncols : 1) * TOOL_TABLE_BUFFER);
 		for (c = 0; c < w->ncols; c++) {
 			const char *n = fl_stmt_column_name(st, c);
 
@@ -599,7 +599,7 @@ void tool_writer_row(struct tool_writer *w)
 			const char *s = cell_text(w->st, c, &len, &alloc);
 			enum fl_type t = fl_stmt_column_type(w->st, c);
 
-			cells[c].text = alloc ? alloc : s ? memcpy(tool_xmalloc(len + 1), s, len + 1) : NULL;
+			cells[c].text = alloc ? alloc : s ? memcpy(xmalloc(len + 1), s, len + 1) : NULL;
 			cells[c].len = len;
 			cells[c].numeric = t == FL_TYPE_INTEGER || t == FL_TYPE_REAL;
 			if (!w->streaming) {

@@ -29,15 +29,15 @@ int table_load(struct fl_db *db, const char *sql, struct table *t)
 	if ((rc = fl_stmt_prepare(db, sql, &st)))
 		return tool_db_fail(db, rc, sql);
 	t->ncols = fl_stmt_column_count(st);
-	t->names = tool_xmalloc(sizeof *t->names * (size_t)(t->ncols ? t->ncols : 1));
+	t->names = xmalloc(sizeof *t->names * (size_t)(t->ncols ? t->ncols : 1));
 	for (c = 0; c < t->ncols; c++)
-		t->names[c] = tool_xstrdup(fl_stmt_column_name(st, c));
+		t->names[c] = xstrdup(fl_stmt_column_name(st, c));
 	while (!(rc = fl_stmt_step(st, &row)) && row) {
-		t->cells = tool_xrealloc(t->cells, sizeof *t->cells * (size_t)(t->nrows + 1) * (size_t)t->ncols);
+		t->cells = xrealloc(t->cells, sizeof *t->cells * (size_t)(t->nrows + 1) * (size_t)t->ncols);
 		for (c = 0; c < t->ncols; c++) {
 			const char *v = fl_stmt_column_text(st, c, NULL);
 
-			t->cells[t->nrows * t->ncols + c] = v ? tool_xstrdup(v) : NULL;
+			t->cells[t->nrows * t->ncols + c] = v ? xstrdup(v) : NULL;
 		}
 		t->nrows++;
 	}

@@ -70,7 +70,7 @@ static int month_number(const char *m)
 /* Each row's slot (months from the first); *first the first month, or -1 when rows are not months. */
 static int *slots_of(const struct table *t, const char *xcol, int *nslots, int *first)
 {
-	int *slot = tool_xmalloc(sizeof *slot * (size_t)(t->nrows ? t->nrows : 1)), i;
+	int *slot = xmalloc(sizeof *slot * (size_t)(t->nrows ? t->nrows : 1)), i;
 
 	for (i = 0; i < t->nrows; i++) {
 		slot[i] = month_number(table_cell(t, i, xcol));

@@ -56,7 +56,7 @@ void tool_status_warn_private(const char *db_path)
 	int n = 0, i;
 
 	for (i = 0; i < 3; i++) {
-		char *p = tool_xasprintf("%s%s", db_path, suffix[i]);
+		char *p = xasprintf("%s%s", db_path, suffix[i]);
 
 		if (stat(p, &st) == 0 && (st.st_mode & 077)) {
 			modes[n] = (unsigned)(st.st_mode & 0777);

@@ -11,6 +11,7 @@
 #include <stdio.h>
 
 #include "flsync.h"
+#include "xalloc.h"  /* xmalloc, xrealloc, xstrdup, xasprintf: the tool aborts on OOM */
 
 /* Exit codes, documented in `flsync --help` and flsync(1). */
 enum {
@@ -79,12 +80,6 @@ void tool_status_file_text(struct fl_db *db);
 void tool_status_file_json(struct fl_db *db);
 int tool_mkdir_private(const char *dir);
 
-/* Out-of-memory-checked allocation: the tool aborts on OOM (STYLE.md). */
-void *tool_xmalloc(size_t n);
-void *tool_xrealloc(void *p, size_t n);
-char *tool_xstrdup(const char *s);
-char *tool_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
 /*
  * The options every subcommand shares, and getopt's complaints: 'd' (--db)
  * sets the path, 'h' (--help) prints help(stdout), ':' and '?' are usage
@@ -94,6 +89,14 @@ char *tool_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)))
 #define TOOL_NEXT (-1)
 int tool_opt_shared(struct tool_ctx *ctx, int opt, const char *cmd, char **argv,
 		    void (*help)(FILE *f));
+
+/*
+ * `flsync CMD SUB [options]`: SUB (*sub) taken off the front, so that
+ * getopt reads the options after it.  TOOL_NEXT, or the exit code at once:
+ * help(stderr) and TOOL_USAGE with no SUB, help(stdout) and TOOL_OK for
+ * -h or --help.
+ */
+int tool_subcommand(int *argc, char ***argv, void (*help)(FILE *f), const char **sub);
 
 /* s in double quotes with inner double quotes doubled: an SQL identifier or an FTS5 phrase. */
 char *tool_quoted(const char *s);

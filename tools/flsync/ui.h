@@ -7,9 +7,11 @@
 #ifndef FLSYNC_UI_H
 #define FLSYNC_UI_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/socket.h>
 
 #include "flsync.h"
 #include "tool.h"
@@ -37,6 +39,19 @@ struct ui_args {
 	const char *(*get)(void *ctx, const char *name); /* NULL when absent */
 	void *ctx;
 };
+
+/* ---- where it listens (ui_listen.c) ---------------------------------------- */
+
+/* Parse HOST:PORT into a loopback socket address; false (with a message) otherwise. */
+bool ui_parse_listen(const char *spec, struct sockaddr_storage *ss, socklen_t *len, bool *v6);
+/* 32 random bytes in hex, the run's token; false when there is no randomness. */
+bool ui_make_token(char out[65]);
+/*
+ * A socket bound and listening on ss (its port, if 0, filled in), and the
+ * Host values it answers to appended to hosts; -1 with errno set when it
+ * cannot be.
+ */
+int ui_listen_socket(struct sockaddr_storage *ss, socklen_t sslen, bool v6, char hosts[][64], int *nhosts);
 
 /* ---- the endpoints (ui_api.c) --------------------------------------------- */
 

@@ -23,6 +23,7 @@
 #define PAGE_MAX 500
 
 #define SELF "(SELECT id FROM users WHERE is_self = 1)"
+#define PAGED " LIMIT :limit OFFSET :offset"
 #define NAME(u, id) "coalesce(" u ".display_name, " u ".username, 'user ' || " id ")"
 
 /* ---- writing answers ----------------------------------------------------- */
@@ -39,7 +40,7 @@ static void out_open(struct out *o)
 	o->len = 0;
 	o->f = open_memstream(&o->buf, &o->len);
 	if (!o->f)
-		abort(); /* out of memory: the tool aborts (STYLE.md) */
+		abort(); /* out of memory: the tool aborts (util/xalloc.h) */
 }
 
 static void out_close(struct out *o, struct ui_reply *rep, unsigned status)
@@ -202,7 +203,7 @@ static const char bids_sql[] =
 	"b.retracted, b.local_state, b.local_action, b.time_submitted "
 	"FROM bids b LEFT JOIN projects p ON p.id = b.project_id LEFT JOIN currencies c ON c.id = p.currency_id "
 	"LEFT JOIN users u ON u.id = b.bidder_id WHERE b.deleted = 0 AND %s "
-	"ORDER BY %s LIMIT :limit OFFSET :offset";
+	"ORDER BY %s%s"; /* where, order, PAGED or "" */
 
 static const char milestones_sql[] =
 	"SELECT m.id, m.project_id, p.title AS project_title, m.bid_id, m.amount, c.code AS currency, m.status, "
@@ -566,63 +567,157 @@ static void post_sync(struct ui_syncer *sync, struct ui_reply *rep)
 	out_close(&o, rep, 202);
 }
 
-void ui_api(struct fl_db *db, struct ui_syncer *sync, const char *name, int post,
-	    const struct ui_args *args, struct ui_reply *out)
+/* ---- the routes --------------------------------------------------------- */
+
+/* One request, as every route takes it. */
+struct call {
+	struct fl_db *db;
+	struct ui_syncer *sync;
+	const struct ui_args *args;
+	struct ui_reply *rep;
+};
+
+struct route;
+typedef void route_fn(const struct call *c, const struct route *r);
+
+/* /api/NAME: its handler, and what a shared handler reads of the entry. */
+struct route {
+	const char *name;
+	route_fn *fn;
+	const char *key;    /* api_list: the rows' JSON key */
+	const char *sql;    /* api_list: the query */
+	const char *where;  /* api_projects, api_bids: which rows */
+	const char *order;  /* api_bids: their order */
+};
+
+static void api_list(const struct call *c, const struct route *r)
+{
+	list(c->db, c->args, r->key, r->sql, c->rep);
+}
+
+static void api_self(const struct call *c, const struct route *r)
+{
+	get_self(c->db, c->rep);
+}
+
+static void api_threads(const struct call *c, const struct route *r)
+{
+	threads_list(c->db, c->args, c->rep);
+}
+
+static void api_thread(const struct call *c, const struct route *r)
 {
 	char sql[4096];
 
-	if (post) {
-		if (!strcmp(name, "enqueue"))
-			post_enqueue(db, args, out);
-		else if (!strcmp(name, "cancel") || !strcmp(name, "retry"))
-			post_action(db, args, !strcmp(name, "cancel"), out);
-		else if (!strcmp(name, "sync"))
-			post_sync(sync, out);
-		else
-			ui_error(out, 404, "no such action: %s", name);
-		return;
-	}
-	if (!strcmp(name, "self")) {
-		get_self(db, out);
-	} else if (!strcmp(name, "threads")) {
-		threads_list(db, args, out);
-	} else if (!strcmp(name, "market_searches")) {
-		list(db, args, "searches", market_searches_sql, out);
-	} else if (!strcmp(name, "thread")) {
-		snprintf(sql, sizeof sql, threads_sql, "WHERE t.id = :id");
-		get_one(db, args, "thread", sql, "messages", messages_sql, out);
-	} else if (!strcmp(name, "projects")) {
-		snprintf(sql, sizeof sql, projects_sql, "", "p.owner_id IS " SELF);
-		list(db, args, "projects", sql, out);
-	} else if (!strcmp(name, "market")) {
-		snprintf(sql, sizeof sql, projects_sql, "",
-			 "p.owner_id IS NOT " SELF " AND coalesce(p.status, 'active') = 'active'");
-		list(db, args, "projects", sql, out);
-	} else if (!strcmp(name, "project")) {
-		char bids[2048];
+	snprintf(sql, sizeof sql, threads_sql, "WHERE t.id = :id");
+	get_one(c->db, c->args, "thread", sql, "messages", messages_sql, c->rep);
+}
 
-		/* the whole description on the project's own page; lists have the preview */
-		snprintf(sql, sizeof sql, projects_sql, "p.description, ", "p.id = :id");
-		snprintf(bids, sizeof bids, bids_sql, "b.project_id = :id", "b.time_submitted, b.id");
-		/* every bid of the project: the child query's page is the whole list */
-		strcpy(strstr(bids, " LIMIT :limit"), "");
-		get_one(db, args, "project", sql, "bids", bids, out);
-	} else if (!strcmp(name, "bids")) {
-		snprintf(sql, sizeof sql, bids_sql, "b.bidder_id IS " SELF, "b.time_submitted DESC, b.id DESC");
-		list(db, args, "bids", sql, out);
-	} else if (!strcmp(name, "milestones")) {
-		list(db, args, "milestones", milestones_sql, out);
-	} else if (!strcmp(name, "actions")) {
-		list(db, args, "actions", actions_sql, out);
-	} else if (!strcmp(name, "action")) {
-		get_action(db, sync, args, out);
-	} else if (!strcmp(name, "search")) {
-		get_search(db, args, out);
-	} else if (!strcmp(name, "status")) {
-		get_status(db, sync, out);
-	} else if (!strcmp(name, "insight")) {
-		ui_insight(db, args, out);
-	} else {
-		ui_error(out, 404, "no such endpoint: %s", name);
+static void api_projects(const struct call *c, const struct route *r)
+{
+	char sql[4096];
+
+	snprintf(sql, sizeof sql, projects_sql, "", r->where);
+	list(c->db, c->args, "projects", sql, c->rep);
+}
+
+static void api_project(const struct call *c, const struct route *r)
+{
+	char sql[4096], bids[2048];
+
+	/* the whole description on the project's own page; lists have the preview */
+	snprintf(sql, sizeof sql, projects_sql, "p.description, ", "p.id = :id");
+	/* every bid of the project: the child query's page is the whole list */
+	snprintf(bids, sizeof bids, bids_sql, "b.project_id = :id", "b.time_submitted, b.id", "");
+	get_one(c->db, c->args, "project", sql, "bids", bids, c->rep);
+}
+
+static void api_bids(const struct call *c, const struct route *r)
+{
+	char sql[4096];
+
+	snprintf(sql, sizeof sql, bids_sql, r->where, r->order, PAGED);
+	list(c->db, c->args, "bids", sql, c->rep);
+}
+
+static void api_action(const struct call *c, const struct route *r)
+{
+	get_action(c->db, c->sync, c->args, c->rep);
+}
+
+static void api_search(const struct call *c, const struct route *r)
+{
+	get_search(c->db, c->args, c->rep);
+}
+
+static void api_status(const struct call *c, const struct route *r)
+{
+	get_status(c->db, c->sync, c->rep);
+}
+
+static void api_insight(const struct call *c, const struct route *r)
+{
+	ui_insight(c->db, c->args, c->rep);
+}
+
+static void api_enqueue(const struct call *c, const struct route *r)
+{
+	post_enqueue(c->db, c->args, c->rep);
+}
+
+static void api_cancel(const struct call *c, const struct route *r)
+{
+	post_action(c->db, c->args, true, c->rep);
+}
+
+static void api_retry(const struct call *c, const struct route *r)
+{
+	post_action(c->db, c->args, false, c->rep);
+}
+
+static void api_sync(const struct call *c, const struct route *r)
+{
+	post_sync(c->sync, c->rep);
+}
+
+static const struct route get_routes[] = {
+	{ .name = "self", .fn = api_self },
+	{ .name = "threads", .fn = api_threads },
+	{ .name = "market_searches", .fn = api_list, .key = "searches", .sql = market_searches_sql },
+	{ .name = "thread", .fn = api_thread },
+	{ .name = "projects", .fn = api_projects, .where = "p.owner_id IS " SELF },
+	{ .name = "market", .fn = api_projects,
+	  .where = "p.owner_id IS NOT " SELF " AND coalesce(p.status, 'active') = 'active'" },
+	{ .name = "project", .fn = api_project },
+	{ .name = "bids", .fn = api_bids, .where = "b.bidder_id IS " SELF, .order = "b.time_submitted DESC, b.id DESC" },
+	{ .name = "milestones", .fn = api_list, .key = "milestones", .sql = milestones_sql },
+	{ .name = "actions", .fn = api_list, .key = "actions", .sql = actions_sql },
+	{ .name = "action", .fn = api_action },
+	{ .name = "search", .fn = api_search },
+	{ .name = "status", .fn = api_status },
+	{ .name = "insight", .fn = api_insight },
+	{ .name = NULL },
+};
+
+static const struct route post_routes[] = {
+	{ .name = "enqueue", .fn = api_enqueue },
+	{ .name = "cancel", .fn = api_cancel },
+	{ .name = "retry", .fn = api_retry },
+	{ .name = "sync", .fn = api_sync },
+	{ .name = NULL },
+};
+
+void ui_api(struct fl_db *db, struct ui_syncer *sync, const char *name, int post,
+	    const struct ui_args *args, struct ui_reply *out)
+{
+	const struct call c = { db, sync, args, out };
+	const struct route *r;
+
+	for (r = post ? post_routes : get_routes; r->name; r++) {
+		if (!strcmp(name, r->name)) {
+			r->fn(&c, r);
+			return;
+		}
 	}
+	ui_error(out, 404, post ? "no such action: %s" : "no such endpoint: %s", name);
 }

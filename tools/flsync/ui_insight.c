@@ -39,7 +39,7 @@ static int part(struct fl_db *db, FILE *f, const char *key, const char *sql)
 void ui_insight(struct fl_db *db, const struct ui_args *a, struct ui_reply *rep)
 {
 	const char *arg = a->get(a->ctx, "currency");
-	char *code = arg && *arg ? tool_xstrdup(arg) : tool_currency_default(), *buf = NULL;
+	char *code = arg && *arg ? xstrdup(arg) : tool_currency_default(), *buf = NULL;
 	struct tool_currency cur;
 	size_t len = 0, i;
 	FILE *f;

@@ -43,12 +43,12 @@ static void *ui_syncer_watch(void *arg);
 int ui_syncer_new(const char *db_path, const char *api, const char *token_file,
 		  struct ui_syncer **out, char *err, size_t errlen)
 {
-	struct ui_syncer *s = tool_xmalloc(sizeof *s);
+	struct ui_syncer *s = xmalloc(sizeof *s);
 	const char *env = getenv("FLSYNC_TOKEN");
 	int rc = FL_OK;
 
 	memset(s, 0, sizeof *s);
-	s->db_path = tool_xstrdup(db_path);
+	s->db_path = xstrdup(db_path);
 	pthread_mutex_init(&s->mu, NULL);
 	*out = s;
 	if (!api)

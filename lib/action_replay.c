@@ -1,5 +1,5 @@
 /*
- * replay.c — sending queued write actions to the API, as the "actions"
+ * action_replay.c — sending queued write actions to the API, as the "actions"
  * stream of a sync pass: oldest first, each once its dependencies are done,
  * inside the same per-endpoint rate limits as reads.  Each action is marked
  * 'sending' in a committed transaction before its request; its outcome and
@@ -16,7 +16,7 @@
 
 #include <curl/curl.h>
 
-#include "replay.h"
+#include "action_replay.h"
 
 static int64_t unix_now(void)
 {

@@ -1,13 +1,13 @@
 /*
- * oauth.h — the OAuth 2.0 side of signing in (RFC 6749, PKCE as RFC 7636):
+ * auth_oauth.h — the OAuth 2.0 side of signing in (RFC 6749, PKCE as RFC 7636):
  * the token endpoint's two grants (authorization_code, refresh_token) as
  * form-encoded POSTs, their JSON answers and errors; the random state and
  * PKCE verifier; the authorization URL; the redirect a browser comes back
  * with.  Nothing here writes files or prints, and no message ever holds a
  * token, a code or the client secret.
  */
-#ifndef FL_OAUTH_H
-#define FL_OAUTH_H
+#ifndef FL_AUTH_OAUTH_H
+#define FL_AUTH_OAUTH_H
 
 #include <stdint.h>
 

@@ -1,5 +1,5 @@
 /*
- * oauth.c — the OAuth 2.0 exchanges behind signing in: one short-lived
+ * auth_oauth.c — the OAuth 2.0 exchanges behind signing in: one short-lived
  * libcurl handle per token request (they are rare: a login, a refresh every
  * token lifetime), its JSON answer read with yajl's tree parser (a few
  * hundred bytes, capped), PKCE's S256 challenge with OpenSSL's SHA-256, and
@@ -16,8 +16,8 @@
 #include <openssl/evp.h>
 #include <yajl/yajl_tree.h>
 
+#include "auth_oauth.h"
 #include "config.h"
-#include "oauth.h"
 
 #define TOKEN_BODY_CAP (64 * 1024)     /* a token response is a few hundred bytes */
 #define TOKEN_TIMEOUT_MS 30000L

@@ -1,5 +1,5 @@
 /*
- * resync.c — asking for a re-read (fl_sync_resync): a windowed stream's
+ * sync_resync.c — asking for a re-read (fl_sync_resync): a windowed stream's
  * cursor goes back, its rows stay, and the next pass reads the span again,
  * storing whatever it finds changed or missing.
  */

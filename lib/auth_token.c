@@ -1,8 +1,8 @@
 /*
- * token.c — token records and token files (see token.h): the record's JSON
+ * auth_token.c — token records and token files (see auth_token.h): the record's JSON
  * (yajl's tree parser in, yajl_gen out), the file's safety checks and its
  * atomic replacement.  The sources that sign requests with them, and their
- * refresh, are token_source.c.
+ * refresh, are auth_token_source.c.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -19,9 +19,9 @@
 #include <yajl/yajl_gen.h>
 #include <yajl/yajl_tree.h>
 
+#include "auth_oauth.h"
+#include "auth_token.h"
 #include "buf.h"
-#include "oauth.h"
-#include "token.h"
 
 #define TOKEN_FILE_CAP (64 * 1024)
 

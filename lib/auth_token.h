@@ -1,5 +1,5 @@
 /*
- * token.h — the credential flsync signs its API requests with, and the token
+ * auth_token.h — the credential flsync signs its API requests with, and the token
  * file that keeps it (see README "The token file").
  *
  * A token file is either a bare token on its first line (as before sign-in
@@ -18,8 +18,8 @@
  * An invalid_grant marks the record "needs login" for every process and
  * for `flsync auth status`.  A source is used by one thread at a time.
  */
-#ifndef FL_TOKEN_H
-#define FL_TOKEN_H
+#ifndef FL_AUTH_TOKEN_H
+#define FL_AUTH_TOKEN_H
 
 #include <stdbool.h>
 #include <stdint.h>

@@ -1,5 +1,5 @@
 /*
- * token_source.c — token sources (see token.h): what requests are signed
+ * auth_token_source.c — token sources (see auth_token.h): what requests are signed
  * with, a fixed token or a token file's, and the refresh that runs under an
  * exclusive flock on the file, re-reading it first, so that of several
  * processes sharing one token file only one spends the single-use refresh
@@ -17,9 +17,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "auth_oauth.h"
+#include "auth_token.h"
 #include "buf.h"
-#include "oauth.h"
-#include "token.h"
 
 #define REFRESH_MARGIN_MAX 60   /* refresh at most this many seconds before expiry */
 

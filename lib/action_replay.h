@@ -1,11 +1,11 @@
 /*
- * replay.h — what replay.c (sending queued actions) and action_probe.c
+ * action_replay.h — what action_replay.c (sending queued actions) and action_probe.c
  * (reading an action's effect back from the server and comparing it with
  * what was sent) share: the action being sent, the collector of a result
  * object, and the probe's entry point.
  */
-#ifndef FL_REPLAY_H
-#define FL_REPLAY_H
+#ifndef FL_ACTION_REPLAY_H
+#define FL_ACTION_REPLAY_H
 
 #include "actions.h"
 #include "buf.h"

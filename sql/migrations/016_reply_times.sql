@@ -69,8 +69,8 @@ FROM reply_times_fresh;
 -- message is the account's and counts, (3) recomputes the wait of the first
 -- two of the account's messages at or after the message's old place and its
 -- new one: the wait of a reply r opens at the first message after the
--- account's message before r (the sentinel: none before it), if that comes
--- before r.  The seeks are messages_thread and reply_times_thread.
+-- account's message before r (the smallest integers: none before it), if
+-- that comes before r.  The seeks are messages_thread and reply_times_thread.
 
 CREATE TRIGGER reply_times_insert AFTER INSERT ON messages
 WHEN new.thread_id IS NOT NULL AND new.time_created IS NOT NULL AND new.local_state IS NULL
@@ -85,11 +85,12 @@ WHEN new.thread_id IS NOT NULL AND new.time_created IS NOT NULL AND new.local_st
 		WHERE m.thread_id = reply_times.thread_id AND m.local_state IS NULL
 		  AND (m.time_created, m.id) < (reply_times.replied_at, reply_times.id)
 		  AND (m.time_created, m.id) > (
-			SELECT a, b FROM (SELECT p.replied_at AS a, p.id AS b FROM reply_times p
-					  WHERE p.thread_id = reply_times.thread_id
-					    AND (p.replied_at, p.id) < (reply_times.replied_at, reply_times.id)
-					  ORDER BY p.replied_at DESC, p.id DESC LIMIT 1)
-			UNION ALL SELECT -9223372036854775808, -9223372036854775808 ORDER BY 1 DESC, 2 DESC LIMIT 1)
+			coalesce((SELECT p.replied_at FROM reply_times p WHERE p.thread_id = reply_times.thread_id
+				  AND (p.replied_at, p.id) < (reply_times.replied_at, reply_times.id)
+				  ORDER BY p.replied_at DESC, p.id DESC LIMIT 1), -9223372036854775808),
+			coalesce((SELECT p.id FROM reply_times p WHERE p.thread_id = reply_times.thread_id
+				  AND (p.replied_at, p.id) < (reply_times.replied_at, reply_times.id)
+				  ORDER BY p.replied_at DESC, p.id DESC LIMIT 1), -9223372036854775808))
 		ORDER BY m.time_created, m.id LIMIT 1)
 	WHERE id IN (SELECT id FROM reply_times WHERE thread_id = new.thread_id
 		     AND (replied_at, id) >= (new.time_created, new.id) ORDER BY replied_at, id LIMIT 2);
@@ -104,11 +105,12 @@ WHEN old.thread_id IS NOT NULL AND old.time_created IS NOT NULL AND old.local_st
 		WHERE m.thread_id = reply_times.thread_id AND m.local_state IS NULL
 		  AND (m.time_created, m.id) < (reply_times.replied_at, reply_times.id)
 		  AND (m.time_created, m.id) > (
-			SELECT a, b FROM (SELECT p.replied_at AS a, p.id AS b FROM reply_times p
-					  WHERE p.thread_id = reply_times.thread_id
-					    AND (p.replied_at, p.id) < (reply_times.replied_at, reply_times.id)
-					  ORDER BY p.replied_at DESC, p.id DESC LIMIT 1)
-			UNION ALL SELECT -9223372036854775808, -9223372036854775808 ORDER BY 1 DESC, 2 DESC LIMIT 1)
+			coalesce((SELECT p.replied_at FROM reply_times p WHERE p.thread_id = reply_times.thread_id
+				  AND (p.replied_at, p.id) < (reply_times.replied_at, reply_times.id)
+				  ORDER BY p.replied_at DESC, p.id DESC LIMIT 1), -9223372036854775808),
+			coalesce((SELECT p.id FROM reply_times p WHERE p.thread_id = reply_times.thread_id
+				  AND (p.replied_at, p.id) < (reply_times.replied_at, reply_times.id)
+				  ORDER BY p.replied_at DESC, p.id DESC LIMIT 1), -9223372036854775808))
 		ORDER BY m.time_created, m.id LIMIT 1)
 	WHERE id IN (SELECT id FROM reply_times WHERE thread_id = old.thread_id
 		     AND (replied_at, id) >= (old.time_created, old.id) ORDER BY replied_at, id LIMIT 2);
@@ -130,11 +132,12 @@ WHEN (old.id IS NOT new.id OR old.thread_id IS NOT new.thread_id OR old.from_use
 		WHERE m.thread_id = reply_times.thread_id AND m.local_state IS NULL
 		  AND (m.time_created, m.id) < (reply_times.replied_at, reply_times.id)
 		  AND (m.time_created, m.id) > (
-			SELECT a, b FROM (SELECT p.replied_at AS a, p.id AS b FROM reply_times p
-					  WHERE p.thread_id = reply_times.thread_id
-					    AND (p.replied_at, p.id) < (reply_times.replied_at, reply_times.id)
-					  ORDER BY p.replied_at DESC, p.id DESC LIMIT 1)
-			UNION ALL SELECT -9223372036854775808, -9223372036854775808 ORDER BY 1 DESC, 2 DESC LIMIT 1)
+			coalesce((SELECT p.replied_at FROM reply_times p WHERE p.thread_id = reply_times.thread_id
+				  AND (p.replied_at, p.id) < (reply_times.replied_at, reply_times.id)
+				  ORDER BY p.replied_at DESC, p.id DESC LIMIT 1), -9223372036854775808),
+			coalesce((SELECT p.id FROM reply_times p WHERE p.thread_id = reply_times.thread_id
+				  AND (p.replied_at, p.id) < (reply_times.replied_at, reply_times.id)
+				  ORDER BY p.replied_at DESC, p.id DESC LIMIT 1), -9223372036854775808))
 		ORDER BY m.time_created, m.id LIMIT 1)
 	WHERE id IN (SELECT id FROM reply_times WHERE thread_id = old.thread_id
 		     AND (replied_at, id) >= (old.time_created, old.id) ORDER BY replied_at, id LIMIT 2)

@@ -20,6 +20,7 @@ messages, insight_response_monthly equals the figures computed from scratch
 """
 import math
 import os
+import random
 import re
 import sqlite3
 import subprocess
@@ -149,6 +150,34 @@ def queue_replies(db, n):
     return threads
 
 
+def fuzz(db, me, other):
+    rnd = random.Random(22)
+    threads = [r[0] for r in sqlite3.connect(db).execute('SELECT id FROM threads ORDER BY id LIMIT 3')]
+    base = harness.one(db, 'SELECT max(time_created) FROM messages') + 1000
+    ids = []
+    for n in range(1, 201):
+        op = rnd.random()
+        if op < 0.45 or not ids:
+            i = 991000000 + n
+            sql(db, ('INSERT INTO messages(id, thread_id, from_user_id, message, time_created) VALUES (?, ?, ?, ?, ?)',
+                     (i, rnd.choice(threads), rnd.choice((me, me, other, other, 7)), 'fuzz', base + rnd.randrange(60))))
+            ids.append(i)
+        elif op < 0.6:
+            i = ids.pop(rnd.randrange(len(ids)))
+            sql(db, ('DELETE FROM messages WHERE id = ?', (i,)))
+        elif op < 0.72:
+            sql(db, ('UPDATE messages SET time_created = ? WHERE id = ?', (base + rnd.randrange(60), rnd.choice(ids))))
+        elif op < 0.82:
+            sql(db, ('UPDATE messages SET from_user_id = ? WHERE id = ?', (rnd.choice((me, other)), rnd.choice(ids))))
+        elif op < 0.9:
+            sql(db, ('UPDATE messages SET local_state = CASE WHEN local_state IS NULL THEN \'pending\' END '
+                     'WHERE id = ?', (rnd.choice(ids),)))
+        else:
+            sql(db, ('UPDATE messages SET thread_id = ? WHERE id = ?', (rnd.choice(threads), rnd.choice(ids))))
+        if n % 20 == 0:
+            same(db, 'random writes by hand, %d' % n)
+
+
 def report(db, waits):
     out = os.path.join(H.tmp, 'report.html')
     p = subprocess.run([FLSYNC, '--db', db, 'report', '--out', out], capture_output=True, timeout=120)
@@ -239,6 +268,10 @@ def main():
     same(db, 'a reply without a time')
     sql(db, ('UPDATE messages SET id = 990000003 WHERE id = 990000002',))
     same(db, 'a reply given another id')
+
+    # Random writes by hand on three threads, times drawn from a minute so
+    # that ties (the same second, told apart by id) come up.
+    fuzz(db, me, other)
 
     # Another account, then back.
     sql(db, 'UPDATE users SET is_self = 0 WHERE is_self = 1', ('UPDATE users SET is_self = 1 WHERE id = ?', (other,)))

@@ -49,13 +49,10 @@ static const char teardown_sql[] =
 /*
  * reply_times_fresh (migration 016) for the noted threads: the filter sits
  * in the innermost query, which a view's WHERE would not reach (SQLite does
- * not push it through the window).  Nothing while indexes are set aside.
+ * not push it through the window).
  */
-#define DEFERRED "EXISTS (SELECT 1 FROM main.sync_deferred_indexes)"
-
 static const char flush_sql[] =
-	"DELETE FROM main.reply_times WHERE NOT " DEFERRED
-	" AND thread_id IN (SELECT thread_id FROM temp.replies_touched);"
+	"DELETE FROM main.reply_times WHERE thread_id IN (SELECT thread_id FROM temp.replies_touched);"
 	"INSERT INTO main.reply_times(id, thread_id, replied_at, asked_id, asked_at, seconds, month) "
 	"SELECT id, thread_id, replied_at, asked_id, asked_at, replied_at - asked_at, "
 	"strftime('%Y-%m', replied_at, 'unixepoch') FROM ("
@@ -66,10 +63,23 @@ static const char flush_sql[] =
 	"FROM (SELECT thread_id, id, time_created AS t, "
 	"coalesce(from_user_id = (SELECT id FROM main.users WHERE is_self = 1), 0) AS mine "
 	"FROM main.messages WHERE thread_id IN (SELECT thread_id FROM temp.replies_touched) "
-	"AND time_created IS NOT NULL AND local_state IS NULL AND NOT " DEFERRED ") "
+	"AND time_created IS NOT NULL AND local_state IS NULL) "
 	"WINDOW w AS (PARTITION BY thread_id ORDER BY t, id)) "
 	"GROUP BY thread_id, grp HAVING max(mine) = 1);"
 	"DELETE FROM temp.replies_touched;";
+
+/* Indexes set aside by a first sync: the messages have no messages_thread. */
+static int indexes_deferred(struct sync_run *run, bool *out)
+{
+	sqlite3_stmt *st;
+
+	if (sqlite3_prepare_v2(run->db->sql, "SELECT EXISTS (SELECT 1 FROM main.sync_deferred_indexes)", -1, &st,
+			       NULL) != SQLITE_OK)
+		return sync_fail_db(run, "check for indexes set aside");
+	*out = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) != 0;
+	sqlite3_finalize(st);
+	return FL_OK;
+}
 
 int sync_replies_setup(struct sync_run *run)
 {
@@ -83,6 +93,13 @@ void sync_replies_teardown(struct sync_run *run)
 
 int sync_replies_flush(struct sync_run *run)
 {
+	bool deferred = false;
+	int rc = indexes_deferred(run, &deferred);
+
+	if (rc)
+		return rc;
+	if (deferred) /* sync_replies_rebuild, once the indexes are back */
+		return sync_exec(run, "DELETE FROM temp.replies_touched", "bring the reply times up to date");
 	return sync_exec(run, flush_sql, "bring the reply times up to date");
 }
 

@@ -9,6 +9,9 @@
 -- since the account's previous message in the thread (by time, then id),
 -- NULL when there is none (the message follows one of the account's own).
 -- A row with a wait is a reply of report_response_times, the same figures.
+-- insight_response_monthly's rows are kept too, per month (reply_months,
+-- at the end of this file): a month goes stale when its rows change and is
+-- computed again at the end of each sync batch (or when read, till then).
 --
 -- Who keeps it:
 -- - any writer but the sync engine's batch (queued actions, the sqlite3
@@ -191,34 +194,63 @@ FROM r
 GROUP BY month
 ORDER BY month;
 
+-- ---- per month: the figures, kept ---------------------------------------------
+--
+-- reply_months holds insight_response_monthly's row of each month whose
+-- figures are known; a month whose reply_times rows changed since is in
+-- reply_months_stale instead (the triggers below move it there, for every
+-- writer), and the view computes it from reply_times when read.  The sync
+-- engine computes the stale months again at each batch's end
+-- (sync_replies.c: a count, then the middle and 90th rows read off
+-- reply_times_month by offset), so a read after a pass reads a dozen rows.
+-- Every month with a reply is in exactly one of the two.
+
+CREATE TABLE reply_months (
+	month          TEXT PRIMARY KEY,  -- YYYY-MM, UTC, of the replies
+	replies        INTEGER NOT NULL,  -- the month's replies (reply_times rows with a wait)
+	median_reply_s REAL NOT NULL,     -- the mean of the middle two of an even count
+	p90_reply_s    INTEGER NOT NULL   -- the ceil(0.9 n)-th smallest wait
+) STRICT, WITHOUT ROWID;
+CREATE TABLE reply_months_stale (
+	month TEXT PRIMARY KEY            -- figures to compute again: reply_times changed in it
+) STRICT, WITHOUT ROWID;
+
 -- Reply times per month of the reply: from another member's message to the
 -- account's next message in the same thread.  The median is the mean of the
 -- middle two of an even count; p90 is the nearest rank, the ceil(0.9 n)-th
--- smallest.  One pass over reply_times_month (a covering index, in order:
--- no sort) numbers every wait by month then seconds; each month's count
--- and the counts before it say which numbers are its middle and 90th.
+-- smallest.  Known months from reply_months, stale ones numbered here.
 DROP VIEW insight_response_monthly;
 CREATE VIEW insight_response_monthly AS
-WITH c AS (
-	SELECT month, count(*) AS n
+WITH r AS (
+	SELECT month, seconds,
+	       row_number() OVER (PARTITION BY month ORDER BY seconds) AS rn,
+	       count(*) OVER (PARTITION BY month) AS n
 	FROM reply_times
-	WHERE seconds IS NOT NULL
-	GROUP BY month),
-p AS (
-	SELECT month, n, sum(n) OVER (ORDER BY month ROWS UNBOUNDED PRECEDING) - n AS before
-	FROM c),
-k AS (
-	SELECT before + (n + 1) / 2 AS g FROM p
-	UNION SELECT before + (n + 2) / 2 FROM p
-	UNION SELECT before + (9 * n + 9) / 10 FROM p),
-r AS MATERIALIZED (
-	SELECT g, seconds
-	FROM (SELECT seconds, row_number() OVER (ORDER BY month, seconds) AS g
-	      FROM reply_times
-	      WHERE seconds IS NOT NULL)
-	WHERE g IN k)
-SELECT month, n AS replies,
-       (SELECT avg(seconds) FROM r WHERE g IN (before + (n + 1) / 2, before + (n + 2) / 2)) AS median_reply_s,
-       (SELECT seconds FROM r WHERE g = before + (9 * n + 9) / 10) AS p90_reply_s
-FROM p
+	WHERE seconds IS NOT NULL AND month IN (SELECT month FROM reply_months_stale))
+SELECT month, replies, median_reply_s, p90_reply_s
+FROM reply_months
+UNION ALL
+SELECT month, max(n) AS replies,
+       avg(CASE WHEN rn IN ((n + 1) / 2, (n + 2) / 2) THEN seconds END) AS median_reply_s,
+       max(CASE WHEN rn = (9 * n + 9) / 10 THEN seconds END) AS p90_reply_s
+FROM r
+GROUP BY month
 ORDER BY month;
+
+INSERT INTO reply_months_stale(month) SELECT DISTINCT month FROM reply_times WHERE seconds IS NOT NULL;
+INSERT INTO reply_months(month, replies, median_reply_s, p90_reply_s) SELECT * FROM insight_response_monthly;
+DELETE FROM reply_months_stale;
+
+CREATE TRIGGER reply_months_insert AFTER INSERT ON reply_times BEGIN
+	INSERT INTO reply_months_stale(month) VALUES (new.month) ON CONFLICT DO NOTHING;
+	DELETE FROM reply_months WHERE month = new.month;
+END;
+CREATE TRIGGER reply_months_update AFTER UPDATE ON reply_times BEGIN
+	INSERT INTO reply_months_stale(month) VALUES (old.month) ON CONFLICT DO NOTHING;
+	INSERT INTO reply_months_stale(month) VALUES (new.month) ON CONFLICT DO NOTHING;
+	DELETE FROM reply_months WHERE month IN (old.month, new.month);
+END;
+CREATE TRIGGER reply_months_delete AFTER DELETE ON reply_times BEGIN
+	INSERT INTO reply_months_stale(month) VALUES (old.month) ON CONFLICT DO NOTHING;
+	DELETE FROM reply_months WHERE month = old.month;
+END;

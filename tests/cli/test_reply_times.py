@@ -14,7 +14,8 @@ what the messages say, whoever writes them and in whatever order:
   whose author changes; and a change of the account (users.is_self);
 
 each time: every row of reply_times equals this script's own walk over the
-messages, insight_response_monthly equals the figures computed from scratch
+messages, insight_response_monthly (kept per month in reply_months, or
+computed for the months marked stale) equals the figures computed from scratch
 (here in Python, and by migration 003's window query over the messages), and
 `flsync report` shows the median and p90 of all replies.
 """
@@ -110,6 +111,8 @@ def same(db, label):
     scratch = {r[0]: tuple(r[1:]) for r in con.execute(FROM_SCRATCH)}
     times = sorted(tuple(r) for r in con.execute('SELECT thread_id, reply_id, asked_at, replied_at, seconds '
                                                'FROM report_response_times'))
+    fresh = {r[0] for r in con.execute('SELECT month FROM reply_months')}
+    stale = {r[0] for r in con.execute('SELECT month FROM reply_months_stale')}
     con.close()
     bad = sorted(set(got) ^ set(rows)) + sorted(i for i in set(got) & set(rows) if got[i] != rows[i])
     check(not bad, '%s: reply_times has every message of the account with its wait (%d rows)' % (label, len(rows)),
@@ -118,6 +121,8 @@ def same(db, label):
     check(view == want, '%s: insight_response_monthly equals the figures computed here (%d months)'
           % (label, len(want)), (view, want))
     check(view == scratch, '%s: ... and the window query over every message' % label, (view, scratch))
+    check(not fresh & stale and set(want) <= fresh | stale and fresh <= set(want),
+          '%s: each month with replies is either kept (reply_months) or stale' % label, (fresh, stale, set(want)))
     want_times = sorted((r[0], i, r[3], r[1], r[4]) for i, r in rows.items() if r[4] is not None)
     check(times == want_times, '%s: report_response_times has each reply' % label)
     return rows, waits
@@ -127,6 +132,8 @@ def sync(db, api, label):
     p = subprocess.run([FLSYNCD, '--db', db, '--api', api, '--once'], capture_output=True, timeout=300,
                        env=dict(os.environ, FLSYNC_TOKEN='demo'))
     check(p.returncode == 0, '%s: flsyncd --once' % label, p.stderr.decode()[-1500:])
+    check(harness.one(db, 'SELECT count(*) FROM reply_months_stale') == 0,
+          '%s: the pass left every month\'s figures kept' % label)
 
 
 def sql(db, *stmts):

@@ -241,16 +241,18 @@ INSERT INTO reply_months_stale(month) SELECT DISTINCT month FROM reply_times WHE
 INSERT INTO reply_months(month, replies, median_reply_s, p90_reply_s) SELECT * FROM insight_response_monthly;
 DELETE FROM reply_months_stale;
 
-CREATE TRIGGER reply_months_insert AFTER INSERT ON reply_times BEGIN
+-- Only a wait counts in the figures: a row without one changes none.
+CREATE TRIGGER reply_months_insert AFTER INSERT ON reply_times WHEN new.seconds IS NOT NULL BEGIN
 	INSERT INTO reply_months_stale(month) VALUES (new.month) ON CONFLICT DO NOTHING;
 	DELETE FROM reply_months WHERE month = new.month;
 END;
-CREATE TRIGGER reply_months_update AFTER UPDATE ON reply_times BEGIN
+CREATE TRIGGER reply_months_update AFTER UPDATE ON reply_times
+WHEN old.seconds IS NOT new.seconds OR (old.month IS NOT new.month AND new.seconds IS NOT NULL) BEGIN
 	INSERT INTO reply_months_stale(month) VALUES (old.month) ON CONFLICT DO NOTHING;
 	INSERT INTO reply_months_stale(month) VALUES (new.month) ON CONFLICT DO NOTHING;
 	DELETE FROM reply_months WHERE month IN (old.month, new.month);
 END;
-CREATE TRIGGER reply_months_delete AFTER DELETE ON reply_times BEGIN
+CREATE TRIGGER reply_months_delete AFTER DELETE ON reply_times WHEN old.seconds IS NOT NULL BEGIN
 	INSERT INTO reply_months_stale(month) VALUES (old.month) ON CONFLICT DO NOTHING;
 	DELETE FROM reply_months WHERE month = old.month;
 END;

@@ -29,10 +29,12 @@
 	"(" o ".id IS NOT " n ".id OR " o ".thread_id IS NOT " n ".thread_id OR " o ".from_user_id IS NOT " n \
 	".from_user_id OR " o ".time_created IS NOT " n ".time_created OR " o ".local_state IS NOT " n ".local_state)"
 
-static const char setup_sql[] =
+static const char tables_sql[] =
 	"CREATE TEMP TABLE IF NOT EXISTS replies_touched(thread_id INTEGER PRIMARY KEY);"
 	"CREATE TEMP TABLE IF NOT EXISTS replies_made(id INTEGER PRIMARY KEY, thread_id, replied_at, asked_id, "
-	"asked_at);"
+	"asked_at);";
+
+static const char triggers_sql[] =
 	"CREATE TEMP TRIGGER IF NOT EXISTS replies_note_insert AFTER INSERT ON main.messages "
 	"WHEN new.thread_id IS NOT NULL AND EXISTS (SELECT 1 FROM main.sync_batch) BEGIN "
 	"INSERT INTO replies_touched(thread_id) VALUES (new.thread_id) ON CONFLICT DO NOTHING; END;"
@@ -107,9 +109,21 @@ static int indexes_deferred(struct sync_run *run, bool *out)
 	return FL_OK;
 }
 
+/*
+ * A first sync's batches note nothing: the table is filled whole when the
+ * indexes come back, at the end of the pass, and the notes would cost its
+ * load a statement a message.
+ */
 int sync_replies_setup(struct sync_run *run)
 {
-	return sync_exec(run, setup_sql, "prepare batched reply times");
+	bool deferred = false;
+	int rc = sync_exec(run, tables_sql, "prepare batched reply times");
+
+	if (!rc)
+		rc = indexes_deferred(run, &deferred);
+	if (!rc && !deferred)
+		rc = sync_exec(run, triggers_sql, "prepare batched reply times");
+	return rc;
 }
 
 void sync_replies_teardown(struct sync_run *run)

@@ -104,6 +104,7 @@ static void run_free(struct sync_run *run)
 		idset_free(sh->stubbed[i]);
 	sqlite3_exec(run->db->sql, "DROP TABLE IF EXISTS temp.touched_projects", NULL, NULL, NULL);
 	sync_fts_teardown(run);
+	sync_replies_teardown(run);
 }
 
 /*
@@ -456,6 +457,8 @@ static int pass_prepare(struct sync_run *run, bool *indexes_deferred)
 			  "DELETE FROM temp.touched_projects", "prepare pass");
 	if (!rc)
 		rc = sync_fts_setup(run);
+	if (!rc)
+		rc = sync_replies_setup(run);
 	if (!rc)
 		rc = sync_fetch_start(run);
 	sh->feed_seq = pass_feed_end(run);

@@ -49,7 +49,9 @@ int sync_tx_maybe_commit(struct sync_run *run, bool force)
 
 	if (!run->sh->in_tx || (!force && !sync_batch_full(run)))
 		return FL_OK;
-	rc = sync_fts_flush(run);
+	rc = sync_replies_flush(run);
+	if (!rc)
+		rc = sync_fts_flush(run);
 	if (rc) {
 		store_rollback(run->db);
 		run->sh->in_tx = false;

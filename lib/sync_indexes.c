@@ -168,6 +168,9 @@ int sync_indexes_restore(struct sync_run *run)
 		goto done;
 	for (size_t i = 0; !rc && i < sqls.n; i++)
 		rc = sync_exec(run, sqls.v[i], "build an index set aside");
+	/* The batches left reply_times alone while the messages had no index. */
+	if (!rc)
+		rc = sync_replies_rebuild(run);
 	if (!rc)
 		rc = sync_exec(run, "DELETE FROM sync_deferred_indexes", "build the indexes set aside");
 	if (!rc)

@@ -260,6 +260,17 @@ int sync_fts_begin(struct sync_run *run);
 int sync_fts_flush(struct sync_run *run);
 
 /*
+ * reply_times upkeep per batch (sync_replies.c, migration 016): setup makes
+ * the TEMP triggers that note the threads a batch touches; flush makes those
+ * threads' rows again, before the FTS flush clears the batch's mark; rebuild
+ * makes every row again (after a first load's indexes are built).
+ */
+int sync_replies_setup(struct sync_run *run);
+void sync_replies_teardown(struct sync_run *run);
+int sync_replies_flush(struct sync_run *run);
+int sync_replies_rebuild(struct sync_run *run);
+
+/*
  * Indexes built after a first load (sync_indexes.c): defer sets the plain
  * secondary indexes of the bulk tables aside when the database is empty and
  * never synced (*deferred tells); restore builds every index set aside, by

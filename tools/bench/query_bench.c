@@ -123,6 +123,11 @@ static const char *const gen_sql[] = {
 	"WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 5000) "
 	"INSERT INTO reviews(project_id, from_user_id, to_user_id, role, rating, description, time_submitted, raw, synced_at) "
 	"SELECT 1000000 + i, 2 + i % 19999, 1, 'freelancer', 3 + (i % 5) * 0.5, 'Great work', 1600000000 + i * 3000, '{}', 1700000000 FROM n;",
+	/* What a sync batch does at its end (lib/sync_replies.c): the months of reply times the rows made stale. */
+	"INSERT INTO reply_months(month, replies, median_reply_s, p90_reply_s) "
+	"SELECT month, replies, median_reply_s, p90_reply_s FROM insight_response_monthly "
+	"WHERE month IN (SELECT month FROM reply_months_stale);"
+	"DELETE FROM reply_months_stale;",
 	"COMMIT;",
 	NULL,
 };
@@ -211,7 +216,7 @@ static void measure(struct fl_db *db, const char *name, const char *sql, bind_fn
 	free(t);
 }
 
-/* The insight_* views (migration 011), whole, as flsync report, flsync ui and export --view read them. */
+/* The insight_* views (migrations 014, 016), whole, as flsync report, flsync ui and export --view read them. */
 static void insight_views(struct fl_db *db)
 {
 	static const struct {

@@ -124,16 +124,14 @@ static void tiles(FILE *f, const struct report *r)
 	snprintf(buf, sizeof buf, "%.2f %s", tool_currency_from_usd(&r->cur, table_num(s, 0, "in_escrow_usd")),
 		 r->cur.code);
 	tile(f, "in_escrow", "in escrow (pending or requested)", buf);
-	if (r->resp.nrows) {
-		int last = r->resp.nrows - 1;
+	if (table_num(s, 0, "replies") > 0) {
 		char label[64];
 
-		duration(table_num(&r->resp, last, "median_reply_s"), buf, sizeof buf);
-		snprintf(label, sizeof label, "median reply time, %s", table_cell(&r->resp, last, "month"));
+		duration(table_num(s, 0, "median_reply_s"), buf, sizeof buf);
+		snprintf(label, sizeof label, "median reply time, %.0f replies", table_num(s, 0, "replies"));
 		tile(f, "median_reply", label, buf);
-		duration(table_num(&r->resp, last, "p90_reply_s"), buf, sizeof buf);
-		snprintf(label, sizeof label, "90%% of replies within, %s", table_cell(&r->resp, last, "month"));
-		tile(f, "p90_reply", label, buf);
+		duration(table_num(s, 0, "p90_reply_s"), buf, sizeof buf);
+		tile(f, "p90_reply", "90% of replies within", buf);
 	}
 	fprintf(f, "</div>\n");
 	if (table_num(s, 0, "unconverted") > 0)

@@ -25,8 +25,8 @@ double table_num(const struct table *t, int r, const char *col);
 
 /*
  * One row of headline figures over the insight views: username, bids,
- * decided, won, earned_usd, in_escrow_usd, unconverted (report and ui
- * alike; reply times come from the newest month of insight_response_monthly).
+ * decided, won, earned_usd, in_escrow_usd, unconverted, and over every
+ * reply: replies, median_reply_s, p90_reply_s (report and ui alike).
  */
 extern const char report_summary_sql[];
 

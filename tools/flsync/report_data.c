@@ -66,5 +66,12 @@ const char report_summary_sql[] =
 	"WITH b AS (SELECT count(*) AS bids, coalesce(sum(outcome IN ('won', 'lost')), 0) AS decided, "
 	"coalesce(sum(outcome = 'won'), 0) AS won FROM insight_bids), "
 	"c AS (SELECT sum(earned_usd) AS earned_usd, sum(in_escrow_usd) AS in_escrow_usd, "
-	"sum(unconverted) AS unconverted FROM insight_cashflow_monthly) "
-	"SELECT (SELECT username FROM self) AS username, b.*, c.* FROM b, c";
+	"sum(unconverted) AS unconverted FROM insight_cashflow_monthly), "
+	/* Every reply (reply_times, migration 016), as insight_response_monthly reckons a month's. */
+	"r AS (SELECT count(*) AS replies FROM reply_times WHERE seconds IS NOT NULL) "
+	"SELECT (SELECT username FROM self) AS username, b.*, c.*, r.replies, "
+	"(SELECT avg(seconds) FROM (SELECT seconds FROM reply_times WHERE seconds IS NOT NULL ORDER BY seconds "
+	"LIMIT 2 - (SELECT replies FROM r) % 2 OFFSET ((SELECT replies FROM r) - 1) / 2)) AS median_reply_s, "
+	"(SELECT seconds FROM reply_times WHERE seconds IS NOT NULL ORDER BY seconds "
+	"LIMIT 1 OFFSET max((9 * (SELECT replies FROM r) + 9) / 10 - 1, 0)) AS p90_reply_s "
+	"FROM b, c, r";

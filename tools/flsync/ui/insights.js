@@ -110,14 +110,13 @@ const insights = (() => {
 
   function tiles(d) {
     const s = d.summary[0] || {}, tile = (key, label, value) => el('div', { class: 'tile', 'data-fig': key }, el('b', {}, value), label);
-    const last = d.response[d.response.length - 1];
     return el('div', { class: 'tiles' },
       tile('bids', 'bids placed', String(s.bids || 0)),
       tile('win_rate', 'win rate (won of decided)', s.decided ? (100 * s.won / s.decided).toFixed(1) + '%' : '-'),
       tile('earned', 'earned (cleared milestones)', `${((s.earned_usd || 0) / d.rate).toFixed(2)} ${d.currency}`),
       tile('in_escrow', 'in escrow (pending or requested)', `${((s.in_escrow_usd || 0) / d.rate).toFixed(2)} ${d.currency}`),
-      last ? tile('median_reply', 'median reply time, ' + last.month, duration(last.median_reply_s)) : null,
-      last ? tile('p90_reply', '90% of replies within, ' + last.month, duration(last.p90_reply_s)) : null);
+      s.replies ? tile('median_reply', `median reply time, ${s.replies} replies`, duration(s.median_reply_s)) : null,
+      s.replies ? tile('p90_reply', '90% of replies within', duration(s.p90_reply_s)) : null);
   }
 
   function winSection(d) {

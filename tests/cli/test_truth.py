@@ -237,7 +237,8 @@ flsync('export', '--all', '-f', 'csv', '-o', exp)
 files = set(os.listdir(exp))
 check('my_active_bids.csv' in files and 'projects.csv' in files and 'actions.csv' in files,
       '8: export --all writes the data and the views', sorted(files))
-check(not files & {'sync_state.csv', 'sync_batch.csv', 'changes.csv', 'ratelimit_state.csv', 'webhook_seen.csv'},
+check(not files & {'sync_state.csv', 'sync_batch.csv', 'changes.csv', 'ratelimit_state.csv', 'webhook_seen.csv',
+                   'feed_state.csv', 'feed_consumers.csv', 'reply_times.csv', 'reply_months.csv'},
       '8: export --all leaves the bookkeeping out', sorted(files))
 exp2 = os.path.join(tmp, 'export2')
 flsync('export', '--all', '--internal', '-f', 'json', '-o', exp2)

@@ -27,8 +27,8 @@ static void help(FILE *f)
 		"  --all           the account's data: every entity table (projects, bids,\n"
 		"                  messages, ..., the action queue) and every view\n"
 		"  --internal      with --all, flsync's own bookkeeping too (sync_state,\n"
-		"                  sync_batch, changes, ratelimit_state, webhook_deliveries,\n"
-		"                  webhook_hints, webhook_seen, webhook_state, ...)\n"
+		"                  sync_batch, changes, feed_state, ratelimit_state,\n"
+		"                  reply_times, webhook_deliveries, webhook_seen, ...)\n"
 		"  -f, --format F  csv (RFC 4180, header row), json (one array of objects a\n"
 		"                  file) or jsonl (an object per line)\n"
 		"  -o, --out DIR   the directory to write to; - writes one TABLE to standard\n"
@@ -55,7 +55,8 @@ static const char all_tables_sql[] =
  * themselves.  --all leaves them out unless --internal.
  */
 static const char *const internal_tables[] = {
-	"changes", "ratelimit_state", "sync_batch", "sync_deferred_indexes", "sync_state",
+	"changes", "feed_consumers", "feed_state", "ratelimit_state", "reply_months",
+	"reply_months_stale", "reply_times", "sync_batch", "sync_deferred_indexes", "sync_state",
 	"webhook_deliveries", "webhook_hints", "webhook_seen", "webhook_state",
 };
 

@@ -107,7 +107,9 @@ FL_API int fl_changes_prune(struct fl_db *db, int64_t before, int64_t *out_delet
  * up to there were coalesced by an earlier run).  The change at a held
  * position stays as it is: a sink compares it with the one it mirrored.
  * Every reader still sees the row: whoever had not seen the old change
- * sees the newer one.  An update that covers an insert becomes the insert.
+ * sees the newer one.  An update that covers an insert becomes the insert,
+ * unless a held position lies between them: that consumer has read the
+ * insert, and is told the update as an update.
  */
 static int coalesce(struct fl_db *db, int64_t floor, int64_t from, int64_t *out_deleted)
 {
@@ -115,7 +117,8 @@ static int coalesce(struct fl_db *db, int64_t floor, int64_t from, int64_t *out_
 			 "UPDATE changes SET op = 'insert' WHERE seq > ?2 AND op = 'update' "
 			 "AND seq NOT IN (SELECT position FROM (" FEED_HELD_SQL ")) AND EXISTS ("
 			 "SELECT 1 FROM changes o WHERE o.tbl = changes.tbl AND o.row_id = changes.row_id "
-			 "AND o.seq > ?1 AND o.seq < changes.seq AND o.op = 'insert')",
+			 "AND o.seq > ?1 AND o.seq < changes.seq AND o.op = 'insert' AND NOT EXISTS ("
+			 "SELECT 1 FROM (" FEED_HELD_SQL ") h WHERE h.position >= o.seq AND h.position < changes.seq))",
 			 floor, from, NULL);
 
 	if (rc)

@@ -535,9 +535,14 @@ FL_API const char *fl_change_op_name(enum fl_change_op op);
  *
  * The feed may be coalesced (fl_changes_trim()): of several changes of one
  * row, only the newest is kept (an insert followed by updates stays an
- * insert), so a seq may be missing anywhere.  Every reader still sees
- * every row that changed after its `since` at least once: whoever had not
- * seen the older change sees the newer one.
+ * insert, unless a registered consumer has read the insert but not the
+ * updates: that consumer is told an update), so a seq may be missing
+ * anywhere.  Every reader still sees every row that changed after its
+ * `since` at least once: whoever had not seen the older change sees the
+ * newer one.  So an op is a hint, not a history: an "insert" may come for
+ * a row the reader already has (the row deleted and inserted again), and
+ * an "update" for a row it has never seen (an unregistered or paging
+ * reader behind a consumer); a reader stores what it reads as an upsert.
  *
  * Returns FL_OK, the value fn returned, FL_ERR_PRUNED, FL_ERR_BUSY,
  * FL_ERR_DB, FL_ERR_NOMEM or FL_ERR_MISUSE (db or fn NULL, since < 0).

@@ -132,6 +132,23 @@ def test_an_insert_then_updates_stay_an_insert(db):
     assert [(c["table"], c["row_id"], c["op"]) for c in db.changes_since(start)] == [("currencies", 999, "insert")]
 
 
+def test_an_update_after_a_held_insert_stays_an_update(db):
+    start = db.changes_latest()
+    db.query("INSERT INTO currencies(id, code, name, sign, country, exchange_rate, raw) "
+             "VALUES (777, 'ZZZ', 'Test', 'T', 'XX', 1.0, '{}')")
+    read = db.changes_latest()
+    db.changes_register("app", read)  # the app has handled the insert
+    db.query("UPDATE currencies SET exchange_rate = 2.0 WHERE id = 777")
+    db.query("INSERT INTO currencies(id, code, name, sign, country, exchange_rate, raw) "
+             "VALUES (778, 'ZZY', 'Test', 'T', 'XX', 1.0, '{}')")
+    db.changes_trim()
+    # what the app has not read yet is told as it happened: 777 updated, 778 inserted
+    assert [(c["table"], c["row_id"], c["op"]) for c in db.changes_since(read)] == [
+        ("currencies", 777, "update"), ("currencies", 778, "insert")]
+    # a reader from before the insert still sees the row (an update: readers upsert)
+    assert ("currencies", 777) in [(c["table"], c["row_id"]) for c in db.changes_since(start)]
+
+
 def test_an_old_file_without_incremental_vacuum_is_converted_once(tmp_path):
     import sqlite3
     path = str(tmp_path / "old.db")

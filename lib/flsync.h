@@ -704,7 +704,11 @@ struct fl_compact_report {
  * was turned on at creation (flsync before schema 11) is converted by one
  * VACUUM the first time a quarter of it is free: that rewrites the file
  * once, taking the write lock for as long (readers go on reading, in WAL
- * mode).  Call it outside any transaction, on a read-write handle.  *out
+ * mode); the copy is built in a temporary file, so it needs free disk
+ * space about twice the file's size.  A VACUUM that fails (but for a busy
+ * lock) is recorded as the "vacuum" row of sync_state (fl_status_get(),
+ * `flsync status`) and not tried again for a day; the WAL is checkpointed
+ * even then.  Call it outside any transaction, on a read-write handle.  *out
  * may be NULL.  Returns FL_OK, FL_ERR_READONLY, FL_ERR_BUSY (another writer
  * held the lock), FL_ERR_IO, FL_ERR_DB, FL_ERR_MISUSE.
  */

@@ -173,6 +173,48 @@ def test_an_old_file_without_incremental_vacuum_is_converted_once(tmp_path):
     assert os.path.getsize(path) < before / 2
 
 
+FAILED_VACUUM = """
+import resource, signal, sys, flsync
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+resource.setrlimit(resource.RLIMIT_FSIZE, (65536, 65536))  # a full disk, as seen by this process
+with flsync.Database(sys.argv[1]) as db:
+    try:
+        db.compact()
+        print("compacted")
+    except flsync.Error as e:
+        print(e.name, e.message)
+"""
+
+
+def test_a_failed_vacuum_is_not_tried_again_every_pass(tmp_path):
+    import sqlite3
+    import sys
+    path = str(tmp_path / "old.db")
+    subprocess.run([os.environ["FL_CLI_FIXTURE"], path, os.environ["FL_CLI_FIXTURE_SQL"]], check=True)
+    raw = sqlite3.connect(path, isolation_level=None)
+    raw.execute("PRAGMA auto_vacuum = NONE")
+    raw.execute("VACUUM")
+    raw.execute("CREATE TABLE scratch (b BLOB)")
+    raw.executemany("INSERT INTO scratch VALUES (zeroblob(4000))", [()] * 500)
+    raw.execute("DROP TABLE scratch")
+    raw.close()
+    p = subprocess.run([sys.executable, "-c", FAILED_VACUUM, path], capture_output=True, text=True, timeout=120)
+    assert p.stdout.startswith("FL_ERR_IO") and "vacuum" in p.stdout, p.stdout + p.stderr
+    assert "not tried again" in p.stdout
+    with flsync.Database(path) as db:
+        # remembered where flsync status shows it; the next passes do not rewrite the file again
+        row = db.query("SELECT failures, last_error FROM sync_state WHERE stream = 'vacuum'")
+        assert row and row[0]["failures"] == 1 and "not tried again" in row[0]["last_error"]
+        c = db.compact()
+        assert not c["vacuumed"] and c["checkpointed"]
+        assert db.query("SELECT * FROM pragma_auto_vacuum")[0]["auto_vacuum"] == 0
+        assert db.query("SELECT * FROM pragma_temp_store")[0]["temp_store"] == 2
+        # a day later it is tried again, and once it has run the note goes
+        db.query("UPDATE sync_state SET last_error_at = last_error_at - 90000 WHERE stream = 'vacuum'")
+        assert db.compact()["vacuumed"]
+        assert db.query("SELECT count(*) AS n FROM sync_state WHERE stream = 'vacuum'")[0]["n"] == 0
+
+
 def test_a_new_file_is_private_and_incremental(tmp_path):
     path = str(tmp_path / "new.db")
     old = os.umask(0o022)

@@ -681,8 +681,14 @@ struct fl_trim_report {
  * changed since its last run, so it costs what the pass changed.
  * Pruning deletes the changes written more than keep_seconds ago (by their
  * `at`; keep_seconds < 0: none), never the newest one, never one after the
- * oldest position held (see fl_changes_prune()).  Both in one short write
- * transaction.  The pages freed come back to the file with fl_db_compact().
+ * oldest position held (see fl_changes_prune()).  Both work in slices of a
+ * few thousand changes, a short write transaction each with a pause
+ * between them, so another writer gets the lock between two slices rather
+ * than waiting for the whole feed; a call stops
+ * starting slices after about a second, and what a long history (a file
+ * made before pruning) leaves is done by the next calls, each going on
+ * where the last stopped.  What a slice did stays done if a later one
+ * fails.  The pages freed come back to the file with fl_db_compact().
  * *out (when not NULL) says what was done.  Needs a read-write handle.
  * Returns FL_OK, FL_ERR_READONLY, FL_ERR_BUSY, FL_ERR_DB, FL_ERR_MISUSE.
  */

@@ -149,6 +149,45 @@ def test_an_update_after_a_held_insert_stays_an_update(db):
     assert ("currencies", 777) in [(c["table"], c["row_id"]) for c in db.changes_since(start)]
 
 
+def test_a_long_history_is_trimmed_in_slices(db, path):
+    """A feed from before pruning (coalesced_through 0, every change kept) is
+    coalesced and pruned in slices, each its own write transaction, so a
+    writer never waits for the whole history; what one trim leaves (it
+    stops after a time budget), the next goes on with."""
+    import sqlite3
+    raw = sqlite3.connect(path, isolation_level=None)
+    raw.execute("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 20000) "
+                "INSERT INTO currencies(id, code, name, exchange_rate) SELECT 100000 + i, 'C' || i, 'c', 1.0 FROM n")
+    for _ in range(3):
+        raw.execute("UPDATE currencies SET exchange_rate = exchange_rate + 1 WHERE id > 100000")
+    raw.execute("UPDATE changes SET at = at - 40 * 86400 WHERE seq <= (SELECT max(seq) - 5000 FROM changes)")
+    raw.execute("UPDATE feed_state SET coalesced_through = 0 WHERE id = 1")
+    young = raw.execute("SELECT count(DISTINCT row_id) FROM changes WHERE tbl = 'currencies' AND row_id > 100000 "
+                        "AND seq > (SELECT max(seq) - 5000 FROM changes)").fetchone()[0]
+    raw.execute("CREATE TABLE steps (what TEXT, through INTEGER)")
+    raw.execute("CREATE TRIGGER coalesce_step AFTER UPDATE OF coalesced_through ON feed_state "
+                "BEGIN INSERT INTO steps VALUES ('coalesce', new.coalesced_through); END")
+    raw.execute("CREATE TRIGGER prune_step AFTER UPDATE OF pruned_through ON feed_state "
+                "WHEN new.pruned_through > old.pruned_through "
+                "BEGIN INSERT INTO steps VALUES ('prune', new.pruned_through); END")
+    latest = db.changes_latest()
+    for _ in range(100):
+        db.changes_trim(30 * 86400)
+        if raw.execute("SELECT coalesced_through FROM feed_state").fetchone()[0] >= latest and \
+                raw.execute("SELECT count(*) FROM changes WHERE at < strftime('%s', 'now') - 30 * 86400 "
+                            "AND seq < ?", (latest,)).fetchone()[0] == 0:
+            break
+    coalesced = [r[0] for r in raw.execute("SELECT through FROM steps WHERE what = 'coalesce' ORDER BY rowid")]
+    pruned = [r[0] for r in raw.execute("SELECT through FROM steps WHERE what = 'prune' ORDER BY rowid")]
+    assert len(coalesced) >= 3 and coalesced == sorted(coalesced) and coalesced[-1] == latest, coalesced[:10]
+    assert len(pruned) >= 2 and pruned == sorted(pruned), pruned[:10]
+    # the end is what one trim of everything gives: one change per row, the aged ones pruned
+    assert raw.execute("SELECT count(*) FROM changes GROUP BY tbl, row_id ORDER BY 1 DESC LIMIT 1").fetchone()[0] == 1
+    assert raw.execute("SELECT count(*) FROM changes WHERE at < strftime('%s', 'now') - 30 * 86400").fetchone()[0] == 0
+    assert raw.execute("SELECT count(*) FROM changes WHERE tbl = 'currencies' AND row_id > 100000").fetchone()[0] == young
+    raw.close()
+
+
 def test_an_old_file_without_incremental_vacuum_is_converted_once(tmp_path):
     import sqlite3
     path = str(tmp_path / "old.db")

@@ -257,10 +257,12 @@ void syncd_progress_end(struct syncd_progress *p, const struct fl_sync_report *r
 	p->drawn = 0;
 	if (!summary && !p->verbose)
 		return;
+	flockfile(stderr); /* one line: another account's must not land between its stamp and its text */
 	syncd_log_start();
 	fprintf(stderr, "%s%s: %s rows, %s requests (at most %d at once), %.1f s, %s rows/s\n",
 		p->prefix, how, progress_num(r->rows, a, sizeof a), progress_num(r->requests, b, sizeof b),
 		r->max_in_flight, secs,
 		progress_num(secs > 0 ? (int64_t)((double)r->rows / secs) : r->rows, c, sizeof c));
 	fflush(stderr);
+	funlockfile(stderr);
 }

@@ -6,9 +6,11 @@
  * status`.  New files get auto_vacuum = INCREMENTAL from store.c, before
  * their first table.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "feed.h"
 
@@ -18,6 +20,8 @@
 /* A file without incremental vacuum is VACUUMed once when this share is free. */
 #define VACUUM_SHARE 4
 #define VACUUM_MIN_PAGES 16
+/* A VACUUM that failed (a full disk: it needs about twice the file) is not tried again for this long. */
+#define VACUUM_RETRY_S 86400
 
 struct file_pages {
 	int64_t page_size, pages, free_pages, auto_vacuum;
@@ -59,11 +63,53 @@ static int checkpoint(struct fl_db *db, int *out_truncated)
 	return FL_OK;
 }
 
+/*
+ * The one VACUUM that turns incremental vacuum on, its copy built in a
+ * temporary file (temp_store is MEMORY for every handle: the copy of the
+ * whole file would sit in RAM).  A failure but a busy lock is remembered
+ * as the "vacuum" row of sync_state, which `flsync status` shows, and the
+ * VACUUM is not tried again for a day: each try rewrites the whole file.
+ * *out_skipped is 1 when a recent failure kept it from running.
+ */
+static int vacuum_once(struct fl_db *db, int *out_skipped)
+{
+	int64_t failed = 0, now = (int64_t)time(NULL);
+	char msg[600];
+	int rc;
+
+	*out_skipped = 0;
+	if ((rc = feed_int(db, "SELECT count(*) FROM sync_state WHERE stream = 'vacuum' AND failures > 0 "
+			   "AND last_error_at > ?1", now - VACUUM_RETRY_S, &failed)))
+		return rc;
+	if (failed) {
+		*out_skipped = 1;
+		return FL_OK;
+	}
+	if ((rc = store_exec(db, "PRAGMA temp_store = FILE", "vacuum the database")))
+		return rc;
+	rc = store_exec(db, "PRAGMA auto_vacuum = INCREMENTAL; VACUUM", "vacuum the database");
+	store_exec(db, "PRAGMA temp_store = MEMORY", "vacuum the database");
+	if (!rc) {
+		store_exec(db, "DELETE FROM sync_state WHERE stream = 'vacuum'", "vacuum the database");
+		return FL_OK;
+	}
+	if (rc == FL_ERR_BUSY)
+		return rc;
+	snprintf(msg, sizeof msg, "%s; not tried again for a day (it needs free space about twice the file's size)",
+		 db->err.msg);
+	store_step(db, "remember the failed vacuum",
+		   "INSERT INTO sync_state(stream, last_started, last_error, last_error_at, failures) "
+		   "VALUES ('vacuum', ?1, ?2, ?1, 1) ON CONFLICT(stream) DO UPDATE SET "
+		   "last_started = ?1, last_error = ?2, last_error_at = ?1, failures = failures + 1",
+		   STORE_BINDS(BIND_INT(now), BIND_TEXT(msg)));
+	return error_set(&db->err, rc, "%s", msg);
+}
+
 FL_API int fl_db_compact(struct fl_db *db, struct fl_compact_report *out)
 {
 	struct fl_compact_report r = { 0 };
 	struct file_pages before, after;
-	int rc;
+	int rc, skipped = 0, truncated;
 
 	if (out)
 		*out = r;
@@ -81,10 +127,17 @@ FL_API int fl_db_compact(struct fl_db *db, struct fl_compact_report *out)
 	else if (before.auto_vacuum == 0 && before.free_pages >= VACUUM_MIN_PAGES &&
 		 before.free_pages * VACUUM_SHARE > before.pages) {
 		/* Once: auto_vacuum changes on an existing file only with a VACUUM. */
-		rc = store_exec(db, "PRAGMA auto_vacuum = INCREMENTAL; VACUUM", "vacuum the database");
-		r.vacuumed = !rc;
+		rc = vacuum_once(db, &skipped);
+		r.vacuumed = !rc && !skipped;
 	}
-	if (rc || (rc = read_pages(db, &after)))
+	if (rc) {
+		struct fl_error failed = db->err;
+
+		checkpoint(db, &truncated); /* what the pass wrote still leaves the WAL */
+		db->err = failed;
+		return rc;
+	}
+	if ((rc = read_pages(db, &after)))
 		return rc;
 	r.pages_freed = before.pages > after.pages ? before.pages - after.pages : 0;
 	if ((rc = checkpoint(db, &r.checkpointed)))

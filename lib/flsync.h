@@ -535,9 +535,14 @@ FL_API const char *fl_change_op_name(enum fl_change_op op);
  *
  * The feed may be coalesced (fl_changes_trim()): of several changes of one
  * row, only the newest is kept (an insert followed by updates stays an
- * insert), so a seq may be missing anywhere.  Every reader still sees
- * every row that changed after its `since` at least once: whoever had not
- * seen the older change sees the newer one.
+ * insert, unless a registered consumer has read the insert but not the
+ * updates: that consumer is told an update), so a seq may be missing
+ * anywhere.  Every reader still sees every row that changed after its
+ * `since` at least once: whoever had not seen the older change sees the
+ * newer one.  So an op is a hint, not a history: an "insert" may come for
+ * a row the reader already has (the row deleted and inserted again), and
+ * an "update" for a row it has never seen (an unregistered or paging
+ * reader behind a consumer); a reader stores what it reads as an upsert.
  *
  * Returns FL_OK, the value fn returned, FL_ERR_PRUNED, FL_ERR_BUSY,
  * FL_ERR_DB, FL_ERR_NOMEM or FL_ERR_MISUSE (db or fn NULL, since < 0).
@@ -676,8 +681,14 @@ struct fl_trim_report {
  * changed since its last run, so it costs what the pass changed.
  * Pruning deletes the changes written more than keep_seconds ago (by their
  * `at`; keep_seconds < 0: none), never the newest one, never one after the
- * oldest position held (see fl_changes_prune()).  Both in one short write
- * transaction.  The pages freed come back to the file with fl_db_compact().
+ * oldest position held (see fl_changes_prune()).  Both work in slices of a
+ * few thousand changes, a short write transaction each with a pause
+ * between them, so another writer gets the lock between two slices rather
+ * than waiting for the whole feed; a call stops
+ * starting slices after about a second, and what a long history (a file
+ * made before pruning) leaves is done by the next calls, each going on
+ * where the last stopped.  What a slice did stays done if a later one
+ * fails.  The pages freed come back to the file with fl_db_compact().
  * *out (when not NULL) says what was done.  Needs a read-write handle.
  * Returns FL_OK, FL_ERR_READONLY, FL_ERR_BUSY, FL_ERR_DB, FL_ERR_MISUSE.
  */
@@ -699,7 +710,11 @@ struct fl_compact_report {
  * was turned on at creation (flsync before schema 11) is converted by one
  * VACUUM the first time a quarter of it is free: that rewrites the file
  * once, taking the write lock for as long (readers go on reading, in WAL
- * mode).  Call it outside any transaction, on a read-write handle.  *out
+ * mode); the copy is built in a temporary file, so it needs free disk
+ * space about twice the file's size.  A VACUUM that fails (but for a busy
+ * lock) is recorded as the "vacuum" row of sync_state (fl_status_get(),
+ * `flsync status`) and not tried again for a day; the WAL is checkpointed
+ * even then.  Call it outside any transaction, on a read-write handle.  *out
  * may be NULL.  Returns FL_OK, FL_ERR_READONLY, FL_ERR_BUSY (another writer
  * held the lock), FL_ERR_IO, FL_ERR_DB, FL_ERR_MISUSE.
  */

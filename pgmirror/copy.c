@@ -92,22 +92,51 @@ static void put_text(struct copy *c, const unsigned char *s, size_t n)
 	put(c, (const char *)s + run, n - run);
 }
 
+/* The UTF-16 unit of the escape \uXXXX at s[i], or -1 when none is there. */
+static long json_unit(const unsigned char *s, size_t n, size_t i)
+{
+	long u = 0;
+
+	if (i + 6 > n || s[i] != '\\' || s[i + 1] != 'u')
+		return -1;
+	for (size_t k = i + 2; k < i + 6; k++) {
+		int d = s[k] >= '0' && s[k] <= '9' ? s[k] - '0' : s[k] >= 'a' && s[k] <= 'f' ? s[k] - 'a' + 10
+			: s[k] >= 'A' && s[k] <= 'F' ? s[k] - 'A' + 10 : -1;
+
+		if (d < 0)
+			return -1;
+		u = u * 16 + d;
+	}
+	return u;
+}
+
 /*
- * JSON text for a jsonb column: as put_text, and the escape \u0000, which
- * jsonb refuses, becomes \ufffd (an escaped backslash before "u0000" is
- * not one: escapes are read in pairs).
+ * JSON text for a jsonb column: as put_text, and the escapes jsonb refuses
+ * become \ufffd: \u0000, and a UTF-16 surrogate not in a pair (SQLite's
+ * json_valid takes "\ud83d" alone, a text cut in the middle of an emoji).
+ * An escaped backslash before "u" is not an escape: escapes are read in
+ * pairs.
  */
 static void put_json(struct copy *c, const unsigned char *s, size_t n)
 {
 	size_t i, from = 0;
 
 	for (i = 0; i + 1 < n; i++) {
+		long u, next;
+
 		if (s[i] != '\\')
 			continue;
-		if (s[i + 1] == 'u' && i + 6 <= n && !memcmp(s + i + 2, "0000", 4)) {
+		u = json_unit(s, n, i);
+		if (u >= 0xD800 && u <= 0xDBFF && (next = json_unit(s, n, i + 6)) >= 0xDC00 && next <= 0xDFFF) {
+			i += 11; /* a pair: one character */
+			continue;
+		}
+		if (u == 0 || (u >= 0xD800 && u <= 0xDFFF)) {
 			put_text(c, s + from, i - from);
 			put(c, "\\\\ufffd", 7);
 			from = i + 6;
+			i += 5;
+			continue;
 		}
 		i++;
 	}

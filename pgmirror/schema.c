@@ -136,6 +136,11 @@ static const char *sql_type(char t)
 	}
 }
 
+/* The escapes of a UTF-16 surrogate, high and low, in JSON text (PostgreSQL regular expressions). */
+#define JSON_HIGH "\\\\u[dD][89abAB][0-9a-fA-F]{2}"
+#define JSON_LOW "\\\\u[dD][c-fC-F][0-9a-fA-F]{2}"
+#define JSON_EVEN "(?<=(?:^|[^\\\\])(?:\\\\\\\\)*)"
+
 /* How column q of a mirror made before the types converts to type to, or NULL when it cannot. */
 static char *column_cast(const char *have, char to, const char *q)
 {
@@ -143,9 +148,15 @@ static char *column_cast(const char *have, char to, const char *q)
 		return xasprintf("to_timestamp(%s)", q);
 	if (!strcmp(have, "bigint") && to == 'B')
 		return xasprintf("%s <> 0", q);
-	/* jsonb holds no NUL character: its escape becomes U+FFFD, as in new rows. */
+	/*
+	 * jsonb holds no NUL character and no UTF-16 surrogate out of a pair
+	 * (SQLite's json_valid takes both): their escapes become U+FFFD, as in
+	 * new rows.  An escape is a "\\u" after an even run of backslashes.
+	 */
 	if (!strcmp(have, "text") && to == 'J')
-		return xasprintf("replace(%s, '\\u0000', '\\ufffd')::jsonb", q);
+		return xasprintf("regexp_replace(regexp_replace(replace(%s, '\\u0000', '\\ufffd'), "
+				     "'" JSON_EVEN JSON_HIGH "(?!" JSON_LOW ")', '\\ufffd', 'g'), "
+				     "'" JSON_EVEN "(?<!" JSON_HIGH ")" JSON_LOW "', '\\ufffd', 'g')::jsonb", q);
 	return NULL;
 }
 

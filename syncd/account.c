@@ -10,7 +10,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <sqlite3.h>
 
 #include "syncd.h"
 
@@ -156,22 +159,77 @@ int syncd_account_open(struct syncd_account *a)
 	if (fl_db_open(a->db_path, FL_OPEN_CREATE, &a->db) != FL_OK) {
 		syncd_error(a->progress, "%s", fl_db_open_errmsg());
 		fl_sync_unlock(a->sync);
+		a->db_made = false;
 		return SYNCD_EXIT_DB;
+	}
+	if (a->db_made) {
+		struct stat st;
+
+		a->db_made = stat(a->db_path, &st) == 0;
+		a->db_dev = st.st_dev;
+		a->db_ino = a->db_made ? st.st_ino : 0;
 	}
 	return SYNCD_EXIT_OK;
 }
 
 /*
- * A token the API refused on the first run leaves no empty database behind:
- * the file this run made (schema only, nothing synced) goes, so the next
- * try with the right token starts as clean as this one did.
+ * Whether a table holds a row, other than what the schema itself seeds
+ * (full-text shadow tables, feed_state) and the check's own note of the
+ * refusal (sync_state's "auth" row): anything else — a queued action, a
+ * stream's state, a row some program wrote — is data to keep.
  */
-static void account_forget_new_db(struct syncd_account *a)
-{
-	static const char *const suffixes[] = { "", "-wal", "-shm" };
+static const char seeded_sql[] =
+	"SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' "
+	"AND sql NOT LIKE 'CREATE VIRTUAL%' AND name NOT LIKE '%\\_fts\\_%' ESCAPE '\\' "
+	"AND name <> 'feed_state'";
 
-	fl_db_close(a->db);
-	a->db = NULL;
+static bool db_has_rows(sqlite3 *sql)
+{
+	sqlite3_stmt *st = NULL;
+	bool rows = true;
+	int rc;
+
+	if (sqlite3_prepare_v2(sql, seeded_sql, -1, &st, NULL) != SQLITE_OK)
+		return true;
+	rows = false;
+	while (!rows && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *name = (const char *)sqlite3_column_text(st, 0);
+		char *q = sqlite3_mprintf("SELECT 1 FROM main.\"%w\" %s LIMIT 1", name,
+					  name && strcmp(name, "sync_state") == 0 ? "WHERE stream <> 'auth'" : "");
+		sqlite3_stmt *one = NULL;
+
+		if (!q || sqlite3_prepare_v2(sql, q, -1, &one, NULL) != SQLITE_OK ||
+		    sqlite3_step(one) != SQLITE_DONE)
+			rows = true;
+		sqlite3_finalize(one);
+		sqlite3_free(q);
+	}
+	if (!rows && rc != SQLITE_DONE)
+		rows = true;
+	sqlite3_finalize(st);
+	return rows;
+}
+
+/*
+ * Remove the file this round made if it is still that file and holds no
+ * data; the write lock is held meanwhile, so no other program adds a row
+ * between the look and the unlink.  True if it was removed.
+ */
+static bool account_unlink_if_empty(struct syncd_account *a)
+{
+	static const char *const suffixes[] = { "-wal", "-shm", "" };
+	sqlite3 *sql = NULL;
+	struct stat st;
+	bool gone = false;
+
+	if (sqlite3_open_v2(a->db_path, &sql, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK)
+		goto out;
+	sqlite3_busy_timeout(sql, 1000);
+	if (sqlite3_exec(sql, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+		goto out;
+	if (stat(a->db_path, &st) != 0 || st.st_dev != a->db_dev || st.st_ino != a->db_ino ||
+	    db_has_rows(sql))
+		goto out;
 	for (size_t i = 0; i < sizeof suffixes / sizeof *suffixes; i++) {
 		char *path = NULL;
 
@@ -180,8 +238,25 @@ static void account_forget_new_db(struct syncd_account *a)
 			free(path);
 		}
 	}
-	a->db_made = false;
-	syncd_error(a->progress, "%s was not kept: it was made for this run and nothing was synced", a->db_path);
+	gone = true;
+out:
+	sqlite3_close_v2(sql); /* rolls the empty transaction back */
+	return gone;
+}
+
+/*
+ * A token the API refused in the round that made the database leaves no
+ * empty file behind: the file (schema only, nothing synced) goes, so the
+ * next try with the right token starts as clean as this one did.  A file
+ * that is no longer the one made, or holds any row, stays.
+ */
+static void account_forget_new_db(struct syncd_account *a)
+{
+	fl_db_close(a->db);
+	a->db = NULL;
+	if (account_unlink_if_empty(a))
+		syncd_error(a->progress, "%s was not kept: it was made for this run and nothing was synced",
+			    a->db_path);
 }
 
 /* GET self proves the API answers and accepts the token before any pass. */
@@ -191,12 +266,12 @@ static int account_check(struct syncd_account *a)
 
 	if (rc != FL_OK && rc != FL_ERR_ABORTED)
 		syncd_error(a->progress, "%s", fl_sync_errmsg(a->sync));
-	if (rc == FL_OK) {
+	if (rc == FL_OK)
 		a->token_proven = true;
-		a->db_made = false; /* proven: whatever comes later, the file stays */
-	} else if (rc == FL_ERR_AUTH && a->db_made) {
+	else if (rc == FL_ERR_AUTH && a->db_made)
 		account_forget_new_db(a);
-	}
+	/* Only the round that made the file may take it back: later, others may have written to it. */
+	a->db_made = false;
 	return account_exit_code(rc);
 }
 

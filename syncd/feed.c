@@ -20,8 +20,7 @@ void syncd_feed_trim(struct syncd_account *a)
 		return;
 	}
 	if (fl_db_compact(a->db, &cr) != FL_OK) {
-		syncd_error(a->progress, "compacting the database: %s (tried again after the next pass)",
-			    fl_errmsg(a->db));
+		syncd_error(a->progress, "compacting the database: %s", fl_errmsg(a->db));
 		return;
 	}
 	syncd_info(a->progress, "change feed: %lld coalesced, %lld pruned (oldest position held: %lld); "

@@ -13,6 +13,7 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "flconf.h"
 #include "flsync.h"
@@ -84,7 +85,9 @@ struct syncd_account {
 	struct fl_db *db;         /* opened once it holds the lock */
 	struct syncd_progress *progress;
 	bool token_proven;        /* GET self succeeded once */
-	bool db_made;             /* this run created the database file (removed again if the token fails) */
+	bool db_made;             /* this round created the database file (removed again if the token fails) */
+	dev_t db_dev;             /* ... and the file it made, to remove no other */
+	ino_t db_ino;
 
 	/* scheduling (schedule.c; what the scheduler's mutex guards) */
 	enum syncd_account_state state;

@@ -9,7 +9,8 @@ flmock:
   config file is obeyed;
 - coalescing: with nobody registered, a row changed by several passes has
   one change in the feed;
-- flsync ui's live updates (its /events stream) go on after pruning;
+- flsync ui's live updates (its /events stream) go on after pruning; a
+  pass run by flsync ui itself obeys [feed] keep of flsyncd.conf;
 - the file stays within a bound while a world whose rows change is re-read
   100 times (keep = 0), the WAL truncated after each pass.
 
@@ -28,6 +29,9 @@ import harness  # noqa: E402
 from harness import mock_post, one  # noqa: E402
 
 import flsync  # noqa: E402
+import json  # noqa: E402
+import time  # noqa: E402
+import urllib.request  # noqa: E402
 
 FLSYNCD, FLSYNC, FLMOCK = sys.argv[1:4]
 TOKEN = 'feedkeep'
@@ -192,6 +196,38 @@ def ui_after_pruning(api):
     s.close()
 
 
+def ui_api(base, token, method, path):
+    req = urllib.request.Request(base + path, data=b'' if method == 'POST' else None, method=method,
+                                 headers={'X-Flsync-Token': token, 'Origin': base,
+                                          'Content-Type': 'application/x-www-form-urlencoded'})
+    with urllib.request.urlopen(req, timeout=30) as r:
+        return json.loads(r.read())
+
+
+def ui_pass_keeps(api):
+    """A pass run by flsync ui (--api, no flsyncd) prunes behind flsyncd.conf's [feed] keep, not 30 days."""
+    db = os.path.join(tmp, 'uikeep.db')
+    flsyncd(db, api)
+    age_all(db, 40 * DAY)
+    xdg = os.path.join(tmp, 'xdg')
+    os.makedirs(os.path.join(xdg, 'flsync'), exist_ok=True)
+    with open(os.path.join(xdg, 'flsync', 'flsyncd.conf'), 'w') as f:
+        f.write('[feed]\nkeep = 100d\n')
+    _, url = h.start([FLSYNC, 'ui', '--db', db, '--listen', '127.0.0.1:0', '--api', api], 'ui-keep',
+                     env=dict(ENV, XDG_CONFIG_HOME=xdg))
+    base, token = url.split('/?token=')
+    ui_api(base, token, 'POST', '/api/sync')
+    status = None
+    for _ in range(1200):
+        status = ui_api(base, token, 'GET', '/api/status')
+        if status['sync']['passes'] >= 1 and not status['sync']['running']:
+            break
+        time.sleep(0.05)
+    check(status['sync']['passes'] >= 1, 'flsync ui ran a pass', status)
+    old = one(db, 'SELECT count(*) FROM changes WHERE at < strftime(\'%s\', \'now\') - 35 * 86400')
+    check(old > 1, 'changes 40 days old stay under [feed] keep = 100d', old)
+
+
 def file_size_bound(api):
     db = os.path.join(tmp, 'size.db')
     conf = config('size', '0')
@@ -265,6 +301,7 @@ def main():
     retention(api)
     coalescing(api)
     ui_after_pruning(api)
+    ui_pass_keeps(api)
     file_size_bound(api)
 
 

@@ -132,6 +132,62 @@ def test_an_insert_then_updates_stay_an_insert(db):
     assert [(c["table"], c["row_id"], c["op"]) for c in db.changes_since(start)] == [("currencies", 999, "insert")]
 
 
+def test_an_update_after_a_held_insert_stays_an_update(db):
+    start = db.changes_latest()
+    db.query("INSERT INTO currencies(id, code, name, sign, country, exchange_rate, raw) "
+             "VALUES (777, 'ZZZ', 'Test', 'T', 'XX', 1.0, '{}')")
+    read = db.changes_latest()
+    db.changes_register("app", read)  # the app has handled the insert
+    db.query("UPDATE currencies SET exchange_rate = 2.0 WHERE id = 777")
+    db.query("INSERT INTO currencies(id, code, name, sign, country, exchange_rate, raw) "
+             "VALUES (778, 'ZZY', 'Test', 'T', 'XX', 1.0, '{}')")
+    db.changes_trim()
+    # what the app has not read yet is told as it happened: 777 updated, 778 inserted
+    assert [(c["table"], c["row_id"], c["op"]) for c in db.changes_since(read)] == [
+        ("currencies", 777, "update"), ("currencies", 778, "insert")]
+    # a reader from before the insert still sees the row (an update: readers upsert)
+    assert ("currencies", 777) in [(c["table"], c["row_id"]) for c in db.changes_since(start)]
+
+
+def test_a_long_history_is_trimmed_in_slices(db, path):
+    """A feed from before pruning (coalesced_through 0, every change kept) is
+    coalesced and pruned in slices, each its own write transaction, so a
+    writer never waits for the whole history; what one trim leaves (it
+    stops after a time budget), the next goes on with."""
+    import sqlite3
+    raw = sqlite3.connect(path, isolation_level=None)
+    raw.execute("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 20000) "
+                "INSERT INTO currencies(id, code, name, exchange_rate) SELECT 100000 + i, 'C' || i, 'c', 1.0 FROM n")
+    for _ in range(3):
+        raw.execute("UPDATE currencies SET exchange_rate = exchange_rate + 1 WHERE id > 100000")
+    raw.execute("UPDATE changes SET at = at - 40 * 86400 WHERE seq <= (SELECT max(seq) - 5000 FROM changes)")
+    raw.execute("UPDATE feed_state SET coalesced_through = 0 WHERE id = 1")
+    young = raw.execute("SELECT count(DISTINCT row_id) FROM changes WHERE tbl = 'currencies' AND row_id > 100000 "
+                        "AND seq > (SELECT max(seq) - 5000 FROM changes)").fetchone()[0]
+    raw.execute("CREATE TABLE steps (what TEXT, through INTEGER)")
+    raw.execute("CREATE TRIGGER coalesce_step AFTER UPDATE OF coalesced_through ON feed_state "
+                "BEGIN INSERT INTO steps VALUES ('coalesce', new.coalesced_through); END")
+    raw.execute("CREATE TRIGGER prune_step AFTER UPDATE OF pruned_through ON feed_state "
+                "WHEN new.pruned_through > old.pruned_through "
+                "BEGIN INSERT INTO steps VALUES ('prune', new.pruned_through); END")
+    latest = db.changes_latest()
+    for _ in range(100):
+        db.changes_trim(30 * 86400)
+        if raw.execute("SELECT coalesced_through FROM feed_state").fetchone()[0] >= latest and \
+                raw.execute("SELECT count(*) FROM changes WHERE at < strftime('%s', 'now') - 30 * 86400 "
+                            "AND seq < ?", (latest,)).fetchone()[0] == 0:
+            break
+    coalesced = [r[0] for r in raw.execute("SELECT through FROM steps WHERE what = 'coalesce' ORDER BY rowid")]
+    pruned = [r[0] for r in raw.execute("SELECT through FROM steps WHERE what = 'prune' ORDER BY rowid")]
+    assert len(coalesced) >= 3 and coalesced == sorted(coalesced) and coalesced[-1] == latest, coalesced[:10]
+    assert len(pruned) >= 2 and pruned == sorted(pruned), pruned[:10]
+    # the end is what one trim of everything gives: one change per row, the aged ones pruned
+    assert raw.execute("SELECT count(*) FROM changes GROUP BY tbl, row_id ORDER BY 1 DESC LIMIT 1").fetchone()[0] == 1
+    assert raw.execute("SELECT count(*) FROM changes WHERE at < strftime('%s', 'now') - 30 * 86400").fetchone()[0] == 0
+    assert raw.execute("SELECT count(*) FROM changes WHERE tbl = 'currencies' AND row_id > 100000").fetchone()[0] == young
+    raw.close()
+
+
 def test_an_old_file_without_incremental_vacuum_is_converted_once(tmp_path):
     import sqlite3
     path = str(tmp_path / "old.db")
@@ -154,6 +210,48 @@ def test_an_old_file_without_incremental_vacuum_is_converted_once(tmp_path):
         # from now on freed pages go back without a VACUUM
         assert not db.compact()["vacuumed"]
     assert os.path.getsize(path) < before / 2
+
+
+FAILED_VACUUM = """
+import resource, signal, sys, flsync
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+resource.setrlimit(resource.RLIMIT_FSIZE, (65536, 65536))  # a full disk, as seen by this process
+with flsync.Database(sys.argv[1]) as db:
+    try:
+        db.compact()
+        print("compacted")
+    except flsync.Error as e:
+        print(e.name, e.message)
+"""
+
+
+def test_a_failed_vacuum_is_not_tried_again_every_pass(tmp_path):
+    import sqlite3
+    import sys
+    path = str(tmp_path / "old.db")
+    subprocess.run([os.environ["FL_CLI_FIXTURE"], path, os.environ["FL_CLI_FIXTURE_SQL"]], check=True)
+    raw = sqlite3.connect(path, isolation_level=None)
+    raw.execute("PRAGMA auto_vacuum = NONE")
+    raw.execute("VACUUM")
+    raw.execute("CREATE TABLE scratch (b BLOB)")
+    raw.executemany("INSERT INTO scratch VALUES (zeroblob(4000))", [()] * 500)
+    raw.execute("DROP TABLE scratch")
+    raw.close()
+    p = subprocess.run([sys.executable, "-c", FAILED_VACUUM, path], capture_output=True, text=True, timeout=120)
+    assert p.stdout.startswith("FL_ERR_IO") and "vacuum" in p.stdout, p.stdout + p.stderr
+    assert "not tried again" in p.stdout
+    with flsync.Database(path) as db:
+        # remembered where flsync status shows it; the next passes do not rewrite the file again
+        row = db.query("SELECT failures, last_error FROM sync_state WHERE stream = 'vacuum'")
+        assert row and row[0]["failures"] == 1 and "not tried again" in row[0]["last_error"]
+        c = db.compact()
+        assert not c["vacuumed"] and c["checkpointed"]
+        assert db.query("SELECT * FROM pragma_auto_vacuum")[0]["auto_vacuum"] == 0
+        assert db.query("SELECT * FROM pragma_temp_store")[0]["temp_store"] == 2
+        # a day later it is tried again, and once it has run the note goes
+        db.query("UPDATE sync_state SET last_error_at = last_error_at - 90000 WHERE stream = 'vacuum'")
+        assert db.compact()["vacuumed"]
+        assert db.query("SELECT count(*) AS n FROM sync_state WHERE stream = 'vacuum'")[0]["n"] == 0
 
 
 def test_a_new_file_is_private_and_incremental(tmp_path):

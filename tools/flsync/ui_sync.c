@@ -17,10 +17,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "flconf.h"
 #include "ui.h"
-
-/* The change feed's retention after a pass run here: flsyncd's default [feed] keep. */
-#define UI_FEED_KEEP_S (30 * 86400)
 
 struct ui_syncer {
 	char *db_path;
@@ -32,6 +30,7 @@ struct ui_syncer {
 	bool joinable;                /* a pass thread to join */
 	bool running;
 	volatile sig_atomic_t cancel; /* set when the app stops */
+	int64_t feed_keep_s;          /* [feed] keep of flsyncd.conf; -1: prune nothing */
 	long passes;
 	int last_rc;
 	int64_t last_rows, last_at;   /* the last pass's rows and end (unix seconds) */
@@ -39,6 +38,26 @@ struct ui_syncer {
 };
 
 static void *ui_syncer_watch(void *arg);
+
+/*
+ * The change feed's retention after a pass run here: [feed] keep of the
+ * flsyncd.conf flsyncd reads by default (30 days without one).  A file that
+ * does not load prunes nothing: what it asks to keep is unknown.
+ */
+static int64_t config_feed_keep(void)
+{
+	char *path = flconf_default_path(), err[512];
+	struct flconf cfg;
+	int64_t keep = -1;
+
+	if (flconf_load(path, false, &cfg, err, sizeof err) == 0)
+		keep = cfg.feed_keep_s;
+	else
+		fprintf(stderr, "flsync ui: %s (the change feed is not pruned after a pass here)\n", err);
+	flconf_free(&cfg);
+	free(path);
+	return keep;
+}
 
 int ui_syncer_new(const char *db_path, const char *api, const char *token_file,
 		  struct ui_syncer **out, char *err, size_t errlen)
@@ -70,6 +89,7 @@ int ui_syncer_new(const char *db_path, const char *api, const char *token_file,
 		return rc;
 	}
 	fl_sync_set_cancel(s->sync, &s->cancel);
+	s->feed_keep_s = config_feed_keep();
 	s->watching = pthread_create(&s->watcher, NULL, ui_syncer_watch, s) == 0;
 	return rc;
 }
@@ -109,8 +129,8 @@ static void *ui_syncer_pass(void *arg)
 		rc = fl_sync_run(s->sync, db);
 		rows = fl_sync_report(s->sync)->rows;
 		snprintf(msg, sizeof msg, "%s", rc == FL_OK ? "" : fl_sync_errmsg(s->sync));
-		/* As flsyncd does after a pass, with its default retention. */
-		if (rc != FL_ERR_ABORTED && (fl_changes_trim(db, UI_FEED_KEEP_S, NULL) != FL_OK ||
+		/* As flsyncd does after a pass, with its [feed] keep. */
+		if (rc != FL_ERR_ABORTED && (fl_changes_trim(db, s->feed_keep_s, NULL) != FL_OK ||
 					     fl_db_compact(db, NULL) != FL_OK))
 			fprintf(stderr, "flsync ui: keeping the file compact: %s\n", fl_errmsg(db));
 		fl_db_close(db);

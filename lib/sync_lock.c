@@ -129,32 +129,51 @@ bool sync_lock_covers(const struct sync_lock *lk, const char *db_path)
 	return same;
 }
 
-FL_API int fl_sync_lock_holder(const char *db_path, int64_t *out_pid)
+/*
+ * Whether anyone holds db_path's sync lock, asked without taking it: FL_OK
+ * with *fd the lock file open read-only when it exists (else -1, never
+ * locked, so nobody holds it) and *held; FL_ERR_NOMEM or FL_ERR_IO.
+ */
+static int lock_probe(const char *db_path, int *fd, bool *held)
 {
 	struct flock fl = lock_whole(F_WRLCK);
-	char *path;
-	int fd, rc = FL_OK;
+	char *path = lock_path(db_path);
+
+	*held = false;
+	if (!path)
+		return FL_ERR_NOMEM;
+	*fd = open(path, O_RDONLY | O_CLOEXEC);
+	free(path);
+	if (*fd < 0)
+		return errno == ENOENT ? FL_OK : FL_ERR_IO;
+	/* F_OFD_GETLK asks without taking; a read-only descriptor may ask about a write lock. */
+	if (fcntl(*fd, F_OFD_GETLK, &fl) != 0) {
+		close(*fd);
+		*fd = -1;
+		return FL_ERR_IO;
+	}
+	*held = fl.l_type != F_UNLCK;
+	return FL_OK;
+}
+
+FL_API int fl_sync_lock_holder(const char *db_path, int64_t *out_pid)
+{
+	bool held;
+	int fd, rc;
 
 	if (out_pid)
 		*out_pid = 0;
 	if (!db_path || !out_pid)
 		return FL_ERR_MISUSE;
-	if (!(path = lock_path(db_path)))
-		return FL_ERR_NOMEM;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	free(path);
-	if (fd < 0)
-		return errno == ENOENT ? FL_OK : FL_ERR_IO; /* never locked, so nobody holds it */
-	/* F_OFD_GETLK asks without taking; a read-only descriptor may ask about a write lock. */
-	if (fcntl(fd, F_OFD_GETLK, &fl) != 0)
-		rc = FL_ERR_IO;
-	else if (fl.l_type != F_UNLCK) {
+	if ((rc = lock_probe(db_path, &fd, &held)) != FL_OK || fd < 0)
+		return rc;
+	if (held) {
 		long pid = lock_pid(fd);
 
 		*out_pid = pid > 0 ? pid : -1;
 	}
 	close(fd);
-	return rc;
+	return FL_OK;
 }
 
 int sync_lock_note_next(struct sync_lock *lk, int64_t next_at)
@@ -173,25 +192,18 @@ int sync_lock_note_next(struct sync_lock *lk, int64_t next_at)
 
 FL_API int fl_sync_lock_next_pass(const char *db_path, int64_t *out_at)
 {
-	struct flock fl = lock_whole(F_WRLCK);
 	char buf[96], *next, *end;
 	ssize_t got;
-	char *path;
-	int fd, rc = FL_OK;
+	bool held;
+	int fd, rc;
 
 	if (out_at)
 		*out_at = 0;
 	if (!db_path || !out_at)
 		return FL_ERR_MISUSE;
-	if (!(path = lock_path(db_path)))
-		return FL_ERR_NOMEM;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	free(path);
-	if (fd < 0)
-		return errno == ENOENT ? FL_OK : FL_ERR_IO;
-	if (fcntl(fd, F_OFD_GETLK, &fl) != 0) {
-		rc = FL_ERR_IO;
-	} else if (fl.l_type != F_UNLCK && (got = pread(fd, buf, sizeof buf - 1, 0)) > 0) {
+	if ((rc = lock_probe(db_path, &fd, &held)) != FL_OK || fd < 0)
+		return rc;
+	if (held && (got = pread(fd, buf, sizeof buf - 1, 0)) > 0) {
 		buf[got] = '\0';
 		if ((next = strstr(buf, "\nnext ")) != NULL) {
 			long long at = strtoll(next + 6, &end, 10);

@@ -48,13 +48,36 @@ def check(cond, what, detail=''):
               flush=True)
 
 
+def readable_copy(program):
+    """program and the libflsync it loads, copied where any user can read them
+    (a build under /root, as on a fresh machine, is not), and the environment
+    that makes the copy load the copied library."""
+    bindir = os.path.join(tmp, 'bin-for-others')
+    if not os.path.isdir(bindir):
+        os.mkdir(bindir)
+        os.chmod(bindir, 0o755)
+    copy = os.path.join(bindir, os.path.basename(program))
+    if not os.path.exists(copy):
+        shutil.copy(program, copy)
+        libs = subprocess.run(['ldd', program], capture_output=True, text=True).stdout
+        for line in libs.splitlines():
+            m = re.search(r'(libflsync\.so[^ ]*) => (/\S+)', line)
+            if m:
+                shutil.copy(m.group(2), os.path.join(bindir, m.group(1)))
+        for f in os.listdir(bindir):
+            os.chmod(os.path.join(bindir, f), 0o755)
+    return copy, {'LD_LIBRARY_PATH': bindir}
+
+
 def run(cmd, env=None, code=0, what=None, as_user=False):
     e = dict(os.environ)
     e.pop('FLSYNC_DB', None)
     e.update(env or {})
     if as_user and os.geteuid() == 0:
         # root writes anywhere: a read-only directory needs another user to be one
-        cmd = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'] + cmd
+        prog, more = readable_copy(cmd[0])
+        e.update(more)
+        cmd = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', prog] + cmd[1:]
     p = subprocess.run(cmd, capture_output=True, env=e, cwd=tmp, timeout=300)
     out, err = p.stdout.decode('utf-8', 'replace'), p.stderr.decode('utf-8', 'replace')
     if code is not None:

@@ -39,10 +39,15 @@ static int read_pages(struct fl_db *db, struct file_pages *p)
 }
 
 /*
- * Checkpoint without waiting for readers: TRUNCATE succeeds only when none
- * holds the WAL; otherwise PASSIVE copies back what it can.  The handle's
- * busy timeout is set to 0 for the call and put back after.
+ * Checkpoint without waiting for readers long: TRUNCATE succeeds only when
+ * none holds the WAL.  A reader of a moment (the daemon's own queue watcher
+ * looking at the file) is waited out by a few tries 5 ms apart; a reader
+ * that stays (a query, flsync ui) gets PASSIVE, which copies back what it
+ * can.  The handle's busy timeout is set to 0 for the calls and put back
+ * after.
  */
+enum { CHECKPOINT_TRIES = 20 }; /* 100 ms of readers of a moment */
+
 static int checkpoint(struct fl_db *db, int *out_truncated)
 {
 	int64_t timeout;
@@ -52,7 +57,12 @@ static int checkpoint(struct fl_db *db, int *out_truncated)
 	if ((rc = feed_int(db, "PRAGMA busy_timeout", 0, &timeout)))
 		return rc;
 	sqlite3_busy_timeout(db->sql, 0);
-	src = sqlite3_wal_checkpoint_v2(db->sql, "main", SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+	for (int tries = 0;; tries++) {
+		src = sqlite3_wal_checkpoint_v2(db->sql, "main", SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+		if ((src & 0xff) != SQLITE_BUSY || tries == CHECKPOINT_TRIES)
+			break;
+		sqlite3_sleep(5);
+	}
 	if (src == SQLITE_OK)
 		*out_truncated = 1;
 	else if ((src & 0xff) == SQLITE_BUSY)

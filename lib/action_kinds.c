@@ -297,6 +297,47 @@ const struct already_spec *action_already(const char *kind, const char *error_co
 	return NULL;
 }
 
+/*
+ * Refusals that tell what became of the action's project (Create Bid's
+ * exceptions): the local row learns it in the transaction that fails the
+ * action, and the project is read again by id early in the next pass (a
+ * "project" hint), so a project known as open stops being shown so.
+ */
+static const struct {
+	const char *code;             /* without its namespace */
+	const char *sql;              /* ?1: the project's id; NULL: the read by id alone */
+} refusals[] = {
+	{ "PROJECT_DELETED", "UPDATE projects SET deleted = 1 WHERE id = ?1 AND deleted = 0" },
+	{ "PROJECT_NOT_ACTIVE", NULL },
+};
+
+int action_refused(struct fl_db *db, const char *resolved, const char *error_code)
+{
+	const char *dot = error_code ? strrchr(error_code, '.') : NULL;
+	const char *code = dot ? dot + 1 : error_code;
+	int64_t project = 0;
+	int rc;
+
+	for (size_t i = 0; code && i < sizeof refusals / sizeof refusals[0]; i++) {
+		if (strcmp(refusals[i].code, code) != 0)
+			continue;
+		rc = store_int(db, "read the refused action's project", "SELECT json_extract(?1, '$.project_id')",
+			       STORE_BINDS(BIND_TEXT(resolved)), &project, NULL);
+		if (rc || project <= 0)
+			return rc;
+		if (refusals[i].sql && (rc = store_step(db, "mark the refused action's project",
+							refusals[i].sql, STORE_BINDS(BIND_INT(project)))))
+			return rc;
+		return store_step(db, "ask for the refused action's project",
+				  "INSERT INTO webhook_hints(kind, id, since, events, first_received, gen) "
+				  "VALUES ('project', ?1, CAST(strftime('%s', 'now') AS INTEGER), 1, "
+				  "CAST(strftime('%s', 'now') AS INTEGER), 1) "
+				  "ON CONFLICT(kind, id) DO UPDATE SET gen = gen + 1",
+				  STORE_BINDS(BIND_INT(project)));
+	}
+	return FL_OK;
+}
+
 const struct already_spec *action_already_any(const char *kind)
 {
 	for (size_t i = 0; kind && i < sizeof already / sizeof already[0]; i++)

@@ -389,6 +389,8 @@ static int finish_failed(struct sync_run *run, const struct pending *p, long sta
 	}
 	if (!rc && undo && action_undo(run->db, p->id))
 		rc = error_copy(&run->err, &run->db->err);
+	if (!rc && action_refused(run->db, p->resolved ? p->resolved : p->params, code))
+		rc = error_copy(&run->err, &run->db->err);
 	if (!rc)
 		rc = set_state(run, p->id, "failed", status, code, message, NULL, 0);
 	if (!rc)

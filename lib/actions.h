@@ -91,6 +91,14 @@ const struct already_spec *action_already_any(const char *kind);
 int action_validate(struct fl_db *db, const struct kind_spec *spec, const char *params,
 		    struct fl_error *err);
 
+/*
+ * After the API refused an action (error_code, with or without namespace)
+ * that names a project in its resolved params: what the refusal says of the
+ * project, stored (PROJECT_DELETED marks it deleted), and a read of it by id
+ * asked for.  Other refusals: nothing to do.  Runs in the caller's transaction.
+ */
+int action_refused(struct fl_db *db, const char *resolved, const char *error_code);
+
 /* Take back action id's optimistic effect (none recorded: nothing to do). */
 int action_undo(struct fl_db *db, int64_t id);
 

@@ -667,6 +667,55 @@ def test_rejection_and_independence(tmp):
         mock.stop()
 
 
+def test_refusal_tells_project(tmp):
+    """A refusal that says what became of the project updates the local row: PROJECT_DELETED marks it
+    deleted at once, and the project is read again by id in the same pass (PROJECT_NOT_ACTIVE: its status)."""
+    os.makedirs(os.path.join(tmp, 'gone'))
+    mock = Mock()
+    try:
+        db = first_sync(os.path.join(tmp, 'gone'), 'gone', mock)
+        S = mock.self_id()
+        mine = {b['project_id'] for b in mock.dump('bids') if b['bidder_id'] == S}
+        P = {p['id']: p for p in mock.dump('projects')}
+        local = {r[0] for r in sql(db, 'SELECT id FROM projects')}
+
+        def pick(pred):
+            return next((pid for pid, p in sorted(P.items()) if pred(p) and p['owner_id'] != S
+                         and pid not in mine and pid not in local), None)
+        deleted = pick(lambda p: p.get('deleted'))
+        closed = pick(lambda p: p['status'] == 'closed' and not p.get('deleted'))
+        if not check('gone: the world has a deleted and a closed project the account never saw',
+                     deleted and closed, (deleted, closed)):
+            return
+        # As a market search stored them while they were open: rows the pass's own reads never refresh.
+        con = sqlite3.connect(db, timeout=30)
+        with con:
+            for pid in (deleted, closed):
+                con.execute("INSERT INTO projects(id, title, status, deleted, raw, synced_at, time_submitted) "
+                            "VALUES (?, 'seen open', 'active', 0, '{}', strftime('%s', 'now'), ?)",
+                            (pid, P[pid]['time_submitted']))
+        con.close()
+        ad = queue_add(db, 'bid.create', {'project_id': deleted, 'amount': 60, 'period': 3,
+                                          'milestone_percentage': 50, 'description': 'on a deleted project'})
+        ac = queue_add(db, 'bid.create', {'project_id': closed, 'amount': 61, 'period': 3,
+                                          'milestone_percentage': 50, 'description': 'on a closed project'})
+        r = flsyncd(db, mock.url)
+        check('gone: the pass exits 0', r.returncode == 0, r.stderr[-1500:])
+        for aid, code in ((ad, 'PROJECT_DELETED'), (ac, 'PROJECT_NOT_ACTIVE')):
+            info = show(db, aid)
+            check('gone: action %d failed with %s' % (aid, code),
+                  info['state'] == 'failed' and (info['error_code'] or '').endswith(code), info)
+        row = sql(db, 'SELECT deleted, title FROM projects WHERE id = ?', deleted)
+        check('gone: the deleted project is marked deleted', row and row[0][0] == 1, row)
+        row = sql(db, 'SELECT status, title FROM projects WHERE id = ?', closed)
+        check('gone: the closed project was read again: its status and title are the API\'s',
+              row == [(P[closed]['status'], P[closed]['title'])], row)
+        check('gone: no project hint is left behind',
+              sql1(db, "SELECT count(*) FROM webhook_hints WHERE kind = 'project'") == 0)
+    finally:
+        mock.stop()
+
+
 def test_already(tmp):
     """'Already' answers: a failure on a first send; after an uncertain send, compared with what was sent."""
     os.makedirs(os.path.join(tmp, 'already'))
@@ -1082,6 +1131,7 @@ def main():
         run('kinds', test_kinds, tmp)
         run('bid update', test_bid_update, tmp)
         run('rejection', test_rejection_and_independence, tmp)
+        run('refusal tells the project', test_refusal_tells_project, tmp)
         run('already', test_already, tmp)
         run('rate limit', test_rate_limit, tmp)
         if VALGRIND:

@@ -12,51 +12,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "fixture.h"
+#include "fixture_case.h"
 #include "flsync.h"
 #include "testutil.h"
-
-static char *dir, *path;
-
-static void setup(void)
-{
-	const char *sql = getenv("FL_CLI_FIXTURE_SQL");
-
-	ck_assert_msg(sql != NULL, "FL_CLI_FIXTURE_SQL is not set (run through meson test)");
-	dir = tu_tmpdir();
-	path = tu_path(dir, "flsync.db");
-	ck_assert_int_eq(fixture_make(path, sql), 0);
-}
-
-static void teardown(void)
-{
-	tu_rmtree(dir);
-	free(path);
-	free(dir);
-	dir = path = NULL;
-}
-
-static struct fl_db *open_db(int flags)
-{
-	struct fl_db *db = NULL;
-
-	ck_assert_msg(fl_db_open(path, flags, &db) == FL_OK, "%s", fl_db_open_errmsg());
-	return db;
-}
-
-static int64_t count(struct fl_db *db, const char *sql)
-{
-	struct fl_stmt *st;
-	int row;
-	int64_t n;
-
-	ck_assert_int_eq(fl_stmt_prepare(db, sql, &st), FL_OK);
-	ck_assert_int_eq(fl_stmt_step(st, &row), FL_OK);
-	ck_assert_int_eq(row, 1);
-	n = fl_stmt_column_int64(st, 0);
-	fl_stmt_finalize(st);
-	return n;
-}
 
 static void exec(struct fl_db *db, const char *sql)
 {
@@ -91,7 +49,7 @@ static void flip(struct fl_db *db, int n)
 
 START_TEST(consumers)
 {
-	struct fl_db *db = open_db(0), *ro = open_db(FL_OPEN_READONLY);
+	struct fl_db *db = fixture_case_open(0), *ro = fixture_case_open(FL_OPEN_READONLY);
 	int64_t latest, pos;
 	char long_name[80];
 
@@ -130,7 +88,7 @@ END_TEST
 
 START_TEST(prune_stops_at_a_consumer)
 {
-	struct fl_db *db = open_db(0);
+	struct fl_db *db = fixture_case_open(0);
 	int64_t latest, mid, deleted, horizon, n;
 	int rc;
 
@@ -156,7 +114,7 @@ END_TEST
 
 START_TEST(trim_coalesces_and_prunes)
 {
-	struct fl_db *db = open_db(0), *ro = open_db(FL_OPEN_READONLY);
+	struct fl_db *db = fixture_case_open(0), *ro = fixture_case_open(FL_OPEN_READONLY);
 	struct fl_trim_report r;
 	int64_t start, pos, n;
 	int rc;
@@ -172,7 +130,7 @@ START_TEST(trim_coalesces_and_prunes)
 	ck_assert_int_eq(r.pruned, 0);
 	ck_assert_int_eq(r.held, pos);
 	ck_assert_int_ge(r.coalesced, 4);
-	ck_assert_int_eq(count(db, "SELECT count(*) FROM changes WHERE tbl = 'threads' AND row_id = 502"), 2);
+	ck_assert_int_eq(fixture_case_int(db, "SELECT count(*) FROM changes WHERE tbl = 'threads' AND row_id = 502"), 2);
 	n = since(db, pos, &rc);
 	ck_assert_int_eq(rc, FL_OK);
 	ck_assert_int_eq(n, 1);
@@ -185,11 +143,11 @@ START_TEST(trim_coalesces_and_prunes)
 	/* keep = 0: up to the consumer */
 	ck_assert_int_eq(fl_changes_trim(db, 0, &r), FL_OK);
 	ck_assert_int_gt(r.pruned, 0);
-	ck_assert_int_eq(count(db, "SELECT min(seq) FROM changes"), pos);
+	ck_assert_int_eq(fixture_case_int(db, "SELECT min(seq) FROM changes"), pos);
 	ck_assert_int_eq(fl_changes_unregister(db, "app"), FL_OK);
 	ck_assert_int_eq(fl_changes_trim(db, 0, &r), FL_OK);
 	ck_assert_int_eq(r.held, -1);
-	ck_assert_int_eq(count(db, "SELECT count(*) FROM changes"), 1);
+	ck_assert_int_eq(fixture_case_int(db, "SELECT count(*) FROM changes"), 1);
 	ck_assert_int_eq(fl_changes_trim(NULL, 0, &r), FL_ERR_MISUSE);
 	fl_db_close(ro);
 	fl_db_close(db);
@@ -198,7 +156,7 @@ END_TEST
 
 START_TEST(deleted_by_hand_moves_the_horizon)
 {
-	struct fl_db *db = open_db(0);
+	struct fl_db *db = fixture_case_open(0);
 	int64_t latest, horizon;
 	int rc;
 
@@ -225,25 +183,25 @@ END_TEST
 
 START_TEST(compact_and_status)
 {
-	struct fl_db *db = open_db(0), *ro = open_db(FL_OPEN_READONLY);
+	struct fl_db *db = fixture_case_open(0), *ro = fixture_case_open(FL_OPEN_READONLY);
 	struct fl_compact_report c;
 	struct fl_feed_status *f = NULL;
 	struct stat st;
-	char *wal = tu_path(dir, "flsync.db-wal");
+	char *wal = tu_path(fixture_case_dir(), "flsync.db-wal");
 
 	ck_assert_int_eq(fl_db_compact(ro, &c), FL_ERR_READONLY);
 	exec(db, "CREATE TABLE scratch (b BLOB)");
 	exec(db, "INSERT INTO scratch SELECT zeroblob(4000) FROM (WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL "
 		 "SELECT i + 1 FROM n WHERE i < 300) SELECT i FROM n)");
 	exec(db, "DROP TABLE scratch");
-	ck_assert_int_gt(count(db, "PRAGMA freelist_count"), 250);
+	ck_assert_int_gt(fixture_case_int(db, "PRAGMA freelist_count"), 250);
 	ck_assert_int_eq(fl_db_compact(db, &c), FL_OK);
 	ck_assert_int_gt(c.pages_freed, 250);
 	ck_assert_int_eq(c.vacuumed, 0); /* a new file has incremental vacuum from the start */
 	ck_assert_int_eq(c.checkpointed, 1);
 	ck_assert_int_eq(stat(wal, &st), 0);
 	ck_assert_int_eq(st.st_size, 0);
-	ck_assert_int_eq(count(db, "PRAGMA freelist_count"), 0);
+	ck_assert_int_eq(fixture_case_int(db, "PRAGMA freelist_count"), 0);
 	/* inside a transaction: refused */
 	exec(db, "BEGIN");
 	ck_assert_int_eq(fl_db_compact(db, &c), FL_ERR_MISUSE);
@@ -254,7 +212,7 @@ START_TEST(compact_and_status)
 	ck_assert_int_gt(f->file_bytes, 0);
 	ck_assert_uint_eq(f->file_mode, 0600);
 	ck_assert_int_eq(f->auto_vacuum, 2);
-	ck_assert_int_eq(f->rows, count(db, "SELECT count(*) FROM changes"));
+	ck_assert_int_eq(f->rows, fixture_case_int(db, "SELECT count(*) FROM changes"));
 	ck_assert_int_eq(f->held, 5);
 	ck_assert_str_eq(f->held_by, "app");
 	ck_assert_int_eq(f->consumers, 1);
@@ -272,7 +230,7 @@ static Suite *suite(void)
 	Suite *s = suite_create("feed");
 	TCase *tc = tcase_create("feed");
 
-	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_checked_fixture(tc, fixture_case_setup, fixture_case_teardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, consumers);
 	tcase_add_test(tc, prune_stops_at_a_consumer);

@@ -17,43 +17,15 @@
 #include <unistd.h>
 
 #include "../check_main.h"
-#include "fixture.h"
+#include "fixture_case.h"
 #include "flsync.h"
 #include "testutil.h"
-
-static char *dir, *path;
-
-static void setup(void)
-{
-	const char *sql = getenv("FL_CLI_FIXTURE_SQL");
-
-	ck_assert_msg(sql != NULL, "FL_CLI_FIXTURE_SQL is not set (run through meson test)");
-	dir = tu_tmpdir();
-	path = tu_path(dir, "flsync.db");
-	ck_assert_int_eq(fixture_make(path, sql), 0);
-}
-
-static void teardown(void)
-{
-	tu_rmtree(dir);
-	free(path);
-	free(dir);
-	dir = path = NULL;
-}
-
-static struct fl_db *open_db(int flags)
-{
-	struct fl_db *db = NULL;
-
-	ck_assert_msg(fl_db_open(path, flags, &db) == FL_OK, "%s", fl_db_open_errmsg());
-	return db;
-}
 
 static sqlite3 *raw_open(void)
 {
 	sqlite3 *raw;
 
-	ck_assert_int_eq(sqlite3_open(path, &raw), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_open(fixture_case_path(), &raw), SQLITE_OK);
 	sqlite3_busy_timeout(raw, 5000);
 	return raw;
 }
@@ -65,25 +37,11 @@ static void raw_exec(sqlite3 *raw, const char *sql)
 	ck_assert_msg(sqlite3_exec(raw, sql, NULL, NULL, &err) == SQLITE_OK, "%s: %s", sql, err);
 }
 
-static int64_t count(struct fl_db *db, const char *sql)
-{
-	struct fl_stmt *st;
-	int row;
-	int64_t n;
-
-	ck_assert_int_eq(fl_stmt_prepare(db, sql, &st), FL_OK);
-	ck_assert_int_eq(fl_stmt_step(st, &row), FL_OK);
-	ck_assert_int_eq(row, 1);
-	n = fl_stmt_column_int64(st, 0);
-	fl_stmt_finalize(st);
-	return n;
-}
-
 /* ---- queries ---------------------------------------------------------------- */
 
 START_TEST(query_rows_and_types)
 {
-	struct fl_db *db = open_db(FL_OPEN_READONLY);
+	struct fl_db *db = fixture_case_open(FL_OPEN_READONLY);
 	struct fl_stmt *st;
 	const char *t;
 	int row, len, n = 0;
@@ -157,7 +115,7 @@ END_TEST
 
 START_TEST(query_errors)
 {
-	struct fl_db *db = open_db(FL_OPEN_READONLY);
+	struct fl_db *db = fixture_case_open(FL_OPEN_READONLY);
 	struct fl_stmt *st = (struct fl_stmt *)1;
 	int row;
 
@@ -186,7 +144,7 @@ START_TEST(query_errors)
 	ck_assert_int_eq(fl_stmt_step(st, &row), FL_ERR_READONLY);
 	ck_assert_int_eq(row, 0);
 	fl_stmt_finalize(st);
-	ck_assert_int_eq(count(db, "SELECT count(*) FROM projects"), 5);
+	ck_assert_int_eq(fixture_case_int(db, "SELECT count(*) FROM projects"), 5);
 
 	/* a run-time error carries SQLite's message */
 	ck_assert_int_eq(fl_stmt_prepare(db, "SELECT * FROM messages_fts WHERE messages_fts MATCH 'a AND'", &st), FL_OK);
@@ -201,8 +159,8 @@ END_TEST
 
 START_TEST(reader_not_blocked_by_writer)
 {
-	struct fl_db *reader = open_db(FL_OPEN_READONLY);
-	struct fl_db *writer = open_db(0);
+	struct fl_db *reader = fixture_case_open(FL_OPEN_READONLY);
+	struct fl_db *writer = fixture_case_open(0);
 	sqlite3 *raw = raw_open();
 	struct fl_stmt *st;
 	int row, rc;
@@ -213,8 +171,8 @@ START_TEST(reader_not_blocked_by_writer)
 	raw_exec(raw, "INSERT INTO projects(id, title) VALUES (999, 'uncommitted')");
 
 	/* readers see the last commit at once */
-	ck_assert_int_eq(count(reader, "SELECT count(*) FROM projects"), 5);
-	ck_assert_int_eq(count(writer, "SELECT count(*) FROM projects"), 5);
+	ck_assert_int_eq(fixture_case_int(reader, "SELECT count(*) FROM projects"), 5);
+	ck_assert_int_eq(fixture_case_int(writer, "SELECT count(*) FROM projects"), 5);
 	ck_assert_int_eq(fl_changes_since(reader, 0, 0, NULL, NULL, NULL), FL_ERR_MISUSE);
 
 	/* a write waits the busy timeout, then says why */
@@ -229,7 +187,7 @@ START_TEST(reader_not_blocked_by_writer)
 	/* the writer commits: readers see it on their next read, and the write goes through */
 	raw_exec(raw, "COMMIT");
 	sqlite3_close(raw);
-	ck_assert_int_eq(count(reader, "SELECT count(*) FROM projects"), 6);
+	ck_assert_int_eq(fixture_case_int(reader, "SELECT count(*) FROM projects"), 6);
 	ck_assert_int_eq(fl_stmt_prepare(writer, "UPDATE projects SET title = 'x' WHERE id = 101", &st), FL_OK);
 	ck_assert_int_eq(fl_stmt_step(st, &row), FL_OK);
 	fl_stmt_finalize(st);
@@ -313,8 +271,8 @@ static void exec(struct fl_db *db, const char *sql)
 
 START_TEST(change_feed_exact)
 {
-	struct fl_db *db = open_db(0);
-	struct fl_db *ro = open_db(FL_OPEN_READONLY);
+	struct fl_db *db = fixture_case_open(0);
+	struct fl_db *ro = fixture_case_open(FL_OPEN_READONLY);
 	int64_t latest, newest, rowid;
 	struct seen s;
 
@@ -339,7 +297,7 @@ START_TEST(change_feed_exact)
 	exec(db, "UPDATE users SET synced_at = 1714009999 WHERE id = 2001");
 	/* a review: keyed by rowid */
 	exec(db, "INSERT INTO reviews(project_id, from_user_id, to_user_id, rating, raw) VALUES (105, 2001, 1001, 3.5, '{}')");
-	rowid = count(db, "SELECT rowid FROM reviews WHERE project_id = 105 AND from_user_id = 2001");
+	rowid = fixture_case_int(db, "SELECT rowid FROM reviews WHERE project_id = 105 AND from_user_id = 2001");
 	/* an action's optimistic change, and a delete */
 	exec(db, "UPDATE milestones SET status = 'requested_release', local_state = 'pending' WHERE id = 7003");
 	exec(db, "DELETE FROM bids WHERE id = 9005");
@@ -413,8 +371,8 @@ END_TEST
 
 START_TEST(change_feed_prune)
 {
-	struct fl_db *db = open_db(0);
-	struct fl_db *ro = open_db(FL_OPEN_READONLY);
+	struct fl_db *db = fixture_case_open(0);
+	struct fl_db *ro = fixture_case_open(FL_OPEN_READONLY);
 	int64_t latest, deleted, newest;
 	struct seen s;
 
@@ -467,7 +425,7 @@ static pid_t commit_held(int delay_ms, const char *sql, int hold_ms)
 		int ok;
 
 		nanosleep(&ts, NULL);
-		if (sqlite3_open(path, &raw) != SQLITE_OK)
+		if (sqlite3_open(fixture_case_path(), &raw) != SQLITE_OK)
 			_exit(1);
 		sqlite3_busy_timeout(raw, 5000);
 		ok = sqlite3_exec(raw, sql, NULL, NULL, NULL) == SQLITE_OK;
@@ -497,8 +455,8 @@ static void on_alarm(int sig)
 
 START_TEST(change_feed_wait)
 {
-	struct fl_db *ro = open_db(FL_OPEN_READONLY);
-	struct fl_db *rw = open_db(0);
+	struct fl_db *ro = fixture_case_open(FL_OPEN_READONLY);
+	struct fl_db *rw = fixture_case_open(0);
 	struct sigaction sa;
 	struct itimerval it = { { 0, 0 }, { 0, 50000 } };
 	int64_t latest, got;
@@ -566,7 +524,7 @@ END_TEST
 
 START_TEST(change_feed_prune_keeps_what_a_sink_needs)
 {
-	struct fl_db *db = open_db(0);
+	struct fl_db *db = fixture_case_open(0);
 	int64_t latest, deleted, newest;
 	struct seen s;
 	char sql[160];
@@ -583,7 +541,7 @@ START_TEST(change_feed_prune_keeps_what_a_sink_needs)
 	s = since(db, latest - 3, &newest);
 	ck_assert_int_eq(s.n, 3);
 	ck_assert_int_eq(newest, latest);
-	ck_assert_int_eq(count(db, "SELECT min(seq) FROM changes"), latest - 3);
+	ck_assert_int_eq(fixture_case_int(db, "SELECT min(seq) FROM changes"), latest - 3);
 	/* once it has caught up, the rest may go (but the newest) */
 	exec(db, "UPDATE sync_state SET cursor = (SELECT max(seq) FROM changes) WHERE stream LIKE 'sink.%'");
 	ck_assert_int_eq(fl_changes_prune(db, latest + 1, &deleted), FL_OK);
@@ -596,7 +554,7 @@ END_TEST
 
 START_TEST(status_snapshot)
 {
-	struct fl_db *db = open_db(FL_OPEN_READONLY);
+	struct fl_db *db = fixture_case_open(FL_OPEN_READONLY);
 	struct fl_status *s = NULL;
 	int64_t latest;
 
@@ -643,7 +601,7 @@ int main(void)
 		NULL,
 	};
 	const struct check_case cases[] = {
-		{ "read", tests, .setup = setup, .teardown = teardown, .timeout = 60 },
+		{ "read", tests, .setup = fixture_case_setup, .teardown = fixture_case_teardown, .timeout = 60 },
 	};
 
 	return check_run(check_suite("read", cases, sizeof cases / sizeof cases[0]));

@@ -34,11 +34,11 @@ class Run:
             print('FAIL: %s%s' % (what, ('\n  ' + str(detail)[:3000]) if detail else ''), flush=True)
         return bool(cond)
 
-    def start(self, cmd, name, env=None):
-        """Start cmd (its output in NAME.out/.err under tmp); (process, URL) from its first line."""
+    def start(self, cmd, name, env=None, cwd=None):
+        """Start cmd (in cwd; its output in NAME.out/.err under tmp); (process, URL) from its first line."""
         out = open(os.path.join(self.tmp, name + '.out'), 'wb+')
         err = open(os.path.join(self.tmp, name + '.err'), 'wb')
-        p = subprocess.Popen(cmd, stdout=out, stderr=err, env=env)
+        p = subprocess.Popen(cmd, stdout=out, stderr=err, env=env, cwd=cwd)
         self.procs.append(p)
         for _ in range(1200):
             out.seek(0)
@@ -58,7 +58,9 @@ class Run:
         os.chmod(path, 0o600)
         return path
 
-    def finish(self, main):
+    def finish(self, main, logs=()):
+        """Run main and end the script; when a check failed, the stderr of the servers
+        started under the names in logs is printed too."""
         rc = 0
         try:
             rc = main()
@@ -70,6 +72,10 @@ class Run:
                         p.wait(10)
                     except subprocess.TimeoutExpired:
                         p.kill()
+            for name in logs if self.failures else ():
+                err = os.path.join(self.tmp, name + '.err')
+                if os.path.exists(err):
+                    print('%s stderr:\n%s' % (name, open(err, errors='replace').read()[-3000:]))
         if rc == 77:
             sys.exit(77)
         print('%d checks, %d failed' % (self.checks, len(self.failures)))

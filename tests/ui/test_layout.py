@@ -22,10 +22,11 @@ import os
 import sqlite3
 import subprocess
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
+import harness  # noqa: E402
 import webdriver  # noqa: E402
 
 FLSYNC, FLSYNCD, FLMOCK, SHOTS = sys.argv[1:5]
@@ -33,25 +34,10 @@ TOKEN = 'layouttest'
 WIDTHS = [(1280, 900), (390, 844)]
 ERROR_CODE = 'ProjectExceptionCodes.DUPLICATE_BID'
 ERROR_MESSAGE = 'You have already bid on this project: update that bid instead of placing another one.'
-tmp = tempfile.mkdtemp(prefix='fllayout.')
+H = harness.Run('layout')
+tmp = H.tmp
+check = H.check
 DB = os.path.join(tmp, 'ui.db')
-failures = []
-checks = 0
-procs = []
-
-
-def check(cond, what, detail=''):
-    global checks
-    checks += 1
-    if not cond:
-        failures.append(what)
-        print('FAIL: %s%s' % (what, ('\n  ' + str(detail)[:2000]) if detail else ''), flush=True)
-
-
-def start(cmd, name, env=None):
-    p, url = webdriver.start_listening(cmd, tmp, name, env=env)
-    procs.append(p)
-    return p, url
 
 
 def sync(config=None):
@@ -244,7 +230,7 @@ def main():
         print('skipped: chromium and chromium-driver are needed (scripts/test installs them)')
         return 77
     os.makedirs(SHOTS, exist_ok=True)
-    _, API = start([FLMOCK, '--port', '0', '--seed', '11', '--token', TOKEN, '--scale', '3000'], 'flmock')
+    _, API = H.start([FLMOCK, '--port', '0', '--seed', '11', '--token', TOKEN, '--scale', '3000'], 'flmock')
     sync()
     THREAD = one('SELECT thread_id FROM messages GROUP BY thread_id HAVING count(*) BETWEEN 2 AND 150 '
                  'ORDER BY count(*) DESC, thread_id LIMIT 1')[0]
@@ -276,7 +262,7 @@ def main():
          ERROR_CODE, ERROR_MESSAGE, now, now)).lastrowid
     con.commit()
     con.close()
-    _, UI_URL = start([FLSYNC, 'ui', '--db', DB, '--listen', '127.0.0.1:0'], 'ui')
+    _, UI_URL = H.start([FLSYNC, 'ui', '--db', DB, '--listen', '127.0.0.1:0'], 'ui', cwd=tmp)
     b = webdriver.Browser(chromium, chromedriver, os.path.join(tmp, 'chromedriver.log'))
     try:
         in_browser(b)
@@ -286,22 +272,4 @@ def main():
     return 0
 
 
-try:
-    rc = main()
-finally:
-    for p in procs:
-        if p.poll() is None:
-            p.terminate()
-            try:
-                p.wait(10)
-            except subprocess.TimeoutExpired:
-                p.kill()
-    ui_err = os.path.join(tmp, 'ui.err')
-    if failures and os.path.exists(ui_err):
-        print('flsync ui stderr:\n' + open(ui_err).read()[-3000:])
-if rc == 77:
-    sys.exit(77)
-print('%d checks, %d failed' % (checks, len(failures)))
-if failures:
-    print('failed:\n  ' + '\n  '.join(failures))
-sys.exit(1 if failures else 0)
+H.finish(main, logs=('ui',))

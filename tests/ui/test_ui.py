@@ -20,37 +20,23 @@ import os
 import sqlite3
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
+import harness  # noqa: E402
 import webdriver  # noqa: E402
 
 FLSYNC, FLSYNCD, FLMOCK = sys.argv[1:4]
 TOKEN = 'uitest'
 XSS = '<img src=x onerror="window.__xss=1"><script>window.__xss=2</script> & "quotes"'
-tmp = tempfile.mkdtemp(prefix='flui.')
+H = harness.Run('ui')
+tmp = H.tmp
+check = H.check
 DB = os.path.join(tmp, 'ui.db')
-failures = []
-checks = 0
-procs = []
-
-
-def check(cond, what, detail=''):
-    global checks
-    checks += 1
-    if not cond:
-        failures.append(what)
-        print('FAIL: %s%s' % (what, ('\n  ' + str(detail)[:2000]) if detail else ''), flush=True)
-
-
-def start(cmd, name):
-    p, url = webdriver.start_listening(cmd, tmp, name)
-    procs.append(p)
-    return p, url
 
 
 def sync():
@@ -180,9 +166,8 @@ def sync_here():
     """With --api and no flsyncd, "sync now" runs a pass in flsync ui itself."""
     before = count('SELECT sum(requests) FROM sync_state')
     env = dict(os.environ, FLSYNC_TOKEN=TOKEN)
-    p, url = webdriver.start_listening([FLSYNC, 'ui', '--db', DB, '--listen', '127.0.0.1:0', '--api', API],
-                                       tmp, 'ui-here', env=env)
-    procs.append(p)
+    p, url = H.start([FLSYNC, 'ui', '--db', DB, '--listen', '127.0.0.1:0', '--api', API], 'ui-here', env=env,
+                     cwd=tmp)
     base, token = url.split('/?token=')
     h = {'X-Flsync-Token': token, 'Origin': base}
     s, body = http('GET', '/api/status', headers=h, base=base)
@@ -289,11 +274,11 @@ def main():
     if not chromium or not chromedriver:
         print('skipped: chromium and chromium-driver are needed (scripts/test installs them)')
         return 77
-    _, API = start([FLMOCK, '--port', '0', '--seed', '11', '--token', TOKEN, '--scale', '3000'], 'flmock')
+    _, API = H.start([FLMOCK, '--port', '0', '--seed', '11', '--token', TOKEN, '--scale', '3000'], 'flmock')
     sync()
     THREAD = count('SELECT thread_id FROM messages GROUP BY thread_id HAVING count(*) BETWEEN 2 AND 150 '
                    'ORDER BY count(*) DESC, thread_id LIMIT 1')
-    _, UI_URL = start([FLSYNC, 'ui', '--db', DB, '--listen', '127.0.0.1:0'], 'ui')
+    _, UI_URL = H.start([FLSYNC, 'ui', '--db', DB, '--listen', '127.0.0.1:0'], 'ui', cwd=tmp)
     check(UI_URL.startswith('http://127.0.0.1:') and '/?token=' in UI_URL, 'the first line names the URL', UI_URL)
     UI = UI_URL.split('/?token=')[0]
     UI_TOKEN = UI_URL.split('token=')[1]
@@ -308,22 +293,4 @@ def main():
     return 0
 
 
-try:
-    rc = main()
-finally:
-    for p in procs:
-        if p.poll() is None:
-            p.terminate()
-            try:
-                p.wait(10)
-            except subprocess.TimeoutExpired:
-                p.kill()
-    ui_err = os.path.join(tmp, 'ui.err')
-    if failures and os.path.exists(ui_err):
-        print('flsync ui stderr:\n' + open(ui_err).read()[-3000:])
-if rc == 77:
-    sys.exit(77)
-print('%d checks, %d failed' % (checks, len(failures)))
-if failures:
-    print('failed:\n  ' + '\n  '.join(failures))
-sys.exit(1 if failures else 0)
+H.finish(main, logs=('ui',))

@@ -1,6 +1,6 @@
 /*
  * feed_consumers.c — named positions in the change feed (the
- * feed_consumers table of migration 011): a registered program is never
+ * feed_consumers table of migration 015): a registered program is never
  * pruned past.  Also fl_changes_horizon, the oldest position the feed still
  * serves.  A position is checked against the feed in the same write
  * transaction that records it, so it can never be recorded already pruned.
@@ -134,22 +134,32 @@ FL_API int fl_changes_position(struct fl_db *db, const char *name, int64_t *out_
 	return rc;
 }
 
+/*
+ * A consumer's row goes; a sink ("sink.*", its position in sync_state)
+ * keeps its row (the mirror's identity is in it) and loses its position,
+ * which its next run records again.
+ */
 FL_API int fl_changes_unregister(struct fl_db *db, const char *name)
 {
+	bool sink = name && !strncmp(name, "sink.", 5);
 	sqlite3_stmt *st = NULL;
 	int rc;
 
 	if (!db)
 		return FL_ERR_MISUSE;
-	if ((rc = name_check(db, "fl_changes_unregister", name)) || (rc = writable(db, "fl_changes_unregister")))
+	if ((rc = sink ? FL_OK : name_check(db, "fl_changes_unregister", name)) ||
+	    (rc = writable(db, "fl_changes_unregister")))
 		return rc;
-	if (sqlite3_prepare_v2(db->sql, "DELETE FROM feed_consumers WHERE name = ?1", -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(db->sql, sink ? "UPDATE sync_state SET cursor = NULL WHERE stream = ?1 AND cursor IS NOT NULL"
+					     : "DELETE FROM feed_consumers WHERE name = ?1",
+			       -1, &st, NULL) != SQLITE_OK)
 		return store_error(db, "unregister consumer %s", name);
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) != SQLITE_DONE)
 		rc = store_error(db, "unregister consumer %s", name);
 	else if (sqlite3_changes(db->sql) == 0)
-		rc = error_set(&db->err, FL_ERR_NOT_FOUND, "no consumer named %s is registered", name);
+		rc = error_set(&db->err, FL_ERR_NOT_FOUND, "no %s named %s holds a position", sink ? "sink" : "consumer",
+			       name);
 	sqlite3_finalize(st);
 	if (!rc)
 		error_clear(&db->err);

@@ -154,6 +154,34 @@ START_TEST(trim_coalesces_and_prunes)
 }
 END_TEST
 
+/* A sink's position goes with fl_changes_unregister too; its row (the mirror's identity) stays. */
+START_TEST(sink_unregistered)
+{
+	struct fl_db *db = fixture_case_open(0);
+	struct fl_trim_report r;
+	int64_t pos;
+	char sql[200];
+
+	flip(db, 2);
+	ck_assert_int_eq(fl_changes_latest(db, &pos), FL_OK);
+	flip(db, 2);
+	snprintf(sql, sizeof sql, "INSERT INTO sync_state(stream, cursor, cursor_extra) "
+		 "VALUES ('sink.postgres.t', %lld, '{\"file_id\":\"f\"}')", (long long)pos);
+	exec(db, sql);
+	ck_assert_int_eq(fl_changes_trim(db, 0, &r), FL_OK);
+	ck_assert_int_eq(r.held, pos);
+	ck_assert_int_eq(fl_changes_unregister(db, "sink.postgres.t"), FL_OK);
+	ck_assert_int_eq(fixture_case_int(db, "SELECT count(*) FROM sync_state WHERE stream = 'sink.postgres.t' "
+				       "AND cursor IS NULL AND json_extract(cursor_extra, '$.file_id') = 'f'"), 1);
+	ck_assert_int_eq(fl_changes_unregister(db, "sink.postgres.t"), FL_ERR_NOT_FOUND);
+	ck_assert_int_eq(fl_changes_unregister(db, "sink.postgres.none"), FL_ERR_NOT_FOUND);
+	ck_assert_int_eq(fl_changes_trim(db, 0, &r), FL_OK);
+	ck_assert_int_eq(r.held, -1);
+	ck_assert_int_eq(fixture_case_int(db, "SELECT count(*) FROM changes"), 1);
+	fl_db_close(db);
+}
+END_TEST
+
 START_TEST(deleted_by_hand_moves_the_horizon)
 {
 	struct fl_db *db = fixture_case_open(0);
@@ -235,6 +263,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, consumers);
 	tcase_add_test(tc, prune_stops_at_a_consumer);
 	tcase_add_test(tc, trim_coalesces_and_prunes);
+	tcase_add_test(tc, sink_unregistered);
 	tcase_add_test(tc, deleted_by_hand_moves_the_horizon);
 	tcase_add_test(tc, compact_and_status);
 	suite_add_tcase(s, tc);

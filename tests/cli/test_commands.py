@@ -83,7 +83,7 @@ if r.returncode != 0:
 # ---- help and usage -----------------------------------------------------------
 out, _ = flsync('--help', db=None)
 check('Exit status' in out and 'query' in out and 'report' in out, 'flsync --help lists commands and exit codes', out)
-for sub in ['query', 'search', 'export', 'status', 'queue', 'report', 'schema']:
+for sub in ['query', 'search', 'export', 'status', 'feed', 'queue', 'report', 'schema']:
     out, _ = flsync(sub, '--help', db=None)
     check('usage: flsync ' + sub in out and 'xample' in out, 'flsync %s --help has usage and examples' % sub, out)
 flsync('frobnicate', code=2)
@@ -395,6 +395,44 @@ else:
         print('report screenshot: %dx%d, %d colours, %.1f%% not white' % (w, h, len(colours), 100.0 * inked / samples))
         check(len(colours) >= 8 and inked > samples // 100, 'the screenshot is not blank',
               '%d colours, %d of %d samples not white' % (len(colours), inked, samples))
+
+# flsync feed: the positions that hold the change feed, and letting one go
+out, _ = flsync('feed', 'list')
+check('no position held' in out, 'feed list with nothing held says so', out)
+con = sqlite3.connect(DB)
+with con:
+    latest = con.execute('SELECT coalesce(max(seq), 0) FROM changes').fetchone()[0]
+    con.execute("INSERT INTO feed_consumers VALUES ('crm-export', ?, strftime('%s', 'now') - 86400 * 40, "
+                "strftime('%s', 'now') - 86400 * 40)", (latest - 1,))
+    con.execute("INSERT INTO sync_state(stream, cursor, cursor_extra, last_success) "
+                "VALUES ('sink.postgres.team', ?, '{\"file_id\":\"f1\"}', strftime('%s', 'now'))", (latest,))
+con.close()
+out, _ = flsync('feed', 'list', '--format', 'json')
+try:
+    got = [(r['name'], r['kind'], r['position'], r['behind']) for r in json.loads(out)]
+except (ValueError, KeyError) as e:
+    got = e
+check(got == [('crm-export', 'consumer', latest - 1, 1), ('sink.postgres.team', 'sink', latest, 0)],
+      'feed list: both positions, oldest first, with how far behind each is', out)
+out, _ = flsync('feed', 'list')
+check(out.startswith('feed: ') and 'crm-export' in out and 'sink.postgres.team' in out and 'last_read' in out,
+      'feed list as a table', out)
+out, _ = flsync('status')
+check('oldest position held %d (crm-export; 2 consumers: flsync feed list)' % (latest - 1) in out,
+      'status names the oldest position and points to flsync feed', out)
+out, _ = flsync('feed', 'unregister', 'crm-export')
+check('crm-export no longer holds the feed' in out, 'feed unregister says what it did', out)
+_, err = flsync('feed', 'unregister', 'crm-export', code=1)
+check('nothing named crm-export holds a position' in err, 'unregistering twice names what is missing', err)
+flsync('feed', 'unregister', 'sink.postgres.team')
+check(db_rows("SELECT cursor, json_extract(cursor_extra, '$.file_id') FROM sync_state "
+              "WHERE stream = 'sink.postgres.team'")[1] == [(None, 'f1')],
+      "an unregistered sink keeps its row (the mirror's identity), without a position")
+out, _ = flsync('feed', 'list')
+check('no position held' in out, 'nothing is held after both went', out)
+check(db_rows('SELECT count(*) FROM feed_consumers')[1][0][0] == 0, 'the consumer row is gone')
+flsync('feed', 'unregister', code=2, what='feed unregister without a name')
+flsync('feed', 'frobnicate', code=2, what='feed with an unknown subcommand')
 
 shutil.rmtree(tmp, ignore_errors=True)
 H.exit()

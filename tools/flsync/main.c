@@ -18,6 +18,7 @@ static const struct {
 	{ "search", tool_cmd_search, "full-text search of projects and messages" },
 	{ "export", tool_cmd_export, "write tables to CSV or JSONL files, one per table" },
 	{ "status", tool_cmd_status, "sync streams, pending actions, rate-limit budgets" },
+	{ "feed", tool_cmd_feed, "the change feed's held positions (list); let one go (unregister)" },
 	{ "queue", tool_cmd_queue, "queue write actions and follow them (add, list, show, cancel, retry)" },
 	{ "report", tool_cmd_report, "an HTML report: cash flow, reply times, win rates, clients" },
 	{ "resync", tool_cmd_resync, "re-read windowed streams from a date: cursors go back, rows stay" },

@@ -95,8 +95,8 @@ void tool_status_file_text(struct fl_db *db)
 	printf("feed      %lld changes kept, newest seq %lld, pruned through %lld; ", (long long)f->rows,
 	       (long long)f->latest, (long long)f->horizon);
 	if (f->held >= 0)
-		printf("oldest position held %lld (%s; %lld consumer%s)\n", (long long)f->held, f->held_by,
-		       (long long)f->consumers, f->consumers == 1 ? "" : "s");
+		printf("oldest position held %lld (%s; %lld consumer%s: flsync feed list)\n", (long long)f->held,
+		       f->held_by, (long long)f->consumers, f->consumers == 1 ? "" : "s");
 	else
 		printf("no position held\n");
 	fl_feed_status_free(f);

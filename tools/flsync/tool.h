@@ -32,6 +32,7 @@ typedef int tool_cmd_fn(struct tool_ctx *ctx, int argc, char **argv);
 
 tool_cmd_fn tool_cmd_auth; /* cmd_auth.c */
 tool_cmd_fn tool_cmd_webhook; /* cmd_webhook.c */
+tool_cmd_fn tool_cmd_feed;    /* cmd_feed.c */
 
 tool_cmd_fn tool_cmd_query, tool_cmd_search, tool_cmd_export, tool_cmd_status,
 	tool_cmd_queue, tool_cmd_report, tool_cmd_pgsync, tool_cmd_ui, tool_cmd_schema,

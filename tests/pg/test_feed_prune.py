@@ -108,6 +108,20 @@ def run_tests():
     check('copied everything' not in out, 'the second sink still follows the feed', out[-800:])
     equal(db, 'at the end')
 
+    # The second mirror gone for good: let its position go; if it comes back it copies in full.
+    p = subprocess.run([FLSYNC, 'feed', 'unregister', 'sink.postgres.second', '--db', db], capture_output=True,
+                       timeout=60)
+    check(p.returncode == 0, 'flsync feed unregister sink.postgres.second', p.stderr.decode()[-800:])
+    check(sink_cursor(db, 'second') is None, 'the second sink holds no position', sink_cursor(db, 'second'))
+    harness.mock_post(api, '/_mock/advance?seconds=3600')
+    flsyncd(db, api, conf, 'pass after the second sink left')
+    check(one(db, 'SELECT min(seq) FROM changes') > second, 'the feed is pruned past the second sink',
+          (one(db, 'SELECT min(seq) FROM changes'), second))
+    out = pgsync_second(db)
+    check('copied everything' in out, 'the second sink, back, copies in full', out[-800:])
+    check(sink_cursor(db, 'second') == one(db, 'SELECT max(seq) FROM changes'),
+          'the second sink holds its position again', sink_cursor(db, 'second'))
+
 
 def main():
     global PG

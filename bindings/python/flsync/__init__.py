@@ -538,7 +538,8 @@ class Database(_Handle):
         return out.value
 
     def changes_unregister(self, name):
-        """Forget the consumer name (FL_ERR_NOT_FOUND when it was not registered)."""
+        """Forget the consumer name, or a PostgreSQL sink's position ("sink.postgres.SCHEMA"):
+        the feed no longer waits for it (FL_ERR_NOT_FOUND when it holds none)."""
         self._check(_changes_unregister(self._handle(), _encode(name, "name")))
 
     def changes_prune(self, before):

@@ -182,8 +182,10 @@ static void print_webhooks_text(const struct fl_webhook_status *w, int64_t now)
 	tool_age(w->listed_at, now, listed, sizeof listed);
 	printf("          %lld of %lld active as listed %s", (long long)w->webhooks_active, (long long)w->webhooks_known,
 	       listed);
-	if (w->inactive_reason)
-		printf("; inactive_reason: %s", w->inactive_reason);
+	if (w->inactive_reason) {
+		printf("; inactive_reason: ");
+		tool_text(stdout, w->inactive_reason);
+	}
 	printf("\n          lost deliveries: %lld in the last pass checked, %lld in all "
 	       "(rows polling found that no delivery announced)\n",
 	       (long long)w->lost_last, (long long)w->lost_total);
@@ -253,9 +255,14 @@ static void short_error(const char *e, char *buf, size_t n)
 	size_t i;
 
 	snprintf(buf, n, "%s", e ? e : "-");
-	for (i = 0; buf[i]; i++)
-		if (buf[i] == '\n' || buf[i] == '\r' || buf[i] == '\t')
+	for (i = 0; buf[i]; i++) { /* control characters as spaces, as tool_text() */
+		unsigned char c = (unsigned char)buf[i];
+
+		if (c == 0xC2 && (unsigned char)buf[i + 1] >= 0x80 && (unsigned char)buf[i + 1] <= 0x9F)
+			buf[i] = buf[i + 1] = ' ';
+		else if (c < 0x20 || c == 0x7F)
 			buf[i] = ' ';
+	}
 	if (strlen(buf) >= n - 1 && n > 4)
 		memcpy(buf + n - 4, "...", 4);
 }

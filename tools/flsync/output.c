@@ -121,6 +121,20 @@ static size_t cp_width(unsigned cp)
 	return 1;
 }
 
+void tool_text(FILE *f, const char *s)
+{
+	const unsigned char *u = (const unsigned char *)s;
+
+	for (size_t i = 0; u && u[i]; i++) {
+		if (u[i] == 0xC2 && u[i + 1] >= 0x80 && u[i + 1] <= 0x9F) {
+			putc(' ', f); /* a C1 control, U+0080..U+009F */
+			i++;
+		} else {
+			putc(u[i] < 0x20 || u[i] == 0x7F ? ' ' : u[i], f);
+		}
+	}
+}
+
 size_t tool_display_width(const char *s, size_t len)
 {
 	size_t i = 0, w = 0, used;
@@ -393,7 +407,7 @@ static void json_row(struct tool_writer *w)
 	putc('}', w->f);
 }
 
-/* Print s in exactly width columns: control characters as spaces, cut with "…". */
+/* Print s in exactly width columns: control characters (C0, DEL, C1) as spaces, cut with "…". */
 static void table_cell(FILE *f, const char *s, size_t len, size_t width, bool right)
 {
 	size_t w = s ? tool_display_width(s, len) : 0, i = 0, used, out = 0;
@@ -407,8 +421,8 @@ static void table_cell(FILE *f, const char *s, size_t len, size_t width, bool ri
 
 		if (cut && out + cw > width - 1)
 			break;
-		if (cp < 0x20 || cp == 0x7F)
-			putc(' ', f);
+		if (cp < 0x20 || (cp >= 0x7F && cp <= 0x9F))
+			putc(' ', f); /* C0, DEL and C1 controls */
 		else if (cp == 0xE000 || cp == 0xE001)
 			fputs((bold = cp == 0xE000) ? "\x1b[1m" : "\x1b[0m", f);
 		else if (cp == 0xFFFD && used == 1)

@@ -94,11 +94,13 @@ void tool_status_file_text(struct fl_db *db)
 	       f->auto_vacuum == 2 ? ", given back after passes" : "", f->file_mode);
 	printf("feed      %lld changes kept, newest seq %lld, pruned through %lld; ", (long long)f->rows,
 	       (long long)f->latest, (long long)f->horizon);
-	if (f->held >= 0)
-		printf("oldest position held %lld (%s; %lld consumer%s: flsync feed list)\n", (long long)f->held,
-		       f->held_by, (long long)f->consumers, f->consumers == 1 ? "" : "s");
-	else
+	if (f->held >= 0) {
+		printf("oldest position held %lld (", (long long)f->held);
+		tool_text(stdout, f->held_by);
+		printf("; %lld consumer%s: flsync feed list)\n", (long long)f->consumers, f->consumers == 1 ? "" : "s");
+	} else {
 		printf("no position held\n");
+	}
 	fl_feed_status_free(f);
 }
 

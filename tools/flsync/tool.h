@@ -126,6 +126,12 @@ void tool_open_url_async(const char *url);
  * tokenizer keeps a whole run of as one token.
  */
 bool tool_unspaced_script(const char *s);
+/*
+ * Write s for a terminal: control characters (C0, DEL, and C1 as UTF-8) as
+ * spaces, so a name or a server's message never moves the cursor or sets
+ * colours.
+ */
+void tool_text(FILE *f, const char *s);
 /* Terminal columns a UTF-8 string takes (wide CJK/emoji 2, combining 0). */
 size_t tool_display_width(const char *s, size_t len);
 /* Write s as a JSON string (quoted, escaped; invalid UTF-8 becomes U+FFFD). */

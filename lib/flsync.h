@@ -619,7 +619,8 @@ FL_API int fl_changes_prune(struct fl_db *db, int64_t before, int64_t *out_delet
  * fl_changes_latest() it took before that read.  A registered program that
  * is gone for good holds the feed (and the file's size) until
  * fl_changes_unregister(): `flsync status` shows the oldest position held,
- * `flsync feed` lists them all and `flsync feed unregister NAME` lets one go.
+ * `flsync feed list` lists them all and `flsync feed unregister NAME` lets
+ * one go.
  * Names are 1 to 64 bytes, any text; "sink.*" belongs to the PostgreSQL
  * sinks (held in sync_state, not here).
  */
@@ -655,9 +656,9 @@ FL_API int fl_changes_position(struct fl_db *db, const char *name, int64_t *out_
 /*
  * fl_changes_unregister — forget name: the feed no longer waits for it.
  * name may also be a PostgreSQL sink's ("sink.postgres.SCHEMA", as
- * `flsync feed` lists it): the sink's position is forgotten, and its next
- * run records it again, copying in full if the feed was pruned past it
- * meanwhile.  Returns FL_OK, FL_ERR_NOT_FOUND (it holds no position),
+ * `flsync feed list` shows it): the sink's position is forgotten, and its
+ * next run, if it has one (flsyncd's [sink], flsync pgsync), records it
+ * again, copying in full if the feed was pruned past it meanwhile.  Returns FL_OK, FL_ERR_NOT_FOUND (it holds no position),
  * FL_ERR_MISUSE, FL_ERR_READONLY, FL_ERR_BUSY, FL_ERR_DB.
  */
 FL_API int fl_changes_unregister(struct fl_db *db, const char *name);

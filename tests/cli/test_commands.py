@@ -432,6 +432,20 @@ out, _ = flsync('feed', 'list')
 check('no position held' in out, 'nothing is held after both went', out)
 check(db_rows('SELECT count(*) FROM feed_consumers')[1][0][0] == 0, 'the consumer row is gone')
 flsync('feed', 'unregister', code=2, what='feed unregister without a name')
+flsync('feed', 'unregister', '', code=2, what='feed unregister with an empty name')
+flsync('feed', 'unregister', 'x' * 65, code=2, what='feed unregister with a name of 65 bytes')
+flsync('feed', 'unregister', 'crm-export', '--format', 'json', code=2, what='feed unregister --format')
+hostile = 'evil\x1b[31m\nred\u009b2J'
+con = sqlite3.connect(DB)
+with con:
+    con.execute("INSERT INTO feed_consumers VALUES (?, ?, 0, 0)", (hostile, latest))
+con.close()
+for args in (('status',), ('feed', 'list')):
+    out, _ = flsync(*args)
+    check('evil' in out and '\x1b' not in out and '\u009b' not in out and 'evil\n' not in out,
+          'flsync %s shows a hostile consumer name as text, on its line' % ' '.join(args), repr(out[-600:]))
+out, _ = flsync('feed', 'unregister', hostile)
+check(db_rows('SELECT count(*) FROM feed_consumers')[1][0][0] == 0, 'the hostile name is unregistered by name')
 flsync('feed', 'frobnicate', code=2, what='feed with an unknown subcommand')
 
 shutil.rmtree(tmp, ignore_errors=True)

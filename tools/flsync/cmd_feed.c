@@ -34,9 +34,11 @@ static void help(FILE *f)
 		"                    (consumer or sink), POSITION, BEHIND (changes not\n"
 		"                    yet read), LAST_READ (this machine's clock)\n"
 		"  unregister NAME   let NAME's position go: the feed no longer waits for\n"
-		"                    it.  A program that comes back later is told to read\n"
-		"                    everything again (FL_ERR_PRUNED); a sink copies in\n"
-		"                    full at its next run if it was pruned past\n"
+		"                    it.  A program that comes back finds its name unknown\n"
+		"                    and reads everything again, as at its first start.\n"
+		"                    A sink still in flsyncd's [sink] or run by flsync\n"
+		"                    pgsync holds the feed again at its next run (copying\n"
+		"                    in full if it was pruned past): remove it there first\n"
 		"\n"
 		"  --format F   list as table (default), csv, json, jsonl, markdown or tsv\n"
 		"  --db PATH    the database\n"
@@ -70,8 +72,10 @@ static int sub_list(struct tool_ctx *ctx, enum tool_format fmt)
 			goto out;
 		}
 	}
-	if ((rc = tool_write_all(db, st, stdout, fmt, &rows)))
-		rc = tool_db_fail(db, rc, "feed list");
+	/* A failure after the first row has been reported by tool_write_all. */
+	if ((rc = tool_write_all(db, st, stdout, fmt, &rows)) && rows == 0)
+		tool_db_fail(db, rc, "feed list");
+	rc = rc ? TOOL_FAIL : TOOL_OK;
 out:
 	fl_stmt_finalize(st);
 	fl_feed_status_free(f);
@@ -92,6 +96,9 @@ static int sub_unregister(struct tool_ctx *ctx, const char *name)
 			       "shows what does)", name);
 	else if (rc)
 		rc = tool_db_fail(db, rc, "feed unregister");
+	else if (!strncmp(name, "sink.", 5))
+		printf("feed: %s no longer holds the feed; flsyncd prunes behind [feed] keep from its next pass, "
+		       "unless the sink runs again (flsyncd's [sink], flsync pgsync)\n", name);
 	else
 		printf("feed: %s no longer holds the feed; flsyncd prunes behind [feed] keep from its next pass\n",
 		       name);
@@ -123,6 +130,10 @@ int tool_cmd_feed(struct tool_ctx *ctx, int argc, char **argv)
 		}
 	}
 	n = argc - optind;
+	if (fmt != FMT_TABLE && strcmp(sub, "list") != 0)
+		return tool_usage_error("feed", "feed %s: --format is for feed list", sub);
+	if (!strcmp(sub, "unregister") && n == 1 && (!*argv[optind] || strlen(argv[optind]) > 64))
+		return tool_usage_error("feed", "feed unregister: a name takes 1 to 64 bytes");
 	if (!strcmp(sub, "list"))
 		return n ? tool_usage_error("feed", "feed list: unexpected argument %s", argv[optind])
 			 : sub_list(ctx, fmt);

@@ -68,7 +68,7 @@ ap.add_argument('--webhook-faults', default='drop=0.05,dup=0.05,delay=0.05,reord
 ap.add_argument('--daemon-prefix', default='',
                 help="a command the daemon runs under, e.g. 'valgrind --leak-check=full --log-file=vg.%%p'")
 ap.add_argument('--keep', help='keep the files here (else a temporary directory, removed)')
-a = ap.parse_args()
+a = ap.parse_args(None if __name__ == '__main__' else [])  # imported: the defaults
 
 STATIC = 'soak-static-token'
 CLIENT, SECRET = 'flsync-soak', 'soak-secret'
@@ -364,12 +364,20 @@ def queue(action):
 GONE = ('PROJECT_DELETED', 'PROJECT_NOT_ACTIVE')
 
 
+def gone(projects, params):
+    """The action's project is deleted or no longer open in the world."""
+    p = projects.get(params.get('project_id'))
+    return p is not None and (p.get('deleted') or p['status'] != 'active')
+
+
 def applied_once(api, queued):
     """(applied exactly once, refused because the project went, failures): each action done
-    and its text in the world once, or refused with a GONE code and its text nowhere."""
+    and its text in the world once, or refused with a GONE code, its project deleted or no
+    longer active in the world, and its text nowhere."""
     bids = {}
     for b in dump(api, 'bids'):
         bids[b.get('description')] = bids.get(b.get('description'), 0) + 1
+    projects = {p['id']: p for p in dump(api, 'projects')}
     msgs = {}
     for m in dump(api, 'messages'):
         msgs[m.get('message')] = msgs.get(m.get('message'), 0) + 1
@@ -383,7 +391,7 @@ def applied_once(api, queued):
         state, code, message = rows.get(aid, (None, '', ''))
         if n == 1 and state == 'done':
             good += 1
-        elif n == 0 and state == 'failed' and code.rsplit('.', 1)[-1] in GONE:
+        elif n == 0 and state == 'failed' and code.rsplit('.', 1)[-1] in GONE and gone(projects, params):
             refused[aid] = (params['project_id'], code.rsplit('.', 1)[-1])
         else:
             bad.append('action %d %s: state %s (%s %s), in the world %d times' % (aid, kind, state, code, message, n))

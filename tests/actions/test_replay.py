@@ -695,21 +695,32 @@ def test_refusal_tells_project(tmp):
                             "VALUES (?, 'seen open', 'active', 0, '{}', strftime('%s', 'now'), ?)",
                             (pid, P[pid]['time_submitted']))
         con.close()
+        # The deleted one first, with every read of projects failing: what the refusal says is stored
+        # by itself, and the read by id waits in webhook_hints for a pass that can make it.
+        mock.call('POST', '/_mock/faults?spec=' + urllib.parse.quote('http500=1,path=/api/projects/0.1/projects'))
         ad = queue_add(db, 'bid.create', {'project_id': deleted, 'amount': 60, 'period': 3,
                                           'milestone_percentage': 50, 'description': 'on a deleted project'})
+        flsyncd(db, mock.url)
+        mock.call('POST', '/_mock/faults?spec=')
+        info = show(db, ad)
+        check('gone: action %d failed with PROJECT_DELETED' % ad,
+              info['state'] == 'failed' and (info['error_code'] or '').endswith('PROJECT_DELETED'), info)
+        row = sql(db, 'SELECT deleted, title FROM projects WHERE id = ?', deleted)
+        check('gone: the deleted project is marked deleted by the refusal itself', row == [(1, 'seen open')], row)
+        check('gone: a read of it by id is asked for',
+              sql1(db, "SELECT count(*) FROM webhook_hints WHERE kind = 'project' AND id = ?", deleted) == 1)
         ac = queue_add(db, 'bid.create', {'project_id': closed, 'amount': 61, 'period': 3,
                                           'milestone_percentage': 50, 'description': 'on a closed project'})
         r = flsyncd(db, mock.url)
         check('gone: the pass exits 0', r.returncode == 0, r.stderr[-1500:])
-        for aid, code in ((ad, 'PROJECT_DELETED'), (ac, 'PROJECT_NOT_ACTIVE')):
-            info = show(db, aid)
-            check('gone: action %d failed with %s' % (aid, code),
-                  info['state'] == 'failed' and (info['error_code'] or '').endswith(code), info)
-        row = sql(db, 'SELECT deleted, title FROM projects WHERE id = ?', deleted)
-        check('gone: the deleted project is marked deleted', row and row[0][0] == 1, row)
+        info = show(db, ac)
+        check('gone: action %d failed with PROJECT_NOT_ACTIVE' % ac,
+              info['state'] == 'failed' and (info['error_code'] or '').endswith('PROJECT_NOT_ACTIVE'), info)
         row = sql(db, 'SELECT status, title FROM projects WHERE id = ?', closed)
         check('gone: the closed project was read again: its status and title are the API\'s',
               row == [(P[closed]['status'], P[closed]['title'])], row)
+        row = sql(db, 'SELECT deleted, title FROM projects WHERE id = ?', deleted)
+        check('gone: the deleted project was read again too', row == [(1, P[deleted]['title'])], row)
         check('gone: no project hint is left behind',
               sql1(db, "SELECT count(*) FROM webhook_hints WHERE kind = 'project'") == 0)
     finally:

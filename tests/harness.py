@@ -9,6 +9,7 @@ and exits 1 if any check failed (77 if main returned 77: skipped).
 """
 import json
 import os
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -76,6 +77,8 @@ class Run:
                 err = os.path.join(self.tmp, name + '.err')
                 if os.path.exists(err):
                     print('%s stderr:\n%s' % (name, open(err, errors='replace').read()[-3000:]))
+        if not self.failures:
+            shutil.rmtree(self.tmp, ignore_errors=True)  # kept when a check failed, to look into
         if rc == 77:
             sys.exit(77)
         print('%d checks, %d failed' % (self.checks, len(self.failures)))

@@ -252,17 +252,14 @@ static void print_json(struct fl_db *db, const char *path, const struct fl_statu
 /* A stored error on one line, cut to fit a terminal row. */
 static void short_error(const char *e, char *buf, size_t n)
 {
-	size_t i;
+	const char *src = e ? e : "-";
+	size_t len = strlen(src);
 
-	snprintf(buf, n, "%s", e ? e : "-");
-	for (i = 0; buf[i]; i++) { /* control characters as spaces, as tool_text() */
-		unsigned char c = (unsigned char)buf[i];
-
-		if (c == 0xC2 && (unsigned char)buf[i + 1] >= 0x80 && (unsigned char)buf[i + 1] <= 0x9F)
-			buf[i] = buf[i + 1] = ' ';
-		else if (c < 0x20 || c == 0x7F)
-			buf[i] = ' ';
-	}
+	if (len >= n)
+		len = n - 1;
+	memcpy(buf, src, len);
+	buf[len] = '\0';
+	tool_blank_controls(buf);
 	if (strlen(buf) >= n - 1 && n > 4)
 		memcpy(buf + n - 4, "...", 4);
 }

@@ -121,18 +121,26 @@ static size_t cp_width(unsigned cp)
 	return 1;
 }
 
-void tool_text(FILE *f, const char *s)
+char *tool_blank_controls(char *s)
 {
-	const unsigned char *u = (const unsigned char *)s;
+	unsigned char *u = (unsigned char *)s;
 
 	for (size_t i = 0; u && u[i]; i++) {
-		if (u[i] == 0xC2 && u[i + 1] >= 0x80 && u[i + 1] <= 0x9F) {
-			putc(' ', f); /* a C1 control, U+0080..U+009F */
-			i++;
-		} else {
-			putc(u[i] < 0x20 || u[i] == 0x7F ? ' ' : u[i], f);
-		}
+		if (u[i] == 0xC2 && u[i + 1] >= 0x80 && u[i + 1] <= 0x9F)
+			u[i] = u[i + 1] = ' '; /* a C1 control, U+0080..U+009F */
+		else if (u[i] < 0x20 || u[i] == 0x7F)
+			u[i] = ' ';
 	}
+	return s;
+}
+
+void tool_text(FILE *f, const char *s)
+{
+	char *copy = s ? xstrdup(s) : NULL;
+
+	if (copy)
+		fputs(tool_blank_controls(copy), f);
+	free(copy);
 }
 
 size_t tool_display_width(const char *s, size_t len)

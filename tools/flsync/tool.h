@@ -127,10 +127,11 @@ void tool_open_url_async(const char *url);
  */
 bool tool_unspaced_script(const char *s);
 /*
- * Write s for a terminal: control characters (C0, DEL, and C1 as UTF-8) as
- * spaces, so a name or a server's message never moves the cursor or sets
- * colours.
+ * s (changed in place, and returned) or written to f, for a terminal:
+ * control characters (C0, DEL, and C1 as UTF-8) as spaces, so a name or a
+ * server's message never moves the cursor or sets colours.
  */
+char *tool_blank_controls(char *s);
 void tool_text(FILE *f, const char *s);
 /* Terminal columns a UTF-8 string takes (wide CJK/emoji 2, combining 0). */
 size_t tool_display_width(const char *s, size_t len);

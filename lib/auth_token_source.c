@@ -247,6 +247,19 @@ static bool dir_writable(const char *path)
 	return ok;
 }
 
+/* *dst takes *src (moved) when the grant gave one; the old value is freed, wiped when secret. */
+static void take(char **dst, char **src, bool secret)
+{
+	if (!*src)
+		return;
+	if (secret)
+		wipe_free(*dst);
+	else
+		free(*dst);
+	*dst = *src;
+	*src = NULL;
+}
+
 /* The refresh_token grant with the file's record; on success *rec holds the new tokens. */
 static int grant_refresh(struct token_source *ts, struct token_record *rec, bool *got,
 			 struct fl_error *err)
@@ -314,25 +327,10 @@ static int grant_refresh(struct token_source *ts, struct token_record *rec, bool
 		error_prefix(err, "refresh the access token of %s", ts->path);
 		goto out;
 	}
-	wipe_free(rec->access_token);
-	rec->access_token = tok.access_token;
-	tok.access_token = NULL;
-	if (tok.refresh_token) {
-		/* Rotated: the old one is spent. */
-		wipe_free(rec->refresh_token);
-		rec->refresh_token = tok.refresh_token;
-		tok.refresh_token = NULL;
-	}
-	if (tok.token_type) {
-		free(rec->token_type);
-		rec->token_type = tok.token_type;
-		tok.token_type = NULL;
-	}
-	if (tok.scope) {
-		free(rec->scope);
-		rec->scope = tok.scope;
-		tok.scope = NULL;
-	}
+	take(&rec->access_token, &tok.access_token, true); /* never NULL after a grant */
+	take(&rec->refresh_token, &tok.refresh_token, true); /* rotated: the old one is spent */
+	take(&rec->token_type, &tok.token_type, false);
+	take(&rec->scope, &tok.scope, false);
 	rec->obtained_at = now;
 	rec->expires_at = tok.expires_in > 0 ? now + tok.expires_in : 0;
 	*got = true;
